@@ -1,0 +1,52 @@
+# The Order Service's everyday commands. `make test` is what CI runs.
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+# The EventBridge emulator the event tests run against (moto's server, from PyPI).
+export MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
+
+.PHONY: demo run test fuzz bench lint fmt build clean moto
+
+## The whole story over HTTP against the stand-in peers, with a transcript (needs PostgreSQL).
+demo:
+	$(CARGO) build -q -p order-api -p stub-peers -p order-demo
+	$(CARGO) run -q -p order-demo
+
+## The service on :8005 with the stand-in peers on :8006, on the local database orders_dev.
+run:
+	scripts/run.sh
+
+## Every check CI makes: formatting, lints, then every test of the workspace.
+test: lint moto
+	$(CARGO) test --workspace --doc --quiet
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+## Installs the EventBridge emulator into .venv (once).
+moto: $(MOTO_SERVER)
+$(MOTO_SERVER):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.*'
+
+## schemathesis fuzzes every operation of the OpenAPI document against the running service.
+fuzz: moto
+	VENV=$(VENV) scripts/fuzz.sh
+
+## Throughput and latency of the release build against pgbench's limit (BENCH_ORDERS=10000 for a quick run).
+bench:
+	scripts/bench.sh
+
+## Formatting and clippy, warnings as errors.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Rewrites the sources in the project's format.
+fmt:
+	$(CARGO) fmt --all
+
+build:
+	$(CARGO) build --workspace
+
+clean:
+	$(CARGO) clean

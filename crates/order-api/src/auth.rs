@@ -1,0 +1,176 @@
+//! Who is calling (SPEC §3): users by JWT, services by `X-Service-Token`.
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use order_app::Caller;
+use order_domain::UserId;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::config::JwtKey;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The claims this service reads from a user's token.
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: UserId,
+    #[serde(default)]
+    is_staff: bool,
+}
+
+/// Verifies the credentials of a request.
+pub struct Authenticator {
+    key: DecodingKey,
+    validation: Validation,
+    service_tokens: Vec<Vec<u8>>,
+}
+
+/// The credentials a request presented.
+enum Presented {
+    Nothing,
+    User(Caller),
+    Service { token_index: usize },
+}
+
+impl Authenticator {
+    pub fn new(jwt: &JwtKey, service_tokens: &[String]) -> Result<Authenticator, String> {
+        let (key, algorithm) = match jwt {
+            JwtKey::Secret(secret) => (
+                DecodingKey::from_secret(secret.as_bytes()),
+                Algorithm::HS256,
+            ),
+            JwtKey::PublicKey(pem) => (
+                DecodingKey::from_rsa_pem(pem.as_bytes())
+                    .map_err(|e| format!("JWT_PUBLIC_KEY: {e}"))?,
+                Algorithm::RS256,
+            ),
+            // A secret nobody knows: every user token fails verification.
+            JwtKey::Unset => (
+                DecodingKey::from_secret(uuid::Uuid::new_v4().as_bytes()),
+                Algorithm::HS256,
+            ),
+        };
+        // Only the configured algorithm: `alg: none` and algorithm swaps are refused.
+        let mut validation = Validation::new(algorithm);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 30;
+        Ok(Authenticator {
+            key,
+            validation,
+            service_tokens: service_tokens
+                .iter()
+                .map(|t| t.as_bytes().to_vec())
+                .collect(),
+        })
+    }
+
+    fn presented(&self, req: &HttpRequest) -> Result<Presented, ApiError> {
+        if let Some(token) = req.headers().get("X-Service-Token") {
+            let token = token.as_bytes();
+            // Every configured token is compared, in constant time, so that neither the
+            // match nor its position leaks through timing.
+            let mut found = None;
+            for (index, known) in self.service_tokens.iter().enumerate() {
+                if bool::from(known.as_slice().ct_eq(token)) {
+                    found = Some(index);
+                }
+            }
+            return match found {
+                Some(token_index) => Ok(Presented::Service { token_index }),
+                None => Err(ApiError::AuthenticationFailed("Invalid service token.")),
+            };
+        }
+        let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+            return Ok(Presented::Nothing);
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::AuthenticationFailed(
+                "Invalid Authorization header.",
+            ))?;
+        let claims = decode::<Claims>(token, &self.key, &self.validation)
+            .map_err(|_| ApiError::AuthenticationFailed("Invalid or expired token."))?
+            .claims;
+        Ok(Presented::User(Caller::User {
+            id: claims.sub,
+            is_staff: claims.is_staff,
+        }))
+    }
+}
+
+fn authenticator(req: &HttpRequest) -> &Authenticator {
+    &req.app_data::<web::Data<AppState>>()
+        .expect("the app state is registered")
+        .auth
+}
+
+/// A user authenticated by JWT. Services are refused (403): user endpoints act for a user.
+pub struct User(pub Caller);
+
+/// A service authenticated by `X-Service-Token`. Users are refused (403).
+pub struct Service {
+    /// Which configured token it presented, to scope its idempotency keys.
+    pub token_index: usize,
+}
+
+/// A user or a service (Buy It Now may be called by either).
+pub struct UserOrService(pub Caller, pub Option<usize>);
+
+impl FromRequest for User {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match authenticator(req).presented(req) {
+            Ok(Presented::User(caller)) => Ok(User(caller)),
+            Ok(Presented::Service { .. }) => Err(ApiError::PermissionDenied),
+            Ok(Presented::Nothing) => Err(ApiError::NotAuthenticated),
+            Err(error) => Err(error),
+        })
+    }
+}
+
+impl FromRequest for Service {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match authenticator(req).presented(req) {
+            Ok(Presented::Service { token_index }) => Ok(Service { token_index }),
+            Ok(Presented::User(_)) => Err(ApiError::PermissionDenied),
+            Ok(Presented::Nothing) => Err(ApiError::NotAuthenticated),
+            Err(error) => Err(error),
+        })
+    }
+}
+
+impl FromRequest for UserOrService {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match authenticator(req).presented(req) {
+            Ok(Presented::Service { token_index }) => {
+                Ok(UserOrService(Caller::Service, Some(token_index)))
+            }
+            Ok(Presented::User(caller)) => Ok(UserOrService(caller, None)),
+            Ok(Presented::Nothing) => Err(ApiError::NotAuthenticated),
+            Err(error) => Err(error),
+        })
+    }
+}
+
+/// The scope of a caller's idempotency keys.
+pub fn idempotency_scope(caller: &Caller, token_index: Option<usize>) -> String {
+    match (caller, token_index) {
+        (Caller::User { id, .. }, _) => format!("user:{id}"),
+        (Caller::Service, index) => format!("service:{}", index.unwrap_or_default()),
+    }
+}

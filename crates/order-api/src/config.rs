@@ -1,0 +1,296 @@
+//! Configuration, from environment variables only (and an optional `.env`), validated
+//! once at start so that a bad value stops the service with one line naming it.
+
+use std::time::Duration;
+
+use order_domain::FeeRate;
+use order_peers::PeerConfig;
+
+/// Why the configuration cannot be used: the variable, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// How user tokens are verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JwtKey {
+    /// HS256 with `JWT_SECRET`.
+    Secret(String),
+    /// RS256 with the PEM of `JWT_PUBLIC_KEY`.
+    PublicKey(String),
+    /// Neither is set: no user token can be verified (only for trying the service out).
+    Unset,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub port: u16,
+    pub jwt: JwtKey,
+    /// Tokens other services present in `X-Service-Token`.
+    pub internal_service_tokens: Vec<String>,
+    pub wallet: PeerConfig,
+    pub listing: PeerConfig,
+    pub fee_rate: FeeRate,
+    pub auto_complete_after: Duration,
+    pub auto_complete_interval: Duration,
+    pub outbox_poll_interval: Duration,
+    /// Failed publications after which an event is parked.
+    pub outbox_max_attempts: u32,
+    /// The wait before an event's first retry; it doubles with each further failure.
+    pub outbox_retry_backoff: Duration,
+    pub event_bus_name: Option<String>,
+    pub event_source: String,
+    /// Where the AWS SDK sends its calls instead of AWS (a local emulator).
+    pub aws_endpoint_url: Option<String>,
+    pub db_pool_size: usize,
+    pub log_format: LogFormat,
+    pub migrate_on_start: bool,
+}
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, which returns a variable's value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let vars = Vars(&lookup);
+        let peer_token = vars
+            .text("PEER_SERVICE_TOKEN")
+            .unwrap_or_else(|| "dev-peer-token".into());
+        let peer = |variable: &'static str, default: &str| -> Result<PeerConfig, ConfigError> {
+            let url = vars.text(variable).unwrap_or_else(|| default.into());
+            let mut config = PeerConfig::new(url, peer_token.clone());
+            config.connect_timeout =
+                vars.duration("PEER_CONNECT_TIMEOUT", config.connect_timeout)?;
+            config.timeout = vars.duration("PEER_TIMEOUT", config.timeout)?;
+            config.max_retries = vars.parsed("PEER_MAX_RETRIES", config.max_retries)?;
+            if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://"))
+            {
+                return Err(ConfigError {
+                    variable,
+                    problem: format!("\"{}\" is not an http(s) URL", config.base_url),
+                });
+            }
+            Ok(config)
+        };
+        let jwt = match (vars.text("JWT_SECRET"), vars.text("JWT_PUBLIC_KEY")) {
+            (_, Some(pem)) => {
+                if !pem.contains("BEGIN PUBLIC KEY") {
+                    return Err(ConfigError {
+                        variable: "JWT_PUBLIC_KEY",
+                        problem: "expected a PEM-encoded RSA public key".into(),
+                    });
+                }
+                JwtKey::PublicKey(pem)
+            }
+            (Some(secret), None) if secret.len() < 16 => {
+                return Err(ConfigError {
+                    variable: "JWT_SECRET",
+                    problem: "must be at least 16 characters".into(),
+                })
+            }
+            (Some(secret), None) => JwtKey::Secret(secret),
+            (None, None) => JwtKey::Unset,
+        };
+        let internal_service_tokens: Vec<String> = vars
+            .text("INTERNAL_SERVICE_TOKENS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let config = Config {
+            database_url: vars.text("DATABASE_URL").ok_or(ConfigError {
+                variable: "DATABASE_URL",
+                problem: "is required (e.g. postgres://postgres@127.0.0.1:5432/orders)".into(),
+            })?,
+            port: vars.parsed("PORT", 8005)?,
+            jwt,
+            internal_service_tokens,
+            wallet: peer("WALLET_URL", "http://127.0.0.1:8006/api/v1/wallet")?,
+            listing: peer("LISTING_URL", "http://127.0.0.1:8006/api/v1/listings")?,
+            fee_rate: vars.parsed("FEE_RATE", FeeRate::default())?,
+            auto_complete_after: vars
+                .duration("AUTO_COMPLETE_AFTER", Duration::from_secs(7 * 24 * 3600))?,
+            auto_complete_interval: vars
+                .duration("AUTO_COMPLETE_INTERVAL", Duration::from_secs(60))?,
+            outbox_poll_interval: vars.duration("OUTBOX_POLL_INTERVAL", Duration::from_secs(1))?,
+            outbox_max_attempts: vars.parsed("OUTBOX_MAX_ATTEMPTS", 10)?,
+            outbox_retry_backoff: vars.duration("OUTBOX_RETRY_BACKOFF", Duration::from_secs(1))?,
+            event_bus_name: vars.text("EVENT_BUS_NAME"),
+            event_source: vars
+                .text("EVENT_SOURCE")
+                .unwrap_or_else(|| "marketplace.orders".into()),
+            aws_endpoint_url: vars.text("AWS_ENDPOINT_URL"),
+            db_pool_size: vars.parsed("DB_POOL_SIZE", 10)?,
+            log_format: match vars.text("LOG_FORMAT").as_deref() {
+                None | Some("pretty") => LogFormat::Pretty,
+                Some("json") => LogFormat::Json,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "LOG_FORMAT",
+                        problem: format!("\"{other}\" is neither json nor pretty"),
+                    })
+                }
+            },
+            migrate_on_start: vars.parsed("MIGRATE_ON_START", true)?,
+        };
+        if config.outbox_max_attempts == 0 {
+            return Err(ConfigError {
+                variable: "OUTBOX_MAX_ATTEMPTS",
+                problem: "must be at least 1".into(),
+            });
+        }
+        if config.db_pool_size == 0 {
+            return Err(ConfigError {
+                variable: "DB_POOL_SIZE",
+                problem: "must be at least 1".into(),
+            });
+        }
+        if config.auto_complete_interval.is_zero() || config.outbox_poll_interval.is_zero() {
+            let variable = if config.auto_complete_interval.is_zero() {
+                "AUTO_COMPLETE_INTERVAL"
+            } else {
+                "OUTBOX_POLL_INTERVAL"
+            };
+            return Err(ConfigError {
+                variable,
+                problem: "must be longer than 0".into(),
+            });
+        }
+        Ok(config)
+    }
+}
+
+struct Vars<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
+    /// The variable's value; unset and blank are the same.
+    fn text(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.text(name) {
+            None => Ok(default),
+            Some(value) => value.parse().map_err(|e| ConfigError {
+                variable: name,
+                problem: format!("\"{value}\" is not valid: {e}"),
+            }),
+        }
+    }
+
+    /// Durations are written like `7d`, `90s` or `250ms`.
+    fn duration(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(value) => humantime::parse_duration(&value).map_err(|e| ConfigError {
+                variable: name,
+                problem: format!("\"{value}\" is not a duration like 7d, 90s or 250ms ({e})"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    fn refused(vars: &[(&str, &str)]) -> &'static str {
+        let mut all = vec![("DATABASE_URL", "postgres://localhost/orders")];
+        all.extend_from_slice(vars);
+        config(&all).unwrap_err().variable
+    }
+
+    #[test]
+    fn only_the_database_url_is_required() {
+        assert_eq!(config(&[]).unwrap_err().variable, "DATABASE_URL");
+        let config = config(&[("DATABASE_URL", "postgres://localhost/orders")]).unwrap();
+        assert_eq!(config.port, 8005);
+        assert_eq!(config.fee_rate, FeeRate::default());
+        assert_eq!(config.auto_complete_after, Duration::from_secs(604_800));
+        assert_eq!(config.event_source, "marketplace.orders");
+        assert_eq!(config.jwt, JwtKey::Unset);
+        assert!(config.migrate_on_start);
+    }
+
+    #[test]
+    fn durations_read_like_7d_90s_250ms() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("AUTO_COMPLETE_AFTER", "7d"),
+            ("AUTO_COMPLETE_INTERVAL", "90s"),
+            ("OUTBOX_POLL_INTERVAL", "250ms"),
+        ])
+        .unwrap();
+        assert_eq!(config.auto_complete_after, Duration::from_secs(604_800));
+        assert_eq!(config.auto_complete_interval, Duration::from_secs(90));
+        assert_eq!(config.outbox_poll_interval, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn each_bad_value_is_named() {
+        assert_eq!(refused(&[("PORT", "eighty")]), "PORT");
+        assert_eq!(refused(&[("FEE_RATE", "1.5")]), "FEE_RATE");
+        assert_eq!(
+            refused(&[("AUTO_COMPLETE_AFTER", "soon")]),
+            "AUTO_COMPLETE_AFTER"
+        );
+        assert_eq!(
+            refused(&[("OUTBOX_POLL_INTERVAL", "0s")]),
+            "OUTBOX_POLL_INTERVAL"
+        );
+        assert_eq!(refused(&[("DB_POOL_SIZE", "0")]), "DB_POOL_SIZE");
+        assert_eq!(refused(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
+        assert_eq!(refused(&[("JWT_SECRET", "short")]), "JWT_SECRET");
+        assert_eq!(refused(&[("WALLET_URL", "wallet:8006")]), "WALLET_URL");
+        assert_eq!(
+            refused(&[("MIGRATE_ON_START", "maybe")]),
+            "MIGRATE_ON_START"
+        );
+    }
+
+    #[test]
+    fn service_tokens_are_a_comma_list() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("INTERNAL_SERVICE_TOKENS", "auction-token, wallet-token,,"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.internal_service_tokens,
+            ["auction-token", "wallet-token"]
+        );
+    }
+}

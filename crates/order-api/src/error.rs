@@ -1,0 +1,222 @@
+//! Every failure as the HTTP answer SPEC §2 gives it, DRF-shaped. The one place where
+//! domain and use-case errors become statuses.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use order_app::AppError;
+use order_domain::DomainError;
+use order_ports::StoreError;
+use serde_json::{json, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// Field errors: `{"field": ["message"]}`.
+    #[error("invalid input")]
+    Validation(BTreeMap<String, Vec<String>>),
+    #[error("JSON parse error - {0}")]
+    Parse(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("not authenticated")]
+    NotAuthenticated,
+    #[error("{0}")]
+    AuthenticationFailed(&'static str),
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    InvalidPage(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed(String),
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    #[error("idempotency key in progress")]
+    IdempotencyInProgress,
+}
+
+impl ApiError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Validation(BTreeMap::from([(field.into(), vec![message.into()])]))
+    }
+
+    /// The status and DRF-shaped body of this error.
+    pub fn reply(&self) -> (StatusCode, Value) {
+        let detail = |status: StatusCode, detail: &str, code: &str| {
+            (status, json!({"detail": detail, "code": code}))
+        };
+        match self {
+            ApiError::App(error) => app_reply(error),
+            ApiError::Validation(fields) => (StatusCode::BAD_REQUEST, json!(fields)),
+            ApiError::Parse(message) => detail(
+                StatusCode::BAD_REQUEST,
+                &format!("JSON parse error - {message}"),
+                "parse_error",
+            ),
+            ApiError::UnsupportedMediaType(media) => detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                &format!("Unsupported media type \"{media}\" in request; send application/json."),
+                "unsupported_media_type",
+            ),
+            ApiError::PayloadTooLarge => detail(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body is larger than 64 KiB.",
+                "payload_too_large",
+            ),
+            ApiError::NotAuthenticated => detail(
+                StatusCode::UNAUTHORIZED,
+                "Authentication credentials were not provided.",
+                "not_authenticated",
+            ),
+            ApiError::AuthenticationFailed(message) => {
+                detail(StatusCode::UNAUTHORIZED, message, "authentication_failed")
+            }
+            ApiError::PermissionDenied => app_reply(&AppError::Forbidden),
+            ApiError::NotFound => app_reply(&AppError::NotFound),
+            ApiError::InvalidPage(message) => detail(StatusCode::NOT_FOUND, message, "not_found"),
+            ApiError::MethodNotAllowed(method) => detail(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("Method \"{method}\" not allowed."),
+                "method_not_allowed",
+            ),
+            ApiError::IdempotencyKeyReused => detail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "This Idempotency-Key was already used with another request.",
+                "idempotency_key_reused",
+            ),
+            ApiError::IdempotencyInProgress => detail(
+                StatusCode::CONFLICT,
+                "A request with this Idempotency-Key is still being processed.",
+                "idempotency_in_progress",
+            ),
+        }
+    }
+}
+
+fn app_reply(error: &AppError) -> (StatusCode, Value) {
+    let detail = |status: StatusCode, detail: String, code: &str| {
+        (status, json!({"detail": detail, "code": code}))
+    };
+    let transition = |detail: String, status: &str| {
+        (
+            StatusCode::CONFLICT,
+            json!({"detail": detail, "code": "invalid_transition", "status": status}),
+        )
+    };
+    match error {
+        AppError::NotFound => detail(StatusCode::NOT_FOUND, "Not found.".into(), "not_found"),
+        AppError::Forbidden => detail(
+            StatusCode::FORBIDDEN,
+            error.to_string(),
+            "permission_denied",
+        ),
+        AppError::Domain(domain) => match domain {
+            DomainError::Invalid { field, message } => {
+                (StatusCode::BAD_REQUEST, json!({ *field: [message] }))
+            }
+            DomainError::InvalidTransition { status, .. } => {
+                transition(domain.to_string(), status.as_str())
+            }
+            DomainError::InvalidDisputeTransition { from, .. } => {
+                transition(domain.to_string(), from.as_str())
+            }
+            DomainError::EvidenceClosed { status } => {
+                transition(domain.to_string(), status.as_str())
+            }
+            DomainError::DisputeExists => {
+                detail(StatusCode::CONFLICT, domain.to_string(), "dispute_exists")
+            }
+            DomainError::EscrowMismatch => {
+                detail(StatusCode::CONFLICT, domain.to_string(), "escrow_mismatch")
+            }
+            DomainError::ListingUnavailable(_) => detail(
+                StatusCode::CONFLICT,
+                domain.to_string(),
+                "listing_unavailable",
+            ),
+        },
+        AppError::Conflict { code, detail: text } => {
+            detail(StatusCode::CONFLICT, text.clone(), code)
+        }
+        AppError::PaymentDeclined => detail(
+            StatusCode::PAYMENT_REQUIRED,
+            error.to_string(),
+            "insufficient_funds",
+        ),
+        AppError::PeerUnavailable(_) => detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            error.to_string(),
+            "service_unavailable",
+        ),
+        AppError::PeerFailed { .. } => {
+            tracing::error!(%error, "a peer refused a request");
+            detail(
+                StatusCode::BAD_GATEWAY,
+                "A peer service refused the request.".into(),
+                "bad_gateway",
+            )
+        }
+        AppError::Store(StoreError::Unavailable(reason)) => {
+            tracing::warn!(%reason, "database unavailable");
+            detail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable; try again later.".into(),
+                "service_unavailable",
+            )
+        }
+        AppError::Store(StoreError::Stale | StoreError::Conflict(_)) => detail(
+            StatusCode::CONFLICT,
+            "The resource was changed by another request; reload it and try again.".into(),
+            "concurrent_update",
+        ),
+        AppError::Store(StoreError::Internal(reason)) => {
+            tracing::error!(%reason, "database error");
+            detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "A server error occurred.".into(),
+                "server_error",
+            )
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        ApiError::App(AppError::Domain(error))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::App(AppError::Store(error))
+    }
+}
+
+/// Builds the HTTP answer for a status and JSON body, with the headers SPEC §2 asks for.
+pub fn respond(status: StatusCode, body: &Value) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.insert_header((header::RETRY_AFTER, "5"));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    response.json(body)
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.reply().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, body) = self.reply();
+        respond(status, &body)
+    }
+}

@@ -1,0 +1,206 @@
+//! Port decorators that measure what the service does through its ports: peer calls
+//! (latency, failures) and committed order transitions. The adapters stay unaware.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use order_domain::{
+    Dispute, DisputeId, EscrowId, EventType, Listing, ListingId, Order, OrderId, OrderStatus,
+};
+use order_ports::store::{DisputeQuery, OrderQuery, Page};
+use order_ports::{
+    HoldEscrow, ListingError, Listings, OrderStore, OutboxMessage, RefundEscrow, ReleaseEscrow,
+    StoreError, UnitOfWork, Wallet, WalletError,
+};
+
+use crate::metrics::{Metrics, PeerLabels, TransitionLabels};
+
+/// The Wallet, measured.
+pub struct MeasuredWallet {
+    pub inner: Arc<dyn Wallet>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The Listing service, measured.
+pub struct MeasuredListings {
+    pub inner: Arc<dyn Listings>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Metrics {
+    fn peer_call(
+        &self,
+        peer: &'static str,
+        operation: &'static str,
+        started: Instant,
+        outcome: &'static str,
+    ) {
+        let labels = PeerLabels {
+            peer,
+            operation,
+            outcome,
+        };
+        self.peer_requests.get_or_create(&labels).inc();
+        self.peer_duration
+            .get_or_create(&labels)
+            .observe(started.elapsed().as_secs_f64());
+    }
+}
+
+fn wallet_outcome<T>(result: &Result<T, WalletError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(WalletError::InsufficientFunds) => "declined",
+        Err(WalletError::Unavailable(_)) => "unavailable",
+        Err(WalletError::Rejected(_)) => "rejected",
+    }
+}
+
+#[async_trait]
+impl Wallet for MeasuredWallet {
+    async fn hold_escrow(&self, request: HoldEscrow) -> Result<EscrowId, WalletError> {
+        let started = Instant::now();
+        let result = self.inner.hold_escrow(request).await;
+        self.metrics
+            .peer_call("wallet", "hold_escrow", started, wallet_outcome(&result));
+        result
+    }
+
+    async fn release_escrow(&self, request: ReleaseEscrow) -> Result<(), WalletError> {
+        let started = Instant::now();
+        let result = self.inner.release_escrow(request).await;
+        self.metrics
+            .peer_call("wallet", "release_escrow", started, wallet_outcome(&result));
+        result
+    }
+
+    async fn refund_escrow(&self, request: RefundEscrow) -> Result<(), WalletError> {
+        let started = Instant::now();
+        let result = self.inner.refund_escrow(request).await;
+        self.metrics
+            .peer_call("wallet", "refund_escrow", started, wallet_outcome(&result));
+        result
+    }
+}
+
+#[async_trait]
+impl Listings for MeasuredListings {
+    async fn listing(&self, id: ListingId) -> Result<Listing, ListingError> {
+        let started = Instant::now();
+        let result = self.inner.listing(id).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(ListingError::NotFound) => "not_found",
+            Err(ListingError::Unavailable(_)) => "unavailable",
+            Err(ListingError::Protocol(_)) => "rejected",
+        };
+        self.metrics
+            .peer_call("listing", "get_listing", started, outcome);
+        result
+    }
+}
+
+/// The store, counting the transitions its units of work commit (one per event written).
+pub struct MeasuredStore {
+    pub inner: Arc<dyn OrderStore>,
+    pub metrics: Arc<Metrics>,
+}
+
+struct MeasuredUnitOfWork {
+    inner: Box<dyn UnitOfWork>,
+    events: Vec<EventType>,
+    metrics: Arc<Metrics>,
+}
+
+#[async_trait]
+impl OrderStore for MeasuredStore {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        Ok(Box::new(MeasuredUnitOfWork {
+            inner: self.inner.begin().await?,
+            events: Vec::new(),
+            metrics: self.metrics.clone(),
+        }))
+    }
+
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.inner.order(id).await
+    }
+
+    async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>, StoreError> {
+        self.inner.list_orders(query).await
+    }
+
+    async fn dispute(&self, id: DisputeId) -> Result<Option<Dispute>, StoreError> {
+        self.inner.dispute(id).await
+    }
+
+    async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {
+        self.inner.list_disputes(query).await
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for MeasuredUnitOfWork {
+    async fn lock_order(&mut self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.inner.lock_order(id).await
+    }
+
+    async fn lock_live_order_for_listing(
+        &mut self,
+        listing_id: ListingId,
+    ) -> Result<Option<Order>, StoreError> {
+        self.inner.lock_live_order_for_listing(listing_id).await
+    }
+
+    async fn claim_due_order(
+        &mut self,
+        shipped_before: DateTime<Utc>,
+        skip: Vec<OrderId>,
+    ) -> Result<Option<Order>, StoreError> {
+        self.inner.claim_due_order(shipped_before, skip).await
+    }
+
+    async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {
+        self.inner.insert_order(order).await
+    }
+
+    async fn update_order(
+        &mut self,
+        order: &Order,
+        expected: OrderStatus,
+    ) -> Result<(), StoreError> {
+        self.inner.update_order(order, expected).await
+    }
+
+    async fn lock_dispute(&mut self, id: DisputeId) -> Result<Option<Dispute>, StoreError> {
+        self.inner.lock_dispute(id).await
+    }
+
+    async fn insert_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError> {
+        self.inner.insert_dispute(dispute).await
+    }
+
+    async fn update_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError> {
+        self.inner.update_dispute(dispute).await
+    }
+
+    async fn append_outbox(&mut self, messages: Vec<OutboxMessage>) -> Result<(), StoreError> {
+        self.events.extend(messages.iter().map(|m| m.event_type));
+        self.inner.append_outbox(messages).await
+    }
+
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        self.inner.commit().await?;
+        for event in self.events.drain(..) {
+            self.metrics
+                .order_transitions
+                .get_or_create(&TransitionLabels {
+                    event: event.as_str(),
+                })
+                .inc();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! The Order Service's binary crate: HTTP API (actix-web), authentication, configuration,
+//! the wiring of adapters into use cases, and the command line.
+//!
+//! Handlers only translate: HTTP in, a use case of `order-app`, HTTP out. Every error
+//! becomes an answer in one place, [`error::ApiError`].
+
+pub mod auth;
+pub mod config;
+pub mod error;
+mod instrumented;
+pub mod json;
+pub mod metrics;
+pub mod openapi;
+pub mod query;
+pub mod reply;
+mod routes;
+pub mod state;
+pub mod telemetry;
+pub mod workers;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpServer};
+use order_app::{OrderService, OutboxRelay, Ports, RelaySettings, Settings};
+use order_domain::order::AutoCompletePolicy;
+use order_eventbridge::{EventBridgePublisher, LogPublisher};
+use order_peers::{HttpListings, HttpWallet};
+use order_ports::{EventPublisher, SystemClock, UuidV7Ids};
+use order_postgres::{build_pool, IdempotencyKeys, PgStore, PoolConfig};
+use utoipa_actix_web::AppExt;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::instrumented::{MeasuredListings, MeasuredStore, MeasuredWallet};
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::workers::{WorkerContext, WorkerSettings, Workers};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Migration(#[from] order_postgres::MigrationError),
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// The service, wired: the request handlers' state and what the workers need.
+pub struct Application {
+    pub state: web::Data<AppState>,
+    pub workers: WorkerContext,
+    pub worker_settings: WorkerSettings,
+}
+
+impl Application {
+    /// Wires the adapters of `config` into the use cases. Connects to nothing yet: the
+    /// pool opens connections on first use.
+    pub async fn build(config: &Config) -> Result<Application, StartError> {
+        let setup = |e: &dyn std::fmt::Display| StartError::Setup(e.to_string());
+        let mut pool_config = PoolConfig::new(config.database_url.clone());
+        pool_config.max_size = config.db_pool_size;
+        let pool = build_pool(&pool_config).map_err(|e| setup(&e))?;
+        let store = PgStore::new(pool.clone());
+        let clock = Arc::new(SystemClock);
+        let wallet = HttpWallet::new(config.wallet.clone())
+            .map_err(|e| setup(&format!("WALLET_URL: {e}")))?;
+        let listings = HttpListings::new(config.listing.clone())
+            .map_err(|e| setup(&format!("LISTING_URL: {e}")))?;
+        let metrics = Arc::new(Metrics::new());
+        let ports = Ports {
+            store: Arc::new(MeasuredStore {
+                inner: Arc::new(store.clone()),
+                metrics: metrics.clone(),
+            }),
+            wallet: Arc::new(MeasuredWallet {
+                inner: Arc::new(wallet),
+                metrics: metrics.clone(),
+            }),
+            listings: Arc::new(MeasuredListings {
+                inner: Arc::new(listings),
+                metrics: metrics.clone(),
+            }),
+            clock: clock.clone(),
+            ids: Arc::new(UuidV7Ids),
+        };
+        let after = chrono::TimeDelta::from_std(config.auto_complete_after)
+            .map_err(|_| setup(&"AUTO_COMPLETE_AFTER is too long"))?;
+        let settings = Settings {
+            fee_rate: config.fee_rate,
+            auto_complete: AutoCompletePolicy::new(after),
+        };
+        if config.jwt == config::JwtKey::Unset {
+            tracing::warn!(
+                "neither JWT_SECRET nor JWT_PUBLIC_KEY is set: no user token will be accepted"
+            );
+        }
+        let publisher: Arc<dyn EventPublisher> = match &config.event_bus_name {
+            Some(bus) => Arc::new(
+                EventBridgePublisher::from_env(
+                    bus.clone(),
+                    config.event_source.clone(),
+                    config.aws_endpoint_url.clone(),
+                )
+                .await,
+            ),
+            None => {
+                tracing::info!("EVENT_BUS_NAME is not set: events are written to the log");
+                Arc::new(LogPublisher)
+            }
+        };
+        let relay_settings = RelaySettings {
+            max_attempts: config.outbox_max_attempts,
+            backoff: config.outbox_retry_backoff,
+            ..RelaySettings::default()
+        };
+        let relay = OutboxRelay::new(
+            Arc::new(store.clone()),
+            publisher,
+            clock.clone(),
+            relay_settings,
+        );
+        let service = OrderService::new(ports, settings);
+        let idempotency = IdempotencyKeys::new(pool);
+        let state = web::Data::new(AppState {
+            service: service.clone(),
+            auth: Authenticator::new(&config.jwt, &config.internal_service_tokens)
+                .map_err(|e| setup(&e))?,
+            idempotency: idempotency.clone(),
+            store,
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+        });
+        Ok(Application {
+            state,
+            workers: WorkerContext {
+                service,
+                relay,
+                idempotency,
+                clock,
+                metrics,
+            },
+            worker_settings: WorkerSettings {
+                outbox_poll_interval: config.outbox_poll_interval,
+                auto_complete_interval: config.auto_complete_interval,
+                auto_complete_batch: 50,
+                key_expiry_interval: std::time::Duration::from_secs(3600),
+            },
+        })
+    }
+
+    pub fn spawn_workers(&self) -> Workers {
+        Workers::spawn(self.workers.clone(), self.worker_settings)
+    }
+}
+
+/// Serves the API on `listener` until the returned server is stopped (SIGTERM/SIGINT
+/// stop it gracefully: in-flight requests finish first).
+pub fn serve(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || {
+        let app = App::new()
+            .app_data(state.clone())
+            .wrap(NormalizePath::new(TrailingSlash::Always))
+            .wrap(from_fn(telemetry::request_id))
+            .default_service(web::to(routes::not_found))
+            .into_utoipa_app()
+            .configure(routes::configure)
+            .into_app();
+        // Each route above answers only its own method; another method on a documented
+        // path falls through to here.
+        openapi::document()
+            .paths
+            .paths
+            .keys()
+            .fold(app, |app, path| {
+                app.service(web::resource(path.as_str()).to(routes::method_not_allowed))
+            })
+    })
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,101 @@
+//! `order-api`: the Order Service.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use order_api::config::Config;
+use order_api::{serve, telemetry, Application, StartError};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "order-api",
+    version,
+    about = "The Order Service of the auction marketplace (configuration: environment variables, see docs/configuration.md)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    /// Serve the HTTP API on $PORT (the default when no command is given).
+    Serve,
+    /// Apply the pending database migrations, then exit.
+    Migrate,
+    /// Exit 0 if the service on $PORT answers /healthz (for container health checks).
+    Healthcheck,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.command == Some(Command::Healthcheck) {
+        return healthcheck();
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "order-api stopped");
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), StartError> {
+    if command == Command::Migrate || config.migrate_on_start {
+        let applied = order_postgres::run_migrations(&config.database_url).await?;
+        tracing::info!(applied, "database schema up to date");
+    }
+    if command == Command::Migrate {
+        return Ok(());
+    }
+    let application = Application::build(&config).await?;
+    let listener = TcpListener::bind(("0.0.0.0", config.port))?;
+    tracing::info!(port = config.port, "order-api listening");
+    let workers = application.spawn_workers();
+    // Returns once SIGTERM or SIGINT has drained the in-flight requests.
+    serve(listener, application.state.clone())?.await?;
+    workers.stop(Duration::from_secs(10)).await;
+    tracing::info!("order-api stopped");
+    Ok(())
+}
+
+/// One plain HTTP/1.0 request to the local service; no client library, no configuration
+/// beyond `PORT`, so that it works in the smallest runtime image.
+fn healthcheck() -> ExitCode {
+    use std::io::{Read, Write};
+    let port = std::env::var("PORT").unwrap_or_else(|_| "8005".into());
+    let answer = (|| -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port.parse().unwrap_or(8005)))?;
+        stream.set_read_timeout(Some(Duration::from_secs(3)))?;
+        stream.write_all(b"GET /healthz/ HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer)
+    })();
+    match answer {
+        Ok(answer) if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") => {
+            ExitCode::SUCCESS
+        }
+        Ok(answer) => {
+            eprintln!("unhealthy: {}", answer.lines().next().unwrap_or_default());
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("unhealthy: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! `/metrics` in Prometheus text: what the service did (counters and histograms updated as
+//! it works) and where it stands (gauges read from the database and the pool at scrape).
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerLabels {
+    pub peer: &'static str,
+    pub operation: &'static str,
+    /// ok, declined, not_found, unavailable or rejected.
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransitionLabels {
+    /// The event the transition raised, e.g. `order.shipped`.
+    pub event: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub peer_requests: Family<PeerLabels, Counter>,
+    pub peer_duration: Family<PeerLabels, Histogram>,
+    pub order_transitions: Family<TransitionLabels, Counter>,
+    pub http_requests: Family<RequestLabels, Counter>,
+    pub http_duration: Family<RouteLabels, Histogram>,
+    pub outbox_published: Counter,
+    pub outbox_failures: Counter,
+    pub outbox_parked_events: Counter,
+    pub auto_completed: Counter,
+    pub auto_complete_failures: Counter,
+    pub outbox_pending: Gauge,
+    pub outbox_parked: Gauge,
+    pub outbox_lag_seconds: Gauge<f64, AtomicU64>,
+    pub db_pool_connections: Gauge,
+    pub db_pool_idle: Gauge,
+    pub db_pool_waiting: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("order_service");
+        let http_requests = Family::<RequestLabels, Counter>::default();
+        let http_duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
+        let metrics = Metrics {
+            peer_requests: Family::default(),
+            peer_duration: Family::<PeerLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 2.0, 14))
+            }),
+            order_transitions: Family::default(),
+            http_requests,
+            http_duration,
+            outbox_published: Counter::default(),
+            outbox_failures: Counter::default(),
+            outbox_parked_events: Counter::default(),
+            auto_completed: Counter::default(),
+            auto_complete_failures: Counter::default(),
+            outbox_pending: Gauge::default(),
+            outbox_parked: Gauge::default(),
+            outbox_lag_seconds: Gauge::default(),
+            db_pool_connections: Gauge::default(),
+            db_pool_idle: Gauge::default(),
+            db_pool_waiting: Gauge::default(),
+            registry: Registry::default(),
+        };
+        let m = &metrics;
+        registry.register(
+            "http_requests",
+            "HTTP requests served, by route, method and status",
+            m.http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            m.http_duration.clone(),
+        );
+        registry.register(
+            "peer_requests",
+            "Calls to the Wallet and Listing services, by outcome",
+            m.peer_requests.clone(),
+        );
+        registry.register(
+            "peer_request_duration_seconds",
+            "Latency of calls to peers, retries included",
+            m.peer_duration.clone(),
+        );
+        registry.register(
+            "order_transitions",
+            "Committed order and dispute transitions, by the event they raised",
+            m.order_transitions.clone(),
+        );
+        registry.register(
+            "outbox_published_events",
+            "Events published by this replica",
+            m.outbox_published.clone(),
+        );
+        registry.register(
+            "outbox_publish_failures",
+            "Failed event publications, retried later",
+            m.outbox_failures.clone(),
+        );
+        registry.register(
+            "outbox_parked_events",
+            "Events this replica parked after too many failures",
+            m.outbox_parked_events.clone(),
+        );
+        registry.register(
+            "orders_auto_completed",
+            "Orders completed by the auto-completion worker",
+            m.auto_completed.clone(),
+        );
+        registry.register(
+            "auto_complete_failures",
+            "Due orders whose escrow release failed, retried next sweep",
+            m.auto_complete_failures.clone(),
+        );
+        registry.register(
+            "outbox_pending_rows",
+            "Outbox rows waiting to be published",
+            m.outbox_pending.clone(),
+        );
+        registry.register(
+            "outbox_parked_rows",
+            "Outbox rows parked after too many failures; they need a person",
+            m.outbox_parked.clone(),
+        );
+        registry.register(
+            "outbox_lag_seconds",
+            "Age of the oldest unpublished outbox row",
+            m.outbox_lag_seconds.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            m.db_pool_connections.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections",
+            m.db_pool_idle.clone(),
+        );
+        registry.register(
+            "db_pool_waiting_requests",
+            "Requests waiting for a database connection",
+            m.db_pool_waiting.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

@@ -1,0 +1,323 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations as they are registered
+//! (utoipa-actix-web), so that every served route is documented and nothing else is.
+//!
+//! The wire types live in `order-app` and `order-domain`, which do not depend on utoipa;
+//! their schemas are declared here, and `tests/openapi.rs` checks them against real answers.
+
+#![allow(dead_code)] // Schema types are described, never built.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// An amount of money: a decimal string with two places.
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = r"^\d{1,10}\.\d{2}$", example = "125.00")]
+pub struct Money(String);
+
+/// Money as input: a decimal string or number, at most 2 decimals, 0 to 9,999,999,999.99.
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = r"^\d{1,10}(\.\d{1,2})?$", example = "125.00")]
+pub struct MoneyInput(String);
+
+#[derive(ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    Shipped,
+    Delivered,
+    Completed,
+    Cancelled,
+    Disputed,
+    Refunded,
+}
+
+/// Which side of its orders the caller lists.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Role {
+    Buyer,
+    Seller,
+}
+
+/// Newest first (default) or oldest first.
+#[derive(ToSchema)]
+pub enum Ordering {
+    #[schema(rename = "-created_at")]
+    NewestFirst,
+    #[schema(rename = "created_at")]
+    OldestFirst,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderSource {
+    Auction,
+    BuyNow,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DisputeStatus {
+    Open,
+    Evidence,
+    Review,
+    Resolved,
+    Closed,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Resolution {
+    RefundBuyer,
+    ReleaseSeller,
+    PartialRefund,
+    NoAction,
+}
+
+/// Where the item goes: a flat object of strings; the keys are the client's.
+#[derive(ToSchema)]
+#[schema(example = json!({"name": "Alice", "city": "Lyon"}))]
+pub struct ShippingAddress(std::collections::BTreeMap<String, String>);
+
+#[derive(ToSchema)]
+pub struct DisputeSummary {
+    #[schema(format = Uuid)]
+    id: String,
+    status: DisputeStatus,
+    resolution: Option<Resolution>,
+}
+
+/// An order (SPEC §4).
+#[derive(ToSchema)]
+pub struct Order {
+    #[schema(format = Uuid)]
+    id: String,
+    #[schema(format = Uuid)]
+    listing_id: String,
+    #[schema(format = Uuid)]
+    buyer_id: String,
+    #[schema(format = Uuid)]
+    seller_id: String,
+    source: OrderSource,
+    amount: Money,
+    fee_amount: Money,
+    shipping_cost: Money,
+    /// `amount + shipping_cost`.
+    total: Money,
+    status: OrderStatus,
+    shipping_address: ShippingAddress,
+    tracking_number: Option<String>,
+    carrier: Option<String>,
+    #[schema(format = Uuid)]
+    escrow_id: Option<String>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    paid_at: Option<String>,
+    #[schema(format = DateTime)]
+    shipped_at: Option<String>,
+    #[schema(format = DateTime)]
+    delivered_at: Option<String>,
+    #[schema(format = DateTime)]
+    completed_at: Option<String>,
+    #[schema(format = DateTime)]
+    cancelled_at: Option<String>,
+    /// `shipped_at + AUTO_COMPLETE_AFTER` while SHIPPED or DELIVERED, else null.
+    #[schema(format = DateTime)]
+    auto_complete_at: Option<String>,
+    dispute: Option<DisputeSummary>,
+}
+
+/// A dispute (SPEC §4).
+#[derive(ToSchema)]
+pub struct Dispute {
+    #[schema(format = Uuid)]
+    id: String,
+    #[schema(format = Uuid)]
+    order_id: String,
+    #[schema(format = Uuid)]
+    opened_by: String,
+    reason: String,
+    evidence: Vec<String>,
+    status: DisputeStatus,
+    resolution: Option<Resolution>,
+    refund_amount: Option<Money>,
+    admin_notes: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    #[schema(format = DateTime)]
+    resolved_at: Option<String>,
+}
+
+/// A page of orders: `count` only for numbered pages (`?page=`), absent for `?cursor=`.
+#[derive(ToSchema)]
+pub struct OrderPage {
+    #[schema(required = false)]
+    count: u64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<Order>,
+}
+
+/// A page of disputes: `count` only for numbered pages.
+#[derive(ToSchema)]
+pub struct DisputePage {
+    #[schema(required = false)]
+    count: u64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<Dispute>,
+}
+
+/// An error: what went wrong, a stable code, and for 409 `invalid_transition` the
+/// current status.
+#[derive(ToSchema)]
+pub struct ErrorDetail {
+    detail: String,
+    code: String,
+    #[schema(required = false)]
+    status: String,
+}
+
+/// Validation errors: each refused field with its messages (`non_field_errors` for the
+/// body as a whole).
+#[derive(ToSchema)]
+#[schema(example = json!({"tracking_number": ["Enter 1 to 64 letters, digits or hyphens."]}))]
+pub struct FieldErrors(std::collections::BTreeMap<String, Vec<String>>);
+
+/// The document's frame; the paths come from the registered handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Order Service",
+        description = "Orders of the auction marketplace, from the auction win or the Buy It Now click until escrow pays the seller. See docs/api.md for authentication, errors, pagination and idempotency.",
+    ),
+    components(schemas(Order, Dispute, OrderPage, DisputePage, ErrorDetail, FieldErrors, Role, Ordering)),
+    tags(
+        (name = "orders", description = "Orders, for their buyer and seller"),
+        (name = "internal", description = "What other services tell this one (X-Service-Token)"),
+        (name = "disputes", description = "Disputes, for admins and the order's parties"),
+        (name = "operations", description = "Probes, metrics and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The security schemes, and the error answers every operation may give.
+pub struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "serviceToken",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Service-Token"))),
+        );
+        let error = |description: &str, schema: RefOr<utoipa::openapi::schema::Schema>| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(schema)).build(),
+                )
+                .build()
+        };
+        let detail = || RefOr::Ref(Ref::from_schema_name("ErrorDetail"));
+        let either = || {
+            RefOr::T(utoipa::openapi::schema::Schema::OneOf(
+                utoipa::openapi::schema::OneOfBuilder::new()
+                    .item(Ref::from_schema_name("FieldErrors"))
+                    .item(Ref::from_schema_name("ErrorDetail"))
+                    .build(),
+            ))
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let public = operation
+                    .tags
+                    .as_ref()
+                    .is_some_and(|tags| tags.iter().any(|t| t == "operations"));
+                let mut add =
+                    |code: &str,
+                     description: &str,
+                     schema: RefOr<utoipa::openapi::schema::Schema>| {
+                        operation
+                            .responses
+                            .responses
+                            .entry(code.to_owned())
+                            .or_insert_with(|| RefOr::T(error(description, schema)));
+                    };
+                add(
+                    "400",
+                    "Invalid input: field errors, or a malformed query or body",
+                    either(),
+                );
+                add("404", "Not found, or not visible to the caller", detail());
+                add("405", "Method not allowed", detail());
+                if public {
+                    continue;
+                }
+                add("401", "No, bad or expired credentials", detail());
+                add("403", "Authenticated, not allowed", detail());
+                add(
+                    "409",
+                    "Not allowed from the current status, or conflicts with what exists",
+                    detail(),
+                );
+                add("413", "Body over 64 KiB", detail());
+                add("415", "Body is not application/json", detail());
+                add("422", "Idempotency-Key reused with another body", detail());
+                add("502", "A peer service refused the request", detail());
+                add(
+                    "503",
+                    "A peer or the database is unavailable; retry later",
+                    detail(),
+                );
+            }
+        }
+    }
+}
+
+/// The document, built once from the registered routes.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        use utoipa_actix_web::AppExt;
+        let (_, mut document) = actix_web::App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .configure(crate::routes::configure)
+            .split_for_parts();
+        document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        Conventions.modify(&mut document);
+        document
+    })
+}
+
+pub fn document_json() -> &'static str {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    JSON.get_or_init(|| {
+        document()
+            .to_json()
+            .expect("the OpenAPI document serializes")
+    })
+}

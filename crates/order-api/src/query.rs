@@ -1,0 +1,342 @@
+//! Query strings: typed access to parameters, a 400 naming any parameter the endpoint does
+//! not know, and DRF-style pagination (numbered pages or an opaque keyset cursor).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use order_ports::store::{Page, PageRequest, Position};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// The parameters of one request's query string, consumed as the endpoint reads them.
+pub struct Params {
+    pairs: Vec<(String, String)>,
+    read: Vec<String>,
+}
+
+impl Params {
+    pub fn parse(query: &str) -> Result<Params, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| ApiError::field("non_field_errors", "The query string is malformed."))?;
+        Ok(Params {
+            pairs,
+            read: Vec::new(),
+        })
+    }
+
+    /// Every value of `name` (repeatable parameters such as `status`).
+    pub fn all(&mut self, name: &str) -> Vec<String> {
+        self.read.push(name.to_owned());
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The one value of `name`; repeating it is an error.
+    pub fn one(&mut self, name: &'static str) -> Result<Option<String>, ApiError> {
+        let mut values = self.all(name);
+        match values.len() {
+            0 => Ok(None),
+            1 => Ok(values.pop()),
+            _ => Err(ApiError::field(name, "Give this parameter once.")),
+        }
+    }
+
+    /// Every value of a repeatable parameter, each parsed; a bad one names the parameter.
+    pub fn all_parsed<T: std::str::FromStr>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<Vec<T>, ApiError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.all(name)
+            .iter()
+            .map(|v| {
+                v.parse()
+                    .map_err(|e: T::Err| ApiError::field(name, e.to_string()))
+            })
+            .collect()
+    }
+
+    pub fn parsed<T: std::str::FromStr>(
+        &mut self,
+        name: &'static str,
+        what: &str,
+    ) -> Result<Option<T>, ApiError> {
+        self.one(name)?
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| ApiError::field(name, format!("\"{v}\" is not {what}.")))
+            })
+            .transpose()
+    }
+
+    pub fn datetime(&mut self, name: &'static str) -> Result<Option<DateTime<Utc>>, ApiError> {
+        self.one(name)?
+            .map(|v| {
+                DateTime::parse_from_rfc3339(&v)
+                    .ok()
+                    .map(|d| d.with_timezone(&Utc))
+                    // PostgreSQL's range is narrower than chrono's; no real filter goes
+                    // outside these years.
+                    .filter(|d| (1..=9999).contains(&chrono::Datelike::year(d)))
+                    .ok_or(())
+                    .map_err(|_| {
+                        ApiError::field(
+                            name,
+                            "Enter an RFC 3339 date-time, e.g. 2026-11-25T10:00:00Z.",
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    /// Refuses any parameter the endpoint did not read.
+    pub fn finish(self) -> Result<(), ApiError> {
+        match self.pairs.iter().find(|(k, _)| !self.read.contains(k)) {
+            Some((unknown, _)) => Err(ApiError::field(unknown.clone(), "Unknown query parameter.")),
+            None => Ok(()),
+        }
+    }
+
+    fn pairs_without(&self, names: &[&str]) -> Vec<(String, String)> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| !names.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
+/// How a list is paged: `?page=N&page_size=M`, or `?cursor=` for keyset pages.
+#[derive(Clone, Debug)]
+pub struct Pagination {
+    pub request: PageRequest,
+    page_number: Option<u64>,
+    /// The query string to carry into `next`/`previous`, without the paging parameters.
+    carried: Vec<(String, String)>,
+}
+
+impl Pagination {
+    pub fn from_params(params: &mut Params) -> Result<Pagination, ApiError> {
+        let page_size = match params.one("page_size")? {
+            None => DEFAULT_PAGE_SIZE,
+            Some(v) => match v.parse::<u32>() {
+                // DRF caps an oversized page rather than refusing it.
+                Ok(size) if size >= 1 => size.min(MAX_PAGE_SIZE),
+                _ => {
+                    return Err(ApiError::field(
+                        "page_size",
+                        "Enter a whole number from 1 to 100.",
+                    ))
+                }
+            },
+        };
+        let cursor = params.one("cursor")?;
+        let page = params.one("page")?;
+        let carried = params.pairs_without(&["cursor", "page"]);
+        if let Some(cursor) = cursor {
+            if page.is_some() {
+                return Err(ApiError::field(
+                    "page",
+                    "Use either page or cursor, not both.",
+                ));
+            }
+            let request = match cursor.as_str() {
+                "" => PageRequest::After {
+                    after: None,
+                    limit: page_size,
+                },
+                token => decode_cursor(token, page_size)
+                    .ok_or(ApiError::InvalidPage("Invalid cursor."))?,
+            };
+            return Ok(Pagination {
+                request,
+                page_number: None,
+                carried,
+            });
+        }
+        let number = match page.as_deref() {
+            None => 1,
+            Some("last") => return Err(ApiError::InvalidPage("Invalid page.")),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or(ApiError::InvalidPage("Invalid page."))?,
+        };
+        let offset = (number - 1).saturating_mul(u64::from(page_size));
+        Ok(Pagination {
+            request: PageRequest::Offset {
+                offset,
+                limit: page_size,
+            },
+            page_number: Some(number),
+            carried,
+        })
+    }
+
+    /// The DRF page document: `{count, next, previous, results}` for numbered pages,
+    /// `{next, previous, results}` for cursor pages.
+    pub fn render<T: Listed>(
+        &self,
+        base_url: &str,
+        page: &Page<T>,
+        represent: impl Fn(&T) -> Value,
+    ) -> Result<Value, ApiError> {
+        let results: Vec<Value> = page.items.iter().map(represent).collect();
+        let url = |extra: Option<(&str, String)>| {
+            let mut pairs = self.carried.clone();
+            if let Some((k, v)) = extra {
+                pairs.push((k.to_owned(), v));
+            }
+            match serde_urlencoded::to_string(&pairs).unwrap_or_default() {
+                query if query.is_empty() => base_url.to_owned(),
+                query => format!("{base_url}?{query}"),
+            }
+        };
+        if let Some(number) = self.page_number {
+            let total = page.total.unwrap_or_default();
+            if number > 1 && page.items.is_empty() {
+                return Err(ApiError::InvalidPage("Invalid page."));
+            }
+            let next = page
+                .has_more
+                .then(|| url(Some(("page", (number + 1).to_string()))));
+            let previous = match number {
+                1 => None,
+                2 => Some(url(None)),
+                n => Some(url(Some(("page", (n - 1).to_string())))),
+            };
+            return Ok(
+                json!({"count": total, "next": next, "previous": previous, "results": results}),
+            );
+        }
+        let cursor_url =
+            |kind: char, item: &T| url(Some(("cursor", encode_cursor(kind, item.position()))));
+        let (first, last) = (page.items.first(), page.items.last());
+        let (next, previous) = match self.request {
+            PageRequest::Before { .. } => (
+                last.map(|item| cursor_url('a', item)),
+                first
+                    .filter(|_| page.has_more)
+                    .map(|item| cursor_url('b', item)),
+            ),
+            PageRequest::After { after, .. } => (
+                last.filter(|_| page.has_more)
+                    .map(|item| cursor_url('a', item)),
+                first
+                    .filter(|_| after.is_some())
+                    .map(|item| cursor_url('b', item)),
+            ),
+            PageRequest::Offset { .. } => (None, None),
+        };
+        Ok(json!({"next": next, "previous": previous, "results": results}))
+    }
+}
+
+/// What a list is sorted by: `(created_at, id)`, the place a cursor marks.
+pub trait Listed {
+    fn position(&self) -> Position;
+}
+
+impl Listed for order_domain::Order {
+    fn position(&self) -> Position {
+        Position {
+            created_at: self.created_at,
+            id: *self.id.as_uuid(),
+        }
+    }
+}
+
+impl Listed for order_domain::Dispute {
+    fn position(&self) -> Position {
+        Position {
+            created_at: self.created_at,
+            id: *self.id.as_uuid(),
+        }
+    }
+}
+
+/// `a` (rows after) or `b` (rows before) a position, as an opaque token.
+fn encode_cursor(kind: char, position: Position) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{kind}:{}:{}",
+        position.created_at.timestamp_micros(),
+        position.id
+    ))
+}
+
+fn decode_cursor(token: &str, limit: u32) -> Option<PageRequest> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
+    let mut parts = text.splitn(3, ':');
+    let (kind, micros, id) = (parts.next()?, parts.next()?, parts.next()?);
+    let position = Position {
+        created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        id: id.parse().ok()?,
+    };
+    match kind {
+        "a" => Some(PageRequest::After {
+            after: Some(position),
+            limit,
+        }),
+        "b" => Some(PageRequest::Before {
+            before: position,
+            limit,
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_refused() {
+        let position = Position {
+            created_at: DateTime::from_timestamp_micros(1_764_064_800_123_456).unwrap(),
+            id: uuid::Uuid::from_u128(7),
+        };
+        let token = encode_cursor('b', position);
+        assert_eq!(
+            decode_cursor(&token, 5),
+            Some(PageRequest::Before {
+                before: position,
+                limit: 5
+            })
+        );
+        assert_eq!(decode_cursor("not-a-cursor", 5), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("z:1:2"), 5), None);
+    }
+
+    #[test]
+    fn unknown_parameters_are_named() {
+        let mut params = Params::parse("status=PAID&colour=red").unwrap();
+        params.all("status");
+        let error = params.finish().unwrap_err().reply().1;
+        assert_eq!(error, json!({"colour": ["Unknown query parameter."]}));
+    }
+
+    #[test]
+    fn page_size_is_capped_at_100_and_must_be_positive() {
+        let mut params = Params::parse("page_size=500").unwrap();
+        let pagination = Pagination::from_params(&mut params).unwrap();
+        assert_eq!(
+            pagination.request,
+            PageRequest::Offset {
+                offset: 0,
+                limit: 100
+            }
+        );
+        let mut params = Params::parse("page_size=0").unwrap();
+        assert!(Pagination::from_params(&mut params).is_err());
+    }
+}

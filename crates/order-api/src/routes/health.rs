@@ -1,0 +1,101 @@
+//! What orchestrators, monitoring and people read: liveness, readiness, metrics, and the
+//! API's own description.
+
+use actix_web::{get, web, HttpResponse};
+use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(live)
+        .service(ready)
+        .service(metrics)
+        .service(openapi_document)
+        .service(docs);
+}
+
+/// The process is up and serving.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Alive")))]
+#[get("/healthz/")]
+async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// The service can do its work: the database answers.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready"),
+        (status = 503, description = "The database is unreachable"),
+    )
+)]
+#[get("/readyz/")]
+async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Err(error) => {
+            tracing::warn!(%error, "not ready");
+            HttpResponse::ServiceUnavailable()
+                .insert_header((actix_web::http::header::RETRY_AFTER, "5"))
+                .json(json!({"status": "unavailable", "database": "unreachable"}))
+        }
+    }
+}
+
+/// Prometheus text. The gauges are read now, from the database and the pool.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain"))
+)]
+#[get("/metrics/")]
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let metrics = &state.metrics;
+    match order_ports::Outbox::stats(&state.store, state.clock.now()).await {
+        Ok(stats) => {
+            metrics.outbox_pending.set(stats.pending as i64);
+            metrics.outbox_parked.set(stats.parked as i64);
+            metrics.outbox_lag_seconds.set(stats.lag_seconds);
+        }
+        Err(error) => tracing::warn!(%error, "outbox statistics unavailable"),
+    }
+    let pool = state.store.pool().status();
+    metrics.db_pool_connections.set(pool.size as i64);
+    metrics.db_pool_idle.set(pool.available as i64);
+    metrics.db_pool_waiting.set(pool.waiting as i64);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
+}
+
+/// This document.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "The OpenAPI 3 document")))]
+#[get("/api/v1/openapi.json/")]
+async fn openapi_document() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::openapi::document_json())
+}
+
+/// A browsable rendering of this document (Redoc, loaded from its CDN by the browser).
+#[utoipa::path(tag = "operations", responses((status = 200, description = "An HTML page", content_type = "text/html")))]
+#[get("/api/docs/")]
+async fn docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            r#"<!DOCTYPE html>
+<html>
+  <head>
+    <title>Order Service API</title>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+  </head>
+  <body>
+    <redoc spec-url="/api/v1/openapi.json"></redoc>
+    <script src="https://cdn.redoc.ly/redoc/latest/bundles/redoc.standalone.js"></script>
+  </body>
+</html>
+"#,
+        )
+}

@@ -1,0 +1,290 @@
+//! `/api/v1/orders/`: reading orders, and what buyers and sellers do to them.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use order_app::{OrderListRequest, Purchase};
+use order_domain::dispute::{DisputeReason, EvidenceUrl};
+use order_domain::order::{Carrier, Party, ShippingAddress, TrackingNumber};
+use order_domain::{ListingId, OrderStatus, UserId};
+use order_ports::store::SortOrder;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{base_url, id};
+use crate::auth::{idempotency_scope, User, UserOrService};
+use crate::error::ApiError;
+use crate::json::JsonBody;
+use crate::openapi;
+use crate::query::{Pagination, Params};
+use crate::reply::{idempotent, FieldErrors, Reply};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(detail)
+        .service(ship)
+        .service(complete)
+        .service(dispute)
+        .service(purchase);
+}
+
+/// The orders the caller buys or sells (admins: all), filtered and paginated.
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("status" = Option<Vec<openapi::OrderStatus>>, Query, description = "Any of these statuses (repeatable)"),
+        ("role" = Option<openapi::Role>, Query, description = "Only orders where the caller is the buyer, or the seller"),
+        ("listing_id" = Option<uuid::Uuid>, Query),
+        ("created_after" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Inclusive"),
+        ("created_before" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Exclusive"),
+        ("ordering" = Option<openapi::Ordering>, Query),
+        ("page" = Option<u64>, Query, minimum = 1),
+        ("page_size" = Option<u32>, Query, minimum = 1, description = "Default 20, at most 100"),
+        ("cursor" = Option<String>, Query, description = "Keyset pages: empty for the top, then the cursors of next/previous"),
+    ),
+    responses((status = 200, description = "A page of orders", body = openapi::OrderPage)),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/orders/")]
+async fn list(
+    state: web::Data<AppState>,
+    user: User,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut params = Params::parse(req.query_string())?;
+    let statuses = params.all_parsed::<OrderStatus>("status")?;
+    let role = match params.one("role")?.as_deref() {
+        None => None,
+        Some("buyer") => Some(Party::Buyer),
+        Some("seller") => Some(Party::Seller),
+        Some(other) => {
+            return Err(ApiError::field(
+                "role",
+                format!("\"{other}\" is not a valid choice; use buyer or seller."),
+            ))
+        }
+    };
+    let listing_id = params.parsed::<ListingId>("listing_id", "a valid UUID")?;
+    let created_after = params.datetime("created_after")?;
+    let created_before = params.datetime("created_before")?;
+    let sort = match params.one("ordering")?.as_deref() {
+        None | Some("-created_at") => SortOrder::NewestFirst,
+        Some("created_at") => SortOrder::OldestFirst,
+        Some(other) => {
+            return Err(ApiError::field(
+                "ordering",
+                format!("\"{other}\" is not a valid ordering; use created_at or -created_at."),
+            ))
+        }
+    };
+    let pagination = Pagination::from_params(&mut params)?;
+    params.finish()?;
+    let request = OrderListRequest {
+        role,
+        statuses,
+        listing_id,
+        created_after,
+        created_before,
+        sort,
+        page: pagination.request,
+    };
+    let page = state.service.list_orders(user.0, request).await?;
+    let body = pagination.render(&base_url(&req), &page, |order| state.order_json(order))?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// One order, for its buyer, its seller and admins.
+#[utoipa::path(
+    tag = "orders",
+    params(("id" = uuid::Uuid, Path, description = "The order")),
+    responses((status = 200, description = "The order", body = openapi::Order)),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/orders/{id}/")]
+async fn detail(
+    state: web::Data<AppState>,
+    user: User,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let order = state.service.order(user.0, id(&path)?).await?;
+    Ok(HttpResponse::Ok().json(state.order_json(&order)))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct ShipBody {
+    /// 1–64 letters, digits and hyphens.
+    #[schema(pattern = r"^[A-Za-z0-9-]{1,64}$")]
+    tracking_number: String,
+    /// 1–32 printable characters.
+    #[schema(min_length = 1, max_length = 32)]
+    carrier: String,
+}
+
+/// PAID → SHIPPED, by the seller.
+#[utoipa::path(
+    tag = "orders",
+    params(("id" = uuid::Uuid, Path, description = "The order"), super::IdempotencyKey),
+    request_body = ShipBody,
+    responses((status = 200, description = "The shipped order", body = openapi::Order)),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/orders/{id}/ship/")]
+async fn ship(
+    state: web::Data<AppState>,
+    user: User,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody<ShipBody>,
+) -> HttpResponse {
+    idempotent(
+        &state,
+        &req,
+        idempotency_scope(&user.0, None),
+        &body.raw,
+        async {
+            let order_id = id(&path)?;
+            let mut errors = FieldErrors::default();
+            let tracking = errors.check(TrackingNumber::parse(&body.value.tracking_number));
+            let carrier = errors.check(Carrier::parse(&body.value.carrier));
+            errors.finish()?;
+            let (tracking, carrier) = tracking.zip(carrier).expect("both fields were checked");
+            let order = state
+                .service
+                .ship(user.0, order_id, tracking, carrier)
+                .await?;
+            Ok(Reply::ok(state.order_json(&order)))
+        },
+    )
+    .await
+}
+
+/// SHIPPED/DELIVERED → COMPLETED, by the buyer: the escrow is released to the seller.
+#[utoipa::path(
+    tag = "orders",
+    params(("id" = uuid::Uuid, Path, description = "The order"), super::IdempotencyKey),
+    responses((status = 200, description = "The completed order", body = openapi::Order)),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/orders/{id}/complete/")]
+async fn complete(
+    state: web::Data<AppState>,
+    user: User,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    idempotent(&state, &req, idempotency_scope(&user.0, None), b"", async {
+        let order = state.service.complete(user.0, id(&path)?).await?;
+        Ok(Reply::ok(state.order_json(&order)))
+    })
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+struct DisputeBody {
+    /// 10–5000 characters.
+    #[schema(min_length = 10, max_length = 5000)]
+    reason: String,
+    /// At most 20 http(s) URLs.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    evidence: Vec<String>,
+}
+
+/// PAID/SHIPPED/DELIVERED → DISPUTED, by the buyer or the seller; opens the dispute.
+#[utoipa::path(
+    tag = "orders",
+    params(("id" = uuid::Uuid, Path, description = "The order"), super::IdempotencyKey),
+    request_body = DisputeBody,
+    responses((status = 201, description = "The new dispute", body = openapi::Dispute)),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/orders/{id}/dispute/")]
+async fn dispute(
+    state: web::Data<AppState>,
+    user: User,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody<DisputeBody>,
+) -> HttpResponse {
+    idempotent(
+        &state,
+        &req,
+        idempotency_scope(&user.0, None),
+        &body.raw,
+        async {
+            let order_id = id(&path)?;
+            let mut errors = FieldErrors::default();
+            let reason = errors.check(DisputeReason::parse(&body.value.reason));
+            let evidence: Vec<_> = body
+                .value
+                .evidence
+                .iter()
+                .filter_map(|url| errors.check(EvidenceUrl::parse(url)))
+                .collect();
+            errors.finish()?;
+            let reason = reason.expect("the reason was checked");
+            let dispute = state
+                .service
+                .open_dispute(user.0, order_id, reason, evidence)
+                .await?;
+            Ok(Reply::created(state.dispute_json(&dispute)))
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+struct PurchaseBody {
+    #[serde(default)]
+    #[schema(value_type = Option<openapi::ShippingAddress>)]
+    shipping_address: Option<ShippingAddress>,
+    /// Required when a service buys for a user; a user may only name themselves.
+    #[serde(default)]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    buyer_id: Option<UserId>,
+}
+
+/// Buy It Now: the path's id is the **listing**'s. Holds the total in escrow; the order
+/// answers PAID. A retry by the same buyer resumes the same order without a second debit.
+#[utoipa::path(
+    tag = "orders",
+    params(("id" = uuid::Uuid, Path, description = "The listing"), super::IdempotencyKey),
+    request_body = PurchaseBody,
+    responses(
+        (status = 201, description = "The paid order", body = openapi::Order),
+        (status = 200, description = "This buyer's order of the listing, already paid", body = openapi::Order),
+        (status = 402, description = "Declined: insufficient funds; the order is cancelled", body = openapi::ErrorDetail),
+    ),
+    security(("bearer" = []), ("serviceToken" = []))
+)]
+#[post("/api/v1/orders/{id}/purchase/")]
+async fn purchase(
+    state: web::Data<AppState>,
+    caller: UserOrService,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody<PurchaseBody>,
+) -> HttpResponse {
+    let UserOrService(caller, token) = caller;
+    idempotent(
+        &state,
+        &req,
+        idempotency_scope(&caller, token),
+        &body.raw,
+        async {
+            let purchase = Purchase {
+                listing_id: id(&path)?,
+                buyer_id: body.value.buyer_id,
+                shipping_address: body.value.shipping_address.clone().unwrap_or_default(),
+            };
+            let placed = state.service.purchase(caller, purchase).await?;
+            let body = state.order_json(&placed.order);
+            Ok(if placed.created {
+                Reply::created(body)
+            } else {
+                Reply::ok(body)
+            })
+        },
+    )
+    .await
+}

@@ -1,0 +1,33 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use order_app::{DisputeView, OrderService, OrderView};
+use order_domain::{Dispute, Order};
+use order_ports::Clock;
+use order_postgres::{IdempotencyKeys, PgStore};
+use serde_json::Value;
+
+use crate::auth::Authenticator;
+use crate::metrics::Metrics;
+
+pub struct AppState {
+    pub service: OrderService,
+    pub auth: Authenticator,
+    pub idempotency: IdempotencyKeys,
+    /// For the readiness probe.
+    pub store: PgStore,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn order_json(&self, order: &Order) -> Value {
+        let view = OrderView::new(order, &self.service.settings().auto_complete);
+        serde_json::to_value(view).expect("an order always serializes")
+    }
+
+    pub fn dispute_json(&self, dispute: &Dispute) -> Value {
+        serde_json::to_value(DisputeView::from(dispute)).expect("a dispute always serializes")
+    }
+}

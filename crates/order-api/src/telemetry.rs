@@ -1,0 +1,106 @@
+//! Logs: one line per request with its id, route, status and latency; JSON or pretty.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+use crate::metrics::{RequestLabels, RouteLabels};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Installs the global log subscriber; `RUST_LOG` filters (default `info`).
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+/// A request id a caller may hand us: short, printable, no spaces.
+fn acceptable(id: &HeaderValue) -> Option<String> {
+    let id = id.to_str().ok()?;
+    let ok = (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| id.to_owned())
+}
+
+/// Gives every request an id (the caller's `X-Request-Id`, or a new one), logs it with
+/// everything the request logs, and returns it in the response's `X-Request-Id`.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(acceptable)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method());
+    let started = Instant::now();
+    let mut response = next.call(req).instrument(span.clone()).await?;
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    if let Some(state) = response
+        .request()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+    {
+        let method = response.request().method().to_string();
+        state
+            .metrics
+            .http_requests
+            .get_or_create(&RequestLabels {
+                route: route.clone(),
+                method: method.clone(),
+                status: response.status().as_u16(),
+            })
+            .inc();
+        state
+            .metrics
+            .http_duration
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+                method,
+            })
+            .observe(started.elapsed().as_secs_f64());
+    }
+    // The path's id, named for what it is: an order, a dispute, or (Buy It Now) a listing.
+    let path_id = response.request().match_info().get("id").map(str::to_owned);
+    let named = path_id.as_deref();
+    let (order_id, dispute_id, listing_id) = match route.as_str() {
+        _ if named.is_none() => (None, None, None),
+        r if r.ends_with("/purchase/") => (None, None, named),
+        r if r.starts_with("/api/v1/disputes/") => (None, named, None),
+        _ => (named, None, None),
+    };
+    span.in_scope(|| {
+        tracing::info!(
+            order_id,
+            dispute_id,
+            listing_id,
+            route = %route,
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request served"
+        )
+    });
+    response.headers_mut().insert(
+        REQUEST_ID,
+        HeaderValue::from_str(&id).expect("an id of visible ASCII is a header value"),
+    );
+    Ok(response)
+}

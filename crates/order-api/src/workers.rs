@@ -1,0 +1,146 @@
+//! The background workers every replica runs: the outbox relay, auto-completion, and the
+//! expiry of idempotency keys. They coordinate through the database (`SKIP LOCKED`), never
+//! through memory, so any number of replicas may run them at once.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use order_app::{OrderService, OutboxRelay};
+use order_ports::Clock;
+use order_postgres::IdempotencyKeys;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::metrics::Metrics;
+
+/// How often each worker wakes up.
+#[derive(Clone, Copy, Debug)]
+pub struct WorkerSettings {
+    pub outbox_poll_interval: Duration,
+    pub auto_complete_interval: Duration,
+    /// Orders completed per sweep at most; the next sweep takes the rest.
+    pub auto_complete_batch: usize,
+    pub key_expiry_interval: Duration,
+}
+
+/// What the workers need.
+#[derive(Clone)]
+pub struct WorkerContext {
+    pub service: OrderService,
+    pub relay: OutboxRelay,
+    pub idempotency: IdempotencyKeys,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Running workers; [`Workers::stop`] ends them between two rounds of work.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    pub fn spawn(context: WorkerContext, settings: WorkerSettings) -> Workers {
+        let (stop, stopped) = watch::channel(false);
+        let relay = {
+            let context = context.clone();
+            every(settings.outbox_poll_interval, stopped.clone(), move || {
+                let context = context.clone();
+                async move {
+                    match context.relay.drain(100).await {
+                        Ok(report) => {
+                            context
+                                .metrics
+                                .outbox_published
+                                .inc_by(report.published as u64);
+                            context.metrics.outbox_failures.inc_by(report.failed as u64);
+                            context
+                                .metrics
+                                .outbox_parked_events
+                                .inc_by(report.parked as u64);
+                        }
+                        Err(error) => tracing::warn!(%error, "outbox relay step failed"),
+                    }
+                }
+            })
+        };
+        let auto_complete = {
+            let context = context.clone();
+            every(
+                settings.auto_complete_interval,
+                stopped.clone(),
+                move || {
+                    let context = context.clone();
+                    async move {
+                        match context
+                            .service
+                            .complete_due(settings.auto_complete_batch)
+                            .await
+                        {
+                            Ok(sweep) => {
+                                context
+                                    .metrics
+                                    .auto_completed
+                                    .inc_by(sweep.completed.len() as u64);
+                                context
+                                    .metrics
+                                    .auto_complete_failures
+                                    .inc_by(sweep.failed.len() as u64);
+                                if !sweep.completed.is_empty() {
+                                    tracing::info!(
+                                        completed = sweep.completed.len(),
+                                        "orders auto-completed"
+                                    );
+                                }
+                            }
+                            Err(error) => tracing::warn!(%error, "auto-completion sweep failed"),
+                        }
+                    }
+                },
+            )
+        };
+        let expiry = every(settings.key_expiry_interval, stopped, move || {
+            let context = context.clone();
+            async move {
+                if let Err(error) = context.idempotency.purge_expired(context.clock.now()).await {
+                    tracing::warn!(%error, "idempotency key expiry failed");
+                }
+            }
+        });
+        Workers {
+            stop,
+            handles: vec![relay, auto_complete, expiry],
+        }
+    }
+
+    /// Asks the workers to stop and waits up to `grace` for the round in progress.
+    pub async fn stop(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            if tokio::time::timeout(grace, handle).await.is_err() {
+                tracing::warn!("a worker did not stop in time");
+            }
+        }
+    }
+}
+
+/// Runs `work` every `interval` until told to stop; a round in progress is finished.
+fn every<F, Fut>(
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+    mut work: F,
+) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => return,
+                _ = tokio::time::sleep(interval) => work().await,
+            }
+        }
+    })
+}

@@ -1,0 +1,248 @@
+//! SPEC §2's conventions: paths, errors, request ids, idempotency keys, pagination links.
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use support::{listing, seed, As, Cast, TestApp};
+
+#[tokio::test]
+async fn paths_work_with_and_without_the_trailing_slash() {
+    let app = TestApp::spawn(seed(0, "100.00")).await;
+    let with = app.get("/api/v1/orders/", &As::User(Cast::buyer())).await;
+    let without = app.get("/api/v1/orders", &As::User(Cast::buyer())).await;
+    assert_eq!(
+        (with.status, without.status),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let order = app.paid_order(listing(1), "10.00").await;
+    let ship = format!("/api/v1/orders/{}/ship", order["id"].as_str().unwrap());
+    let shipped = app
+        .post(
+            &ship,
+            &As::User(Cast::seller()),
+            json!({"tracking_number": "T-1", "carrier": "UPS"}),
+        )
+        .await;
+    assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.body);
+    assert_eq!(
+        app.get("/healthz", &As::Nobody).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_answer_in_json() {
+    let app = TestApp::spawn(seed(0, "100.00")).await;
+    let missing = app.get("/api/v1/nothing/", &As::User(Cast::buyer())).await;
+    assert_eq!(
+        (missing.status, missing.body),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"detail": "Not found.", "code": "not_found"})
+        )
+    );
+    let wrong = app
+        .call(
+            Method::DELETE,
+            "/api/v1/orders/",
+            &As::User(Cast::buyer()),
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.body["detail"], "Method \"DELETE\" not allowed.");
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_the_callers_own_if_given() {
+    let app = TestApp::spawn(seed(0, "100.00")).await;
+    let generated = app.get("/api/v1/orders/", &As::Nobody).await;
+    let id = generated.headers["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    let given = app
+        .call_with(
+            Method::GET,
+            "/healthz/",
+            &As::Nobody,
+            None,
+            &[("X-Request-Id", "trace-abc-123")],
+        )
+        .await;
+    assert_eq!(given.headers["x-request-id"], "trace-abc-123");
+}
+
+#[tokio::test]
+async fn a_retried_post_with_the_same_key_replays_the_first_answer() {
+    let app = TestApp::spawn(seed(1, "1000.00")).await;
+    let path = format!("/api/v1/orders/{}/purchase/", listing(1));
+    let buyer = As::User(Cast::buyer());
+    let key = [("Idempotency-Key", "purchase-1")];
+    let first = app
+        .call_with(Method::POST, &path, &buyer, Some(json!({})), &key)
+        .await;
+    let again = app
+        .call_with(Method::POST, &path, &buyer, Some(json!({})), &key)
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!((again.status, &again.body), (first.status, &first.body));
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(app.balance(Cast::buyer()).await, "865.00", "charged once");
+
+    let other_body = app
+        .call_with(
+            Method::POST,
+            &path,
+            &buyer,
+            Some(json!({"shipping_address": {"city": "Nice"}})),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        (other_body.status, other_body.body["code"].clone()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!("idempotency_key_reused")
+        )
+    );
+
+    // Keys belong to their caller: the same key from someone else is a new request.
+    let stranger = app
+        .call_with(
+            Method::POST,
+            &path,
+            &As::User(Cast::stranger()),
+            Some(json!({})),
+            &key,
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::CONFLICT, "{}", stranger.body);
+}
+
+#[tokio::test]
+async fn a_5xx_is_not_kept_and_the_retry_resumes_the_purchase_without_a_second_debit() {
+    let app = TestApp::spawn(seed(1, "1000.00")).await;
+    let path = format!("/api/v1/orders/{}/purchase/", listing(1));
+    let buyer = As::User(Cast::buyer());
+    let key = [("Idempotency-Key", "purchase-wallet-down")];
+    app.fault(json!({"target": "wallet", "mode": "unavailable"}))
+        .await;
+    let down = app
+        .call_with(Method::POST, &path, &buyer, Some(json!({})), &key)
+        .await;
+    assert_eq!(
+        down.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        down.body
+    );
+    assert!(down.headers.contains_key("retry-after"));
+    let pending = app.get("/api/v1/orders/", &buyer).await;
+    assert_eq!(pending.body["results"][0]["status"], "PENDING_PAYMENT");
+
+    app.clear_faults().await;
+    let retried = app
+        .call_with(Method::POST, &path, &buyer, Some(json!({})), &key)
+        .await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
+    assert_eq!(retried.body["status"], "PAID");
+    assert_eq!(
+        retried.body["id"], pending.body["results"][0]["id"],
+        "the same order, resumed"
+    );
+    // And once more without the key: the order is already paid, nothing moves.
+    let without_key = app.post(&path, &buyer, json!({})).await;
+    assert_eq!(
+        (without_key.status, without_key.body["id"].clone()),
+        (StatusCode::OK, retried.body["id"].clone())
+    );
+    assert_eq!(app.balance(Cast::buyer()).await, "865.00");
+}
+
+#[tokio::test]
+async fn a_wallet_down_on_complete_is_503_and_changes_nothing() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "10.00").await;
+    let path = format!("/api/v1/orders/{}/complete/", order["id"].as_str().unwrap());
+    app.fault(json!({"target": "wallet", "mode": "unavailable"}))
+        .await;
+    let before = app.snapshot().await;
+    let down = app.post(&path, &As::User(Cast::buyer()), json!({})).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.snapshot().await, before);
+    app.clear_faults().await;
+    assert_eq!(
+        app.post(&path, &As::User(Cast::buyer()), json!({}))
+            .await
+            .body["status"],
+        "COMPLETED"
+    );
+}
+
+#[tokio::test]
+async fn list_pages_link_to_each_other() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    for n in 1..=5 {
+        app.auction_win(listing(n), "1.00").await;
+    }
+    let buyer = As::User(Cast::buyer());
+    let first = app
+        .get("/api/v1/orders/?page_size=2&status=PENDING_PAYMENT", &buyer)
+        .await;
+    assert_eq!(first.body["count"], 5);
+    let next = first.body["next"].as_str().unwrap();
+    assert!(
+        next.contains("status=PENDING_PAYMENT") && next.contains("page=2"),
+        "{next}"
+    );
+    let second = app.get(next.trim_start_matches(&app.url), &buyer).await;
+    assert!(second.body["previous"]
+        .as_str()
+        .unwrap()
+        .contains("page_size=2"));
+
+    let top = app.get("/api/v1/orders/?cursor=&page_size=2", &buyer).await;
+    assert!(top.body.get("count").is_none());
+    let mut seen: Vec<String> = Vec::new();
+    let mut page = top.body;
+    loop {
+        seen.extend(
+            page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(next) => {
+                page = app
+                    .get(next.trim_start_matches(&app.url), &buyer)
+                    .await
+                    .body
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    let previous = page["previous"].as_str().unwrap();
+    let back = app
+        .get(previous.trim_start_matches(&app.url), &buyer)
+        .await
+        .body;
+    let ids: Vec<&str> = back["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, seen[2..4]);
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    assert_eq!(
+        app.get("/readyz/", &As::Nobody).await.status,
+        StatusCode::OK
+    );
+}

@@ -1,0 +1,341 @@
+//! Events through the outbox to a real (emulated) EventBridge bus, the relay surviving an
+//! outage, several replicas sharing the work, and orders completing by themselves.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use order_eventbridge::emulator::{Emulator, Queue};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::tcp_proxy::TcpProxy;
+use support::{listing, seed, As, Cast, TestApp};
+
+const BUS: &str = "orders";
+
+/// The app publishing to the emulator's bus.
+async fn app_on_bus(emulator: &Emulator, extra: &[(&str, &str)]) -> TestApp {
+    app_on_bus_at(&emulator.url(), extra).await
+}
+
+/// The app publishing to the bus at `endpoint`.
+async fn app_on_bus_at(endpoint: &str, extra: &[(&str, &str)]) -> TestApp {
+    // The AWS SDK reads credentials from the environment; the emulator accepts any.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let mut overrides = vec![("EVENT_BUS_NAME", BUS), ("AWS_ENDPOINT_URL", endpoint)];
+    overrides.extend_from_slice(extra);
+    TestApp::spawn_with(seed(3, "10000.00"), &overrides).await
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_owned()
+}
+
+async fn event_ids_in_outbox(app: &TestApp) -> HashSet<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        event_id: String,
+    }
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let mut conn = diesel_async::AsyncPgConnection::establish(app.db.url())
+        .await
+        .unwrap();
+    diesel::sql_query("SELECT event_id::text AS event_id FROM outbox")
+        .load::<Row>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event_id)
+        .collect()
+}
+
+/// A whole story: an auction sale completed, a Buy It Now, a dispute refunded. Returns
+/// the orders' ids with the event types each must have raised, in order.
+async fn story(app: &TestApp) -> Vec<(String, Vec<&'static str>)> {
+    let sold = app.shipped_order(listing(10), "100.00").await;
+    app.post(
+        &format!("/api/v1/orders/{}/complete/", id(&sold)),
+        &As::User(Cast::buyer()),
+        json!({}),
+    )
+    .await;
+    let bought = app
+        .post(
+            &format!("/api/v1/orders/{}/purchase/", listing(1)),
+            &As::User(Cast::buyer()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(bought.status, StatusCode::CREATED);
+    let disputed = app.paid_order(listing(11), "50.00").await;
+    let opened = app
+        .post(
+            &format!("/api/v1/orders/{}/dispute/", id(&disputed)),
+            &As::User(Cast::buyer()),
+            json!({"reason": "The parcel was empty."}),
+        )
+        .await;
+    let decided = app
+        .patch(
+            &format!("/api/v1/disputes/{}/", id(&opened.body)),
+            &As::Admin(Cast::admin()),
+            json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"}),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::OK);
+    vec![
+        (
+            id(&sold),
+            vec![
+                "order.created",
+                "order.paid",
+                "order.shipped",
+                "order.completed",
+            ],
+        ),
+        (id(&bought.body), vec!["order.created", "order.paid"]),
+        (
+            id(&disputed),
+            vec![
+                "order.created",
+                "order.paid",
+                "order.disputed",
+                "order.refunded",
+                "dispute.resolved",
+            ],
+        ),
+    ]
+}
+
+fn by_order(received: &[Value]) -> HashMap<String, Vec<String>> {
+    let mut orders: HashMap<String, Vec<String>> = HashMap::new();
+    for envelope in received {
+        let detail = &envelope["detail"];
+        orders
+            .entry(id(&detail["order"]))
+            .or_default()
+            .push(detail["event_type"].as_str().unwrap().to_owned());
+    }
+    orders
+}
+
+async fn receive_all(emulator: &Emulator, queue: &Queue, count: usize) -> Vec<Value> {
+    let received = emulator
+        .receive(queue, count, Duration::from_secs(30))
+        .await;
+    assert_eq!(received.len(), count, "every event arrives");
+    // Nothing more trickles in: each event once.
+    assert!(emulator
+        .receive(queue, 1, Duration::from_millis(500))
+        .await
+        .is_empty());
+    received
+}
+
+#[tokio::test]
+async fn a_lifecycles_events_arrive_on_the_bus_in_order_each_once() {
+    let emulator = Emulator::start().await;
+    let queue = emulator.route(BUS, "marketplace.orders").await;
+    let app = app_on_bus(&emulator, &[]).await;
+    let _workers = app.start_workers();
+    let expected = story(&app).await;
+    let received = receive_all(&emulator, &queue, 11).await;
+
+    for envelope in &received {
+        assert_eq!(envelope["source"], "marketplace.orders");
+        let detail = &envelope["detail"];
+        assert_eq!(envelope["detail-type"], detail["event_type"]);
+        assert_eq!(detail["version"], 1);
+        assert!(detail["occurred_at"].as_str().unwrap().ends_with('Z'));
+        assert!(
+            detail["order"]["total"].is_string(),
+            "the order representation: {detail}"
+        );
+        let about_dispute = ["order.disputed", "order.refunded", "dispute.resolved"]
+            .contains(&detail["event_type"].as_str().unwrap());
+        assert_eq!(detail.get("dispute").is_some(), about_dispute, "{detail}");
+    }
+    let arrived = by_order(&received);
+    for (order, events) in expected {
+        assert_eq!(arrived[&order], events, "order {order}'s events, in order");
+    }
+    let ids: HashSet<String> = received
+        .iter()
+        .map(|e| e["detail"]["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        event_ids_in_outbox(&app).await,
+        "each event once, and every one of them"
+    );
+}
+
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    app.metric(name)
+        .await
+        .unwrap_or_else(|| panic!("{name} is not on /metrics"))
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_lost_while_the_bus_is_down_and_the_relay_catches_up() {
+    let emulator = Emulator::start().await;
+    let queue = emulator.route(BUS, "marketplace.orders").await;
+    // The service reaches the bus through a proxy, so the outage keeps the bus's rules.
+    let port: u16 = emulator.url().rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = TcpProxy::start(port).await;
+    let endpoint = format!("http://127.0.0.1:{}", proxy.port);
+    let app = app_on_bus_at(&endpoint, &[]).await;
+    let _workers = app.start_workers();
+    proxy.cut();
+    story(&app).await;
+    wait_for("failed publications", Duration::from_secs(30), async || {
+        metric(&app, "order_service_outbox_publish_failures_total").await > 0.0
+    })
+    .await;
+    assert!(metric(&app, "order_service_outbox_pending_rows").await > 0.0);
+
+    proxy.restore();
+    let received = receive_all(&emulator, &queue, 11).await;
+    let ids: HashSet<String> = received
+        .iter()
+        .map(|e| e["detail"]["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, event_ids_in_outbox(&app).await);
+    assert_eq!(metric(&app, "order_service_outbox_pending_rows").await, 0.0);
+    assert_eq!(metric(&app, "order_service_outbox_parked_rows").await, 0.0);
+}
+
+#[tokio::test]
+async fn events_failing_too_often_are_parked_and_counted_on_metrics() {
+    let mut emulator = Emulator::start().await;
+    let app = app_on_bus(&emulator, &[("OUTBOX_MAX_ATTEMPTS", "2")]).await;
+    let _workers = app.start_workers();
+    emulator.stop();
+    app.auction_win(listing(20), "5.00").await;
+    app.auction_win(listing(21), "5.00").await;
+    wait_for("parked rows", Duration::from_secs(20), async || {
+        metric(&app, "order_service_outbox_parked_rows").await == 2.0
+    })
+    .await;
+    assert_eq!(metric(&app, "order_service_outbox_pending_rows").await, 0.0);
+    assert_eq!(
+        metric(&app, "order_service_outbox_parked_events_total").await,
+        2.0
+    );
+}
+
+#[tokio::test]
+async fn several_replicas_share_the_relay_and_the_auto_completion_without_doing_anything_twice() {
+    let emulator = Emulator::start().await;
+    let queue = emulator.route(BUS, "marketplace.orders").await;
+    let app = app_on_bus(&emulator, &[("AUTO_COMPLETE_AFTER", "1s")]).await;
+    let (second, third) = (app.replica().await, app.replica().await);
+    let workers = [
+        app.start_workers(),
+        second.spawn_workers(),
+        third.spawn_workers(),
+    ];
+
+    const ORDERS: u128 = 12;
+    let mut orders = Vec::new();
+    for n in 1..=ORDERS {
+        orders.push(id(&app.shipped_order(listing(100 + n), "100.00").await));
+    }
+    wait_for(
+        "every order completed",
+        Duration::from_secs(30),
+        async || app.count("orders", "status = 'COMPLETED'").await == ORDERS as i64,
+    )
+    .await;
+    for order in &orders {
+        assert_eq!(
+            app.events_of(order).await,
+            [
+                "order.created",
+                "order.paid",
+                "order.shipped",
+                "order.completed"
+            ],
+            "completed once"
+        );
+    }
+    assert_eq!(
+        app.balance(Cast::seller()).await,
+        format!("{:.2}", 105.0 * ORDERS as f64),
+        "released once each"
+    );
+    assert_eq!(app.ledger().await["held"], "0.00");
+
+    let received = receive_all(&emulator, &queue, 4 * ORDERS as usize).await;
+    let ids: HashSet<String> = received
+        .iter()
+        .map(|e| e["detail"]["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), received.len(), "no event published twice");
+    assert_eq!(ids, event_ids_in_outbox(&app).await);
+    for worker in workers {
+        worker.stop(Duration::from_secs(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn shipped_orders_complete_by_themselves_unless_disputed_or_not_yet_due() {
+    let app = TestApp::spawn_with(seed(0, "10000.00"), &[("AUTO_COMPLETE_AFTER", "3s")]).await;
+    let _workers = app.start_workers();
+    let due = app.shipped_order(listing(1), "10.00").await;
+    let disputed = app.shipped_order(listing(2), "10.00").await;
+    app.post(
+        &format!("/api/v1/orders/{}/dispute/", id(&disputed)),
+        &As::User(Cast::buyer()),
+        json!({"reason": "Wrong size delivered."}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let later = app.shipped_order(listing(3), "10.00").await;
+    let status = |order: Value| {
+        let app = &app;
+        async move {
+            app.get(
+                &format!("/api/v1/orders/{}/", id(&order)),
+                &As::User(Cast::buyer()),
+            )
+            .await
+            .body["status"]
+                .clone()
+        }
+    };
+    wait_for(
+        "the due order to complete",
+        Duration::from_secs(10),
+        async || status(due.clone()).await == "COMPLETED",
+    )
+    .await;
+    assert_eq!(status(disputed).await, "DISPUTED");
+    assert_eq!(
+        status(later.clone()).await,
+        "SHIPPED",
+        "shipped after the cut-off: not yet"
+    );
+    assert_eq!(
+        app.balance(Cast::seller()).await,
+        "19.50",
+        "released as the buyer's confirmation would: 20.00 total − 0.50 fee"
+    );
+    wait_for(
+        "the later order in its turn",
+        Duration::from_secs(10),
+        async || status(later.clone()).await == "COMPLETED",
+    )
+    .await;
+}

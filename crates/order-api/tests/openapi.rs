@@ -1,0 +1,160 @@
+//! The OpenAPI document describes exactly the API: every endpoint of SPEC §5 is in it,
+//! every operation in it is served, and real answers have the documented shape.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use support::{listing, seed, As, Cast, TestApp};
+
+/// SPEC §5's endpoints, written from the spec.
+fn spec_endpoints() -> BTreeSet<(String, String)> {
+    [
+        ("GET", "/api/v1/orders/"),
+        ("GET", "/api/v1/orders/{id}/"),
+        ("POST", "/api/v1/orders/{id}/ship/"),
+        ("POST", "/api/v1/orders/{id}/complete/"),
+        ("POST", "/api/v1/orders/{id}/dispute/"),
+        ("POST", "/api/v1/orders/internal/create/"),
+        ("POST", "/api/v1/orders/internal/mark-paid/"),
+        ("POST", "/api/v1/orders/{id}/purchase/"),
+        ("POST", "/api/v1/orders/internal/cancel/"),
+        ("POST", "/api/v1/orders/internal/mark-delivered/"),
+        ("GET", "/api/v1/disputes/"),
+        ("GET", "/api/v1/disputes/{id}/"),
+        ("PATCH", "/api/v1/disputes/{id}/"),
+        ("POST", "/api/v1/disputes/{id}/evidence/"),
+        ("GET", "/healthz/"),
+        ("GET", "/readyz/"),
+        ("GET", "/metrics/"),
+        ("GET", "/api/v1/openapi.json/"),
+        ("GET", "/api/docs/"),
+    ]
+    .into_iter()
+    .map(|(m, p)| (m.to_owned(), p.to_owned()))
+    .collect()
+}
+
+fn documented(document: &Value) -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in ["get", "post", "patch", "put", "delete"] {
+            if item.get(method).is_some() {
+                operations.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn the_document_lists_exactly_the_spec_endpoints() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let answer = app.get("/api/v1/openapi.json", &As::Nobody).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.body["openapi"].as_str().unwrap().starts_with("3."));
+    assert_eq!(documented(&answer.body), spec_endpoints());
+    let schemes = &answer.body["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["serviceToken"]["name"], "X-Service-Token");
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
+    for (method, path) in documented(&document) {
+        let concrete = path.replace("{id}", &support::uuid(7).to_string());
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let answer = app
+            .call(method.clone(), &concrete, &As::Nobody, Some(json!({})))
+            .await;
+        let public = path.starts_with("/healthz")
+            || path.starts_with("/readyz")
+            || path.starts_with("/metrics")
+            || path.starts_with("/api/v1/openapi")
+            || path.starts_with("/api/docs");
+        let expected = if public {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(
+            answer.status, expected,
+            "{method} {concrete}: {}",
+            answer.body
+        );
+    }
+    // And a documented path asked with another method is a 405, not a 404.
+    let put = app
+        .call(Method::PUT, "/api/v1/orders/", &As::Nobody, None)
+        .await;
+    assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+fn properties(document: &Value, schema: &str) -> BTreeSet<String> {
+    document["components"]["schemas"][schema]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value.as_object().unwrap().keys().cloned().collect()
+}
+
+#[tokio::test]
+async fn answers_have_the_documented_fields() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
+    let order = app.shipped_order(listing(1), "10.00").await;
+    assert_eq!(keys(&order), properties(&document, "Order"));
+    let dispute = app
+        .post(
+            &format!("/api/v1/orders/{}/dispute/", order["id"].as_str().unwrap()),
+            &As::User(Cast::buyer()),
+            json!({"reason": "It arrived broken."}),
+        )
+        .await
+        .body;
+    assert_eq!(keys(&dispute), properties(&document, "Dispute"));
+    let disputed = app
+        .get(
+            &format!("/api/v1/orders/{}/", order["id"].as_str().unwrap()),
+            &As::User(Cast::buyer()),
+        )
+        .await
+        .body;
+    assert_eq!(
+        keys(&disputed["dispute"]),
+        properties(&document, "DisputeSummary")
+    );
+    let page = app
+        .get("/api/v1/orders/", &As::User(Cast::buyer()))
+        .await
+        .body;
+    assert_eq!(keys(&page), properties(&document, "OrderPage"));
+    let statuses: BTreeSet<String> = document["components"]["schemas"]["OrderStatus"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    let domain: BTreeSet<String> = order_domain::OrderStatus::ALL
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    assert_eq!(statuses, domain);
+}
+
+#[tokio::test]
+async fn the_browsable_documentation_points_at_the_document() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let page = app.get("/api/docs/", &As::Nobody).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.as_str().unwrap().contains("/api/v1/openapi.json"));
+}

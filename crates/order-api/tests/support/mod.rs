@@ -1,0 +1,394 @@
+//! The real application on a fresh database, with the stand-in peers, over real HTTP.
+#![allow(dead_code)]
+
+pub mod tcp_proxy;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use jsonwebtoken::{encode, EncodingKey, Header};
+use order_api::config::Config;
+use order_api::workers::Workers;
+use order_api::Application;
+use order_postgres::test_db::TestDatabase;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use stub_peers::{Seed, StubConfig, StubState};
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "test-secret-0123456789";
+pub const SERVICE_TOKEN: &str = "auction-service-token";
+const PEER_TOKEN: &str = "peer-token";
+
+pub fn uuid(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+/// The cast of every test: who buys, who sells, who watches.
+pub struct Cast;
+impl Cast {
+    pub fn buyer() -> Uuid {
+        uuid(0xB1)
+    }
+    pub fn seller() -> Uuid {
+        uuid(0x5E)
+    }
+    pub fn stranger() -> Uuid {
+        uuid(0x57)
+    }
+    pub fn admin() -> Uuid {
+        uuid(0xAD)
+    }
+}
+
+pub fn token(user: Uuid, is_staff: bool) -> String {
+    let exp = chrono::Utc::now().timestamp() + 3600;
+    encode(
+        &Header::default(),
+        &json!({"sub": user, "exp": exp, "is_staff": is_staff}),
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// How a request authenticates.
+#[derive(Clone, Debug)]
+pub enum As {
+    Nobody,
+    User(Uuid),
+    Admin(Uuid),
+    Service,
+    Raw(&'static str, String),
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub peers: String,
+    pub db: TestDatabase,
+    http: reqwest::Client,
+    pub application: Application,
+    vars: HashMap<String, String>,
+}
+
+impl TestApp {
+    /// The app with default settings, and the stand-ins seeded with `seed`.
+    pub async fn spawn(seed: Seed) -> TestApp {
+        TestApp::spawn_with(seed, &[]).await
+    }
+
+    pub async fn spawn_with(seed: Seed, overrides: &[(&str, &str)]) -> TestApp {
+        let db = TestDatabase::new();
+        let peers_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let peers = format!("http://{}", peers_listener.local_addr().unwrap());
+        let stub = stub_peers::serve(
+            peers_listener,
+            StubState::new(seed),
+            StubConfig {
+                service_token: PEER_TOKEN.into(),
+            },
+        )
+        .unwrap();
+        tokio::spawn(stub);
+
+        let mut vars: HashMap<String, String> = [
+            ("DATABASE_URL", db.url().to_owned()),
+            ("JWT_SECRET", JWT_SECRET.to_owned()),
+            (
+                "INTERNAL_SERVICE_TOKENS",
+                format!("other-token,{SERVICE_TOKEN}"),
+            ),
+            ("PEER_SERVICE_TOKEN", PEER_TOKEN.to_owned()),
+            ("WALLET_URL", format!("{peers}/api/v1/wallet")),
+            ("LISTING_URL", format!("{peers}/api/v1/listings")),
+            ("PEER_TIMEOUT", "2s".to_owned()),
+            ("DB_POOL_SIZE", "30".to_owned()),
+            // Workers run only where a test starts them; these make them quick when it does.
+            ("OUTBOX_POLL_INTERVAL", "50ms".to_owned()),
+            ("AUTO_COMPLETE_INTERVAL", "100ms".to_owned()),
+            ("OUTBOX_RETRY_BACKOFF", "100ms".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+        let application = Application::build(&config).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(order_api::serve(listener, application.state.clone()).unwrap());
+        TestApp {
+            url,
+            peers,
+            db,
+            http: reqwest::Client::new(),
+            application,
+            vars,
+        }
+    }
+
+    /// Starts this app's background workers (relay, auto-completion).
+    pub fn start_workers(&self) -> Workers {
+        self.application.spawn_workers()
+    }
+
+    /// Another replica of the service: the same database, peers and settings, its own
+    /// workers and pool.
+    pub async fn replica(&self) -> Application {
+        let config = Config::from_lookup(|name| self.vars.get(name).cloned()).unwrap();
+        Application::build(&config).await.unwrap()
+    }
+
+    pub async fn call(&self, method: Method, path: &str, who: &As, body: Option<Value>) -> Answer {
+        self.call_with(method, path, who, body, &[]).await
+    }
+
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        who: &As,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        request = match who {
+            As::Nobody => request,
+            As::User(id) => request.bearer_auth(token(*id, false)),
+            As::Admin(id) => request.bearer_auth(token(*id, true)),
+            As::Service => request.header("X-Service-Token", SERVICE_TOKEN),
+            As::Raw(name, value) => request.header(*name, value),
+        };
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, who: &As) -> Answer {
+        self.call(Method::GET, path, who, None).await
+    }
+
+    pub async fn post(&self, path: &str, who: &As, body: Value) -> Answer {
+        self.call(Method::POST, path, who, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, who: &As, body: Value) -> Answer {
+        self.call(Method::PATCH, path, who, Some(body)).await
+    }
+
+    /// The stand-in wallet's ledger; asserts that money was conserved.
+    pub async fn ledger(&self) -> Value {
+        let ledger: Value = self
+            .http
+            .get(format!("{}/_stub/ledger/", self.peers))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            ledger["accounted"], ledger["deposits"],
+            "money is conserved: {ledger:#}"
+        );
+        ledger
+    }
+
+    pub async fn balance(&self, user: Uuid) -> String {
+        self.ledger().await["balances"][user.to_string()]
+            .as_str()
+            .unwrap_or("0.00")
+            .to_owned()
+    }
+
+    pub async fn fault(&self, fault: Value) {
+        let response = self
+            .http
+            .post(format!("{}/_stub/faults/", self.peers))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+
+    pub async fn clear_faults(&self) {
+        self.http
+            .delete(format!("{}/_stub/faults/", self.peers))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Runs a `SELECT count(*)` with `condition` on `table`.
+    pub async fn count(&self, table: &str, condition: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = AsyncPgConnection::establish(self.db.url()).await.unwrap();
+        diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM {table} WHERE {condition}"
+        ))
+        .get_result::<N>(&mut conn)
+        .await
+        .unwrap()
+        .n
+    }
+
+    /// The sum of a metric's samples on /metrics (every label set), or `None` if the
+    /// service does not export it.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let text = self.get("/metrics", &As::Nobody).await.body;
+        let text = text.as_str().expect("metrics are text");
+        let samples: Vec<f64> = text
+            .lines()
+            .filter(|line| line.split([' ', '{']).next() == Some(name))
+            .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
+            .collect();
+        (!samples.is_empty()).then(|| samples.iter().sum())
+    }
+
+    /// A digest of every stored row, to show that a refused request changed nothing.
+    pub async fn snapshot(&self) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Digest {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            digest: String,
+        }
+        let mut conn = AsyncPgConnection::establish(self.db.url()).await.unwrap();
+        let mut digests = Vec::new();
+        for (table, order) in [("orders", "id"), ("disputes", "id"), ("outbox", "seq")] {
+            let query = format!(
+                "SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY {order}), '')) AS digest FROM {table} t"
+            );
+            digests.push(
+                diesel::sql_query(query)
+                    .get_result::<Digest>(&mut conn)
+                    .await
+                    .unwrap()
+                    .digest,
+            );
+        }
+        digests.join(":")
+    }
+
+    /// The event types written for an order, in order.
+    pub async fn events_of(&self, order_id: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct E {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            event_type: String,
+        }
+        let mut conn = AsyncPgConnection::establish(self.db.url()).await.unwrap();
+        diesel::sql_query(format!(
+            "SELECT event_type FROM outbox WHERE order_id = '{order_id}' ORDER BY seq"
+        ))
+        .load::<E>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect()
+    }
+
+    // The story's steps, each asserting it succeeded.
+
+    pub async fn auction_win(&self, listing: Uuid, amount: &str) -> Value {
+        let answer = self
+            .post(
+                "/api/v1/orders/internal/create/",
+                &As::Service,
+                json!({"listing_id": listing, "buyer_id": Cast::buyer(), "seller_id": Cast::seller(),
+                       "amount": amount, "shipping_cost": "10.00", "shipping_address": {"city": "Lyon"}}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        answer.body
+    }
+
+    /// An auction order held in escrow by the stand-in wallet, then marked paid.
+    pub async fn paid_order(&self, listing: Uuid, amount: &str) -> Value {
+        let order = self.auction_win(listing, amount).await;
+        let hold: Value = self
+            .http
+            .post(format!("{}/api/v1/wallet/internal/hold-escrow/", self.peers))
+            .header("X-Service-Token", PEER_TOKEN)
+            .header("Idempotency-Key", format!("test-hold-{}", order["id"].as_str().unwrap()))
+            .json(&json!({"order_id": order["id"], "buyer_id": Cast::buyer(), "amount": order["total"]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let answer = self
+            .post(
+                "/api/v1/orders/internal/mark-paid/",
+                &As::Service,
+                json!({"order_id": order["id"], "escrow_id": hold["escrow_id"]}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body
+    }
+
+    pub async fn shipped_order(&self, listing: Uuid, amount: &str) -> Value {
+        let order = self.paid_order(listing, amount).await;
+        let answer = self
+            .post(
+                &format!("/api/v1/orders/{}/ship/", order["id"].as_str().unwrap()),
+                &As::User(Cast::seller()),
+                json!({"tracking_number": "1Z-999", "carrier": "UPS"}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body
+    }
+}
+
+/// Listings 1..=n for sale by the cast's seller at 125.00 + 10.00, and `balance` for the
+/// buyer (and for the stranger, who sometimes buys too).
+pub fn seed(listings: u128, balance: &str) -> Seed {
+    serde_json::from_value(json!({
+        "listings": (1..=listings).map(|n| json!({
+            "id": uuid(0x1000 + n), "seller_id": Cast::seller(), "title": format!("Listing {n}"),
+            "status": "ACTIVE", "buy_now_price": "125.00", "shipping_cost": "10.00",
+        })).collect::<Vec<_>>(),
+        "wallets": [
+            {"user_id": Cast::buyer(), "amount": balance},
+            {"user_id": Cast::stranger(), "amount": balance},
+        ],
+    }))
+    .unwrap()
+}
+
+pub fn listing(n: u128) -> Uuid {
+    uuid(0x1000 + n)
+}

@@ -1,0 +1,98 @@
+//! Who is asking, and SPEC §3's rules on what they may see and do.
+
+use order_domain::order::Party;
+use order_domain::{Dispute, Order, UserId};
+
+use crate::error::AppError;
+
+/// The authenticated identity behind a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// A marketplace user, from a JWT; admins are users with `is_staff`.
+    User { id: UserId, is_staff: bool },
+    /// Another marketplace service, from an internal service token.
+    Service,
+}
+
+impl Caller {
+    pub fn user(id: UserId) -> Caller {
+        Caller::User {
+            id,
+            is_staff: false,
+        }
+    }
+
+    pub fn admin(id: UserId) -> Caller {
+        Caller::User { id, is_staff: true }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Caller::User { id, .. } => Some(*id),
+            Caller::Service => None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Caller::User { is_staff: true, .. })
+    }
+
+    /// Internal operations are for services; a user, even an admin, is refused (403).
+    pub(crate) fn require_service(&self) -> Result<(), AppError> {
+        match self {
+            Caller::Service => Ok(()),
+            Caller::User { .. } => Err(AppError::Forbidden),
+        }
+    }
+
+    /// Admin-only operations: other users are refused (403).
+    pub(crate) fn require_admin(&self) -> Result<(), AppError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Buyer and seller see an order, admins and services see all; anyone else is told it
+    /// does not exist, so that they cannot learn that it does.
+    pub(crate) fn require_sees_order(&self, order: &Order) -> Result<(), AppError> {
+        let sees = match self {
+            Caller::Service | Caller::User { is_staff: true, .. } => true,
+            Caller::User { id, .. } => order.role_of(*id).is_some(),
+        };
+        if sees {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
+    /// The user acting as `party` of the order: 404 for those who cannot see it, 403 for
+    /// those who can but are not that party.
+    pub(crate) fn require_party(&self, order: &Order, party: Party) -> Result<UserId, AppError> {
+        self.require_sees_order(order)?;
+        match self.user_id() {
+            Some(id) if order.role_of(id) == Some(party) => Ok(id),
+            _ => Err(AppError::Forbidden),
+        }
+    }
+
+    /// The buyer or the seller of the order, acting as such.
+    pub(crate) fn require_participant(&self, order: &Order) -> Result<UserId, AppError> {
+        self.require_sees_order(order)?;
+        match self.user_id() {
+            Some(id) if order.role_of(id).is_some() => Ok(id),
+            _ => Err(AppError::Forbidden),
+        }
+    }
+
+    /// Admins and the dispute's parties see a dispute; anyone else is told it does not exist.
+    pub(crate) fn require_sees_dispute(&self, dispute: &Dispute) -> Result<(), AppError> {
+        match self {
+            Caller::User { is_staff: true, .. } => Ok(()),
+            Caller::User { id, .. } if dispute.is_party(*id) => Ok(()),
+            _ => Err(AppError::NotFound),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The Order Service's use cases: one module per operation of SPEC §5.
+//!
+//! Each use case takes the caller's identity, enforces who may do what (SPEC §3), asks the
+//! domain for the change, moves money through the wallet port when the change needs it,
+//! and stores the change with its events in one unit of work. It knows the ports only;
+//! HTTP, SQL and peers' wire formats belong to the adapters.
+
+mod caller;
+mod error;
+mod relay;
+mod representation;
+mod service;
+mod use_case;
+
+pub use caller::Caller;
+pub use error::{AppError, Peer};
+pub use relay::{OutboxRelay, RelayReport, RelaySettings};
+pub use representation::{DisputeView, EventDetail, OrderView, EVENT_VERSION};
+pub use service::{OrderService, Ports, Settings};
+pub use use_case::auto_complete::AutoCompletion;
+pub use use_case::create::AuctionWin;
+pub use use_case::purchase::Purchase;
+pub use use_case::queries::OrderListRequest;
+pub use use_case::Placed;

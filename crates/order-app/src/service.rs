@@ -1,0 +1,116 @@
+//! The service object every use case hangs off, and the steps they share.
+
+use std::sync::Arc;
+
+use order_domain::order::{AutoCompletePolicy, Changed};
+use order_domain::{DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus};
+use order_ports::{
+    Clock, IdSource, Listings, OrderStore, OutboxMessage, ReleaseEscrow, UnitOfWork, Wallet,
+};
+
+use crate::error::AppError;
+use crate::representation::EventDetail;
+
+/// The adapters the use cases run against.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn OrderStore>,
+    pub wallet: Arc<dyn Wallet>,
+    pub listings: Arc<dyn Listings>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
+}
+
+/// The business settings of SPEC §6 and §5 (`FEE_RATE`, `AUTO_COMPLETE_AFTER`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub fee_rate: FeeRate,
+    pub auto_complete: AutoCompletePolicy,
+}
+
+/// The Order Service's use cases. Cheap to clone: everything in it is shared.
+#[derive(Clone)]
+pub struct OrderService {
+    pub(crate) ports: Ports,
+    pub(crate) settings: Settings,
+}
+
+impl OrderService {
+    pub fn new(ports: Ports, settings: Settings) -> OrderService {
+        OrderService { ports, settings }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(crate) async fn begin(&self) -> Result<Box<dyn UnitOfWork>, AppError> {
+        Ok(self.ports.store.begin().await?)
+    }
+
+    /// The order, locked for the rest of the unit of work.
+    pub(crate) async fn lock_order(
+        uow: &mut dyn UnitOfWork,
+        id: OrderId,
+    ) -> Result<Order, AppError> {
+        uow.lock_order(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Writes a transition of an order that was `before`, with its events.
+    pub(crate) async fn store_change(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        before: OrderStatus,
+        changed: Changed<Order>,
+    ) -> Result<Order, AppError> {
+        uow.update_order(&changed.value, before).await?;
+        self.append_events(uow, &changed.events).await?;
+        Ok(changed.value)
+    }
+
+    pub(crate) async fn append_events(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        events: &[DomainEvent],
+    ) -> Result<(), AppError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let messages = events
+            .iter()
+            .map(|event| self.outbox_message(event))
+            .collect();
+        Ok(uow.append_outbox(messages).await?)
+    }
+
+    fn outbox_message(&self, event: &DomainEvent) -> OutboxMessage {
+        let event_id = EventId::from_uuid(self.ports.ids.new_id());
+        let detail = EventDetail::new(event_id, event, &self.settings.auto_complete);
+        OutboxMessage {
+            event_id,
+            event_type: event.event_type,
+            order_id: event.order.id,
+            occurred_at: event.occurred_at,
+            payload: serde_json::to_string(&detail).expect("an event detail always serializes"),
+        }
+    }
+
+    /// Pays the order's escrow out to the seller and the platform.
+    pub(crate) async fn release_escrow(&self, order: &Order) -> Result<(), AppError> {
+        let settlement = order.release_settlement();
+        let request = ReleaseEscrow {
+            escrow_id: order
+                .escrow_id
+                .expect("an order that can be completed has been paid"),
+            order_id: order.id,
+            seller_id: order.seller_id,
+            seller_amount: settlement.seller_amount(),
+            fee_amount: settlement.fee_amount(),
+        };
+        self.ports
+            .wallet
+            .release_escrow(request)
+            .await
+            .map_err(AppError::from_wallet)
+    }
+}

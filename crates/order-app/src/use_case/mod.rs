@@ -1,0 +1,24 @@
+//! One module per operation of SPEC §5.
+
+pub mod auto_complete;
+pub mod cancel;
+pub mod complete;
+pub mod create;
+pub mod deliver;
+pub mod dispute_open;
+pub mod dispute_update;
+pub mod evidence;
+pub mod mark_paid;
+pub mod purchase;
+pub mod queries;
+pub mod ship;
+
+use order_domain::Order;
+
+/// An order a create or purchase answered with: made now, or found already made by an
+/// earlier identical request (HTTP 201 vs 200).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placed {
+    pub order: Order,
+    pub created: bool,
+}

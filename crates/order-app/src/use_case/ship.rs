@@ -1,0 +1,25 @@
+use order_domain::order::{Carrier, Party, TrackingNumber};
+use order_domain::{Order, OrderId};
+
+use crate::{AppError, Caller, OrderService};
+
+impl OrderService {
+    /// PAID → SHIPPED, by the order's seller.
+    pub async fn ship(
+        &self,
+        caller: Caller,
+        order_id: OrderId,
+        tracking_number: TrackingNumber,
+        carrier: Carrier,
+    ) -> Result<Order, AppError> {
+        let mut uow = self.begin().await?;
+        let order = Self::lock_order(uow.as_mut(), order_id).await?;
+        caller.require_party(&order, Party::Seller)?;
+        let changed = order.ship(tracking_number, carrier, self.ports.clock.now())?;
+        let shipped = self
+            .store_change(uow.as_mut(), order.status, changed)
+            .await?;
+        uow.commit().await?;
+        Ok(shipped)
+    }
+}

@@ -1,0 +1,243 @@
+//! A service wired to mocked ports, and units of work that journal what they would store.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use order_app::{OrderService, Ports, Settings};
+use order_domain::fixtures::t0;
+use order_domain::{Dispute, EventType, Order, OrderStatus};
+use order_ports::{
+    MockClock, MockIdSource, MockListings, MockOrderStore, MockUnitOfWork, MockWallet,
+    OutboxMessage, StoreError,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// One write a unit of work was asked to make.
+#[derive(Clone, Debug)]
+pub enum Write {
+    InsertOrder(Order),
+    UpdateOrder { order: Order, expected: OrderStatus },
+    InsertDispute(Dispute),
+    UpdateDispute(Dispute),
+    Outbox(OutboxMessage),
+}
+
+/// What committed units of work stored, in order. Writes of a unit of work that never
+/// committed are not in it: they were rolled back.
+#[derive(Clone, Default)]
+pub struct Journal(Arc<Mutex<Vec<Write>>>);
+
+impl Journal {
+    pub fn writes(&self) -> Vec<Write> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().unwrap().is_empty()
+    }
+
+    pub fn events(&self) -> Vec<EventType> {
+        self.outbox().iter().map(|m| m.event_type).collect()
+    }
+
+    pub fn outbox(&self) -> Vec<OutboxMessage> {
+        self.writes()
+            .into_iter()
+            .filter_map(|w| match w {
+                Write::Outbox(message) => Some(message),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The orders stored, by insert or update, in order.
+    pub fn orders(&self) -> Vec<Order> {
+        self.writes()
+            .into_iter()
+            .filter_map(|w| match w {
+                Write::InsertOrder(order) | Write::UpdateOrder { order, .. } => Some(order),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn disputes(&self) -> Vec<Dispute> {
+        self.writes()
+            .into_iter()
+            .filter_map(|w| match w {
+                Write::InsertDispute(d) | Write::UpdateDispute(d) => Some(d),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// What one unit of work finds in the store.
+#[derive(Clone, Default)]
+pub struct Found {
+    /// What `lock_order` returns, whatever the id.
+    pub order: Option<Order>,
+    /// What `lock_live_order_for_listing` returns.
+    pub live: Option<Order>,
+    /// What `lock_dispute` returns.
+    pub dispute: Option<Dispute>,
+    /// What successive `claim_due_order` calls return, then `None`.
+    pub due: Vec<Order>,
+    /// Whether `insert_order` loses a race to another request.
+    pub insert_conflicts: bool,
+}
+
+impl Found {
+    pub fn order(order: Order) -> Found {
+        Found {
+            order: Some(order),
+            ..Found::default()
+        }
+    }
+
+    pub fn nothing() -> Found {
+        Found::default()
+    }
+
+    /// A mocked unit of work that serves these finds and journals its writes on commit.
+    pub fn unit_of_work(self, journal: &Journal) -> MockUnitOfWork {
+        let pending: Arc<Mutex<Vec<Write>>> = Arc::default();
+        let mut uow = MockUnitOfWork::new();
+        let order = self.order.clone();
+        uow.expect_lock_order()
+            .returning(move |_| Ok(order.clone()));
+        let live = self.live.clone();
+        uow.expect_lock_live_order_for_listing()
+            .returning(move |_| Ok(live.clone()));
+        let dispute = self.dispute.clone();
+        uow.expect_lock_dispute()
+            .returning(move |_| Ok(dispute.clone()));
+        let due = Mutex::new(VecDeque::from(self.due.clone()));
+        uow.expect_claim_due_order().returning(move |_, skip| {
+            let mut due = due.lock().unwrap();
+            while let Some(order) = due.pop_front() {
+                if !skip.contains(&order.id) {
+                    return Ok(Some(order));
+                }
+            }
+            Ok(None)
+        });
+        let (p, conflicts) = (pending.clone(), self.insert_conflicts);
+        uow.expect_insert_order().returning(move |order| {
+            if conflicts {
+                return Err(StoreError::Conflict("orders_one_live_per_listing".into()));
+            }
+            p.lock().unwrap().push(Write::InsertOrder(order.clone()));
+            Ok(())
+        });
+        let p = pending.clone();
+        uow.expect_update_order().returning(move |order, expected| {
+            p.lock().unwrap().push(Write::UpdateOrder {
+                order: order.clone(),
+                expected,
+            });
+            Ok(())
+        });
+        let p = pending.clone();
+        uow.expect_insert_dispute().returning(move |d| {
+            p.lock().unwrap().push(Write::InsertDispute(d.clone()));
+            Ok(())
+        });
+        let p = pending.clone();
+        uow.expect_update_dispute().returning(move |d| {
+            p.lock().unwrap().push(Write::UpdateDispute(d.clone()));
+            Ok(())
+        });
+        let p = pending.clone();
+        uow.expect_append_outbox().returning(move |messages| {
+            p.lock()
+                .unwrap()
+                .extend(messages.into_iter().map(Write::Outbox));
+            Ok(())
+        });
+        let committed = journal.0.clone();
+        uow.expect_commit().returning(move || {
+            committed
+                .lock()
+                .unwrap()
+                .append(&mut pending.lock().unwrap());
+            Ok(())
+        });
+        uow
+    }
+}
+
+/// The ports of one test: mocks to set expectations on, then [`World::service`].
+pub struct World {
+    pub store: MockOrderStore,
+    pub wallet: MockWallet,
+    pub listings: MockListings,
+    pub journal: Journal,
+    units: Arc<Mutex<VecDeque<MockUnitOfWork>>>,
+}
+
+impl World {
+    pub fn new() -> World {
+        let units: Arc<Mutex<VecDeque<MockUnitOfWork>>> = Arc::default();
+        let mut store = MockOrderStore::new();
+        let queue = units.clone();
+        store.expect_begin().returning(move || {
+            let uow = queue
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("an unexpected unit of work");
+            Ok(Box::new(uow))
+        });
+        World {
+            store,
+            wallet: MockWallet::new(),
+            listings: MockListings::new(),
+            journal: Journal::default(),
+            units,
+        }
+    }
+
+    /// Plain reads of a dispute (outside units of work) find `dispute`.
+    pub fn knowing(mut self, dispute: &Dispute) -> World {
+        let seen = dispute.clone();
+        self.store
+            .expect_dispute()
+            .returning(move |_| Ok(Some(seen.clone())));
+        self
+    }
+
+    /// The next unit of work the service begins will find `found`.
+    pub fn then_finds(self, found: Found) -> World {
+        let uow = found.unit_of_work(&self.journal);
+        self.units.lock().unwrap().push_back(uow);
+        self
+    }
+
+    pub fn service(self) -> (OrderService, Journal) {
+        let mut clock = MockClock::new();
+        clock
+            .expect_now()
+            .returning(|| t0() + chrono::TimeDelta::days(30));
+        let mut ids = MockIdSource::new();
+        let next = AtomicU64::new(1_000);
+        ids.expect_new_id()
+            .returning(move || Uuid::from_u128(next.fetch_add(1, Ordering::Relaxed).into()));
+        let ports = Ports {
+            store: Arc::new(self.store),
+            wallet: Arc::new(self.wallet),
+            listings: Arc::new(self.listings),
+            clock: Arc::new(clock),
+            ids: Arc::new(ids),
+        };
+        (OrderService::new(ports, Settings::default()), self.journal)
+    }
+}
+
+/// The JSON document of an outbox message.
+pub fn payload(message: &OutboxMessage) -> Value {
+    serde_json::from_str(&message.payload).unwrap()
+}

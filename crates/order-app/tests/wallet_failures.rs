@@ -1,0 +1,362 @@
+//! Money moves through the wallet before anything is stored: when the wallet fails, the
+//! order and the dispute stay as they were and no event is raised.
+
+mod support;
+
+use mockall::predicate::eq;
+use order_app::{AppError, Caller, Peer, Purchase};
+use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
+use order_domain::fixtures::*;
+use order_domain::order::{NewOrder, ShippingAddress};
+use order_domain::{EscrowId, EventType, FeeRate, Order, OrderId, OrderStatus};
+use order_ports::{HoldEscrow, ReleaseEscrow, WalletError};
+use support::{Found, World};
+use uuid::Uuid;
+
+fn unavailable() -> WalletError {
+    WalletError::Unavailable("connection refused".into())
+}
+
+#[tokio::test]
+async fn complete_releases_total_less_fee_to_the_seller_before_storing() {
+    let mut world = World::new().then_finds(Found::order(shipped()));
+    world
+        .wallet
+        .expect_release_escrow()
+        .with(eq(ReleaseEscrow {
+            escrow_id: escrow(),
+            order_id: shipped().id,
+            seller_id: seller(),
+            seller_amount: money("128.75"),
+            fee_amount: money("6.25"),
+        }))
+        .times(1)
+        .returning(|_| Ok(()));
+    let (service, journal) = world.service();
+    let completed = service
+        .complete(Caller::user(buyer()), shipped().id)
+        .await
+        .unwrap();
+    assert_eq!(completed.status, OrderStatus::Completed);
+    assert_eq!(journal.events(), [EventType::OrderCompleted]);
+}
+
+#[tokio::test]
+async fn a_failing_wallet_on_complete_leaves_the_order_unchanged() {
+    let mut world = World::new().then_finds(Found::order(shipped()));
+    world
+        .wallet
+        .expect_release_escrow()
+        .returning(|_| Err(unavailable()));
+    let (service, journal) = world.service();
+    let outcome = service.complete(Caller::user(buyer()), shipped().id).await;
+    assert_eq!(outcome, Err(AppError::PeerUnavailable(Peer::Wallet)));
+    assert!(journal.is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_wallet_on_a_resolution_leaves_order_and_dispute_unchanged() {
+    for resolution in [
+        Resolution::RefundBuyer,
+        Resolution::ReleaseSeller,
+        Resolution::PartialRefund,
+    ] {
+        let (order, dispute) = disputed_from(shipped());
+        let mut world = World::new().knowing(&dispute);
+        world
+            .wallet
+            .expect_release_escrow()
+            .returning(|_| Err(unavailable()));
+        world
+            .wallet
+            .expect_refund_escrow()
+            .returning(|_| Err(unavailable()));
+        let world = world.then_finds(Found {
+            order: Some(order),
+            dispute: Some(dispute.clone()),
+            ..Found::default()
+        });
+        let (service, journal) = world.service();
+        let update = DisputeUpdate {
+            status: Some(DisputeStatus::Resolved),
+            resolution: Some(resolution),
+            refund_amount: (resolution == Resolution::PartialRefund).then(|| money("20.00")),
+            admin_notes: Some("decided".into()),
+        };
+        let outcome = service
+            .update_dispute(Caller::admin(stranger()), dispute.id, update)
+            .await;
+        assert_eq!(
+            outcome,
+            Err(AppError::PeerUnavailable(Peer::Wallet)),
+            "{resolution}"
+        );
+        assert!(journal.is_empty(), "{resolution}");
+    }
+}
+
+#[tokio::test]
+async fn a_partial_refund_sends_the_split_keyed_by_the_dispute() {
+    let (order, dispute) = disputed_from(delivered());
+    let mut world = World::new().knowing(&dispute);
+    let dispute_id = dispute.id;
+    world
+        .wallet
+        .expect_refund_escrow()
+        .times(1)
+        .returning(move |request| {
+            assert_eq!(request.dispute_id, dispute_id);
+            assert_eq!(
+                request.idempotency_key(),
+                format!("dispute-{dispute_id}-refund")
+            );
+            assert_eq!(request.refund_amount, money("25.00"));
+            assert_eq!(request.fee_amount, money("5.00"));
+            assert_eq!(request.seller_amount, money("105.00"));
+            Ok(())
+        });
+    let world = world.then_finds(Found {
+        order: Some(order),
+        dispute: Some(dispute.clone()),
+        ..Found::default()
+    });
+    let (service, journal) = world.service();
+    let update = DisputeUpdate {
+        status: Some(DisputeStatus::Resolved),
+        resolution: Some(Resolution::PartialRefund),
+        refund_amount: Some(money("25.00")),
+        admin_notes: None,
+    };
+    let decided = service
+        .update_dispute(Caller::admin(stranger()), dispute.id, update)
+        .await
+        .unwrap();
+    assert_eq!(decided.resolution, Some(Resolution::PartialRefund));
+    assert_eq!(
+        journal.orders().last().unwrap().status,
+        OrderStatus::Completed
+    );
+    assert_eq!(
+        journal.events(),
+        [EventType::OrderCompleted, EventType::DisputeResolved]
+    );
+}
+
+fn purchase() -> Purchase {
+    Purchase {
+        listing_id: listing_id(),
+        buyer_id: None,
+        shipping_address: ShippingAddress::default(),
+    }
+}
+
+fn world_selling_the_listing() -> World {
+    let mut world = World::new();
+    world.listings.expect_listing().returning(|_| Ok(listing()));
+    world
+}
+
+#[tokio::test]
+async fn a_buy_it_now_holds_the_total_and_ends_paid() {
+    let mut world = world_selling_the_listing();
+    world
+        .wallet
+        .expect_hold_escrow()
+        .times(1)
+        .returning(|request| {
+            assert_eq!(request.amount, money("135.00"));
+            assert_eq!(request.buyer_id, buyer());
+            Ok(EscrowId::from_uuid(Uuid::from_u128(41)))
+        });
+    let (service, journal) = world
+        .then_finds(Found::nothing())
+        .then_finds(Found::order(placed()))
+        .service();
+    let bought = service
+        .purchase(Caller::user(buyer()), purchase())
+        .await
+        .unwrap();
+    assert!(bought.created);
+    assert_eq!(bought.order.status, OrderStatus::Paid);
+    assert_eq!(
+        journal.events(),
+        [EventType::OrderCreated, EventType::OrderPaid]
+    );
+}
+
+#[tokio::test]
+async fn a_declined_buy_it_now_cancels_the_order() {
+    let mut world = world_selling_the_listing();
+    world
+        .wallet
+        .expect_hold_escrow()
+        .returning(|_| Err(WalletError::InsufficientFunds));
+    let (service, journal) = world
+        .then_finds(Found::nothing())
+        .then_finds(Found::order(placed()))
+        .service();
+    let outcome = service.purchase(Caller::user(buyer()), purchase()).await;
+    assert_eq!(outcome, Err(AppError::PaymentDeclined));
+    assert_eq!(
+        journal.orders().last().unwrap().status,
+        OrderStatus::Cancelled
+    );
+    assert_eq!(
+        journal.events(),
+        [EventType::OrderCreated, EventType::OrderCancelled]
+    );
+}
+
+#[tokio::test]
+async fn a_buy_it_now_with_the_wallet_down_leaves_the_order_pending_payment() {
+    let mut world = world_selling_the_listing();
+    world
+        .wallet
+        .expect_hold_escrow()
+        .returning(|_| Err(unavailable()));
+    let (service, journal) = world
+        .then_finds(Found::nothing())
+        .then_finds(Found::order(placed()))
+        .service();
+    let outcome = service.purchase(Caller::user(buyer()), purchase()).await;
+    assert_eq!(outcome, Err(AppError::PeerUnavailable(Peer::Wallet)));
+    assert_eq!(journal.orders().len(), 1);
+    assert_eq!(journal.orders()[0].status, OrderStatus::PendingPayment);
+    assert_eq!(
+        journal.events(),
+        [EventType::OrderCreated],
+        "no order.paid, no order.cancelled"
+    );
+}
+
+#[tokio::test]
+async fn a_retried_buy_it_now_resumes_the_pending_order_with_the_same_hold_key() {
+    let new = NewOrder::buy_now(&listing(), buyer(), ShippingAddress::default()).unwrap();
+    let pending = Order::place(
+        OrderId::from_uuid(Uuid::from_u128(22)),
+        new,
+        FeeRate::default(),
+        t0(),
+    )
+    .unwrap()
+    .value;
+    let mut world = world_selling_the_listing();
+    let expected = HoldEscrow {
+        order_id: pending.id,
+        buyer_id: buyer(),
+        amount: money("135.00"),
+    };
+    world
+        .wallet
+        .expect_hold_escrow()
+        .with(eq(expected))
+        .times(1)
+        .returning(|_| Ok(EscrowId::from_uuid(Uuid::from_u128(41))));
+    let resumed = Found {
+        live: Some(pending.clone()),
+        ..Found::default()
+    };
+    let (service, journal) = world
+        .then_finds(resumed)
+        .then_finds(Found::order(pending.clone()))
+        .service();
+    let bought = service
+        .purchase(Caller::user(buyer()), purchase())
+        .await
+        .unwrap();
+    assert_eq!(
+        bought.order.id, pending.id,
+        "the same order, not a second one"
+    );
+    assert_eq!(bought.order.status, OrderStatus::Paid);
+    assert_eq!(
+        journal.events(),
+        [EventType::OrderPaid],
+        "no second order.created"
+    );
+}
+
+#[tokio::test]
+async fn a_second_buyer_of_a_bought_listing_conflicts() {
+    let mut world = world_selling_the_listing();
+    world.wallet.expect_hold_escrow().never();
+    let taken = Found {
+        live: Some(paid()),
+        ..Found::default()
+    };
+    let (service, journal) = world.then_finds(taken).service();
+    let outcome = service.purchase(Caller::user(stranger()), purchase()).await;
+    assert!(matches!(
+        outcome,
+        Err(AppError::Conflict {
+            code: "listing_sold",
+            ..
+        })
+    ));
+    assert!(journal.is_empty());
+}
+
+#[tokio::test]
+async fn the_seller_cannot_buy_their_own_listing() {
+    let (service, journal) = world_selling_the_listing().service();
+    let outcome = service.purchase(Caller::user(seller()), purchase()).await;
+    assert!(matches!(
+        outcome,
+        Err(AppError::Domain(order_domain::DomainError::Invalid {
+            field: "buyer_id",
+            ..
+        }))
+    ));
+    assert!(journal.is_empty());
+}
+
+#[tokio::test]
+async fn auto_completion_skips_an_order_the_wallet_fails_on_and_completes_the_next() {
+    let first = shipped();
+    let second = {
+        let data = shipped().into_data();
+        Order::rehydrate(order_domain::order::OrderData {
+            id: OrderId::from_uuid(Uuid::from_u128(21)),
+            ..data
+        })
+    };
+    let mut world = World::new();
+    let failing = first.id;
+    world
+        .wallet
+        .expect_release_escrow()
+        .returning(move |request| {
+            if request.order_id == failing {
+                Err(unavailable())
+            } else {
+                Ok(())
+            }
+        });
+    let due = vec![first.clone(), second.clone()];
+    let world = world
+        .then_finds(Found {
+            due: due.clone(),
+            ..Found::default()
+        })
+        .then_finds(Found {
+            due,
+            ..Found::default()
+        })
+        .then_finds(Found {
+            due: vec![first.clone()],
+            ..Found::default()
+        });
+    let (service, journal) = world.service();
+    let sweep = service.complete_due(10).await.unwrap();
+    assert_eq!(sweep.failed, vec![first.id]);
+    assert_eq!(sweep.completed, vec![second.id]);
+    assert_eq!(
+        journal
+            .orders()
+            .iter()
+            .map(|o| (o.id, o.status))
+            .collect::<Vec<_>>(),
+        [(second.id, OrderStatus::Completed)]
+    );
+    assert_eq!(journal.events(), [EventType::OrderCompleted]);
+}

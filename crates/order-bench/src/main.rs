@@ -1,0 +1,386 @@
+//! `order-bench`: how fast the Order Service is, and how close to the database's own limit.
+//!
+//! Seeds a database (`BENCH_ORDERS`, default 1,000,000 orders over `BENCH_USERS` 10,000
+//! users), starts the stand-in peers and `order-api` (the release binaries next to this
+//! one), drives them over loopback with wrk and a lifecycle driver, runs pgbench on the
+//! same SQL, and prints a table (and `BENCH_OUTPUT`, default `bench-results.json`).
+//! With more than 10,000 orders, the reads are also measured on 10,000, as a scaling check.
+//! Run it through `make bench`, which builds it and installs wrk.
+
+mod load;
+mod pgbench;
+mod seed;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{encode, EncodingKey, Header};
+use load::{Lifecycle, Measured, Wrk};
+use seed::{id, Kind, Shape, HEAVY_USER};
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+const JWT_SECRET: &str = "bench-jwt-secret-0123456789";
+const SERVICE_TOKEN: &str = "bench-service";
+const PEER_TOKEN: &str = "bench-peer";
+const FOR_SALE: u64 = 20_000;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn token(user: u64) -> String {
+    let claims = json!({"sub": id(Kind::User, user), "exp": chrono::Utc::now().timestamp() + 7200});
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("a token")
+}
+
+fn sibling(binary: &str) -> std::path::PathBuf {
+    std::env::current_exe()
+        .expect("this binary's path")
+        .with_file_name(binary)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The service and its stand-in peers on one seeded database.
+struct Running {
+    api: String,
+    peers: String,
+    service: Child,
+    stub: Child,
+}
+
+impl Running {
+    async fn start(database_url: &str, shape: &Shape) -> Result<Running, String> {
+        let (api_port, peers_port) = (free_port(), free_port());
+        let peers = format!("http://127.0.0.1:{peers_port}");
+        let stub = Command::new(sibling("stub-peers"))
+            .env("STUB_PEERS_ADDR", format!("127.0.0.1:{peers_port}"))
+            .env("STUB_SERVICE_TOKEN", PEER_TOKEN)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("stub-peers: {e}"))?;
+        let service = Command::new(sibling("order-api"))
+            .env("DATABASE_URL", database_url)
+            .env("PORT", api_port.to_string())
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("INTERNAL_SERVICE_TOKENS", SERVICE_TOKEN)
+            .env("PEER_SERVICE_TOKEN", PEER_TOKEN)
+            .env("WALLET_URL", format!("{peers}/api/v1/wallet"))
+            .env("LISTING_URL", format!("{peers}/api/v1/listings"))
+            .env("DB_POOL_SIZE", "16")
+            .env("RUST_LOG", "warn")
+            .env_remove("EVENT_BUS_NAME")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("order-api: {e}"))?;
+        let running = Running {
+            api: format!("http://127.0.0.1:{api_port}"),
+            peers,
+            service,
+            stub,
+        };
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        for url in [
+            format!("{}/healthz", running.peers),
+            format!("{}/readyz", running.api),
+        ] {
+            while !client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                if started.elapsed() > Duration::from_secs(60) {
+                    return Err(format!("{url} did not come up"));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let listings: Vec<Value> = (1..=FOR_SALE)
+            .map(|n| json!({"id": id(Kind::ForSale, n), "seller_id": id(Kind::User, HEAVY_USER), "title": "Bench item",
+                            "status": "ACTIVE", "buy_now_price": "10.00", "shipping_cost": "0.00"}))
+            .collect();
+        let wallets: Vec<Value> = (0..shape.users)
+            .map(|u| json!({"user_id": id(Kind::User, u), "amount": "1000000.00"}))
+            .collect();
+        client
+            .post(format!("{}/_stub/seed/", running.peers))
+            .json(&json!({"listings": listings, "wallets": wallets}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(running)
+    }
+
+    /// The service's peak resident memory so far, in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status = self
+            .service
+            .id()
+            .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok());
+        status
+            .as_deref()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmHWM:")))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    }
+
+    async fn stop(mut self) {
+        let _ = self.service.start_kill();
+        let _ = self.stub.start_kill();
+        let _ = self.service.wait().await;
+        let _ = self.stub.wait().await;
+    }
+}
+
+/// A deep position in the heavy user's list, reached by following `next` links.
+async fn deep_cursor(api: &str, depth: usize) -> Result<String, String> {
+    let client = reqwest::Client::new();
+    let mut url = format!("{api}/api/v1/orders/?role=buyer&page_size=100&cursor=");
+    let mut walked = 0;
+    while walked < depth {
+        let page: Value = client
+            .get(&url)
+            .bearer_auth(token(HEAVY_USER))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        walked += page["results"].as_array().map_or(0, Vec::len);
+        match page["next"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    Ok(url
+        .trim_start_matches(api)
+        .replace("page_size=100", "page_size=20"))
+}
+
+fn get(path: String, user: u64) -> [String; 4] {
+    ["GET".into(), path, token(user), String::new()]
+}
+
+/// Reads: one order by id (random orders, each as its buyer), and the heavy user's list,
+/// first page and deep.
+async fn reads(
+    wrk: &Wrk<'_>,
+    api: &str,
+    shape: &Shape,
+    scale: &str,
+) -> Result<Vec<Measured>, String> {
+    let settled = shape.settled();
+    let sample: Vec<[String; 4]> = (0..20_000u64)
+        .map(|i| (i.wrapping_mul(2_654_435_761) % settled) + 1)
+        .map(|n| {
+            get(
+                format!("/api/v1/orders/{}/", id(Kind::Order, n)),
+                shape.buyer(n),
+            )
+        })
+        .collect();
+    let first = vec![get(
+        "/api/v1/orders/?role=buyer&page_size=20".into(),
+        HEAVY_USER,
+    )];
+    let depth = (shape.orders as usize / 50 / 2).min(10_000);
+    let deep = vec![get(deep_cursor(api, depth).await?, HEAVY_USER)];
+    Ok(vec![
+        wrk.run(&format!("detail ({scale})"), &sample).await?,
+        wrk.run(&format!("list, first page ({scale})"), &first)
+            .await?,
+        wrk.run(&format!("list, cursor page {depth} deep ({scale})"), &deep)
+            .await?,
+    ])
+}
+
+/// Writes: ship (each request a different PAID order, as its seller) and Buy It Now (each a
+/// different listing).
+async fn writes(wrk: &Wrk<'_>, shape: &Shape) -> Result<Vec<Measured>, String> {
+    let body = r#"{"tracking_number": "BENCH-1", "carrier": "UPS"}"#;
+    let ships: Vec<[String; 4]> = (shape.settled() + shape.pgbench_pool + 1..=shape.total())
+        .map(|n| {
+            [
+                "POST".into(),
+                format!("/api/v1/orders/{}/ship/", id(Kind::Order, n)),
+                token(shape.seller(n)),
+                body.into(),
+            ]
+        })
+        .collect();
+    let purchases: Vec<[String; 4]> = (1..=FOR_SALE)
+        .map(|n| {
+            [
+                "POST".into(),
+                format!("/api/v1/orders/{}/purchase/", id(Kind::ForSale, n)),
+                token(1 + n % (shape.users - 1)),
+                "{}".into(),
+            ]
+        })
+        .collect();
+    Ok(vec![
+        wrk.run("ship", &ships).await?,
+        wrk.run("buy it now", &purchases).await?,
+    ])
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(error) = run().await {
+        eprintln!("bench failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let orders = env_number("BENCH_ORDERS", 1_000_000);
+    let users = env_number("BENCH_USERS", 10_000).max(2);
+    let duration = Duration::from_secs(env_number("BENCH_DURATION", 10));
+    let connections = env_number("BENCH_CONNECTIONS", 32) as u32;
+    let server = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let output = std::env::var("BENCH_OUTPUT").unwrap_or_else(|_| "bench-results.json".into());
+    let workdir = std::env::temp_dir().join(format!("order-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+
+    let mut scales = vec![orders];
+    if orders > 10_000 {
+        scales.insert(0, 10_000);
+    }
+    let mut results: Vec<Measured> = Vec::new();
+    let mut peak_rss = 0.0f64;
+    let mut limits = None;
+    for scale in scales {
+        let shape = Shape::new(scale, users.min(scale));
+        let label = format!("{scale} orders");
+        let database = format!("orders_bench_{scale}");
+        eprintln!("seeding {label}…");
+        let seeding = Instant::now();
+        seed::seed(&server, &database, shape).await?;
+        eprintln!("seeded in {:.0}s", seeding.elapsed().as_secs_f64());
+        let url = format!("{server}/{database}");
+        let running = Running::start(&url, &shape).await?;
+        let wrk = Wrk {
+            base_url: &running.api,
+            workdir: &workdir,
+            threads: 2,
+            connections,
+            duration,
+        };
+        results.extend(reads(&wrk, &running.api, &shape, &label).await?);
+        if scale == orders {
+            results.extend(writes(&wrk, &shape).await?);
+            let token = |user: u64| token(user);
+            let lifecycle = Lifecycle {
+                api: &running.api,
+                peers: &running.peers,
+                service_token: SERVICE_TOKEN,
+                peer_token: PEER_TOKEN,
+                concurrency: 16,
+                duration,
+                token: &token,
+            };
+            results.push(lifecycle.run(shape.users).await?);
+            peak_rss = running.peak_rss_mib();
+            running.stop().await;
+            eprintln!("pgbench…");
+            limits = Some(pgbench::limits(&workdir, &url, &shape, 8, duration).await?);
+        } else {
+            running.stop().await;
+        }
+    }
+    let limits = limits.expect("the last scale measures the limits");
+    report(&results, &limits, peak_rss, orders, &output)
+}
+
+fn report(
+    results: &[Measured],
+    limits: &pgbench::Limits,
+    peak_rss: f64,
+    orders: u64,
+    output: &str,
+) -> Result<(), String> {
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("\nOrder Service benchmark — {orders} orders, {cores} cores ({machine}), loopback");
+    println!("| scenario | req/s | p50 ms | p99 ms | max ms | errors | 409s | vs database |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for m in results {
+        let ratio =
+            if m.name.starts_with("detail") && m.name.contains(&format!("({orders} orders)")) {
+                format!(
+                    "{:.0} % of {:.0} tps",
+                    100.0 * m.requests_per_second / limits.read_tps,
+                    limits.read_tps
+                )
+            } else if m.name == "ship" {
+                format!(
+                    "{:.0} % of {:.0} tps",
+                    100.0 * m.successes_per_second() / limits.ship_tps,
+                    limits.ship_tps
+                )
+            } else {
+                String::new()
+            };
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} | {} |",
+            m.name,
+            m.requests_per_second,
+            m.p50_ms,
+            m.p99_ms,
+            m.max_ms,
+            m.errors,
+            m.conflicts,
+            ratio
+        );
+    }
+    println!(
+        "\npgbench, same SQL: detail read {:.0} tps, ship transition {:.0} tps",
+        limits.read_tps, limits.ship_tps
+    );
+    println!("order-api peak RSS: {peak_rss:.1} MiB");
+    let document = json!({
+        "orders": orders,
+        "cores": cores,
+        "cpu": machine,
+        "date": chrono::Utc::now().to_rfc3339(),
+        "results": results.iter().map(Measured::to_json).collect::<Vec<_>>(),
+        "pgbench": {"read_tps": limits.read_tps, "ship_tps": limits.ship_tps},
+        "peak_rss_mib": peak_rss,
+    });
+    std::fs::write(
+        output,
+        serde_json::to_string_pretty(&document).expect("json"),
+    )
+    .map_err(|e| format!("{output}: {e}"))?;
+    println!("(results also in {output})");
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! The benchmark's data: a large, realistic orders table written with `generate_series`,
+//! and ids that a benchmark client and pgbench can both compute from a number.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use uuid::Uuid;
+
+/// What kind of thing an id names; each kind has its own id space.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Order = 0xa,
+    Listing = 0xb,
+    User = 0xc,
+    Escrow = 0xd,
+    /// Listings for sale with Buy It Now in the stand-in Listing service.
+    ForSale = 0xe,
+    /// Listings of the orders the lifecycle driver creates.
+    Fresh = 0xf,
+}
+
+/// The id number `n` of `kind`: `0000000a-0000-4000-8000-00000000002a` for order 42.
+pub fn id(kind: Kind, n: u64) -> Uuid {
+    Uuid::parse_str(&format!("{:08x}-0000-4000-8000-{n:012x}", kind as u32))
+        .expect("a well-formed uuid")
+}
+
+/// The same id in SQL, for `n` an SQL expression.
+fn sql_id(kind: Kind, n: &str) -> String {
+    format!(
+        "(lpad(to_hex({}), 8, '0') || '-0000-4000-8000-' || lpad(to_hex({n}), 12, '0'))::uuid",
+        kind as u32
+    )
+}
+
+/// The shape of the seeded data.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// Settled (COMPLETED) orders: the table the reads are measured on.
+    pub orders: u64,
+    pub users: u64,
+    /// PAID orders, on top of `orders`, that pgbench's ship transaction ships.
+    pub pgbench_pool: u64,
+    /// PAID orders, after pgbench's, that the service's ship benchmark ships.
+    pub ship_pool: u64,
+}
+
+/// The user who buys one order in 50: the "user with many orders" of the list benchmark.
+pub const HEAVY_USER: u64 = 0;
+
+impl Shape {
+    /// The pools hold more orders than a 10 s run on two cores ships, so that every ship
+    /// request moves an order of its own.
+    pub fn new(orders: u64, users: u64) -> Shape {
+        Shape {
+            orders,
+            users,
+            pgbench_pool: 25_000,
+            ship_pool: 25_000,
+        }
+    }
+
+    /// Orders `1..=settled()` are COMPLETED; the rest, up to `total()`, are PAID.
+    pub fn settled(&self) -> u64 {
+        self.orders
+    }
+
+    pub fn total(&self) -> u64 {
+        self.orders + self.pgbench_pool + self.ship_pool
+    }
+
+    pub fn buyer(&self, n: u64) -> u64 {
+        if n % 50 == 0 {
+            HEAVY_USER
+        } else {
+            1 + n % (self.users - 1)
+        }
+    }
+
+    pub fn seller(&self, n: u64) -> u64 {
+        let buyer = self.buyer(n);
+        (buyer + 1 + (n / 7) % (self.users - 1)) % self.users
+    }
+}
+
+/// Drops and creates `database`, migrates it and fills it with `shape.orders` orders.
+pub async fn seed(server: &str, database: &str, shape: Shape) -> Result<(), String> {
+    let mut admin = AsyncPgConnection::establish(&format!("{server}/postgres"))
+        .await
+        .map_err(|e| e.to_string())?;
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+        format!("CREATE DATABASE {database}"),
+    ] {
+        admin
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| format!("{statement}: {e}"))?;
+    }
+    let url = format!("{server}/{database}");
+    order_postgres::run_migrations(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut conn = AsyncPgConnection::establish(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    // Buyer and seller as SQL, mirroring `Shape::buyer` and `Shape::seller`.
+    let users = shape.users;
+    let buyer = format!("(CASE WHEN n % 50 = 0 THEN {HEAVY_USER} ELSE 1 + n % ({users} - 1) END)");
+    let seller = format!("(({buyer} + 1 + (n / 7) % ({users} - 1)) % {users})");
+    let settled = shape.settled();
+    let sql = format!(
+        "INSERT INTO orders (id, listing_id, buyer_id, seller_id, source, amount, fee_amount, shipping_cost,
+                             status, shipping_address, tracking_number, carrier, escrow_id, created_at,
+                             paid_at, shipped_at, completed_at)
+         SELECT {order}, {listing}, {buyer_id}, {seller_id}, 'AUCTION', 100.00, 5.00, 10.00,
+                CASE WHEN n <= {settled} THEN 'COMPLETED' ELSE 'PAID' END,
+                '{{\"city\": \"Lyon\"}}',
+                CASE WHEN n <= {settled} THEN 'TRK-' || n END,
+                CASE WHEN n <= {settled} THEN 'UPS' END,
+                {escrow},
+                created,
+                created + interval '1 minute',
+                CASE WHEN n <= {settled} THEN created + interval '1 hour' END,
+                CASE WHEN n <= {settled} THEN created + interval '2 days' END
+         FROM (SELECT n, timestamptz '2025-01-01 00:00:00+00' + n * interval '1 second' AS created
+               FROM generate_series(1, {orders}) AS n) AS series",
+        order = sql_id(Kind::Order, "n"),
+        listing = sql_id(Kind::Listing, "n"),
+        buyer_id = sql_id(Kind::User, &buyer),
+        seller_id = sql_id(Kind::User, &seller),
+        escrow = sql_id(Kind::Escrow, "n"),
+        orders = shape.total(),
+    );
+    conn.batch_execute(&sql)
+        .await
+        .map_err(|e| format!("seeding orders: {e}"))?;
+    conn.batch_execute("VACUUM ANALYZE orders")
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,583 @@
+//! `order-demo`: the Order Service's whole story, told over HTTP.
+//!
+//! Starts the stand-in peers and `order-api` (the binaries built next to this one) on a
+//! fresh database, walks an auction sale, a Buy It Now, a declined Buy It Now, a dispute
+//! settled by partial refund and an auto-completed order, and prints each step, where the
+//! money went, and the events the service published.
+//!
+//! Environment: `DEMO_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/orders_demo`;
+//! the database is dropped and created anew), `DEMO_PORT` (8005), `DEMO_PEERS_PORT` (8006).
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use jsonwebtoken::{encode, EncodingKey, Header};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+const JWT_SECRET: &str = "demo-jwt-secret-0123456789";
+const SERVICE_TOKEN: &str = "demo-auction-service";
+const PEER_TOKEN: &str = "demo-peer-token";
+
+type Result<T> = std::result::Result<T, String>;
+
+/// Who takes part, with stable ids so that runs can be compared.
+struct Cast;
+
+impl Cast {
+    const ALICE: Uuid = Uuid::from_u128(0xA11CE);
+    const BOB: Uuid = Uuid::from_u128(0xB0B);
+    const SAM: Uuid = Uuid::from_u128(0x5A11E5);
+    const ADMIN: Uuid = Uuid::from_u128(0xAD);
+
+    fn name(id: &str) -> &'static str {
+        match Uuid::parse_str(id).ok() {
+            Some(Cast::ALICE) => "Alice (buyer)",
+            Some(Cast::BOB) => "Bob (buyer)",
+            Some(Cast::SAM) => "Sam (seller)",
+            _ => "someone",
+        }
+    }
+}
+
+/// A JSON string's text, for printing without quotes.
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or("?")
+}
+
+fn listing(n: u128) -> Uuid {
+    Uuid::from_u128(0x1157_0000 + n)
+}
+
+struct Demo {
+    http: Client,
+    api: String,
+    peers: String,
+    children: Vec<Child>,
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(error) = run().await {
+        eprintln!("\ndemo failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<()> {
+    let database_url = std::env::var("DEMO_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/orders_demo".into());
+    let port = std::env::var("DEMO_PORT").unwrap_or_else(|_| "8005".into());
+    let peers_port = std::env::var("DEMO_PEERS_PORT").unwrap_or_else(|_| "8006".into());
+    recreate_database(&database_url).await?;
+    let mut demo = Demo::start(&database_url, &port, &peers_port).await?;
+    let outcome = demo.story(&database_url).await;
+    demo.stop().await;
+    outcome
+}
+
+/// Drops and creates the demo's own database, so every run starts from nothing.
+async fn recreate_database(url: &str) -> Result<()> {
+    let (server, name) = url
+        .rsplit_once('/')
+        .ok_or("DEMO_DATABASE_URL has no database name")?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!(
+            "DEMO_DATABASE_URL: \"{name}\" is not a plain database name"
+        ));
+    }
+    let mut admin = AsyncPgConnection::establish(&format!("{server}/postgres"))
+        .await
+        .map_err(|e| format!("cannot reach PostgreSQL at {server}: {e}"))?;
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        admin
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| format!("{statement}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn sibling(binary: &str) -> Result<std::path::PathBuf> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let path = me.with_file_name(binary);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is missing: build it first (make demo does)",
+            path.display()
+        ))
+    }
+}
+
+impl Demo {
+    async fn start(database_url: &str, port: &str, peers_port: &str) -> Result<Demo> {
+        let peers = format!("http://127.0.0.1:{peers_port}");
+        let api = format!("http://127.0.0.1:{port}");
+        let stub = Command::new(sibling("stub-peers")?)
+            .env("STUB_PEERS_ADDR", format!("127.0.0.1:{peers_port}"))
+            .env("STUB_SERVICE_TOKEN", PEER_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start stub-peers: {e}"))?;
+        let service = Command::new(sibling("order-api")?)
+            .env("DATABASE_URL", database_url)
+            .env("PORT", port)
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("INTERNAL_SERVICE_TOKENS", SERVICE_TOKEN)
+            .env("PEER_SERVICE_TOKEN", PEER_TOKEN)
+            .env("WALLET_URL", format!("{peers}/api/v1/wallet"))
+            .env("LISTING_URL", format!("{peers}/api/v1/listings"))
+            .env("AUTO_COMPLETE_AFTER", "4s")
+            .env("AUTO_COMPLETE_INTERVAL", "1s")
+            .env("OUTBOX_POLL_INTERVAL", "200ms")
+            .env("RUST_LOG", "warn")
+            .env_remove("EVENT_BUS_NAME")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start order-api: {e}"))?;
+        let demo = Demo {
+            http: Client::new(),
+            api,
+            peers,
+            children: vec![stub, service],
+        };
+        demo.wait_ready(&format!("{}/healthz", demo.peers)).await?;
+        demo.wait_ready(&format!("{}/readyz", demo.api)).await?;
+        Ok(demo)
+    }
+
+    async fn wait_ready(&self, url: &str) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            if let Ok(response) = self.http.get(url).send().await {
+                if response.status().is_success() {
+                    return Ok(());
+                }
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                return Err(format!(
+                    "{url} did not answer within a minute (is the port free?)"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn stop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
+
+    fn token(user: Uuid, is_staff: bool) -> String {
+        let claims = json!({"sub": user, "is_staff": is_staff, "exp": chrono::Utc::now().timestamp() + 3600});
+        encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+        )
+        .expect("an HS256 token")
+    }
+
+    /// A call to the service as `user` (or as the Auction service with `None`).
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: Option<(Uuid, bool)>,
+        body: Value,
+    ) -> Result<(StatusCode, Value)> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.api))
+            .json(&body);
+        request = match user {
+            Some((id, staff)) => request.bearer_auth(Demo::token(id, staff)),
+            None => request.header("X-Service-Token", SERVICE_TOKEN),
+        };
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn expect(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: Option<(Uuid, bool)>,
+        body: Value,
+        expected: StatusCode,
+    ) -> Result<Value> {
+        let (status, answer) = self.call(method, path, user, body).await?;
+        if status != expected {
+            return Err(format!(
+                "{path} answered {status} (expected {expected}): {answer}"
+            ));
+        }
+        Ok(answer)
+    }
+
+    async fn peers_post(&self, path: &str, body: Value, key: Option<String>) -> Result<Value> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.peers))
+            .header("X-Service-Token", PEER_TOKEN)
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        Ok(response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn ledger(&self) -> Result<Value> {
+        let response = self
+            .http
+            .get(format!("{}/_stub/ledger/", self.peers))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        response.json().await.map_err(|e| e.to_string())
+    }
+
+    async fn balance(&self, user: Uuid) -> Result<String> {
+        Ok(self.ledger().await?["balances"][user.to_string()]
+            .as_str()
+            .unwrap_or("0.00")
+            .to_owned())
+    }
+
+    async fn order(&self, id: &str) -> Result<Value> {
+        self.expect(
+            reqwest::Method::GET,
+            &format!("/api/v1/orders/{id}/"),
+            Some((Cast::ADMIN, true)),
+            Value::Null,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    async fn story(&self, database_url: &str) -> Result<()> {
+        use reqwest::Method;
+        println!(
+            "Order Service demo — service {}, stand-in Wallet and Listing {}",
+            self.api, self.peers
+        );
+        self.peers_post(
+            "/_stub/seed/",
+            json!({
+                "listings": [
+                    {"id": listing(2), "seller_id": Cast::SAM, "title": "Mechanical keyboard", "status": "ACTIVE", "buy_now_price": "89.90", "shipping_cost": "7.50"},
+                    {"id": listing(3), "seller_id": Cast::SAM, "title": "Rare vinyl record", "status": "ACTIVE", "buy_now_price": "60.00", "shipping_cost": "5.00"},
+                ],
+                "wallets": [{"user_id": Cast::ALICE, "amount": "1000.00"}, {"user_id": Cast::BOB, "amount": "20.00"}],
+            }),
+            None,
+        )
+        .await?;
+        println!("Wallets before: Alice 1000.00, Bob 20.00, Sam (seller) 0.00 — fee rate 5 %\n");
+
+        println!("1. Auction: Alice wins \"Vintage camera\" for 200.00 (+10.00 shipping)");
+        let won = self
+            .expect(
+                Method::POST,
+                "/api/v1/orders/internal/create/",
+                None,
+                json!({"listing_id": listing(1), "buyer_id": Cast::ALICE, "seller_id": Cast::SAM, "amount": "200.00", "shipping_cost": "10.00", "shipping_address": {"name": "Alice", "city": "Lyon"}}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        let id = won["id"].as_str().unwrap_or_default().to_owned();
+        println!(
+            "   order {id}: {} — amount {}, fee {}, total {}",
+            text(&won["status"]),
+            text(&won["amount"]),
+            text(&won["fee_amount"]),
+            text(&won["total"])
+        );
+        let held = self
+            .peers_post(
+                "/api/v1/wallet/internal/hold-escrow/",
+                json!({"order_id": id, "buyer_id": Cast::ALICE, "amount": won["total"]}),
+                Some(format!("demo-hold-{id}")),
+            )
+            .await?;
+        let paid = self
+            .expect(
+                Method::POST,
+                "/api/v1/orders/internal/mark-paid/",
+                None,
+                json!({"order_id": id, "escrow_id": held["escrow_id"]}),
+                StatusCode::OK,
+            )
+            .await?;
+        println!(
+            "   the Wallet holds {} in escrow → {}",
+            text(&won["total"]),
+            text(&paid["status"])
+        );
+        let shipped = self
+            .expect(
+                Method::POST,
+                &format!("/api/v1/orders/{id}/ship/"),
+                Some((Cast::SAM, false)),
+                json!({"tracking_number": "1Z-999-AA1", "carrier": "UPS"}),
+                StatusCode::OK,
+            )
+            .await?;
+        println!(
+            "   Sam ships it (UPS 1Z-999-AA1) → {}, completes by itself at {}",
+            text(&shipped["status"]),
+            text(&shipped["auto_complete_at"])
+        );
+        let done = self
+            .expect(
+                Method::POST,
+                &format!("/api/v1/orders/{id}/complete/"),
+                Some((Cast::ALICE, false)),
+                json!({}),
+                StatusCode::OK,
+            )
+            .await?;
+        println!(
+            "   Alice confirms receipt → {}: Sam gets 210.00 − 10.00 = 200.00, the platform 10.00",
+            text(&done["status"])
+        );
+
+        println!("\n2. Buy It Now: Alice buys the \"Mechanical keyboard\" (89.90 + 7.50 shipping)");
+        let bought = self
+            .expect(
+                Method::POST,
+                &format!("/api/v1/orders/{}/purchase/", listing(2)),
+                Some((Cast::ALICE, false)),
+                json!({"shipping_address": {"city": "Lyon"}}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        println!(
+            "   order {}: {} — total {} held in escrow, fee {}",
+            bought["id"].as_str().unwrap_or_default(),
+            text(&bought["status"]),
+            text(&bought["total"]),
+            text(&bought["fee_amount"])
+        );
+
+        println!("\n3. Declined Buy It Now: Bob (20.00 in his wallet) tries the \"Rare vinyl record\" (65.00)");
+        let (status, declined) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/orders/{}/purchase/", listing(3)),
+                Some((Cast::BOB, false)),
+                json!({}),
+            )
+            .await?;
+        if status != StatusCode::PAYMENT_REQUIRED {
+            return Err(format!(
+                "a declined Buy It Now answered {status}: {declined}"
+            ));
+        }
+        let (_, bobs) = self
+            .call(
+                Method::GET,
+                "/api/v1/orders/?role=buyer",
+                Some((Cast::BOB, false)),
+                Value::Null,
+            )
+            .await?;
+        println!(
+            "   → HTTP 402 \"{}\"; his order is {}, the listing is free again",
+            declined["detail"].as_str().unwrap_or_default(),
+            text(&bobs["results"][0]["status"])
+        );
+
+        println!("\n4. Dispute: Alice says the keyboard arrived with broken keys");
+        let keyboard = bought["id"].as_str().unwrap_or_default().to_owned();
+        self.expect(
+            Method::POST,
+            &format!("/api/v1/orders/{keyboard}/ship/"),
+            Some((Cast::SAM, false)),
+            json!({"tracking_number": "DHL-42", "carrier": "DHL"}),
+            StatusCode::OK,
+        )
+        .await?;
+        let dispute = self
+            .expect(
+                Method::POST,
+                &format!("/api/v1/orders/{keyboard}/dispute/"),
+                Some((Cast::ALICE, false)),
+                json!({"reason": "Three keys are broken on arrival.", "evidence": ["https://img.example.com/keys.jpg"]}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        let dispute_id = dispute["id"].as_str().unwrap_or_default().to_owned();
+        println!(
+            "   dispute {dispute_id}: {} → order {}",
+            text(&dispute["status"]),
+            text(&self.order(&keyboard).await?["status"])
+        );
+        let settled = self
+            .expect(
+                Method::PATCH,
+                &format!("/api/v1/disputes/{dispute_id}/"),
+                Some((Cast::ADMIN, true)),
+                json!({"status": "RESOLVED", "resolution": "PARTIAL_REFUND", "refund_amount": "30.00", "admin_notes": "Refund the repair."}),
+                StatusCode::OK,
+            )
+            .await?;
+        println!(
+            "   the admin resolves {} with {} → order {}",
+            text(&settled["resolution"]),
+            text(&settled["refund_amount"]),
+            text(&self.order(&keyboard).await?["status"])
+        );
+        println!("   of 97.40: Alice gets 30.00 back, the platform 5 % of (89.90 − 30.00) = 3.00, Sam 64.40");
+
+        println!("\n5. Auto-completion: Sam ships an auction win nobody confirms (the demo waits 4 s, not 7 days)");
+        let quiet = self
+            .expect(
+                Method::POST,
+                "/api/v1/orders/internal/create/",
+                None,
+                json!({"listing_id": listing(4), "buyer_id": Cast::ALICE, "seller_id": Cast::SAM, "amount": "40.00"}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        let quiet_id = quiet["id"].as_str().unwrap_or_default().to_owned();
+        let held = self
+            .peers_post(
+                "/api/v1/wallet/internal/hold-escrow/",
+                json!({"order_id": quiet_id, "buyer_id": Cast::ALICE, "amount": "40.00"}),
+                Some(format!("demo-hold-{quiet_id}")),
+            )
+            .await?;
+        self.expect(
+            Method::POST,
+            "/api/v1/orders/internal/mark-paid/",
+            None,
+            json!({"order_id": quiet_id, "escrow_id": held["escrow_id"]}),
+            StatusCode::OK,
+        )
+        .await?;
+        self.expect(
+            Method::POST,
+            &format!("/api/v1/orders/{quiet_id}/ship/"),
+            Some((Cast::SAM, false)),
+            json!({"tracking_number": "LP-7", "carrier": "La Poste"}),
+            StatusCode::OK,
+        )
+        .await?;
+        let started = Instant::now();
+        let completed = loop {
+            let order = self.order(&quiet_id).await?;
+            if order["status"] == "COMPLETED" {
+                break order;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(format!(
+                    "order {quiet_id} did not complete by itself: {order}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        println!("   order {quiet_id}: shipped at {}, COMPLETED at {} by the worker: Sam gets 38.00, the platform 2.00", text(&completed["shipped_at"]), text(&completed["completed_at"]));
+
+        self.money().await?;
+        self.events(database_url).await
+    }
+
+    async fn money(&self) -> Result<()> {
+        let ledger = self.ledger().await?;
+        println!("\nWhere the money is (the stand-in Wallet's ledger):");
+        for (who, expected) in [
+            (Cast::ALICE, "682.60"),
+            (Cast::BOB, "20.00"),
+            (Cast::SAM, "302.40"),
+        ] {
+            let balance = self.balance(who).await?;
+            println!("   {:<16} {balance:>9}", Cast::name(&who.to_string()));
+            if balance != expected {
+                return Err(format!(
+                    "{} has {balance}, expected {expected}",
+                    Cast::name(&who.to_string())
+                ));
+            }
+        }
+        println!(
+            "   {:<16} {:>9}",
+            "platform fees",
+            ledger["platform"].as_str().unwrap_or_default()
+        );
+        println!(
+            "   {:<16} {:>9}",
+            "held in escrow",
+            ledger["held"].as_str().unwrap_or_default()
+        );
+        let (deposits, accounted) = (text(&ledger["deposits"]), text(&ledger["accounted"]));
+        println!(
+            "   deposits {} = balances + fees + escrow {} — {}",
+            deposits,
+            accounted,
+            if deposits == accounted {
+                "no cent lost or made"
+            } else {
+                "MONEY MISMATCH"
+            }
+        );
+        if deposits != accounted || ledger["platform"] != "15.00" {
+            return Err(format!("the ledger does not add up: {ledger}"));
+        }
+        Ok(())
+    }
+
+    /// The events, once the relay has published them all.
+    async fn events(&self, database_url: &str) -> Result<()> {
+        #[derive(diesel::QueryableByName)]
+        struct Event {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            event_type: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            order_id: String,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            published: bool,
+        }
+        let mut conn = AsyncPgConnection::establish(database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let events = loop {
+            let events: Vec<Event> = diesel::sql_query(
+                "SELECT event_type, order_id::text AS order_id, published_at IS NOT NULL AS published FROM outbox ORDER BY seq",
+            )
+            .load(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+            if events.iter().all(|e| e.published) || started.elapsed() > Duration::from_secs(10) {
+                break events;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let published = events.iter().filter(|e| e.published).count();
+        println!("\nEvents published ({published} of {}; with no EVENT_BUS_NAME they go to the service's log):", events.len());
+        for event in &events {
+            println!("   {:<17} order {}", event.event_type, event.order_id);
+        }
+        if published != events.len() {
+            return Err("some events were not published".into());
+        }
+        println!("\nThe demo ran to the end.");
+        Ok(())
+    }
+}

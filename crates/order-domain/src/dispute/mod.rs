@@ -1,0 +1,85 @@
+//! The Dispute aggregate: a buyer or seller's complaint about an order, and the admin's
+//! decision on where the escrow goes.
+
+mod evidence;
+mod status;
+mod transition;
+
+pub use evidence::{DisputeReason, EvidenceUrl};
+pub use status::{DisputeStatus, Resolution};
+pub use transition::{DisputeDecision, DisputeOpened, DisputeUpdate, Payout};
+
+use std::ops::Deref;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::id::{DisputeId, OrderId, UserId};
+use crate::money::Money;
+
+/// Everything a dispute records; readable through [`Dispute`]'s `Deref`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeData {
+    pub id: DisputeId,
+    pub order_id: OrderId,
+    pub opened_by: UserId,
+    /// The order's parties, copied so that who may read the dispute is known without the order.
+    pub buyer_id: UserId,
+    pub seller_id: UserId,
+    pub reason: DisputeReason,
+    pub evidence: Vec<EvidenceUrl>,
+    pub status: DisputeStatus,
+    pub resolution: Option<Resolution>,
+    pub refund_amount: Option<Money>,
+    pub admin_notes: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// A dispute. Opened by [`crate::order::Order::open_dispute`]; changed by its methods.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dispute(DisputeData);
+
+/// What an order shows of its dispute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeSummary {
+    pub id: DisputeId,
+    pub status: DisputeStatus,
+    pub resolution: Option<Resolution>,
+}
+
+impl Dispute {
+    /// At most this many evidence URLs per dispute.
+    pub const MAX_EVIDENCE: usize = 20;
+
+    /// Rebuilds a dispute from storage.
+    pub fn rehydrate(data: DisputeData) -> Dispute {
+        Dispute(data)
+    }
+
+    pub fn into_data(self) -> DisputeData {
+        self.0
+    }
+
+    pub fn summary(&self) -> DisputeSummary {
+        DisputeSummary {
+            id: self.id,
+            status: self.status,
+            resolution: self.resolution,
+        }
+    }
+
+    /// Whether `user` is the buyer or the seller of the disputed order.
+    pub fn is_party(&self, user: UserId) -> bool {
+        user == self.buyer_id || user == self.seller_id
+    }
+}
+
+impl Deref for Dispute {
+    type Target = DisputeData;
+
+    fn deref(&self) -> &DisputeData {
+        &self.0
+    }
+}

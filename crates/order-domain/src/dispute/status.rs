@@ -1,0 +1,107 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A dispute's progress. Statuses only move forward, in this order, though a step may be
+/// skipped: OPEN → EVIDENCE → REVIEW → RESOLVED → CLOSED.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DisputeStatus {
+    Open,
+    Evidence,
+    Review,
+    Resolved,
+    Closed,
+}
+
+impl DisputeStatus {
+    pub const ALL: [DisputeStatus; 5] = [
+        DisputeStatus::Open,
+        DisputeStatus::Evidence,
+        DisputeStatus::Review,
+        DisputeStatus::Resolved,
+        DisputeStatus::Closed,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DisputeStatus::Open => "OPEN",
+            DisputeStatus::Evidence => "EVIDENCE",
+            DisputeStatus::Review => "REVIEW",
+            DisputeStatus::Resolved => "RESOLVED",
+            DisputeStatus::Closed => "CLOSED",
+        }
+    }
+
+    /// Whether the parties may still add evidence.
+    pub const fn accepts_evidence(self) -> bool {
+        matches!(self, DisputeStatus::Open | DisputeStatus::Evidence)
+    }
+}
+
+impl fmt::Display for DisputeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DisputeStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DisputeStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("\"{s}\" is not a valid dispute status."))
+    }
+}
+
+/// The admin's decision on where the escrow of a disputed order goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Resolution {
+    /// Everything back to the buyer; the order ends REFUNDED.
+    RefundBuyer,
+    /// The sale goes through; the order ends COMPLETED.
+    ReleaseSeller,
+    /// The buyer gets `refund_amount`, the seller the rest less the fee; the order ends COMPLETED.
+    PartialRefund,
+    /// Nothing moves; the order goes back to where it was before the dispute.
+    NoAction,
+}
+
+impl Resolution {
+    pub const ALL: [Resolution; 4] = [
+        Resolution::RefundBuyer,
+        Resolution::ReleaseSeller,
+        Resolution::PartialRefund,
+        Resolution::NoAction,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Resolution::RefundBuyer => "REFUND_BUYER",
+            Resolution::ReleaseSeller => "RELEASE_SELLER",
+            Resolution::PartialRefund => "PARTIAL_REFUND",
+            Resolution::NoAction => "NO_ACTION",
+        }
+    }
+}
+
+impl fmt::Display for Resolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Resolution {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Resolution::ALL
+            .into_iter()
+            .find(|resolution| resolution.as_str() == s)
+            .ok_or_else(|| format!("\"{s}\" is not a valid resolution."))
+    }
+}

@@ -1,0 +1,333 @@
+//! How a dispute is opened, fed with evidence and decided, and what the decision does to
+//! the order and its escrow.
+
+use chrono::{DateTime, Utc};
+
+use super::{Dispute, DisputeData, DisputeReason, DisputeStatus, EvidenceUrl, Resolution};
+use crate::error::DomainError;
+use crate::event::{DomainEvent, EventType};
+use crate::id::{DisputeId, UserId};
+use crate::money::{FeeRate, Money, Settlement};
+use crate::order::{Order, OrderAction, OrderStatus};
+
+/// An order that has just been disputed, with its new dispute.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeOpened {
+    pub order: Order,
+    pub dispute: Dispute,
+    /// `order.disputed`.
+    pub events: Vec<DomainEvent>,
+}
+
+/// An admin's change to a dispute; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DisputeUpdate {
+    pub status: Option<DisputeStatus>,
+    pub resolution: Option<Resolution>,
+    pub refund_amount: Option<Money>,
+    pub admin_notes: Option<String>,
+}
+
+/// The escrow movement a resolution calls for, to be done by the Wallet before the
+/// decision is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payout {
+    /// The sale goes through: release the escrow to the seller and the platform.
+    Release(Settlement),
+    /// Some or all of the escrow goes back to the buyer, the rest to the seller and platform.
+    Refund(Settlement),
+}
+
+impl Payout {
+    pub fn settlement(&self) -> &Settlement {
+        match self {
+            Payout::Release(settlement) | Payout::Refund(settlement) => settlement,
+        }
+    }
+}
+
+/// The outcome of an admin's update.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeDecision {
+    pub dispute: Dispute,
+    /// The order, when the update resolved the dispute and so changed the order.
+    pub order: Option<Order>,
+    /// The money to move before storing anything, when the resolution moves money.
+    pub payout: Option<Payout>,
+    /// The order's event (if its status changed) then `dispute.resolved`, when resolved.
+    pub events: Vec<DomainEvent>,
+}
+
+const MAX_ADMIN_NOTES_CHARS: usize = 10_000;
+
+impl Order {
+    /// PAID/SHIPPED/DELIVERED → DISPUTED, opening the order's one dispute on behalf of its
+    /// buyer or seller. Raises `order.disputed`.
+    pub fn open_dispute(
+        &self,
+        id: DisputeId,
+        opened_by: UserId,
+        reason: DisputeReason,
+        evidence: Vec<EvidenceUrl>,
+        now: DateTime<Utc>,
+    ) -> Result<DisputeOpened, DomainError> {
+        if self.dispute.is_some() {
+            return Err(DomainError::DisputeExists);
+        }
+        if self.role_of(opened_by).is_none() {
+            return Err(DomainError::invalid(
+                "opened_by",
+                "Only the buyer or the seller may dispute an order.",
+            ));
+        }
+        check_evidence_count(evidence.len())?;
+        let mut order = self.begin(OrderAction::OpenDispute)?;
+        let dispute = Dispute(DisputeData {
+            id,
+            order_id: self.id,
+            opened_by,
+            buyer_id: self.buyer_id,
+            seller_id: self.seller_id,
+            reason,
+            evidence,
+            status: DisputeStatus::Open,
+            resolution: None,
+            refund_amount: None,
+            admin_notes: String::new(),
+            created_at: now,
+            updated_at: now,
+            resolved_at: None,
+        });
+        let data = order.data_mut();
+        data.status_before_dispute = Some(self.status);
+        data.status = OrderStatus::Disputed;
+        data.dispute = Some(dispute.summary());
+        let event = DomainEvent::new(
+            EventType::OrderDisputed,
+            now,
+            order.clone(),
+            Some(dispute.clone()),
+        );
+        Ok(DisputeOpened {
+            order,
+            dispute,
+            events: vec![event],
+        })
+    }
+
+    /// What resolving this order's dispute with `resolution` does to the order and the
+    /// escrow, and which order event (if any) announces it.
+    fn settle(
+        &self,
+        resolution: Resolution,
+        refund_amount: Option<Money>,
+        fee_rate: FeeRate,
+        now: DateTime<Utc>,
+    ) -> Result<(Order, Option<Payout>, Option<EventType>), DomainError> {
+        let mut order = self.begin(OrderAction::SettleDispute)?;
+        let data = order.data_mut();
+        let (payout, event) = match resolution {
+            Resolution::RefundBuyer => {
+                data.status = OrderStatus::Refunded;
+                let payout = Payout::Refund(Settlement::full_refund(self.total()));
+                (Some(payout), Some(EventType::OrderRefunded))
+            }
+            Resolution::ReleaseSeller => {
+                data.status = OrderStatus::Completed;
+                data.completed_at = Some(now);
+                let payout = Payout::Release(self.release_settlement());
+                (Some(payout), Some(EventType::OrderCompleted))
+            }
+            Resolution::PartialRefund => {
+                let refund = refund_amount.ok_or_else(|| {
+                    DomainError::invalid("refund_amount", "This field is required.")
+                })?;
+                let settlement =
+                    Settlement::partial_refund(self.amount, self.shipping_cost, refund, fee_rate)?;
+                data.status = OrderStatus::Completed;
+                data.completed_at = Some(now);
+                (
+                    Some(Payout::Refund(settlement)),
+                    Some(EventType::OrderCompleted),
+                )
+            }
+            Resolution::NoAction => {
+                data.status = self
+                    .status_before_dispute
+                    .expect("a disputed order remembers the status it came from");
+                (None, None)
+            }
+        };
+        data.status_before_dispute = None;
+        Ok((order, payout, event))
+    }
+}
+
+impl Dispute {
+    /// Appends evidence while the dispute is OPEN or in EVIDENCE, up to
+    /// [`Dispute::MAX_EVIDENCE`] URLs in all.
+    pub fn add_evidence(
+        &self,
+        urls: Vec<EvidenceUrl>,
+        now: DateTime<Utc>,
+    ) -> Result<Dispute, DomainError> {
+        if !self.status.accepts_evidence() {
+            return Err(DomainError::EvidenceClosed {
+                status: self.status,
+            });
+        }
+        if urls.is_empty() {
+            return Err(DomainError::invalid("urls", "This list may not be empty."));
+        }
+        check_evidence_count(self.evidence.len() + urls.len())?;
+        let mut dispute = self.clone();
+        dispute.0.evidence.extend(urls);
+        dispute.0.updated_at = now;
+        Ok(dispute)
+    }
+
+    /// Applies an admin's update to this dispute of `order`.
+    ///
+    /// Statuses move forward only. A resolution comes only with RESOLVED, and RESOLVED
+    /// only with a resolution; CLOSED from an unresolved dispute resolves it as NO_ACTION.
+    /// A resolution is applied once: its payout, the order's new status and the events are
+    /// in the returned decision.
+    pub fn update(
+        &self,
+        order: &Order,
+        update: DisputeUpdate,
+        fee_rate: FeeRate,
+        now: DateTime<Utc>,
+    ) -> Result<DisputeDecision, DomainError> {
+        debug_assert_eq!(
+            order.id, self.order_id,
+            "a dispute is decided with its own order"
+        );
+        let resolution = check_update_fields(&update)?;
+        let mut dispute = self.clone();
+        let mut changed = false;
+        if let Some(notes) = update.admin_notes {
+            crate::text::no_null_characters("admin_notes", &notes)?;
+            if notes.chars().count() > MAX_ADMIN_NOTES_CHARS {
+                return Err(DomainError::invalid(
+                    "admin_notes",
+                    format!(
+                        "Ensure this field has no more than {MAX_ADMIN_NOTES_CHARS} characters."
+                    ),
+                ));
+            }
+            changed |= notes != self.admin_notes;
+            dispute.0.admin_notes = notes;
+        }
+
+        let Some(to) = update
+            .status
+            .filter(|to| *to != self.status || *to == DisputeStatus::Resolved)
+        else {
+            if changed {
+                dispute.0.updated_at = now;
+            }
+            return Ok(DisputeDecision {
+                dispute,
+                order: None,
+                payout: None,
+                events: vec![],
+            });
+        };
+        if to <= self.status {
+            return Err(DomainError::InvalidDisputeTransition {
+                from: self.status,
+                to,
+            });
+        }
+        dispute.0.status = to;
+        dispute.0.updated_at = now;
+
+        let resolution = match (to, resolution, self.resolution) {
+            (DisputeStatus::Resolved, Some(resolution), _) => resolution,
+            (DisputeStatus::Closed, None, None) => Resolution::NoAction,
+            _ => {
+                return Ok(DisputeDecision {
+                    dispute,
+                    order: None,
+                    payout: None,
+                    events: vec![],
+                })
+            }
+        };
+        let (mut settled, payout, order_event) =
+            order.settle(resolution, update.refund_amount, fee_rate, now)?;
+        dispute.0.resolution = Some(resolution);
+        dispute.0.refund_amount = update.refund_amount;
+        dispute.0.resolved_at = Some(now);
+        settled.data_mut().dispute = Some(dispute.summary());
+
+        let mut events = Vec::with_capacity(2);
+        if let Some(event_type) = order_event {
+            events.push(DomainEvent::new(
+                event_type,
+                now,
+                settled.clone(),
+                Some(dispute.clone()),
+            ));
+        }
+        events.push(DomainEvent::new(
+            EventType::DisputeResolved,
+            now,
+            settled.clone(),
+            Some(dispute.clone()),
+        ));
+        Ok(DisputeDecision {
+            dispute,
+            order: Some(settled),
+            payout,
+            events,
+        })
+    }
+}
+
+/// The rules that tie an update's fields together, checked before anything else so that a
+/// malformed update is a 400 whatever the dispute's status.
+fn check_update_fields(update: &DisputeUpdate) -> Result<Option<Resolution>, DomainError> {
+    let resolving = update.status == Some(DisputeStatus::Resolved);
+    match update.resolution {
+        Some(_) if !resolving => Err(DomainError::invalid(
+            "resolution",
+            "A resolution is given only together with status RESOLVED.",
+        )),
+        None if resolving => Err(DomainError::invalid(
+            "resolution",
+            "This field is required when status is RESOLVED.",
+        )),
+        Some(Resolution::PartialRefund) if update.refund_amount.is_none() => {
+            Err(DomainError::invalid(
+                "refund_amount",
+                "This field is required for a PARTIAL_REFUND.",
+            ))
+        }
+        resolution
+            if update.refund_amount.is_some() && resolution != Some(Resolution::PartialRefund) =>
+        {
+            Err(DomainError::invalid(
+                "refund_amount",
+                "A refund amount is given only with the PARTIAL_REFUND resolution.",
+            ))
+        }
+        resolution => Ok(resolution),
+    }
+}
+
+fn check_evidence_count(count: usize) -> Result<(), DomainError> {
+    if count > Dispute::MAX_EVIDENCE {
+        return Err(DomainError::invalid(
+            "evidence",
+            format!(
+                "A dispute holds at most {} evidence URLs.",
+                Dispute::MAX_EVIDENCE
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+use std::fmt;
+
+use crate::dispute::DisputeStatus;
+use crate::order::{OrderAction, OrderStatus};
+
+/// Why the domain refused a change. Each variant says enough for the caller to tell the user
+/// what to do; none of them means that anything changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// The order's current status does not allow the action (HTTP 409 `invalid_transition`).
+    #[error("cannot {action} an order whose status is {status}")]
+    InvalidTransition {
+        action: OrderAction,
+        status: OrderStatus,
+    },
+    /// Dispute statuses only move forward, and a resolution is applied once.
+    #[error("cannot move a dispute from {from} to {to}")]
+    InvalidDisputeTransition {
+        from: DisputeStatus,
+        to: DisputeStatus,
+    },
+    /// Evidence can only be added while a dispute is OPEN or in EVIDENCE.
+    #[error("evidence cannot be added to a dispute whose status is {status}")]
+    EvidenceClosed { status: DisputeStatus },
+    /// An order has at most one dispute in its life.
+    #[error("this order already has a dispute")]
+    DisputeExists,
+    /// The order was paid through another escrow than the one given.
+    #[error("this order is already paid with another escrow")]
+    EscrowMismatch,
+    /// The listing cannot be bought now.
+    #[error("{0}")]
+    ListingUnavailable(ListingUnavailable),
+    /// A value is malformed or out of range; `field` names the input it came from.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+impl DomainError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a listing cannot be bought with Buy It Now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingUnavailable {
+    NotActive,
+    NoBuyNowPrice,
+}
+
+impl fmt::Display for ListingUnavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ListingUnavailable::NotActive => "This listing is not active.",
+            ListingUnavailable::NoBuyNowPrice => "This listing cannot be bought now.",
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! Orders and disputes in any status, reached only through the domain's own transitions,
+//! for the tests of this crate and of the crates built on it (feature `fixtures`).
+//!
+//! Every order is the same sale: listing 10 sold by user 2 to user 1 for 125.00 plus
+//! 10.00 shipping at the default 5 % fee, placed at [`t0`] and moved along an hour a step.
+
+use crate::dispute::{Dispute, DisputeReason, DisputeStatus, DisputeUpdate, Resolution};
+use crate::order::{
+    CancellationReason, Carrier, NewOrder, OrderSource, ShippingAddress, TrackingNumber,
+};
+use crate::{DisputeId, EscrowId, FeeRate, ListingId, Money, Order, OrderId, OrderStatus, UserId};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use uuid::Uuid;
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
+}
+
+pub fn later(hours: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::hours(hours)
+}
+
+pub fn money(s: &str) -> Money {
+    s.parse().unwrap()
+}
+
+pub fn buyer() -> UserId {
+    UserId::from_uuid(Uuid::from_u128(1))
+}
+
+pub fn seller() -> UserId {
+    UserId::from_uuid(Uuid::from_u128(2))
+}
+
+pub fn stranger() -> UserId {
+    UserId::from_uuid(Uuid::from_u128(3))
+}
+
+pub fn escrow() -> EscrowId {
+    EscrowId::from_uuid(Uuid::from_u128(40))
+}
+
+pub fn new_order() -> NewOrder {
+    NewOrder {
+        listing_id: listing_id(),
+        buyer_id: buyer(),
+        seller_id: seller(),
+        source: OrderSource::Auction,
+        amount: money("125.00"),
+        shipping_cost: money("10.00"),
+        shipping_address: ShippingAddress::default(),
+    }
+}
+
+pub fn reason() -> DisputeReason {
+    DisputeReason::parse("The item never arrived.").unwrap()
+}
+
+pub fn placed() -> Order {
+    Order::place(
+        OrderId::from_uuid(Uuid::from_u128(20)),
+        new_order(),
+        FeeRate::default(),
+        t0(),
+    )
+    .unwrap()
+    .value
+}
+
+pub fn paid() -> Order {
+    placed()
+        .mark_paid(escrow(), later(1))
+        .unwrap()
+        .unwrap()
+        .value
+}
+
+pub fn shipped() -> Order {
+    paid()
+        .ship(
+            TrackingNumber::parse("1Z999").unwrap(),
+            Carrier::parse("UPS").unwrap(),
+            later(2),
+        )
+        .unwrap()
+        .value
+}
+
+pub fn delivered() -> Order {
+    shipped().mark_delivered(None, later(3)).unwrap().value
+}
+
+pub fn disputed_from(order: Order) -> (Order, Dispute) {
+    let opened = order
+        .open_dispute(
+            DisputeId::from_uuid(Uuid::from_u128(30)),
+            buyer(),
+            reason(),
+            vec![],
+            later(4),
+        )
+        .unwrap();
+    (opened.order, opened.dispute)
+}
+
+pub fn resolve(
+    order: &Order,
+    dispute: &Dispute,
+    resolution: Resolution,
+    refund: Option<&str>,
+) -> (Order, Dispute) {
+    let update = DisputeUpdate {
+        status: Some(DisputeStatus::Resolved),
+        resolution: Some(resolution),
+        refund_amount: refund.map(money),
+        admin_notes: None,
+    };
+    let decision = dispute
+        .update(order, update, FeeRate::default(), later(5))
+        .unwrap();
+    (decision.order.unwrap(), decision.dispute)
+}
+
+/// An order in `status`, reached by the ordinary path to it.
+pub fn order_in(status: OrderStatus) -> Order {
+    match status {
+        OrderStatus::PendingPayment => placed(),
+        OrderStatus::Paid => paid(),
+        OrderStatus::Shipped => shipped(),
+        OrderStatus::Delivered => delivered(),
+        OrderStatus::Completed => delivered().complete(later(4)).unwrap().value,
+        OrderStatus::Cancelled => {
+            placed()
+                .cancel(CancellationReason::parse("unpaid").unwrap(), later(1))
+                .unwrap()
+                .value
+        }
+        OrderStatus::Disputed => disputed_from(paid()).0,
+        OrderStatus::Refunded => {
+            let (order, dispute) = disputed_from(paid());
+            resolve(&order, &dispute, Resolution::RefundBuyer, None).0
+        }
+    }
+}
+
+/// A dispute in `status` with its order as that status leaves it.
+pub fn dispute_in(status: DisputeStatus) -> (Order, Dispute) {
+    let (order, dispute) = disputed_from(shipped());
+    if status == DisputeStatus::Open {
+        return (order, dispute);
+    }
+    let resolution = (status == DisputeStatus::Resolved).then_some(Resolution::ReleaseSeller);
+    let update = DisputeUpdate {
+        status: Some(status),
+        resolution,
+        ..Default::default()
+    };
+    let decision = dispute
+        .update(&order, update, FeeRate::default(), later(5))
+        .unwrap();
+    (decision.order.unwrap_or(order), decision.dispute)
+}
+
+pub fn listing_id() -> ListingId {
+    ListingId::from_uuid(Uuid::from_u128(10))
+}
+
+/// The fixtures' listing, ACTIVE, for sale at 125.00 plus 10.00 shipping.
+pub fn listing() -> crate::Listing {
+    crate::Listing {
+        id: listing_id(),
+        seller_id: seller(),
+        title: "Vintage camera".into(),
+        status: crate::Listing::ACTIVE.into(),
+        buy_now_price: Some(money("125.00")),
+        shipping_cost: money("10.00"),
+    }
+}

@@ -1,0 +1,29 @@
+//! The Order Service's domain: orders, disputes, money, and every rule that moves them.
+//!
+//! This crate decides what may happen and what it costs; it does no I/O, holds no clock
+//! and knows no framework, so any Rust service can reuse it. Each transition is a method
+//! that returns the changed aggregate with the events it raises, or a [`DomainError`]
+//! naming why not; the caller stores both or neither.
+//!
+//! It is not where authorization, persistence or peers live: those are `order-app` and
+//! the adapters.
+
+pub mod dispute;
+pub mod error;
+pub mod event;
+pub mod id;
+pub mod listing;
+pub mod money;
+pub mod order;
+mod text;
+
+pub use dispute::{Dispute, DisputeStatus, Resolution};
+pub use error::DomainError;
+pub use event::{DomainEvent, EventType};
+pub use id::{DisputeId, EscrowId, EventId, ListingId, OrderId, UserId};
+pub use listing::Listing;
+pub use money::{FeeRate, Money, Settlement};
+pub use order::{Changed, Order, OrderStatus};
+
+#[cfg(feature = "fixtures")]
+pub mod fixtures;

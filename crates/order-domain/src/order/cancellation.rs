@@ -1,0 +1,31 @@
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+
+/// Why an unpaid order was cancelled (for example "payment window expired"): 1–500 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CancellationReason(String);
+
+impl CancellationReason {
+    pub const MAX_CHARS: usize = 500;
+
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        crate::text::no_null_characters("reason", value)?;
+        let value = value.trim();
+        let length = value.chars().count();
+        if length == 0 || length > Self::MAX_CHARS {
+            return Err(DomainError::invalid(
+                "reason",
+                format!("Enter 1 to {} characters.", Self::MAX_CHARS),
+            ));
+        }
+        Ok(CancellationReason(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+super::string_newtype_conversions!(CancellationReason);

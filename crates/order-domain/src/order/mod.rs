@@ -1,0 +1,126 @@
+//! The Order aggregate: what was bought, by whom, for how much, and where it stands.
+
+mod auto_complete;
+mod cancellation;
+mod shipping;
+mod status;
+mod transition;
+
+pub use auto_complete::AutoCompletePolicy;
+pub use cancellation::CancellationReason;
+pub(crate) use shipping::string_newtype_conversions;
+pub use shipping::{Carrier, ShippingAddress, TrackingNumber};
+pub use status::{OrderAction, OrderSource, OrderStatus, UnknownOrderStatus};
+pub use transition::NewOrder;
+
+use std::ops::Deref;
+
+use chrono::{DateTime, Utc};
+
+use crate::dispute::DisputeSummary;
+use crate::event::{DomainEvent, EventType};
+use crate::id::{EscrowId, ListingId, OrderId, UserId};
+use crate::money::Money;
+
+/// Everything an order records. Readable by anyone through [`Order`]'s `Deref`; changed
+/// only by [`Order`]'s transition methods, so that no status is reached without its rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderData {
+    pub id: OrderId,
+    pub listing_id: ListingId,
+    pub buyer_id: UserId,
+    pub seller_id: UserId,
+    pub source: OrderSource,
+    pub amount: Money,
+    /// The platform's fee on `amount`, fixed when the order is created.
+    pub fee_amount: Money,
+    pub shipping_cost: Money,
+    pub status: OrderStatus,
+    pub shipping_address: ShippingAddress,
+    pub tracking_number: Option<TrackingNumber>,
+    pub carrier: Option<Carrier>,
+    /// The Wallet's escrow holding `total`; set when the order is paid.
+    pub escrow_id: Option<EscrowId>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub cancellation_reason: Option<CancellationReason>,
+    /// Where a NO_ACTION resolution returns the order to; set while it is disputed.
+    pub status_before_dispute: Option<OrderStatus>,
+    /// The order's one dispute, if it ever had one.
+    pub dispute: Option<DisputeSummary>,
+}
+
+/// An order. Read its fields through `Deref`; change it through its transition methods,
+/// each of which returns the changed order and the events the change raises.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order(OrderData);
+
+/// Which side of an order a user is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Party {
+    Buyer,
+    Seller,
+}
+
+/// The result of a transition: the changed aggregate and the events that announce it.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Changed<T> {
+    pub value: T,
+    pub events: Vec<DomainEvent>,
+}
+
+impl Order {
+    /// Rebuilds an order from storage. The data is trusted to have been written by this
+    /// module's transitions.
+    pub fn rehydrate(data: OrderData) -> Order {
+        Order(data)
+    }
+
+    pub fn into_data(self) -> OrderData {
+        self.0
+    }
+
+    /// `amount + shipping_cost`: what the buyer pays and the escrow holds.
+    pub fn total(&self) -> Money {
+        self.amount
+            .checked_add(self.shipping_cost)
+            .expect("an order's total was checked to fit when it was created")
+    }
+
+    /// The side `user` is on, or `None` for anyone else.
+    pub fn role_of(&self, user: UserId) -> Option<Party> {
+        if user == self.buyer_id {
+            Some(Party::Buyer)
+        } else if user == self.seller_id {
+            Some(Party::Seller)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn data_mut(&mut self) -> &mut OrderData {
+        &mut self.0
+    }
+
+    /// The order as changed, announced by one event of `event_type`.
+    pub(crate) fn announce(self, event_type: EventType, at: DateTime<Utc>) -> Changed<Order> {
+        let event = DomainEvent::new(event_type, at, self.clone(), None);
+        Changed {
+            value: self,
+            events: vec![event],
+        }
+    }
+}
+
+impl Deref for Order {
+    type Target = OrderData;
+
+    fn deref(&self) -> &OrderData {
+        &self.0
+    }
+}

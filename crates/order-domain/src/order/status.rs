@@ -1,0 +1,189 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Where an order is in its life. See `docs/architecture.md` for the state diagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    Shipped,
+    Delivered,
+    Completed,
+    Cancelled,
+    Disputed,
+    Refunded,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 8] = [
+        OrderStatus::PendingPayment,
+        OrderStatus::Paid,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+        OrderStatus::Disputed,
+        OrderStatus::Refunded,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::PendingPayment => "PENDING_PAYMENT",
+            OrderStatus::Paid => "PAID",
+            OrderStatus::Shipped => "SHIPPED",
+            OrderStatus::Delivered => "DELIVERED",
+            OrderStatus::Completed => "COMPLETED",
+            OrderStatus::Cancelled => "CANCELLED",
+            OrderStatus::Disputed => "DISPUTED",
+            OrderStatus::Refunded => "REFUNDED",
+        }
+    }
+
+    /// Whether the order still holds its listing: every status but CANCELLED does, so a
+    /// listing has at most one such order.
+    pub const fn holds_listing(self) -> bool {
+        !matches!(self, OrderStatus::Cancelled)
+    }
+
+    /// Whether the buyer's money sits in escrow waiting for the order's outcome.
+    pub const fn is_in_escrow(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Paid
+                | OrderStatus::Shipped
+                | OrderStatus::Delivered
+                | OrderStatus::Disputed
+        )
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a valid order status.")]
+pub struct UnknownOrderStatus(pub String);
+
+impl FromStr for OrderStatus {
+    type Err = UnknownOrderStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownOrderStatus(s.to_owned()))
+    }
+}
+
+/// Something that can be done to an order, as named in a refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderAction {
+    MarkPaid,
+    Ship,
+    MarkDelivered,
+    Complete,
+    Cancel,
+    OpenDispute,
+    SettleDispute,
+}
+
+impl OrderAction {
+    pub const ALL: [OrderAction; 7] = [
+        OrderAction::MarkPaid,
+        OrderAction::Ship,
+        OrderAction::MarkDelivered,
+        OrderAction::Complete,
+        OrderAction::Cancel,
+        OrderAction::OpenDispute,
+        OrderAction::SettleDispute,
+    ];
+
+    /// The statuses this action may start from (SPEC §5). The one table every transition
+    /// consults, so that the rules cannot drift apart between methods.
+    pub const fn allowed_from(self) -> &'static [OrderStatus] {
+        use OrderStatus::*;
+        match self {
+            OrderAction::MarkPaid => &[PendingPayment],
+            OrderAction::Ship => &[Paid],
+            OrderAction::MarkDelivered => &[Shipped],
+            OrderAction::Complete => &[Shipped, Delivered],
+            OrderAction::Cancel => &[PendingPayment],
+            OrderAction::OpenDispute => &[Paid, Shipped, Delivered],
+            OrderAction::SettleDispute => &[Disputed],
+        }
+    }
+}
+
+impl fmt::Display for OrderAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OrderAction::MarkPaid => "mark as paid",
+            OrderAction::Ship => "ship",
+            OrderAction::MarkDelivered => "mark as delivered",
+            OrderAction::Complete => "complete",
+            OrderAction::Cancel => "cancel",
+            OrderAction::OpenDispute => "dispute",
+            OrderAction::SettleDispute => "settle the dispute of",
+        })
+    }
+}
+
+/// How an order came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderSource {
+    /// Won at the close of an auction; created by the Auction service.
+    Auction,
+    /// Bought at the listing's fixed price by the buyer.
+    BuyNow,
+}
+
+impl OrderSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OrderSource::Auction => "AUCTION",
+            OrderSource::BuyNow => "BUY_NOW",
+        }
+    }
+}
+
+impl fmt::Display for OrderSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrderSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "AUCTION" => Ok(OrderSource::Auction),
+            "BUY_NOW" => Ok(OrderSource::BuyNow),
+            other => Err(format!("\"{other}\" is not a valid order source.")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_wire_names() {
+        for status in OrderStatus::ALL {
+            assert_eq!(status.as_str().parse::<OrderStatus>().unwrap(), status);
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{}\"", status.as_str())
+            );
+        }
+        assert!("paid".parse::<OrderStatus>().is_err());
+    }
+}

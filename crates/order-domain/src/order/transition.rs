@@ -1,0 +1,263 @@
+//! The order's life: every way an order comes to be or changes status.
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    AutoCompletePolicy, CancellationReason, Carrier, Changed, Order, OrderAction, OrderData,
+    OrderSource, OrderStatus, ShippingAddress, TrackingNumber,
+};
+use crate::error::{DomainError, ListingUnavailable};
+use crate::event::EventType;
+use crate::id::{EscrowId, ListingId, OrderId, UserId};
+use crate::listing::Listing;
+use crate::money::{FeeRate, Money, Settlement};
+
+/// What a new order is made of, before it gets an id, a fee and a status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    pub listing_id: ListingId,
+    pub buyer_id: UserId,
+    pub seller_id: UserId,
+    pub source: OrderSource,
+    pub amount: Money,
+    pub shipping_cost: Money,
+    pub shipping_address: ShippingAddress,
+}
+
+impl NewOrder {
+    /// The order a Buy It Now of `listing` by `buyer` makes, if the listing can be bought.
+    pub fn buy_now(
+        listing: &Listing,
+        buyer_id: UserId,
+        shipping_address: ShippingAddress,
+    ) -> Result<NewOrder, DomainError> {
+        if buyer_id == listing.seller_id {
+            return Err(self_purchase());
+        }
+        if !listing.is_active() {
+            return Err(DomainError::ListingUnavailable(
+                ListingUnavailable::NotActive,
+            ));
+        }
+        let amount = listing
+            .buy_now_price
+            .filter(|price| !price.is_zero())
+            .ok_or(DomainError::ListingUnavailable(
+                ListingUnavailable::NoBuyNowPrice,
+            ))?;
+        Ok(NewOrder {
+            listing_id: listing.id,
+            buyer_id,
+            seller_id: listing.seller_id,
+            source: OrderSource::BuyNow,
+            amount,
+            shipping_cost: listing.shipping_cost,
+            shipping_address,
+        })
+    }
+}
+
+impl Order {
+    /// A new order awaiting payment, its fee computed at `fee_rate`. Raises `order.created`.
+    pub fn place(
+        id: OrderId,
+        new: NewOrder,
+        fee_rate: FeeRate,
+        now: DateTime<Utc>,
+    ) -> Result<Changed<Order>, DomainError> {
+        if new.buyer_id == new.seller_id {
+            return Err(self_purchase());
+        }
+        if new.amount.is_zero() {
+            return Err(DomainError::invalid(
+                "amount",
+                "Ensure this value is greater than 0.00.",
+            ));
+        }
+        if new.amount.checked_add(new.shipping_cost).is_err() {
+            return Err(DomainError::invalid(
+                "shipping_cost",
+                format!(
+                    "The total (amount + shipping_cost) must not exceed {}.",
+                    Money::max()
+                ),
+            ));
+        }
+        let order = Order(OrderData {
+            id,
+            listing_id: new.listing_id,
+            buyer_id: new.buyer_id,
+            seller_id: new.seller_id,
+            source: new.source,
+            fee_amount: fee_rate.fee_on(new.amount),
+            amount: new.amount,
+            shipping_cost: new.shipping_cost,
+            status: OrderStatus::PendingPayment,
+            shipping_address: new.shipping_address,
+            tracking_number: None,
+            carrier: None,
+            escrow_id: None,
+            created_at: now,
+            paid_at: None,
+            shipped_at: None,
+            delivered_at: None,
+            completed_at: None,
+            cancelled_at: None,
+            cancellation_reason: None,
+            status_before_dispute: None,
+            dispute: None,
+        });
+        Ok(order.announce(EventType::OrderCreated, now))
+    }
+
+    /// Whether this order is what `new` asks for, so that a retried create can be answered
+    /// with it instead of a conflict.
+    pub fn was_placed_as(&self, new: &NewOrder) -> bool {
+        self.listing_id == new.listing_id
+            && self.buyer_id == new.buyer_id
+            && self.seller_id == new.seller_id
+            && self.source == new.source
+            && self.amount == new.amount
+            && self.shipping_cost == new.shipping_cost
+            && self.shipping_address == new.shipping_address
+    }
+
+    /// PENDING_PAYMENT → PAID through `escrow_id`. Raises `order.paid`.
+    ///
+    /// `Ok(None)` when the order is already paid through this same escrow: a retry that
+    /// changes nothing and raises nothing.
+    pub fn mark_paid(
+        &self,
+        escrow_id: EscrowId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Changed<Order>>, DomainError> {
+        if let Some(paid_with) = self.escrow_id {
+            return if paid_with == escrow_id {
+                Ok(None)
+            } else {
+                Err(DomainError::EscrowMismatch)
+            };
+        }
+        let mut order = self.begin(OrderAction::MarkPaid)?;
+        let data = order.data_mut();
+        data.status = OrderStatus::Paid;
+        data.escrow_id = Some(escrow_id);
+        data.paid_at = Some(now);
+        Ok(Some(order.announce(EventType::OrderPaid, now)))
+    }
+
+    /// PAID → SHIPPED with the parcel's tracking. Raises `order.shipped`.
+    pub fn ship(
+        &self,
+        tracking_number: TrackingNumber,
+        carrier: Carrier,
+        now: DateTime<Utc>,
+    ) -> Result<Changed<Order>, DomainError> {
+        let mut order = self.begin(OrderAction::Ship)?;
+        let data = order.data_mut();
+        data.status = OrderStatus::Shipped;
+        data.tracking_number = Some(tracking_number);
+        data.carrier = Some(carrier);
+        data.shipped_at = Some(now);
+        Ok(order.announce(EventType::OrderShipped, now))
+    }
+
+    /// SHIPPED → DELIVERED, at the carrier's `delivered_at` (default: now), which can be
+    /// neither before shipping nor in the future. Raises `order.delivered`.
+    pub fn mark_delivered(
+        &self,
+        delivered_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Changed<Order>, DomainError> {
+        let mut order = self.begin(OrderAction::MarkDelivered)?;
+        let delivered_at = delivered_at.unwrap_or(now);
+        if delivered_at > now {
+            return Err(DomainError::invalid(
+                "delivered_at",
+                "Delivery cannot be in the future.",
+            ));
+        }
+        if self
+            .shipped_at
+            .is_some_and(|shipped| delivered_at < shipped)
+        {
+            return Err(DomainError::invalid(
+                "delivered_at",
+                "Delivery cannot be before shipping.",
+            ));
+        }
+        let data = order.data_mut();
+        data.status = OrderStatus::Delivered;
+        data.delivered_at = Some(delivered_at);
+        Ok(order.announce(EventType::OrderDelivered, now))
+    }
+
+    /// SHIPPED/DELIVERED → COMPLETED, the buyer having confirmed receipt. The escrow must be
+    /// released as [`Order::release_settlement`] says before this change is stored.
+    /// Raises `order.completed`.
+    pub fn complete(&self, now: DateTime<Utc>) -> Result<Changed<Order>, DomainError> {
+        let mut order = self.begin(OrderAction::Complete)?;
+        let data = order.data_mut();
+        data.status = OrderStatus::Completed;
+        data.completed_at = Some(now);
+        Ok(order.announce(EventType::OrderCompleted, now))
+    }
+
+    /// The same completion as [`Order::complete`], on the buyer's behalf, once the policy's
+    /// delay after shipping has passed.
+    pub fn auto_complete(
+        &self,
+        policy: &AutoCompletePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Changed<Order>, DomainError> {
+        match policy.due_at(self) {
+            Some(due) if due <= now => self.complete(now),
+            Some(_) => Err(DomainError::invalid(
+                "auto_complete_at",
+                "This order is not due for automatic completion yet.",
+            )),
+            None => Err(self.refuse(OrderAction::Complete)),
+        }
+    }
+
+    /// PENDING_PAYMENT → CANCELLED, for example when an auction's winner never pays.
+    /// Raises `order.cancelled`.
+    pub fn cancel(
+        &self,
+        reason: CancellationReason,
+        now: DateTime<Utc>,
+    ) -> Result<Changed<Order>, DomainError> {
+        let mut order = self.begin(OrderAction::Cancel)?;
+        let data = order.data_mut();
+        data.status = OrderStatus::Cancelled;
+        data.cancelled_at = Some(now);
+        data.cancellation_reason = Some(reason);
+        Ok(order.announce(EventType::OrderCancelled, now))
+    }
+
+    /// How the escrow is paid out when the sale goes through: the seller gets the total
+    /// less the fee, the platform the fee.
+    pub fn release_settlement(&self) -> Settlement {
+        Settlement::release(self.total(), self.fee_amount)
+    }
+
+    /// A copy of the order to change by `action`, or the refusal naming the current status.
+    pub(crate) fn begin(&self, action: OrderAction) -> Result<Order, DomainError> {
+        if action.allowed_from().contains(&self.status) {
+            Ok(self.clone())
+        } else {
+            Err(self.refuse(action))
+        }
+    }
+
+    pub(crate) fn refuse(&self, action: OrderAction) -> DomainError {
+        DomainError::InvalidTransition {
+            action,
+            status: self.status,
+        }
+    }
+}
+
+fn self_purchase() -> DomainError {
+    DomainError::invalid("buyer_id", "The buyer cannot be the seller of the listing.")
+}

@@ -1,0 +1,91 @@
+//! The EventBridge publisher against a local emulator: the entry shape of SPEC §7, calls of
+//! at most 10 entries, and each entry's own failure reported.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use chrono::{TimeZone, Utc};
+use order_domain::{EventId, EventType, OrderId};
+use order_eventbridge::emulator::{Emulator, REGION};
+use order_eventbridge::EventBridgePublisher;
+use order_ports::{EventPublisher, OutboxMessage};
+use uuid::Uuid;
+
+async fn publisher(emulator: &Emulator, bus: &str) -> EventBridgePublisher {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(emulator.url())
+        .credentials_provider(aws_sdk_eventbridge::config::Credentials::for_tests())
+        .load()
+        .await;
+    EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&config),
+        bus,
+        "marketplace.orders",
+    )
+}
+
+fn event(n: u128, payload: &str) -> OutboxMessage {
+    OutboxMessage {
+        event_id: EventId::from_uuid(Uuid::from_u128(n)),
+        event_type: EventType::OrderShipped,
+        order_id: OrderId::from_uuid(Uuid::from_u128(7)),
+        occurred_at: Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap(),
+        payload: payload.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn events_arrive_on_the_bus_with_source_detail_type_and_detail() {
+    let emulator = Emulator::start().await;
+    let queue = emulator.route("orders", "marketplace.orders").await;
+    let events: Vec<_> = (1..=12)
+        .map(|n| event(n, &format!(r#"{{"event_id": "{n}", "n": {n}}}"#)))
+        .collect();
+    let results = publisher(&emulator, "orders").await.publish(events).await;
+    assert_eq!(
+        results,
+        vec![Ok(()); 12],
+        "12 events in two calls of at most 10"
+    );
+    let received = emulator.receive(&queue, 12, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 12);
+    let mut numbers: Vec<i64> = received
+        .iter()
+        .map(|e| e["detail"]["n"].as_i64().unwrap())
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=12).collect::<Vec<_>>());
+    for envelope in &received {
+        assert_eq!(envelope["source"], "marketplace.orders");
+        assert_eq!(envelope["detail-type"], "order.shipped");
+    }
+}
+
+#[tokio::test]
+async fn an_entry_refused_inside_a_successful_call_is_reported_alone() {
+    let emulator = Emulator::start().await;
+    emulator.route("orders", "marketplace.orders").await;
+    let events = vec![
+        event(1, r#"{"ok": 1}"#),
+        event(2, "not json"),
+        event(3, r#"{"ok": 3}"#),
+    ];
+    let results = publisher(&emulator, "orders").await.publish(events).await;
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(
+        results[1].as_ref().unwrap_err().contains("MalformedDetail"),
+        "{results:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_bus_fails_every_event() {
+    let mut emulator = Emulator::start().await;
+    let publisher = publisher(&emulator, "orders").await;
+    emulator.stop();
+    let results = publisher
+        .publish(vec![event(1, "{}"), event(2, "{}")])
+        .await;
+    assert!(results.iter().all(Result::is_err), "{results:?}");
+}

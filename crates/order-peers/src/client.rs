@@ -1,0 +1,140 @@
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+
+use crate::config::{InvalidPeerConfig, PeerConfig};
+
+/// A peer's answer that is not a transport failure: any status but 5xx, with its body.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body, shortened for an error message.
+    pub fn excerpt(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let mut excerpt: String = text.chars().take(200).collect();
+        if excerpt.len() < text.len() {
+            excerpt.push('…');
+        }
+        format!("HTTP {}: {excerpt}", self.status.as_u16())
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        serde_json::from_slice(&self.body)
+            .map_err(|error| format!("unreadable answer ({error}) — {}", self.excerpt()))
+    }
+}
+
+/// A JSON client of one peer: base URL, service token, timeouts and retries.
+#[derive(Clone, Debug)]
+pub struct PeerClient {
+    http: reqwest::Client,
+    base_url: String,
+    service_token: String,
+    max_retries: u32,
+    backoff: Duration,
+}
+
+impl PeerClient {
+    pub fn new(config: PeerConfig) -> Result<PeerClient, InvalidPeerConfig> {
+        let base_url = config.base_url.trim_end_matches('/').to_owned();
+        match Url::parse(&base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            _ => return Err(InvalidPeerConfig::BaseUrl(config.base_url)),
+        }
+        if config.service_token.is_empty() {
+            return Err(InvalidPeerConfig::EmptyToken);
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .build()
+            .map_err(|error| InvalidPeerConfig::Client(error.to_string()))?;
+        Ok(PeerClient {
+            http,
+            base_url,
+            service_token: config.service_token,
+            max_retries: config.max_retries,
+            backoff: config.backoff,
+        })
+    }
+
+    /// Sends `method path` (relative to the base URL) until the peer answers something
+    /// other than 5xx, or the retries run out. Every attempt carries the same
+    /// `idempotency_key`, so that the peer can tell a retry from a new request.
+    ///
+    /// `Err` says why the peer is unavailable; nothing is known about whether an attempt
+    /// that timed out took effect, which is what the idempotency key is for.
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + Sync)>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Answer, String> {
+        let url = format!("{}{path}", self.base_url);
+        let mut attempt = 0;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .header("X-Service-Token", &self.service_token)
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(key) = idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let failure = match request.send().await {
+                Ok(response) if response.status().is_server_error() => {
+                    format!(
+                        "{method} {url} answered HTTP {}",
+                        response.status().as_u16()
+                    )
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    match response.bytes().await {
+                        Ok(body) => {
+                            return Ok(Answer {
+                                status,
+                                body: body.to_vec(),
+                            })
+                        }
+                        Err(error) => format!("{method} {url}: reading the answer failed: {error}"),
+                    }
+                }
+                Err(error) => format!("{method} {url}: {}", describe(&error)),
+            };
+            if attempt >= self.max_retries {
+                return Err(failure);
+            }
+            tracing::debug!(%failure, attempt, "retrying peer call");
+            tokio::time::sleep(self.backoff_before(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    /// Exponential backoff with "equal jitter": half the step fixed, half random, so that
+    /// replicas retrying after one outage do not all come back at the same instant.
+    fn backoff_before(&self, attempt: u32) -> Duration {
+        let step = self.backoff.saturating_mul(2u32.saturating_pow(attempt));
+        let half = step / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".into()
+    } else if error.is_connect() {
+        format!("connection failed: {error}")
+    } else {
+        error.to_string()
+    }
+}

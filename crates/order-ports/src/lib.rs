@@ -1,0 +1,30 @@
+//! The ports of the Order Service: the traits its use cases need from the outside world.
+//!
+//! Each trait says what its adapter MUST do and which error it MUST return when, so that
+//! the use cases in `order-app` can rely on it without knowing PostgreSQL, reqwest or
+//! EventBridge. With the `mocks` feature, every trait gets a `mockall` mock for unit tests.
+//!
+//! This crate holds no implementation of its own but the system clock and id source.
+
+pub mod listing;
+pub mod outbox;
+pub mod store;
+pub mod system;
+pub mod wallet;
+
+pub use listing::{ListingError, Listings};
+pub use outbox::{EventPublisher, Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent};
+pub use store::{OrderStore, StoreError, UnitOfWork};
+pub use system::{Clock, IdSource, SystemClock, UuidV7Ids};
+pub use wallet::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
+
+#[cfg(feature = "mocks")]
+pub use listing::MockListings;
+#[cfg(feature = "mocks")]
+pub use outbox::{MockEventPublisher, MockOutbox, MockOutboxBatch};
+#[cfg(feature = "mocks")]
+pub use store::{MockOrderStore, MockUnitOfWork};
+#[cfg(feature = "mocks")]
+pub use system::{MockClock, MockIdSource};
+#[cfg(feature = "mocks")]
+pub use wallet::MockWallet;

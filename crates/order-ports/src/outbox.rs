@@ -1,0 +1,95 @@
+//! Events on their way out: written with the change they describe, published later by the
+//! relay, at least once, in order for each order.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use order_domain::{EventId, EventType, OrderId};
+
+use crate::store::StoreError;
+
+/// One event as stored in the transactional outbox, ready to be published as is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub event_id: EventId,
+    pub event_type: EventType,
+    /// Events of one order are published in the order they were written.
+    pub order_id: OrderId,
+    pub occurred_at: DateTime<Utc>,
+    /// The event's JSON document (EventBridge's `Detail`), fixed when the change is made.
+    pub payload: String,
+}
+
+/// An outbox row waiting to be published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingEvent {
+    /// The row's place in the outbox: commit order.
+    pub seq: i64,
+    /// Failed publications so far.
+    pub attempts: u32,
+    pub message: OutboxMessage,
+}
+
+/// Where the outbox stands, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OutboxStats {
+    /// Rows not yet published (parked ones excluded).
+    pub pending: u64,
+    /// Rows given up on after too many failures; they need a person.
+    pub parked: u64,
+    /// How long the oldest pending row has waited, in seconds.
+    pub lag_seconds: f64,
+}
+
+/// One relay step's transaction. Dropping it without [`OutboxBatch::commit`] rolls back:
+/// the claimed rows are published again by a later step (at least once).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OutboxBatch: Send {
+    /// Claims up to `limit` rows due at `now`, locked so that no other relay claims them,
+    /// in `seq` order. Only the oldest unpublished row of each order is claimable, so an
+    /// order's events go out in the order they were written.
+    async fn claim(
+        &mut self,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PendingEvent>, StoreError>;
+
+    /// Marks rows published.
+    async fn mark_published(
+        &mut self,
+        seqs: Vec<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Records a failed publication: the row is retried at `retry_at`, or parked (never
+    /// retried) when `retry_at` is `None`.
+    async fn mark_failed(
+        &mut self,
+        seq: i64,
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn commit(&mut self) -> Result<(), StoreError>;
+}
+
+/// The outbox, as the relay sees it.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Starts a relay step's transaction.
+    async fn begin_batch(&self) -> Result<Box<dyn OutboxBatch>, StoreError>;
+
+    async fn stats(&self, now: DateTime<Utc>) -> Result<OutboxStats, StoreError>;
+}
+
+/// Publishes events to the world (EventBridge, or the log).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes `events`, and says for each, in the same order, whether it went out. An
+    /// event reported failed may still have been delivered (consumers drop duplicates by
+    /// `event_id`); one reported published was.
+    async fn publish(&self, events: Vec<OutboxMessage>) -> Vec<Result<(), String>>;
+}

@@ -1,0 +1,170 @@
+//! Where orders and disputes are kept.
+//!
+//! Every change is made inside a [`UnitOfWork`]: lock what the change reads, write the
+//! change with a conditional update and its outbox messages, commit. Either all of it is
+//! stored or none of it, and two units of work racing on one order can never both win.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use order_domain::dispute::DisputeStatus;
+use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus, UserId};
+use uuid::Uuid;
+
+use crate::outbox::OutboxMessage;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write: a second live order for a listing, a second
+    /// dispute for an order.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The row is no longer in the state the change was computed from.
+    #[error("the record changed concurrently")]
+    Stale,
+    /// The database cannot be reached now (pool exhausted, connection refused, shut down);
+    /// the same request may succeed later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a broken invariant, never the caller's fault.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+/// One database transaction. Dropping it without [`UnitOfWork::commit`] rolls it back.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait UnitOfWork: Send {
+    /// The order, locked until the unit of work ends; `None` if there is no such order.
+    async fn lock_order(&mut self, id: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// The listing's live (not CANCELLED) order, locked; `None` if it has none.
+    async fn lock_live_order_for_listing(
+        &mut self,
+        listing_id: ListingId,
+    ) -> Result<Option<Order>, StoreError>;
+
+    /// Locks and returns one SHIPPED or DELIVERED order shipped at or before
+    /// `shipped_before`, that no other unit of work has locked and that is not in `skip`.
+    /// Several workers calling this at once each get a different order.
+    async fn claim_due_order(
+        &mut self,
+        shipped_before: DateTime<Utc>,
+        skip: Vec<OrderId>,
+    ) -> Result<Option<Order>, StoreError>;
+
+    /// Stores a new order. MUST return [`StoreError::Conflict`] if its listing already has
+    /// a live order.
+    async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError>;
+
+    /// Stores `order` over the stored one if that one's status is still `expected`.
+    /// MUST return [`StoreError::Stale`] otherwise.
+    async fn update_order(
+        &mut self,
+        order: &Order,
+        expected: OrderStatus,
+    ) -> Result<(), StoreError>;
+
+    /// The dispute, locked until the unit of work ends.
+    async fn lock_dispute(&mut self, id: DisputeId) -> Result<Option<Dispute>, StoreError>;
+
+    /// Stores a new dispute. MUST return [`StoreError::Conflict`] if its order already has one.
+    async fn insert_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError>;
+
+    /// Stores `dispute` over the stored one.
+    async fn update_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError>;
+
+    /// Adds events to the outbox, to be published once this unit of work commits.
+    async fn append_outbox(&mut self, messages: Vec<OutboxMessage>) -> Result<(), StoreError>;
+
+    /// Makes every write of this unit of work durable and visible, and releases its locks.
+    async fn commit(&mut self) -> Result<(), StoreError>;
+}
+
+/// The order and dispute store.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Starts a unit of work. MUST return [`StoreError::Unavailable`] when no connection
+    /// can be had.
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError>;
+
+    /// The order as last committed.
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// One page of the orders matching `query`.
+    async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>, StoreError>;
+
+    /// The dispute as last committed.
+    async fn dispute(&self, id: DisputeId) -> Result<Option<Dispute>, StoreError>;
+
+    /// One page of the disputes matching `query`.
+    async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError>;
+}
+
+/// Whose orders a list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every order (admins and services).
+    All,
+    /// Orders where the user is the buyer or the seller.
+    Participant(UserId),
+    /// Orders where the user is the buyer.
+    Buyer(UserId),
+    /// Orders where the user is the seller.
+    Seller(UserId),
+}
+
+/// Which end of the timeline a list starts from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+/// A place in a list sorted by `(created_at, id)`: the last row of a page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+/// Which slice of a list to return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageRequest {
+    /// Rows `offset..offset + limit`, with the total count.
+    Offset { offset: u64, limit: u32 },
+    /// The `limit` rows that follow `after` in the list's order (from the top when `None`).
+    After { after: Option<Position>, limit: u32 },
+    /// The `limit` rows that precede `before`, still in the list's order.
+    Before { before: Position, limit: u32 },
+}
+
+/// One page of a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The number of matching rows, for offset pages only.
+    pub total: Option<u64>,
+    /// Whether rows exist beyond this page in the direction it was read.
+    pub has_more: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderQuery {
+    pub visibility: Visibility,
+    /// Any of these statuses; every status when empty.
+    pub statuses: Vec<OrderStatus>,
+    pub listing_id: Option<ListingId>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub sort: SortOrder,
+    pub page: PageRequest,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeQuery {
+    /// Any of these statuses; every status when empty.
+    pub statuses: Vec<DisputeStatus>,
+    pub page: PageRequest,
+}

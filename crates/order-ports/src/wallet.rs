@@ -1,0 +1,90 @@
+//! The Wallet service, which holds every escrow. This service moves money only through it.
+//!
+//! Every request carries an idempotency key derived from the order or dispute it is for,
+//! so that a retried call, from a peer-side retry or a replayed request, never moves
+//! money twice.
+
+use async_trait::async_trait;
+use order_domain::{DisputeId, EscrowId, Money, OrderId, UserId};
+
+/// Take `amount` from the buyer's balance into a new escrow for the order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldEscrow {
+    pub order_id: OrderId,
+    pub buyer_id: UserId,
+    pub amount: Money,
+}
+
+/// Pay an escrow out to the seller and the platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseEscrow {
+    pub escrow_id: EscrowId,
+    pub order_id: OrderId,
+    pub seller_id: UserId,
+    pub seller_amount: Money,
+    pub fee_amount: Money,
+}
+
+/// Return some or all of an escrow to the buyer; the rest goes to the seller and platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundEscrow {
+    pub escrow_id: EscrowId,
+    pub order_id: OrderId,
+    /// The dispute whose resolution the refund carries out.
+    pub dispute_id: DisputeId,
+    pub buyer_id: UserId,
+    pub refund_amount: Money,
+    pub seller_id: UserId,
+    pub seller_amount: Money,
+    pub fee_amount: Money,
+}
+
+impl HoldEscrow {
+    /// One hold per order, however often the purchase is retried.
+    pub fn idempotency_key(&self) -> String {
+        format!("order-{}-hold", self.order_id)
+    }
+}
+
+impl ReleaseEscrow {
+    /// One release per order, whether the buyer, the worker or an admin triggers it.
+    pub fn idempotency_key(&self) -> String {
+        format!("order-{}-release", self.order_id)
+    }
+}
+
+impl RefundEscrow {
+    /// One refund per dispute.
+    pub fn idempotency_key(&self) -> String {
+        format!("dispute-{}-refund", self.dispute_id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalletError {
+    /// The buyer's balance does not cover the hold (the Wallet answered 402).
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    /// The Wallet could not be reached, timed out or answered 5xx after every retry.
+    /// Nothing is known to have moved; the same call may be retried.
+    #[error("wallet unavailable: {0}")]
+    Unavailable(String),
+    /// The Wallet refused the request (another 4xx) or answered something unreadable.
+    #[error("wallet refused the request: {0}")]
+    Rejected(String),
+}
+
+/// Moves escrowed money through the Wallet service.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Wallet: Send + Sync {
+    /// Holds the order's total in a new escrow and returns its id; the same request again
+    /// returns the same escrow. MUST return [`WalletError::InsufficientFunds`] on a 402.
+    async fn hold_escrow(&self, request: HoldEscrow) -> Result<EscrowId, WalletError>;
+
+    /// Releases the escrow; releasing it again with the same request is a no-op success.
+    async fn release_escrow(&self, request: ReleaseEscrow) -> Result<(), WalletError>;
+
+    /// Refunds the escrow as split in the request; again with the same request is a no-op.
+    async fn refund_escrow(&self, request: RefundEscrow) -> Result<(), WalletError>;
+}

@@ -1,0 +1,137 @@
+//! Answers to POST requests that carried an `Idempotency-Key`, kept so that a retry gets
+//! the first answer instead of doing the work twice (SPEC §2).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use order_ports::StoreError;
+
+use crate::error::{pool_error, store_error};
+use crate::pool::PgPool;
+use crate::schema::idempotency_keys as keys;
+
+/// What to do with a request carrying an idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is new (or expired): handle the request, then [`IdempotencyKeys::store`] or
+    /// [`IdempotencyKeys::release`] the key.
+    Fresh,
+    /// The same request was answered before: answer this again.
+    Replay { status: u16, body: String },
+    /// The key was used with another request.
+    Mismatch,
+    /// The first request with this key is still being handled.
+    InProgress,
+}
+
+/// The idempotency keys table.
+#[derive(Clone)]
+pub struct IdempotencyKeys {
+    pool: PgPool,
+    /// How long an answer is kept (SPEC: at least 24 h).
+    ttl: chrono::TimeDelta,
+    /// How long a claim without an answer blocks the key: after that the first request is
+    /// taken to have died with its process, and the key can be claimed again.
+    abandon_after: chrono::TimeDelta,
+}
+
+impl IdempotencyKeys {
+    pub fn new(pool: PgPool) -> IdempotencyKeys {
+        IdempotencyKeys {
+            pool,
+            ttl: chrono::TimeDelta::hours(24),
+            abandon_after: chrono::TimeDelta::minutes(2),
+        }
+    }
+
+    /// Claims `key` for `caller`'s request whose body hashes to `request_hash`.
+    pub async fn claim(
+        &self,
+        caller: &str,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let mut conn = self.pool.get().await.map_err(pool_error)?;
+        // Clear this key's expired answer or abandoned claim, so the insert below can win.
+        diesel::delete(keys::table.find((caller, key)))
+            .filter(
+                keys::created_at.lt(now - self.ttl).or(keys::status_code
+                    .is_null()
+                    .and(keys::created_at.lt(now - self.abandon_after))),
+            )
+            .execute(&mut conn)
+            .await
+            .map_err(store_error)?;
+        let inserted = diesel::insert_into(keys::table)
+            .values((
+                keys::caller.eq(caller),
+                keys::key.eq(key),
+                keys::request_hash.eq(request_hash),
+                keys::created_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(&mut conn)
+            .await
+            .map_err(store_error)?;
+        if inserted == 1 {
+            return Ok(Claim::Fresh);
+        }
+        let stored: Option<(String, Option<i16>, Option<String>)> = keys::table
+            .find((caller, key))
+            .select((keys::request_hash, keys::status_code, keys::response_body))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(store_error)?;
+        Ok(match stored {
+            // Deleted between our insert and read: a rare race; the client may retry.
+            None => Claim::InProgress,
+            Some((hash, _, _)) if hash != request_hash => Claim::Mismatch,
+            Some((_, Some(status), Some(body))) => Claim::Replay {
+                status: status as u16,
+                body,
+            },
+            Some(_) => Claim::InProgress,
+        })
+    }
+
+    /// Records the answer to replay for this key.
+    pub async fn store(
+        &self,
+        caller: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.get().await.map_err(pool_error)?;
+        diesel::update(keys::table.find((caller, key)))
+            .set((
+                keys::status_code.eq(status as i16),
+                keys::response_body.eq(body),
+            ))
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(store_error)
+    }
+
+    /// Forgets the claim, so that a retry runs again (for answers that are not kept: 5xx).
+    pub async fn release(&self, caller: &str, key: &str) -> Result<(), StoreError> {
+        let mut conn = self.pool.get().await.map_err(pool_error)?;
+        diesel::delete(keys::table.find((caller, key)))
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(store_error)
+    }
+
+    /// Deletes answers older than the time-to-live; returns how many.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut conn = self.pool.get().await.map_err(pool_error)?;
+        diesel::delete(keys::table.filter(keys::created_at.lt(now - self.ttl)))
+            .execute(&mut conn)
+            .await
+            .map_err(store_error)
+    }
+}

@@ -1,0 +1,26 @@
+//! The Order Service's PostgreSQL adapter: the store ports on diesel-async with a deadpool
+//! pool, the embedded migrations, and (feature `test-db`) a fresh database per test.
+//!
+//! Every change runs in a [`PgUnitOfWork`]: rows are locked with `SELECT … FOR UPDATE`,
+//! written with an update conditional on the status they were read in, and committed with
+//! their outbox rows in the same transaction. It holds no business rule.
+
+mod error;
+mod idempotency;
+mod migrate;
+mod outbox;
+mod page;
+mod pool;
+mod rows;
+mod schema;
+mod store;
+mod unit_of_work;
+
+#[cfg(feature = "test-db")]
+pub mod test_db;
+
+pub use idempotency::{Claim, IdempotencyKeys};
+pub use migrate::{run_migrations, MigrationError, MIGRATIONS};
+pub use pool::{build_pool, PgPool, PoolBuildError, PoolConfig};
+pub use store::PgStore;
+pub use unit_of_work::PgUnitOfWork;

@@ -1,0 +1,73 @@
+//! The connection pool, and the settings every connection gets.
+
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+pub type PgPool = Pool<AsyncPgConnection>;
+
+/// How the service talks to PostgreSQL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolConfig {
+    pub database_url: String,
+    /// Connections at most (`DB_POOL_SIZE`).
+    pub max_size: usize,
+    /// How long a request waits for a free connection before answering 503.
+    pub wait_timeout: Duration,
+    /// How long one statement may wait for a row lock. A lock is held at most for one
+    /// peer call (bounded by the peers' timeouts), so waiting longer means trouble.
+    pub lock_timeout: Duration,
+    /// How long one statement may run.
+    pub statement_timeout: Duration,
+}
+
+impl PoolConfig {
+    pub fn new(database_url: impl Into<String>) -> PoolConfig {
+        PoolConfig {
+            database_url: database_url.into(),
+            max_size: 10,
+            wait_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(20),
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the database pool: {0}")]
+pub struct PoolBuildError(String);
+
+/// Builds the pool; connections are opened lazily, on first use.
+pub fn build_pool(config: &PoolConfig) -> Result<PgPool, PoolBuildError> {
+    let session = format!(
+        "SET lock_timeout = {}; SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+        config.lock_timeout.as_millis(),
+        config.statement_timeout.as_millis()
+    );
+    let mut manager_config = ManagerConfig::default();
+    manager_config.custom_setup = Box::new(move |url| {
+        let session = session.clone();
+        Box::pin(async move {
+            let mut connection = AsyncPgConnection::establish(url).await?;
+            connection
+                .batch_execute(&session)
+                .await
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(connection)
+        })
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        &config.database_url,
+        manager_config,
+    );
+    Pool::builder(manager)
+        .max_size(config.max_size)
+        .wait_timeout(Some(config.wait_timeout))
+        .create_timeout(Some(config.wait_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| PoolBuildError(e.to_string()))
+}

@@ -1,0 +1,217 @@
+//! Rows as stored, and their conversion to and from the domain's aggregates.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use order_domain::dispute::{DisputeData, DisputeReason, DisputeSummary, EvidenceUrl};
+use order_domain::order::{
+    CancellationReason, Carrier, OrderData, ShippingAddress, TrackingNumber,
+};
+use order_domain::{Dispute, Money, Order};
+use order_ports::StoreError;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::error::corrupt;
+use crate::schema::{disputes, orders};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+pub(crate) struct OrderRow {
+    pub id: Uuid,
+    pub listing_id: Uuid,
+    pub buyer_id: Uuid,
+    pub seller_id: Uuid,
+    pub source: String,
+    pub amount: Decimal,
+    pub fee_amount: Decimal,
+    pub shipping_cost: Decimal,
+    pub status: String,
+    pub shipping_address: serde_json::Value,
+    pub tracking_number: Option<String>,
+    pub carrier: Option<String>,
+    pub escrow_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub cancellation_reason: Option<String>,
+    pub status_before_dispute: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = disputes, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+pub(crate) struct DisputeRow {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub opened_by: Uuid,
+    pub buyer_id: Uuid,
+    pub seller_id: Uuid,
+    pub reason: String,
+    pub evidence: Vec<String>,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub refund_amount: Option<Decimal>,
+    pub admin_notes: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// What an order shows of its dispute: `(id, status, resolution)`.
+pub(crate) type SummaryRow = (Uuid, Uuid, String, Option<String>);
+
+impl From<&Order> for OrderRow {
+    fn from(order: &Order) -> OrderRow {
+        OrderRow {
+            id: (*order.id.as_uuid()),
+            listing_id: *order.listing_id.as_uuid(),
+            buyer_id: *order.buyer_id.as_uuid(),
+            seller_id: *order.seller_id.as_uuid(),
+            source: order.source.as_str().to_owned(),
+            amount: order.amount.amount(),
+            fee_amount: order.fee_amount.amount(),
+            shipping_cost: order.shipping_cost.amount(),
+            status: order.status.as_str().to_owned(),
+            shipping_address: serde_json::to_value(&order.shipping_address)
+                .expect("an address is a JSON object"),
+            tracking_number: order
+                .tracking_number
+                .as_ref()
+                .map(|t| t.as_str().to_owned()),
+            carrier: order.carrier.as_ref().map(|c| c.as_str().to_owned()),
+            escrow_id: order.escrow_id.map(Into::into),
+            created_at: order.created_at,
+            paid_at: order.paid_at,
+            shipped_at: order.shipped_at,
+            delivered_at: order.delivered_at,
+            completed_at: order.completed_at,
+            cancelled_at: order.cancelled_at,
+            cancellation_reason: order
+                .cancellation_reason
+                .as_ref()
+                .map(|r| r.as_str().to_owned()),
+            status_before_dispute: order.status_before_dispute.map(|s| s.as_str().to_owned()),
+        }
+    }
+}
+
+fn money(value: Decimal) -> Result<Money, StoreError> {
+    Money::new(value).map_err(|e| corrupt("amount", e))
+}
+
+fn parsed<T, E: std::fmt::Display>(what: &str, value: Result<T, E>) -> Result<T, StoreError> {
+    value.map_err(|e| corrupt(what, e))
+}
+
+impl OrderRow {
+    pub fn into_order(self, dispute: Option<DisputeSummary>) -> Result<Order, StoreError> {
+        Ok(Order::rehydrate(OrderData {
+            id: self.id.into(),
+            listing_id: self.listing_id.into(),
+            buyer_id: self.buyer_id.into(),
+            seller_id: self.seller_id.into(),
+            source: parsed("order source", self.source.parse())?,
+            amount: money(self.amount)?,
+            fee_amount: money(self.fee_amount)?,
+            shipping_cost: money(self.shipping_cost)?,
+            status: parsed("order status", self.status.parse())?,
+            shipping_address: parsed(
+                "shipping address",
+                serde_json::from_value::<ShippingAddress>(self.shipping_address),
+            )?,
+            tracking_number: self
+                .tracking_number
+                .map(|t| parsed("tracking number", TrackingNumber::parse(&t)))
+                .transpose()?,
+            carrier: self
+                .carrier
+                .map(|c| parsed("carrier", Carrier::parse(&c)))
+                .transpose()?,
+            escrow_id: self.escrow_id.map(Into::into),
+            created_at: self.created_at,
+            paid_at: self.paid_at,
+            shipped_at: self.shipped_at,
+            delivered_at: self.delivered_at,
+            completed_at: self.completed_at,
+            cancelled_at: self.cancelled_at,
+            cancellation_reason: self
+                .cancellation_reason
+                .map(|r| parsed("cancellation reason", CancellationReason::parse(&r)))
+                .transpose()?,
+            status_before_dispute: self
+                .status_before_dispute
+                .map(|s| parsed("order status", s.parse()))
+                .transpose()?,
+            dispute,
+        }))
+    }
+}
+
+pub(crate) fn summary(row: &SummaryRow) -> Result<DisputeSummary, StoreError> {
+    let (id, _, status, resolution) = row;
+    Ok(DisputeSummary {
+        id: (*id).into(),
+        status: parsed("dispute status", status.parse())?,
+        resolution: resolution
+            .as_deref()
+            .map(|r| parsed("resolution", r.parse()))
+            .transpose()?,
+    })
+}
+
+impl From<&Dispute> for DisputeRow {
+    fn from(dispute: &Dispute) -> DisputeRow {
+        DisputeRow {
+            id: *dispute.id.as_uuid(),
+            order_id: *dispute.order_id.as_uuid(),
+            opened_by: *dispute.opened_by.as_uuid(),
+            buyer_id: *dispute.buyer_id.as_uuid(),
+            seller_id: *dispute.seller_id.as_uuid(),
+            reason: dispute.reason.as_str().to_owned(),
+            evidence: dispute
+                .evidence
+                .iter()
+                .map(|e| e.as_str().to_owned())
+                .collect(),
+            status: dispute.status.as_str().to_owned(),
+            resolution: dispute.resolution.map(|r| r.as_str().to_owned()),
+            refund_amount: dispute.refund_amount.map(Money::amount),
+            admin_notes: dispute.admin_notes.clone(),
+            created_at: dispute.created_at,
+            updated_at: dispute.updated_at,
+            resolved_at: dispute.resolved_at,
+        }
+    }
+}
+
+impl TryFrom<DisputeRow> for Dispute {
+    type Error = StoreError;
+
+    fn try_from(row: DisputeRow) -> Result<Dispute, StoreError> {
+        Ok(Dispute::rehydrate(DisputeData {
+            id: row.id.into(),
+            order_id: row.order_id.into(),
+            opened_by: row.opened_by.into(),
+            buyer_id: row.buyer_id.into(),
+            seller_id: row.seller_id.into(),
+            reason: parsed("dispute reason", DisputeReason::parse(&row.reason))?,
+            evidence: row
+                .evidence
+                .iter()
+                .map(|url| parsed("evidence", EvidenceUrl::parse(url)))
+                .collect::<Result<_, _>>()?,
+            status: parsed("dispute status", row.status.parse())?,
+            resolution: row
+                .resolution
+                .map(|r| parsed("resolution", r.parse()))
+                .transpose()?,
+            refund_amount: row.refund_amount.map(money).transpose()?,
+            admin_notes: row.admin_notes,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            resolved_at: row.resolved_at,
+        }))
+    }
+}

@@ -1,0 +1,76 @@
+//! The tables of `migrations/`, for diesel's query builder.
+
+diesel::table! {
+    orders (id) {
+        id -> Uuid,
+        listing_id -> Uuid,
+        buyer_id -> Uuid,
+        seller_id -> Uuid,
+        source -> Text,
+        amount -> Numeric,
+        fee_amount -> Numeric,
+        shipping_cost -> Numeric,
+        status -> Text,
+        shipping_address -> Jsonb,
+        tracking_number -> Nullable<Text>,
+        carrier -> Nullable<Text>,
+        escrow_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        paid_at -> Nullable<Timestamptz>,
+        shipped_at -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+        cancellation_reason -> Nullable<Text>,
+        status_before_dispute -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    disputes (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        opened_by -> Uuid,
+        buyer_id -> Uuid,
+        seller_id -> Uuid,
+        reason -> Text,
+        evidence -> Array<Text>,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        refund_amount -> Nullable<Numeric>,
+        admin_notes -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    outbox (seq) {
+        seq -> BigInt,
+        event_id -> Uuid,
+        event_type -> Text,
+        order_id -> Uuid,
+        occurred_at -> Timestamptz,
+        payload -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        published_at -> Nullable<Timestamptz>,
+        parked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (caller, key) {
+        caller -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status_code -> Nullable<SmallInt>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(disputes -> orders (order_id));
+diesel::allow_tables_to_appear_in_same_query!(orders, disputes);

@@ -1,0 +1,233 @@
+//! The store's reads, and the start of every unit of work.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use order_domain::dispute::DisputeSummary;
+use order_domain::{Dispute, DisputeId, Order, OrderId};
+use order_ports::store::{DisputeQuery, OrderQuery, Page, SortOrder, Visibility};
+use order_ports::{OrderStore, StoreError, UnitOfWork};
+use uuid::Uuid;
+
+use crate::error::{pool_error, store_error};
+use crate::page::PagePlan;
+use crate::pool::PgPool;
+use crate::rows::{summary, DisputeRow, OrderRow, SummaryRow};
+use crate::schema::{disputes, orders};
+use crate::unit_of_work::PgUnitOfWork;
+
+/// The order and dispute store on PostgreSQL.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub fn new(pool: PgPool) -> PgStore {
+        PgStore { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Whether the database answers, for the readiness probe.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        use diesel_async::SimpleAsyncConnection;
+        let mut conn = self.connection().await?;
+        conn.batch_execute("SELECT 1").await.map_err(store_error)
+    }
+
+    async fn connection(
+        &self,
+    ) -> Result<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, StoreError>
+    {
+        self.pool.get().await.map_err(pool_error)
+    }
+}
+
+/// The orders of `rows`, each with its dispute's summary (one query for all of them).
+pub(crate) async fn with_disputes(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<OrderRow>,
+) -> Result<Vec<Order>, StoreError> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let summaries: Vec<SummaryRow> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        disputes::table
+            .filter(disputes::order_id.eq_any(&ids))
+            .select((
+                disputes::id,
+                disputes::order_id,
+                disputes::status,
+                disputes::resolution,
+            ))
+            .load(conn)
+            .await
+            .map_err(store_error)?
+    };
+    let mut by_order: HashMap<Uuid, DisputeSummary> = HashMap::with_capacity(summaries.len());
+    for row in &summaries {
+        by_order.insert(row.1, summary(row)?);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let dispute = by_order.get(&row.id).copied();
+            row.into_order(dispute)
+        })
+        .collect()
+}
+
+fn filtered_orders(query: &OrderQuery) -> orders::BoxedQuery<'static, Pg> {
+    let mut select = orders::table.into_boxed();
+    select = match query.visibility {
+        Visibility::All => select,
+        Visibility::Participant(user) => {
+            let user = *user.as_uuid();
+            select.filter(orders::buyer_id.eq(user).or(orders::seller_id.eq(user)))
+        }
+        Visibility::Buyer(user) => select.filter(orders::buyer_id.eq(*user.as_uuid())),
+        Visibility::Seller(user) => select.filter(orders::seller_id.eq(*user.as_uuid())),
+    };
+    if !query.statuses.is_empty() {
+        let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
+        select = select.filter(orders::status.eq_any(statuses));
+    }
+    if let Some(listing) = query.listing_id {
+        select = select.filter(orders::listing_id.eq(*listing.as_uuid()));
+    }
+    if let Some(after) = query.created_after {
+        select = select.filter(orders::created_at.ge(after));
+    }
+    if let Some(before) = query.created_before {
+        select = select.filter(orders::created_at.lt(before));
+    }
+    select
+}
+
+fn filtered_disputes(query: &DisputeQuery) -> disputes::BoxedQuery<'static, Pg> {
+    let mut select = disputes::table.into_boxed();
+    if !query.statuses.is_empty() {
+        let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
+        select = select.filter(disputes::status.eq_any(statuses));
+    }
+    select
+}
+
+/// One page of `$table` rows matching `$filtered` (a boxed query, built again for the
+/// count), as the plan says: the keyset filter, the order by `(created_at, id)`, the slice,
+/// and the total for offset pages. A macro because each table's query has its own type.
+macro_rules! read_page {
+    ($conn:expr, $plan:expr, $table:ident, $filtered:expr, $row:ty) => {{
+        let plan = $plan;
+        let mut select = $filtered;
+        if let Some(keyset) = plan.keyset(stringify!($table)) {
+            select = select.filter(keyset);
+        }
+        select = if plan.descending {
+            select.order(($table::created_at.desc(), $table::id.desc()))
+        } else {
+            select.order(($table::created_at.asc(), $table::id.asc()))
+        };
+        let rows = select
+            .offset(plan.offset)
+            .limit(plan.limit)
+            .select(<$row>::as_select())
+            .load($conn)
+            .await
+            .map_err(store_error)?;
+        let total = if plan.needs_count() {
+            Some(
+                $filtered
+                    .count()
+                    .get_result::<i64>($conn)
+                    .await
+                    .map_err(store_error)?,
+            )
+        } else {
+            None
+        };
+        plan.page(rows, total)
+    }};
+}
+
+#[async_trait]
+impl OrderStore for PgStore {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        let connection = self.connection().await?;
+        Ok(Box::new(PgUnitOfWork::begin(connection).await?))
+    }
+
+    /// The hot read: one query, the order joined with its dispute's summary.
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        let mut conn = self.connection().await?;
+        let row: Option<(OrderRow, Option<SummaryRow>)> = orders::table
+            .left_join(disputes::table)
+            .filter(orders::id.eq(*id.as_uuid()))
+            .select((
+                OrderRow::as_select(),
+                (
+                    disputes::id,
+                    disputes::order_id,
+                    disputes::status,
+                    disputes::resolution,
+                )
+                    .nullable(),
+            ))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(store_error)?;
+        row.map(|(order, dispute)| order.into_order(dispute.as_ref().map(summary).transpose()?))
+            .transpose()
+    }
+
+    async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>, StoreError> {
+        let plan = PagePlan::new(query.page, query.sort);
+        let mut conn = self.connection().await?;
+        let page = read_page!(&mut conn, plan, orders, filtered_orders(&query), OrderRow);
+        Ok(Page {
+            items: with_disputes(&mut conn, page.items).await?,
+            total: page.total,
+            has_more: page.has_more,
+        })
+    }
+
+    async fn dispute(&self, id: DisputeId) -> Result<Option<Dispute>, StoreError> {
+        let mut conn = self.connection().await?;
+        disputes::table
+            .find(*id.as_uuid())
+            .select(DisputeRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(store_error)?
+            .map(Dispute::try_from)
+            .transpose()
+    }
+
+    async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {
+        let plan = PagePlan::new(query.page, SortOrder::NewestFirst);
+        let mut conn = self.connection().await?;
+        let page = read_page!(
+            &mut conn,
+            plan,
+            disputes,
+            filtered_disputes(&query),
+            DisputeRow
+        );
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(Dispute::try_from)
+                .collect::<Result<_, _>>()?,
+            total: page.total,
+            has_more: page.has_more,
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! A fresh, migrated database for each test, cloned from a template.
+//!
+//! The template (`order_test_<hash of migrations/>`) is built once per schema version,
+//! by whichever test process gets there first under an advisory lock; every test then
+//! gets its own `CREATE DATABASE … TEMPLATE`, which takes milliseconds, and drops it when
+//! done. `TEST_DATABASE_URL` points at the server (default: local `postgres` over TCP).
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use uuid::Uuid;
+
+use crate::migrate::run_migrations;
+use crate::pool::{build_pool, PgPool, PoolConfig};
+
+const TEMPLATE_LOCK: i64 = 0x6f72_6465_722d_7464;
+
+/// The server's address, ending before the database name.
+fn server_url() -> String {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    match url.rsplit_once('/') {
+        Some((server, _database)) if server.contains("://") && !server.ends_with('/') => {
+            server.to_owned()
+        }
+        _ => url.trim_end_matches('/').to_owned(),
+    }
+}
+
+/// Runs `future` to completion on a runtime of its own, on a thread of its own, so that it
+/// can be called from any test, async or not, whatever its runtime flavour.
+fn run_apart<F: Future + Send + 'static>(future: F) -> F::Output
+where
+    F::Output: Send + 'static,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+            .block_on(future)
+    })
+    .join()
+    .expect("the database setup thread does not panic")
+}
+
+async fn admin() -> AsyncPgConnection {
+    let url = format!("{}/postgres", server_url());
+    AsyncPgConnection::establish(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e}"))
+}
+
+async fn exists(admin: &mut AsyncPgConnection, database: &str) -> bool {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS found")
+        .bind::<Text, _>(database)
+        .get_result::<Found>(admin)
+        .await
+        .expect("pg_database is readable")
+        .found
+}
+
+/// The name of the migrated template, built if this schema version has none yet.
+fn template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let name = format!("order_test_{}", env!("MIGRATIONS_HASH"));
+        let template = name.clone();
+        run_apart(async move {
+            let mut admin = admin().await;
+            admin
+                .batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
+                .await
+                .expect("the template lock");
+            if !exists(&mut admin, &template).await {
+                let building = format!("{template}_building");
+                // Left over by a process that died while building; each statement on its
+                // own, as neither may run inside a transaction block.
+                for statement in [
+                    format!("DROP DATABASE IF EXISTS {building}"),
+                    format!("CREATE DATABASE {building}"),
+                ] {
+                    admin
+                        .batch_execute(&statement)
+                        .await
+                        .expect("a database for the template");
+                }
+                run_migrations(&format!("{}/{building}", server_url()))
+                    .await
+                    .expect("the migrations apply to an empty database");
+                // Renamed only once complete, so no test ever clones half a schema.
+                admin
+                    .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+                    .await
+                    .expect("the template is published");
+            }
+            admin
+                .batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
+                .await
+                .expect("the template lock is released");
+        });
+        name
+    })
+}
+
+/// A database of its own for one test, with the full schema and no rows; dropped with it.
+pub struct TestDatabase {
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    pub fn new() -> TestDatabase {
+        let template = template();
+        let name = format!("order_test_{}", Uuid::new_v4().simple());
+        let statement = format!("CREATE DATABASE {name} TEMPLATE {template}");
+        run_apart(async move {
+            admin()
+                .await
+                .batch_execute(&statement)
+                .await
+                .expect("a database cloned from the template");
+        });
+        let url = format!("{}/{name}", server_url());
+        TestDatabase { name, url }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A pool on this database, as the service builds it.
+    pub fn pool(&self) -> PgPool {
+        build_pool(&PoolConfig::new(self.url.clone())).expect("a pool on the test database")
+    }
+}
+
+impl Default for TestDatabase {
+    fn default() -> Self {
+        TestDatabase::new()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        run_apart(async move {
+            if let Err(error) = admin().await.batch_execute(&statement).await {
+                eprintln!("could not drop a test database: {error}");
+            }
+        });
+    }
+}

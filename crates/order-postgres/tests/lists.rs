@@ -1,0 +1,356 @@
+//! The list queries: whose orders, the filters, both orderings and both pagination styles.
+
+use chrono::TimeDelta;
+use order_domain::dispute::{DisputeStatus, DisputeUpdate};
+use order_domain::fixtures::*;
+use order_domain::order::{NewOrder, OrderSource, ShippingAddress};
+use order_domain::{DisputeId, FeeRate, ListingId, Order, OrderId, OrderStatus, UserId};
+use order_ports::store::{
+    DisputeQuery, OrderQuery, Page, PageRequest, Position, SortOrder, Visibility,
+};
+use order_ports::OrderStore;
+use order_postgres::test_db::TestDatabase;
+use order_postgres::PgStore;
+use uuid::Uuid;
+
+fn user(n: u128) -> UserId {
+    UserId::from_uuid(Uuid::from_u128(n))
+}
+
+/// Order `n`, placed `n` minutes after t0.
+fn order(n: u128, buyer: UserId, seller: UserId) -> Order {
+    let new = NewOrder {
+        listing_id: ListingId::from_uuid(Uuid::from_u128(10_000 + n)),
+        buyer_id: buyer,
+        seller_id: seller,
+        source: OrderSource::Auction,
+        amount: money("10.00"),
+        shipping_cost: money("0.00"),
+        shipping_address: ShippingAddress::default(),
+    };
+    let at = t0() + TimeDelta::minutes(n as i64);
+    Order::place(
+        OrderId::from_uuid(Uuid::from_u128(n)),
+        new,
+        FeeRate::default(),
+        at,
+    )
+    .unwrap()
+    .value
+}
+
+async fn insert_all(store: &PgStore, orders: &[Order]) {
+    let mut uow = store.begin().await.unwrap();
+    for order in orders {
+        uow.insert_order(order).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+}
+
+fn query(visibility: Visibility) -> OrderQuery {
+    OrderQuery {
+        visibility,
+        statuses: vec![],
+        listing_id: None,
+        created_after: None,
+        created_before: None,
+        sort: SortOrder::NewestFirst,
+        page: PageRequest::Offset {
+            offset: 0,
+            limit: 100,
+        },
+    }
+}
+
+fn ids(page: &Page<Order>) -> Vec<u128> {
+    page.items
+        .iter()
+        .map(|o| o.id.as_uuid().as_u128())
+        .collect()
+}
+
+fn position(order: &Order) -> Position {
+    Position {
+        created_at: order.created_at,
+        id: *order.id.as_uuid(),
+    }
+}
+
+/// Orders 1..=12: user 1 buys the odd ones from user 2, sells the even ones to user 3.
+async fn seeded() -> (TestDatabase, PgStore) {
+    let db = TestDatabase::new();
+    let store = PgStore::new(db.pool());
+    let orders: Vec<_> = (1..=12u128)
+        .map(|n| {
+            if n % 2 == 1 {
+                order(n, user(1), user(2))
+            } else {
+                order(n, user(3), user(1))
+            }
+        })
+        .collect();
+    insert_all(&store, &orders).await;
+    (db, store)
+}
+
+#[tokio::test]
+async fn a_user_sees_the_orders_they_buy_or_sell_and_can_narrow_to_one_role() {
+    let (_db, store) = seeded().await;
+    let all = store
+        .list_orders(query(Visibility::Participant(user(1))))
+        .await
+        .unwrap();
+    assert_eq!(all.total, Some(12));
+    let bought = store
+        .list_orders(query(Visibility::Buyer(user(1))))
+        .await
+        .unwrap();
+    assert_eq!(ids(&bought), [11, 9, 7, 5, 3, 1]);
+    let sold = store
+        .list_orders(query(Visibility::Seller(user(1))))
+        .await
+        .unwrap();
+    assert_eq!(ids(&sold), [12, 10, 8, 6, 4, 2]);
+    let seller_two = store
+        .list_orders(query(Visibility::Participant(user(2))))
+        .await
+        .unwrap();
+    assert_eq!(seller_two.total, Some(6));
+    let nobody = store
+        .list_orders(query(Visibility::Participant(user(9))))
+        .await
+        .unwrap();
+    assert_eq!(nobody.items, vec![]);
+    assert_eq!(
+        store
+            .list_orders(query(Visibility::All))
+            .await
+            .unwrap()
+            .total,
+        Some(12)
+    );
+}
+
+#[tokio::test]
+async fn lists_filter_by_status_listing_and_creation_time() {
+    let (_db, store) = seeded().await;
+    let mut uow = store.begin().await.unwrap();
+    for n in [3u128, 4] {
+        let id = OrderId::from_uuid(Uuid::from_u128(n));
+        let stored = uow.lock_order(id).await.unwrap().unwrap();
+        let changed = stored.mark_paid(escrow(), later(1)).unwrap().unwrap().value;
+        uow.update_order(&changed, OrderStatus::PendingPayment)
+            .await
+            .unwrap();
+    }
+    uow.commit().await.unwrap();
+
+    let paid = OrderQuery {
+        statuses: vec![OrderStatus::Paid],
+        ..query(Visibility::All)
+    };
+    assert_eq!(ids(&store.list_orders(paid).await.unwrap()), [4, 3]);
+    let either = OrderQuery {
+        statuses: vec![OrderStatus::Paid, OrderStatus::PendingPayment],
+        ..query(Visibility::All)
+    };
+    assert_eq!(store.list_orders(either).await.unwrap().total, Some(12));
+    let listing = OrderQuery {
+        listing_id: Some(ListingId::from_uuid(Uuid::from_u128(10_005))),
+        ..query(Visibility::All)
+    };
+    assert_eq!(ids(&store.list_orders(listing).await.unwrap()), [5]);
+    let window = OrderQuery {
+        created_after: Some(t0() + TimeDelta::minutes(5)),
+        created_before: Some(t0() + TimeDelta::minutes(8)),
+        ..query(Visibility::All)
+    };
+    assert_eq!(
+        ids(&store.list_orders(window).await.unwrap()),
+        [7, 6, 5],
+        "after is inclusive, before exclusive"
+    );
+}
+
+#[tokio::test]
+async fn lists_are_newest_first_unless_asked_oldest_first() {
+    let (_db, store) = seeded().await;
+    let newest = store.list_orders(query(Visibility::All)).await.unwrap();
+    assert_eq!(ids(&newest), (1..=12).rev().collect::<Vec<_>>());
+    let oldest = OrderQuery {
+        sort: SortOrder::OldestFirst,
+        ..query(Visibility::All)
+    };
+    assert_eq!(
+        ids(&store.list_orders(oldest).await.unwrap()),
+        (1..=12).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn offset_pages_count_everything_and_say_whether_more_follow() {
+    let (_db, store) = seeded().await;
+    let page = |offset| OrderQuery {
+        page: PageRequest::Offset { offset, limit: 5 },
+        ..query(Visibility::All)
+    };
+    let first = store.list_orders(page(0)).await.unwrap();
+    assert_eq!(
+        (ids(&first), first.total, first.has_more),
+        (vec![12, 11, 10, 9, 8], Some(12), true)
+    );
+    let last = store.list_orders(page(10)).await.unwrap();
+    assert_eq!((ids(&last), last.has_more), (vec![2, 1], false));
+    let beyond = store.list_orders(page(20)).await.unwrap();
+    assert_eq!((beyond.items.len(), beyond.total), (0, Some(12)));
+}
+
+#[tokio::test]
+async fn keyset_pages_walk_forward_and_back_over_the_whole_list() {
+    let (_db, store) = seeded().await;
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = Vec::new();
+    loop {
+        let page = store
+            .list_orders(OrderQuery {
+                page: PageRequest::After { after, limit: 5 },
+                ..query(Visibility::All)
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.total, None);
+        seen.extend(ids(&page));
+        after = page.items.last().map(position);
+        pages.push(page.clone());
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(seen, (1..=12).rev().collect::<Vec<_>>());
+    assert_eq!(pages.len(), 3);
+
+    // Back from the last page: the page before it, in list order.
+    let before = position(&pages[2].items[0]);
+    let previous = store
+        .list_orders(OrderQuery {
+            page: PageRequest::Before { before, limit: 5 },
+            ..query(Visibility::All)
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&previous), ids(&pages[1]));
+    assert!(previous.has_more);
+    let first = position(&pages[1].items[0]);
+    let top = store
+        .list_orders(OrderQuery {
+            page: PageRequest::Before {
+                before: first,
+                limit: 5,
+            },
+            ..query(Visibility::All)
+        })
+        .await
+        .unwrap();
+    assert_eq!((ids(&top), top.has_more), (ids(&pages[0]), false));
+}
+
+#[tokio::test]
+async fn keyset_pages_are_stable_under_concurrent_inserts() {
+    let (_db, store) = seeded().await;
+    let request = |after| OrderQuery {
+        page: PageRequest::After { after, limit: 5 },
+        ..query(Visibility::All)
+    };
+    let first = store.list_orders(request(None)).await.unwrap();
+    // Newer orders arrive between the two page reads (and one in the middle of the list).
+    insert_all(
+        &store,
+        &[order(13, user(1), user(2)), order(14, user(3), user(1))],
+    )
+    .await;
+    let second = store
+        .list_orders(request(first.items.last().map(position)))
+        .await
+        .unwrap();
+    assert_eq!(ids(&first), [12, 11, 10, 9, 8]);
+    assert_eq!(
+        ids(&second),
+        [7, 6, 5, 4, 3],
+        "no order repeated or skipped"
+    );
+}
+
+#[tokio::test]
+async fn disputes_list_newest_first_filtered_by_status() {
+    let db = TestDatabase::new();
+    let store = PgStore::new(db.pool());
+    let mut uow = store.begin().await.unwrap();
+    for n in 1..=3u128 {
+        let placed = order(n, user(1), user(2));
+        uow.insert_order(&placed).await.unwrap();
+        let paid = placed
+            .mark_paid(escrow(), later(n as i64))
+            .unwrap()
+            .unwrap()
+            .value;
+        let opened = paid
+            .open_dispute(
+                DisputeId::from_uuid(Uuid::from_u128(100 + n)),
+                user(1),
+                reason(),
+                vec![],
+                later(n as i64),
+            )
+            .unwrap();
+        let dispute = if n == 2 {
+            let update = DisputeUpdate {
+                status: Some(DisputeStatus::Review),
+                ..Default::default()
+            };
+            opened
+                .dispute
+                .update(&opened.order, update, FeeRate::default(), later(9))
+                .unwrap()
+                .dispute
+        } else {
+            opened.dispute
+        };
+        uow.update_order(&opened.order, OrderStatus::PendingPayment)
+            .await
+            .unwrap();
+        uow.insert_dispute(&dispute).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+
+    let all = DisputeQuery {
+        statuses: vec![],
+        page: PageRequest::Offset {
+            offset: 0,
+            limit: 20,
+        },
+    };
+    let page = store.list_disputes(all).await.unwrap();
+    let dispute_ids: Vec<u128> = page
+        .items
+        .iter()
+        .map(|d| d.id.as_uuid().as_u128())
+        .collect();
+    assert_eq!((dispute_ids, page.total), (vec![103, 102, 101], Some(3)));
+    let review = DisputeQuery {
+        statuses: vec![DisputeStatus::Review],
+        page: PageRequest::After {
+            after: None,
+            limit: 20,
+        },
+    };
+    let page = store.list_disputes(review).await.unwrap();
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|d| d.id.as_uuid().as_u128())
+            .collect::<Vec<_>>(),
+        [102]
+    );
+    assert_eq!(page.total, None);
+}

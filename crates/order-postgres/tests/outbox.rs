@@ -1,0 +1,146 @@
+//! The outbox as the relay sees it: one head event per order, locked rows skipped, failures
+//! retried later, parked rows set aside.
+
+use chrono::TimeDelta;
+use order_domain::fixtures::*;
+use order_domain::{EventId, EventType, Order, OrderId};
+use order_ports::{OrderStore, Outbox, OutboxMessage};
+use order_postgres::test_db::TestDatabase;
+use order_postgres::PgStore;
+use uuid::Uuid;
+
+fn message(n: u128, order: u128) -> OutboxMessage {
+    OutboxMessage {
+        event_id: EventId::from_uuid(Uuid::from_u128(n)),
+        event_type: EventType::OrderPaid,
+        order_id: OrderId::from_uuid(Uuid::from_u128(order)),
+        occurred_at: t0(),
+        payload: format!("{{\"n\": {n}}}"),
+    }
+}
+
+/// Events 1, 2 of order A (100) and 3 of order B (200), written in that order.
+async fn seeded() -> (TestDatabase, PgStore) {
+    let db = TestDatabase::new();
+    let store = PgStore::new(db.pool());
+    let mut uow = store.begin().await.unwrap();
+    uow.append_outbox(vec![message(1, 100), message(2, 100), message(3, 200)])
+        .await
+        .unwrap();
+    uow.commit().await.unwrap();
+    (db, store)
+}
+
+fn ids(events: &[order_ports::PendingEvent]) -> Vec<u128> {
+    events
+        .iter()
+        .map(|e| e.message.event_id.as_uuid().as_u128())
+        .collect()
+}
+
+#[tokio::test]
+async fn only_each_orders_oldest_unpublished_event_is_claimable() {
+    let (_db, store) = seeded().await;
+    let mut batch = store.begin_batch().await.unwrap();
+    let first = batch.claim(10, t0()).await.unwrap();
+    assert_eq!(ids(&first), [1, 3]);
+    assert_eq!(first[0].message, message(1, 100));
+    batch
+        .mark_published(vec![first[0].seq, first[1].seq], t0())
+        .await
+        .unwrap();
+    batch.commit().await.unwrap();
+
+    let mut batch = store.begin_batch().await.unwrap();
+    assert_eq!(ids(&batch.claim(10, t0()).await.unwrap()), [2]);
+}
+
+#[tokio::test]
+async fn a_second_relay_skips_what_the_first_holds() {
+    let (_db, store) = seeded().await;
+    let mut a = store.begin_batch().await.unwrap();
+    let mut b = store.begin_batch().await.unwrap();
+    assert_eq!(ids(&a.claim(1, t0()).await.unwrap()), [1]);
+    assert_eq!(
+        ids(&b.claim(10, t0()).await.unwrap()),
+        [3],
+        "order A's head is locked, and its next event waits"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_event_waits_until_its_retry_time_and_holds_back_its_order() {
+    let (_db, store) = seeded().await;
+    let mut batch = store.begin_batch().await.unwrap();
+    let claimed = batch.claim(10, t0()).await.unwrap();
+    batch
+        .mark_failed(
+            claimed[0].seq,
+            "throttled".into(),
+            Some(t0() + TimeDelta::seconds(30)),
+            t0(),
+        )
+        .await
+        .unwrap();
+    batch
+        .mark_published(vec![claimed[1].seq], t0())
+        .await
+        .unwrap();
+    batch.commit().await.unwrap();
+
+    let mut batch = store.begin_batch().await.unwrap();
+    assert_eq!(
+        batch
+            .claim(10, t0() + TimeDelta::seconds(10))
+            .await
+            .unwrap(),
+        vec![]
+    );
+    drop(batch);
+    let mut batch = store.begin_batch().await.unwrap();
+    let retried = batch
+        .claim(10, t0() + TimeDelta::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!((ids(&retried), retried[0].attempts), (vec![1], 1));
+}
+
+#[tokio::test]
+async fn a_parked_event_is_set_aside_counted_and_no_longer_holds_back_its_order() {
+    let (_db, store) = seeded().await;
+    let mut batch = store.begin_batch().await.unwrap();
+    let claimed = batch.claim(10, t0()).await.unwrap();
+    batch
+        .mark_failed(claimed[0].seq, "poison".into(), None, t0())
+        .await
+        .unwrap();
+    batch.commit().await.unwrap();
+
+    let stats = store.stats(t0() + TimeDelta::seconds(60)).await.unwrap();
+    assert_eq!((stats.pending, stats.parked), (2, 1));
+    assert_eq!(stats.lag_seconds, 60.0);
+    let mut batch = store.begin_batch().await.unwrap();
+    assert_eq!(ids(&batch.claim(10, t0()).await.unwrap()), [2, 3]);
+}
+
+#[tokio::test]
+async fn the_events_a_use_case_writes_are_claimable_once_committed() {
+    let db = TestDatabase::new();
+    let store = PgStore::new(db.pool());
+    let placed: Order = placed();
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_order(&placed).await.unwrap();
+    uow.append_outbox(vec![message(9, placed.id.as_uuid().as_u128())])
+        .await
+        .unwrap();
+    let mut relay = store.begin_batch().await.unwrap();
+    assert_eq!(
+        relay.claim(10, t0()).await.unwrap(),
+        vec![],
+        "uncommitted events are invisible"
+    );
+    drop(relay);
+    uow.commit().await.unwrap();
+    let mut relay = store.begin_batch().await.unwrap();
+    assert_eq!(ids(&relay.claim(10, t0()).await.unwrap()), [9]);
+}

@@ -1,0 +1,389 @@
+//! Every store port method on a real PostgreSQL, each test on a fresh database.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
+use order_domain::fixtures::*;
+use order_domain::order::{CancellationReason, NewOrder};
+use order_domain::{FeeRate, ListingId, Order, OrderId, OrderStatus};
+use order_ports::{OrderStore, StoreError};
+use order_postgres::test_db::TestDatabase;
+use order_postgres::PgStore;
+use uuid::Uuid;
+
+fn store(db: &TestDatabase) -> PgStore {
+    PgStore::new(db.pool())
+}
+
+/// The fixtures' order, for another listing and id.
+fn placed_for(n: u128) -> Order {
+    let new = NewOrder {
+        listing_id: ListingId::from_uuid(Uuid::from_u128(1_000 + n)),
+        ..new_order()
+    };
+    Order::place(
+        OrderId::from_uuid(Uuid::from_u128(n)),
+        new,
+        FeeRate::default(),
+        t0(),
+    )
+    .unwrap()
+    .value
+}
+
+async fn insert(store: &PgStore, order: &Order) {
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_order(order).await.unwrap();
+    uow.commit().await.unwrap();
+}
+
+async fn sql(db: &TestDatabase, statement: &str) -> Result<(), diesel::result::Error> {
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    conn.batch_execute(statement).await
+}
+
+#[tokio::test]
+async fn an_inserted_order_reads_back_equal() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    for order in [placed()] {
+        insert(&store, &order).await;
+        assert_eq!(store.order(order.id).await.unwrap(), Some(order.clone()));
+        let mut uow = store.begin().await.unwrap();
+        assert_eq!(uow.lock_order(order.id).await.unwrap(), Some(order));
+    }
+    assert_eq!(
+        store.order(OrderId::from_uuid(Uuid::nil())).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn every_field_of_a_shipped_disputed_order_survives_storage() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    let order = delivered();
+    insert(&store, &placed()).await;
+    let mut uow = store.begin().await.unwrap();
+    uow.update_order(&order, OrderStatus::PendingPayment)
+        .await
+        .unwrap();
+    let (disputed, dispute) = disputed_from(order.clone());
+    uow.insert_dispute(&dispute).await.unwrap();
+    uow.update_order(&disputed, OrderStatus::Delivered)
+        .await
+        .unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(store.order(order.id).await.unwrap(), Some(disputed));
+    assert_eq!(store.dispute(dispute.id).await.unwrap(), Some(dispute));
+}
+
+#[tokio::test]
+async fn a_listing_has_one_live_order() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    insert(&store, &placed()).await;
+    let second = Order::place(
+        OrderId::from_uuid(Uuid::from_u128(77)),
+        new_order(),
+        FeeRate::default(),
+        t0(),
+    )
+    .unwrap()
+    .value;
+    let mut uow = store.begin().await.unwrap();
+    let refused = uow.insert_order(&second).await;
+    assert_eq!(
+        refused,
+        Err(StoreError::Conflict("orders_one_live_per_listing".into()))
+    );
+    drop(uow);
+
+    // Once the first is cancelled, the listing can be ordered again.
+    let mut uow = store.begin().await.unwrap();
+    let cancelled = placed()
+        .cancel(CancellationReason::parse("unpaid").unwrap(), later(1))
+        .unwrap()
+        .value;
+    uow.update_order(&cancelled, OrderStatus::PendingPayment)
+        .await
+        .unwrap();
+    uow.insert_order(&second).await.unwrap();
+    assert_eq!(
+        uow.lock_live_order_for_listing(listing_id()).await.unwrap(),
+        Some(second)
+    );
+    uow.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_update_from_a_status_the_order_no_longer_has_is_stale() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    insert(&store, &placed()).await;
+    let mut uow = store.begin().await.unwrap();
+    assert_eq!(
+        uow.update_order(&shipped(), OrderStatus::Paid).await,
+        Err(StoreError::Stale)
+    );
+}
+
+#[tokio::test]
+async fn an_uncommitted_unit_of_work_changes_nothing() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    insert(&store, &placed()).await;
+    {
+        let mut uow = store.begin().await.unwrap();
+        uow.update_order(&paid(), OrderStatus::PendingPayment)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.order(placed().id).await.unwrap(), Some(placed()));
+    // The rolled-back connection went back to the pool and serves the next unit of work.
+    let mut uow = store.begin().await.unwrap();
+    uow.update_order(&paid(), OrderStatus::PendingPayment)
+        .await
+        .unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(store.order(placed().id).await.unwrap(), Some(paid()));
+}
+
+#[tokio::test]
+async fn a_locked_order_makes_the_next_locker_wait_for_the_commit() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    insert(&store, &placed()).await;
+    let mut first = store.begin().await.unwrap();
+    first.lock_order(placed().id).await.unwrap();
+    let second_store = store.clone();
+    let waiter = tokio::spawn(async move {
+        let mut second = second_store.begin().await.unwrap();
+        second
+            .lock_order(placed().id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "the second locker waits");
+    first
+        .update_order(&paid(), OrderStatus::PendingPayment)
+        .await
+        .unwrap();
+    first.commit().await.unwrap();
+    assert_eq!(
+        waiter.await.unwrap(),
+        OrderStatus::Paid,
+        "and then sees the committed change"
+    );
+}
+
+#[tokio::test]
+async fn due_orders_are_claimed_once_each_skipping_locked_and_excluded_ones() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    let mut due = Vec::new();
+    for n in 1..=3u128 {
+        let order = placed_for(n);
+        insert(&store, &order).await;
+        let paid = order.mark_paid(escrow(), later(1)).unwrap().unwrap().value;
+        let shipped = paid
+            .ship(
+                "T1".parse::<String>()
+                    .map(|t| order_domain::order::TrackingNumber::parse(&t).unwrap())
+                    .unwrap(),
+                order_domain::order::Carrier::parse("UPS").unwrap(),
+                later(n as i64),
+            )
+            .unwrap()
+            .value;
+        let mut uow = store.begin().await.unwrap();
+        uow.update_order(&shipped, OrderStatus::PendingPayment)
+            .await
+            .unwrap();
+        uow.commit().await.unwrap();
+        due.push(shipped);
+    }
+    insert(&store, &placed_for(9)).await; // not shipped: never due
+    let cutoff = later(2); // orders 1 and 2 shipped by then
+
+    let mut a = store.begin().await.unwrap();
+    let mut b = store.begin().await.unwrap();
+    let first = a.claim_due_order(cutoff, vec![]).await.unwrap().unwrap();
+    let second = b.claim_due_order(cutoff, vec![]).await.unwrap().unwrap();
+    assert_ne!(first.id, second.id, "a locked order is skipped");
+    let mut c = store.begin().await.unwrap();
+    assert_eq!(
+        c.claim_due_order(cutoff, vec![]).await.unwrap(),
+        None,
+        "order 3 is not due yet"
+    );
+    drop((a, b, c));
+
+    let mut d = store.begin().await.unwrap();
+    let claimed = d
+        .claim_due_order(cutoff, vec![due[0].id])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, due[1].id, "excluded orders are skipped");
+}
+
+#[tokio::test]
+async fn an_order_has_at_most_one_dispute() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    insert(&store, &placed()).await;
+    let (disputed, dispute) = disputed_from(paid());
+    let mut uow = store.begin().await.unwrap();
+    uow.update_order(&disputed, OrderStatus::PendingPayment)
+        .await
+        .unwrap();
+    uow.insert_dispute(&dispute).await.unwrap();
+    uow.commit().await.unwrap();
+
+    let mut uow = store.begin().await.unwrap();
+    let again = order_domain::Dispute::rehydrate(order_domain::dispute::DisputeData {
+        id: order_domain::DisputeId::from_uuid(Uuid::from_u128(31)),
+        ..dispute.clone().into_data()
+    });
+    assert!(matches!(
+        uow.insert_dispute(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_dispute_update_is_stored_and_shows_on_its_order() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    insert(&store, &placed()).await;
+    let (disputed, dispute) = disputed_from(shipped());
+    let mut uow = store.begin().await.unwrap();
+    uow.update_order(&disputed, OrderStatus::PendingPayment)
+        .await
+        .unwrap();
+    uow.insert_dispute(&dispute).await.unwrap();
+    uow.commit().await.unwrap();
+
+    let update = DisputeUpdate {
+        status: Some(DisputeStatus::Resolved),
+        resolution: Some(Resolution::PartialRefund),
+        refund_amount: Some(money("10.00")),
+        admin_notes: Some("half the box was missing".into()),
+    };
+    let decision = dispute
+        .update(&disputed, update, FeeRate::default(), later(9))
+        .unwrap();
+    let mut uow = store.begin().await.unwrap();
+    assert_eq!(
+        uow.lock_dispute(dispute.id).await.unwrap(),
+        Some(dispute.clone())
+    );
+    uow.update_dispute(&decision.dispute).await.unwrap();
+    uow.update_order(decision.order.as_ref().unwrap(), OrderStatus::Disputed)
+        .await
+        .unwrap();
+    uow.commit().await.unwrap();
+
+    assert_eq!(
+        store.dispute(dispute.id).await.unwrap(),
+        Some(decision.dispute.clone())
+    );
+    let order = store.order(disputed.id).await.unwrap().unwrap();
+    assert_eq!(order.dispute, Some(decision.dispute.summary()));
+    assert_eq!(order.status, OrderStatus::Completed);
+}
+
+#[tokio::test]
+async fn outbox_messages_commit_with_their_change_or_not_at_all() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    let placed_order = Order::place(placed().id, new_order(), FeeRate::default(), t0()).unwrap();
+    let message = |n: u128| order_ports::OutboxMessage {
+        event_id: order_domain::EventId::from_uuid(Uuid::from_u128(n)),
+        event_type: order_domain::EventType::OrderCreated,
+        order_id: placed().id,
+        occurred_at: t0(),
+        payload: format!("{{\"n\": {n}}}"),
+    };
+    {
+        let mut uow = store.begin().await.unwrap();
+        uow.insert_order(&placed_order.value).await.unwrap();
+        uow.append_outbox(vec![message(1)]).await.unwrap();
+    }
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_order(&placed_order.value).await.unwrap();
+    uow.append_outbox(vec![message(2), message(3)])
+        .await
+        .unwrap();
+    uow.commit().await.unwrap();
+    let count = |filter: &'static str| {
+        let url = db.url().to_owned();
+        async move {
+            use diesel_async::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+            diesel::sql_query(format!("SELECT count(*) AS n FROM outbox WHERE {filter}"))
+                .get_result::<N>(&mut conn)
+                .await
+                .unwrap()
+                .n
+        }
+    };
+    assert_eq!(count("true").await, 2);
+    assert_eq!(
+        count("payload = '{\"n\": 1}'").await,
+        0,
+        "the rolled-back event is gone"
+    );
+    assert_eq!(count("published_at IS NULL").await, 2);
+}
+
+#[tokio::test]
+async fn the_schema_refuses_orders_the_domain_could_not_make() {
+    let db = TestDatabase::new();
+    let row = |overrides: &str| {
+        let mut columns = vec![
+            ("id", "gen_random_uuid()"),
+            ("listing_id", "gen_random_uuid()"),
+            ("buyer_id", "'00000000-0000-0000-0000-000000000001'"),
+            ("seller_id", "'00000000-0000-0000-0000-000000000002'"),
+            ("source", "'AUCTION'"),
+            ("amount", "10.00"),
+            ("fee_amount", "0.50"),
+            ("shipping_cost", "0"),
+            ("status", "'PENDING_PAYMENT'"),
+            ("created_at", "now()"),
+        ];
+        for pair in overrides.split(';').filter(|p| !p.is_empty()) {
+            let (column, value) = pair.split_once('=').unwrap();
+            columns.iter_mut().find(|(c, _)| *c == column).unwrap().1 = value;
+        }
+        let (names, values): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
+        format!(
+            "INSERT INTO orders ({}) VALUES ({})",
+            names.join(", "),
+            values.join(", ")
+        )
+    };
+    sql(&db, &row("")).await.expect("the baseline row is valid");
+    for bad in [
+        "seller_id='00000000-0000-0000-0000-000000000001'",
+        "amount=0",
+        "amount=-1",
+        "shipping_cost=-0.01",
+        "fee_amount=11",
+        "amount=9999999999.99;shipping_cost=1",
+        "status='SHIPPED_MAYBE'",
+        "source='GIFT'",
+        "status='PAID'",
+    ] {
+        assert!(sql(&db, &row(bad)).await.is_err(), "{bad} must be refused");
+    }
+}

@@ -1,0 +1,126 @@
+//! What every contract request goes through (service token, injected faults), and the
+//! `/_stub/` control API that tests and demos use to seed, inspect and break the stand-ins.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse, Scope};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::fault::{Fault, FaultMode, FaultTarget};
+use crate::state::{Seed, StubState};
+use crate::StubConfig;
+
+pub(crate) enum Guarded {
+    /// Answer this instead of serving the request.
+    Refused(HttpResponse),
+    /// Serve the request; if `drop_answer`, cut the connection instead of answering.
+    Serve { drop_answer: bool },
+}
+
+/// Checks the service token, then applies the fault pending for `target`, if any.
+pub(crate) async fn guard(
+    req: &HttpRequest,
+    state: &StubState,
+    config: &StubConfig,
+    target: FaultTarget,
+) -> Guarded {
+    match req.headers().get("X-Service-Token").map(|t| t.as_bytes()) {
+        None => {
+            return Guarded::Refused(
+                HttpResponse::Unauthorized()
+                    .json(json!({"detail": "Authentication credentials were not provided."})),
+            )
+        }
+        Some(token) if token != config.service_token.as_bytes() => {
+            return Guarded::Refused(
+                HttpResponse::Forbidden().json(json!({"detail": "Invalid service token."})),
+            )
+        }
+        Some(_) => {}
+    }
+    match state.take_fault(target) {
+        None => Guarded::Serve { drop_answer: false },
+        Some(FaultMode::Unavailable) => Guarded::Refused(
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"detail": "Unavailable (injected fault)."})),
+        ),
+        Some(FaultMode::Delay { delay_ms }) => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            Guarded::Serve { drop_answer: false }
+        }
+        Some(FaultMode::Drop) => Guarded::Serve { drop_answer: true },
+    }
+}
+
+/// A 200 whose body fails after the headers: the connection is cut mid-answer.
+pub(crate) fn dropped_answer() -> HttpResponse {
+    let failing = futures_util::stream::once(async {
+        Err::<web::Bytes, actix_web::Error>(actix_web::error::ErrorInternalServerError(
+            "answer dropped (injected fault)",
+        ))
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .streaming(failing)
+}
+
+pub(crate) fn routes() -> Scope {
+    web::scope("/_stub")
+        .route("/seed/", web::post().to(seed))
+        .route("/faults/", web::post().to(add_fault))
+        .route("/faults/", web::delete().to(clear_faults))
+        .route("/ledger/", web::get().to(ledger))
+        .route("/reset/", web::post().to(reset))
+}
+
+/// Adds listings and deposits money into wallets.
+async fn seed(body: web::Json<Seed>, state: web::Data<StubState>) -> HttpResponse {
+    state.apply(body.into_inner());
+    HttpResponse::NoContent().finish()
+}
+
+async fn add_fault(body: web::Json<Fault>, state: web::Data<StubState>) -> HttpResponse {
+    state.book().faults.push(body.into_inner());
+    HttpResponse::NoContent().finish()
+}
+
+async fn clear_faults(state: web::Data<StubState>) -> HttpResponse {
+    state.book().faults.clear();
+    HttpResponse::NoContent().finish()
+}
+
+async fn reset(state: web::Data<StubState>) -> HttpResponse {
+    *state.book() = Default::default();
+    HttpResponse::NoContent().finish()
+}
+
+/// Where all the money is: `accounted` (balances + platform + held escrow) always equals
+/// `deposits` unless money was created or lost.
+async fn ledger(state: web::Data<StubState>) -> HttpResponse {
+    let book = state.book();
+    let balances: Decimal = book.balances.values().sum();
+    let held = book.held();
+    let per_user: std::collections::BTreeMap<_, _> = book
+        .balances
+        .iter()
+        .map(|(user, amount)| (user, cents(*amount)))
+        .collect();
+    let mut escrows: Vec<_> = book.escrows.values().cloned().collect();
+    escrows.sort_by_key(|escrow| escrow.id);
+    HttpResponse::Ok().json(json!({
+        "deposits": cents(book.deposits),
+        "balances": per_user,
+        "platform": cents(book.platform),
+        "held": cents(held),
+        "accounted": cents(balances + book.platform + held),
+        "escrows": escrows,
+        "entries": book.entries,
+    }))
+}
+
+/// Amounts with two places, as money is written everywhere else.
+fn cents(mut amount: Decimal) -> Decimal {
+    amount.rescale(2);
+    amount
+}

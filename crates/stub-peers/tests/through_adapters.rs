@@ -1,0 +1,342 @@
+//! The `stub-peers` binary, driven through the Order Service's own HTTP adapters: escrow
+//! held, released and refunded, each at most once, with every cent accounted for.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use order_domain::fixtures::*;
+use order_domain::{DisputeId, EscrowId, ListingId, OrderId, UserId};
+use order_peers::{HttpListings, HttpWallet, PeerConfig};
+use order_ports::{
+    HoldEscrow, ListingError, Listings, RefundEscrow, ReleaseEscrow, Wallet, WalletError,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const TOKEN: &str = "test-peer-token";
+
+/// The stand-ins as a child process on a free port, killed when dropped.
+struct Stub {
+    child: Child,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Stub {
+    fn start() -> Stub {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stub-peers"))
+            .env("STUB_PEERS_ADDR", "127.0.0.1:0")
+            .env("STUB_SERVICE_TOKEN", TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the stub-peers binary starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("stub-peers listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        Stub {
+            child,
+            url,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn config(&self, api: &str) -> PeerConfig {
+        let mut config = PeerConfig::new(format!("{}{api}", self.url), TOKEN);
+        config.backoff = Duration::from_millis(10);
+        config.timeout = Duration::from_secs(2);
+        config
+    }
+
+    fn wallet(&self) -> HttpWallet {
+        HttpWallet::new(self.config("/api/v1/wallet")).unwrap()
+    }
+
+    fn listings(&self) -> HttpListings {
+        HttpListings::new(self.config("/api/v1/listings")).unwrap()
+    }
+
+    async fn post(&self, path: &str, body: Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+
+    async fn deposit(&self, user: UserId, amount: &str) {
+        self.post(
+            "/_stub/seed/",
+            json!({"wallets": [{"user_id": user, "amount": amount}]}),
+        )
+        .await;
+    }
+
+    async fn ledger(&self) -> Value {
+        let ledger: Value = self
+            .http
+            .get(format!("{}/_stub/ledger/", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            ledger["accounted"], ledger["deposits"],
+            "money is conserved: {ledger:#}"
+        );
+        ledger
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn order(n: u128) -> OrderId {
+    OrderId::from_uuid(Uuid::from_u128(n))
+}
+
+fn balance(ledger: &Value, user: UserId) -> &str {
+    ledger["balances"][user.to_string()]
+        .as_str()
+        .unwrap_or("0.00")
+}
+
+async fn hold(stub: &Stub, order_id: OrderId) -> EscrowId {
+    let request = HoldEscrow {
+        order_id,
+        buyer_id: buyer(),
+        amount: money("135.00"),
+    };
+    stub.wallet().hold_escrow(request).await.unwrap()
+}
+
+fn release(escrow_id: EscrowId, order_id: OrderId) -> ReleaseEscrow {
+    ReleaseEscrow {
+        escrow_id,
+        order_id,
+        seller_id: seller(),
+        seller_amount: money("128.75"),
+        fee_amount: money("6.25"),
+    }
+}
+
+fn refund(
+    escrow_id: EscrowId,
+    order_id: OrderId,
+    buyer_gets: &str,
+    seller_gets: &str,
+    fee: &str,
+) -> RefundEscrow {
+    RefundEscrow {
+        escrow_id,
+        order_id,
+        dispute_id: DisputeId::from_uuid(order_id.into()),
+        buyer_id: buyer(),
+        refund_amount: money(buyer_gets),
+        seller_id: seller(),
+        seller_amount: money(seller_gets),
+        fee_amount: money(fee),
+    }
+}
+
+#[tokio::test]
+async fn hold_then_release_pays_the_seller_and_the_platform() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "1000.00").await;
+    let escrow = hold(&stub, order(1)).await;
+    assert_eq!(stub.ledger().await["held"], "135.00");
+    stub.wallet()
+        .release_escrow(release(escrow, order(1)))
+        .await
+        .unwrap();
+    let ledger = stub.ledger().await;
+    assert_eq!(balance(&ledger, buyer()), "865.00");
+    assert_eq!(balance(&ledger, seller()), "128.75");
+    assert_eq!(ledger["platform"], "6.25");
+    assert_eq!(ledger["held"], "0.00");
+}
+
+#[tokio::test]
+async fn hold_then_full_refund_returns_everything_to_the_buyer() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "200.00").await;
+    let escrow = hold(&stub, order(2)).await;
+    stub.wallet()
+        .refund_escrow(refund(escrow, order(2), "135.00", "0.00", "0.00"))
+        .await
+        .unwrap();
+    let ledger = stub.ledger().await;
+    assert_eq!(balance(&ledger, buyer()), "200.00");
+    assert_eq!(balance(&ledger, seller()), "0.00");
+    assert_eq!(ledger["platform"], "0.00");
+}
+
+#[tokio::test]
+async fn hold_then_partial_refund_splits_three_ways() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "135.00").await;
+    let escrow = hold(&stub, order(3)).await;
+    stub.wallet()
+        .refund_escrow(refund(escrow, order(3), "25.00", "105.00", "5.00"))
+        .await
+        .unwrap();
+    let ledger = stub.ledger().await;
+    assert_eq!(balance(&ledger, buyer()), "25.00");
+    assert_eq!(balance(&ledger, seller()), "105.00");
+    assert_eq!(ledger["platform"], "5.00");
+}
+
+#[tokio::test]
+async fn the_same_release_twice_moves_money_once() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "135.00").await;
+    let escrow = hold(&stub, order(4)).await;
+    stub.wallet()
+        .release_escrow(release(escrow, order(4)))
+        .await
+        .unwrap();
+    stub.wallet()
+        .release_escrow(release(escrow, order(4)))
+        .await
+        .unwrap();
+    let ledger = stub.ledger().await;
+    assert_eq!(balance(&ledger, seller()), "128.75");
+    assert_eq!(ledger["platform"], "6.25");
+}
+
+#[tokio::test]
+async fn a_refund_after_a_release_is_refused_and_moves_nothing() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "135.00").await;
+    let escrow = hold(&stub, order(5)).await;
+    stub.wallet()
+        .release_escrow(release(escrow, order(5)))
+        .await
+        .unwrap();
+    let outcome = stub
+        .wallet()
+        .refund_escrow(refund(escrow, order(5), "135.00", "0.00", "0.00"))
+        .await;
+    assert!(
+        matches!(outcome, Err(WalletError::Rejected(ref m)) if m.contains("409")),
+        "{outcome:?}"
+    );
+    assert_eq!(balance(&stub.ledger().await, buyer()), "0.00");
+}
+
+#[tokio::test]
+async fn insufficient_funds_is_declined_and_debits_nothing() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "100.00").await;
+    let request = HoldEscrow {
+        order_id: order(6),
+        buyer_id: buyer(),
+        amount: money("135.00"),
+    };
+    assert_eq!(
+        stub.wallet().hold_escrow(request).await,
+        Err(WalletError::InsufficientFunds)
+    );
+    let ledger = stub.ledger().await;
+    assert_eq!(balance(&ledger, buyer()), "100.00");
+    assert_eq!(ledger["held"], "0.00");
+}
+
+#[tokio::test]
+async fn a_hold_whose_answer_is_dropped_is_retried_without_a_second_debit() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "300.00").await;
+    stub.post(
+        "/_stub/faults/",
+        json!({"target": "wallet", "mode": "drop", "times": 1}),
+    )
+    .await;
+    let escrow = hold(&stub, order(7)).await;
+    let ledger = stub.ledger().await;
+    assert_eq!(balance(&ledger, buyer()), "165.00", "debited once");
+    assert_eq!(ledger["escrows"].as_array().unwrap().len(), 1);
+    assert_eq!(ledger["escrows"][0]["id"], escrow.to_string());
+}
+
+#[tokio::test]
+async fn an_unavailable_wallet_recovers_within_the_retries() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "135.00").await;
+    stub.post(
+        "/_stub/faults/",
+        json!({"target": "wallet", "mode": "unavailable", "times": 2}),
+    )
+    .await;
+    hold(&stub, order(8)).await;
+    stub.post(
+        "/_stub/faults/",
+        json!({"target": "all", "mode": "unavailable"}),
+    )
+    .await;
+    let request = HoldEscrow {
+        order_id: order(9),
+        buyer_id: buyer(),
+        amount: money("1.00"),
+    };
+    assert!(matches!(
+        stub.wallet().hold_escrow(request).await,
+        Err(WalletError::Unavailable(_))
+    ));
+    stub.ledger().await;
+}
+
+#[tokio::test]
+async fn listings_are_served_as_seeded() {
+    let stub = Stub::start();
+    stub.post(
+        "/_stub/seed/",
+        json!({"listings": [{
+            "id": listing_id(), "seller_id": seller(), "title": "Vintage camera",
+            "status": "ACTIVE", "buy_now_price": "125.00", "shipping_cost": "10.00",
+        }]}),
+    )
+    .await;
+    assert_eq!(stub.listings().listing(listing_id()).await, Ok(listing()));
+    let unknown = ListingId::from_uuid(Uuid::from_u128(404));
+    assert_eq!(
+        stub.listings().listing(unknown).await,
+        Err(ListingError::NotFound)
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_service_token_is_refused() {
+    let stub = Stub::start();
+    let mut config = stub.config("/api/v1/wallet");
+    config.service_token = "wrong".into();
+    let request = HoldEscrow {
+        order_id: order(10),
+        buyer_id: buyer(),
+        amount: money("1.00"),
+    };
+    let outcome = HttpWallet::new(config).unwrap().hold_escrow(request).await;
+    assert!(
+        matches!(outcome, Err(WalletError::Rejected(ref m)) if m.contains("403")),
+        "{outcome:?}"
+    );
+}

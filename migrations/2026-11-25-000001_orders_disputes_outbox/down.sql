@@ -1,0 +1,4 @@
+DROP TABLE idempotency_keys;
+DROP TABLE outbox;
+DROP TABLE disputes;
+DROP TABLE orders;
