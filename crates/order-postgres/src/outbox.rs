@@ -55,6 +55,11 @@ impl TryFrom<Row> for PendingEvent {
 
 /// Each order's oldest unpublished, unparked row that is due, locked, skipping rows another
 /// relay holds. A parked row no longer holds back the rows after it.
+///
+/// The outer `published_at IS NULL AND parked_at IS NULL` is not redundant: the subquery sees
+/// the statement's snapshot, so a row another relay publishes and commits between that
+/// snapshot and our lock still looks like a head there. PostgreSQL rechecks only the outer
+/// conditions on the row's newest version once it is locked, and they drop it.
 const CLAIM: &str = "
     SELECT seq, event_id, event_type, order_id, occurred_at, payload, attempts
     FROM outbox
@@ -63,6 +68,7 @@ const CLAIM: &str = "
         WHERE published_at IS NULL AND parked_at IS NULL
         GROUP BY order_id
     )
+    AND published_at IS NULL AND parked_at IS NULL
     AND next_attempt_at <= $1
     ORDER BY seq
     LIMIT $2

@@ -144,3 +144,67 @@ async fn the_events_a_use_case_writes_are_claimable_once_committed() {
     let mut relay = store.begin_batch().await.unwrap();
     assert_eq!(ids(&relay.claim(10, t0()).await.unwrap()), [9]);
 }
+
+/// Relays racing over the same rows: whichever commits first, a row is claimed once and each
+/// order's events come out in their written order. A relay whose claim began before another
+/// committed must not take the row that other just published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_relays_claim_every_event_exactly_once_in_order() {
+    const ORDERS: u128 = 3;
+    const PER_ORDER: u128 = 40;
+    let db = TestDatabase::new();
+    let store = PgStore::new(db.pool());
+    let mut uow = store.begin().await.unwrap();
+    let written: Vec<OutboxMessage> = (0..PER_ORDER)
+        .flat_map(|n| (0..ORDERS).map(move |order| message(n * ORDERS + order, 100 + order)))
+        .collect();
+    uow.append_outbox(written).await.unwrap();
+    uow.commit().await.unwrap();
+
+    let published = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u128, u128)>::new()));
+    let relays = (0..6).map(|_| {
+        let (store, published) = (store.clone(), published.clone());
+        tokio::spawn(async move {
+            loop {
+                let mut batch = store.begin_batch().await.unwrap();
+                let claimed = batch.claim(2, t0()).await.unwrap();
+                if claimed.is_empty() {
+                    drop(batch);
+                    if store.stats(t0()).await.unwrap().pending == 0 {
+                        return;
+                    }
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                // Recorded under the row locks, before the commit releases them: the record's
+                // order is the publication order.
+                published.lock().unwrap().extend(claimed.iter().map(|e| {
+                    let order = e.message.order_id.as_uuid().as_u128();
+                    (order, e.message.event_id.as_uuid().as_u128())
+                }));
+                let seqs = claimed.iter().map(|e| e.seq).collect();
+                batch.mark_published(seqs, t0()).await.unwrap();
+                batch.commit().await.unwrap();
+            }
+        })
+    });
+    for relay in relays.collect::<Vec<_>>() {
+        relay.await.unwrap();
+    }
+
+    let published = published.lock().unwrap().clone();
+    assert_eq!(
+        published.len(),
+        (ORDERS * PER_ORDER) as usize,
+        "each event once"
+    );
+    for order in 100..100 + ORDERS {
+        let events: Vec<u128> = published
+            .iter()
+            .filter(|(o, _)| *o == order)
+            .map(|(_, e)| *e)
+            .collect();
+        let expected: Vec<u128> = (0..PER_ORDER).map(|n| n * ORDERS + order - 100).collect();
+        assert_eq!(events, expected, "order {order}'s events in written order");
+    }
+}
