@@ -1,0 +1,170 @@
+//! The wallet does the work but its answer never arrives, or arrives too late: the service
+//! cannot know whether money moved. Every wallet call carries a key derived from the order
+//! or the dispute, so the retry — the client's own, or the caller's later — is answered
+//! with the first outcome, and money moves exactly once (SPEC §6).
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{listing, seed, As, Cast, TestApp};
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_owned()
+}
+
+/// Every wallet answer cut after the work is done, until the faults are cleared.
+async fn lose_every_wallet_answer(app: &TestApp) {
+    app.fault(json!({"target": "wallet", "mode": "drop"})).await;
+}
+
+async fn complete(app: &TestApp, order: &Value) -> support::Answer {
+    app.post(
+        &format!("/api/v1/orders/{}/complete/", id(order)),
+        &As::User(Cast::buyer()),
+        json!({}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_release_whose_first_answer_is_lost_is_retried_and_pays_the_seller_once() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    app.fault(json!({"target": "wallet", "mode": "drop", "times": 1}))
+        .await;
+
+    let completed = complete(&app, &order).await;
+
+    assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+    assert_eq!(completed.body["status"], "COMPLETED");
+    assert_eq!(app.balance(Cast::seller()).await, "105.00");
+    assert_eq!(app.ledger().await["platform"], "5.00");
+    assert_eq!(app.ledger().await["held"], "0.00");
+}
+
+#[tokio::test]
+async fn a_release_whose_answers_are_all_lost_is_503_and_the_buyers_retry_pays_nothing_more() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    lose_every_wallet_answer(&app).await;
+    let before = app.snapshot().await;
+
+    let lost = complete(&app, &order).await;
+
+    assert_eq!(
+        lost.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        lost.body
+    );
+    assert_eq!(app.snapshot().await, before, "the order is still SHIPPED");
+    assert_eq!(
+        app.balance(Cast::seller()).await,
+        "105.00",
+        "the wallet did release"
+    );
+
+    app.clear_faults().await;
+    let retried = complete(&app, &order).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    assert_eq!(retried.body["status"], "COMPLETED");
+    assert_eq!(app.balance(Cast::seller()).await, "105.00", "released once");
+    assert_eq!(app.ledger().await["platform"], "5.00");
+    assert_eq!(
+        app.events_of(&id(&order)).await.last().unwrap(),
+        "order.completed"
+    );
+}
+
+#[tokio::test]
+async fn a_hold_whose_answers_are_lost_leaves_the_order_pending_and_the_retry_debits_once() {
+    let app = TestApp::spawn(seed(1, "1000.00")).await;
+    let path = format!("/api/v1/orders/{}/purchase/", listing(1));
+    let buyer = As::User(Cast::buyer());
+    lose_every_wallet_answer(&app).await;
+
+    let lost = app.post(&path, &buyer, json!({})).await;
+
+    assert_eq!(
+        lost.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        lost.body
+    );
+    let pending = app.get("/api/v1/orders/", &buyer).await;
+    assert_eq!(pending.body["results"][0]["status"], "PENDING_PAYMENT");
+    assert_eq!(
+        app.balance(Cast::buyer()).await,
+        "865.00",
+        "the wallet did hold"
+    );
+
+    app.clear_faults().await;
+    let retried = app.post(&path, &buyer, json!({})).await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
+    assert_eq!(retried.body["status"], "PAID");
+    assert_eq!(retried.body["id"], pending.body["results"][0]["id"]);
+    assert_eq!(app.balance(Cast::buyer()).await, "865.00", "debited once");
+    assert_eq!(app.ledger().await["held"], "135.00");
+}
+
+#[tokio::test]
+async fn a_refund_whose_answers_are_lost_is_503_and_the_admins_retry_refunds_once() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let opened = app
+        .post(
+            &format!("/api/v1/orders/{}/dispute/", id(&order)),
+            &As::User(Cast::buyer()),
+            json!({"reason": "The parcel never arrived."}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+    let dispute = format!("/api/v1/disputes/{}/", id(&opened.body));
+    let refund = json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"});
+    lose_every_wallet_answer(&app).await;
+    let before = app.snapshot().await;
+
+    let lost = app
+        .patch(&dispute, &As::Admin(Cast::admin()), refund.clone())
+        .await;
+
+    assert_eq!(
+        lost.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        lost.body
+    );
+    assert_eq!(app.snapshot().await, before, "dispute OPEN, order DISPUTED");
+    assert_eq!(
+        app.balance(Cast::buyer()).await,
+        "1000.00",
+        "the wallet did refund"
+    );
+
+    app.clear_faults().await;
+    let retried = app.patch(&dispute, &As::Admin(Cast::admin()), refund).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    assert_eq!(retried.body["resolution"], "REFUND_BUYER");
+    assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded once");
+    assert_eq!(app.ledger().await["held"], "0.00");
+}
+
+#[tokio::test]
+async fn a_wallet_slower_than_the_timeout_is_retried_and_moves_money_once() {
+    // PEER_TIMEOUT is 2 s in the test app: the first attempt gives up, the retry is answered.
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    app.fault(json!({"target": "wallet", "mode": "delay", "delay_ms": 2500, "times": 1}))
+        .await;
+
+    let completed = complete(&app, &order).await;
+
+    assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+    assert_eq!(completed.body["status"], "COMPLETED");
+    // The abandoned attempt may still finish in the stand-in: it must not pay again.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(app.balance(Cast::seller()).await, "105.00");
+    assert_eq!(app.ledger().await["held"], "0.00");
+}
