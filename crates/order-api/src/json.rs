@@ -1,6 +1,8 @@
 //! JSON request bodies the way DRF answers them: 415 for another media type, 413 past
-//! 64 KiB, 400 `parse_error` for malformed JSON and `{"field": ["message"]}` for values of
-//! the wrong type.
+//! 64 KiB, 400 `parse_error` for malformed JSON and `{"field": ["message"], ...}` naming
+//! every value of the wrong type and every missing field.
+
+use std::collections::BTreeMap;
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::{Bytes, BytesMut};
@@ -8,6 +10,8 @@ use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::PartialSchema;
 
 use crate::error::ApiError;
 
@@ -20,7 +24,7 @@ pub struct JsonBody<T> {
     pub raw: Bytes,
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+impl<T: DeserializeOwned + PartialSchema + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -71,8 +75,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-/// Parses `bytes` as `T`, naming the field of the first wrong value.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Parses `bytes` as `T`; a body of the wrong shape is answered with every wrong field at
+/// once, as DRF does. `T`'s OpenAPI schema says which fields are required, so the document
+/// and the check cannot disagree.
+pub fn parse<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
     // serde would read a struct from a JSON array by position; a body is an object.
     let got = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => Some("list"),
@@ -89,20 +95,77 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                ApiError::Parse(inner.to_string())
-            }
-            _ => field_error(&path, &without_position(&inner)),
+    match serde_path_to_error::deserialize(&mut *deserializer) {
+        Ok(value) => {
+            deserializer
+                .end()
+                .map_err(|e| ApiError::Parse(e.to_string()))?;
+            Ok(value)
         }
-    })?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::Parse(e.to_string()))?;
-    Ok(value)
+        Err(error) => match error.inner().classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                Err(ApiError::Parse(error.into_inner().to_string()))
+            }
+            _ => Err(every_wrong_field::<T>(bytes)),
+        },
+    }
+}
+
+/// The errors of a well-formed JSON object that does not make a `T`. serde stops at the
+/// first wrong value, so the object is read again without each wrong field in turn until
+/// the rest reads. Missing fields come from the schema's `required` list: serde names only
+/// the first, and cannot tell one missing from the request from one taken out here.
+fn every_wrong_field<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> ApiError {
+    let mut object = match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(object)) => object,
+        Ok(_) | Err(_) => return ApiError::Parse("the body is not a JSON object".into()),
+    };
+    let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for field in required::<T>() {
+        if !object.contains_key(&field) {
+            errors.insert(field, vec!["This field is required.".to_owned()]);
+        }
+    }
+    // Each round takes one field out of the object, so this ends.
+    while let Err(error) =
+        serde_path_to_error::deserialize::<_, T>(serde_json::Value::Object(object.clone()))
+    {
+        let path = error.path().to_string();
+        let message = without_position(&error.into_inner());
+        let (field, text) = field_error(&path, &message);
+        let top = top_level(&path);
+        if missing_field(&message).is_some() && path == "." {
+            // Every present field has been read: what is left is missing fields.
+            errors.entry(field).or_insert_with(|| vec![text]);
+            break;
+        }
+        errors.entry(field).or_default().push(text);
+        if object.remove(top).is_none() {
+            break;
+        }
+    }
+    ApiError::Validation(errors)
+}
+
+/// The fields `T`'s schema requires.
+fn required<T: PartialSchema>() -> Vec<String> {
+    match T::schema() {
+        RefOr::T(Schema::Object(object)) => object.required,
+        _ => Vec::new(),
+    }
+}
+
+/// The field a "missing field `x`" message names.
+fn missing_field(message: &str) -> Option<String> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+        .map(str::to_owned)
+}
+
+/// The top-level field of a serde path: "evidence" of "evidence[3]", "a" of "a.b".
+fn top_level(path: &str) -> &str {
+    &path[..path.find(['.', '[']).unwrap_or(path.len())]
 }
 
 /// serde_json's message without its " at line 1 column 7" suffix.
@@ -114,28 +177,26 @@ fn without_position(error: &serde_json::Error) -> String {
     }
 }
 
-fn field_error(path: &str, message: &str) -> ApiError {
+/// The field an error at `path` is reported under, and its DRF-style message.
+fn field_error(path: &str, message: &str) -> (String, String) {
     let at = |field: &str| -> String {
         match path {
             "." | "" => field.to_owned(),
             parent => format!("{parent}.{field}"),
         }
     };
-    if let Some(field) = message
-        .strip_prefix("missing field `")
-        .and_then(|m| m.strip_suffix('`'))
-    {
-        return ApiError::field(at(field), "This field is required.");
+    if let Some(field) = missing_field(message) {
+        return (at(&field), "This field is required.".to_owned());
     }
     // Errors are reported under the top-level field: "evidence[3]" under "evidence",
     // "shipping_address.line1" under "shipping_address" (the rest goes into the message).
     let (field, inner) = match path {
         "." | "" => ("non_field_errors".to_owned(), None),
         path => {
-            let end = path.find(['.', '[']).unwrap_or(path.len());
-            let inner = path[end..].trim_start_matches('.');
+            let top = top_level(path);
+            let inner = path[top.len()..].trim_start_matches('.');
             let inner = (!inner.is_empty() && !inner.starts_with('[')).then(|| inner.to_owned());
-            (path[..end].to_owned(), inner)
+            (top.to_owned(), inner)
         }
     };
     let friendly = if message.starts_with("invalid type: null") {
@@ -145,6 +206,7 @@ fn field_error(path: &str, message: &str) -> ApiError {
             Some((got, expected)) if field == "non_field_errors" => {
                 format!("Invalid data. Expected {expected}, but got {got}.")
             }
+            Some((_, expected)) if expected.contains("UUID") => "Must be a valid UUID.".to_owned(),
             Some((got, expected)) => format!("Expected {expected}, got {got}."),
             None => message.to_owned(),
         }
@@ -159,8 +221,8 @@ fn field_error(path: &str, message: &str) -> ApiError {
         message.to_owned()
     };
     match inner {
-        Some(inner) => ApiError::field(field, format!("{inner}: {friendly}")),
-        None => ApiError::field(field, friendly),
+        Some(inner) => (field, format!("{inner}: {friendly}")),
+        None => (field, friendly),
     }
 }
 
@@ -173,9 +235,11 @@ mod tests {
     use super::*;
 
     #[allow(dead_code)]
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
     struct Body {
+        #[schema(value_type = uuid::Uuid)]
         order_id: OrderId,
+        #[schema(value_type = String)]
         amount: Money,
         tags: Vec<String>,
     }
@@ -216,9 +280,40 @@ mod tests {
     }
 
     #[test]
+    fn every_wrong_value_is_reported_at_once() {
+        assert_eq!(
+            errors(r#"{"order_id": "nope", "amount": "1.234", "tags": "x"}"#),
+            json!({
+                "order_id": ["Must be a valid UUID."],
+                "amount": ["Ensure that there are no more than 2 decimal places."],
+                "tags": ["Expected a sequence, got string \"x\"."],
+            })
+        );
+    }
+
+    #[test]
+    fn a_wrong_value_and_a_missing_field_are_reported_together() {
+        assert_eq!(
+            errors(r#"{"order_id": "nope", "tags": []}"#),
+            json!({
+                "order_id": ["Must be a valid UUID."],
+                "amount": ["This field is required."],
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_as_drf_does() {
+        assert_eq!(
+            errors(r#"{"order_id": "nope", "amount": "1", "tags": [], "colour": 1}"#),
+            json!({"order_id": ["Must be a valid UUID."]})
+        );
+    }
+
+    #[test]
     fn malformed_json_is_a_parse_error() {
         assert_eq!(errors("{\"order_id\": ")["code"], "parse_error");
-        let trailing = parse::<serde_json::Value>(b"{} trailing")
+        let trailing = parse::<std::collections::HashMap<String, String>>(b"{} trailing")
             .unwrap_err()
             .reply()
             .1;

@@ -162,6 +162,22 @@ async fn malformed_or_mistyped_bodies_are_400_with_the_documented_shape() {
 }
 
 #[tokio::test]
+async fn every_wrong_and_missing_field_is_named_in_one_answer() {
+    let app = TestApp::spawn(seed(0, "100.00")).await;
+    let body = json!({"listing_id": "not-a-uuid", "buyer_id": 42, "amount": "1.005"});
+    let answer = refused(&app, Method::POST, CREATE, &As::Service, Some(body), 400).await;
+    assert_eq!(
+        answer,
+        json!({
+            "listing_id": ["Must be a valid UUID."],
+            "buyer_id": ["Must be a valid UUID."],
+            "seller_id": ["This field is required."],
+            "amount": ["Ensure that there are no more than 2 decimal places."],
+        })
+    );
+}
+
+#[tokio::test]
 async fn an_oversized_body_is_413() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
     let padding = "x".repeat(70 * 1024);
