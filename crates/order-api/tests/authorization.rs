@@ -7,7 +7,7 @@ use base64::Engine;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{listing, seed, As, Cast, TestApp, JWT_SECRET};
+use support::{id, listing, seed, As, Cast, TestApp, JWT_SECRET};
 
 #[derive(Clone, Copy, Debug)]
 enum Endpoint {
@@ -47,23 +47,18 @@ fn expected(endpoint: Endpoint) -> [u16; 5] {
     }
 }
 
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
-
 /// Fresh state for one call of `endpoint` (listing `n` is this call's own), and the call.
 async fn prepare(app: &TestApp, endpoint: Endpoint, n: u128) -> (Method, String, Option<Value>) {
     use Endpoint::*;
     let dispute = |order: Value| async move {
         let opened = app
-            .post(
-                &format!("/api/v1/orders/{}/dispute/", id(&order)),
-                &As::User(Cast::buyer()),
+            .open_dispute(
+                &order,
+                Cast::buyer(),
                 json!({"reason": "Not as described at all."}),
             )
             .await;
-        assert_eq!(opened.status, StatusCode::CREATED);
-        format!("/api/v1/disputes/{}/", id(&opened.body))
+        format!("/api/v1/disputes/{}/", id(&opened))
     };
     match endpoint {
         ListOrders => (Method::GET, "/api/v1/orders/".into(), None),

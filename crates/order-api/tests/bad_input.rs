@@ -4,7 +4,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{listing, seed, As, Cast, TestApp};
+use support::{id, listing, seed, As, Cast, TestApp};
 
 /// Sends the request, asserts its status and that the database did not change, and
 /// returns the answer's body.
@@ -253,13 +253,13 @@ async fn bad_dispute_updates_are_refused() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
     let order = app.paid_order(listing(1), "10.00").await;
     let opened = app
-        .post(
-            &format!("/api/v1/orders/{}/dispute/", order["id"].as_str().unwrap()),
-            &As::User(Cast::buyer()),
+        .open_dispute(
+            &order,
+            Cast::buyer(),
             json!({"reason": "Never arrived at all."}),
         )
         .await;
-    let path = format!("/api/v1/disputes/{}/", opened.body["id"].as_str().unwrap());
+    let path = format!("/api/v1/disputes/{}/", id(&opened));
     let admin = As::Admin(Cast::admin());
     for (body, field) in [
         (json!({"status": "DONE"}), "status"),

@@ -10,7 +10,7 @@ use order_eventbridge::emulator::{Emulator, Queue};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::tcp_proxy::TcpProxy;
-use support::{listing, seed, As, Cast, TestApp};
+use support::{id, listing, seed, As, Cast, TestApp};
 
 const BUS: &str = "orders";
 
@@ -27,10 +27,6 @@ async fn app_on_bus_at(endpoint: &str, extra: &[(&str, &str)]) -> TestApp {
     let mut overrides = vec![("EVENT_BUS_NAME", BUS), ("AWS_ENDPOINT_URL", endpoint)];
     overrides.extend_from_slice(extra);
     TestApp::spawn_with(seed(3, "10000.00"), &overrides).await
-}
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
 }
 
 async fn event_ids_in_outbox(app: &TestApp) -> HashSet<String> {
@@ -72,15 +68,15 @@ async fn story(app: &TestApp) -> Vec<(String, Vec<&'static str>)> {
     assert_eq!(bought.status, StatusCode::CREATED);
     let disputed = app.paid_order(listing(11), "50.00").await;
     let opened = app
-        .post(
-            &format!("/api/v1/orders/{}/dispute/", id(&disputed)),
-            &As::User(Cast::buyer()),
+        .open_dispute(
+            &disputed,
+            Cast::buyer(),
             json!({"reason": "The parcel was empty."}),
         )
         .await;
     let decided = app
         .patch(
-            &format!("/api/v1/disputes/{}/", id(&opened.body)),
+            &format!("/api/v1/disputes/{}/", id(&opened)),
             &As::Admin(Cast::admin()),
             json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"}),
         )
@@ -295,9 +291,9 @@ async fn shipped_orders_complete_by_themselves_unless_disputed_or_not_yet_due() 
     let _workers = app.start_workers();
     let due = app.shipped_order(listing(1), "10.00").await;
     let disputed = app.shipped_order(listing(2), "10.00").await;
-    app.post(
-        &format!("/api/v1/orders/{}/dispute/", id(&disputed)),
-        &As::User(Cast::buyer()),
+    app.open_dispute(
+        &disputed,
+        Cast::buyer(),
         json!({"reason": "Wrong size delivered."}),
     )
     .await;

@@ -4,11 +4,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{listing, seed, As, Cast, TestApp};
-
-fn id(order: &Value) -> String {
-    order["id"].as_str().unwrap().to_owned()
-}
+use support::{id, listing, seed, As, Cast, TestApp};
 
 #[tokio::test]
 async fn an_auction_win_is_paid_shipped_and_completed_and_the_seller_gets_total_less_fee() {
@@ -97,15 +93,14 @@ async fn a_declined_buy_it_now_is_402_and_cancels_the_order() {
 async fn decide(app: &TestApp, n: u128, decision: Value) -> (Value, Value) {
     let order = app.shipped_order(listing(n), "100.00").await;
     let opened = app
-        .post(
-            &format!("/api/v1/orders/{}/dispute/", id(&order)),
-            &As::User(Cast::buyer()),
+        .open_dispute(
+            &order,
+            Cast::buyer(),
             json!({"reason": "The lens arrived cracked.", "evidence": ["https://img.example.com/lens.jpg"]}),
         )
         .await;
-    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
-    assert_eq!(opened.body["status"], "OPEN");
-    let dispute_path = format!("/api/v1/disputes/{}/", opened.body["id"].as_str().unwrap());
+    assert_eq!(opened["status"], "OPEN");
+    let dispute_path = format!("/api/v1/disputes/{}/", id(&opened));
     let decided = app
         .patch(&dispute_path, &As::Admin(Cast::admin()), decision)
         .await;
@@ -199,13 +194,13 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let order = app.paid_order(listing(1), "50.00").await;
     let opened = app
-        .post(
-            &format!("/api/v1/orders/{}/dispute/", id(&order)),
-            &As::User(Cast::seller()),
+        .open_dispute(
+            &order,
+            Cast::seller(),
             json!({"reason": "The buyer asks for a different colour."}),
         )
         .await;
-    let path = format!("/api/v1/disputes/{}/", opened.body["id"].as_str().unwrap());
+    let path = format!("/api/v1/disputes/{}/", id(&opened));
     let evidence = app
         .post(
             &format!("{path}evidence/"),

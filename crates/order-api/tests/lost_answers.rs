@@ -7,11 +7,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{listing, seed, As, Cast, TestApp};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
+use support::{id, listing, seed, As, Cast, TestApp};
 
 /// Every wallet answer cut after the work is done, until the faults are cleared.
 async fn lose_every_wallet_answer(app: &TestApp) {
@@ -114,14 +110,13 @@ async fn a_refund_whose_answers_are_lost_is_503_and_the_admins_retry_refunds_onc
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let order = app.shipped_order(listing(1), "100.00").await;
     let opened = app
-        .post(
-            &format!("/api/v1/orders/{}/dispute/", id(&order)),
-            &As::User(Cast::buyer()),
+        .open_dispute(
+            &order,
+            Cast::buyer(),
             json!({"reason": "The parcel never arrived."}),
         )
         .await;
-    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
-    let dispute = format!("/api/v1/disputes/{}/", id(&opened.body));
+    let dispute = format!("/api/v1/disputes/{}/", id(&opened));
     let refund = json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"});
     lose_every_wallet_answer(&app).await;
     let before = app.snapshot().await;

@@ -114,13 +114,12 @@ async fn answers_have_the_documented_fields() {
     let order = app.shipped_order(listing(1), "10.00").await;
     assert_eq!(keys(&order), properties(&document, "Order"));
     let dispute = app
-        .post(
-            &format!("/api/v1/orders/{}/dispute/", order["id"].as_str().unwrap()),
-            &As::User(Cast::buyer()),
+        .open_dispute(
+            &order,
+            Cast::buyer(),
             json!({"reason": "It arrived broken."}),
         )
-        .await
-        .body;
+        .await;
     assert_eq!(keys(&dispute), properties(&document, "Dispute"));
     let disputed = app
         .get(

@@ -5,14 +5,10 @@ mod support;
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-use support::{listing, seed, As, Cast, TestApp};
+use serde_json::json;
+use support::{id, listing, seed, As, Cast, TestApp};
 
 const PAIRS: u128 = 20;
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
 
 /// One winner (2xx) and one 409 loser.
 fn one_winner(statuses: [StatusCode; 2], what: &str) -> usize {

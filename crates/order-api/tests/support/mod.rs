@@ -359,6 +359,19 @@ impl TestApp {
         answer.body
     }
 
+    /// Opens a dispute on `order` as the user `by`, asserting it opened; the dispute.
+    pub async fn open_dispute(&self, order: &Value, by: Uuid, body: Value) -> Value {
+        let answer = self
+            .post(
+                &format!("/api/v1/orders/{}/dispute/", id(order)),
+                &As::User(by),
+                body,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        answer.body
+    }
+
     pub async fn shipped_order(&self, listing: Uuid, amount: &str) -> Value {
         let order = self.paid_order(listing, amount).await;
         let answer = self
@@ -387,6 +400,11 @@ pub fn seed(listings: u128, balance: &str) -> Seed {
         ],
     }))
     .unwrap()
+}
+
+/// The `id` of an order or a dispute as an answer shows it.
+pub fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_owned()
 }
 
 pub fn listing(n: u128) -> Uuid {
