@@ -82,8 +82,32 @@ pub(crate) async fn with_disputes(
         .collect()
 }
 
-fn filtered_orders(query: &OrderQuery) -> orders::BoxedQuery<'static, Pg> {
-    let mut select = orders::table.into_boxed();
+/// Orders, each with its dispute if it has one (at most one: `disputes.order_id` is unique).
+type OrdersWithDisputes = diesel::dsl::LeftJoin<orders::table, disputes::table>;
+
+/// The columns of a dispute's summary, null for an order without one.
+fn summary_columns() -> diesel::dsl::Nullable<(
+    disputes::id,
+    disputes::order_id,
+    disputes::status,
+    disputes::resolution,
+)> {
+    (
+        disputes::id,
+        disputes::order_id,
+        disputes::status,
+        disputes::resolution,
+    )
+        .nullable()
+}
+
+/// An order row read with its dispute's summary, as the domain's order.
+fn with_summary((order, dispute): (OrderRow, Option<SummaryRow>)) -> Result<Order, StoreError> {
+    order.into_order(dispute.as_ref().map(summary).transpose()?)
+}
+
+fn filtered_orders(query: &OrderQuery) -> diesel::dsl::IntoBoxed<'static, OrdersWithDisputes, Pg> {
+    let mut select = orders::table.left_join(disputes::table).into_boxed();
     select = match query.visibility {
         Visibility::All => select,
         Visibility::Participant(user) => {
@@ -119,10 +143,11 @@ fn filtered_disputes(query: &DisputeQuery) -> disputes::BoxedQuery<'static, Pg> 
 }
 
 /// One page of `$table` rows matching `$filtered` (a boxed query, built again for the
-/// count), as the plan says: the keyset filter, the order by `(created_at, id)`, the slice,
-/// and the total for offset pages. A macro because each table's query has its own type.
+/// count), read as `$selection`, as the plan says: the keyset filter, the order by
+/// `(created_at, id)`, the slice, and the total for offset pages. A macro because each
+/// table's query has its own type.
 macro_rules! read_page {
-    ($conn:expr, $plan:expr, $table:ident, $filtered:expr, $row:ty) => {{
+    ($conn:expr, $plan:expr, $table:ident, $filtered:expr, $selection:expr) => {{
         let plan = $plan;
         let mut select = $filtered;
         if let Some(keyset) = plan.keyset(stringify!($table)) {
@@ -136,7 +161,7 @@ macro_rules! read_page {
         let rows = select
             .offset(plan.offset)
             .limit(plan.limit)
-            .select(<$row>::as_select())
+            .select($selection)
             .load($conn)
             .await
             .map_err(store_error)?;
@@ -168,30 +193,30 @@ impl OrderStore for PgStore {
         let row: Option<(OrderRow, Option<SummaryRow>)> = orders::table
             .left_join(disputes::table)
             .filter(orders::id.eq(*id.as_uuid()))
-            .select((
-                OrderRow::as_select(),
-                (
-                    disputes::id,
-                    disputes::order_id,
-                    disputes::status,
-                    disputes::resolution,
-                )
-                    .nullable(),
-            ))
+            .select((OrderRow::as_select(), summary_columns()))
             .first(&mut conn)
             .await
             .optional()
             .map_err(store_error)?;
-        row.map(|(order, dispute)| order.into_order(dispute.as_ref().map(summary).transpose()?))
-            .transpose()
+        row.map(with_summary).transpose()
     }
 
     async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>, StoreError> {
         let plan = PagePlan::new(query.page, query.sort);
         let mut conn = self.connection().await?;
-        let page = read_page!(&mut conn, plan, orders, filtered_orders(&query), OrderRow);
+        let page: Page<(OrderRow, Option<SummaryRow>)> = read_page!(
+            &mut conn,
+            plan,
+            orders,
+            filtered_orders(&query),
+            (OrderRow::as_select(), summary_columns())
+        );
         Ok(Page {
-            items: with_disputes(&mut conn, page.items).await?,
+            items: page
+                .items
+                .into_iter()
+                .map(with_summary)
+                .collect::<Result<_, _>>()?,
             total: page.total,
             has_more: page.has_more,
         })
@@ -218,7 +243,7 @@ impl OrderStore for PgStore {
             plan,
             disputes,
             filtered_disputes(&query),
-            DisputeRow
+            DisputeRow::as_select()
         );
         Ok(Page {
             items: page

@@ -354,3 +354,49 @@ async fn disputes_list_newest_first_filtered_by_status() {
     );
     assert_eq!(page.total, None);
 }
+
+#[tokio::test]
+async fn listed_orders_carry_their_disputes_summary_and_are_counted_once() {
+    let db = TestDatabase::new();
+    let store = PgStore::new(db.pool());
+    let mut uow = store.begin().await.unwrap();
+    for n in 1..=3u128 {
+        uow.insert_order(&order(n, user(1), user(2))).await.unwrap();
+    }
+    let paid = order(2, user(1), user(2))
+        .mark_paid(escrow(), later(1))
+        .unwrap()
+        .unwrap()
+        .value;
+    let opened = paid
+        .open_dispute(
+            DisputeId::from_uuid(Uuid::from_u128(102)),
+            user(1),
+            reason(),
+            vec![],
+            later(2),
+        )
+        .unwrap();
+    uow.update_order(&opened.order, OrderStatus::PendingPayment)
+        .await
+        .unwrap();
+    uow.insert_dispute(&opened.dispute).await.unwrap();
+    uow.commit().await.unwrap();
+
+    let page = store
+        .list_orders(query(Visibility::Participant(user(1))))
+        .await
+        .unwrap();
+
+    assert_eq!((ids(&page), page.total), (vec![3, 2, 1], Some(3)));
+    let summaries: Vec<Option<(u128, DisputeStatus)>> = page
+        .items
+        .iter()
+        .map(|o| o.dispute.map(|d| (d.id.as_uuid().as_u128(), d.status)))
+        .collect();
+    assert_eq!(
+        summaries,
+        [None, Some((102, DisputeStatus::Open)), None],
+        "the disputed order shows its dispute, the others none"
+    );
+}
