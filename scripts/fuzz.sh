@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes every operation of the OpenAPI document with schemathesis against the running
-# service (stand-in peers, a fresh database), once with an admin's token and once with a
-# service token: no 5xx, and every answer as documented (status, content type, schema).
+# service (stand-in peers, a fresh database): no 5xx, and every answer as documented
+# (status, content type, schema). First every operation with random ids, as an admin and
+# as a service; then, so that the fuzzer reaches transitions, validation and wallet calls
+# and not only 404s, each operation on a real object as the caller allowed to act on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,25 +27,43 @@ JWT_SECRET=fuzz-secret-0123456789 INTERNAL_SERVICE_TOKENS=fuzz-service PEER_SERV
   WALLET_URL=http://127.0.0.1:$peers_port/api/v1/wallet LISTING_URL=http://127.0.0.1:$peers_port/api/v1/listings \
   DATABASE_URL=$PGURL/$DB PORT=$api_port RUST_LOG=error "$bin/order-api" >/tmp/order-api-fuzz.log 2>&1 &
 api=$!
-trap 'kill $stub $api 2>/dev/null || true' EXIT
+config=$(mktemp -d)
+trap 'kill $stub $api 2>/dev/null || true; rm -rf "$config"' EXIT
 
-admin=$(python3 - <<'PY'
-import base64, hashlib, hmac, json, time
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-body = b64(json.dumps({"sub": "00000000-0000-4000-8000-0000000000ad", "is_staff": True, "exp": int(time.time()) + 3600}).encode())
-sig = b64(hmac.new(b"fuzz-secret-0123456789", f"{head}.{body}".encode(), hashlib.sha256).digest())
-print(f"{head}.{body}.{sig}")
-PY
-)
+# Tokens and real objects (orders in each state, disputes, a listing) for the deeper passes.
+fixtures=$(API=http://127.0.0.1:$api_port PEERS=http://127.0.0.1:$peers_port SERVICE_TOKEN=fuzz-service \
+  PEER_TOKEN=fuzz-peer JWT_SECRET=fuzz-secret-0123456789 python3 scripts/fuzz_fixtures.py)
+eval "$fixtures"
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+# run [ID] ARGS…: with an ID, every {id} of the selected operations is that object.
 run() {
-  "$VENV/bin/schemathesis" run "http://127.0.0.1:$api_port/api/v1/openapi.json" --wait-for-schema 60 \
-    --checks "$checks" --max-examples "$EXAMPLES" --phases examples,fuzzing --workers 2 \
-    --suppress-health-check all --no-color "$@"
+  local with_id=()
+  if [[ "${1:-}" != --* ]]; then
+    printf 'parameters = { "path.id" = "%s" }\n' "$1" >"$config/$1.toml"
+    with_id=(--config-file "$config/$1.toml")
+    shift
+  fi
+  "$VENV/bin/schemathesis" "${with_id[@]}" run "http://127.0.0.1:$api_port/api/v1/openapi.json" \
+    --wait-for-schema 60 --checks "$checks" --max-examples "$EXAMPLES" --phases examples,fuzzing \
+    --workers 2 --suppress-health-check all --no-color "$@"
 }
 echo "== as an admin: orders, disputes, operations"
-run --header "Authorization: Bearer $admin" --exclude-tag internal
+run --header "Authorization: Bearer $ADMIN_TOKEN" --exclude-tag internal
 echo "== as a service: internal endpoints and Buy It Now"
 run --header "X-Service-Token: fuzz-service" --include-tag internal
+echo "== as the seller of a PAID order: read, ship, dispute"
+run "$PAID_ORDER" --header "Authorization: Bearer $SELLER_TOKEN" \
+  --include-path-regex '^/api/v1/orders/\{id\}/(ship/|dispute/)?$'
+echo "== as the buyer of a SHIPPED order: read, complete, dispute"
+run "$SHIPPED_ORDER" --header "Authorization: Bearer $BUYER_TOKEN" \
+  --include-path-regex '^/api/v1/orders/\{id\}/(complete/|dispute/)?$'
+echo "== as the buyer, on an OPEN dispute: read, add evidence"
+run "$OPEN_DISPUTE" --header "Authorization: Bearer $BUYER_TOKEN" \
+  --include-path-regex '^/api/v1/disputes/\{id\}/(evidence/)?$' --exclude-method PATCH
+echo "== as an admin, on an OPEN dispute: update and resolve (wallet calls behind)"
+run "$ADMIN_DISPUTE" --header "Authorization: Bearer $ADMIN_TOKEN" \
+  --include-path-regex '^/api/v1/disputes/\{id\}/$'
+echo "== as a buyer, Buy It Now on a real listing"
+run "$BUY_NOW_LISTING" --header "Authorization: Bearer $BUYER_TOKEN" \
+  --include-path-regex '^/api/v1/orders/\{id\}/purchase/$'
