@@ -25,7 +25,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[allow(dead_code)] // Described, never read through this type.
 struct IdempotencyKey {
     /// A retry with the same key and body gets the first answer again (1–255 visible ASCII).
-    #[param(rename = "Idempotency-Key")]
+    #[param(rename = "Idempotency-Key", pattern = r"^[!-~]{1,255}$")]
     idempotency_key: Option<String>,
 }
 
