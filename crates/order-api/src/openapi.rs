@@ -76,6 +76,16 @@ pub enum Resolution {
     NoAction,
 }
 
+/// A link to evidence: an absolute http or https URL with a host, at most 2048 characters.
+#[derive(ToSchema)]
+#[schema(
+    value_type = String,
+    format = "uri",
+    pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://([^\s/?#@]*@)?[^\s/?#@:]+(:[0-9]*)?([/?#]\S*)?$",
+    example = "https://img.example.com/parcel.jpg"
+)]
+pub struct EvidenceUrl(String);
+
 /// Where the item goes: a flat object of strings; the keys are the client's.
 #[derive(ToSchema)]
 #[schema(example = json!({"name": "Alice", "city": "Lyon"}))]

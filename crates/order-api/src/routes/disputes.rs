@@ -126,7 +126,7 @@ async fn update(
 #[derive(Deserialize, ToSchema)]
 struct EvidenceBody {
     /// http(s) URLs; at most 20 per dispute in all.
-    #[schema(min_items = 1, max_items = 20)]
+    #[schema(min_items = 1, max_items = 20, value_type = Vec<openapi::EvidenceUrl>)]
     urls: Vec<String>,
 }
 

@@ -186,7 +186,7 @@ struct DisputeBody {
     reason: String,
     /// At most 20 http(s) URLs.
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Vec<openapi::EvidenceUrl>)]
     evidence: Vec<String>,
 }
 
