@@ -116,7 +116,11 @@ struct ShipBody {
     #[schema(pattern = r"^[A-Za-z0-9-]{1,64}$")]
     tracking_number: String,
     /// 1–32 printable characters.
-    #[schema(min_length = 1, max_length = 32, pattern = r"^[^\x00-\x1F\x7F-\x9F]{1,32}$")]
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]{1,32}$"
+    )]
     carrier: String,
 }
 
