@@ -303,6 +303,23 @@ mod tests {
     }
 
     #[test]
+    fn optional_and_defaulted_fields_are_not_required() {
+        #[allow(dead_code)]
+        #[derive(Debug, Deserialize, utoipa::ToSchema)]
+        struct Partly {
+            reason: String,
+            #[serde(default)]
+            evidence: Vec<String>,
+            note: Option<String>,
+        }
+        let error = parse::<Partly>(br#"{"reason": 5}"#).unwrap_err();
+        assert_eq!(
+            error.reply().1,
+            json!({"reason": ["Expected a string, got integer `5`."]})
+        );
+    }
+
+    #[test]
     fn unknown_fields_are_ignored_as_drf_does() {
         assert_eq!(
             errors(r#"{"order_id": "nope", "amount": "1", "tags": [], "colour": 1}"#),
