@@ -183,7 +183,7 @@ fn get(path: String, user: u64) -> [String; 4] {
 }
 
 /// Reads: one order by id (random orders, each as its buyer), and the heavy user's list,
-/// first page and deep.
+/// first page (as buyer, and bought or sold) and deep.
 async fn reads(
     wrk: &Wrk<'_>,
     api: &str,
@@ -204,12 +204,19 @@ async fn reads(
         "/api/v1/orders/?role=buyer&page_size=20".into(),
         HEAVY_USER,
     )];
+    // The default list, with no role: what the user bought or sold.
+    let either = vec![get("/api/v1/orders/?page_size=20".into(), HEAVY_USER)];
     let depth = (shape.orders as usize / 50 / 2).min(10_000);
     let deep = vec![get(deep_cursor(api, depth).await?, HEAVY_USER)];
     Ok(vec![
         wrk.run(&format!("detail ({scale})"), &sample).await?,
         wrk.run(&format!("list, first page ({scale})"), &first)
             .await?,
+        wrk.run(
+            &format!("list, first page, bought or sold ({scale})"),
+            &either,
+        )
+        .await?,
         wrk.run(&format!("list, cursor page {depth} deep ({scale})"), &deep)
             .await?,
     ])

@@ -400,3 +400,40 @@ async fn listed_orders_carry_their_disputes_summary_and_are_counted_once() {
         "the disputed order shows its dispute, the others none"
     );
 }
+
+#[tokio::test]
+async fn a_participants_count_adds_what_they_buy_and_sell_under_the_same_filters() {
+    let (_db, store) = seeded().await;
+    let mut uow = store.begin().await.unwrap();
+    for n in [3u128, 4, 6] {
+        let id = OrderId::from_uuid(Uuid::from_u128(n));
+        let stored = uow.lock_order(id).await.unwrap().unwrap();
+        let changed = stored.mark_paid(escrow(), later(1)).unwrap().unwrap().value;
+        uow.update_order(&changed, OrderStatus::PendingPayment)
+            .await
+            .unwrap();
+    }
+    uow.commit().await.unwrap();
+
+    // User 1 buys 3 and sells 4 and 6; user 3 buys 4 and 6 from user 1.
+    let paid = |visibility| OrderQuery {
+        statuses: vec![OrderStatus::Paid],
+        ..query(visibility)
+    };
+    let mine = store
+        .list_orders(paid(Visibility::Participant(user(1))))
+        .await
+        .unwrap();
+    assert_eq!((ids(&mine), mine.total), (vec![6, 4, 3], Some(3)));
+    let theirs = store
+        .list_orders(paid(Visibility::Participant(user(3))))
+        .await
+        .unwrap();
+    assert_eq!((ids(&theirs), theirs.total), (vec![6, 4], Some(2)));
+    let window = OrderQuery {
+        created_after: Some(t0() + TimeDelta::minutes(5)),
+        created_before: Some(t0() + TimeDelta::minutes(8)),
+        ..query(Visibility::Participant(user(1)))
+    };
+    assert_eq!(store.list_orders(window).await.unwrap().total, Some(3));
+}
