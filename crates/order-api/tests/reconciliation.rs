@@ -75,6 +75,8 @@ fn money(value: &Value) -> Decimal {
     Decimal::from_str(value.as_str().unwrap()).unwrap()
 }
 
+/// SPEC §6's fee at the default FEE_RATE, written again on purpose: the reconciliation must
+/// not take its expectations from the code it checks.
 fn fee(amount: Decimal) -> Decimal {
     (Decimal::new(5, 2) * amount.max(Decimal::ZERO))
         .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)

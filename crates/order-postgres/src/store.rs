@@ -1,16 +1,12 @@
 //! The store's reads, and the start of every unit of work.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use order_domain::dispute::DisputeSummary;
 use order_domain::{Dispute, DisputeId, Order, OrderId};
 use order_ports::store::{DisputeQuery, OrderQuery, Page, SortOrder, Visibility};
 use order_ports::{OrderStore, StoreError, UnitOfWork};
-use uuid::Uuid;
 
 use crate::error::{pool_error, store_error};
 use crate::page::PagePlan;
@@ -49,41 +45,37 @@ impl PgStore {
     }
 }
 
-/// The orders of `rows`, each with its dispute's summary (one query for all of them).
-pub(crate) async fn with_disputes(
+/// An order locked on its own (`FOR UPDATE` cannot take the nullable side of an outer
+/// join), then given its dispute's summary.
+pub(crate) async fn with_dispute(
     conn: &mut AsyncPgConnection,
-    rows: Vec<OrderRow>,
-) -> Result<Vec<Order>, StoreError> {
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let summaries: Vec<SummaryRow> = if ids.is_empty() {
-        Vec::new()
-    } else {
-        disputes::table
-            .filter(disputes::order_id.eq_any(&ids))
-            .select((
-                disputes::id,
-                disputes::order_id,
-                disputes::status,
-                disputes::resolution,
-            ))
-            .load(conn)
-            .await
-            .map_err(store_error)?
-    };
-    let mut by_order: HashMap<Uuid, DisputeSummary> = HashMap::with_capacity(summaries.len());
-    for row in &summaries {
-        by_order.insert(row.1, summary(row)?);
-    }
-    rows.into_iter()
-        .map(|row| {
-            let dispute = by_order.get(&row.id).copied();
-            row.into_order(dispute)
-        })
-        .collect()
+    row: OrderRow,
+) -> Result<Order, StoreError> {
+    let dispute: Option<SummaryRow> = disputes::table
+        .filter(disputes::order_id.eq(row.id))
+        .select(SUMMARY_COLUMNS)
+        .first(conn)
+        .await
+        .optional()
+        .map_err(store_error)?;
+    with_summary((row, dispute))
 }
 
 /// Orders, each with its dispute if it has one (at most one: `disputes.order_id` is unique).
 type OrdersWithDisputes = diesel::dsl::LeftJoin<orders::table, disputes::table>;
+
+/// The columns of a dispute's summary.
+const SUMMARY_COLUMNS: (
+    disputes::id,
+    disputes::order_id,
+    disputes::status,
+    disputes::resolution,
+) = (
+    disputes::id,
+    disputes::order_id,
+    disputes::status,
+    disputes::resolution,
+);
 
 /// The columns of a dispute's summary, null for an order without one.
 fn summary_columns() -> diesel::dsl::Nullable<(
@@ -92,13 +84,7 @@ fn summary_columns() -> diesel::dsl::Nullable<(
     disputes::status,
     disputes::resolution,
 )> {
-    (
-        disputes::id,
-        disputes::order_id,
-        disputes::status,
-        disputes::resolution,
-    )
-        .nullable()
+    SUMMARY_COLUMNS.nullable()
 }
 
 /// An order row read with its dispute's summary, as the domain's order.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::error::store_error;
 use crate::rows::{DisputeRow, OrderRow};
 use crate::schema::{disputes, orders, outbox};
-use crate::store::with_disputes;
+use crate::store::with_dispute;
 
 type Connection = Object<AsyncPgConnection>;
 
@@ -40,8 +40,10 @@ impl PgUnitOfWork {
     }
 
     async fn one_order(&mut self, row: Option<OrderRow>) -> Result<Option<Order>, StoreError> {
-        let orders = with_disputes(self.conn()?, row.into_iter().collect()).await?;
-        Ok(orders.into_iter().next())
+        match row {
+            Some(row) => with_dispute(self.conn()?, row).await.map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -193,6 +195,10 @@ impl UnitOfWork for PgUnitOfWork {
                     outbox::event_type.eq(message.event_type.as_str()),
                     outbox::order_id.eq(*message.order_id.as_uuid()),
                     outbox::occurred_at.eq(message.occurred_at),
+                    // Due from the service's clock, as the relay's claim compares it with,
+                    // never the database's `now()`: a database clock ahead of the service's
+                    // would hold every new event back by the difference.
+                    outbox::next_attempt_at.eq(message.occurred_at),
                     outbox::payload.eq(message.payload),
                 )
             })

@@ -131,11 +131,10 @@ async fn a_user_sees_the_orders_they_buy_or_sell_and_can_narrow_to_one_role() {
     );
 }
 
-#[tokio::test]
-async fn lists_filter_by_status_listing_and_creation_time() {
-    let (_db, store) = seeded().await;
+/// Orders `ns`, placed by `seeded`, marked PAID.
+async fn mark_paid(store: &PgStore, ns: &[u128]) {
     let mut uow = store.begin().await.unwrap();
-    for n in [3u128, 4] {
+    for &n in ns {
         let id = OrderId::from_uuid(Uuid::from_u128(n));
         let stored = uow.lock_order(id).await.unwrap().unwrap();
         let changed = stored.mark_paid(escrow(), later(1)).unwrap().unwrap().value;
@@ -144,6 +143,12 @@ async fn lists_filter_by_status_listing_and_creation_time() {
             .unwrap();
     }
     uow.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn lists_filter_by_status_listing_and_creation_time() {
+    let (_db, store) = seeded().await;
+    mark_paid(&store, &[3, 4]).await;
 
     let paid = OrderQuery {
         statuses: vec![OrderStatus::Paid],
@@ -404,16 +409,7 @@ async fn listed_orders_carry_their_disputes_summary_and_are_counted_once() {
 #[tokio::test]
 async fn a_participants_count_adds_what_they_buy_and_sell_under_the_same_filters() {
     let (_db, store) = seeded().await;
-    let mut uow = store.begin().await.unwrap();
-    for n in [3u128, 4, 6] {
-        let id = OrderId::from_uuid(Uuid::from_u128(n));
-        let stored = uow.lock_order(id).await.unwrap().unwrap();
-        let changed = stored.mark_paid(escrow(), later(1)).unwrap().unwrap().value;
-        uow.update_order(&changed, OrderStatus::PendingPayment)
-            .await
-            .unwrap();
-    }
-    uow.commit().await.unwrap();
+    mark_paid(&store, &[3, 4, 6]).await;
 
     // User 1 buys 3 and sells 4 and 6; user 3 buys 4 and 6 from user 1.
     let paid = |visibility| OrderQuery {
