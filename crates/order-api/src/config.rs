@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use order_domain::FeeRate;
-use order_peers::PeerConfig;
+use order_peers::{GuardSettings, PeerConfig};
 
 /// Why the configuration cannot be used: the variable, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +53,14 @@ pub struct Config {
     /// Where the AWS SDK sends its calls instead of AWS (a local emulator).
     pub aws_endpoint_url: Option<String>,
     pub db_pool_size: usize,
+    /// How long a Wallet movement's requester is given before the intent worker finishes
+    /// it (`PAYMENT_RESUME_AFTER`).
+    pub payment_resume_after: Duration,
+    /// How often the deadline and intent workers sweep (`DEADLINE_INTERVAL`).
+    pub deadline_interval: Duration,
+    /// The Wallet's circuit breaker and concurrency cap (`WALLET_BREAKER_FAILURES`,
+    /// `WALLET_BREAKER_COOLDOWN`, `WALLET_MAX_CONCURRENT_CALLS`).
+    pub wallet_guard: GuardSettings,
     pub log_format: LogFormat,
     pub migrate_on_start: bool,
 }
@@ -139,6 +147,14 @@ impl Config {
                 .unwrap_or_else(|| "marketplace.orders".into()),
             aws_endpoint_url: vars.text("AWS_ENDPOINT_URL"),
             db_pool_size: vars.parsed("DB_POOL_SIZE", 10)?,
+            payment_resume_after: vars
+                .duration("PAYMENT_RESUME_AFTER", Duration::from_secs(120))?,
+            deadline_interval: vars.duration("DEADLINE_INTERVAL", Duration::from_secs(60))?,
+            wallet_guard: GuardSettings {
+                failure_threshold: vars.parsed("WALLET_BREAKER_FAILURES", 5)?,
+                cooldown: vars.duration("WALLET_BREAKER_COOLDOWN", Duration::from_secs(10))?,
+                max_concurrent_calls: vars.parsed("WALLET_MAX_CONCURRENT_CALLS", 32)?,
+            },
             log_format: match vars.text("LOG_FORMAT").as_deref() {
                 None | Some("pretty") => LogFormat::Pretty,
                 Some("json") => LogFormat::Json,
@@ -163,12 +179,30 @@ impl Config {
                 problem: "must be at least 1".into(),
             });
         }
-        if config.auto_complete_interval.is_zero() || config.outbox_poll_interval.is_zero() {
-            let variable = if config.auto_complete_interval.is_zero() {
-                "AUTO_COMPLETE_INTERVAL"
-            } else {
-                "OUTBOX_POLL_INTERVAL"
-            };
+        let at_least_one = [
+            (
+                "WALLET_BREAKER_FAILURES",
+                config.wallet_guard.failure_threshold as usize,
+            ),
+            (
+                "WALLET_MAX_CONCURRENT_CALLS",
+                config.wallet_guard.max_concurrent_calls,
+            ),
+        ];
+        if let Some((variable, _)) = at_least_one.into_iter().find(|(_, value)| *value == 0) {
+            return Err(ConfigError {
+                variable,
+                problem: "must be at least 1".into(),
+            });
+        }
+        let positive = [
+            ("AUTO_COMPLETE_INTERVAL", config.auto_complete_interval),
+            ("OUTBOX_POLL_INTERVAL", config.outbox_poll_interval),
+            ("PAYMENT_RESUME_AFTER", config.payment_resume_after),
+            ("DEADLINE_INTERVAL", config.deadline_interval),
+            ("WALLET_BREAKER_COOLDOWN", config.wallet_guard.cooldown),
+        ];
+        if let Some((variable, _)) = positive.into_iter().find(|(_, value)| value.is_zero()) {
             return Err(ConfigError {
                 variable,
                 problem: "must be longer than 0".into(),
@@ -272,6 +306,26 @@ mod tests {
             "OUTBOX_POLL_INTERVAL"
         );
         assert_eq!(refused(&[("DB_POOL_SIZE", "0")]), "DB_POOL_SIZE");
+        assert_eq!(
+            refused(&[("PAYMENT_RESUME_AFTER", "0s")]),
+            "PAYMENT_RESUME_AFTER"
+        );
+        assert_eq!(
+            refused(&[("DEADLINE_INTERVAL", "often")]),
+            "DEADLINE_INTERVAL"
+        );
+        assert_eq!(
+            refused(&[("WALLET_BREAKER_FAILURES", "0")]),
+            "WALLET_BREAKER_FAILURES"
+        );
+        assert_eq!(
+            refused(&[("WALLET_BREAKER_COOLDOWN", "0ms")]),
+            "WALLET_BREAKER_COOLDOWN"
+        );
+        assert_eq!(
+            refused(&[("WALLET_MAX_CONCURRENT_CALLS", "-1")]),
+            "WALLET_MAX_CONCURRENT_CALLS"
+        );
         assert_eq!(refused(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
         assert_eq!(refused(&[("JWT_SECRET", "short")]), "JWT_SECRET");
         assert_eq!(refused(&[("WALLET_URL", "wallet:8006")]), "WALLET_URL");

@@ -46,6 +46,15 @@ impl ApiError {
         ApiError::Validation(BTreeMap::from([(field.into(), vec![message.into()])]))
     }
 
+    /// How long the caller should wait before retrying, when the error says (a 503's
+    /// `Retry-After`); `None` for the default.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ApiError::App(AppError::PeerShed { retry_after, .. }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// The status and DRF-shaped body of this error.
     pub fn reply(&self) -> (StatusCode, Value) {
         let detail = |status: StatusCode, detail: &str, code: &str| {
@@ -129,6 +138,11 @@ fn app_reply(error: &AppError) -> (StatusCode, Value) {
             DomainError::EvidenceClosed { status } => {
                 transition(domain.to_string(), status.as_str())
             }
+            DomainError::OperationInProgress => detail(
+                StatusCode::CONFLICT,
+                domain.to_string(),
+                "operation_in_progress",
+            ),
             DomainError::DisputeExists => {
                 detail(StatusCode::CONFLICT, domain.to_string(), "dispute_exists")
             }
@@ -149,7 +163,7 @@ fn app_reply(error: &AppError) -> (StatusCode, Value) {
             error.to_string(),
             "insufficient_funds",
         ),
-        AppError::PeerUnavailable(_) => detail(
+        AppError::PeerUnavailable(_) | AppError::PeerShed { .. } => detail(
             StatusCode::SERVICE_UNAVAILABLE,
             error.to_string(),
             "service_unavailable",
@@ -198,11 +212,26 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// How long a 503 asks callers to wait when nothing more precise is known.
+const DEFAULT_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Builds the HTTP answer for a status and JSON body, with the headers SPEC §2 asks for.
 pub fn respond(status: StatusCode, body: &Value) -> HttpResponse {
+    respond_retrying(status, body, None)
+}
+
+/// [`respond`], with a 503's `Retry-After` set to `retry_after` (whole seconds, rounded up)
+/// instead of the default.
+pub fn respond_retrying(
+    status: StatusCode,
+    body: &Value,
+    retry_after: Option<std::time::Duration>,
+) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.insert_header((header::RETRY_AFTER, "5"));
+        let wait = retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response.insert_header((header::RETRY_AFTER, seconds.max(1).to_string()));
     }
     if status == StatusCode::UNAUTHORIZED {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -217,6 +246,6 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, body) = self.reply();
-        respond(status, &body)
+        respond_retrying(status, &body, self.retry_after())
     }
 }

@@ -11,8 +11,8 @@ use order_domain::{
 };
 use order_ports::store::{DisputeQuery, OrderQuery, Page};
 use order_ports::{
-    HoldEscrow, ListingError, Listings, OrderStore, OutboxMessage, RefundEscrow, ReleaseEscrow,
-    StoreError, UnitOfWork, Wallet, WalletError,
+    HoldEscrow, IntentStats, ListingError, Listings, OrderStore, OutboxMessage, RefundEscrow,
+    ReleaseEscrow, StoreError, UnitOfWork, Wallet, WalletError,
 };
 
 use crate::metrics::{Metrics, PeerLabels, TransitionLabels};
@@ -55,6 +55,7 @@ fn wallet_outcome<T>(result: &Result<T, WalletError>) -> &'static str {
         Err(WalletError::InsufficientFunds) => "declined",
         Err(WalletError::Unavailable(_)) => "unavailable",
         Err(WalletError::Rejected(_)) => "rejected",
+        Err(WalletError::Shed { .. }) => "shed",
     }
 }
 
@@ -138,6 +139,21 @@ impl OrderStore for MeasuredStore {
 
     async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {
         self.inner.list_disputes(query).await
+    }
+
+    async fn claim_stale_intents(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.inner
+            .claim_stale_intents(now, lease_until, limit)
+            .await
+    }
+
+    async fn intent_stats(&self) -> Result<IntentStats, StoreError> {
+        self.inner.intent_stats().await
     }
 }
 

@@ -26,7 +26,7 @@ use actix_web::{web, App, HttpServer};
 use order_app::{OrderService, OutboxRelay, Ports, RelaySettings, Settings};
 use order_domain::order::AutoCompletePolicy;
 use order_eventbridge::{EventBridgePublisher, LogPublisher};
-use order_peers::{HttpListings, HttpWallet};
+use order_peers::{GuardedWallet, HttpListings, HttpWallet};
 use order_ports::{EventPublisher, SystemClock, UuidV7Ids};
 use order_postgres::{build_pool, IdempotencyKeys, PgStore, PoolConfig};
 use utoipa_actix_web::AppExt;
@@ -73,13 +73,18 @@ impl Application {
         let listings = HttpListings::new(config.listing.clone())
             .map_err(|e| setup(&format!("LISTING_URL: {e}")))?;
         let metrics = Arc::new(Metrics::new());
+        let wallet = Arc::new(GuardedWallet::new(
+            Arc::new(wallet),
+            clock.clone(),
+            config.wallet_guard,
+        ));
         let ports = Ports {
             store: Arc::new(MeasuredStore {
                 inner: Arc::new(store.clone()),
                 metrics: metrics.clone(),
             }),
             wallet: Arc::new(MeasuredWallet {
-                inner: Arc::new(wallet),
+                inner: wallet.clone(),
                 metrics: metrics.clone(),
             }),
             listings: Arc::new(MeasuredListings {
@@ -94,6 +99,8 @@ impl Application {
         let settings = Settings {
             fee_rate: config.fee_rate,
             auto_complete: AutoCompletePolicy::new(after),
+            resume_after: chrono::TimeDelta::from_std(config.payment_resume_after)
+                .map_err(|_| setup(&"PAYMENT_RESUME_AFTER is too long"))?,
         };
         if config.jwt == config::JwtKey::Unset {
             tracing::warn!(
@@ -135,6 +142,7 @@ impl Application {
             store,
             clock: clock.clone(),
             metrics: metrics.clone(),
+            wallet_guard: wallet,
         });
         Ok(Application {
             state,
@@ -149,6 +157,8 @@ impl Application {
                 outbox_poll_interval: config.outbox_poll_interval,
                 auto_complete_interval: config.auto_complete_interval,
                 auto_complete_batch: 50,
+                intent_interval: config.deadline_interval,
+                intent_batch: 50,
                 key_expiry_interval: std::time::Duration::from_secs(3600),
             },
         })

@@ -28,7 +28,8 @@ pub struct RouteLabels {
 pub struct PeerLabels {
     pub peer: &'static str,
     pub operation: &'static str,
-    /// ok, declined, not_found, unavailable or rejected.
+    /// ok, declined, not_found, unavailable, rejected or shed (refused by the breaker or
+    /// the concurrency cap without reaching the peer).
     pub outcome: &'static str,
 }
 
@@ -56,6 +57,12 @@ pub struct Metrics {
     pub db_pool_connections: Gauge,
     pub db_pool_idle: Gauge,
     pub db_pool_waiting: Gauge,
+    pub intents_pending: Gauge,
+    pub intent_oldest_seconds: Gauge<f64, AtomicU64>,
+    pub intents_resumed: Counter,
+    pub intents_abandoned: Counter,
+    pub wallet_breaker_state: Gauge,
+    pub wallet_calls_in_flight: Gauge,
 }
 
 impl Metrics {
@@ -84,6 +91,12 @@ impl Metrics {
             db_pool_connections: Gauge::default(),
             db_pool_idle: Gauge::default(),
             db_pool_waiting: Gauge::default(),
+            intents_pending: Gauge::default(),
+            intent_oldest_seconds: Gauge::default(),
+            intents_resumed: Counter::default(),
+            intents_abandoned: Counter::default(),
+            wallet_breaker_state: Gauge::default(),
+            wallet_calls_in_flight: Gauge::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -166,6 +179,36 @@ impl Metrics {
             "db_pool_waiting_requests",
             "Requests waiting for a database connection",
             m.db_pool_waiting.clone(),
+        );
+        registry.register(
+            "escrow_intents_pending",
+            "Orders waiting on a Wallet movement (recorded, not yet applied)",
+            m.intents_pending.clone(),
+        );
+        registry.register(
+            "escrow_intent_oldest_seconds",
+            "Age of the oldest pending Wallet movement",
+            m.intent_oldest_seconds.clone(),
+        );
+        registry.register(
+            "escrow_intents_resumed",
+            "Wallet movements this replica's worker finished for a requester that went silent",
+            m.intents_resumed.clone(),
+        );
+        registry.register(
+            "escrow_intents_abandoned",
+            "Wallet movements the Wallet refused for good; dropped, nothing moved",
+            m.intents_abandoned.clone(),
+        );
+        registry.register(
+            "wallet_breaker_state",
+            "The Wallet's circuit breaker: 0 closed, 1 open, 2 half-open (probing)",
+            m.wallet_breaker_state.clone(),
+        );
+        registry.register(
+            "wallet_calls_in_flight",
+            "Wallet calls in flight on this replica (capped by WALLET_MAX_CONCURRENT_CALLS)",
+            m.wallet_calls_in_flight.clone(),
         );
         Metrics {
             registry,

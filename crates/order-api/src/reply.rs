@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -10,7 +11,7 @@ use order_postgres::Claim;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::error::{respond, ApiError};
+use crate::error::{respond, respond_retrying, ApiError};
 use crate::state::AppState;
 
 /// A successful answer: its status and JSON body.
@@ -37,16 +38,20 @@ impl Reply {
 
 pub type Handled = Result<Reply, ApiError>;
 
-fn outcome(handled: Handled) -> (StatusCode, Value) {
+/// A handler's answer: status, body, and how long a 503 asks the caller to wait.
+fn outcome(handled: Handled) -> (StatusCode, Value, Option<Duration>) {
     match handled {
-        Ok(reply) => (reply.status, reply.body),
-        Err(error) => error.reply(),
+        Ok(reply) => (reply.status, reply.body, None),
+        Err(error) => {
+            let (status, body) = error.reply();
+            (status, body, error.retry_after())
+        }
     }
 }
 
 pub fn render(handled: Handled) -> HttpResponse {
-    let (status, body) = outcome(handled);
-    respond(status, &body)
+    let (status, body, retry_after) = outcome(handled);
+    respond_retrying(status, &body, retry_after)
 }
 
 /// Collects the field errors of several inputs, so that one answer names them all.
@@ -131,7 +136,7 @@ pub async fn idempotent(
             response
         }
         Ok(Claim::Fresh) => {
-            let (status, body) = outcome(handle.await);
+            let (status, body, retry_after) = outcome(handle.await);
             let kept = if status.is_server_error() {
                 state.idempotency.release(&scope, key).await
             } else {
@@ -143,7 +148,7 @@ pub async fn idempotent(
             if let Err(error) = kept {
                 tracing::warn!(%error, "the idempotency key could not be updated");
             }
-            respond(status, &body)
+            respond_retrying(status, &body, retry_after)
         }
     }
 }

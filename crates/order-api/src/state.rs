@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use order_app::{DisputeView, OrderService, OrderView};
 use order_domain::{Dispute, Order};
+use order_peers::GuardedWallet;
 use order_ports::Clock;
 use order_postgres::{IdempotencyKeys, PgStore};
 use serde_json::Value;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub store: PgStore,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// The Wallet's breaker and concurrency cap, for `/metrics`.
+    pub wallet_guard: Arc<GuardedWallet>,
 }
 
 impl AppState {

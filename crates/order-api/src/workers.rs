@@ -1,5 +1,6 @@
-//! The background workers every replica runs: the outbox relay, auto-completion, and the
-//! expiry of idempotency keys. They coordinate through the database (`SKIP LOCKED`), never
+//! The background workers every replica runs: the outbox relay, auto-completion, the
+//! finishing of escrow intents whose requester went silent, and the expiry of idempotency
+//! keys. They coordinate through the database (`SKIP LOCKED`), never
 //! through memory, so any number of replicas may run them at once.
 
 use std::future::Future;
@@ -22,6 +23,10 @@ pub struct WorkerSettings {
     /// Orders completed per sweep at most; the next sweep takes the rest.
     pub auto_complete_batch: usize,
     pub key_expiry_interval: Duration,
+    /// How often escrow intents whose requester went silent are looked for.
+    pub intent_interval: Duration,
+    /// Intents finished per sweep at most.
+    pub intent_batch: usize,
 }
 
 /// What the workers need.
@@ -100,6 +105,31 @@ impl Workers {
                 },
             )
         };
+        let intents = {
+            let context = context.clone();
+            every(settings.intent_interval, stopped.clone(), move || {
+                let context = context.clone();
+                async move {
+                    match context.service.resume_intents(settings.intent_batch).await {
+                        Ok(sweep) => {
+                            let metrics = &context.metrics;
+                            metrics.intents_resumed.inc_by(sweep.applied.len() as u64);
+                            metrics
+                                .intents_abandoned
+                                .inc_by(sweep.abandoned.len() as u64);
+                            if !sweep.applied.is_empty() || !sweep.postponed.is_empty() {
+                                tracing::info!(
+                                    finished = sweep.applied.len(),
+                                    postponed = sweep.postponed.len(),
+                                    "escrow intents resumed"
+                                );
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, "escrow intent sweep failed"),
+                    }
+                }
+            })
+        };
         let expiry = every(settings.key_expiry_interval, stopped, move || {
             let context = context.clone();
             async move {
@@ -110,7 +140,7 @@ impl Workers {
         });
         Workers {
             stop,
-            handles: vec![relay, auto_complete, expiry],
+            handles: vec![relay, auto_complete, intents, expiry],
         }
     }
 

@@ -170,6 +170,7 @@ async fn a_wallet_down_on_complete_is_503_and_changes_nothing() {
     let down = app.post(&path, &As::User(Cast::buyer()), json!({})).await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.snapshot().await, before);
+    assert_eq!(app.pending_intents().await, 1, "the release stays recorded");
     app.clear_faults().await;
     assert_eq!(
         app.post(&path, &As::User(Cast::buyer()), json!({}))
@@ -177,6 +178,7 @@ async fn a_wallet_down_on_complete_is_503_and_changes_nothing() {
             .body["status"],
         "COMPLETED"
     );
+    assert_eq!(app.pending_intents().await, 0);
 }
 
 #[tokio::test]

@@ -42,6 +42,13 @@ pub enum AppError {
     /// A peer could not be reached; the same request may be retried.
     #[error("The {0} is unavailable; try again later.")]
     PeerUnavailable(Peer),
+    /// A call to a peer was not even attempted: the peer is taken to be down (its circuit
+    /// breaker is open) or too many calls already wait on it. Retry after `retry_after`.
+    #[error("The {peer} is unavailable; try again later.")]
+    PeerShed {
+        peer: Peer,
+        retry_after: std::time::Duration,
+    },
     /// A peer refused the request or answered nonsense.
     #[error("The {peer} refused the request: {detail}")]
     PeerFailed { peer: Peer, detail: String },
@@ -57,6 +64,16 @@ impl AppError {
             WalletError::Unavailable(detail) => {
                 tracing::warn!(%detail, "wallet unavailable");
                 AppError::PeerUnavailable(Peer::Wallet)
+            }
+            WalletError::Shed {
+                reason,
+                retry_after,
+            } => {
+                tracing::warn!(%reason, "wallet call shed");
+                AppError::PeerShed {
+                    peer: Peer::Wallet,
+                    retry_after,
+                }
             }
             WalletError::Rejected(detail) => AppError::PeerFailed {
                 peer: Peer::Wallet,

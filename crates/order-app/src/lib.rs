@@ -1,12 +1,14 @@
 //! The Order Service's use cases: one module per operation of SPEC §5.
 //!
 //! Each use case takes the caller's identity, enforces who may do what (SPEC §3), asks the
-//! domain for the change, moves money through the wallet port when the change needs it,
-//! and stores the change with its events in one unit of work. It knows the ports only;
+//! domain for the change, and stores the change with its events in one unit of work. A
+//! change that moves money records its intent, calls the wallet port with nothing locked,
+//! and applies the answer in a second unit of work (`escrow`). It knows the ports only;
 //! HTTP, SQL and peers' wire formats belong to the adapters.
 
 mod caller;
 mod error;
+mod escrow;
 mod relay;
 mod representation;
 mod service;
@@ -21,4 +23,5 @@ pub use use_case::auto_complete::AutoCompletion;
 pub use use_case::create::AuctionWin;
 pub use use_case::purchase::Purchase;
 pub use use_case::queries::OrderListRequest;
+pub use use_case::resume::IntentSweep;
 pub use use_case::Placed;

@@ -2,11 +2,10 @@
 
 use std::sync::Arc;
 
+use chrono::TimeDelta;
 use order_domain::order::{AutoCompletePolicy, Changed};
 use order_domain::{DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus};
-use order_ports::{
-    Clock, IdSource, Listings, OrderStore, OutboxMessage, ReleaseEscrow, UnitOfWork, Wallet,
-};
+use order_ports::{Clock, IdSource, Listings, OrderStore, OutboxMessage, UnitOfWork, Wallet};
 
 use crate::error::AppError;
 use crate::representation::EventDetail;
@@ -21,11 +20,24 @@ pub struct Ports {
     pub ids: Arc<dyn IdSource>,
 }
 
-/// The business settings of SPEC §6 and §5 (`FEE_RATE`, `AUTO_COMPLETE_AFTER`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The business settings of SPEC §6 and §5 (`FEE_RATE`, `AUTO_COMPLETE_AFTER`), and how
+/// long a Wallet movement's requester is given before a worker finishes it
+/// (`PAYMENT_RESUME_AFTER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub fee_rate: FeeRate,
     pub auto_complete: AutoCompletePolicy,
+    pub resume_after: TimeDelta,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            fee_rate: FeeRate::default(),
+            auto_complete: AutoCompletePolicy::default(),
+            resume_after: TimeDelta::minutes(2),
+        }
+    }
 }
 
 /// The Order Service's use cases. Cheap to clone: everything in it is shared.
@@ -93,24 +105,5 @@ impl OrderService {
             occurred_at: event.occurred_at,
             payload: serde_json::to_string(&detail).expect("an event detail always serializes"),
         }
-    }
-
-    /// Pays the order's escrow out to the seller and the platform.
-    pub(crate) async fn release_escrow(&self, order: &Order) -> Result<(), AppError> {
-        let settlement = order.release_settlement();
-        let request = ReleaseEscrow {
-            escrow_id: order
-                .escrow_id
-                .expect("an order that can be completed has been paid"),
-            order_id: order.id,
-            seller_id: order.seller_id,
-            seller_amount: settlement.seller_amount(),
-            fee_amount: settlement.fee_amount(),
-        };
-        self.ports
-            .wallet
-            .release_escrow(request)
-            .await
-            .map_err(AppError::from_wallet)
     }
 }

@@ -111,7 +111,8 @@ async fn resolve(resolution: Resolution) -> Vec<EventType> {
         dispute: Some(dispute.clone()),
         ..Found::default()
     };
-    let (service, journal) = world.then_finds(found).service();
+    // A resolution that moves money records it, then applies the wallet's answer.
+    let (service, journal) = world.then_finds(found.clone()).then_finds(found).service();
     let update = DisputeUpdate {
         status: Some(DisputeStatus::Resolved),
         resolution: Some(resolution),

@@ -1,5 +1,6 @@
-//! Money moves through the wallet before anything is stored: when the wallet fails, the
-//! order and the dispute stay as they were and no event is raised.
+//! Money moves in three steps: the intent is recorded, the wallet is called with nothing
+//! locked, then its answer is applied. When the wallet fails, the order keeps only the
+//! recorded intent: its status, the dispute and the events stay as they were.
 
 mod support;
 
@@ -17,9 +18,20 @@ fn unavailable() -> WalletError {
     WalletError::Unavailable("connection refused".into())
 }
 
+/// The statuses the order was stored with, and whether each version waited on the wallet.
+fn stored(journal: &support::Journal) -> Vec<(OrderStatus, bool)> {
+    journal
+        .orders()
+        .iter()
+        .map(|order| (order.status, order.escrow_intent.is_some()))
+        .collect()
+}
+
 #[tokio::test]
-async fn complete_releases_total_less_fee_to_the_seller_before_storing() {
-    let mut world = World::new().then_finds(Found::order(shipped()));
+async fn complete_records_the_release_then_releases_total_less_fee_then_completes() {
+    let mut world = World::new()
+        .then_finds(Found::order(shipped()))
+        .then_finds_committed();
     world
         .wallet
         .expect_release_escrow()
@@ -29,6 +41,7 @@ async fn complete_releases_total_less_fee_to_the_seller_before_storing() {
             seller_id: seller(),
             seller_amount: money("128.75"),
             fee_amount: money("6.25"),
+            idempotency_key: format!("order-{}-release", shipped().id),
         }))
         .times(1)
         .returning(|_| Ok(()));
@@ -38,11 +51,19 @@ async fn complete_releases_total_less_fee_to_the_seller_before_storing() {
         .await
         .unwrap();
     assert_eq!(completed.status, OrderStatus::Completed);
+    assert_eq!(completed.escrow_intent, None);
+    assert_eq!(
+        stored(&journal),
+        [
+            (OrderStatus::Shipped, true),
+            (OrderStatus::Completed, false)
+        ]
+    );
     assert_eq!(journal.events(), [EventType::OrderCompleted]);
 }
 
 #[tokio::test]
-async fn a_failing_wallet_on_complete_leaves_the_order_unchanged() {
+async fn a_failing_wallet_on_complete_leaves_only_the_recorded_release() {
     let mut world = World::new().then_finds(Found::order(shipped()));
     world
         .wallet
@@ -51,7 +72,84 @@ async fn a_failing_wallet_on_complete_leaves_the_order_unchanged() {
     let (service, journal) = world.service();
     let outcome = service.complete(Caller::user(buyer()), shipped().id).await;
     assert_eq!(outcome, Err(AppError::PeerUnavailable(Peer::Wallet)));
-    assert!(journal.is_empty());
+    assert_eq!(stored(&journal), [(OrderStatus::Shipped, true)]);
+    assert!(journal.events().is_empty());
+}
+
+#[tokio::test]
+async fn a_wallet_refusing_the_release_for_good_drops_the_intent() {
+    let mut world = World::new()
+        .then_finds(Found::order(shipped()))
+        .then_finds_committed();
+    world
+        .wallet
+        .expect_release_escrow()
+        .returning(|_| Err(WalletError::Rejected("HTTP 404: no such escrow".into())));
+    let (service, journal) = world.service();
+    let outcome = service.complete(Caller::user(buyer()), shipped().id).await;
+    assert!(matches!(outcome, Err(AppError::PeerFailed { .. })));
+    assert_eq!(
+        stored(&journal),
+        [(OrderStatus::Shipped, true), (OrderStatus::Shipped, false)]
+    );
+    assert!(journal.events().is_empty());
+}
+
+#[tokio::test]
+async fn a_retried_completion_carries_the_pending_release_on_with_the_same_key() {
+    let recorded = shipped()
+        .request_completion(t0(), chrono::TimeDelta::minutes(2))
+        .unwrap()
+        .order()
+        .clone();
+    // A retry commits nothing before the wallet answers: both steps find the recorded order.
+    let mut world = World::new()
+        .then_finds(Found::order(recorded.clone()))
+        .then_finds(Found::order(recorded));
+    world
+        .wallet
+        .expect_release_escrow()
+        .times(1)
+        .returning(|request| {
+            assert_eq!(
+                request.idempotency_key,
+                format!("order-{}-release", shipped().id)
+            );
+            Ok(())
+        });
+    let (service, journal) = world.service();
+    let completed = service
+        .complete(Caller::user(buyer()), shipped().id)
+        .await
+        .unwrap();
+    assert_eq!(completed.status, OrderStatus::Completed);
+    assert_eq!(stored(&journal), [(OrderStatus::Completed, false)]);
+}
+
+#[tokio::test]
+async fn the_intent_worker_finishes_a_release_whose_requester_went_silent() {
+    let recorded = shipped()
+        .request_completion(t0(), chrono::TimeDelta::minutes(2))
+        .unwrap()
+        .order()
+        .clone();
+    let mut world = World::new();
+    let stale = recorded.clone();
+    world
+        .store
+        .expect_claim_stale_intents()
+        .times(1)
+        .returning(move |_, _, _| Ok(vec![stale.clone()]));
+    world
+        .wallet
+        .expect_release_escrow()
+        .times(1)
+        .returning(|_| Ok(()));
+    let (service, journal) = world.then_finds(Found::order(recorded)).service();
+    let sweep = service.resume_intents(10).await.unwrap();
+    assert_eq!(sweep.applied, vec![shipped().id]);
+    assert_eq!(stored(&journal), [(OrderStatus::Completed, false)]);
+    assert_eq!(journal.events(), [EventType::OrderCompleted]);
 }
 
 #[tokio::test]
@@ -91,7 +189,13 @@ async fn a_failing_wallet_on_a_resolution_leaves_order_and_dispute_unchanged() {
             Err(AppError::PeerUnavailable(Peer::Wallet)),
             "{resolution}"
         );
-        assert!(journal.is_empty(), "{resolution}");
+        assert_eq!(
+            stored(&journal),
+            [(OrderStatus::Disputed, true)],
+            "{resolution}"
+        );
+        assert!(journal.disputes().is_empty(), "{resolution}");
+        assert!(journal.events().is_empty(), "{resolution}");
     }
 }
 
@@ -105,9 +209,8 @@ async fn a_partial_refund_sends_the_split_keyed_by_the_dispute() {
         .expect_refund_escrow()
         .times(1)
         .returning(move |request| {
-            assert_eq!(request.dispute_id, dispute_id);
             assert_eq!(
-                request.idempotency_key(),
+                request.idempotency_key,
                 format!("dispute-{dispute_id}-refund")
             );
             assert_eq!(request.refund_amount, money("25.00"));
@@ -115,11 +218,12 @@ async fn a_partial_refund_sends_the_split_keyed_by_the_dispute() {
             assert_eq!(request.seller_amount, money("105.00"));
             Ok(())
         });
-    let world = world.then_finds(Found {
+    let found = Found {
         order: Some(order),
         dispute: Some(dispute.clone()),
         ..Found::default()
-    });
+    };
+    let world = world.then_finds(found.clone()).then_finds(found);
     let (service, journal) = world.service();
     let update = DisputeUpdate {
         status: Some(DisputeStatus::Resolved),
@@ -170,7 +274,7 @@ async fn a_buy_it_now_holds_the_total_and_ends_paid() {
         });
     let (service, journal) = world
         .then_finds(Found::nothing())
-        .then_finds(Found::order(placed()))
+        .then_finds_committed()
         .service();
     let bought = service
         .purchase(Caller::user(buyer()), purchase())
@@ -193,7 +297,7 @@ async fn a_declined_buy_it_now_cancels_the_order() {
         .returning(|_| Err(WalletError::InsufficientFunds));
     let (service, journal) = world
         .then_finds(Found::nothing())
-        .then_finds(Found::order(placed()))
+        .then_finds_committed()
         .service();
     let outcome = service.purchase(Caller::user(buyer()), purchase()).await;
     assert_eq!(outcome, Err(AppError::PaymentDeclined));
@@ -214,14 +318,14 @@ async fn a_buy_it_now_with_the_wallet_down_leaves_the_order_pending_payment() {
         .wallet
         .expect_hold_escrow()
         .returning(|_| Err(unavailable()));
-    let (service, journal) = world
-        .then_finds(Found::nothing())
-        .then_finds(Found::order(placed()))
-        .service();
+    let (service, journal) = world.then_finds(Found::nothing()).service();
     let outcome = service.purchase(Caller::user(buyer()), purchase()).await;
     assert_eq!(outcome, Err(AppError::PeerUnavailable(Peer::Wallet)));
-    assert_eq!(journal.orders().len(), 1);
-    assert_eq!(journal.orders()[0].status, OrderStatus::PendingPayment);
+    assert_eq!(
+        stored(&journal),
+        [(OrderStatus::PendingPayment, true)],
+        "the payment stays recorded for the retry or the worker"
+    );
     assert_eq!(
         journal.events(),
         [EventType::OrderCreated],
@@ -245,6 +349,7 @@ async fn a_retried_buy_it_now_resumes_the_pending_order_with_the_same_hold_key()
         order_id: pending.id,
         buyer_id: buyer(),
         amount: money("135.00"),
+        idempotency_key: format!("order-{}-hold", pending.id),
     };
     world
         .wallet
@@ -256,10 +361,7 @@ async fn a_retried_buy_it_now_resumes_the_pending_order_with_the_same_hold_key()
         live: Some(pending.clone()),
         ..Found::default()
     };
-    let (service, journal) = world
-        .then_finds(resumed)
-        .then_finds(Found::order(pending.clone()))
-        .service();
+    let (service, journal) = world.then_finds(resumed).then_finds_committed().service();
     let bought = service
         .purchase(Caller::user(buyer()), purchase())
         .await
@@ -332,16 +434,14 @@ async fn auto_completion_skips_an_order_the_wallet_fails_on_and_completes_the_ne
                 Ok(())
             }
         });
-    let due = vec![first.clone(), second.clone()];
+    let due = Found {
+        due: vec![first.clone(), second.clone()],
+        ..Found::default()
+    };
     let world = world
-        .then_finds(Found {
-            due: due.clone(),
-            ..Found::default()
-        })
-        .then_finds(Found {
-            due,
-            ..Found::default()
-        })
+        .then_finds(due.clone())
+        .then_finds(due)
+        .then_finds_committed()
         .then_finds(Found {
             due: vec![first.clone()],
             ..Found::default()
@@ -354,9 +454,14 @@ async fn auto_completion_skips_an_order_the_wallet_fails_on_and_completes_the_ne
         journal
             .orders()
             .iter()
-            .map(|o| (o.id, o.status))
+            .map(|o| (o.id, o.status, o.escrow_intent.is_some()))
             .collect::<Vec<_>>(),
-        [(second.id, OrderStatus::Completed)]
+        [
+            (first.id, OrderStatus::Shipped, true),
+            (second.id, OrderStatus::Shipped, true),
+            (second.id, OrderStatus::Completed, false)
+        ],
+        "the failed release stays recorded for the intent worker"
     );
     assert_eq!(journal.events(), [EventType::OrderCompleted]);
 }

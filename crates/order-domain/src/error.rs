@@ -28,6 +28,10 @@ pub enum DomainError {
     /// The order was paid through another escrow than the one given.
     #[error("this order is already paid with another escrow")]
     EscrowMismatch,
+    /// The order waits on the Wallet for another change; it can be tried again once that
+    /// one is finished (HTTP 409 `operation_in_progress`).
+    #[error("Another change of this order is moving its money; try again shortly.")]
+    OperationInProgress,
     /// The listing cannot be bought now.
     #[error("{0}")]
     ListingUnavailable(ListingUnavailable),

@@ -6,14 +6,19 @@
 //! 5xx, and the service token on every call. That shared core is why the two adapters
 //! live in one crate rather than in `order-wallet` and `order-listing`.
 //!
+//! The Wallet is also guarded ([`GuardedWallet`]): a circuit breaker and a cap on calls in
+//! flight, so that a Wallet that is down or slow is failed fast rather than waited on.
+//!
 //! This crate knows the peers' wire formats and nothing of the use cases.
 
 mod client;
 mod config;
+mod guard;
 mod listing;
 mod wallet;
 
 pub use client::PeerClient;
 pub use config::{InvalidPeerConfig, PeerConfig};
+pub use guard::{Breaker, BreakerState, GuardSettings, GuardSnapshot, GuardedWallet, Refused};
 pub use listing::HttpListings;
 pub use wallet::HttpWallet;

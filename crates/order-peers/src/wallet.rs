@@ -80,7 +80,7 @@ impl Wallet for HttpWallet {
             amount: &request.amount,
         };
         let answer = self
-            .post("/internal/hold-escrow/", &body, &request.idempotency_key())
+            .post("/internal/hold-escrow/", &body, &request.idempotency_key)
             .await?;
         let held: Held = answer.json().map_err(WalletError::Rejected)?;
         Ok(held.escrow_id)
@@ -94,13 +94,9 @@ impl Wallet for HttpWallet {
             seller_amount: &request.seller_amount,
             fee_amount: &request.fee_amount,
         };
-        self.post(
-            "/internal/release-escrow/",
-            &body,
-            &request.idempotency_key(),
-        )
-        .await
-        .map(drop)
+        self.post("/internal/release-escrow/", &body, &request.idempotency_key)
+            .await
+            .map(drop)
     }
 
     async fn refund_escrow(&self, request: RefundEscrow) -> Result<(), WalletError> {
@@ -113,12 +109,8 @@ impl Wallet for HttpWallet {
             seller_amount: &request.seller_amount,
             fee_amount: &request.fee_amount,
         };
-        self.post(
-            "/internal/refund-escrow/",
-            &body,
-            &request.idempotency_key(),
-        )
-        .await
-        .map(drop)
+        self.post("/internal/refund-escrow/", &body, &request.idempotency_key)
+            .await
+            .map(drop)
     }
 }

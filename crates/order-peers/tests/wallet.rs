@@ -31,6 +31,7 @@ fn hold() -> HoldEscrow {
         order_id: order_id(),
         buyer_id: buyer(),
         amount: money("135.00"),
+        idempotency_key: format!("order-{}-hold", order_id()),
     }
 }
 
@@ -88,6 +89,7 @@ async fn release_posts_the_seller_share_and_the_fee() {
         seller_id: seller(),
         seller_amount: money("128.75"),
         fee_amount: money("6.25"),
+        idempotency_key: format!("order-{}-release", order_id()),
     };
     assert_eq!(wallet(&server).release_escrow(request).await, Ok(()));
 }
@@ -118,12 +120,12 @@ async fn refund_posts_the_three_way_split_keyed_by_the_dispute() {
     let request = RefundEscrow {
         escrow_id: escrow(),
         order_id: order_id(),
-        dispute_id: dispute,
         buyer_id: buyer(),
         refund_amount: money("25.00"),
         seller_id: seller(),
         seller_amount: money("105.00"),
         fee_amount: money("5.00"),
+        idempotency_key: format!("dispute-{dispute}-refund"),
     };
     assert_eq!(wallet(&server).refund_escrow(request).await, Ok(()));
 }

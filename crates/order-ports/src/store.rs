@@ -44,7 +44,8 @@ pub trait UnitOfWork: Send {
     ) -> Result<Option<Order>, StoreError>;
 
     /// Locks and returns one SHIPPED or DELIVERED order shipped at or before
-    /// `shipped_before`, that no other unit of work has locked and that is not in `skip`.
+    /// `shipped_before`, with no escrow intent, that no other unit of work has locked and
+    /// that is not in `skip`.
     /// Several workers calling this at once each get a different order.
     async fn claim_due_order(
         &mut self,
@@ -99,6 +100,28 @@ pub trait OrderStore: Send + Sync {
 
     /// One page of the disputes matching `query`.
     async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError>;
+
+    /// Up to `limit` orders whose escrow intent was due to be taken over at `now`, each
+    /// leased to the caller: its `resume_at` moves to `lease_until`, so that other workers
+    /// pass it over meanwhile. One statement, committed at once; nothing stays locked while
+    /// the caller calls the Wallet. Several workers calling this at once get different orders.
+    async fn claim_stale_intents(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// How many orders wait on the Wallet, and since when the oldest has.
+    async fn intent_stats(&self) -> Result<IntentStats, StoreError>;
+}
+
+/// The orders waiting on a Wallet movement, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IntentStats {
+    pub pending: u64,
+    /// When the oldest pending intent was recorded.
+    pub oldest: Option<DateTime<Utc>>,
 }
 
 /// Whose orders a list shows.

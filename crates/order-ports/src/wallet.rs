@@ -1,11 +1,11 @@
 //! The Wallet service, which holds every escrow. This service moves money only through it.
 //!
-//! Every request carries an idempotency key derived from the order or dispute it is for,
-//! so that a retried call, from a peer-side retry or a replayed request, never moves
-//! money twice.
+//! Every request carries the idempotency key its order recorded with the intent to move the
+//! money (see `order_domain::order::EscrowIntent`), so that a retried call — a peer-side
+//! retry, the caller's retry, a worker finishing the intent — never moves money twice.
 
 use async_trait::async_trait;
-use order_domain::{DisputeId, EscrowId, Money, OrderId, UserId};
+use order_domain::{EscrowId, Money, OrderId, UserId};
 
 /// Take `amount` from the buyer's balance into a new escrow for the order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub struct HoldEscrow {
     pub order_id: OrderId,
     pub buyer_id: UserId,
     pub amount: Money,
+    /// The key of the order's recorded intent: one hold per order, however often retried.
+    pub idempotency_key: String,
 }
 
 /// Pay an escrow out to the seller and the platform.
@@ -23,6 +25,8 @@ pub struct ReleaseEscrow {
     pub seller_id: UserId,
     pub seller_amount: Money,
     pub fee_amount: Money,
+    /// The key of the order's recorded intent: one release per order, whoever triggers it.
+    pub idempotency_key: String,
 }
 
 /// Return some or all of an escrow to the buyer; the rest goes to the seller and platform.
@@ -30,34 +34,13 @@ pub struct ReleaseEscrow {
 pub struct RefundEscrow {
     pub escrow_id: EscrowId,
     pub order_id: OrderId,
-    /// The dispute whose resolution the refund carries out.
-    pub dispute_id: DisputeId,
     pub buyer_id: UserId,
     pub refund_amount: Money,
     pub seller_id: UserId,
     pub seller_amount: Money,
     pub fee_amount: Money,
-}
-
-impl HoldEscrow {
-    /// One hold per order, however often the purchase is retried.
-    pub fn idempotency_key(&self) -> String {
-        format!("order-{}-hold", self.order_id)
-    }
-}
-
-impl ReleaseEscrow {
-    /// One release per order, whether the buyer, the worker or an admin triggers it.
-    pub fn idempotency_key(&self) -> String {
-        format!("order-{}-release", self.order_id)
-    }
-}
-
-impl RefundEscrow {
-    /// One refund per dispute.
-    pub fn idempotency_key(&self) -> String {
-        format!("dispute-{}-refund", self.dispute_id)
-    }
+    /// The key of the order's recorded intent: one refund per dispute or cancellation.
+    pub idempotency_key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +52,13 @@ pub enum WalletError {
     /// Nothing is known to have moved; the same call may be retried.
     #[error("wallet unavailable: {0}")]
     Unavailable(String),
+    /// The call was not made: the Wallet is taken to be down (the circuit breaker is open)
+    /// or too many calls are waiting on it. Nothing moved; retry after `retry_after`.
+    #[error("wallet call not attempted: {reason}")]
+    Shed {
+        reason: String,
+        retry_after: std::time::Duration,
+    },
     /// The Wallet refused the request (another 4xx) or answered something unreadable.
     #[error("wallet refused the request: {0}")]
     Rejected(String),

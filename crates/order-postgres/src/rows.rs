@@ -4,17 +4,19 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use order_domain::dispute::{DisputeData, DisputeReason, DisputeSummary, EvidenceUrl};
 use order_domain::order::{
-    CancellationReason, Carrier, OrderData, ShippingAddress, TrackingNumber,
+    CancellationReason, Carrier, EscrowIntent, EscrowPurpose, OrderData, ShippingAddress,
+    TrackingNumber,
 };
 use order_domain::{Dispute, Money, Order};
 use order_ports::StoreError;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::corrupt;
 use crate::schema::{disputes, orders};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = orders, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 pub(crate) struct OrderRow {
     pub id: Uuid,
@@ -38,6 +40,8 @@ pub(crate) struct OrderRow {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancellation_reason: Option<String>,
     pub status_before_dispute: Option<String>,
+    pub escrow_intent: Option<serde_json::Value>,
+    pub escrow_intent_resume_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -93,6 +97,41 @@ impl From<&Order> for OrderRow {
                 .as_ref()
                 .map(|r| r.as_str().to_owned()),
             status_before_dispute: order.status_before_dispute.map(|s| s.as_str().to_owned()),
+            escrow_intent: order.escrow_intent.as_ref().map(|intent| {
+                serde_json::to_value(StoredIntent::from(intent))
+                    .expect("an escrow intent is a JSON object")
+            }),
+            escrow_intent_resume_at: order.escrow_intent.as_ref().map(|i| i.resume_at),
+        }
+    }
+}
+
+/// An escrow intent as its JSON column holds it; when a worker may take it over is a
+/// column of its own, for the sweep's index.
+#[derive(Serialize, Deserialize)]
+struct StoredIntent {
+    purpose: EscrowPurpose,
+    idempotency_key: String,
+    requested_at: DateTime<Utc>,
+}
+
+impl From<&EscrowIntent> for StoredIntent {
+    fn from(intent: &EscrowIntent) -> StoredIntent {
+        StoredIntent {
+            purpose: intent.purpose.clone(),
+            idempotency_key: intent.idempotency_key.clone(),
+            requested_at: intent.requested_at,
+        }
+    }
+}
+
+impl StoredIntent {
+    fn into_intent(self, resume_at: DateTime<Utc>) -> EscrowIntent {
+        EscrowIntent {
+            purpose: self.purpose,
+            idempotency_key: self.idempotency_key,
+            requested_at: self.requested_at,
+            resume_at,
         }
     }
 }
@@ -145,6 +184,16 @@ impl OrderRow {
                 .map(|s| parsed("order status", s.parse()))
                 .transpose()?,
             dispute,
+            escrow_intent: match (self.escrow_intent, self.escrow_intent_resume_at) {
+                (Some(stored), Some(resume_at)) => Some(
+                    parsed(
+                        "escrow intent",
+                        serde_json::from_value::<StoredIntent>(stored),
+                    )?
+                    .into_intent(resume_at),
+                ),
+                _ => None,
+            },
         }))
     }
 }

@@ -23,6 +23,8 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamptz>,
         cancellation_reason -> Nullable<Text>,
         status_before_dispute -> Nullable<Text>,
+        escrow_intent -> Nullable<Jsonb>,
+        escrow_intent_resume_at -> Nullable<Timestamptz>,
     }
 }
 

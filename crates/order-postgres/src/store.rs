@@ -1,12 +1,13 @@
 //! The store's reads, and the start of every unit of work.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use order_domain::{Dispute, DisputeId, Order, OrderId};
 use order_ports::store::{DisputeQuery, OrderQuery, Page, SortOrder, Visibility};
-use order_ports::{OrderStore, StoreError, UnitOfWork};
+use order_ports::{IntentStats, OrderStore, StoreError, UnitOfWork};
 
 use crate::error::{pool_error, store_error};
 use crate::page::PagePlan;
@@ -252,6 +253,55 @@ impl OrderStore for PgStore {
             .map_err(store_error)?
             .map(Dispute::try_from)
             .transpose()
+    }
+
+    async fn claim_stale_intents(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        use diesel::sql_types::{BigInt, Timestamptz};
+        let mut conn = self.connection().await?;
+        // Diesel's builder has no `FOR UPDATE SKIP LOCKED` inside a subquery.
+        let rows: Vec<OrderRow> = diesel::sql_query(
+            "UPDATE orders SET escrow_intent_resume_at = $1 \
+             WHERE id IN (SELECT id FROM orders \
+                          WHERE escrow_intent_resume_at <= $2 \
+                          ORDER BY escrow_intent_resume_at LIMIT $3 \
+                          FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+        )
+        .bind::<Timestamptz, _>(lease_until)
+        .bind::<Timestamptz, _>(now)
+        .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+        .load(&mut conn)
+        .await
+        .map_err(store_error)?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
+            claimed.push(with_dispute(&mut conn, row).await?);
+        }
+        Ok(claimed)
+    }
+
+    async fn intent_stats(&self) -> Result<IntentStats, StoreError> {
+        use diesel::dsl::{count_star, sql};
+        use diesel::sql_types::{Nullable, Timestamptz};
+        let mut conn = self.connection().await?;
+        let (pending, oldest): (i64, Option<DateTime<Utc>>) = orders::table
+            .filter(orders::escrow_intent_resume_at.is_not_null())
+            .select((
+                count_star(),
+                sql::<Nullable<Timestamptz>>("min((escrow_intent->>'requested_at')::timestamptz)"),
+            ))
+            .first(&mut conn)
+            .await
+            .map_err(store_error)?;
+        Ok(IntentStats {
+            pending: pending.try_into().unwrap_or_default(),
+            oldest,
+        })
     }
 
     async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {

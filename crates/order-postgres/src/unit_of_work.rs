@@ -111,6 +111,7 @@ impl UnitOfWork for PgUnitOfWork {
             .filter(orders::status.eq_any(awaiting))
             .filter(orders::shipped_at.le(shipped_before))
             .filter(orders::id.ne_all(skip))
+            .filter(orders::escrow_intent.is_null())
             .order(orders::shipped_at.asc())
             .limit(1)
             .for_update()

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use order_domain::fixtures::*;
-use order_domain::{DisputeId, EscrowId, ListingId, OrderId, UserId};
+use order_domain::{EscrowId, ListingId, OrderId, UserId};
 use order_peers::{HttpListings, HttpWallet, PeerConfig};
 use order_ports::{
     HoldEscrow, ListingError, Listings, RefundEscrow, ReleaseEscrow, Wallet, WalletError,
@@ -126,6 +126,7 @@ async fn hold(stub: &Stub, order_id: OrderId) -> EscrowId {
         order_id,
         buyer_id: buyer(),
         amount: money("135.00"),
+        idempotency_key: format!("order-{}-hold", order_id),
     };
     stub.wallet().hold_escrow(request).await.unwrap()
 }
@@ -137,6 +138,7 @@ fn release(escrow_id: EscrowId, order_id: OrderId) -> ReleaseEscrow {
         seller_id: seller(),
         seller_amount: money("128.75"),
         fee_amount: money("6.25"),
+        idempotency_key: format!("order-{order_id}-release"),
     }
 }
 
@@ -150,12 +152,12 @@ fn refund(
     RefundEscrow {
         escrow_id,
         order_id,
-        dispute_id: DisputeId::from_uuid(order_id.into()),
         buyer_id: buyer(),
         refund_amount: money(buyer_gets),
         seller_id: seller(),
         seller_amount: money(seller_gets),
         fee_amount: money(fee),
+        idempotency_key: format!("dispute-{order_id}-refund"),
     }
 }
 
@@ -252,6 +254,7 @@ async fn insufficient_funds_is_declined_and_debits_nothing() {
         order_id: order(6),
         buyer_id: buyer(),
         amount: money("135.00"),
+        idempotency_key: format!("order-{}-hold", order(6)),
     };
     assert_eq!(
         stub.wallet().hold_escrow(request).await,
@@ -297,6 +300,7 @@ async fn an_unavailable_wallet_recovers_within_the_retries() {
         order_id: order(9),
         buyer_id: buyer(),
         amount: money("1.00"),
+        idempotency_key: format!("order-{}-hold", order(9)),
     };
     assert!(matches!(
         stub.wallet().hold_escrow(request).await,
@@ -333,6 +337,7 @@ async fn a_wrong_service_token_is_refused() {
         order_id: order(10),
         buyer_id: buyer(),
         amount: money("1.00"),
+        idempotency_key: format!("order-{}-hold", order(10)),
     };
     let outcome = HttpWallet::new(config).unwrap().hold_escrow(request).await;
     assert!(

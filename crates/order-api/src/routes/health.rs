@@ -59,6 +59,19 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         }
         Err(error) => tracing::warn!(%error, "outbox statistics unavailable"),
     }
+    match order_ports::OrderStore::intent_stats(&state.store).await {
+        Ok(stats) => {
+            metrics.intents_pending.set(stats.pending as i64);
+            let age = stats.oldest.map_or(0.0, |oldest| {
+                (state.clock.now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            metrics.intent_oldest_seconds.set(age);
+        }
+        Err(error) => tracing::warn!(%error, "escrow intent statistics unavailable"),
+    }
+    let guard = state.wallet_guard.snapshot();
+    metrics.wallet_breaker_state.set(guard.state.code());
+    metrics.wallet_calls_in_flight.set(guard.in_flight as i64);
     let pool = state.store.pool().status();
     metrics.db_pool_connections.set(pool.size as i64);
     metrics.db_pool_idle.set(pool.available as i64);

@@ -6,7 +6,8 @@ use crate::{AppError, OrderService};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AutoCompletion {
     pub completed: Vec<OrderId>,
-    /// Orders whose escrow could not be released this time; the next sweep retries them.
+    /// Orders whose escrow could not be released this time; their recorded release is
+    /// finished by the intent worker once the Wallet answers again.
     pub failed: Vec<OrderId>,
 }
 
@@ -14,9 +15,10 @@ impl OrderService {
     /// Completes up to `limit` orders whose buyer neither confirmed nor disputed within
     /// the auto-completion delay after shipping, exactly as the buyer's confirmation would.
     ///
-    /// Each order is claimed, paid out and completed in its own unit of work, so that any
-    /// number of workers can sweep at once without completing an order twice, and a
-    /// failing wallet holds up only the order it failed on.
+    /// Each order is claimed and its release recorded in a short unit of work of its own,
+    /// so that any number of workers can sweep at once without completing an order twice;
+    /// the Wallet is then called with nothing locked, and a failing Wallet holds up only the
+    /// order it failed on.
     pub async fn complete_due(&self, limit: usize) -> Result<AutoCompletion, AppError> {
         let mut sweep = AutoCompletion::default();
         while sweep.completed.len() + sweep.failed.len() < limit {
@@ -26,16 +28,19 @@ impl OrderService {
             let Some(order) = uow.claim_due_order(cutoff, sweep.failed.clone()).await? else {
                 break;
             };
-            let changed = order.auto_complete(&self.settings.auto_complete, now)?;
-            if let Err(error) = self.release_escrow(&order).await {
-                tracing::warn!(order_id = %order.id, %error, "auto-completion postponed");
-                sweep.failed.push(order.id);
-                continue;
+            let request = order.request_auto_completion(
+                &self.settings.auto_complete,
+                now,
+                self.settings.resume_after,
+            )?;
+            let recorded = self.record_intent(uow, &order, request).await?;
+            match self.carry_out(&recorded).await {
+                Ok(_) => sweep.completed.push(order.id),
+                Err(error) => {
+                    tracing::warn!(order_id = %order.id, %error, "auto-completion postponed");
+                    sweep.failed.push(order.id);
+                }
             }
-            self.store_change(uow.as_mut(), order.status, changed)
-                .await?;
-            uow.commit().await?;
-            sweep.completed.push(order.id);
         }
         Ok(sweep)
     }

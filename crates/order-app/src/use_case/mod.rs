@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod mark_paid;
 pub mod purchase;
 pub mod queries;
+pub mod resume;
 pub mod ship;
 
 use order_domain::Order;

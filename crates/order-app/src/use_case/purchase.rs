@@ -1,6 +1,6 @@
-use order_domain::order::{CancellationReason, NewOrder, OrderSource, ShippingAddress};
+use order_domain::order::{IntentRequest, NewOrder, OrderSource, ShippingAddress};
 use order_domain::{DomainError, ListingId, Order, OrderId, OrderStatus, UserId};
-use order_ports::{HoldEscrow, StoreError, WalletError};
+use order_ports::StoreError;
 
 use super::Placed;
 use crate::{AppError, Caller, OrderService};
@@ -27,9 +27,9 @@ impl OrderService {
     /// escrow and marks the order PAID.
     ///
     /// A declined payment cancels the order (`PaymentDeclined`). If the wallet is down the
-    /// order stays PENDING_PAYMENT, and the buyer's retry resumes it: the hold's
-    /// idempotency key comes from the order, so the buyer is never charged twice. A second
-    /// buyer of the same listing gets a conflict.
+    /// order stays PENDING_PAYMENT with its payment recorded, and the buyer's retry (or the
+    /// intent worker) resumes it: the hold's idempotency key comes from the order, so the
+    /// buyer is never charged twice. A second buyer of the same listing gets a conflict.
     pub async fn purchase(&self, caller: Caller, purchase: Purchase) -> Result<Placed, AppError> {
         let buyer_id = match (caller, purchase.buyer_id) {
             (Caller::User { id, .. }, Some(other)) if other != id => {
@@ -53,16 +53,18 @@ impl OrderService {
                 order,
                 created: false,
             }),
-            Underway::Pending(order) => self.pay(order.id).await.map(|order| Placed {
+            Underway::Pending(order) => self.pay(&order).await.map(|order| Placed {
                 order,
                 created: true,
             }),
         }
     }
 
-    /// This buyer's Buy It Now order of the listing, created now if there is none. It is
-    /// committed before any money moves, so that a retry after a wallet failure finds it.
+    /// This buyer's Buy It Now order of the listing, created now if there is none, with its
+    /// payment recorded as the order's escrow intent. It is committed before any money
+    /// moves, so that a retry after a wallet failure finds it and holds with the same key.
     async fn underway_purchase(&self, new: &NewOrder) -> Result<Underway, AppError> {
+        let resume_after = self.settings.resume_after;
         // The second round is for the request that lost an insert race.
         for _ in 0..2 {
             let mut uow = self.begin().await?;
@@ -70,66 +72,43 @@ impl OrderService {
                 Some(order)
                     if order.buyer_id == new.buyer_id && order.source == OrderSource::BuyNow =>
                 {
-                    return Ok(if order.status == OrderStatus::PendingPayment {
-                        Underway::Pending(order)
-                    } else {
-                        Underway::Finished(order)
-                    });
+                    if order.status != OrderStatus::PendingPayment {
+                        return Ok(Underway::Finished(order));
+                    }
+                    let request = order.request_payment(self.ports.clock.now(), resume_after)?;
+                    let recorded = self.record_intent(uow, &order, request).await?;
+                    return Ok(Underway::Pending(recorded));
                 }
                 Some(_) => return Err(sold()),
                 None => {}
             }
             let id = OrderId::from_uuid(self.ports.ids.new_id());
-            let placed = Order::place(
-                id,
-                new.clone(),
-                self.settings.fee_rate,
-                self.ports.clock.now(),
-            )?;
-            match uow.insert_order(&placed.value).await {
+            let now = self.ports.clock.now();
+            let placed = Order::place(id, new.clone(), self.settings.fee_rate, now)?;
+            let IntentRequest::Recorded(order) = placed.value.request_payment(now, resume_after)?
+            else {
+                unreachable!("a new order has no pending intent");
+            };
+            match uow.insert_order(&order).await {
                 Err(StoreError::Conflict(_)) => continue,
                 other => other?,
             }
             self.append_events(uow.as_mut(), &placed.events).await?;
             uow.commit().await?;
-            return Ok(Underway::Pending(placed.value));
+            return Ok(Underway::Pending(order));
         }
         Err(sold())
     }
 
-    /// Holds the order's total and marks it PAID, or cancels it if the buyer cannot pay.
-    /// The order stays locked during the hold, so a concurrent retry or cancellation waits
-    /// for the outcome instead of racing the money.
-    async fn pay(&self, order_id: OrderId) -> Result<Order, AppError> {
-        let mut uow = self.begin().await?;
-        let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        if order.status != OrderStatus::PendingPayment {
-            return Ok(order);
+    /// Holds the order's total and marks it PAID, or cancels it if the buyer cannot pay
+    /// (`PaymentDeclined`). The hold is made with nothing locked; a retry or the intent
+    /// worker racing it makes the same call with the same key and finds the outcome.
+    async fn pay(&self, order: &Order) -> Result<Order, AppError> {
+        let settled = self.carry_out(order).await?;
+        if settled.order.status == OrderStatus::Cancelled {
+            return Err(AppError::PaymentDeclined);
         }
-        let hold = HoldEscrow {
-            order_id: order.id,
-            buyer_id: order.buyer_id,
-            amount: order.total(),
-        };
-        match self.ports.wallet.hold_escrow(hold).await {
-            Ok(escrow_id) => {
-                let paid = order
-                    .mark_paid(escrow_id, self.ports.clock.now())?
-                    .expect("an unpaid order is never a mark-paid replay");
-                let paid = self.store_change(uow.as_mut(), order.status, paid).await?;
-                uow.commit().await?;
-                Ok(paid)
-            }
-            Err(WalletError::InsufficientFunds) => {
-                let reason = CancellationReason::parse("Payment declined: insufficient funds.")?;
-                let cancelled = order.cancel(reason, self.ports.clock.now())?;
-                self.store_change(uow.as_mut(), order.status, cancelled)
-                    .await?;
-                uow.commit().await?;
-                Err(AppError::PaymentDeclined)
-            }
-            Err(other) => Err(AppError::from_wallet(other)),
-        }
+        Ok(settled.order)
     }
 }
 

@@ -53,6 +53,16 @@ impl Journal {
             .collect()
     }
 
+    /// The last committed version of the order `id`, if any write stored one.
+    pub fn latest_order(&self, id: order_domain::OrderId) -> Option<Order> {
+        self.orders().into_iter().rev().find(|order| order.id == id)
+    }
+
+    /// The last committed version of the dispute `id`, if any write stored one.
+    pub fn latest_dispute(&self, id: order_domain::DisputeId) -> Option<Dispute> {
+        self.disputes().into_iter().rev().find(|d| d.id == id)
+    }
+
     /// The orders stored, by insert or update, in order.
     pub fn orders(&self) -> Vec<Order> {
         self.writes()
@@ -75,10 +85,11 @@ impl Journal {
     }
 }
 
-/// What one unit of work finds in the store.
+/// What one unit of work finds in the store. What earlier units of work committed wins:
+/// a unit of work that locks an order or a dispute gets its last committed version.
 #[derive(Clone, Default)]
 pub struct Found {
-    /// What `lock_order` returns, whatever the id.
+    /// What `lock_order` returns, whatever the id, unless a version was committed.
     pub order: Option<Order>,
     /// What `lock_live_order_for_listing` returns.
     pub live: Option<Order>,
@@ -106,15 +117,15 @@ impl Found {
     pub fn unit_of_work(self, journal: &Journal) -> MockUnitOfWork {
         let pending: Arc<Mutex<Vec<Write>>> = Arc::default();
         let mut uow = MockUnitOfWork::new();
-        let order = self.order.clone();
+        let (order, seen) = (self.order.clone(), journal.clone());
         uow.expect_lock_order()
-            .returning(move |_| Ok(order.clone()));
+            .returning(move |id| Ok(seen.latest_order(id).or_else(|| order.clone())));
         let live = self.live.clone();
         uow.expect_lock_live_order_for_listing()
             .returning(move |_| Ok(live.clone()));
-        let dispute = self.dispute.clone();
+        let (dispute, seen) = (self.dispute.clone(), journal.clone());
         uow.expect_lock_dispute()
-            .returning(move |_| Ok(dispute.clone()));
+            .returning(move |id| Ok(seen.latest_dispute(id).or_else(|| dispute.clone())));
         let due = Mutex::new(VecDeque::from(self.due.clone()));
         uow.expect_claim_due_order().returning(move |_, skip| {
             let mut due = due.lock().unwrap();
@@ -208,6 +219,12 @@ impl World {
             .expect_dispute()
             .returning(move |_| Ok(Some(seen.clone())));
         self
+    }
+
+    /// The next unit of work finds only what earlier ones committed: the second step of a
+    /// money-moving change, which locks the order its first step stored.
+    pub fn then_finds_committed(self) -> World {
+        self.then_finds(Found::nothing())
     }
 
     /// The next unit of work the service begins will find `found`.

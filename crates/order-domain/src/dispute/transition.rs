@@ -2,6 +2,7 @@
 //! the order and its escrow.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::{Dispute, DisputeData, DisputeReason, DisputeStatus, EvidenceUrl, Resolution};
 use crate::error::DomainError;
@@ -21,7 +22,7 @@ pub struct DisputeOpened {
 }
 
 /// An admin's change to a dispute; `None` leaves a field as it is.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisputeUpdate {
     pub status: Option<DisputeStatus>,
     pub resolution: Option<Resolution>,
@@ -31,7 +32,8 @@ pub struct DisputeUpdate {
 
 /// The escrow movement a resolution calls for, to be done by the Wallet before the
 /// decision is stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "settlement", rename_all = "snake_case")]
 pub enum Payout {
     /// The sale goes through: release the escrow to the seller and the platform.
     Release(Settlement),
@@ -206,6 +208,9 @@ impl Dispute {
             "a dispute is decided with its own order"
         );
         let resolution = check_update_fields(&update)?;
+        if order.escrow_intent.is_some() {
+            return Err(DomainError::OperationInProgress);
+        }
         let mut dispute = self.clone();
         let mut changed = false;
         if let Some(notes) = update.admin_notes {

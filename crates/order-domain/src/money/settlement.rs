@@ -1,9 +1,11 @@
+use serde::{Deserialize, Serialize};
+
 use super::{FeeRate, Money};
 use crate::error::DomainError;
 
 /// Where an order's escrow goes when it is paid out: every cent of the order's total to
 /// exactly one of the buyer, the seller and the platform.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settlement {
     buyer_refund: Money,
     seller_amount: Money,

@@ -2,12 +2,17 @@
 
 mod auto_complete;
 mod cancellation;
+mod escrow_intent;
 mod shipping;
 mod status;
 mod transition;
 
 pub use auto_complete::AutoCompletePolicy;
 pub use cancellation::CancellationReason;
+pub use escrow_intent::{
+    DisputeChange, EscrowIntent, EscrowPurpose, IntentFinished, IntentRequest, WalletAnswer,
+    WalletCall,
+};
 pub(crate) use shipping::string_newtype_conversions;
 pub use shipping::{Carrier, ShippingAddress, TrackingNumber};
 pub use status::{OrderAction, OrderSource, OrderStatus, UnknownOrderStatus};
@@ -52,6 +57,8 @@ pub struct OrderData {
     pub status_before_dispute: Option<OrderStatus>,
     /// The order's one dispute, if it ever had one.
     pub dispute: Option<DisputeSummary>,
+    /// The Wallet movement the order waits on, if any; every other change waits for it.
+    pub escrow_intent: Option<EscrowIntent>,
 }
 
 /// An order. Read its fields through `Deref`; change it through its transition methods,
@@ -60,7 +67,8 @@ pub struct OrderData {
 pub struct Order(OrderData);
 
 /// Which side of an order a user is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Party {
     Buyer,
     Seller,

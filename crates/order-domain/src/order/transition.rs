@@ -106,6 +106,7 @@ impl Order {
             cancellation_reason: None,
             status_before_dispute: None,
             dispute: None,
+            escrow_intent: None,
         });
         Ok(order.announce(EventType::OrderCreated, now))
     }
@@ -242,7 +243,12 @@ impl Order {
     }
 
     /// A copy of the order to change by `action`, or the refusal naming the current status.
+    /// Refuses every change while a Wallet movement is pending: its answer is to be applied
+    /// to the order it was decided for.
     pub(crate) fn begin(&self, action: OrderAction) -> Result<Order, DomainError> {
+        if self.escrow_intent.is_some() {
+            return Err(DomainError::OperationInProgress);
+        }
         if action.allowed_from().contains(&self.status) {
             Ok(self.clone())
         } else {

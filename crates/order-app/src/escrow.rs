@@ -1,0 +1,225 @@
+//! The three steps every money-moving change takes, so that no database connection or
+//! transaction is held while the Wallet is called.
+//!
+//! (1) Lock the order, let the domain decide and record the escrow intent, commit.
+//! (2) Call the Wallet with the intent's idempotency key, holding nothing.
+//! (3) Lock the order again and, if the same intent is still pending, apply the Wallet's
+//!     answer with its events, commit.
+//!
+//! Between (1) and (3) the order refuses every other change, so a slow Wallet delays only
+//! the orders whose money it is moving. A crash, a timeout or a 503 there leaves the intent
+//! recorded: the caller's retry, or the intent worker once `resume_at` has passed, calls the
+//! Wallet again with the same key and finishes it — exactly once, because the Wallet moves
+//! money once per key and step (3) applies an intent once.
+
+use order_domain::order::{EscrowIntent, EscrowPurpose, IntentRequest, WalletAnswer, WalletCall};
+use order_domain::{Dispute, Order, OrderId};
+use order_ports::{HoldEscrow, RefundEscrow, ReleaseEscrow, UnitOfWork, WalletError};
+
+use crate::{AppError, OrderService};
+
+/// An order after its escrow intent was applied, with the dispute a resolution changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Settled {
+    pub order: Order,
+    pub dispute: Option<Dispute>,
+}
+
+/// What finishing an intent found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntentOutcome {
+    /// The Wallet answered and the order changed accordingly.
+    Applied,
+    /// Someone else (the requester's retry, another worker) had already finished it.
+    AlreadyFinished,
+    /// The Wallet could not be reached; the intent stays for a later attempt.
+    Postponed,
+    /// The Wallet refused the movement for good; the intent was dropped, nothing moved.
+    Abandoned,
+}
+
+impl OrderService {
+    /// Step (1) for a request the domain turned into `request`, on the order locked in `uow`.
+    /// Commits the recorded intent; a pending one (a retry of the same movement) is carried
+    /// on as it is.
+    pub(crate) async fn record_intent(
+        &self,
+        mut uow: Box<dyn UnitOfWork>,
+        before: &Order,
+        request: IntentRequest,
+    ) -> Result<Order, AppError> {
+        match request {
+            IntentRequest::Recorded(order) => {
+                uow.update_order(&order, before.status).await?;
+                uow.commit().await?;
+                Ok(order)
+            }
+            IntentRequest::Pending(order) => Ok(order),
+        }
+    }
+
+    /// Steps (2) and (3) for `order`, whose intent is recorded: the settled order, or why
+    /// not. A Wallet that cannot be reached leaves the intent pending (503 to the caller).
+    pub(crate) async fn carry_out(&self, order: &Order) -> Result<Settled, AppError> {
+        let intent = order
+            .escrow_intent
+            .clone()
+            .expect("an order is carried out only once its intent is recorded");
+        let answer = self.call_wallet(order, &intent).await;
+        match answer {
+            Ok(answer) => {
+                let (settled, _) = self.apply_answer(order.id, &intent, answer).await?;
+                if answer == WalletAnswer::Declined {
+                    return Err(AppError::PaymentDeclined);
+                }
+                Ok(settled)
+            }
+            Err(WalletError::Rejected(detail)) => {
+                self.abandon(order.id, &intent).await?;
+                Err(AppError::from_wallet(WalletError::Rejected(detail)))
+            }
+            Err(unavailable) => Err(AppError::from_wallet(unavailable)),
+        }
+    }
+
+    /// Finishes the intent of an order a worker claimed after its requester went silent.
+    pub(crate) async fn resume_intent(&self, order: &Order) -> Result<IntentOutcome, AppError> {
+        let Some(intent) = order.escrow_intent.clone() else {
+            return Ok(IntentOutcome::AlreadyFinished);
+        };
+        match self.call_wallet(order, &intent).await {
+            Ok(answer) => {
+                let (_, applied) = self.apply_answer(order.id, &intent, answer).await?;
+                Ok(if applied {
+                    IntentOutcome::Applied
+                } else {
+                    IntentOutcome::AlreadyFinished
+                })
+            }
+            Err(WalletError::Rejected(detail)) => {
+                tracing::error!(order_id = %order.id, %detail, "the wallet refused an intent");
+                self.abandon(order.id, &intent).await?;
+                Ok(IntentOutcome::Abandoned)
+            }
+            Err(error) => {
+                tracing::warn!(order_id = %order.id, %error, "escrow intent postponed");
+                Ok(IntentOutcome::Postponed)
+            }
+        }
+    }
+
+    /// Step (2): the intent's Wallet call, made with the key the intent recorded.
+    async fn call_wallet(
+        &self,
+        order: &Order,
+        intent: &EscrowIntent,
+    ) -> Result<WalletAnswer, WalletError> {
+        let wallet = &self.ports.wallet;
+        let key = intent.idempotency_key.clone();
+        let escrow_id = || {
+            order
+                .escrow_id
+                .expect("only a paid order releases or refunds its escrow")
+        };
+        match intent.purpose.wallet_call() {
+            WalletCall::Hold { amount } => {
+                let request = HoldEscrow {
+                    order_id: order.id,
+                    buyer_id: order.buyer_id,
+                    amount,
+                    idempotency_key: key,
+                };
+                match wallet.hold_escrow(request).await {
+                    Ok(escrow_id) => Ok(WalletAnswer::Held(escrow_id)),
+                    Err(WalletError::InsufficientFunds) => Ok(WalletAnswer::Declined),
+                    Err(other) => Err(other),
+                }
+            }
+            WalletCall::Release(settlement) => {
+                let request = ReleaseEscrow {
+                    escrow_id: escrow_id(),
+                    order_id: order.id,
+                    seller_id: order.seller_id,
+                    seller_amount: settlement.seller_amount(),
+                    fee_amount: settlement.fee_amount(),
+                    idempotency_key: key,
+                };
+                wallet
+                    .release_escrow(request)
+                    .await
+                    .map(|()| WalletAnswer::Done)
+            }
+            WalletCall::Refund(settlement) => {
+                let request = RefundEscrow {
+                    escrow_id: escrow_id(),
+                    order_id: order.id,
+                    buyer_id: order.buyer_id,
+                    refund_amount: settlement.buyer_refund(),
+                    seller_id: order.seller_id,
+                    seller_amount: settlement.seller_amount(),
+                    fee_amount: settlement.fee_amount(),
+                    idempotency_key: key,
+                };
+                wallet
+                    .refund_escrow(request)
+                    .await
+                    .map(|()| WalletAnswer::Done)
+            }
+        }
+        .map_err(|error| match error {
+            // Only a hold can be declined; anything else answering 402 is a refusal.
+            WalletError::InsufficientFunds => WalletError::Rejected("402 on a payout".into()),
+            other => other,
+        })
+    }
+
+    /// Step (3): applies `answer` if `intent` is still the order's pending one (`true`);
+    /// otherwise someone else finished it, and the order is answered as it now stands.
+    async fn apply_answer(
+        &self,
+        order_id: OrderId,
+        intent: &EscrowIntent,
+        answer: WalletAnswer,
+    ) -> Result<(Settled, bool), AppError> {
+        let mut uow = self.begin().await?;
+        let order = Self::lock_order(uow.as_mut(), order_id).await?;
+        let dispute = match &intent.purpose {
+            EscrowPurpose::Resolution { dispute_id, .. } => uow.lock_dispute(*dispute_id).await?,
+            _ => None,
+        };
+        if order.escrow_intent.as_ref() != Some(intent) {
+            return Ok((Settled { order, dispute }, false));
+        }
+        let finished = order.finish_intent(
+            answer,
+            dispute.as_ref(),
+            self.settings.fee_rate,
+            self.ports.clock.now(),
+        )?;
+        uow.update_order(&finished.order, order.status).await?;
+        if let (Some(changed), Some(before)) = (&finished.dispute, &dispute) {
+            if changed != before {
+                uow.update_dispute(changed).await?;
+            }
+        }
+        self.append_events(uow.as_mut(), &finished.events).await?;
+        uow.commit().await?;
+        let settled = Settled {
+            order: finished.order,
+            dispute: finished.dispute.or(dispute),
+        };
+        Ok((settled, true))
+    }
+
+    /// Drops `intent` after the Wallet refused it for good: the order is as before.
+    async fn abandon(&self, order_id: OrderId, intent: &EscrowIntent) -> Result<(), AppError> {
+        let mut uow = self.begin().await?;
+        let order = Self::lock_order(uow.as_mut(), order_id).await?;
+        if order.escrow_intent.as_ref() == Some(intent) {
+            uow.update_order(&order.abandon_intent(), order.status)
+                .await?;
+            uow.commit().await?;
+        }
+        Ok(())
+    }
+}

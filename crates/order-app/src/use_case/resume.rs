@@ -1,0 +1,48 @@
+use order_domain::OrderId;
+
+use crate::escrow::IntentOutcome;
+use crate::{AppError, OrderService};
+
+/// What one sweep of the intent worker did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntentSweep {
+    /// Intents finished: the Wallet answered and the order changed.
+    pub applied: Vec<OrderId>,
+    /// Intents someone else had finished meanwhile.
+    pub already_finished: Vec<OrderId>,
+    /// Intents the Wallet still could not be reached for; a later sweep tries again.
+    pub postponed: Vec<OrderId>,
+    /// Intents the Wallet refused for good; dropped, nothing moved.
+    pub abandoned: Vec<OrderId>,
+}
+
+impl OrderService {
+    /// Finishes up to `limit` escrow intents whose requester went silent — a crash, a
+    /// timeout or a Wallet outage between recording the intent and applying the Wallet's
+    /// answer — exactly as the requester's retry would: the same Wallet call with the same
+    /// idempotency key, then the change. A stuck Buy It Now payment is resumed this way too:
+    /// the hold is retried, never the order blindly cancelled, since a hold may exist.
+    ///
+    /// Each claimed intent is leased for `resume_after`, so that other replicas' workers
+    /// leave it alone meanwhile; nothing stays locked while the Wallet is called.
+    pub async fn resume_intents(&self, limit: usize) -> Result<IntentSweep, AppError> {
+        let now = self.ports.clock.now();
+        let claimed = self
+            .ports
+            .store
+            .claim_stale_intents(now, now + self.settings.resume_after, limit)
+            .await?;
+        let mut sweep = IntentSweep::default();
+        for order in claimed {
+            let outcome = self.resume_intent(&order).await?;
+            match outcome {
+                IntentOutcome::Applied => &mut sweep.applied,
+                IntentOutcome::AlreadyFinished => &mut sweep.already_finished,
+                IntentOutcome::Postponed => &mut sweep.postponed,
+                IntentOutcome::Abandoned => &mut sweep.abandoned,
+            }
+            .push(order.id);
+        }
+        Ok(sweep)
+    }
+}

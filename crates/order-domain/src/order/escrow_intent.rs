@@ -1,0 +1,375 @@
+//! Money in flight: a Wallet movement recorded before it is asked for, applied once answered.
+//!
+//! A change that moves escrow happens in three steps, so that no database transaction waits
+//! on the Wallet: (1) the order records an [`EscrowIntent`] — what the movement is for, its
+//! idempotency key, the amounts — and that is committed; (2) the Wallet is called with
+//! nothing locked; (3) the Wallet's answer is applied by [`Order::finish_intent`], with the
+//! change's events. While an intent is pending the order refuses every other change
+//! ([`DomainError::OperationInProgress`]), so the answer lands on the order the movement was
+//! decided for; a request for the very same movement carries the pending one on instead.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{CancellationReason, Changed, Order, OrderAction, OrderSource, OrderStatus, Party};
+use crate::dispute::{Dispute, DisputeUpdate, Payout};
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::id::{DisputeId, EscrowId};
+use crate::money::{FeeRate, Money, Settlement};
+
+/// A Wallet movement this order is waiting on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscrowIntent {
+    pub purpose: EscrowPurpose,
+    /// Sent with every Wallet call for this intent, whoever makes it, so that the Wallet
+    /// moves the money once however often the call is repeated.
+    pub idempotency_key: String,
+    pub requested_at: DateTime<Utc>,
+    /// From then on a worker finishes the intent: whoever recorded it is taken to be gone.
+    pub resume_at: DateTime<Utc>,
+}
+
+/// Why escrow moves, which decides both the Wallet call and what its answer does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EscrowPurpose {
+    /// A Buy It Now payment: hold the total; then PAID, or CANCELLED if declined.
+    Payment { amount: Money },
+    /// The buyer's confirmation or the automatic completion: release; then COMPLETED.
+    Completion {
+        settlement: Settlement,
+        automatic: bool,
+    },
+    /// An admin's resolution of the order's dispute that moves money; then the order and
+    /// the dispute as the same update decides again once the Wallet has done it.
+    Resolution {
+        dispute_id: DisputeId,
+        update: DisputeUpdate,
+        payout: Payout,
+    },
+    /// A paid order called off before shipping: the whole escrow back; then CANCELLED.
+    Cancellation {
+        reason: CancellationReason,
+        by: Party,
+        settlement: Settlement,
+    },
+}
+
+/// The Wallet call an intent stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalletCall {
+    Hold { amount: Money },
+    Release(Settlement),
+    Refund(Settlement),
+}
+
+/// What the Wallet answered to an intent's call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalletAnswer {
+    /// The hold was made in this escrow.
+    Held(EscrowId),
+    /// The buyer's balance does not cover the hold.
+    Declined,
+    /// The release or refund was made.
+    Done,
+}
+
+/// An order whose intent has been applied, with whatever else the answer changed.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntentFinished {
+    pub order: Order,
+    /// The dispute, when the intent carried out its resolution.
+    pub dispute: Option<Dispute>,
+    pub events: Vec<DomainEvent>,
+}
+
+/// What a request for a movement comes to.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntentRequest {
+    /// The order with the intent recorded: store it, then call the Wallet.
+    Recorded(Order),
+    /// The very same movement is already pending (a retry): call the Wallet again with it.
+    Pending(Order),
+}
+
+impl IntentRequest {
+    pub fn order(&self) -> &Order {
+        match self {
+            IntentRequest::Recorded(order) | IntentRequest::Pending(order) => order,
+        }
+    }
+}
+
+impl EscrowPurpose {
+    /// The Wallet call this purpose makes.
+    pub fn wallet_call(&self) -> WalletCall {
+        match self {
+            EscrowPurpose::Payment { amount } => WalletCall::Hold { amount: *amount },
+            EscrowPurpose::Completion { settlement, .. } => WalletCall::Release(*settlement),
+            EscrowPurpose::Resolution { payout, .. } => match payout {
+                Payout::Release(settlement) => WalletCall::Release(*settlement),
+                Payout::Refund(settlement) => WalletCall::Refund(*settlement),
+            },
+            EscrowPurpose::Cancellation { settlement, .. } => WalletCall::Refund(*settlement),
+        }
+    }
+
+    /// The idempotency key of `order`'s movement for this purpose. Derived from the order
+    /// (or its dispute), never from the request, so that however a movement is triggered
+    /// again — the caller's retry, another caller, the worker — the Wallet sees one key:
+    /// one hold and one release per order, one refund per dispute, one cancellation refund.
+    fn idempotency_key(&self, order: &Order) -> String {
+        match self {
+            EscrowPurpose::Payment { .. } => format!("order-{}-hold", order.id),
+            EscrowPurpose::Completion { .. }
+            | EscrowPurpose::Resolution {
+                payout: Payout::Release(_),
+                ..
+            } => format!("order-{}-release", order.id),
+            EscrowPurpose::Resolution {
+                dispute_id,
+                payout: Payout::Refund(_),
+                ..
+            } => format!("dispute-{dispute_id}-refund"),
+            EscrowPurpose::Cancellation { .. } => format!("order-{}-cancel-refund", order.id),
+        }
+    }
+}
+
+impl EscrowIntent {
+    /// Whether `other` asks the Wallet for exactly this movement: the same key and the
+    /// same call, so that carrying this one on is the same as making that one.
+    fn same_movement(&self, other: &EscrowIntent) -> bool {
+        self.idempotency_key == other.idempotency_key
+            && self.purpose.wallet_call() == other.purpose.wallet_call()
+    }
+}
+
+impl Order {
+    /// Records the intent to move escrow for `purpose`, after `action`'s status rule; or,
+    /// if the same movement is already pending, hands it back to be carried on.
+    ///
+    /// `resume_after` is how long the requester is given before a worker takes over.
+    pub(crate) fn request_movement(
+        &self,
+        action: OrderAction,
+        purpose: EscrowPurpose,
+        now: DateTime<Utc>,
+        resume_after: TimeDelta,
+    ) -> Result<IntentRequest, DomainError> {
+        let intent = EscrowIntent {
+            idempotency_key: purpose.idempotency_key(self),
+            purpose,
+            requested_at: now,
+            resume_at: now + resume_after,
+        };
+        if let Some(pending) = &self.escrow_intent {
+            return if pending.same_movement(&intent) {
+                Ok(IntentRequest::Pending(self.clone()))
+            } else {
+                Err(DomainError::OperationInProgress)
+            };
+        }
+        let mut order = self.begin(action)?;
+        order.data_mut().escrow_intent = Some(intent);
+        Ok(IntentRequest::Recorded(order))
+    }
+
+    /// Step (1) of the buyer's confirmation: record the release of the escrow to the seller
+    /// and the platform. The order completes once the Wallet has released it.
+    pub fn request_completion(
+        &self,
+        now: DateTime<Utc>,
+        resume_after: TimeDelta,
+    ) -> Result<IntentRequest, DomainError> {
+        let purpose = EscrowPurpose::Completion {
+            settlement: self.release_settlement(),
+            automatic: false,
+        };
+        self.request_movement(OrderAction::Complete, purpose, now, resume_after)
+    }
+
+    /// Step (1) of the automatic completion, once the policy's delay after shipping passed.
+    pub fn request_auto_completion(
+        &self,
+        policy: &super::AutoCompletePolicy,
+        now: DateTime<Utc>,
+        resume_after: TimeDelta,
+    ) -> Result<IntentRequest, DomainError> {
+        match policy.due_at(self) {
+            Some(due) if due <= now => {}
+            Some(_) => {
+                return Err(DomainError::invalid(
+                    "auto_complete_at",
+                    "This order is not due for automatic completion yet.",
+                ))
+            }
+            None => return Err(self.refuse(OrderAction::Complete)),
+        }
+        let purpose = EscrowPurpose::Completion {
+            settlement: self.release_settlement(),
+            automatic: true,
+        };
+        self.request_movement(OrderAction::Complete, purpose, now, resume_after)
+    }
+
+    /// Step (1) of a Buy It Now payment: record the hold of the order's total.
+    pub fn request_payment(
+        &self,
+        now: DateTime<Utc>,
+        resume_after: TimeDelta,
+    ) -> Result<IntentRequest, DomainError> {
+        if self.source != OrderSource::BuyNow {
+            // An auction's winner pays through the Wallet on their own; the Wallet then
+            // marks the order paid.
+            return Err(self.refuse(OrderAction::MarkPaid));
+        }
+        let purpose = EscrowPurpose::Payment {
+            amount: self.total(),
+        };
+        self.request_movement(OrderAction::MarkPaid, purpose, now, resume_after)
+    }
+
+    /// Step (3): applies the Wallet's `answer` to the pending intent, with the events the
+    /// change raises. A resolution needs the order's `dispute`, and is decided again from
+    /// the update it recorded, which must call for the same payout.
+    pub fn finish_intent(
+        &self,
+        answer: WalletAnswer,
+        dispute: Option<&Dispute>,
+        fee_rate: FeeRate,
+        now: DateTime<Utc>,
+    ) -> Result<IntentFinished, DomainError> {
+        let Some(intent) = &self.escrow_intent else {
+            return Err(DomainError::invalid(
+                "escrow_intent",
+                "This order is not waiting on the Wallet.",
+            ));
+        };
+        let cleared = self.without_intent();
+        let changed = |changed: Changed<Order>| IntentFinished {
+            order: changed.value,
+            dispute: None,
+            events: changed.events,
+        };
+        match (&intent.purpose, answer) {
+            (EscrowPurpose::Payment { .. }, WalletAnswer::Held(escrow_id)) => {
+                let paid = cleared
+                    .mark_paid(escrow_id, now)?
+                    .ok_or_else(|| cleared.refuse(OrderAction::MarkPaid))?;
+                Ok(changed(paid))
+            }
+            (EscrowPurpose::Payment { .. }, WalletAnswer::Declined) => {
+                let reason = CancellationReason::parse("Payment declined: insufficient funds.")?;
+                Ok(changed(cleared.cancel(reason, now)?))
+            }
+            (EscrowPurpose::Completion { .. }, WalletAnswer::Done) => {
+                Ok(changed(cleared.complete(now)?))
+            }
+            (
+                EscrowPurpose::Resolution {
+                    dispute_id,
+                    update,
+                    payout,
+                },
+                WalletAnswer::Done,
+            ) => {
+                let dispute = dispute.filter(|d| d.id == *dispute_id).ok_or_else(|| {
+                    DomainError::invalid("dispute", "The resolution's dispute is missing.")
+                })?;
+                let decision = dispute.update(&cleared, update.clone(), fee_rate, now)?;
+                if decision.payout.as_ref() != Some(payout) {
+                    return Err(DomainError::invalid(
+                        "refund_amount",
+                        "The resolution no longer calls for the payout the Wallet made.",
+                    ));
+                }
+                Ok(IntentFinished {
+                    order: decision.order.unwrap_or(cleared),
+                    dispute: Some(decision.dispute),
+                    events: decision.events,
+                })
+            }
+            (EscrowPurpose::Cancellation { reason, .. }, WalletAnswer::Done) => {
+                Ok(changed(cleared.cancel_paid(reason.clone(), now)?))
+            }
+            _ => Err(DomainError::invalid(
+                "escrow_intent",
+                "The Wallet's answer does not fit the movement it was asked for.",
+            )),
+        }
+    }
+
+    /// Drops the pending intent without applying it, when the Wallet refused the movement
+    /// for good: nothing moved and the order is as it was before the request.
+    pub fn abandon_intent(&self) -> Order {
+        self.without_intent()
+    }
+
+    fn without_intent(&self) -> Order {
+        let mut order = self.clone();
+        order.data_mut().escrow_intent = None;
+        order
+    }
+
+    /// PAID → CANCELLED once the whole escrow went back to the buyer. Raises
+    /// `order.cancelled`.
+    pub(crate) fn cancel_paid(
+        &self,
+        reason: CancellationReason,
+        now: DateTime<Utc>,
+    ) -> Result<Changed<Order>, DomainError> {
+        if self.status != OrderStatus::Paid {
+            return Err(self.refuse(OrderAction::Cancel));
+        }
+        let mut order = self.clone();
+        let data = order.data_mut();
+        data.status = OrderStatus::Cancelled;
+        data.cancelled_at = Some(now);
+        data.cancellation_reason = Some(reason);
+        Ok(order.announce(crate::event::EventType::OrderCancelled, now))
+    }
+}
+
+/// What an admin's update of a dispute comes to.
+// Made once per request and matched at once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DisputeChange {
+    /// Nothing moves money: store the decision now.
+    Decided(crate::dispute::DisputeDecision),
+    /// The resolution moves money: its intent, to store before calling the Wallet.
+    Movement(IntentRequest),
+}
+
+impl Order {
+    /// Step (1) of an admin's `update` of this order's `dispute`: a decision to store at once
+    /// when no money moves, or the intent of the resolution's payout.
+    pub fn request_resolution(
+        &self,
+        dispute: &Dispute,
+        update: DisputeUpdate,
+        fee_rate: FeeRate,
+        now: DateTime<Utc>,
+        resume_after: TimeDelta,
+    ) -> Result<DisputeChange, DomainError> {
+        let decision = dispute.update(&self.without_intent(), update.clone(), fee_rate, now)?;
+        match decision.payout {
+            None if self.escrow_intent.is_some() => Err(DomainError::OperationInProgress),
+            None => Ok(DisputeChange::Decided(decision)),
+            Some(payout) => {
+                let purpose = EscrowPurpose::Resolution {
+                    dispute_id: dispute.id,
+                    update,
+                    payout,
+                };
+                self.request_movement(OrderAction::SettleDispute, purpose, now, resume_after)
+                    .map(DisputeChange::Movement)
+            }
+        }
+    }
+}
