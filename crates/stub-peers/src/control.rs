@@ -14,8 +14,12 @@ use crate::StubConfig;
 pub(crate) enum Guarded {
     /// Answer this instead of serving the request.
     Refused(HttpResponse),
-    /// Serve the request; if `drop_answer`, cut the connection instead of answering.
-    Serve { drop_answer: bool },
+    /// Serve the request; then, if `drop_answer`, cut the connection instead of answering,
+    /// or first wait `stall` before answering.
+    Serve {
+        drop_answer: bool,
+        stall: Option<Duration>,
+    },
 }
 
 /// Checks the service token, then applies the fault pending for `target`, if any.
@@ -40,16 +44,29 @@ pub(crate) async fn guard(
         Some(_) => {}
     }
     match state.take_fault(target) {
-        None => Guarded::Serve { drop_answer: false },
+        None => Guarded::Serve {
+            drop_answer: false,
+            stall: None,
+        },
         Some(FaultMode::Unavailable) => Guarded::Refused(
             HttpResponse::ServiceUnavailable()
                 .json(json!({"detail": "Unavailable (injected fault)."})),
         ),
         Some(FaultMode::Delay { delay_ms }) => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            Guarded::Serve { drop_answer: false }
+            Guarded::Serve {
+                drop_answer: false,
+                stall: None,
+            }
         }
-        Some(FaultMode::Drop) => Guarded::Serve { drop_answer: true },
+        Some(FaultMode::Drop) => Guarded::Serve {
+            drop_answer: true,
+            stall: None,
+        },
+        Some(FaultMode::Stall { delay_ms }) => Guarded::Serve {
+            drop_answer: false,
+            stall: Some(Duration::from_millis(delay_ms)),
+        },
     }
 }
 

@@ -21,6 +21,9 @@ pub enum FaultMode {
     /// Do the work, then cut the connection before the answer's body: the caller cannot
     /// tell whether anything happened, which is what idempotency keys are for.
     Drop,
+    /// Do the work, then wait this long before answering: the money has moved while the
+    /// caller still waits, the window in which a caller's crash must lose nothing.
+    Stall { delay_ms: u64 },
 }
 
 /// A fault for the next `times` requests to `target` (every request when `None`).

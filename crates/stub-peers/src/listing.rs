@@ -19,10 +19,13 @@ async fn read(
     state: web::Data<StubState>,
     config: web::Data<StubConfig>,
 ) -> HttpResponse {
-    let drop_answer = match guard(&req, &state, &config, FaultTarget::Listing).await {
+    let (drop_answer, stall) = match guard(&req, &state, &config, FaultTarget::Listing).await {
         Guarded::Refused(response) => return response,
-        Guarded::Serve { drop_answer } => drop_answer,
+        Guarded::Serve { drop_answer, stall } => (drop_answer, stall),
     };
+    if let Some(stall) = stall {
+        tokio::time::sleep(stall).await;
+    }
     let listing = Uuid::parse_str(&id)
         .ok()
         .and_then(|id| state.book().listings.get(&id).cloned());

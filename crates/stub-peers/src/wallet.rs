@@ -236,9 +236,9 @@ async fn once_per_key<T: DeserializeOwned>(
     endpoint: &str,
     operation: impl FnOnce(&mut Book, T) -> Outcome,
 ) -> HttpResponse {
-    let drop_answer = match guard(&req, state, config, FaultTarget::Wallet).await {
+    let (drop_answer, stall) = match guard(&req, state, config, FaultTarget::Wallet).await {
         Guarded::Refused(response) => return response,
-        Guarded::Serve { drop_answer } => drop_answer,
+        Guarded::Serve { drop_answer, stall } => (drop_answer, stall),
     };
     let Some(key) = req
         .headers()
@@ -277,6 +277,9 @@ async fn once_per_key<T: DeserializeOwned>(
     };
     if drop_answer {
         return crate::control::dropped_answer();
+    }
+    if let Some(stall) = stall {
+        tokio::time::sleep(stall).await;
     }
     let status = actix_web::http::StatusCode::from_u16(status).expect("a valid status");
     HttpResponse::build(status).json(answer)

@@ -25,6 +25,26 @@ pub fn uuid(n: u128) -> Uuid {
     Uuid::from_u128(n)
 }
 
+/// An `order-api` process started by [`TestApp::spawn_binary`].
+pub struct Process {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl Process {
+    /// Ends the process at once, as a crash or `kill -9` would: nothing is drained.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// The cast of every test: who buys, who sells, who watches.
 pub struct Cast;
 impl Cast {
@@ -138,6 +158,45 @@ impl TestApp {
     /// Starts this app's background workers (relay, auto-completion).
     pub fn start_workers(&self) -> Workers {
         self.application.spawn_workers()
+    }
+
+    /// The `order-api` binary as a process of its own on this app's database and peers,
+    /// with this app's settings and `overrides`, on a free port; killed when dropped.
+    pub async fn spawn_binary(&self, overrides: &[(&str, &str)]) -> Process {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_order-api"));
+        command
+            .env_clear()
+            .envs(&self.vars)
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (name, value) in overrides {
+            command.env(name, value);
+        }
+        let process = Process {
+            child: command.spawn().unwrap(),
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let started = std::time::Instant::now();
+        loop {
+            let ready = self
+                .http
+                .get(format!("{}/readyz", process.url))
+                .send()
+                .await;
+            match ready {
+                Ok(response) if response.status().is_success() => return process,
+                _ if started.elapsed() < std::time::Duration::from_secs(30) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await
+                }
+                _ => panic!("order-api did not come up"),
+            }
+        }
     }
 
     /// Another replica of the service: the same database, peers and settings, its own
