@@ -1,0 +1,292 @@
+//! Money in flight: an order with a recorded Wallet movement refuses every other change,
+//! carries the same movement on, and applies the Wallet's answer once.
+
+use chrono::TimeDelta;
+use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
+use order_domain::fixtures::*;
+use order_domain::order::{
+    Carrier, DisputeChange, EscrowPurpose, IntentRequest, NewOrder, ShippingAddress,
+    TrackingNumber, WalletAnswer, WalletCall,
+};
+use order_domain::{DomainError, EventType, FeeRate, Order, OrderId, OrderStatus};
+use uuid::Uuid;
+
+fn wait() -> TimeDelta {
+    TimeDelta::minutes(2)
+}
+
+fn recorded(request: IntentRequest) -> Order {
+    match request {
+        IntentRequest::Recorded(order) => order,
+        IntentRequest::Pending(_) => panic!("expected a new intent"),
+    }
+}
+
+fn completing() -> Order {
+    recorded(shipped().request_completion(later(5), wait()).unwrap())
+}
+
+fn resolution(resolution: Resolution) -> DisputeUpdate {
+    DisputeUpdate {
+        status: Some(DisputeStatus::Resolved),
+        resolution: Some(resolution),
+        refund_amount: (resolution == Resolution::PartialRefund).then(|| money("20.00")),
+        admin_notes: None,
+    }
+}
+
+#[test]
+fn a_completion_records_the_release_with_its_key_amounts_and_takeover_time() {
+    let order = completing();
+    assert_eq!(
+        order.status,
+        OrderStatus::Shipped,
+        "the status waits for the Wallet"
+    );
+    let intent = order.escrow_intent.as_ref().unwrap();
+    assert_eq!(
+        intent.idempotency_key,
+        format!("order-{}-release", order.id)
+    );
+    assert_eq!(intent.requested_at, later(5));
+    assert_eq!(intent.resume_at, later(5) + wait());
+    let WalletCall::Release(settlement) = intent.purpose.wallet_call() else {
+        panic!("a completion releases");
+    };
+    assert_eq!(settlement.seller_amount(), money("128.75"));
+    assert_eq!(settlement.fee_amount(), money("6.25"));
+}
+
+#[test]
+fn a_pending_movement_refuses_every_other_change() {
+    let order = completing();
+    let refused = Err(DomainError::OperationInProgress);
+    assert_eq!(
+        order
+            .ship(
+                TrackingNumber::parse("1Z").unwrap(),
+                Carrier::parse("UPS").unwrap(),
+                later(6)
+            )
+            .map(|_| ()),
+        refused
+    );
+    assert_eq!(order.mark_delivered(None, later(6)).map(|_| ()), refused);
+    assert_eq!(order.complete(later(6)).map(|_| ()), refused);
+    assert_eq!(
+        order
+            .open_dispute(
+                order_domain::DisputeId::from_uuid(Uuid::from_u128(9)),
+                buyer(),
+                reason(),
+                vec![],
+                later(6)
+            )
+            .map(|_| ()),
+        refused
+    );
+}
+
+#[test]
+fn the_same_movement_again_is_carried_on_not_recorded_twice() {
+    let order = completing();
+    let again = order.request_completion(later(7), wait()).unwrap();
+    assert_eq!(again, IntentRequest::Pending(order.clone()));
+    let automatic = order
+        .request_auto_completion(&Default::default(), later(24 * 30), wait())
+        .unwrap();
+    assert_eq!(
+        automatic,
+        IntentRequest::Pending(order),
+        "the worker's release is the buyer's release: one key, one call"
+    );
+}
+
+#[test]
+fn the_wallets_answer_completes_the_order_and_clears_the_intent() {
+    let finished = completing()
+        .finish_intent(WalletAnswer::Done, None, FeeRate::default(), later(6))
+        .unwrap();
+    assert_eq!(finished.order.status, OrderStatus::Completed);
+    assert_eq!(finished.order.completed_at, Some(later(6)));
+    assert_eq!(finished.order.escrow_intent, None);
+    assert_eq!(finished.events.len(), 1);
+    assert_eq!(finished.events[0].event_type, EventType::OrderCompleted);
+}
+
+#[test]
+fn an_answer_that_does_not_fit_the_movement_is_refused() {
+    let held = completing().finish_intent(
+        WalletAnswer::Held(escrow()),
+        None,
+        FeeRate::default(),
+        later(6),
+    );
+    assert!(matches!(held, Err(DomainError::Invalid { .. })));
+    let nothing_pending =
+        shipped().finish_intent(WalletAnswer::Done, None, FeeRate::default(), later(6));
+    assert!(nothing_pending.is_err());
+}
+
+#[test]
+fn an_abandoned_intent_leaves_the_order_as_it_was() {
+    assert_eq!(completing().abandon_intent(), shipped());
+}
+
+fn buy_now_order() -> Order {
+    let new = NewOrder::buy_now(&listing(), buyer(), ShippingAddress::default()).unwrap();
+    Order::place(
+        OrderId::from_uuid(Uuid::from_u128(77)),
+        new,
+        FeeRate::default(),
+        t0(),
+    )
+    .unwrap()
+    .value
+}
+
+#[test]
+fn a_buy_it_now_payment_holds_the_total_then_pays_or_cancels() {
+    let paying = recorded(buy_now_order().request_payment(t0(), wait()).unwrap());
+    let intent = paying.escrow_intent.as_ref().unwrap();
+    assert_eq!(intent.idempotency_key, format!("order-{}-hold", paying.id));
+    assert_eq!(
+        intent.purpose,
+        EscrowPurpose::Payment {
+            amount: money("135.00")
+        }
+    );
+    let paid = paying
+        .finish_intent(WalletAnswer::Held(escrow()), None, FeeRate::default(), t0())
+        .unwrap();
+    assert_eq!(paid.order.status, OrderStatus::Paid);
+    assert_eq!(paid.order.escrow_id, Some(escrow()));
+    let declined = paying
+        .finish_intent(WalletAnswer::Declined, None, FeeRate::default(), t0())
+        .unwrap();
+    assert_eq!(declined.order.status, OrderStatus::Cancelled);
+    assert_eq!(declined.events[0].event_type, EventType::OrderCancelled);
+}
+
+#[test]
+fn an_auction_order_is_not_paid_through_an_intent() {
+    assert!(placed().request_payment(t0(), wait()).is_err());
+}
+
+#[test]
+fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_the_answer() {
+    let (order, dispute) = disputed_from(shipped());
+    let change = order
+        .request_resolution(
+            &dispute,
+            resolution(Resolution::PartialRefund),
+            FeeRate::default(),
+            later(9),
+            wait(),
+        )
+        .unwrap();
+    let DisputeChange::Movement(request) = change else {
+        panic!("a partial refund moves money");
+    };
+    let pending = recorded(request);
+    let intent = pending.escrow_intent.as_ref().unwrap();
+    assert_eq!(
+        intent.idempotency_key,
+        format!("dispute-{}-refund", dispute.id)
+    );
+    let WalletCall::Refund(settlement) = intent.purpose.wallet_call() else {
+        panic!("a partial refund refunds");
+    };
+    assert_eq!(settlement.buyer_refund(), money("20.00"));
+    assert_eq!(settlement.total(), money("135.00"));
+
+    let finished = pending
+        .finish_intent(
+            WalletAnswer::Done,
+            Some(&dispute),
+            FeeRate::default(),
+            later(10),
+        )
+        .unwrap();
+    assert_eq!(finished.order.status, OrderStatus::Completed);
+    let resolved = finished.dispute.unwrap();
+    assert_eq!(resolved.status, DisputeStatus::Resolved);
+    assert_eq!(resolved.resolution, Some(Resolution::PartialRefund));
+    assert_eq!(
+        finished
+            .events
+            .iter()
+            .map(|e| e.event_type)
+            .collect::<Vec<_>>(),
+        [EventType::OrderCompleted, EventType::DisputeResolved]
+    );
+}
+
+#[test]
+fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
+    let (order, dispute) = disputed_from(shipped());
+    let DisputeChange::Movement(request) = order
+        .request_resolution(
+            &dispute,
+            resolution(Resolution::PartialRefund),
+            FeeRate::default(),
+            later(9),
+            wait(),
+        )
+        .unwrap()
+    else {
+        panic!("a partial refund moves money");
+    };
+    let other_rate: FeeRate = "0.10".parse().unwrap();
+    let outcome =
+        recorded(request).finish_intent(WalletAnswer::Done, Some(&dispute), other_rate, later(10));
+    assert!(matches!(outcome, Err(DomainError::Invalid { .. })));
+}
+
+#[test]
+fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves() {
+    let (order, dispute) = disputed_from(shipped());
+    let no_action = order
+        .request_resolution(
+            &dispute,
+            resolution(Resolution::NoAction),
+            FeeRate::default(),
+            later(9),
+            wait(),
+        )
+        .unwrap();
+    assert!(matches!(no_action, DisputeChange::Decided(_)));
+
+    let DisputeChange::Movement(request) = order
+        .request_resolution(
+            &dispute,
+            resolution(Resolution::RefundBuyer),
+            FeeRate::default(),
+            later(9),
+            wait(),
+        )
+        .unwrap()
+    else {
+        panic!("a refund moves money");
+    };
+    let refunding = recorded(request);
+    let notes = DisputeUpdate {
+        admin_notes: Some("Called the buyer.".into()),
+        ..DisputeUpdate::default()
+    };
+    assert_eq!(
+        refunding.request_resolution(&dispute, notes, FeeRate::default(), later(9), wait()),
+        Err(DomainError::OperationInProgress)
+    );
+    assert_eq!(
+        refunding.request_resolution(
+            &dispute,
+            resolution(Resolution::ReleaseSeller),
+            FeeRate::default(),
+            later(9),
+            wait()
+        ),
+        Err(DomainError::OperationInProgress),
+        "another payout while one is moving"
+    );
+}
