@@ -1,0 +1,160 @@
+//! The Wallet guard on a fake clock: failures open the breaker, which then answers at
+//! once without calling the Wallet, probes once after the cool-down, and closes again.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use order_domain::fixtures::*;
+use order_domain::EscrowId;
+use order_peers::{BreakerState, GuardSettings, GuardedWallet};
+use order_ports::{Clock, HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
+
+/// A clock that moves only when told.
+struct FakeClock(Mutex<DateTime<Utc>>);
+
+impl FakeClock {
+    fn advance(&self, by: TimeDelta) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// A Wallet that is down until told otherwise, counting the calls that reach it.
+#[derive(Default)]
+struct FlakyWallet {
+    down: std::sync::atomic::AtomicBool,
+    calls: AtomicU32,
+}
+
+#[async_trait]
+impl Wallet for FlakyWallet {
+    async fn hold_escrow(&self, _: HoldEscrow) -> Result<EscrowId, WalletError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            Err(WalletError::Unavailable("connection refused".into()))
+        } else {
+            Ok(escrow())
+        }
+    }
+
+    async fn release_escrow(&self, _: ReleaseEscrow) -> Result<(), WalletError> {
+        unreachable!()
+    }
+
+    async fn refund_escrow(&self, _: RefundEscrow) -> Result<(), WalletError> {
+        unreachable!()
+    }
+}
+
+fn hold() -> HoldEscrow {
+    HoldEscrow {
+        order_id: placed().id,
+        buyer_id: buyer(),
+        amount: money("135.00"),
+        idempotency_key: "order-1-hold".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_breaker_opens_sheds_probes_after_the_cooldown_and_closes() {
+    let clock = Arc::new(FakeClock(Mutex::new(t0())));
+    let wallet = Arc::new(FlakyWallet::default());
+    wallet.down.store(true, Ordering::SeqCst);
+    let guard = GuardedWallet::new(
+        wallet.clone(),
+        clock.clone(),
+        GuardSettings {
+            failure_threshold: 3,
+            cooldown: Duration::from_secs(10),
+            max_concurrent_calls: 8,
+        },
+    );
+    for _ in 0..3 {
+        assert!(matches!(
+            guard.hold_escrow(hold()).await,
+            Err(WalletError::Unavailable(_))
+        ));
+    }
+    assert!(matches!(guard.snapshot().state, BreakerState::Open { .. }));
+
+    clock.advance(TimeDelta::seconds(4));
+    let shed = guard.hold_escrow(hold()).await;
+    assert_eq!(
+        shed,
+        Err(WalletError::Shed {
+            reason: "the wallet's circuit breaker is open".into(),
+            retry_after: Duration::from_secs(6),
+        })
+    );
+    assert_eq!(
+        wallet.calls.load(Ordering::SeqCst),
+        3,
+        "shed calls never reach it"
+    );
+
+    wallet.down.store(false, Ordering::SeqCst);
+    clock.advance(TimeDelta::seconds(6));
+    assert_eq!(guard.hold_escrow(hold()).await, Ok(escrow()), "the probe");
+    assert_eq!(guard.snapshot().state, BreakerState::Closed { failures: 0 });
+    assert_eq!(guard.hold_escrow(hold()).await, Ok(escrow()));
+    assert_eq!(wallet.calls.load(Ordering::SeqCst), 5);
+}
+
+/// A Wallet that answers only when released, to hold calls in flight.
+struct GatedWallet(tokio::sync::Semaphore);
+
+#[async_trait]
+impl Wallet for GatedWallet {
+    async fn hold_escrow(&self, _: HoldEscrow) -> Result<EscrowId, WalletError> {
+        let _pass = self.0.acquire().await.unwrap();
+        Ok(escrow())
+    }
+
+    async fn release_escrow(&self, _: ReleaseEscrow) -> Result<(), WalletError> {
+        unreachable!()
+    }
+
+    async fn refund_escrow(&self, _: RefundEscrow) -> Result<(), WalletError> {
+        unreachable!()
+    }
+}
+
+#[tokio::test]
+async fn a_call_past_the_cap_is_shed_at_once() {
+    let wallet = Arc::new(GatedWallet(tokio::sync::Semaphore::new(0)));
+    let guard = Arc::new(GuardedWallet::new(
+        wallet.clone(),
+        Arc::new(FakeClock(Mutex::new(t0()))),
+        GuardSettings {
+            max_concurrent_calls: 2,
+            ..GuardSettings::default()
+        },
+    ));
+    let waiting: Vec<_> = (0..2)
+        .map(|_| {
+            let guard = guard.clone();
+            tokio::spawn(async move { guard.hold_escrow(hold()).await })
+        })
+        .collect();
+    while guard.snapshot().in_flight < 2 {
+        tokio::task::yield_now().await;
+    }
+    assert!(matches!(
+        guard.hold_escrow(hold()).await,
+        Err(WalletError::Shed { .. })
+    ));
+    wallet.0.add_permits(2);
+    for call in waiting {
+        assert_eq!(call.await.unwrap(), Ok(escrow()));
+    }
+    assert_eq!(guard.snapshot().in_flight, 0);
+    assert_eq!(guard.snapshot().state, BreakerState::Closed { failures: 0 });
+}
