@@ -78,7 +78,10 @@ impl OrderService {
                 self.abandon(order.id, &intent).await?;
                 Err(AppError::from_wallet(WalletError::Rejected(detail)))
             }
-            Err(unavailable) => Err(AppError::from_wallet(unavailable)),
+            Err(unavailable) => {
+                self.let_go(order.id, &intent).await?;
+                Err(AppError::from_wallet(unavailable))
+            }
         }
     }
 
@@ -103,6 +106,7 @@ impl OrderService {
             }
             Err(error) => {
                 tracing::warn!(order_id = %order.id, %error, "escrow intent postponed");
+                self.let_go(order.id, &intent).await?;
                 Ok(IntentOutcome::Postponed)
             }
         }
@@ -213,11 +217,30 @@ impl OrderService {
 
     /// Drops `intent` after the Wallet refused it for good: the order is as before.
     async fn abandon(&self, order_id: OrderId, intent: &EscrowIntent) -> Result<(), AppError> {
+        self.replace_intent(order_id, intent, |order| order.abandon_intent())
+            .await
+    }
+
+    /// Lets go of `intent` after the Wallet could not be reached, so that the caller's
+    /// retry — or the worker's next sweep — may carry it on at once, instead of being told
+    /// it is in progress until `resume_at`.
+    async fn let_go(&self, order_id: OrderId, intent: &EscrowIntent) -> Result<(), AppError> {
+        let now = self.ports.clock.now();
+        self.replace_intent(order_id, intent, |order| order.let_go_of_intent(now))
+            .await
+    }
+
+    /// Stores `change` of the order if `intent` is still the one it waits on.
+    async fn replace_intent(
+        &self,
+        order_id: OrderId,
+        intent: &EscrowIntent,
+        change: impl FnOnce(&Order) -> Order,
+    ) -> Result<(), AppError> {
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
         if order.escrow_intent.as_ref() == Some(intent) {
-            uow.update_order(&order.abandon_intent(), order.status)
-                .await?;
+            uow.update_order(&change(&order), order.status).await?;
             uow.commit().await?;
         }
         Ok(())

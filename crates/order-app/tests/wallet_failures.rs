@@ -64,7 +64,9 @@ async fn complete_records_the_release_then_releases_total_less_fee_then_complete
 
 #[tokio::test]
 async fn a_failing_wallet_on_complete_leaves_only_the_recorded_release() {
-    let mut world = World::new().then_finds(Found::order(shipped()));
+    let mut world = World::new()
+        .then_finds(Found::order(shipped()))
+        .then_finds_committed();
     world
         .wallet
         .expect_release_escrow()
@@ -72,7 +74,13 @@ async fn a_failing_wallet_on_complete_leaves_only_the_recorded_release() {
     let (service, journal) = world.service();
     let outcome = service.complete(Caller::user(buyer()), shipped().id).await;
     assert_eq!(outcome, Err(AppError::PeerUnavailable(Peer::Wallet)));
-    assert_eq!(stored(&journal), [(OrderStatus::Shipped, true)]);
+    assert_eq!(
+        stored(&journal),
+        [(OrderStatus::Shipped, true), (OrderStatus::Shipped, true)],
+        "recorded, then let go of for the retry"
+    );
+    let let_go = journal.orders()[1].escrow_intent.clone().unwrap();
+    assert!(let_go.resume_at <= let_go.requested_at);
     assert!(journal.events().is_empty());
 }
 
@@ -169,11 +177,13 @@ async fn a_failing_wallet_on_a_resolution_leaves_order_and_dispute_unchanged() {
             .wallet
             .expect_refund_escrow()
             .returning(|_| Err(unavailable()));
-        let world = world.then_finds(Found {
-            order: Some(order),
-            dispute: Some(dispute.clone()),
-            ..Found::default()
-        });
+        let world = world
+            .then_finds(Found {
+                order: Some(order),
+                dispute: Some(dispute.clone()),
+                ..Found::default()
+            })
+            .then_finds_committed();
         let (service, journal) = world.service();
         let update = DisputeUpdate {
             status: Some(DisputeStatus::Resolved),
@@ -191,7 +201,7 @@ async fn a_failing_wallet_on_a_resolution_leaves_order_and_dispute_unchanged() {
         );
         assert_eq!(
             stored(&journal),
-            [(OrderStatus::Disputed, true)],
+            [(OrderStatus::Disputed, true), (OrderStatus::Disputed, true)],
             "{resolution}"
         );
         assert!(journal.disputes().is_empty(), "{resolution}");
@@ -318,12 +328,18 @@ async fn a_buy_it_now_with_the_wallet_down_leaves_the_order_pending_payment() {
         .wallet
         .expect_hold_escrow()
         .returning(|_| Err(unavailable()));
-    let (service, journal) = world.then_finds(Found::nothing()).service();
+    let (service, journal) = world
+        .then_finds(Found::nothing())
+        .then_finds_committed()
+        .service();
     let outcome = service.purchase(Caller::user(buyer()), purchase()).await;
     assert_eq!(outcome, Err(AppError::PeerUnavailable(Peer::Wallet)));
     assert_eq!(
         stored(&journal),
-        [(OrderStatus::PendingPayment, true)],
+        [
+            (OrderStatus::PendingPayment, true),
+            (OrderStatus::PendingPayment, true)
+        ],
         "the payment stays recorded for the retry or the worker"
     );
     assert_eq!(
@@ -440,6 +456,7 @@ async fn auto_completion_skips_an_order_the_wallet_fails_on_and_completes_the_ne
     };
     let world = world
         .then_finds(due.clone())
+        .then_finds_committed()
         .then_finds(due)
         .then_finds_committed()
         .then_finds(Found {
@@ -457,6 +474,7 @@ async fn auto_completion_skips_an_order_the_wallet_fails_on_and_completes_the_ne
             .map(|o| (o.id, o.status, o.escrow_intent.is_some()))
             .collect::<Vec<_>>(),
         [
+            (first.id, OrderStatus::Shipped, true),
             (first.id, OrderStatus::Shipped, true),
             (second.id, OrderStatus::Shipped, true),
             (second.id, OrderStatus::Completed, false)

@@ -88,6 +88,21 @@ fn a_pending_movement_refuses_every_other_change() {
 }
 
 #[test]
+fn the_same_movement_while_its_requester_still_waits_on_the_wallet_is_in_progress() {
+    let order = completing();
+    assert_eq!(
+        order.request_completion(later(5) + TimeDelta::seconds(1), wait()),
+        Err(DomainError::OperationInProgress)
+    );
+    let let_go = order.let_go_of_intent(later(5) + TimeDelta::seconds(3));
+    assert_eq!(
+        let_go.request_completion(later(5) + TimeDelta::seconds(4), wait()),
+        Ok(IntentRequest::Pending(let_go.clone())),
+        "once the requester gave up, the retry carries it on"
+    );
+}
+
+#[test]
 fn the_same_movement_again_is_carried_on_not_recorded_twice() {
     let order = completing();
     let again = order.request_completion(later(7), wait()).unwrap();

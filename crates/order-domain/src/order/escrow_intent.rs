@@ -6,7 +6,10 @@
 //! nothing locked; (3) the Wallet's answer is applied by [`Order::finish_intent`], with the
 //! change's events. While an intent is pending the order refuses every other change
 //! ([`DomainError::OperationInProgress`]), so the answer lands on the order the movement was
-//! decided for; a request for the very same movement carries the pending one on instead.
+//! decided for. A request for the very same movement carries the pending one on once its
+//! requester has let go of it (`resume_at` has passed: the requester gave up after a Wallet
+//! failure, or went silent); while the requester is still waiting on the Wallet, it too is
+//! told the operation is in progress.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +29,8 @@ pub struct EscrowIntent {
     /// moves the money once however often the call is repeated.
     pub idempotency_key: String,
     pub requested_at: DateTime<Utc>,
-    /// From then on a worker finishes the intent: whoever recorded it is taken to be gone.
+    /// From then on anyone may carry the intent on — a retry of the same request, or the
+    /// intent worker: its requester let go of it, or is taken to be gone.
     pub resume_at: DateTime<Utc>,
 }
 
@@ -91,7 +95,8 @@ pub struct IntentFinished {
 pub enum IntentRequest {
     /// The order with the intent recorded: store it, then call the Wallet.
     Recorded(Order),
-    /// The very same movement is already pending (a retry): call the Wallet again with it.
+    /// The very same movement is pending and its requester let go of it (a retry after a
+    /// failure): call the Wallet again with it.
     Pending(Order),
 }
 
@@ -167,7 +172,7 @@ impl Order {
             resume_at: now + resume_after,
         };
         if let Some(pending) = &self.escrow_intent {
-            return if pending.same_movement(&intent) {
+            return if pending.same_movement(&intent) && pending.resume_at <= now {
                 Ok(IntentRequest::Pending(self.clone()))
             } else {
                 Err(DomainError::OperationInProgress)
@@ -301,6 +306,16 @@ impl Order {
                 "The Wallet's answer does not fit the movement it was asked for.",
             )),
         }
+    }
+
+    /// The pending intent, let go of at `now` by whoever was carrying it on because the
+    /// Wallet could not be reached: from now on a retry or the worker may carry it on.
+    pub fn let_go_of_intent(&self, now: DateTime<Utc>) -> Order {
+        let mut order = self.clone();
+        if let Some(intent) = &mut order.data_mut().escrow_intent {
+            intent.resume_at = intent.resume_at.min(now);
+        }
+        order
     }
 
     /// Drops the pending intent without applying it, when the Wallet refused the movement
