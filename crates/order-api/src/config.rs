@@ -42,6 +42,10 @@ pub struct Config {
     pub listing: PeerConfig,
     pub fee_rate: FeeRate,
     pub auto_complete_after: Duration,
+    /// SPEC §9.1's windows: `PAYMENT_WINDOW`, `SHIP_WITHIN`, `DISPUTE_RESPONSE_WINDOW`.
+    pub payment_window: Duration,
+    pub ship_within: Duration,
+    pub dispute_response_window: Duration,
     pub auto_complete_interval: Duration,
     pub outbox_poll_interval: Duration,
     /// Failed publications after which an event is parked.
@@ -138,6 +142,10 @@ impl Config {
                 .duration("AUTO_COMPLETE_AFTER", Duration::from_secs(7 * 24 * 3600))?,
             auto_complete_interval: vars
                 .duration("AUTO_COMPLETE_INTERVAL", Duration::from_secs(60))?,
+            payment_window: vars.duration("PAYMENT_WINDOW", Duration::from_secs(4 * DAY))?,
+            ship_within: vars.duration("SHIP_WITHIN", Duration::from_secs(4 * DAY))?,
+            dispute_response_window: vars
+                .duration("DISPUTE_RESPONSE_WINDOW", Duration::from_secs(3 * DAY))?,
             outbox_poll_interval: vars.duration("OUTBOX_POLL_INTERVAL", Duration::from_secs(1))?,
             outbox_max_attempts: vars.parsed("OUTBOX_MAX_ATTEMPTS", 10)?,
             outbox_retry_backoff: vars.duration("OUTBOX_RETRY_BACKOFF", Duration::from_secs(1))?,
@@ -196,6 +204,10 @@ impl Config {
             });
         }
         let positive = [
+            ("AUTO_COMPLETE_AFTER", config.auto_complete_after),
+            ("PAYMENT_WINDOW", config.payment_window),
+            ("SHIP_WITHIN", config.ship_within),
+            ("DISPUTE_RESPONSE_WINDOW", config.dispute_response_window),
             ("AUTO_COMPLETE_INTERVAL", config.auto_complete_interval),
             ("OUTBOX_POLL_INTERVAL", config.outbox_poll_interval),
             ("PAYMENT_RESUME_AFTER", config.payment_resume_after),
@@ -208,9 +220,30 @@ impl Config {
                 problem: "must be longer than 0".into(),
             });
         }
+        let windows = [
+            ("AUTO_COMPLETE_AFTER", config.auto_complete_after),
+            ("PAYMENT_WINDOW", config.payment_window),
+            ("SHIP_WITHIN", config.ship_within),
+            ("DISPUTE_RESPONSE_WINDOW", config.dispute_response_window),
+            ("PAYMENT_RESUME_AFTER", config.payment_resume_after),
+        ];
+        if let Some((variable, _)) = windows
+            .into_iter()
+            .find(|(_, value)| *value > LONGEST_WINDOW)
+        {
+            return Err(ConfigError {
+                variable,
+                problem: "must be at most 3650d".into(),
+            });
+        }
         Ok(config)
     }
 }
+
+const DAY: u64 = 24 * 3600;
+
+/// The longest window a deadline may be set with: longer ones could not be stored.
+const LONGEST_WINDOW: Duration = Duration::from_secs(3650 * DAY);
 
 struct Vars<'a, F: Fn(&str) -> Option<String>>(&'a F);
 
@@ -274,6 +307,11 @@ mod tests {
         assert_eq!(config.port, 8005);
         assert_eq!(config.fee_rate, FeeRate::default());
         assert_eq!(config.auto_complete_after, Duration::from_secs(604_800));
+        assert_eq!(config.payment_window, Duration::from_secs(4 * DAY));
+        assert_eq!(config.ship_within, Duration::from_secs(4 * DAY));
+        assert_eq!(config.dispute_response_window, Duration::from_secs(3 * DAY));
+        assert_eq!(config.payment_resume_after, Duration::from_secs(120));
+        assert_eq!(config.deadline_interval, Duration::from_secs(60));
         assert_eq!(config.event_source, "marketplace.orders");
         assert_eq!(config.jwt, JwtKey::Unset);
         assert!(config.migrate_on_start);
@@ -309,6 +347,12 @@ mod tests {
         assert_eq!(
             refused(&[("PAYMENT_RESUME_AFTER", "0s")]),
             "PAYMENT_RESUME_AFTER"
+        );
+        assert_eq!(refused(&[("PAYMENT_WINDOW", "later")]), "PAYMENT_WINDOW");
+        assert_eq!(refused(&[("SHIP_WITHIN", "0d")]), "SHIP_WITHIN");
+        assert_eq!(
+            refused(&[("DISPUTE_RESPONSE_WINDOW", "99999d")]),
+            "DISPUTE_RESPONSE_WINDOW"
         );
         assert_eq!(
             refused(&[("DEADLINE_INTERVAL", "often")]),

@@ -138,6 +138,12 @@ fn app_reply(error: &AppError) -> (StatusCode, Value) {
             DomainError::EvidenceClosed { status } => {
                 transition(domain.to_string(), status.as_str())
             }
+            DomainError::OrderCancelled => {
+                detail(StatusCode::CONFLICT, domain.to_string(), "order_cancelled")
+            }
+            DomainError::NotYetOverdue => {
+                detail(StatusCode::CONFLICT, domain.to_string(), "not_yet_overdue")
+            }
             DomainError::OperationInProgress => detail(
                 StatusCode::CONFLICT,
                 domain.to_string(),

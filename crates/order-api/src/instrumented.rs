@@ -11,8 +11,8 @@ use order_domain::{
 };
 use order_ports::store::{DisputeQuery, OrderQuery, Page};
 use order_ports::{
-    HoldEscrow, IntentStats, ListingError, Listings, OrderStore, OutboxMessage, RefundEscrow,
-    ReleaseEscrow, StoreError, UnitOfWork, Wallet, WalletError,
+    HoldEscrow, IntentStats, ListingError, Listings, OrderDeadline, OrderStore, OutboxMessage,
+    RefundEscrow, ReleaseEscrow, StoreError, UnitOfWork, Wallet, WalletError,
 };
 
 use crate::metrics::{Metrics, PeerLabels, TransitionLabels};
@@ -172,10 +172,27 @@ impl UnitOfWork for MeasuredUnitOfWork {
 
     async fn claim_due_order(
         &mut self,
-        shipped_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         skip: Vec<OrderId>,
     ) -> Result<Option<Order>, StoreError> {
-        self.inner.claim_due_order(shipped_before, skip).await
+        self.inner.claim_due_order(now, skip).await
+    }
+
+    async fn claim_overdue_orders(
+        &mut self,
+        deadline: OrderDeadline,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.inner.claim_overdue_orders(deadline, now, limit).await
+    }
+
+    async fn claim_unanswered_disputes(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(Order, Dispute)>, StoreError> {
+        self.inner.claim_unanswered_disputes(now, limit).await
     }
 
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use order_app::{OrderService, OutboxRelay, Ports, RelaySettings, Settings};
-use order_domain::order::AutoCompletePolicy;
+use order_domain::order::Deadlines;
 use order_eventbridge::{EventBridgePublisher, LogPublisher};
 use order_peers::{GuardedWallet, HttpListings, HttpWallet};
 use order_ports::{EventPublisher, SystemClock, UuidV7Ids};
@@ -94,13 +94,19 @@ impl Application {
             clock: clock.clone(),
             ids: Arc::new(UuidV7Ids),
         };
-        let after = chrono::TimeDelta::from_std(config.auto_complete_after)
-            .map_err(|_| setup(&"AUTO_COMPLETE_AFTER is too long"))?;
+        // The configuration bounded every window, so each fits a TimeDelta.
+        let window = |duration: std::time::Duration| {
+            chrono::TimeDelta::from_std(duration).expect("a window was bounded by the config")
+        };
         let settings = Settings {
             fee_rate: config.fee_rate,
-            auto_complete: AutoCompletePolicy::new(after),
-            resume_after: chrono::TimeDelta::from_std(config.payment_resume_after)
-                .map_err(|_| setup(&"PAYMENT_RESUME_AFTER is too long"))?,
+            deadlines: Deadlines {
+                payment_window: window(config.payment_window),
+                ship_within: window(config.ship_within),
+                dispute_response_window: window(config.dispute_response_window),
+                auto_complete_after: window(config.auto_complete_after),
+            },
+            resume_after: window(config.payment_resume_after),
         };
         if config.jwt == config::JwtKey::Unset {
             tracing::warn!(
@@ -157,8 +163,8 @@ impl Application {
                 outbox_poll_interval: config.outbox_poll_interval,
                 auto_complete_interval: config.auto_complete_interval,
                 auto_complete_batch: 50,
-                intent_interval: config.deadline_interval,
-                intent_batch: 50,
+                deadline_interval: config.deadline_interval,
+                deadline_batch: 100,
                 key_expiry_interval: std::time::Duration::from_secs(3600),
             },
         })

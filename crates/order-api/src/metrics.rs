@@ -34,6 +34,12 @@ pub struct PeerLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeadlineLabels {
+    /// payment_expired, ship_overdue or dispute_escalated.
+    pub effect: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransitionLabels {
     /// The event the transition raised, e.g. `order.shipped`.
     pub event: &'static str,
@@ -57,6 +63,7 @@ pub struct Metrics {
     pub db_pool_connections: Gauge,
     pub db_pool_idle: Gauge,
     pub db_pool_waiting: Gauge,
+    pub deadline_effects: Family<DeadlineLabels, Counter>,
     pub intents_pending: Gauge,
     pub intent_oldest_seconds: Gauge<f64, AtomicU64>,
     pub intents_resumed: Counter,
@@ -91,6 +98,7 @@ impl Metrics {
             db_pool_connections: Gauge::default(),
             db_pool_idle: Gauge::default(),
             db_pool_waiting: Gauge::default(),
+            deadline_effects: Family::default(),
             intents_pending: Gauge::default(),
             intent_oldest_seconds: Gauge::default(),
             intents_resumed: Counter::default(),
@@ -179,6 +187,11 @@ impl Metrics {
             "db_pool_waiting_requests",
             "Requests waiting for a database connection",
             m.db_pool_waiting.clone(),
+        );
+        registry.register(
+            "deadline_effects",
+            "What this replica's deadline worker did: payments expired, late shipments announced, disputes escalated",
+            m.deadline_effects.clone(),
         );
         registry.register(
             "escrow_intents_pending",

@@ -134,7 +134,17 @@ pub struct Order {
     completed_at: Option<String>,
     #[schema(format = DateTime)]
     cancelled_at: Option<String>,
-    /// `shipped_at + AUTO_COMPLETE_AFTER` while SHIPPED or DELIVERED, else null.
+    /// An auction winner's payment deadline (`created_at + PAYMENT_WINDOW`) while
+    /// PENDING_PAYMENT; null otherwise, and always for BUY_NOW.
+    #[schema(format = DateTime)]
+    pay_by: Option<String>,
+    /// The seller's shipping deadline (`paid_at + SHIP_WITHIN`) while PAID, else null.
+    /// Past it the buyer may cancel the order.
+    #[schema(format = DateTime)]
+    ship_by: Option<String>,
+    /// When the order completes by itself while SHIPPED or DELIVERED, else null:
+    /// `shipped_at + AUTO_COMPLETE_AFTER`, or after a NO_ACTION resolution what was left
+    /// of that window when the dispute opened (at least an hour), counted from then.
     #[schema(format = DateTime)]
     auto_complete_at: Option<String>,
     dispute: Option<DisputeSummary>,
@@ -161,6 +171,17 @@ pub struct Dispute {
     updated_at: String,
     #[schema(format = DateTime)]
     resolved_at: Option<String>,
+    /// The answer deadline of the party that did not open the dispute
+    /// (`created_at + DISPUTE_RESPONSE_WINDOW`); null once it added evidence or the dispute
+    /// left OPEN/EVIDENCE. Past it, the dispute goes to REVIEW by itself.
+    #[schema(format = DateTime)]
+    respond_by: Option<String>,
+    /// When that party first added evidence.
+    #[schema(format = DateTime)]
+    responded_at: Option<String>,
+    /// When the dispute went to REVIEW because nobody answered by `respond_by`.
+    #[schema(format = DateTime)]
+    escalated_at: Option<String>,
 }
 
 /// A page of orders: `count` only for numbered pages (`?page=`), absent for `?cursor=`.

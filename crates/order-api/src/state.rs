@@ -26,7 +26,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn order_json(&self, order: &Order) -> Value {
-        let view = OrderView::new(order, &self.service.settings().auto_complete);
+        let view = OrderView::new(order);
         serde_json::to_value(view).expect("an order always serializes")
     }
 

@@ -1,6 +1,6 @@
 //! The background workers every replica runs: the outbox relay, auto-completion, the
-//! finishing of escrow intents whose requester went silent, and the expiry of idempotency
-//! keys. They coordinate through the database (`SKIP LOCKED`), never
+//! deadlines (with the finishing of escrow intents whose requester went silent), and the
+//! expiry of idempotency keys. They coordinate through the database (`SKIP LOCKED`), never
 //! through memory, so any number of replicas may run them at once.
 
 use std::future::Future;
@@ -13,7 +13,7 @@ use order_postgres::IdempotencyKeys;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::metrics::Metrics;
+use crate::metrics::{DeadlineLabels, Metrics};
 
 /// How often each worker wakes up.
 #[derive(Clone, Copy, Debug)]
@@ -23,10 +23,11 @@ pub struct WorkerSettings {
     /// Orders completed per sweep at most; the next sweep takes the rest.
     pub auto_complete_batch: usize,
     pub key_expiry_interval: Duration,
-    /// How often escrow intents whose requester went silent are looked for.
-    pub intent_interval: Duration,
-    /// Intents finished per sweep at most.
-    pub intent_batch: usize,
+    /// How often the deadlines are enforced and escrow intents whose requester went silent
+    /// are finished.
+    pub deadline_interval: Duration,
+    /// Rows a transaction of that sweep takes at most.
+    pub deadline_batch: usize,
 }
 
 /// What the workers need.
@@ -105,12 +106,53 @@ impl Workers {
                 },
             )
         };
-        let intents = {
+        let deadlines = {
             let context = context.clone();
-            every(settings.intent_interval, stopped.clone(), move || {
+            every(settings.deadline_interval, stopped.clone(), move || {
                 let context = context.clone();
                 async move {
-                    match context.service.resume_intents(settings.intent_batch).await {
+                    match context
+                        .service
+                        .enforce_deadlines(settings.deadline_batch)
+                        .await
+                    {
+                        Ok(sweep) => {
+                            let metrics = &context.metrics;
+                            let count = |ids: usize| ids as u64;
+                            metrics
+                                .deadline_effects
+                                .get_or_create(&DeadlineLabels {
+                                    effect: "payment_expired",
+                                })
+                                .inc_by(count(sweep.payments_expired.len()));
+                            metrics
+                                .deadline_effects
+                                .get_or_create(&DeadlineLabels {
+                                    effect: "ship_overdue",
+                                })
+                                .inc_by(count(sweep.ship_overdue.len()));
+                            metrics
+                                .deadline_effects
+                                .get_or_create(&DeadlineLabels {
+                                    effect: "dispute_escalated",
+                                })
+                                .inc_by(count(sweep.disputes_escalated.len()));
+                            if !sweep.is_empty() {
+                                tracing::info!(
+                                    payments_expired = sweep.payments_expired.len(),
+                                    ship_overdue = sweep.ship_overdue.len(),
+                                    disputes_escalated = sweep.disputes_escalated.len(),
+                                    "deadlines enforced"
+                                );
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, "deadline sweep failed"),
+                    }
+                    match context
+                        .service
+                        .resume_intents(settings.deadline_batch)
+                        .await
+                    {
                         Ok(sweep) => {
                             let metrics = &context.metrics;
                             metrics.intents_resumed.inc_by(sweep.applied.len() as u64);
@@ -140,7 +182,7 @@ impl Workers {
         });
         Workers {
             stop,
-            handles: vec![relay, auto_complete, intents, expiry],
+            handles: vec![relay, auto_complete, deadlines, expiry],
         }
     }
 

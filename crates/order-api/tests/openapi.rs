@@ -17,6 +17,7 @@ fn spec_endpoints() -> BTreeSet<(String, String)> {
         ("POST", "/api/v1/orders/{id}/ship/"),
         ("POST", "/api/v1/orders/{id}/complete/"),
         ("POST", "/api/v1/orders/{id}/dispute/"),
+        ("POST", "/api/v1/orders/{id}/cancel/"),
         ("POST", "/api/v1/orders/internal/create/"),
         ("POST", "/api/v1/orders/internal/mark-paid/"),
         ("POST", "/api/v1/orders/{id}/purchase/"),

@@ -198,6 +198,7 @@ impl OrderService {
             answer,
             dispute.as_ref(),
             self.settings.fee_rate,
+            &self.settings.deadlines,
             self.ports.clock.now(),
         )?;
         uow.update_order(&finished.order, order.status).await?;

@@ -5,9 +5,7 @@ use chrono::{DateTime, Utc};
 use order_domain::dispute::{
     DisputeReason, DisputeStatus, DisputeSummary, EvidenceUrl, Resolution,
 };
-use order_domain::order::{
-    AutoCompletePolicy, Carrier, OrderSource, ShippingAddress, TrackingNumber,
-};
+use order_domain::order::{Carrier, OrderSource, ShippingAddress, TrackingNumber};
 use order_domain::{
     Dispute, DisputeId, DomainEvent, EscrowId, EventId, ListingId, Money, Order, OrderId,
     OrderStatus, UserId,
@@ -40,12 +38,22 @@ pub struct OrderView {
     pub delivered_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// While PENDING_PAYMENT, for an auction's winner.
+    pub pay_by: Option<DateTime<Utc>>,
+    /// While PAID.
+    pub ship_by: Option<DateTime<Utc>>,
+    /// While SHIPPED or DELIVERED.
     pub auto_complete_at: Option<DateTime<Utc>>,
     pub dispute: Option<DisputeSummary>,
 }
 
 impl OrderView {
-    pub fn new(order: &Order, policy: &AutoCompletePolicy) -> OrderView {
+    /// The order as shown: each deadline only while it runs (SPEC §9.1), though the order
+    /// keeps a deadline a dispute paused.
+    pub fn new(order: &Order) -> OrderView {
+        let shown_while = |deadline: Option<DateTime<Utc>>, statuses: &[OrderStatus]| {
+            deadline.filter(|_| statuses.contains(&order.status))
+        };
         OrderView {
             id: order.id,
             listing_id: order.listing_id,
@@ -67,7 +75,12 @@ impl OrderView {
             delivered_at: order.delivered_at,
             completed_at: order.completed_at,
             cancelled_at: order.cancelled_at,
-            auto_complete_at: policy.due_at(order),
+            pay_by: shown_while(order.pay_by, &[OrderStatus::PendingPayment]),
+            ship_by: shown_while(order.ship_by, &[OrderStatus::Paid]),
+            auto_complete_at: shown_while(
+                order.auto_complete_at,
+                &[OrderStatus::Shipped, OrderStatus::Delivered],
+            ),
             dispute: order.dispute,
         }
     }
@@ -88,6 +101,11 @@ pub struct DisputeView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// While the party that did not open the dispute has not answered and it is OPEN or
+    /// in EVIDENCE.
+    pub respond_by: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub escalated_at: Option<DateTime<Utc>>,
 }
 
 impl From<&Dispute> for DisputeView {
@@ -105,6 +123,9 @@ impl From<&Dispute> for DisputeView {
             created_at: dispute.created_at,
             updated_at: dispute.updated_at,
             resolved_at: dispute.resolved_at,
+            respond_by: dispute.respond_by,
+            responded_at: dispute.responded_at,
+            escalated_at: dispute.escalated_at,
         }
     }
 }
@@ -122,13 +143,13 @@ pub struct EventDetail {
 }
 
 impl EventDetail {
-    pub fn new(event_id: EventId, event: &DomainEvent, policy: &AutoCompletePolicy) -> Self {
+    pub fn new(event_id: EventId, event: &DomainEvent) -> Self {
         EventDetail {
             event_id,
             event_type: event.event_type.as_str(),
             version: EVENT_VERSION,
             occurred_at: event.occurred_at,
-            order: OrderView::new(&event.order, policy),
+            order: OrderView::new(&event.order),
             dispute: event.dispute.as_ref().map(DisputeView::from),
         }
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use order_domain::order::{AutoCompletePolicy, Changed};
+use order_domain::order::{Changed, Deadlines};
 use order_domain::{DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus};
 use order_ports::{Clock, IdSource, Listings, OrderStore, OutboxMessage, UnitOfWork, Wallet};
 
@@ -20,13 +20,14 @@ pub struct Ports {
     pub ids: Arc<dyn IdSource>,
 }
 
-/// The business settings of SPEC §6 and §5 (`FEE_RATE`, `AUTO_COMPLETE_AFTER`), and how
-/// long a Wallet movement's requester is given before a worker finishes it
+/// The business settings: the fee (`FEE_RATE`), the deadlines of SPEC §9.1
+/// (`PAYMENT_WINDOW`, `SHIP_WITHIN`, `DISPUTE_RESPONSE_WINDOW`, `AUTO_COMPLETE_AFTER`), and
+/// how long a Wallet movement's requester is given before a worker finishes it
 /// (`PAYMENT_RESUME_AFTER`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub fee_rate: FeeRate,
-    pub auto_complete: AutoCompletePolicy,
+    pub deadlines: Deadlines,
     pub resume_after: TimeDelta,
 }
 
@@ -34,7 +35,7 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             fee_rate: FeeRate::default(),
-            auto_complete: AutoCompletePolicy::default(),
+            deadlines: Deadlines::default(),
             resume_after: TimeDelta::minutes(2),
         }
     }
@@ -97,7 +98,7 @@ impl OrderService {
 
     fn outbox_message(&self, event: &DomainEvent) -> OutboxMessage {
         let event_id = EventId::from_uuid(self.ports.ids.new_id());
-        let detail = EventDetail::new(event_id, event, &self.settings.auto_complete);
+        let detail = EventDetail::new(event_id, event);
         OutboxMessage {
             event_id,
             event_type: event.event_type,

@@ -356,6 +356,7 @@ async fn a_retried_buy_it_now_resumes_the_pending_order_with_the_same_hold_key()
         OrderId::from_uuid(Uuid::from_u128(22)),
         new,
         FeeRate::default(),
+        &order_domain::order::Deadlines::default(),
         t0(),
     )
     .unwrap()

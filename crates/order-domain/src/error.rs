@@ -32,6 +32,16 @@ pub enum DomainError {
     /// one is finished (HTTP 409 `operation_in_progress`).
     #[error("Another change of this order is moving its money; try again shortly.")]
     OperationInProgress,
+    /// The order was cancelled (an auction's winner paid too late): the payment must go
+    /// back to the payer (HTTP 409 `order_cancelled`).
+    #[error("This order was cancelled; it can no longer be paid.")]
+    OrderCancelled,
+    /// A deadline has not passed yet: the buyer may cancel a paid order only once the
+    /// seller let `ship_by` pass (HTTP 409 `not_yet_overdue`).
+    #[error(
+        "The seller may still ship this order; it can be cancelled once its ship_by has passed."
+    )]
+    NotYetOverdue,
     /// The listing cannot be bought now.
     #[error("{0}")]
     ListingUnavailable(ListingUnavailable),

@@ -19,10 +19,14 @@ pub enum EventType {
     OrderDisputed,
     OrderRefunded,
     DisputeResolved,
+    /// The seller let `ship_by` pass; the buyer may cancel (SPEC §9.1).
+    OrderShipOverdue,
+    /// Nobody answered a dispute by `respond_by`; it went to REVIEW (SPEC §9.1).
+    DisputeEscalated,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 11] = [
         EventType::OrderCreated,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -32,6 +36,8 @@ impl EventType {
         EventType::OrderDisputed,
         EventType::OrderRefunded,
         EventType::DisputeResolved,
+        EventType::OrderShipOverdue,
+        EventType::DisputeEscalated,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -45,6 +51,8 @@ impl EventType {
             EventType::OrderDisputed => "order.disputed",
             EventType::OrderRefunded => "order.refunded",
             EventType::DisputeResolved => "dispute.resolved",
+            EventType::OrderShipOverdue => "order.ship_overdue",
+            EventType::DisputeEscalated => "dispute.escalated",
         }
     }
 }

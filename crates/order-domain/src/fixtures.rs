@@ -6,7 +6,7 @@
 
 use crate::dispute::{Dispute, DisputeReason, DisputeStatus, DisputeUpdate, Resolution};
 use crate::order::{
-    CancellationReason, Carrier, NewOrder, OrderSource, ShippingAddress, TrackingNumber,
+    CancellationReason, Carrier, Deadlines, NewOrder, OrderSource, ShippingAddress, TrackingNumber,
 };
 use crate::{DisputeId, EscrowId, FeeRate, ListingId, Money, Order, OrderId, OrderStatus, UserId};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -61,6 +61,7 @@ pub fn placed() -> Order {
         OrderId::from_uuid(Uuid::from_u128(20)),
         new_order(),
         FeeRate::default(),
+        &Deadlines::default(),
         t0(),
     )
     .unwrap()
@@ -69,7 +70,7 @@ pub fn placed() -> Order {
 
 pub fn paid() -> Order {
     placed()
-        .mark_paid(escrow(), later(1))
+        .mark_paid(escrow(), &Deadlines::default(), later(1))
         .unwrap()
         .unwrap()
         .value
@@ -80,6 +81,7 @@ pub fn shipped() -> Order {
         .ship(
             TrackingNumber::parse("1Z999").unwrap(),
             Carrier::parse("UPS").unwrap(),
+            &Deadlines::default(),
             later(2),
         )
         .unwrap()
@@ -97,6 +99,7 @@ pub fn disputed_from(order: Order) -> (Order, Dispute) {
             buyer(),
             reason(),
             vec![],
+            &Deadlines::default(),
             later(4),
         )
         .unwrap();

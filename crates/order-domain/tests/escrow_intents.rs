@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{
-    Carrier, DisputeChange, EscrowPurpose, IntentRequest, NewOrder, ShippingAddress,
+    Carrier, Deadlines, DisputeChange, EscrowPurpose, IntentRequest, NewOrder, ShippingAddress,
     TrackingNumber, WalletAnswer, WalletCall,
 };
 use order_domain::{DomainError, EventType, FeeRate, Order, OrderId, OrderStatus};
@@ -66,6 +66,7 @@ fn a_pending_movement_refuses_every_other_change() {
             .ship(
                 TrackingNumber::parse("1Z").unwrap(),
                 Carrier::parse("UPS").unwrap(),
+                &Deadlines::default(),
                 later(6)
             )
             .map(|_| ()),
@@ -80,6 +81,7 @@ fn a_pending_movement_refuses_every_other_change() {
                 buyer(),
                 reason(),
                 vec![],
+                &Deadlines::default(),
                 later(6)
             )
             .map(|_| ()),
@@ -108,7 +110,7 @@ fn the_same_movement_again_is_carried_on_not_recorded_twice() {
     let again = order.request_completion(later(7), wait()).unwrap();
     assert_eq!(again, IntentRequest::Pending(order.clone()));
     let automatic = order
-        .request_auto_completion(&Default::default(), later(24 * 30), wait())
+        .request_auto_completion(later(24 * 30), wait())
         .unwrap();
     assert_eq!(
         automatic,
@@ -120,7 +122,13 @@ fn the_same_movement_again_is_carried_on_not_recorded_twice() {
 #[test]
 fn the_wallets_answer_completes_the_order_and_clears_the_intent() {
     let finished = completing()
-        .finish_intent(WalletAnswer::Done, None, FeeRate::default(), later(6))
+        .finish_intent(
+            WalletAnswer::Done,
+            None,
+            FeeRate::default(),
+            &Deadlines::default(),
+            later(6),
+        )
         .unwrap();
     assert_eq!(finished.order.status, OrderStatus::Completed);
     assert_eq!(finished.order.completed_at, Some(later(6)));
@@ -135,11 +143,17 @@ fn an_answer_that_does_not_fit_the_movement_is_refused() {
         WalletAnswer::Held(escrow()),
         None,
         FeeRate::default(),
+        &Deadlines::default(),
         later(6),
     );
     assert!(matches!(held, Err(DomainError::Invalid { .. })));
-    let nothing_pending =
-        shipped().finish_intent(WalletAnswer::Done, None, FeeRate::default(), later(6));
+    let nothing_pending = shipped().finish_intent(
+        WalletAnswer::Done,
+        None,
+        FeeRate::default(),
+        &Deadlines::default(),
+        later(6),
+    );
     assert!(nothing_pending.is_err());
 }
 
@@ -154,6 +168,7 @@ fn buy_now_order() -> Order {
         OrderId::from_uuid(Uuid::from_u128(77)),
         new,
         FeeRate::default(),
+        &Deadlines::default(),
         t0(),
     )
     .unwrap()
@@ -172,12 +187,24 @@ fn a_buy_it_now_payment_holds_the_total_then_pays_or_cancels() {
         }
     );
     let paid = paying
-        .finish_intent(WalletAnswer::Held(escrow()), None, FeeRate::default(), t0())
+        .finish_intent(
+            WalletAnswer::Held(escrow()),
+            None,
+            FeeRate::default(),
+            &Deadlines::default(),
+            t0(),
+        )
         .unwrap();
     assert_eq!(paid.order.status, OrderStatus::Paid);
     assert_eq!(paid.order.escrow_id, Some(escrow()));
     let declined = paying
-        .finish_intent(WalletAnswer::Declined, None, FeeRate::default(), t0())
+        .finish_intent(
+            WalletAnswer::Declined,
+            None,
+            FeeRate::default(),
+            &Deadlines::default(),
+            t0(),
+        )
         .unwrap();
     assert_eq!(declined.order.status, OrderStatus::Cancelled);
     assert_eq!(declined.events[0].event_type, EventType::OrderCancelled);
@@ -220,6 +247,7 @@ fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_
             WalletAnswer::Done,
             Some(&dispute),
             FeeRate::default(),
+            &Deadlines::default(),
             later(10),
         )
         .unwrap();
@@ -253,8 +281,13 @@ fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
         panic!("a partial refund moves money");
     };
     let other_rate: FeeRate = "0.10".parse().unwrap();
-    let outcome =
-        recorded(request).finish_intent(WalletAnswer::Done, Some(&dispute), other_rate, later(10));
+    let outcome = recorded(request).finish_intent(
+        WalletAnswer::Done,
+        Some(&dispute),
+        other_rate,
+        &Deadlines::default(),
+        later(10),
+    );
     assert!(matches!(outcome, Err(DomainError::Invalid { .. })));
 }
 

@@ -3,11 +3,11 @@
 
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
-use order_domain::order::{CancellationReason, Carrier, OrderStatus, TrackingNumber};
+use order_domain::order::{CancellationReason, Carrier, Deadlines, OrderStatus, TrackingNumber};
 use order_domain::{DisputeId, DomainError, EscrowId, EventType, FeeRate, Order};
 use uuid::Uuid;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Action {
     MarkPaid,
     Ship,
@@ -61,7 +61,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
         Action::MarkPaid => {
             let fresh = EscrowId::from_uuid(Uuid::from_u128(41));
             let changed = order
-                .mark_paid(fresh, now)?
+                .mark_paid(fresh, &Deadlines::default(), now)?
                 .expect("a fresh escrow is never a replay");
             Ok((changed.value.clone(), types(&changed.events)))
         }
@@ -69,6 +69,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
             let changed = order.ship(
                 TrackingNumber::parse("TRACK-1").unwrap(),
                 Carrier::parse("DHL").unwrap(),
+                &Deadlines::default(),
                 now,
             )?;
             Ok((changed.value.clone(), types(&changed.events)))
@@ -91,6 +92,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
                 seller(),
                 reason(),
                 vec![],
+                &Deadlines::default(),
                 now,
             )?;
             Ok((opened.order.clone(), types(&opened.events)))
@@ -154,6 +156,10 @@ fn every_order_action_is_allowed_exactly_from_the_statuses_the_spec_gives() {
                         assert_eq!(reported, status, "{action:?} names the current status")
                     }
                     Err(DomainError::EscrowMismatch | DomainError::DisputeExists) => {}
+                    // SPEC §9.1: a cancelled order's late payment is named as such.
+                    Err(DomainError::OrderCancelled) => {
+                        assert_eq!((status, action), (OrderStatus::Cancelled, Action::MarkPaid))
+                    }
                     other => panic!("{action:?} from {status} must be refused, got {other:?}"),
                 }
             }
@@ -163,14 +169,17 @@ fn every_order_action_is_allowed_exactly_from_the_statuses_the_spec_gives() {
 
 #[test]
 fn mark_paid_again_with_the_same_escrow_changes_nothing_and_raises_nothing() {
-    assert_eq!(paid().mark_paid(escrow(), later(9)), Ok(None));
+    assert_eq!(
+        paid().mark_paid(escrow(), &Deadlines::default(), later(9)),
+        Ok(None)
+    );
 }
 
 #[test]
 fn mark_paid_with_another_escrow_conflicts() {
     let other = EscrowId::from_uuid(Uuid::from_u128(99));
     assert_eq!(
-        paid().mark_paid(other, later(9)),
+        paid().mark_paid(other, &Deadlines::default(), later(9)),
         Err(DomainError::EscrowMismatch)
     );
 }
@@ -192,6 +201,7 @@ fn an_order_is_disputed_at_most_once() {
         buyer(),
         reason(),
         vec![],
+        &Deadlines::default(),
         later(7),
     );
     assert_eq!(again.unwrap_err(), DomainError::DisputeExists);
@@ -251,7 +261,7 @@ fn evidence_is_accepted_only_while_open_or_collecting_evidence() {
     let url = EvidenceUrl::parse("https://img.example.com/box.jpg").unwrap();
     for status in DisputeStatus::ALL {
         let (_, dispute) = dispute_in(status);
-        let outcome = dispute.add_evidence(vec![url.clone()], later(9));
+        let outcome = dispute.add_evidence(vec![url.clone()], buyer(), later(9));
         if matches!(status, DisputeStatus::Open | DisputeStatus::Evidence) {
             assert_eq!(outcome.unwrap().evidence, vec![url.clone()], "{status}");
         } else {
@@ -266,10 +276,10 @@ fn a_dispute_holds_at_most_twenty_evidence_urls() {
     let urls: Vec<_> = (0..20)
         .map(|i| EvidenceUrl::parse(&format!("https://e.example/{i}")).unwrap())
         .collect();
-    let full = dispute.add_evidence(urls, later(9)).unwrap();
+    let full = dispute.add_evidence(urls, buyer(), later(9)).unwrap();
     let one_more = vec![EvidenceUrl::parse("https://e.example/21").unwrap()];
     assert!(matches!(
-        full.add_evidence(one_more, later(9)),
+        full.add_evidence(one_more, buyer(), later(9)),
         Err(DomainError::Invalid {
             field: "evidence",
             ..

@@ -14,7 +14,7 @@ pub mod wallet;
 
 pub use listing::{ListingError, Listings};
 pub use outbox::{EventPublisher, Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent};
-pub use store::{IntentStats, OrderStore, StoreError, UnitOfWork};
+pub use store::{IntentStats, OrderDeadline, OrderStore, StoreError, UnitOfWork};
 pub use system::{Clock, IdSource, SystemClock, UuidV7Ids};
 pub use wallet::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
 

@@ -43,15 +43,33 @@ pub trait UnitOfWork: Send {
         listing_id: ListingId,
     ) -> Result<Option<Order>, StoreError>;
 
-    /// Locks and returns one SHIPPED or DELIVERED order shipped at or before
-    /// `shipped_before`, with no escrow intent, that no other unit of work has locked and
-    /// that is not in `skip`.
-    /// Several workers calling this at once each get a different order.
+    /// Locks and returns one SHIPPED or DELIVERED order whose `auto_complete_at` is at or
+    /// before `now`, with no escrow intent, that no other unit of work has locked and that
+    /// is not in `skip`. Several workers calling this at once each get a different order.
     async fn claim_due_order(
         &mut self,
-        shipped_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         skip: Vec<OrderId>,
     ) -> Result<Option<Order>, StoreError>;
+
+    /// Locks and returns up to `limit` orders past `deadline` at `now` that no other unit of
+    /// work has locked, oldest deadline first: AUCTION orders still PENDING_PAYMENT after
+    /// `pay_by`, or PAID orders past `ship_by` whose lateness was not announced yet. Orders
+    /// waiting on the Wallet are left out.
+    async fn claim_overdue_orders(
+        &mut self,
+        deadline: OrderDeadline,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// Locks and returns up to `limit` OPEN or EVIDENCE disputes past `respond_by` at `now`,
+    /// each with its order, both locked; rows another unit of work holds are skipped.
+    async fn claim_unanswered_disputes(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(Order, Dispute)>, StoreError>;
 
     /// Stores a new order. MUST return [`StoreError::Conflict`] if its listing already has
     /// a live order.
@@ -114,6 +132,15 @@ pub trait OrderStore: Send + Sync {
 
     /// How many orders wait on the Wallet, and since when the oldest has.
     async fn intent_stats(&self) -> Result<IntentStats, StoreError>;
+}
+
+/// A deadline on an order that the deadline worker enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderDeadline {
+    /// `pay_by` of an auction's winner.
+    Payment,
+    /// `ship_by` of the seller.
+    Shipping,
 }
 
 /// The orders waiting on a Wallet movement, for metrics.

@@ -42,9 +42,13 @@ pub(crate) struct OrderRow {
     pub status_before_dispute: Option<String>,
     pub escrow_intent: Option<serde_json::Value>,
     pub escrow_intent_resume_at: Option<DateTime<Utc>>,
+    pub pay_by: Option<DateTime<Utc>>,
+    pub ship_by: Option<DateTime<Utc>>,
+    pub ship_overdue_at: Option<DateTime<Utc>>,
+    pub auto_complete_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = disputes, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 pub(crate) struct DisputeRow {
     pub id: Uuid,
@@ -61,6 +65,9 @@ pub(crate) struct DisputeRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    pub respond_by: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub escalated_at: Option<DateTime<Utc>>,
 }
 
 /// What an order shows of its dispute: `(id, status, resolution)`.
@@ -102,6 +109,10 @@ impl From<&Order> for OrderRow {
                     .expect("an escrow intent is a JSON object")
             }),
             escrow_intent_resume_at: order.escrow_intent.as_ref().map(|i| i.resume_at),
+            pay_by: order.pay_by,
+            ship_by: order.ship_by,
+            ship_overdue_at: order.ship_overdue_at,
+            auto_complete_at: order.auto_complete_at,
         }
     }
 }
@@ -179,6 +190,10 @@ impl OrderRow {
                 .cancellation_reason
                 .map(|r| parsed("cancellation reason", CancellationReason::parse(&r)))
                 .transpose()?,
+            pay_by: self.pay_by,
+            ship_by: self.ship_by,
+            ship_overdue_at: self.ship_overdue_at,
+            auto_complete_at: self.auto_complete_at,
             status_before_dispute: self
                 .status_before_dispute
                 .map(|s| parsed("order status", s.parse()))
@@ -231,6 +246,9 @@ impl From<&Dispute> for DisputeRow {
             created_at: dispute.created_at,
             updated_at: dispute.updated_at,
             resolved_at: dispute.resolved_at,
+            respond_by: dispute.respond_by,
+            responded_at: dispute.responded_at,
+            escalated_at: dispute.escalated_at,
         }
     }
 }
@@ -261,6 +279,9 @@ impl TryFrom<DisputeRow> for Dispute {
             created_at: row.created_at,
             updated_at: row.updated_at,
             resolved_at: row.resolved_at,
+            respond_by: row.respond_by,
+            responded_at: row.responded_at,
+            escalated_at: row.escalated_at,
         }))
     }
 }

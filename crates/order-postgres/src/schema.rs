@@ -25,6 +25,10 @@ diesel::table! {
         status_before_dispute -> Nullable<Text>,
         escrow_intent -> Nullable<Jsonb>,
         escrow_intent_resume_at -> Nullable<Timestamptz>,
+        pay_by -> Nullable<Timestamptz>,
+        ship_by -> Nullable<Timestamptz>,
+        ship_overdue_at -> Nullable<Timestamptz>,
+        auto_complete_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -44,6 +48,9 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         resolved_at -> Nullable<Timestamptz>,
+        respond_by -> Nullable<Timestamptz>,
+        responded_at -> Nullable<Timestamptz>,
+        escalated_at -> Nullable<Timestamptz>,
     }
 }
 

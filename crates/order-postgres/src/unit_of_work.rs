@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use order_domain::dispute::DisputeStatus;
+use order_domain::order::OrderSource;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
-use order_ports::{OutboxMessage, StoreError, UnitOfWork};
+use order_ports::{OrderDeadline, OutboxMessage, StoreError, UnitOfWork};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -99,7 +101,7 @@ impl UnitOfWork for PgUnitOfWork {
 
     async fn claim_due_order(
         &mut self,
-        shipped_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         skip: Vec<OrderId>,
     ) -> Result<Option<Order>, StoreError> {
         let skip: Vec<Uuid> = skip.iter().map(|id| *id.as_uuid()).collect();
@@ -109,10 +111,10 @@ impl UnitOfWork for PgUnitOfWork {
         ];
         let row = orders::table
             .filter(orders::status.eq_any(awaiting))
-            .filter(orders::shipped_at.le(shipped_before))
+            .filter(orders::auto_complete_at.le(now))
             .filter(orders::id.ne_all(skip))
             .filter(orders::escrow_intent.is_null())
-            .order(orders::shipped_at.asc())
+            .order(orders::auto_complete_at.asc())
             .limit(1)
             .for_update()
             .skip_locked()
@@ -122,6 +124,85 @@ impl UnitOfWork for PgUnitOfWork {
             .optional()
             .map_err(store_error)?;
         self.one_order(row).await
+    }
+
+    async fn claim_overdue_orders(
+        &mut self,
+        deadline: OrderDeadline,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let conn = self.conn()?;
+        // Each filter matches the partial index made for its sweep. (A locking query cannot
+        // be boxed, hence the two whole statements.)
+        let rows: Vec<OrderRow> = match deadline {
+            OrderDeadline::Payment => {
+                orders::table
+                    .filter(orders::status.eq(OrderStatus::PendingPayment.as_str()))
+                    .filter(orders::source.eq(OrderSource::Auction.as_str()))
+                    .filter(orders::pay_by.le(now))
+                    .filter(orders::escrow_intent.is_null())
+                    .order(orders::pay_by.asc())
+                    .limit(limit)
+                    .for_update()
+                    .skip_locked()
+                    .select(OrderRow::as_select())
+                    .load(conn)
+                    .await
+            }
+            OrderDeadline::Shipping => {
+                orders::table
+                    .filter(orders::status.eq(OrderStatus::Paid.as_str()))
+                    .filter(orders::ship_overdue_at.is_null())
+                    .filter(orders::ship_by.le(now))
+                    .filter(orders::escrow_intent.is_null())
+                    .order(orders::ship_by.asc())
+                    .limit(limit)
+                    .for_update()
+                    .skip_locked()
+                    .select(OrderRow::as_select())
+                    .load(conn)
+                    .await
+            }
+        }
+        .map_err(store_error)?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
+            claimed.push(with_dispute(self.conn()?, row).await?);
+        }
+        Ok(claimed)
+    }
+
+    async fn claim_unanswered_disputes(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(Order, Dispute)>, StoreError> {
+        let open = [
+            DisputeStatus::Open.as_str(),
+            DisputeStatus::Evidence.as_str(),
+        ];
+        let rows: Vec<(DisputeRow, OrderRow)> = disputes::table
+            .inner_join(orders::table)
+            .filter(disputes::status.eq_any(open))
+            .filter(disputes::respond_by.le(now))
+            .filter(orders::escrow_intent.is_null())
+            .order(disputes::respond_by.asc())
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .for_update()
+            .skip_locked()
+            .select((DisputeRow::as_select(), OrderRow::as_select()))
+            .load(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(dispute, order)| {
+                let dispute = Dispute::try_from(dispute)?;
+                let order = order.into_order(Some(dispute.summary()))?;
+                Ok((order, dispute))
+            })
+            .collect()
     }
 
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 use order_domain::dispute::{DisputeStatus, DisputeUpdate};
 use order_domain::fixtures::*;
+use order_domain::order::Deadlines;
 use order_domain::order::{NewOrder, OrderSource, ShippingAddress};
 use order_domain::{DisputeId, FeeRate, ListingId, Order, OrderId, OrderStatus, UserId};
 use order_ports::store::{
@@ -33,6 +34,7 @@ fn order(n: u128, buyer: UserId, seller: UserId) -> Order {
         OrderId::from_uuid(Uuid::from_u128(n)),
         new,
         FeeRate::default(),
+        &Deadlines::default(),
         at,
     )
     .unwrap()
@@ -137,7 +139,11 @@ async fn mark_paid(store: &PgStore, ns: &[u128]) {
     for &n in ns {
         let id = OrderId::from_uuid(Uuid::from_u128(n));
         let stored = uow.lock_order(id).await.unwrap().unwrap();
-        let changed = stored.mark_paid(escrow(), later(1)).unwrap().unwrap().value;
+        let changed = stored
+            .mark_paid(escrow(), &Deadlines::default(), later(1))
+            .unwrap()
+            .unwrap()
+            .value;
         uow.update_order(&changed, OrderStatus::PendingPayment)
             .await
             .unwrap();
@@ -295,7 +301,7 @@ async fn disputes_list_newest_first_filtered_by_status() {
         let placed = order(n, user(1), user(2));
         uow.insert_order(&placed).await.unwrap();
         let paid = placed
-            .mark_paid(escrow(), later(n as i64))
+            .mark_paid(escrow(), &Deadlines::default(), later(n as i64))
             .unwrap()
             .unwrap()
             .value;
@@ -305,6 +311,7 @@ async fn disputes_list_newest_first_filtered_by_status() {
                 user(1),
                 reason(),
                 vec![],
+                &Deadlines::default(),
                 later(n as i64),
             )
             .unwrap();
@@ -369,7 +376,7 @@ async fn listed_orders_carry_their_disputes_summary_and_are_counted_once() {
         uow.insert_order(&order(n, user(1), user(2))).await.unwrap();
     }
     let paid = order(2, user(1), user(2))
-        .mark_paid(escrow(), later(1))
+        .mark_paid(escrow(), &Deadlines::default(), later(1))
         .unwrap()
         .unwrap()
         .value;
@@ -379,6 +386,7 @@ async fn listed_orders_carry_their_disputes_summary_and_are_counted_once() {
             user(1),
             reason(),
             vec![],
+            &Deadlines::default(),
             later(2),
         )
         .unwrap();

@@ -3,6 +3,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
+use order_domain::order::Deadlines;
 use order_domain::order::{CancellationReason, NewOrder};
 use order_domain::{FeeRate, ListingId, Order, OrderId, OrderStatus};
 use order_ports::{OrderStore, StoreError};
@@ -24,6 +25,7 @@ fn placed_for(n: u128) -> Order {
         OrderId::from_uuid(Uuid::from_u128(n)),
         new,
         FeeRate::default(),
+        &Deadlines::default(),
         t0(),
     )
     .unwrap()
@@ -86,6 +88,7 @@ async fn a_listing_has_one_live_order() {
         OrderId::from_uuid(Uuid::from_u128(77)),
         new_order(),
         FeeRate::default(),
+        &Deadlines::default(),
         t0(),
     )
     .unwrap()
@@ -187,13 +190,18 @@ async fn due_orders_are_claimed_once_each_skipping_locked_and_excluded_ones() {
     for n in 1..=3u128 {
         let order = placed_for(n);
         insert(&store, &order).await;
-        let paid = order.mark_paid(escrow(), later(1)).unwrap().unwrap().value;
+        let paid = order
+            .mark_paid(escrow(), &Deadlines::default(), later(1))
+            .unwrap()
+            .unwrap()
+            .value;
         let shipped = paid
             .ship(
                 "T1".parse::<String>()
                     .map(|t| order_domain::order::TrackingNumber::parse(&t).unwrap())
                     .unwrap(),
                 order_domain::order::Carrier::parse("UPS").unwrap(),
+                &Deadlines::default(),
                 later(n as i64),
             )
             .unwrap()
@@ -206,16 +214,17 @@ async fn due_orders_are_claimed_once_each_skipping_locked_and_excluded_ones() {
         due.push(shipped);
     }
     insert(&store, &placed_for(9)).await; // not shipped: never due
-    let cutoff = later(2); // orders 1 and 2 shipped by then
+                                          // Orders 1 and 2 were shipped by later(2): their auto_complete_at has passed.
+    let now = later(2) + Deadlines::default().auto_complete_after;
 
     let mut a = store.begin().await.unwrap();
     let mut b = store.begin().await.unwrap();
-    let first = a.claim_due_order(cutoff, vec![]).await.unwrap().unwrap();
-    let second = b.claim_due_order(cutoff, vec![]).await.unwrap().unwrap();
+    let first = a.claim_due_order(now, vec![]).await.unwrap().unwrap();
+    let second = b.claim_due_order(now, vec![]).await.unwrap().unwrap();
     assert_ne!(first.id, second.id, "a locked order is skipped");
     let mut c = store.begin().await.unwrap();
     assert_eq!(
-        c.claim_due_order(cutoff, vec![]).await.unwrap(),
+        c.claim_due_order(now, vec![]).await.unwrap(),
         None,
         "order 3 is not due yet"
     );
@@ -223,7 +232,7 @@ async fn due_orders_are_claimed_once_each_skipping_locked_and_excluded_ones() {
 
     let mut d = store.begin().await.unwrap();
     let claimed = d
-        .claim_due_order(cutoff, vec![due[0].id])
+        .claim_due_order(now, vec![due[0].id])
         .await
         .unwrap()
         .unwrap();
@@ -300,7 +309,14 @@ async fn a_dispute_update_is_stored_and_shows_on_its_order() {
 async fn outbox_messages_commit_with_their_change_or_not_at_all() {
     let db = TestDatabase::new();
     let store = store(&db);
-    let placed_order = Order::place(placed().id, new_order(), FeeRate::default(), t0()).unwrap();
+    let placed_order = Order::place(
+        placed().id,
+        new_order(),
+        FeeRate::default(),
+        &Deadlines::default(),
+        t0(),
+    )
+    .unwrap();
     let message = |n: u128| order_ports::OutboxMessage {
         event_id: order_domain::EventId::from_uuid(Uuid::from_u128(n)),
         event_type: order_domain::EventType::OrderCreated,

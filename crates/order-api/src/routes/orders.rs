@@ -3,7 +3,7 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use order_app::{OrderListRequest, Purchase};
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
-use order_domain::order::{Carrier, Party, ShippingAddress, TrackingNumber};
+use order_domain::order::{CancellationReason, Carrier, Party, ShippingAddress, TrackingNumber};
 use order_domain::{ListingId, OrderStatus, UserId};
 use order_ports::store::SortOrder;
 use serde::Deserialize;
@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(detail)
         .service(ship)
         .service(complete)
+        .service(cancel)
         .service(dispute)
         .service(purchase);
 }
@@ -180,6 +181,46 @@ async fn complete(
         let order = state.service.complete(user.0, id(&path)?).await?;
         Ok(Reply::ok(state.order_json(&order)))
     })
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+struct CancelBody {
+    /// Why the order is called off: 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+}
+
+/// PAID → CANCELLED by the seller (before shipping) or the buyer (once `ship_by` has
+/// passed): the whole escrow goes back to the buyer first. 409 `not_yet_overdue` for a buyer
+/// before `ship_by`; 503 if the Wallet fails (nothing changes, and a retry refunds once).
+#[utoipa::path(
+    tag = "orders",
+    params(("id" = uuid::Uuid, Path, description = "The order"), super::IdempotencyKey),
+    request_body = CancelBody,
+    responses((status = 200, description = "The cancelled order, its escrow refunded", body = openapi::Order)),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/orders/{id}/cancel/")]
+async fn cancel(
+    state: web::Data<AppState>,
+    user: User,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody<CancelBody>,
+) -> HttpResponse {
+    idempotent(
+        &state,
+        &req,
+        idempotency_scope(&user.0, None),
+        &body.raw,
+        async {
+            let order_id = id(&path)?;
+            let reason = CancellationReason::parse(&body.value.reason)?;
+            let order = state.service.cancel_paid(user.0, order_id, reason).await?;
+            Ok(Reply::ok(state.order_json(&order)))
+        },
+    )
     .await
 }
 

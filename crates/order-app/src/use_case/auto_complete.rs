@@ -12,8 +12,8 @@ pub struct AutoCompletion {
 }
 
 impl OrderService {
-    /// Completes up to `limit` orders whose buyer neither confirmed nor disputed within
-    /// the auto-completion delay after shipping, exactly as the buyer's confirmation would.
+    /// Completes up to `limit` orders whose buyer neither confirmed nor disputed by their
+    /// `auto_complete_at`, exactly as the buyer's confirmation would.
     ///
     /// Each order is claimed and its release recorded in a short unit of work of its own,
     /// so that any number of workers can sweep at once without completing an order twice;
@@ -23,16 +23,11 @@ impl OrderService {
         let mut sweep = AutoCompletion::default();
         while sweep.completed.len() + sweep.failed.len() < limit {
             let now = self.ports.clock.now();
-            let cutoff = self.settings.auto_complete.shipped_cutoff(now);
             let mut uow = self.begin().await?;
-            let Some(order) = uow.claim_due_order(cutoff, sweep.failed.clone()).await? else {
+            let Some(order) = uow.claim_due_order(now, sweep.failed.clone()).await? else {
                 break;
             };
-            let request = order.request_auto_completion(
-                &self.settings.auto_complete,
-                now,
-                self.settings.resume_after,
-            )?;
+            let request = order.request_auto_completion(now, self.settings.resume_after)?;
             let recorded = self.record_intent(uow, &order, request).await?;
             match self.carry_out(&recorded).await {
                 Ok(_) => sweep.completed.push(order.id),

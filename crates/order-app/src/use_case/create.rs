@@ -61,6 +61,7 @@ impl OrderService {
             id,
             new.clone(),
             self.settings.fee_rate,
+            &self.settings.deadlines,
             self.ports.clock.now(),
         )?;
         uow.insert_order(&placed.value).await?;

@@ -19,7 +19,14 @@ impl OrderService {
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
         let opened_by = caller.require_participant(&order)?;
         let id = DisputeId::from_uuid(self.ports.ids.new_id());
-        let opened = order.open_dispute(id, opened_by, reason, evidence, self.ports.clock.now())?;
+        let opened = order.open_dispute(
+            id,
+            opened_by,
+            reason,
+            evidence,
+            &self.settings.deadlines,
+            self.ports.clock.now(),
+        )?;
         uow.insert_dispute(&opened.dispute)
             .await
             .map_err(|error| match error {

@@ -5,7 +5,7 @@ use crate::{AppError, Caller, OrderService};
 
 impl OrderService {
     /// Appends evidence URLs to a dispute, by its buyer or seller, while it is OPEN or in
-    /// EVIDENCE.
+    /// EVIDENCE; the first evidence of the party that did not open it is its answer.
     pub async fn add_evidence(
         &self,
         caller: Caller,
@@ -18,10 +18,11 @@ impl OrderService {
             .await?
             .ok_or(AppError::NotFound)?;
         caller.require_sees_dispute(&dispute)?;
-        if !caller.user_id().is_some_and(|id| dispute.is_party(id)) {
-            return Err(AppError::Forbidden);
-        }
-        let updated = dispute.add_evidence(urls, self.ports.clock.now())?;
+        let by = caller
+            .user_id()
+            .filter(|id| dispute.is_party(*id))
+            .ok_or(AppError::Forbidden)?;
+        let updated = dispute.add_evidence(urls, by, self.ports.clock.now())?;
         uow.update_dispute(&updated).await?;
         uow.commit().await?;
         Ok(updated)

@@ -14,7 +14,9 @@ impl OrderService {
         caller.require_service()?;
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let Some(changed) = order.mark_paid(escrow_id, self.ports.clock.now())? else {
+        let Some(changed) =
+            order.mark_paid(escrow_id, &self.settings.deadlines, self.ports.clock.now())?
+        else {
             return Ok(order);
         };
         let paid = self

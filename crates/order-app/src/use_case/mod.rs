@@ -4,6 +4,7 @@ pub mod auto_complete;
 pub mod cancel;
 pub mod complete;
 pub mod create;
+pub mod deadlines;
 pub mod deliver;
 pub mod dispute_open;
 pub mod dispute_update;

@@ -84,7 +84,13 @@ impl OrderService {
             }
             let id = OrderId::from_uuid(self.ports.ids.new_id());
             let now = self.ports.clock.now();
-            let placed = Order::place(id, new.clone(), self.settings.fee_rate, now)?;
+            let placed = Order::place(
+                id,
+                new.clone(),
+                self.settings.fee_rate,
+                &self.settings.deadlines,
+                now,
+            )?;
             let IntentRequest::Recorded(order) = placed.value.request_payment(now, resume_after)?
             else {
                 unreachable!("a new order has no pending intent");

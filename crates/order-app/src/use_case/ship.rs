@@ -15,7 +15,12 @@ impl OrderService {
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
         caller.require_party(&order, Party::Seller)?;
-        let changed = order.ship(tracking_number, carrier, self.ports.clock.now())?;
+        let changed = order.ship(
+            tracking_number,
+            carrier,
+            &self.settings.deadlines,
+            self.ports.clock.now(),
+        )?;
         let shipped = self
             .store_change(uow.as_mut(), order.status, changed)
             .await?;

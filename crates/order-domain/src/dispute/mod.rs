@@ -35,6 +35,13 @@ pub struct DisputeData {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// When the party that did not open the dispute must have answered by; cleared once it
+    /// adds evidence or the dispute leaves OPEN/EVIDENCE.
+    pub respond_by: Option<DateTime<Utc>>,
+    /// When that party first added evidence.
+    pub responded_at: Option<DateTime<Utc>>,
+    /// When the deadline worker moved the unanswered dispute to REVIEW.
+    pub escalated_at: Option<DateTime<Utc>>,
 }
 
 /// A dispute. Opened by [`crate::order::Order::open_dispute`]; changed by its methods.
@@ -67,6 +74,15 @@ impl Dispute {
             id: self.id,
             status: self.status,
             resolution: self.resolution,
+        }
+    }
+
+    /// The party expected to answer: the one that did not open the dispute.
+    pub fn respondent(&self) -> UserId {
+        if self.opened_by == self.buyer_id {
+            self.seller_id
+        } else {
+            self.buyer_id
         }
     }
 

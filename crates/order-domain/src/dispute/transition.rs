@@ -9,7 +9,7 @@ use crate::error::DomainError;
 use crate::event::{DomainEvent, EventType};
 use crate::id::{DisputeId, UserId};
 use crate::money::{FeeRate, Money, Settlement};
-use crate::order::{Order, OrderAction, OrderStatus};
+use crate::order::{resumed, Deadlines, Order, OrderAction, OrderStatus};
 
 /// An order that has just been disputed, with its new dispute.
 #[must_use]
@@ -67,12 +67,16 @@ const MAX_ADMIN_NOTES_CHARS: usize = 10_000;
 impl Order {
     /// PAID/SHIPPED/DELIVERED → DISPUTED, opening the order's one dispute on behalf of its
     /// buyer or seller. Raises `order.disputed`.
+    ///
+    /// The other party's answer is due by `respond_by`; the order's own deadline (`ship_by`
+    /// or `auto_complete_at`) is paused until the dispute ends.
     pub fn open_dispute(
         &self,
         id: DisputeId,
         opened_by: UserId,
         reason: DisputeReason,
         evidence: Vec<EvidenceUrl>,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
     ) -> Result<DisputeOpened, DomainError> {
         if self.dispute.is_some() {
@@ -101,6 +105,9 @@ impl Order {
             created_at: now,
             updated_at: now,
             resolved_at: None,
+            respond_by: Some(deadlines.respond_by(now)),
+            responded_at: None,
+            escalated_at: None,
         });
         let data = order.data_mut();
         data.status_before_dispute = Some(self.status);
@@ -121,11 +128,15 @@ impl Order {
 
     /// What resolving this order's dispute with `resolution` does to the order and the
     /// escrow, and which order event (if any) announces it.
+    ///
+    /// NO_ACTION gives the order back the deadline the dispute (opened at `opened_at`)
+    /// paused, counted from now.
     fn settle(
         &self,
         resolution: Resolution,
         refund_amount: Option<Money>,
         fee_rate: FeeRate,
+        opened_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(Order, Option<Payout>, Option<EventType>), DomainError> {
         let mut order = self.begin(OrderAction::SettleDispute)?;
@@ -159,20 +170,32 @@ impl Order {
                 data.status = self
                     .status_before_dispute
                     .expect("a disputed order remembers the status it came from");
+                data.ship_by = data.ship_by.map(|due| resumed(due, opened_at, now));
+                data.auto_complete_at = data
+                    .auto_complete_at
+                    .map(|due| resumed(due, opened_at, now));
                 (None, None)
             }
         };
+        if data.status != OrderStatus::Paid {
+            data.ship_by = None;
+        }
+        if !matches!(data.status, OrderStatus::Shipped | OrderStatus::Delivered) {
+            data.auto_complete_at = None;
+        }
         data.status_before_dispute = None;
         Ok((order, payout, event))
     }
 }
 
 impl Dispute {
-    /// Appends evidence while the dispute is OPEN or in EVIDENCE, up to
-    /// [`Dispute::MAX_EVIDENCE`] URLs in all.
+    /// Appends evidence from `by` while the dispute is OPEN or in EVIDENCE, up to
+    /// [`Dispute::MAX_EVIDENCE`] URLs in all. The respondent's first evidence is its answer:
+    /// `responded_at` is set and `respond_by` cleared.
     pub fn add_evidence(
         &self,
         urls: Vec<EvidenceUrl>,
+        by: UserId,
         now: DateTime<Utc>,
     ) -> Result<Dispute, DomainError> {
         if !self.status.accepts_evidence() {
@@ -187,7 +210,39 @@ impl Dispute {
         let mut dispute = self.clone();
         dispute.0.evidence.extend(urls);
         dispute.0.updated_at = now;
+        if by == self.respondent() && self.responded_at.is_none() {
+            dispute.0.responded_at = Some(now);
+            dispute.0.respond_by = None;
+        }
         Ok(dispute)
+    }
+
+    /// OPEN/EVIDENCE → REVIEW by the deadline worker: the respondent let `respond_by` pass
+    /// without a word. Returns the dispute and `order` as they now read, and raises
+    /// `dispute.escalated`.
+    pub fn escalate(
+        &self,
+        order: &Order,
+        now: DateTime<Utc>,
+    ) -> Result<(Dispute, Order, Vec<DomainEvent>), DomainError> {
+        match self.respond_by {
+            Some(due) if due <= now && self.status.accepts_evidence() => {}
+            _ => return Err(DomainError::NotYetOverdue),
+        }
+        let mut dispute = self.clone();
+        dispute.0.status = DisputeStatus::Review;
+        dispute.0.escalated_at = Some(now);
+        dispute.0.respond_by = None;
+        dispute.0.updated_at = now;
+        let mut order = order.clone();
+        order.data_mut().dispute = Some(dispute.summary());
+        let event = DomainEvent::new(
+            EventType::DisputeEscalated,
+            now,
+            order.clone(),
+            Some(dispute.clone()),
+        );
+        Ok((dispute, order, vec![event]))
     }
 
     /// Applies an admin's update to this dispute of `order`.
@@ -249,6 +304,9 @@ impl Dispute {
         }
         dispute.0.status = to;
         dispute.0.updated_at = now;
+        if !to.accepts_evidence() {
+            dispute.0.respond_by = None;
+        }
 
         let resolution = match (to, resolution, self.resolution) {
             (DisputeStatus::Resolved, Some(resolution), _) => resolution,
@@ -262,8 +320,13 @@ impl Dispute {
                 })
             }
         };
-        let (mut settled, payout, order_event) =
-            order.settle(resolution, update.refund_amount, fee_rate, now)?;
+        let (mut settled, payout, order_event) = order.settle(
+            resolution,
+            update.refund_amount,
+            fee_rate,
+            self.created_at,
+            now,
+        )?;
         dispute.0.resolution = Some(resolution);
         dispute.0.refund_amount = update.refund_amount;
         dispute.0.resolved_at = Some(now);

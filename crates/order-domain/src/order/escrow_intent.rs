@@ -14,7 +14,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{CancellationReason, Changed, Order, OrderAction, OrderSource, OrderStatus, Party};
+use super::{
+    CancellationReason, Changed, Deadlines, Order, OrderAction, OrderSource, OrderStatus, Party,
+};
 use crate::dispute::{Dispute, DisputeUpdate, Payout};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -197,21 +199,15 @@ impl Order {
         self.request_movement(OrderAction::Complete, purpose, now, resume_after)
     }
 
-    /// Step (1) of the automatic completion, once the policy's delay after shipping passed.
+    /// Step (1) of the automatic completion, once `auto_complete_at` has passed.
     pub fn request_auto_completion(
         &self,
-        policy: &super::AutoCompletePolicy,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<IntentRequest, DomainError> {
-        match policy.due_at(self) {
+        match self.auto_complete_at {
             Some(due) if due <= now => {}
-            Some(_) => {
-                return Err(DomainError::invalid(
-                    "auto_complete_at",
-                    "This order is not due for automatic completion yet.",
-                ))
-            }
+            Some(_) => return Err(DomainError::NotYetOverdue),
             None => return Err(self.refuse(OrderAction::Complete)),
         }
         let purpose = EscrowPurpose::Completion {
@@ -238,6 +234,30 @@ impl Order {
         self.request_movement(OrderAction::MarkPaid, purpose, now, resume_after)
     }
 
+    /// Step (1) of calling off a paid order before it ships: record the refund of the whole
+    /// escrow to the buyer. The seller may while the order is PAID; the buyer only once the
+    /// seller let `ship_by` pass ([`DomainError::NotYetOverdue`] before).
+    pub fn request_cancellation(
+        &self,
+        by: Party,
+        reason: CancellationReason,
+        now: DateTime<Utc>,
+        resume_after: TimeDelta,
+    ) -> Result<IntentRequest, DomainError> {
+        let purpose = EscrowPurpose::Cancellation {
+            reason,
+            by,
+            settlement: Settlement::full_refund(self.total()),
+        };
+        if self.escrow_intent.is_none() && self.status == OrderStatus::Paid && by == Party::Buyer {
+            match self.ship_by {
+                Some(ship_by) if ship_by <= now => {}
+                _ => return Err(DomainError::NotYetOverdue),
+            }
+        }
+        self.request_movement(OrderAction::CancelPaid, purpose, now, resume_after)
+    }
+
     /// Step (3): applies the Wallet's `answer` to the pending intent, with the events the
     /// change raises. A resolution needs the order's `dispute`, and is decided again from
     /// the update it recorded, which must call for the same payout.
@@ -246,6 +266,7 @@ impl Order {
         answer: WalletAnswer,
         dispute: Option<&Dispute>,
         fee_rate: FeeRate,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
     ) -> Result<IntentFinished, DomainError> {
         let Some(intent) = &self.escrow_intent else {
@@ -263,7 +284,7 @@ impl Order {
         match (&intent.purpose, answer) {
             (EscrowPurpose::Payment { .. }, WalletAnswer::Held(escrow_id)) => {
                 let paid = cleared
-                    .mark_paid(escrow_id, now)?
+                    .mark_paid(escrow_id, deadlines, now)?
                     .ok_or_else(|| cleared.refuse(OrderAction::MarkPaid))?;
                 Ok(changed(paid))
             }
@@ -337,14 +358,12 @@ impl Order {
         reason: CancellationReason,
         now: DateTime<Utc>,
     ) -> Result<Changed<Order>, DomainError> {
-        if self.status != OrderStatus::Paid {
-            return Err(self.refuse(OrderAction::Cancel));
-        }
-        let mut order = self.clone();
+        let mut order = self.begin(OrderAction::CancelPaid)?;
         let data = order.data_mut();
         data.status = OrderStatus::Cancelled;
         data.cancelled_at = Some(now);
         data.cancellation_reason = Some(reason);
+        data.ship_by = None;
         Ok(order.announce(crate::event::EventType::OrderCancelled, now))
     }
 }

@@ -1,14 +1,14 @@
 //! The Order aggregate: what was bought, by whom, for how much, and where it stands.
 
-mod auto_complete;
 mod cancellation;
+mod deadline;
 mod escrow_intent;
 mod shipping;
 mod status;
 mod transition;
 
-pub use auto_complete::AutoCompletePolicy;
 pub use cancellation::CancellationReason;
+pub use deadline::{resumed, Deadlines, MIN_RESUMED_WINDOW};
 pub use escrow_intent::{
     DisputeChange, EscrowIntent, EscrowPurpose, IntentFinished, IntentRequest, WalletAnswer,
     WalletCall,
@@ -53,6 +53,16 @@ pub struct OrderData {
     pub completed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancellation_reason: Option<CancellationReason>,
+    /// When an auction's winner must have paid by; set while PENDING_PAYMENT.
+    pub pay_by: Option<DateTime<Utc>>,
+    /// When the seller must have shipped by; set while PAID (kept, paused, while disputed
+    /// from PAID).
+    pub ship_by: Option<DateTime<Utc>>,
+    /// When the seller's lateness was announced (`order.ship_overdue`), once per order.
+    pub ship_overdue_at: Option<DateTime<Utc>>,
+    /// When the order completes by itself; set while SHIPPED or DELIVERED (kept, paused,
+    /// while disputed from either).
+    pub auto_complete_at: Option<DateTime<Utc>>,
     /// Where a NO_ACTION resolution returns the order to; set while it is disputed.
     pub status_before_dispute: Option<OrderStatus>,
     /// The order's one dispute, if it ever had one.

@@ -89,17 +89,20 @@ pub enum OrderAction {
     MarkDelivered,
     Complete,
     Cancel,
+    /// A paid order called off before shipping, its escrow refunded.
+    CancelPaid,
     OpenDispute,
     SettleDispute,
 }
 
 impl OrderAction {
-    pub const ALL: [OrderAction; 7] = [
+    pub const ALL: [OrderAction; 8] = [
         OrderAction::MarkPaid,
         OrderAction::Ship,
         OrderAction::MarkDelivered,
         OrderAction::Complete,
         OrderAction::Cancel,
+        OrderAction::CancelPaid,
         OrderAction::OpenDispute,
         OrderAction::SettleDispute,
     ];
@@ -114,6 +117,7 @@ impl OrderAction {
             OrderAction::MarkDelivered => &[Shipped],
             OrderAction::Complete => &[Shipped, Delivered],
             OrderAction::Cancel => &[PendingPayment],
+            OrderAction::CancelPaid => &[Paid],
             OrderAction::OpenDispute => &[Paid, Shipped, Delivered],
             OrderAction::SettleDispute => &[Disputed],
         }
@@ -127,7 +131,7 @@ impl fmt::Display for OrderAction {
             OrderAction::Ship => "ship",
             OrderAction::MarkDelivered => "mark as delivered",
             OrderAction::Complete => "complete",
-            OrderAction::Cancel => "cancel",
+            OrderAction::Cancel | OrderAction::CancelPaid => "cancel",
             OrderAction::OpenDispute => "dispute",
             OrderAction::SettleDispute => "settle the dispute of",
         })

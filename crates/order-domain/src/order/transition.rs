@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    AutoCompletePolicy, CancellationReason, Carrier, Changed, Order, OrderAction, OrderData,
-    OrderSource, OrderStatus, ShippingAddress, TrackingNumber,
+    CancellationReason, Carrier, Changed, Deadlines, Order, OrderAction, OrderData, OrderSource,
+    OrderStatus, ShippingAddress, TrackingNumber,
 };
 use crate::error::{DomainError, ListingUnavailable};
 use crate::event::EventType;
@@ -58,11 +58,13 @@ impl NewOrder {
 }
 
 impl Order {
-    /// A new order awaiting payment, its fee computed at `fee_rate`. Raises `order.created`.
+    /// A new order awaiting payment, its fee computed at `fee_rate` and, for an auction's
+    /// winner, its payment deadline set. Raises `order.created`.
     pub fn place(
         id: OrderId,
         new: NewOrder,
         fee_rate: FeeRate,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
     ) -> Result<Changed<Order>, DomainError> {
         if new.buyer_id == new.seller_id {
@@ -104,6 +106,10 @@ impl Order {
             completed_at: None,
             cancelled_at: None,
             cancellation_reason: None,
+            pay_by: deadlines.pay_by(new.source, now),
+            ship_by: None,
+            ship_overdue_at: None,
+            auto_complete_at: None,
             status_before_dispute: None,
             dispute: None,
             escrow_intent: None,
@@ -123,13 +129,17 @@ impl Order {
             && self.shipping_address == new.shipping_address
     }
 
-    /// PENDING_PAYMENT → PAID through `escrow_id`. Raises `order.paid`.
+    /// PENDING_PAYMENT → PAID through `escrow_id`, the seller's shipping deadline set.
+    /// Raises `order.paid`.
     ///
     /// `Ok(None)` when the order is already paid through this same escrow: a retry that
-    /// changes nothing and raises nothing.
+    /// changes nothing and raises nothing. A cancelled order is refused as such
+    /// ([`DomainError::OrderCancelled`]), so that the payer's side knows to give the money
+    /// back.
     pub fn mark_paid(
         &self,
         escrow_id: EscrowId,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
     ) -> Result<Option<Changed<Order>>, DomainError> {
         if let Some(paid_with) = self.escrow_id {
@@ -139,19 +149,26 @@ impl Order {
                 Err(DomainError::EscrowMismatch)
             };
         }
+        if self.status == OrderStatus::Cancelled {
+            return Err(DomainError::OrderCancelled);
+        }
         let mut order = self.begin(OrderAction::MarkPaid)?;
         let data = order.data_mut();
         data.status = OrderStatus::Paid;
         data.escrow_id = Some(escrow_id);
         data.paid_at = Some(now);
+        data.pay_by = None;
+        data.ship_by = Some(deadlines.ship_by(now));
         Ok(Some(order.announce(EventType::OrderPaid, now)))
     }
 
-    /// PAID → SHIPPED with the parcel's tracking. Raises `order.shipped`.
+    /// PAID → SHIPPED with the parcel's tracking; the buyer's window to confirm or dispute
+    /// starts. Raises `order.shipped`.
     pub fn ship(
         &self,
         tracking_number: TrackingNumber,
         carrier: Carrier,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
     ) -> Result<Changed<Order>, DomainError> {
         let mut order = self.begin(OrderAction::Ship)?;
@@ -160,6 +177,8 @@ impl Order {
         data.tracking_number = Some(tracking_number);
         data.carrier = Some(carrier);
         data.shipped_at = Some(now);
+        data.ship_by = None;
+        data.auto_complete_at = Some(deadlines.auto_complete_at(now));
         Ok(order.announce(EventType::OrderShipped, now))
     }
 
@@ -201,24 +220,8 @@ impl Order {
         let data = order.data_mut();
         data.status = OrderStatus::Completed;
         data.completed_at = Some(now);
+        data.auto_complete_at = None;
         Ok(order.announce(EventType::OrderCompleted, now))
-    }
-
-    /// The same completion as [`Order::complete`], on the buyer's behalf, once the policy's
-    /// delay after shipping has passed.
-    pub fn auto_complete(
-        &self,
-        policy: &AutoCompletePolicy,
-        now: DateTime<Utc>,
-    ) -> Result<Changed<Order>, DomainError> {
-        match policy.due_at(self) {
-            Some(due) if due <= now => self.complete(now),
-            Some(_) => Err(DomainError::invalid(
-                "auto_complete_at",
-                "This order is not due for automatic completion yet.",
-            )),
-            None => Err(self.refuse(OrderAction::Complete)),
-        }
     }
 
     /// PENDING_PAYMENT → CANCELLED, for example when an auction's winner never pays.
@@ -233,7 +236,32 @@ impl Order {
         data.status = OrderStatus::Cancelled;
         data.cancelled_at = Some(now);
         data.cancellation_reason = Some(reason);
+        data.pay_by = None;
         Ok(order.announce(EventType::OrderCancelled, now))
+    }
+
+    /// PENDING_PAYMENT → CANCELLED by the deadline worker: an auction's winner who did not
+    /// pay by `pay_by`. Raises `order.cancelled`.
+    pub fn expire_payment(&self, now: DateTime<Utc>) -> Result<Changed<Order>, DomainError> {
+        match self.pay_by {
+            Some(pay_by) if pay_by <= now && self.source == OrderSource::Auction => {
+                let reason = CancellationReason::parse(PAYMENT_EXPIRED)?;
+                self.cancel(reason, now)
+            }
+            _ => Err(DomainError::NotYetOverdue),
+        }
+    }
+
+    /// Announces, once, that the seller let `ship_by` pass with the order still PAID:
+    /// the buyer may now cancel it. Raises `order.ship_overdue`; the status is unchanged.
+    pub fn flag_ship_overdue(&self, now: DateTime<Utc>) -> Result<Changed<Order>, DomainError> {
+        let mut order = self.begin(OrderAction::CancelPaid)?;
+        match (self.ship_by, self.ship_overdue_at) {
+            (Some(ship_by), None) if ship_by <= now => {}
+            _ => return Err(DomainError::NotYetOverdue),
+        }
+        order.data_mut().ship_overdue_at = Some(now);
+        Ok(order.announce(EventType::OrderShipOverdue, now))
     }
 
     /// How the escrow is paid out when the sale goes through: the seller gets the total
@@ -263,6 +291,9 @@ impl Order {
         }
     }
 }
+
+/// The reason the deadline worker gives an auction order it cancels.
+pub const PAYMENT_EXPIRED: &str = "payment window expired";
 
 fn self_purchase() -> DomainError {
     DomainError::invalid("buyer_id", "The buyer cannot be the seller of the listing.")

@@ -1,0 +1,88 @@
+use order_domain::order::Changed;
+use order_domain::{DisputeId, DomainError, Order, OrderId};
+use order_ports::OrderDeadline;
+
+use crate::{AppError, OrderService};
+
+/// What one sweep of the deadline worker did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeadlineSweep {
+    /// Auction orders cancelled because their winner did not pay by `pay_by`.
+    pub payments_expired: Vec<OrderId>,
+    /// Paid orders whose seller let `ship_by` pass, announced with `order.ship_overdue`.
+    pub ship_overdue: Vec<OrderId>,
+    /// Disputes moved to REVIEW because nobody answered by `respond_by`.
+    pub disputes_escalated: Vec<DisputeId>,
+}
+
+impl DeadlineSweep {
+    pub fn is_empty(&self) -> bool {
+        self.payments_expired.is_empty()
+            && self.ship_overdue.is_empty()
+            && self.disputes_escalated.is_empty()
+    }
+}
+
+impl OrderService {
+    /// Enforces every deadline that has passed (SPEC §9.1), in batches of `batch` rows a
+    /// transaction: unpaid auction orders are cancelled, late shipments announced once,
+    /// unanswered disputes escalated. Rows are claimed with `SKIP LOCKED`, so any number of
+    /// replicas may sweep at once and each effect happens once. (A Buy It Now cut by a
+    /// Wallet outage is resumed by the intent worker, as the buyer's retry would.)
+    pub async fn enforce_deadlines(&self, batch: usize) -> Result<DeadlineSweep, AppError> {
+        Ok(DeadlineSweep {
+            payments_expired: self
+                .sweep_orders(OrderDeadline::Payment, batch, Order::expire_payment)
+                .await?,
+            ship_overdue: self
+                .sweep_orders(OrderDeadline::Shipping, batch, Order::flag_ship_overdue)
+                .await?,
+            disputes_escalated: self.escalate_unanswered(batch).await?,
+        })
+    }
+
+    /// Applies `change` to every order past `deadline`, a batch a transaction, until a
+    /// batch comes back short.
+    async fn sweep_orders(
+        &self,
+        deadline: OrderDeadline,
+        batch: usize,
+        change: impl Fn(&Order, chrono::DateTime<chrono::Utc>) -> Result<Changed<Order>, DomainError>,
+    ) -> Result<Vec<OrderId>, AppError> {
+        let mut done = Vec::new();
+        loop {
+            let now = self.ports.clock.now();
+            let mut uow = self.begin().await?;
+            let due = uow.claim_overdue_orders(deadline, now, batch).await?;
+            for order in &due {
+                let changed = change(order, now)?;
+                self.store_change(uow.as_mut(), order.status, changed)
+                    .await?;
+            }
+            uow.commit().await?;
+            done.extend(due.iter().map(|order| order.id));
+            if due.len() < batch {
+                return Ok(done);
+            }
+        }
+    }
+
+    async fn escalate_unanswered(&self, batch: usize) -> Result<Vec<DisputeId>, AppError> {
+        let mut done = Vec::new();
+        loop {
+            let now = self.ports.clock.now();
+            let mut uow = self.begin().await?;
+            let due = uow.claim_unanswered_disputes(now, batch).await?;
+            for (order, dispute) in &due {
+                let (escalated, _, events) = dispute.escalate(order, now)?;
+                uow.update_dispute(&escalated).await?;
+                self.append_events(uow.as_mut(), &events).await?;
+            }
+            uow.commit().await?;
+            done.extend(due.iter().map(|(_, dispute)| dispute.id));
+            if due.len() < batch {
+                return Ok(done);
+            }
+        }
+    }
+}
