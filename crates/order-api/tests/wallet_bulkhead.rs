@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{id, listing, seed, token, As, Cast, TestApp};
+use support::{id, listing, seed, token, wait_until, As, Cast, TestApp};
 
 /// The `q` quantile of `samples`, in milliseconds.
 fn quantile(samples: &mut [Duration], q: f64) -> f64 {
@@ -43,18 +43,6 @@ async fn complete(app: &TestApp, order: &Value) -> support::Answer {
         json!({}),
     )
     .await
-}
-
-async fn wait_until<F, Fut>(what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < Duration::from_secs(30), "{what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]

@@ -396,6 +396,30 @@ impl TestApp {
         .collect()
     }
 
+    /// The order as an admin reads it now.
+    pub async fn order_now(&self, order: &Value) -> Value {
+        let answer = self
+            .get(
+                &format!("/api/v1/orders/{}/", id(order)),
+                &As::Admin(Cast::admin()),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body
+    }
+
+    /// The dispute as an admin reads it now.
+    pub async fn dispute_now(&self, dispute: &Value) -> Value {
+        let answer = self
+            .get(
+                &format!("/api/v1/disputes/{}/", id(dispute)),
+                &As::Admin(Cast::admin()),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body
+    }
+
     // The story's steps, each asserting it succeeded.
 
     pub async fn auction_win(&self, listing: Uuid, amount: &str) -> Value {
@@ -478,6 +502,22 @@ pub fn seed(listings: u128, balance: &str) -> Seed {
         ],
     }))
     .unwrap()
+}
+
+/// Polls `done` every 50 ms until it holds, failing the test after 30 s with `what`.
+pub async fn wait_until<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !done().await {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// The `id` of an order or a dispute as an answer shows it.
