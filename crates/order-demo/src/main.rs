@@ -139,6 +139,11 @@ impl Demo {
             .env("LISTING_URL", format!("{peers}/api/v1/listings"))
             .env("AUTO_COMPLETE_AFTER", "4s")
             .env("AUTO_COMPLETE_INTERVAL", "1s")
+            // Deadlines of seconds instead of days, so that the story can show them pass.
+            .env("PAYMENT_WINDOW", "3s")
+            .env("SHIP_WITHIN", "3s")
+            .env("DISPUTE_RESPONSE_WINDOW", "4s")
+            .env("DEADLINE_INTERVAL", "500ms")
             .env("OUTBOX_POLL_INTERVAL", "200ms")
             .env("RUST_LOG", "warn")
             .env_remove("EVENT_BUS_NAME")
@@ -494,8 +499,172 @@ impl Demo {
         };
         println!("   order {quiet_id}: shipped at {}, COMPLETED at {} by the worker: Sam gets 38.00, the platform 2.00", text(&completed["shipped_at"]), text(&completed["completed_at"]));
 
+        self.deadlines().await?;
         self.money().await?;
         self.events(database_url).await
+    }
+
+    /// An auction order held in escrow for `buyer` and marked paid; its id.
+    async fn paid_auction(&self, listing_id: Uuid, buyer: Uuid, amount: &str) -> Result<String> {
+        use reqwest::Method;
+        let won = self
+            .expect(
+                Method::POST,
+                "/api/v1/orders/internal/create/",
+                None,
+                json!({"listing_id": listing_id, "buyer_id": buyer, "seller_id": Cast::SAM, "amount": amount}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        let id = text(&won["id"]).to_owned();
+        let held = self
+            .peers_post(
+                "/api/v1/wallet/internal/hold-escrow/",
+                json!({"order_id": id, "buyer_id": buyer, "amount": amount}),
+                Some(format!("demo-hold-{id}")),
+            )
+            .await?;
+        self.expect(
+            Method::POST,
+            "/api/v1/orders/internal/mark-paid/",
+            None,
+            json!({"order_id": id, "escrow_id": held["escrow_id"]}),
+            StatusCode::OK,
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Polls `path` (as an admin) until `done` holds for it; the last answer.
+    async fn wait_for(
+        &self,
+        path: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let started = Instant::now();
+        loop {
+            let answer = self
+                .expect(
+                    reqwest::Method::GET,
+                    path,
+                    Some((Cast::ADMIN, true)),
+                    Value::Null,
+                    StatusCode::OK,
+                )
+                .await?;
+            if done(&answer) {
+                return Ok(answer);
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(format!("{what} did not happen: {answer}"));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Chapter 6: nobody waits forever on a party who went silent.
+    async fn deadlines(&self) -> Result<()> {
+        use reqwest::Method;
+        println!("\n6. Deadlines (seconds here, days in production): nobody waits forever on a silent party");
+        let won = self
+            .expect(
+                Method::POST,
+                "/api/v1/orders/internal/create/",
+                None,
+                json!({"listing_id": listing(5), "buyer_id": Cast::BOB, "seller_id": Cast::SAM, "amount": "15.00"}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        let unpaid = text(&won["id"]).to_owned();
+        let unshipped = self.paid_auction(listing(6), Cast::ALICE, "50.00").await?;
+        let argued = self.paid_auction(listing(7), Cast::BOB, "10.00").await?;
+        self.expect(
+            Method::POST,
+            &format!("/api/v1/orders/{argued}/ship/"),
+            Some((Cast::SAM, false)),
+            json!({"tracking_number": "LP-9", "carrier": "La Poste"}),
+            StatusCode::OK,
+        )
+        .await?;
+        let dispute = self
+            .expect(
+                Method::POST,
+                &format!("/api/v1/orders/{argued}/dispute/"),
+                Some((Cast::BOB, false)),
+                json!({"reason": "The lamp arrived without its shade."}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        let (status, early) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/orders/{unshipped}/cancel/"),
+                Some((Cast::ALICE, false)),
+                json!({"reason": "The seller never shipped."}),
+            )
+            .await?;
+        if status != StatusCode::CONFLICT {
+            return Err(format!("an early cancellation answered {status}: {early}"));
+        }
+        println!(
+            "   Bob wins \"Old lamp\" and never pays; Alice pays 50.00 for a desk Sam never ships;"
+        );
+        println!(
+            "   Bob disputes a shipped order and Sam never answers. Alice asks to cancel at once:"
+        );
+        println!(
+            "   → HTTP 409 {}: \"{}\"",
+            text(&early["code"]),
+            text(&early["detail"])
+        );
+
+        let cancelled = self
+            .wait_for(
+                &format!("/api/v1/orders/{unpaid}/"),
+                "the unpaid order's cancellation",
+                |o| o["status"] == "CANCELLED",
+            )
+            .await?;
+        println!(
+            "   the worker cancels Bob's unpaid order at {} (its pay_by)",
+            text(&cancelled["cancelled_at"])
+        );
+        let escalated = self
+            .wait_for(
+                &format!("/api/v1/disputes/{}/", text(&dispute["id"])),
+                "the unanswered dispute's escalation",
+                |d| d["status"] == "REVIEW",
+            )
+            .await?;
+        println!(
+            "   Sam let respond_by pass: the dispute goes to {} at {}",
+            text(&escalated["status"]),
+            text(&escalated["escalated_at"])
+        );
+        self.wait_for(&format!("/api/v1/orders/{unshipped}/"), "ship_by", |o| {
+            o["ship_by"]
+                .as_str()
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                .is_some_and(|ship_by| ship_by <= chrono::Utc::now())
+        })
+        .await?;
+        let before = self.balance(Cast::ALICE).await?;
+        let refunded = self
+            .expect(
+                Method::POST,
+                &format!("/api/v1/orders/{unshipped}/cancel/"),
+                Some((Cast::ALICE, false)),
+                json!({"reason": "The seller never shipped."}),
+                StatusCode::OK,
+            )
+            .await?;
+        let after = self.balance(Cast::ALICE).await?;
+        println!(
+            "   past ship_by Alice cancels: order {}, the whole 50.00 back from escrow (Alice {before} → {after})",
+            text(&refunded["status"])
+        );
+        Ok(())
     }
 
     async fn money(&self) -> Result<()> {
@@ -503,7 +672,7 @@ impl Demo {
         println!("\nWhere the money is (the stand-in Wallet's ledger):");
         for (who, expected) in [
             (Cast::ALICE, "682.60"),
-            (Cast::BOB, "20.00"),
+            (Cast::BOB, "10.00"),
             (Cast::SAM, "302.40"),
         ] {
             let balance = self.balance(who).await?;
@@ -572,7 +741,7 @@ impl Demo {
         let published = events.iter().filter(|e| e.published).count();
         println!("\nEvents published ({published} of {}; with no EVENT_BUS_NAME they go to the service's log):", events.len());
         for event in &events {
-            println!("   {:<17} order {}", event.event_type, event.order_id);
+            println!("   {:<18} order {}", event.event_type, event.order_id);
         }
         if published != events.len() {
             return Err("some events were not published".into());
