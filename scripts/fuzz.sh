@@ -52,9 +52,9 @@ echo "== as an admin: orders, disputes, operations"
 run --header "Authorization: Bearer $ADMIN_TOKEN" --exclude-tag internal
 echo "== as a service: internal endpoints and Buy It Now"
 run --header "X-Service-Token: fuzz-service" --include-tag internal
-echo "== as the seller of a PAID order: read, ship, dispute"
+echo "== as the seller of a PAID order: read, ship, dispute, cancel"
 run "$PAID_ORDER" --header "Authorization: Bearer $SELLER_TOKEN" \
-  --include-path-regex '^/api/v1/orders/\{id\}/(ship/|dispute/)?$'
+  --include-path-regex '^/api/v1/orders/\{id\}/(ship/|dispute/|cancel/)?$'
 echo "== as the buyer of a SHIPPED order: read, complete, dispute"
 run "$SHIPPED_ORDER" --header "Authorization: Bearer $BUYER_TOKEN" \
   --include-path-regex '^/api/v1/orders/\{id\}/(complete/|dispute/)?$'

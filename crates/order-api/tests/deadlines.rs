@@ -78,6 +78,7 @@ async fn each_deadline_shows_while_it_runs_and_is_null_otherwise() {
         Value::Null,
         "paused while disputed"
     );
+    app.ledger().await;
 }
 
 #[tokio::test]
@@ -93,6 +94,7 @@ async fn a_buy_it_now_order_never_has_a_payment_deadline() {
     assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.body);
     assert_eq!(bought.body["pay_by"], Value::Null);
     assert!(bought.body["ship_by"].is_string());
+    assert_eq!(app.ledger().await["held"], "135.00");
 }
 
 #[tokio::test]
@@ -467,6 +469,7 @@ async fn the_worker_racing_a_late_payment_cancels_or_lets_it_pay_never_both() {
             other => panic!("mark-paid answered {other}: {}", answer.body),
         }
     }
+    app.ledger().await;
 }
 
 #[tokio::test]

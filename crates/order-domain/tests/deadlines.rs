@@ -36,12 +36,8 @@ fn buy_now_order() -> Order {
 #[test]
 fn each_deadline_is_set_by_its_transition_and_cleared_by_the_next() {
     // (order, pay_by, ship_by, auto_complete_at)
-    let table: [(
-        Order,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    ); 5] = [
+    type Deadline = Option<DateTime<Utc>>;
+    let table: [(Order, Deadline, Deadline, Deadline); 5] = [
         (placed(), Some(t0() + days(4)), None, None),
         (buy_now_order(), None, None, None),
         (paid(), None, Some(later(1) + days(4)), None),
