@@ -6,21 +6,12 @@
 mod support;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::{id, listing, seed, As, Cast, TestApp};
 
 /// Every wallet answer cut after the work is done, until the faults are cleared.
 async fn lose_every_wallet_answer(app: &TestApp) {
     app.fault(json!({"target": "wallet", "mode": "drop"})).await;
-}
-
-async fn complete(app: &TestApp, order: &Value) -> support::Answer {
-    app.post(
-        &format!("/api/v1/orders/{}/complete/", id(order)),
-        &As::User(Cast::buyer()),
-        json!({}),
-    )
-    .await
 }
 
 #[tokio::test]
@@ -30,7 +21,7 @@ async fn a_release_whose_first_answer_is_lost_is_retried_and_pays_the_seller_onc
     app.fault(json!({"target": "wallet", "mode": "drop", "times": 1}))
         .await;
 
-    let completed = complete(&app, &order).await;
+    let completed = app.complete(&order).await;
 
     assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
     assert_eq!(completed.body["status"], "COMPLETED");
@@ -46,7 +37,7 @@ async fn a_release_whose_answers_are_all_lost_is_503_and_the_buyers_retry_pays_n
     lose_every_wallet_answer(&app).await;
     let before = app.snapshot().await;
 
-    let lost = complete(&app, &order).await;
+    let lost = app.complete(&order).await;
 
     assert_eq!(
         lost.status,
@@ -62,7 +53,7 @@ async fn a_release_whose_answers_are_all_lost_is_503_and_the_buyers_retry_pays_n
     );
 
     app.clear_faults().await;
-    let retried = complete(&app, &order).await;
+    let retried = app.complete(&order).await;
     assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
     assert_eq!(retried.body["status"], "COMPLETED");
     assert_eq!(app.balance(Cast::seller()).await, "105.00", "released once");
@@ -154,7 +145,7 @@ async fn a_wallet_slower_than_the_timeout_is_retried_and_moves_money_once() {
     app.fault(json!({"target": "wallet", "mode": "delay", "delay_ms": 2500, "times": 1}))
         .await;
 
-    let completed = complete(&app, &order).await;
+    let completed = app.complete(&order).await;
 
     assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
     assert_eq!(completed.body["status"], "COMPLETED");

@@ -36,15 +36,6 @@ async fn read_for(app: &TestApp, order: &Value, during: Duration) -> Vec<Duratio
     latencies
 }
 
-async fn complete(app: &TestApp, order: &Value) -> support::Answer {
-    app.post(
-        &format!("/api/v1/orders/{}/complete/", id(order)),
-        &As::User(Cast::buyer()),
-        json!({}),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn forty_completions_on_a_hanging_wallet_leave_reads_fast_and_finish_once_it_is_back() {
     const ORDERS: u128 = 40;
@@ -112,7 +103,7 @@ async fn forty_completions_on_a_hanging_wallet_leave_reads_fast_and_finish_once_
     app.clear_faults().await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     for order in &orders[..20] {
-        let retried = complete(&app, order).await;
+        let retried = app.complete(order).await;
         assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
         assert_eq!(retried.body["status"], "COMPLETED");
     }
@@ -158,7 +149,7 @@ async fn consecutive_wallet_failures_open_the_breaker_which_sheds_calls_until_th
         .await;
     for _ in 0..2 {
         assert_eq!(
-            complete(&app, &first).await.status,
+            app.complete(&first).await.status,
             StatusCode::SERVICE_UNAVAILABLE
         );
     }
@@ -167,7 +158,7 @@ async fn consecutive_wallet_failures_open_the_breaker_which_sheds_calls_until_th
         Some(1.0)
     );
 
-    let shed = complete(&app, &second).await;
+    let shed = app.complete(&second).await;
     assert_eq!(
         shed.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -192,13 +183,13 @@ async fn consecutive_wallet_failures_open_the_breaker_which_sheds_calls_until_th
     );
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let probe = complete(&app, &second).await;
+    let probe = app.complete(&second).await;
     assert_eq!(probe.status, StatusCode::OK, "{}", probe.body);
     assert_eq!(
         app.metric("order_service_wallet_breaker_state").await,
         Some(0.0)
     );
-    let retried = complete(&app, &first).await;
+    let retried = app.complete(&first).await;
     assert_eq!(retried.body["status"], "COMPLETED");
     assert_eq!(app.balance(Cast::seller()).await, "210.00");
 }

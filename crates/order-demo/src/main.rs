@@ -451,31 +451,7 @@ impl Demo {
         println!("   of 97.40: Alice gets 30.00 back, the platform 5 % of (89.90 − 30.00) = 3.00, Sam 64.40");
 
         println!("\n5. Auto-completion: Sam ships an auction win nobody confirms (the demo waits 4 s, not 7 days)");
-        let quiet = self
-            .expect(
-                Method::POST,
-                "/api/v1/orders/internal/create/",
-                None,
-                json!({"listing_id": listing(4), "buyer_id": Cast::ALICE, "seller_id": Cast::SAM, "amount": "40.00"}),
-                StatusCode::CREATED,
-            )
-            .await?;
-        let quiet_id = quiet["id"].as_str().unwrap_or_default().to_owned();
-        let held = self
-            .peers_post(
-                "/api/v1/wallet/internal/hold-escrow/",
-                json!({"order_id": quiet_id, "buyer_id": Cast::ALICE, "amount": "40.00"}),
-                Some(format!("demo-hold-{quiet_id}")),
-            )
-            .await?;
-        self.expect(
-            Method::POST,
-            "/api/v1/orders/internal/mark-paid/",
-            None,
-            json!({"order_id": quiet_id, "escrow_id": held["escrow_id"]}),
-            StatusCode::OK,
-        )
-        .await?;
+        let quiet_id = self.paid_auction(listing(4), Cast::ALICE, "40.00").await?;
         self.expect(
             Method::POST,
             &format!("/api/v1/orders/{quiet_id}/ship/"),

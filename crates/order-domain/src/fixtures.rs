@@ -68,6 +68,20 @@ pub fn placed() -> Order {
     .value
 }
 
+/// A Buy It Now order of the listing, just placed: PENDING_PAYMENT, no payment deadline.
+pub fn buy_now_placed() -> Order {
+    let new = NewOrder::buy_now(&listing(), buyer(), ShippingAddress::default()).unwrap();
+    Order::place(
+        OrderId::from_uuid(Uuid::from_u128(77)),
+        new,
+        FeeRate::default(),
+        &Deadlines::default(),
+        t0(),
+    )
+    .unwrap()
+    .value
+}
+
 pub fn paid() -> Order {
     placed()
         .mark_paid(escrow(), &Deadlines::default(), later(1))

@@ -5,10 +5,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{
-    CancellationReason, Deadlines, IntentRequest, NewOrder, OrderSource, Party, ShippingAddress,
-    WalletAnswer, WalletCall,
+    CancellationReason, Deadlines, IntentRequest, NewOrder, OrderSource, Party, WalletAnswer,
+    WalletCall,
 };
-use order_domain::{DomainError, EventType, FeeRate, Money, Order, OrderId, OrderStatus};
+use order_domain::{DomainError, EventType, FeeRate, Money, Order, OrderStatus};
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -20,26 +20,13 @@ fn wait() -> TimeDelta {
     TimeDelta::minutes(2)
 }
 
-fn buy_now_order() -> Order {
-    let new = NewOrder::buy_now(&listing(), buyer(), ShippingAddress::default()).unwrap();
-    Order::place(
-        OrderId::from_uuid(Uuid::from_u128(77)),
-        new,
-        FeeRate::default(),
-        &Deadlines::default(),
-        t0(),
-    )
-    .unwrap()
-    .value
-}
-
 #[test]
 fn each_deadline_is_set_by_its_transition_and_cleared_by_the_next() {
     // (order, pay_by, ship_by, auto_complete_at)
     type Deadline = Option<DateTime<Utc>>;
     let table: [(Order, Deadline, Deadline, Deadline); 5] = [
         (placed(), Some(t0() + days(4)), None, None),
-        (buy_now_order(), None, None, None),
+        (buy_now_placed(), None, None, None),
         (paid(), None, Some(later(1) + days(4)), None),
         (shipped(), None, None, Some(later(2) + days(7))),
         (delivered(), None, None, Some(later(2) + days(7))),
@@ -93,7 +80,7 @@ fn an_unpaid_auction_expires_only_after_pay_by() {
     );
     assert_eq!(expired.events[0].event_type, EventType::OrderCancelled);
     assert_eq!(
-        buy_now_order().expire_payment(later(24 * 30)),
+        buy_now_placed().expire_payment(later(24 * 30)),
         Err(DomainError::NotYetOverdue),
         "a Buy It Now is resumed, never expired"
     );

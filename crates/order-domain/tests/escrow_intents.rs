@@ -5,10 +5,10 @@ use chrono::TimeDelta;
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{
-    Carrier, Deadlines, DisputeChange, EscrowPurpose, IntentRequest, NewOrder, ShippingAddress,
-    TrackingNumber, WalletAnswer, WalletCall,
+    Carrier, Deadlines, DisputeChange, EscrowPurpose, IntentRequest, TrackingNumber, WalletAnswer,
+    WalletCall,
 };
-use order_domain::{DomainError, EventType, FeeRate, Order, OrderId, OrderStatus};
+use order_domain::{DomainError, EventType, FeeRate, Order, OrderStatus};
 use uuid::Uuid;
 
 fn wait() -> TimeDelta {
@@ -162,22 +162,9 @@ fn an_abandoned_intent_leaves_the_order_as_it_was() {
     assert_eq!(completing().abandon_intent(), shipped());
 }
 
-fn buy_now_order() -> Order {
-    let new = NewOrder::buy_now(&listing(), buyer(), ShippingAddress::default()).unwrap();
-    Order::place(
-        OrderId::from_uuid(Uuid::from_u128(77)),
-        new,
-        FeeRate::default(),
-        &Deadlines::default(),
-        t0(),
-    )
-    .unwrap()
-    .value
-}
-
 #[test]
 fn a_buy_it_now_payment_holds_the_total_then_pays_or_cancels() {
-    let paying = recorded(buy_now_order().request_payment(t0(), wait()).unwrap());
+    let paying = recorded(buy_now_placed().request_payment(t0(), wait()).unwrap());
     let intent = paying.escrow_intent.as_ref().unwrap();
     assert_eq!(intent.idempotency_key, format!("order-{}-hold", paying.id));
     assert_eq!(

@@ -4,7 +4,9 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use order_app::{OrderListRequest, Purchase};
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
 use order_domain::order::{CancellationReason, Carrier, Party, ShippingAddress, TrackingNumber};
-use order_domain::{ListingId, OrderStatus, UserId};
+use std::future::Future;
+
+use order_domain::{ListingId, Order, OrderId, OrderStatus, UserId};
 use order_ports::store::SortOrder;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -141,23 +143,20 @@ async fn ship(
     path: web::Path<String>,
     body: JsonBody<ShipBody>,
 ) -> HttpResponse {
-    idempotent(
+    let (service, caller, value) = (&state.service, user.0, &body.value);
+    order_change(
         &state,
+        &user,
         &req,
-        idempotency_scope(&user.0, None),
+        &path,
         &body.raw,
-        async {
-            let order_id = id(&path)?;
+        |order_id| async move {
             let mut errors = FieldErrors::default();
-            let tracking = errors.check(TrackingNumber::parse(&body.value.tracking_number));
-            let carrier = errors.check(Carrier::parse(&body.value.carrier));
+            let tracking = errors.check(TrackingNumber::parse(&value.tracking_number));
+            let carrier = errors.check(Carrier::parse(&value.carrier));
             errors.finish()?;
             let (tracking, carrier) = tracking.zip(carrier).expect("both fields were checked");
-            let order = state
-                .service
-                .ship(user.0, order_id, tracking, carrier)
-                .await?;
-            Ok(Reply::ok(state.order_json(&order)))
+            Ok(service.ship(caller, order_id, tracking, carrier).await?)
         },
     )
     .await
@@ -177,9 +176,9 @@ async fn complete(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    idempotent(&state, &req, idempotency_scope(&user.0, None), b"", async {
-        let order = state.service.complete(user.0, id(&path)?).await?;
-        Ok(Reply::ok(state.order_json(&order)))
+    let (service, caller) = (&state.service, user.0);
+    order_change(&state, &user, &req, &path, b"", |order_id| async move {
+        Ok(service.complete(caller, order_id).await?)
     })
     .await
 }
@@ -209,18 +208,40 @@ async fn cancel(
     path: web::Path<String>,
     body: JsonBody<CancelBody>,
 ) -> HttpResponse {
-    idempotent(
+    let (service, caller, value) = (&state.service, user.0, &body.value);
+    order_change(
         &state,
+        &user,
         &req,
-        idempotency_scope(&user.0, None),
+        &path,
         &body.raw,
-        async {
-            let order_id = id(&path)?;
-            let reason = CancellationReason::parse(&body.value.reason)?;
-            let order = state.service.cancel_paid(user.0, order_id, reason).await?;
-            Ok(Reply::ok(state.order_json(&order)))
+        |order_id| async move {
+            let reason = CancellationReason::parse(&value.reason)?;
+            Ok(service.cancel_paid(caller, order_id, reason).await?)
         },
     )
+    .await
+}
+
+/// The shape every change of an order by a user takes: under the user's
+/// `Idempotency-Key`, `change` runs with the path's order id, and the changed order is
+/// the answer.
+async fn order_change<F, Fut>(
+    state: &AppState,
+    user: &User,
+    req: &HttpRequest,
+    path: &str,
+    body: &[u8],
+    change: F,
+) -> HttpResponse
+where
+    F: FnOnce(OrderId) -> Fut,
+    Fut: Future<Output = Result<Order, ApiError>>,
+{
+    idempotent(state, req, idempotency_scope(&user.0, None), body, async {
+        let order = change(id(path)?).await?;
+        Ok(Reply::ok(state.order_json(&order)))
+    })
     .await
 }
 

@@ -396,6 +396,16 @@ impl TestApp {
         .collect()
     }
 
+    /// The buyer confirms receipt of `order`.
+    pub async fn complete(&self, order: &Value) -> Answer {
+        self.post(
+            &format!("/api/v1/orders/{}/complete/", id(order)),
+            &As::User(Cast::buyer()),
+            json!({}),
+        )
+        .await
+    }
+
     /// The order as an admin reads it now.
     pub async fn order_now(&self, order: &Value) -> Value {
         let answer = self
