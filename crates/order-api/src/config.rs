@@ -48,8 +48,11 @@ pub struct Config {
     pub dispute_response_window: Duration,
     pub auto_complete_interval: Duration,
     pub outbox_poll_interval: Duration,
-    /// Failed publications after which an event is parked.
+    /// Refusals of an event by the bus after which it is parked (an unavailable bus never
+    /// counts).
     pub outbox_max_attempts: u32,
+    /// The longest wait between two probes of an unavailable bus.
+    pub outbox_max_probe_interval: Duration,
     /// The wait before an event's first retry; it doubles with each further failure.
     pub outbox_retry_backoff: Duration,
     pub event_bus_name: Option<String>,
@@ -149,6 +152,8 @@ impl Config {
             outbox_poll_interval: vars.duration("OUTBOX_POLL_INTERVAL", Duration::from_secs(1))?,
             outbox_max_attempts: vars.parsed("OUTBOX_MAX_ATTEMPTS", 10)?,
             outbox_retry_backoff: vars.duration("OUTBOX_RETRY_BACKOFF", Duration::from_secs(1))?,
+            outbox_max_probe_interval: vars
+                .duration("OUTBOX_MAX_PROBE_INTERVAL", Duration::from_secs(30))?,
             event_bus_name: vars.text("EVENT_BUS_NAME"),
             event_source: vars
                 .text("EVENT_SOURCE")
@@ -210,6 +215,10 @@ impl Config {
             ("DISPUTE_RESPONSE_WINDOW", config.dispute_response_window),
             ("AUTO_COMPLETE_INTERVAL", config.auto_complete_interval),
             ("OUTBOX_POLL_INTERVAL", config.outbox_poll_interval),
+            (
+                "OUTBOX_MAX_PROBE_INTERVAL",
+                config.outbox_max_probe_interval,
+            ),
             ("PAYMENT_RESUME_AFTER", config.payment_resume_after),
             ("DEADLINE_INTERVAL", config.deadline_interval),
             ("WALLET_BREAKER_COOLDOWN", config.wallet_guard.cooldown),

@@ -11,6 +11,7 @@ mod instrumented;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
+pub mod outbox_admin;
 pub mod query;
 pub mod reply;
 mod routes;
@@ -130,6 +131,7 @@ impl Application {
         let relay_settings = RelaySettings {
             max_attempts: config.outbox_max_attempts,
             backoff: config.outbox_retry_backoff,
+            max_probe_interval: config.outbox_max_probe_interval,
             ..RelaySettings::default()
         };
         let relay = OutboxRelay::new(

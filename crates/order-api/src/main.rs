@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use order_api::config::Config;
+use order_api::outbox_admin::{self, Requeue};
 use order_api::{serve, telemetry, Application, StartError};
 use std::time::Duration;
 
@@ -27,6 +28,32 @@ enum Command {
     Migrate,
     /// Exit 0 if the service on $PORT answers /healthz (for container health checks).
     Healthcheck,
+    /// The event outbox: where it stands, parked events, requeueing them.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+enum OutboxCommand {
+    /// Pending and parked events, the oldest pending one's age, and whether the bus answers.
+    Status,
+    /// Parked events: which, why, and how many of their order's events wait behind each.
+    Parked,
+    /// Put parked events back in line once their cause is fixed; the relays then publish
+    /// each order's events in order.
+    Requeue {
+        /// Only the parked events of this order.
+        #[arg(
+            long,
+            value_name = "ORDER_ID",
+            conflicts_with = "all",
+            required_unless_present = "all"
+        )]
+        order: Option<uuid::Uuid>,
+        /// Every parked event.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[tokio::main]
@@ -42,7 +69,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format);
+    if !matches!(cli.command, Some(Command::Outbox(_))) {
+        telemetry::init(config.log_format);
+    }
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -54,6 +83,18 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> Result<(), StartError> {
+    if let Command::Outbox(outbox) = command {
+        let text = match outbox {
+            OutboxCommand::Status => outbox_admin::status(&config).await?,
+            OutboxCommand::Parked => outbox_admin::parked(&config).await?,
+            OutboxCommand::Requeue { order, .. } => {
+                let which = order.map_or(Requeue::All, Requeue::Order);
+                outbox_admin::requeue(&config, which).await?
+            }
+        };
+        print!("{text}");
+        return Ok(());
+    }
     if command == Command::Migrate || config.migrate_on_start {
         let applied = order_postgres::run_migrations(&config.database_url).await?;
         tracing::info!(applied, "database schema up to date");

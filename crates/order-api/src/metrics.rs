@@ -59,6 +59,8 @@ pub struct Metrics {
     pub auto_complete_failures: Counter,
     pub outbox_pending: Gauge,
     pub outbox_parked: Gauge,
+    pub outbox_held_back: Gauge,
+    pub outbox_bus_available: Gauge,
     pub outbox_lag_seconds: Gauge<f64, AtomicU64>,
     pub db_pool_connections: Gauge,
     pub db_pool_idle: Gauge,
@@ -94,6 +96,8 @@ impl Metrics {
             auto_complete_failures: Counter::default(),
             outbox_pending: Gauge::default(),
             outbox_parked: Gauge::default(),
+            outbox_held_back: Gauge::default(),
+            outbox_bus_available: Gauge::default(),
             outbox_lag_seconds: Gauge::default(),
             db_pool_connections: Gauge::default(),
             db_pool_idle: Gauge::default(),
@@ -140,12 +144,12 @@ impl Metrics {
         );
         registry.register(
             "outbox_publish_failures",
-            "Failed event publications, retried later",
+            "Failed event publications (bus unavailable, or an entry refused), retried later",
             m.outbox_failures.clone(),
         );
         registry.register(
             "outbox_parked_events",
-            "Events this replica parked after too many failures",
+            "Events this replica parked because the bus refused them for good",
             m.outbox_parked_events.clone(),
         );
         registry.register(
@@ -165,8 +169,18 @@ impl Metrics {
         );
         registry.register(
             "outbox_parked_rows",
-            "Outbox rows parked after too many failures; they need a person",
+            "Outbox rows the bus refused for good; they need a person (order-api outbox parked)",
             m.outbox_parked.clone(),
+        );
+        registry.register(
+            "outbox_held_back_rows",
+            "Outbox rows waiting behind a parked event of their order",
+            m.outbox_held_back.clone(),
+        );
+        registry.register(
+            "outbox_bus_available",
+            "Whether this replica's relay last found the event bus available (1) or not (0)",
+            m.outbox_bus_available.clone(),
         );
         registry.register(
             "outbox_lag_seconds",
@@ -223,6 +237,8 @@ impl Metrics {
             "Wallet calls in flight on this replica (capped by WALLET_MAX_CONCURRENT_CALLS)",
             m.wallet_calls_in_flight.clone(),
         );
+        // Until the relay has tried the bus, it is presumed available.
+        m.outbox_bus_available.set(1);
         Metrics {
             registry,
             ..metrics

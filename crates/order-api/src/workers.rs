@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use order_app::{OrderService, OutboxRelay};
+use order_app::{BusState, OrderService, OutboxRelay};
 use order_ports::Clock;
 use order_postgres::IdempotencyKeys;
 use tokio::sync::watch;
@@ -54,7 +54,13 @@ impl Workers {
             every(settings.outbox_poll_interval, stopped.clone(), move || {
                 let context = context.clone();
                 async move {
-                    match context.relay.drain(100).await {
+                    let outcome = context.relay.drain(100).await;
+                    let available = context.relay.bus_state() == BusState::Available;
+                    context
+                        .metrics
+                        .outbox_bus_available
+                        .set(i64::from(available));
+                    match outcome {
                         Ok(report) => {
                             context
                                 .metrics

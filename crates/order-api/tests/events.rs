@@ -184,51 +184,174 @@ async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() ->
 }
 
 #[tokio::test]
-async fn nothing_is_lost_while_the_bus_is_down_and_the_relay_catches_up() {
+async fn a_bus_outage_far_longer_than_the_retry_budget_parks_nothing_and_loses_nothing() {
     let emulator = Emulator::start().await;
     let queue = emulator.route(BUS, "marketplace.orders").await;
     // The service reaches the bus through a proxy, so the outage keeps the bus's rules.
     let port: u16 = emulator.url().rsplit(':').next().unwrap().parse().unwrap();
     let proxy = TcpProxy::start(port).await;
     let endpoint = format!("http://127.0.0.1:{}", proxy.port);
-    let app = app_on_bus_at(&endpoint, &[]).await;
+    // Two refusals would park an event; 100 ms backoff: the old budget was 0.1 s.
+    let budget = [
+        ("OUTBOX_MAX_ATTEMPTS", "2"),
+        ("OUTBOX_MAX_PROBE_INTERVAL", "400ms"),
+    ];
+    let app = app_on_bus_at(&endpoint, &budget).await;
     let _workers = app.start_workers();
     proxy.cut();
-    story(&app).await;
+    let expected = story(&app).await;
     wait_for("failed publications", Duration::from_secs(30), async || {
         metric(&app, "order_service_outbox_publish_failures_total").await > 0.0
     })
     .await;
-    assert!(metric(&app, "order_service_outbox_pending_rows").await > 0.0);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let failures = metric(&app, "order_service_outbox_publish_failures_total").await;
+    assert!(
+        // Polled every 50 ms, a relay calling each time would fail 60+ times; probing
+        // with a doubling wait capped at 400 ms fails about ten times.
+        failures <= 20.0,
+        "the relay probes now and then, it does not hammer: {failures} failures in 3 s"
+    );
+    assert_eq!(metric(&app, "order_service_outbox_parked_rows").await, 0.0);
+    assert_eq!(
+        metric(&app, "order_service_outbox_bus_available").await,
+        0.0
+    );
+    assert!(metric(&app, "order_service_outbox_lag_seconds").await >= 3.0);
+    assert_eq!(
+        app.get("/readyz", &As::Nobody).await.status,
+        StatusCode::OK,
+        "writes go on into the outbox"
+    );
+    let more = app.auction_win(listing(30), "5.00").await;
 
     proxy.restore();
-    let received = receive_all(&emulator, &queue, 11).await;
+    let received = receive_all(&emulator, &queue, 12).await;
+    let arrived = by_order(&received);
+    for (order, events) in expected {
+        assert_eq!(arrived[&order], events, "order {order}'s events, in order");
+    }
+    assert_eq!(arrived[&id(&more)], ["order.created"]);
     let ids: HashSet<String> = received
         .iter()
         .map(|e| e["detail"]["event_id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(ids, event_ids_in_outbox(&app).await);
+    assert_eq!(ids, event_ids_in_outbox(&app).await, "each event once");
     assert_eq!(metric(&app, "order_service_outbox_pending_rows").await, 0.0);
     assert_eq!(metric(&app, "order_service_outbox_parked_rows").await, 0.0);
+    assert_eq!(
+        metric(&app, "order_service_outbox_bus_available").await,
+        1.0
+    );
+}
+
+/// Writes an event for `order` that the bus refuses (its detail is not JSON), as a bug in
+/// a payload would; its id.
+async fn poison(app: &TestApp, order: &Value) -> String {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let mut conn = diesel_async::AsyncPgConnection::establish(app.db.url())
+        .await
+        .unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO outbox (event_id, event_type, order_id, occurred_at, next_attempt_at, payload) \
+         VALUES ('{event_id}', 'order.created', '{}', now(), now(), 'not json')",
+        id(order)
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    event_id
 }
 
 #[tokio::test]
-async fn events_failing_too_often_are_parked_and_counted_on_metrics() {
-    let mut emulator = Emulator::start().await;
+async fn a_poison_event_is_parked_holds_back_only_its_order_and_goes_out_in_order_when_requeued() {
+    let emulator = Emulator::start().await;
+    let queue = emulator.route(BUS, "marketplace.orders").await;
     let app = app_on_bus(&emulator, &[("OUTBOX_MAX_ATTEMPTS", "2")]).await;
+    let sick = app.auction_win(listing(20), "5.00").await;
+    let poisoned = poison(&app, &sick).await;
+    app.post(
+        "/api/v1/orders/internal/cancel/",
+        &As::Service,
+        json!({"order_id": sick["id"], "reason": "The winner withdrew."}),
+    )
+    .await;
+    let healthy = app.auction_win(listing(21), "5.00").await;
     let _workers = app.start_workers();
-    emulator.stop();
-    app.auction_win(listing(20), "5.00").await;
-    app.auction_win(listing(21), "5.00").await;
-    wait_for("parked rows", Duration::from_secs(20), async || {
-        metric(&app, "order_service_outbox_parked_rows").await == 2.0
+
+    let first = emulator.receive(&queue, 2, Duration::from_secs(30)).await;
+    wait_for("the poison parked", Duration::from_secs(20), async || {
+        metric(&app, "order_service_outbox_parked_rows").await == 1.0
     })
     .await;
-    assert_eq!(metric(&app, "order_service_outbox_pending_rows").await, 0.0);
     assert_eq!(
-        metric(&app, "order_service_outbox_parked_events_total").await,
-        2.0
+        first
+            .iter()
+            .map(|e| (
+                id(&e["detail"]["order"]),
+                e["detail-type"].as_str().unwrap()
+            ))
+            .collect::<HashSet<_>>(),
+        HashSet::from([
+            (id(&sick), "order.created"),
+            (id(&healthy), "order.created")
+        ]),
+        "the healthy order is not held back"
     );
+    assert_eq!(
+        metric(&app, "order_service_outbox_held_back_rows").await,
+        1.0
+    );
+    assert!(
+        emulator
+            .receive(&queue, 1, Duration::from_millis(500))
+            .await
+            .is_empty(),
+        "the sick order's cancellation waits behind the poison"
+    );
+
+    let parked = app.run_binary(&["outbox", "parked"]);
+    assert!(
+        parked.contains(&poisoned) && parked.contains("MalformedDetail"),
+        "{parked}"
+    );
+    assert!(parked.contains("1 later events waiting"), "{parked}");
+    let status = app.run_binary(&["outbox", "status"]);
+    assert!(
+        status.contains("parked      1") && status.contains("available"),
+        "{status}"
+    );
+
+    // The cause fixed (here: the payload), an operator requeues the order's events.
+    fix_payload(&app, &poisoned).await;
+    let requeued = app.run_binary(&["outbox", "requeue", "--order", &id(&sick)]);
+    assert!(
+        requeued.starts_with("1 parked events requeued"),
+        "{requeued}"
+    );
+    let rest = receive_all(&emulator, &queue, 2).await;
+    assert_eq!(
+        rest.iter()
+            .map(|e| e["detail-type"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["order.created", "order.cancelled"],
+        "the requeued event first, then the one it held back"
+    );
+    assert_eq!(metric(&app, "order_service_outbox_parked_rows").await, 0.0);
+}
+
+async fn fix_payload(app: &TestApp, event_id: &str) {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let mut conn = diesel_async::AsyncPgConnection::establish(app.db.url())
+        .await
+        .unwrap();
+    diesel::sql_query(format!(
+        "UPDATE outbox SET payload = '{{\"repaired\": true}}' WHERE event_id = '{event_id}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ mod use_case;
 
 pub use caller::Caller;
 pub use error::{AppError, Peer};
-pub use relay::{OutboxRelay, RelayReport, RelaySettings};
+pub use relay::{BusState, OutboxRelay, RelayReport, RelaySettings};
 pub use representation::{DisputeView, EventDetail, OrderView, EVENT_VERSION};
 pub use service::{OrderService, Ports, Settings};
 pub use use_case::auto_complete::AutoCompletion;

@@ -1,22 +1,25 @@
 //! The outbox relay's decisions, on mocked ports: what is marked published, what is
-//! retried when, what is parked.
+//! retried when, what is parked — and that an unavailable bus never parks anything.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use order_app::{OutboxRelay, RelayReport, RelaySettings};
+use order_app::{BusState, OutboxRelay, RelayReport, RelaySettings};
 use order_domain::fixtures::t0;
 use order_domain::{EventId, EventType, OrderId};
 use order_ports::{
     MockClock, MockEventPublisher, MockOutbox, MockOutboxBatch, OutboxMessage, PendingEvent,
+    PublishError,
 };
 use uuid::Uuid;
 
-fn pending(seq: i64, attempts: u32) -> PendingEvent {
+/// A row the bus already refused `refusals` times (and failed to take as many times more).
+fn pending(seq: i64, refusals: u32) -> PendingEvent {
     PendingEvent {
         seq,
-        attempts,
+        attempts: refusals * 2,
+        refusals,
         message: OutboxMessage {
             event_id: EventId::from_uuid(Uuid::from_u128(seq as u128)),
             event_type: EventType::OrderPaid,
@@ -27,23 +30,33 @@ fn pending(seq: i64, attempts: u32) -> PendingEvent {
     }
 }
 
-/// A failed row and when it is retried (`None`: parked).
-type Failure = (i64, Option<chrono::DateTime<chrono::Utc>>);
+/// A failed row, whether the bus refused it, and when it is retried (`None`: parked).
+type Failure = (i64, bool, Option<chrono::DateTime<chrono::Utc>>);
+
+fn unavailable() -> Result<(), PublishError> {
+    Err(PublishError::Unavailable("connection refused".into()))
+}
+
+fn refused() -> Result<(), PublishError> {
+    Err(PublishError::Refused("MalformedDetail: not JSON".into()))
+}
 
 #[derive(Default, Clone)]
 struct Marks {
+    claim_limits: Arc<Mutex<Vec<usize>>>,
     published: Arc<Mutex<Vec<i64>>>,
     failed: Arc<Mutex<Vec<Failure>>>,
     committed: Arc<Mutex<bool>>,
 }
 
-fn relay(
-    claimed: Vec<PendingEvent>,
-    results: Vec<Result<(), String>>,
-    marks: &Marks,
-) -> OutboxRelay {
+/// One batch that claims `claimed`, journalling what the relay marks.
+fn batch(claimed: Vec<PendingEvent>, marks: &Marks) -> MockOutboxBatch {
     let mut batch = MockOutboxBatch::new();
-    batch.expect_claim().return_once(move |_, _| Ok(claimed));
+    let m = marks.clone();
+    batch.expect_claim().return_once(move |limit, _| {
+        m.claim_limits.lock().unwrap().push(limit);
+        Ok(claimed)
+    });
     let m = marks.clone();
     batch.expect_mark_published().returning(move |seqs, _| {
         m.published.lock().unwrap().extend(seqs);
@@ -52,8 +65,8 @@ fn relay(
     let m = marks.clone();
     batch
         .expect_mark_failed()
-        .returning(move |seq, _, retry_at, _| {
-            m.failed.lock().unwrap().push((seq, retry_at));
+        .returning(move |seq, _, refused, retry_at, _| {
+            m.failed.lock().unwrap().push((seq, refused, retry_at));
             Ok(())
         });
     let m = marks.clone();
@@ -61,6 +74,25 @@ fn relay(
         *m.committed.lock().unwrap() = true;
         Ok(())
     });
+    batch
+}
+
+fn settings() -> RelaySettings {
+    RelaySettings {
+        batch_size: 10,
+        max_attempts: 3,
+        backoff: Duration::from_secs(2),
+        max_backoff: Duration::from_secs(5),
+        max_probe_interval: Duration::from_secs(60),
+    }
+}
+
+fn relay(
+    claimed: Vec<PendingEvent>,
+    results: Vec<Result<(), PublishError>>,
+    marks: &Marks,
+) -> OutboxRelay {
+    let batch = batch(claimed, marks);
     let mut outbox = MockOutbox::new();
     outbox
         .expect_begin_batch()
@@ -69,12 +101,7 @@ fn relay(
     publisher.expect_publish().return_once(move |_| results);
     let mut clock = MockClock::new();
     clock.expect_now().returning(t0);
-    let settings = RelaySettings {
-        batch_size: 10,
-        max_attempts: 3,
-        backoff: Duration::from_secs(2),
-        max_backoff: Duration::from_secs(5),
-    };
+    let settings = settings();
     OutboxRelay::new(
         Arc::new(outbox),
         Arc::new(publisher),
@@ -107,9 +134,9 @@ async fn published_events_are_marked_and_committed() {
 }
 
 #[tokio::test]
-async fn a_failed_event_is_retried_later_with_a_growing_backoff() {
+async fn a_refused_event_is_retried_later_with_a_growing_backoff() {
     let marks = Marks::default();
-    let results = vec![Ok(()), Err("throttled".into()), Err("throttled".into())];
+    let results = vec![Ok(()), refused(), refused()];
     let report = relay(
         vec![pending(1, 0), pending(2, 0), pending(3, 1)],
         results,
@@ -129,17 +156,17 @@ async fn a_failed_event_is_retried_later_with_a_growing_backoff() {
     assert_eq!(
         *marks.failed.lock().unwrap(),
         [
-            (2, Some(t0() + TimeDelta::seconds(2))),
-            (3, Some(t0() + TimeDelta::seconds(4)))
+            (2, true, Some(t0() + TimeDelta::seconds(2))),
+            (3, true, Some(t0() + TimeDelta::seconds(4)))
         ]
     );
     assert_eq!(*marks.published.lock().unwrap(), [1]);
 }
 
 #[tokio::test]
-async fn an_event_failing_too_often_is_parked() {
+async fn an_event_refused_too_often_is_parked() {
     let marks = Marks::default();
-    let report = relay(vec![pending(1, 2)], vec![Err("bad".into())], &marks)
+    let report = relay(vec![pending(1, 2)], vec![refused()], &marks)
         .step()
         .await
         .unwrap();
@@ -151,7 +178,82 @@ async fn an_event_failing_too_often_is_parked() {
             parked: 1
         }
     );
-    assert_eq!(*marks.failed.lock().unwrap(), [(1, None)]);
+    assert_eq!(*marks.failed.lock().unwrap(), [(1, true, None)]);
+}
+
+#[tokio::test]
+async fn an_unavailable_bus_never_parks_an_event_however_often_it_failed() {
+    let marks = Marks::default();
+    let many = PendingEvent {
+        attempts: 1_000,
+        ..pending(1, 2)
+    };
+    let report = relay(vec![many], vec![unavailable()], &marks)
+        .step()
+        .await
+        .unwrap();
+    assert_eq!(report.parked, 0);
+    assert_eq!(report.failed, 1);
+    assert_eq!(
+        *marks.failed.lock().unwrap(),
+        [(1, false, Some(t0()))],
+        "due again at once: the relay's probing paces it, not the row"
+    );
+}
+
+#[tokio::test]
+async fn while_the_bus_is_unavailable_the_relay_only_probes_it_with_one_event_now_and_then() {
+    let marks = Marks::default();
+    let batches = Arc::new(Mutex::new(vec![
+        batch(vec![pending(1, 0), pending(2, 0)], &marks),
+        batch(vec![pending(1, 0)], &marks),
+        batch(vec![pending(1, 0), pending(2, 0)], &marks),
+    ]));
+    let mut outbox = MockOutbox::new();
+    outbox
+        .expect_begin_batch()
+        .returning(move || Ok(Box::new(batches.lock().unwrap().remove(0))));
+    let answers = Arc::new(Mutex::new(vec![
+        vec![unavailable(), unavailable()],
+        vec![Ok(())],
+        vec![Ok(()), Ok(())],
+    ]));
+    let mut publisher = MockEventPublisher::new();
+    publisher
+        .expect_publish()
+        .times(3)
+        .returning(move |_| answers.lock().unwrap().remove(0));
+    let now = Arc::new(Mutex::new(t0()));
+    let mut clock = MockClock::new();
+    let read = now.clone();
+    clock.expect_now().returning(move || *read.lock().unwrap());
+    let relay = OutboxRelay::new(
+        Arc::new(outbox),
+        Arc::new(publisher),
+        Arc::new(clock),
+        settings(),
+    );
+
+    relay.step().await.unwrap();
+    assert!(matches!(
+        relay.bus_state(),
+        BusState::Unavailable { failures: 1, .. }
+    ));
+    *now.lock().unwrap() = t0() + TimeDelta::seconds(1);
+    assert_eq!(
+        relay.step().await.unwrap(),
+        RelayReport::default(),
+        "no call before the probe is due"
+    );
+    *now.lock().unwrap() = t0() + TimeDelta::seconds(2);
+    assert_eq!(relay.step().await.unwrap().published, 1, "the probe");
+    assert_eq!(relay.bus_state(), BusState::Available);
+    assert_eq!(relay.step().await.unwrap().published, 2);
+    assert_eq!(
+        *marks.claim_limits.lock().unwrap(),
+        [10, 1, 10],
+        "a full batch, then one event as the probe, then full batches again"
+    );
 }
 
 #[tokio::test]

@@ -4,10 +4,21 @@ use aws_sdk_eventbridge::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
-use order_ports::{EventPublisher, OutboxMessage};
+use order_ports::{EventPublisher, OutboxMessage, PublishError};
 
 /// PutEvents takes at most this many entries per call.
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
+
+/// The error codes EventBridge gives an entry of a successful PutEvents call for a reason
+/// that passes: the entry is retried, never parked. Every other entry code (a malformed
+/// detail, a bad argument, a refused KMS key…) is the entry's own fault, and retrying the
+/// same entry cannot fix it.
+const PASSING_ENTRY_ERRORS: [&str; 4] = [
+    "InternalFailure",
+    "InternalException",
+    "ThrottlingException",
+    "ServiceUnavailable",
+];
 
 /// Publishes events to an EventBridge bus: `Source` = the service's event source,
 /// `DetailType` = the event name, `Detail` = the event document.
@@ -62,7 +73,26 @@ impl EventBridgePublisher {
             .build()
     }
 
-    async fn put(&self, events: &[OutboxMessage]) -> Vec<Result<(), String>> {
+    /// Whether the bus answers, and exists: `DescribeEventBus`, for `order-api outbox
+    /// status`.
+    pub async fn probe(&self) -> Result<(), String> {
+        self.client
+            .describe_event_bus()
+            .name(&self.bus)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|error| match (error.code(), error.message()) {
+                (Some(code), message) => format!("{code}: {}", message.unwrap_or("")),
+                _ => DisplayErrorContext(&error).to_string(),
+            })
+    }
+
+    pub fn bus(&self) -> &str {
+        &self.bus
+    }
+
+    async fn put(&self, events: &[OutboxMessage]) -> Vec<Result<(), PublishError>> {
         let entries = events.iter().map(|event| self.entry(event)).collect();
         match self
             .client
@@ -80,13 +110,24 @@ impl EventBridgePublisher {
                         Some(answer) => match answer.error_code() {
                             None => Ok(()),
                             Some(code) => {
-                                Err(format!("{code}: {}", answer.error_message().unwrap_or("")))
+                                let error =
+                                    format!("{code}: {}", answer.error_message().unwrap_or(""));
+                                Err(if PASSING_ENTRY_ERRORS.contains(&code) {
+                                    PublishError::Unavailable(error)
+                                } else {
+                                    PublishError::Refused(error)
+                                })
                             }
                         },
-                        None => Err("EventBridge answered no entry for this event".into()),
+                        None => Err(PublishError::Unavailable(
+                            "EventBridge answered no entry for this event".into(),
+                        )),
                     })
                     .collect()
             }
+            // A call that failed as a whole — unreachable, timed out, throttled, 5xx, or
+            // refused outright (credentials, a missing bus) — says nothing against any one
+            // entry: the events wait for the bus, never parked.
             Err(error) => {
                 // The service's own code and message when it answered; the whole chain of
                 // causes (connection refused, timeout…) when it did not.
@@ -96,7 +137,10 @@ impl EventBridgePublisher {
                     }
                     _ => format!("PutEvents failed: {}", DisplayErrorContext(&error)),
                 };
-                events.iter().map(|_| Err(message.clone())).collect()
+                events
+                    .iter()
+                    .map(|_| Err(PublishError::Unavailable(message.clone())))
+                    .collect()
             }
         }
     }
@@ -104,7 +148,7 @@ impl EventBridgePublisher {
 
 #[async_trait]
 impl EventPublisher for EventBridgePublisher {
-    async fn publish(&self, events: Vec<OutboxMessage>) -> Vec<Result<(), String>> {
+    async fn publish(&self, events: Vec<OutboxMessage>) -> Vec<Result<(), PublishError>> {
         let mut results = Vec::with_capacity(events.len());
         for chunk in events.chunks(MAX_ENTRIES_PER_CALL) {
             results.extend(self.put(chunk).await);

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use order_ports::{EventPublisher, OutboxMessage};
+use order_ports::{EventPublisher, OutboxMessage, PublishError};
 
 /// The embedded default publisher: each event is one JSON line in the log (target
 /// `order_events`), and nothing else changes. For development and for deployments that
@@ -9,7 +9,7 @@ pub struct LogPublisher;
 
 #[async_trait]
 impl EventPublisher for LogPublisher {
-    async fn publish(&self, events: Vec<OutboxMessage>) -> Vec<Result<(), String>> {
+    async fn publish(&self, events: Vec<OutboxMessage>) -> Vec<Result<(), PublishError>> {
         events
             .iter()
             .map(|event| {

@@ -8,7 +8,7 @@ use chrono::{TimeZone, Utc};
 use order_domain::{EventId, EventType, OrderId};
 use order_eventbridge::emulator::{Emulator, REGION};
 use order_eventbridge::EventBridgePublisher;
-use order_ports::{EventPublisher, OutboxMessage};
+use order_ports::{EventPublisher, OutboxMessage, PublishError};
 use uuid::Uuid;
 
 async fn publisher(emulator: &Emulator, bus: &str) -> EventBridgePublisher {
@@ -73,10 +73,10 @@ async fn an_entry_refused_inside_a_successful_call_is_reported_alone() {
     ];
     let results = publisher(&emulator, "orders").await.publish(events).await;
     assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
-    assert!(
-        results[1].as_ref().unwrap_err().contains("MalformedDetail"),
-        "{results:?}"
-    );
+    match &results[1] {
+        Err(PublishError::Refused(error)) => assert!(error.contains("MalformedDetail"), "{error}"),
+        other => panic!("a malformed entry is refused for good: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -87,5 +87,25 @@ async fn an_unreachable_bus_fails_every_event() {
     let results = publisher
         .publish(vec![event(1, "{}"), event(2, "{}")])
         .await;
-    assert!(results.iter().all(Result::is_err), "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(PublishError::Unavailable(_)))),
+        "an unreachable bus is unavailable, never a refusal: {results:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_probe_tells_a_reachable_bus_from_a_missing_or_unreachable_one() {
+    let mut emulator = Emulator::start().await;
+    emulator.route("orders", "marketplace.orders").await;
+    assert_eq!(publisher(&emulator, "orders").await.probe().await, Ok(()));
+    assert!(publisher(&emulator, "no-such-bus")
+        .await
+        .probe()
+        .await
+        .is_err());
+    let orders = publisher(&emulator, "orders").await;
+    emulator.stop();
+    assert!(orders.probe().await.is_err());
 }

@@ -13,7 +13,9 @@ pub mod system;
 pub mod wallet;
 
 pub use listing::{ListingError, Listings};
-pub use outbox::{EventPublisher, Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent};
+pub use outbox::{
+    EventPublisher, Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent, PublishError,
+};
 pub use store::{IntentStats, OrderDeadline, OrderStore, StoreError, UnitOfWork};
 pub use system::{Clock, IdSource, SystemClock, UuidV7Ids};
 pub use wallet::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};

@@ -24,8 +24,10 @@ pub struct OutboxMessage {
 pub struct PendingEvent {
     /// The row's place in the outbox: commit order.
     pub seq: i64,
-    /// Failed publications so far.
+    /// Failed publications so far, for whatever reason.
     pub attempts: u32,
+    /// Of those, the times the bus refused the entry itself ([`PublishError::Refused`]).
+    pub refusals: u32,
     pub message: OutboxMessage,
 }
 
@@ -34,8 +36,10 @@ pub struct PendingEvent {
 pub struct OutboxStats {
     /// Rows not yet published (parked ones excluded).
     pub pending: u64,
-    /// Rows given up on after too many failures; they need a person.
+    /// Rows the bus refused for good; they need a person.
     pub parked: u64,
+    /// Pending rows that wait behind a parked event of their order.
+    pub held_back: u64,
     /// How long the oldest pending row has waited, in seconds.
     pub lag_seconds: f64,
 }
@@ -62,11 +66,13 @@ pub trait OutboxBatch: Send {
     ) -> Result<(), StoreError>;
 
     /// Records a failed publication: the row is retried at `retry_at`, or parked (never
-    /// retried) when `retry_at` is `None`.
+    /// retried, and holding back its order's later rows) when `retry_at` is `None`.
+    /// `refused` counts it as a refusal by the bus rather than the bus being unavailable.
     async fn mark_failed(
         &mut self,
         seq: i64,
         error: String,
+        refused: bool,
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
@@ -84,12 +90,27 @@ pub trait Outbox: Send + Sync {
     async fn stats(&self, now: DateTime<Utc>) -> Result<OutboxStats, StoreError>;
 }
 
+/// Why an event did not go out.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// The bus could not be reached, or failed the call (or this entry) for a reason that
+    /// passes: connection refused or reset, timeouts, throttling, 5xx, a call that failed
+    /// as a whole. The event waits and is retried for as long as it takes; never parked.
+    #[error("the bus is unavailable: {0}")]
+    Unavailable(String),
+    /// The bus refused this entry on its own, for a reason retrying cannot fix (a malformed
+    /// or oversized entry, say): after enough refusals the event is parked, as poison.
+    #[error("the bus refused the event: {0}")]
+    Refused(String),
+}
+
 /// Publishes events to the world (EventBridge, or the log).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
     /// Publishes `events`, and says for each, in the same order, whether it went out. An
     /// event reported failed may still have been delivered (consumers drop duplicates by
-    /// `event_id`); one reported published was.
-    async fn publish(&self, events: Vec<OutboxMessage>) -> Vec<Result<(), String>>;
+    /// `event_id`); one reported published was. A failure MUST be
+    /// [`PublishError::Unavailable`] unless the bus refused that entry for good.
+    async fn publish(&self, events: Vec<OutboxMessage>) -> Vec<Result<(), PublishError>>;
 }

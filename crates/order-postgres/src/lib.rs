@@ -21,6 +21,7 @@ pub mod test_db;
 
 pub use idempotency::{Claim, IdempotencyKeys};
 pub use migrate::{run_migrations, MigrationError, MIGRATIONS};
+pub use outbox::ParkedEvent;
 pub use pool::{build_pool, PgPool, PoolBuildError, PoolConfig};
 pub use store::PgStore;
 pub use unit_of_work::PgUnitOfWork;

@@ -29,6 +29,8 @@ struct Row {
     payload: String,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     attempts: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    refusals: i32,
 }
 
 impl TryFrom<Row> for PendingEvent {
@@ -42,6 +44,7 @@ impl TryFrom<Row> for PendingEvent {
         Ok(PendingEvent {
             seq: row.seq,
             attempts: u32::try_from(row.attempts).unwrap_or_default(),
+            refusals: u32::try_from(row.refusals).unwrap_or_default(),
             message: OutboxMessage {
                 event_id: row.event_id.into(),
                 event_type,
@@ -53,19 +56,21 @@ impl TryFrom<Row> for PendingEvent {
     }
 }
 
-/// Each order's oldest unpublished, unparked row that is due, locked, skipping rows another
-/// relay holds. A parked row no longer holds back the rows after it.
+/// Each order's oldest unpublished row, if it is not parked and is due, locked, skipping
+/// rows another relay holds. A parked row is its order's oldest unpublished row until it is
+/// requeued and published, so it holds back every later row of its order: consumers never
+/// see an order's events out of order.
 ///
 /// The outer `published_at IS NULL AND parked_at IS NULL` is not redundant: the subquery sees
 /// the statement's snapshot, so a row another relay publishes and commits between that
 /// snapshot and our lock still looks like a head there. PostgreSQL rechecks only the outer
 /// conditions on the row's newest version once it is locked, and they drop it.
 const CLAIM: &str = "
-    SELECT seq, event_id, event_type, order_id, occurred_at, payload, attempts
+    SELECT seq, event_id, event_type, order_id, occurred_at, payload, attempts, refusals
     FROM outbox
     WHERE seq IN (
         SELECT min(seq) FROM outbox
-        WHERE published_at IS NULL AND parked_at IS NULL
+        WHERE published_at IS NULL
         GROUP BY order_id
     )
     AND published_at IS NULL AND parked_at IS NULL
@@ -110,6 +115,7 @@ impl OutboxBatch for PgUnitOfWork {
         &mut self,
         seq: i64,
         error: String,
+        refused: bool,
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -117,6 +123,7 @@ impl OutboxBatch for PgUnitOfWork {
         diesel::update(outbox::table.find(seq))
             .set((
                 outbox::attempts.eq(outbox::attempts + 1),
+                outbox::refusals.eq(outbox::refusals + i32::from(refused)),
                 outbox::last_error.eq(error),
                 outbox::next_attempt_at.eq(retry_at.unwrap_or(now)),
                 outbox::parked_at.eq(parked_at),
@@ -138,6 +145,8 @@ struct Stats {
     pending: i64,
     #[diesel(sql_type = BigInt)]
     parked: i64,
+    #[diesel(sql_type = BigInt)]
+    held_back: i64,
     #[diesel(sql_type = Nullable<Double>)]
     lag_seconds: Option<f64>,
 }
@@ -155,6 +164,9 @@ impl Outbox for PgStore {
             "SELECT
                 count(*) FILTER (WHERE published_at IS NULL AND parked_at IS NULL) AS pending,
                 count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
+                count(*) FILTER (WHERE parked_at IS NULL AND order_id IN (
+                    SELECT order_id FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL
+                )) AS held_back,
                 extract(epoch FROM $1 - min(occurred_at) FILTER (
                     WHERE published_at IS NULL AND parked_at IS NULL))::float8 AS lag_seconds
              FROM outbox
@@ -167,7 +179,85 @@ impl Outbox for PgStore {
         Ok(OutboxStats {
             pending: stats.pending as u64,
             parked: stats.parked as u64,
+            held_back: stats.held_back as u64,
             lag_seconds: stats.lag_seconds.unwrap_or(0.0).max(0.0),
         })
+    }
+}
+
+/// A parked event, as `order-api outbox parked` lists it.
+#[derive(Clone, Debug, PartialEq, QueryableByName)]
+pub struct ParkedEvent {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub event_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub event_type: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub order_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    pub occurred_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub parked_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub refusals: i32,
+    /// What the bus said the last time it refused the event.
+    #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
+    pub last_error: Option<String>,
+    /// The order's later events, waiting behind this one.
+    #[diesel(sql_type = BigInt)]
+    pub held_back: i64,
+}
+
+/// The outbox as an operator handles it (`order-api outbox …`), instead of SQL.
+impl PgStore {
+    /// Every parked event, oldest first, with why and how many events wait behind it.
+    pub async fn parked_events(&self) -> Result<Vec<ParkedEvent>, StoreError> {
+        let mut conn = self.pool().get().await.map_err(pool_error)?;
+        diesel::sql_query(
+            "SELECT p.event_id, p.event_type, p.order_id, p.occurred_at, p.parked_at,
+                    p.refusals, p.last_error,
+                    (SELECT count(*) FROM outbox later
+                     WHERE later.order_id = p.order_id AND later.seq > p.seq
+                       AND later.published_at IS NULL) AS held_back
+             FROM outbox p
+             WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL
+             ORDER BY p.seq",
+        )
+        .load(&mut conn)
+        .await
+        .map_err(store_error)
+    }
+
+    /// Puts parked events back in line — those of `order`, or all with `None` — due at
+    /// `now` with their refusals forgotten; the relay then publishes each order's events
+    /// in their order. The number of events requeued.
+    pub async fn requeue_parked(
+        &self,
+        order: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let mut conn = self.pool().get().await.map_err(pool_error)?;
+        let parked = outbox::table
+            .filter(outbox::parked_at.is_not_null())
+            .filter(outbox::published_at.is_null())
+            .into_boxed();
+        let parked = match order {
+            Some(order) => parked.filter(outbox::order_id.eq(order)),
+            None => parked,
+        };
+        let seqs: Vec<i64> = parked
+            .select(outbox::seq)
+            .load(&mut conn)
+            .await
+            .map_err(store_error)?;
+        diesel::update(outbox::table.filter(outbox::seq.eq_any(seqs)))
+            .set((
+                outbox::parked_at.eq(None::<DateTime<Utc>>),
+                outbox::refusals.eq(0),
+                outbox::next_attempt_at.eq(now),
+            ))
+            .execute(&mut conn)
+            .await
+            .map_err(store_error)
     }
 }

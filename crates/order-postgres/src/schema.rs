@@ -67,6 +67,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         published_at -> Nullable<Timestamptz>,
         parked_at -> Nullable<Timestamptz>,
+        refusals -> Integer,
     }
 }
 

@@ -76,7 +76,8 @@ async fn a_failed_event_waits_until_its_retry_time_and_holds_back_its_order() {
     batch
         .mark_failed(
             claimed[0].seq,
-            "throttled".into(),
+            "MalformedDetail".into(),
+            true,
             Some(t0() + TimeDelta::seconds(30)),
             t0(),
         )
@@ -102,25 +103,79 @@ async fn a_failed_event_waits_until_its_retry_time_and_holds_back_its_order() {
         .claim(10, t0() + TimeDelta::seconds(30))
         .await
         .unwrap();
-    assert_eq!((ids(&retried), retried[0].attempts), (vec![1], 1));
+    assert_eq!(
+        (ids(&retried), retried[0].attempts, retried[0].refusals),
+        (vec![1], 1, 1)
+    );
 }
 
 #[tokio::test]
-async fn a_parked_event_is_set_aside_counted_and_no_longer_holds_back_its_order() {
+async fn a_parked_event_holds_back_its_orders_later_events_and_no_other_order() {
     let (_db, store) = seeded().await;
     let mut batch = store.begin_batch().await.unwrap();
     let claimed = batch.claim(10, t0()).await.unwrap();
     batch
-        .mark_failed(claimed[0].seq, "poison".into(), None, t0())
+        .mark_failed(claimed[0].seq, "poison".into(), true, None, t0())
         .await
         .unwrap();
     batch.commit().await.unwrap();
 
     let stats = store.stats(t0() + TimeDelta::seconds(60)).await.unwrap();
-    assert_eq!((stats.pending, stats.parked), (2, 1));
+    assert_eq!(
+        (stats.pending, stats.parked, stats.held_back),
+        (2, 1, 1),
+        "event 2 waits behind parked event 1"
+    );
     assert_eq!(stats.lag_seconds, 60.0);
     let mut batch = store.begin_batch().await.unwrap();
-    assert_eq!(ids(&batch.claim(10, t0()).await.unwrap()), [2, 3]);
+    assert_eq!(
+        ids(&batch.claim(10, t0()).await.unwrap()),
+        [3],
+        "order 100 waits; order 200 does not"
+    );
+    drop(batch);
+
+    let parked = store.parked_events().await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event_id.as_u128(), 1);
+    assert_eq!((parked[0].refusals, parked[0].held_back), (1, 1));
+    assert_eq!(parked[0].last_error.as_deref(), Some("poison"));
+}
+
+#[tokio::test]
+async fn a_requeued_event_goes_out_first_then_its_orders_later_events() {
+    let (_db, store) = seeded().await;
+    let mut batch = store.begin_batch().await.unwrap();
+    let claimed = batch.claim(10, t0()).await.unwrap();
+    batch
+        .mark_failed(claimed[0].seq, "poison".into(), true, None, t0())
+        .await
+        .unwrap();
+    batch.commit().await.unwrap();
+    let other_order = Uuid::from_u128(200);
+    assert_eq!(
+        store.requeue_parked(Some(other_order), t0()).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .requeue_parked(Some(Uuid::from_u128(100)), t0())
+            .await
+            .unwrap(),
+        1
+    );
+    let mut batch = store.begin_batch().await.unwrap();
+    let claimed = batch.claim(10, t0()).await.unwrap();
+    assert_eq!(ids(&claimed), [1, 3]);
+    assert_eq!(claimed[0].refusals, 0, "its refusals are forgotten");
+    batch
+        .mark_published(claimed.iter().map(|e| e.seq).collect(), t0())
+        .await
+        .unwrap();
+    batch.commit().await.unwrap();
+    let mut batch = store.begin_batch().await.unwrap();
+    assert_eq!(ids(&batch.claim(10, t0()).await.unwrap()), [2]);
+    assert!(store.parked_events().await.unwrap().is_empty());
 }
 
 #[tokio::test]

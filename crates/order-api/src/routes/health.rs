@@ -55,6 +55,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         Ok(stats) => {
             metrics.outbox_pending.set(stats.pending as i64);
             metrics.outbox_parked.set(stats.parked as i64);
+            metrics.outbox_held_back.set(stats.held_back as i64);
             metrics.outbox_lag_seconds.set(stats.lag_seconds);
         }
         Err(error) => tracing::warn!(%error, "outbox statistics unavailable"),

@@ -199,6 +199,24 @@ impl TestApp {
         }
     }
 
+    /// Runs `order-api ARGS…` with this app's settings to the end; what it printed,
+    /// asserting it succeeded.
+    pub fn run_binary(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_order-api"))
+            .args(args)
+            .env_clear()
+            .envs(&self.vars)
+            .envs(std::env::vars().filter(|(name, _)| name.starts_with("AWS_")))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "order-api {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     /// Another replica of the service: the same database, peers and settings, its own
     /// workers and pool.
     pub async fn replica(&self) -> Application {
