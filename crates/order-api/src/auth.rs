@@ -36,7 +36,15 @@ enum Presented {
 }
 
 impl Authenticator {
-    pub fn new(jwt: &JwtKey, service_tokens: &[String]) -> Result<Authenticator, String> {
+    /// `audience` and `issuer`, when given, must be a token's `aud` and `iss` (a token
+    /// without them is refused); when not, whatever a token says of them is ignored, so
+    /// that tokens of any standard identity provider work.
+    pub fn new(
+        jwt: &JwtKey,
+        service_tokens: &[String],
+        audience: Option<&str>,
+        issuer: Option<&str>,
+    ) -> Result<Authenticator, String> {
         let (key, algorithm) = match jwt {
             JwtKey::Secret(secret) => (
                 DecodingKey::from_secret(secret.as_bytes()),
@@ -55,7 +63,19 @@ impl Authenticator {
         };
         // Only the configured algorithm: `alg: none` and algorithm swaps are refused.
         let mut validation = Validation::new(algorithm);
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
+        match audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        if let Some(issuer) = issuer {
+            validation.set_issuer(&[issuer]);
+            required.push("iss");
+        }
+        validation.set_required_spec_claims(&required);
         validation.leeway = 30;
         Ok(Authenticator {
             key,

@@ -36,6 +36,12 @@ pub struct Config {
     pub database_url: String,
     pub port: u16,
     pub jwt: JwtKey,
+    /// When set, a user token must carry this `aud` (`JWT_AUDIENCE`).
+    pub jwt_audience: Option<String>,
+    /// When set, a user token must carry this `iss` (`JWT_ISSUER`).
+    pub jwt_issuer: Option<String>,
+    /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`); none by default.
+    pub cors_allowed_origins: Vec<String>,
     /// Tokens other services present in `X-Service-Token`.
     pub internal_service_tokens: Vec<String>,
     pub wallet: PeerConfig,
@@ -137,6 +143,9 @@ impl Config {
             })?,
             port: vars.parsed("PORT", 8005)?,
             jwt,
+            jwt_audience: vars.text("JWT_AUDIENCE"),
+            jwt_issuer: vars.text("JWT_ISSUER"),
+            cors_allowed_origins: origins(vars.text("CORS_ALLOWED_ORIGINS"))?,
             internal_service_tokens,
             wallet: peer("WALLET_URL", "http://127.0.0.1:8006/api/v1/wallet")?,
             listing: peer("LISTING_URL", "http://127.0.0.1:8006/api/v1/listings")?,
@@ -250,6 +259,38 @@ impl Config {
 }
 
 const DAY: u64 = 24 * 3600;
+
+/// `CORS_ALLOWED_ORIGINS`: a comma list of exact origins, each `scheme://host[:port]`
+/// with nothing after it (what a browser sends in `Origin`).
+fn origins(list: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let exact = origin
+                .parse::<actix_web::http::Uri>()
+                .ok()
+                .filter(|uri| match (uri.scheme_str(), uri.authority()) {
+                    (Some(scheme @ ("http" | "https")), Some(authority)) => {
+                        format!("{scheme}://{authority}") == origin
+                    }
+                    _ => false,
+                });
+            match exact {
+                Some(_) => Ok(origin.to_owned()),
+                None => Err(ConfigError {
+                    variable: "CORS_ALLOWED_ORIGINS",
+                    problem: format!(
+                        "\"{origin}\" is not an origin like https://shop.example.com (scheme, host, optional port, nothing after)"
+                    ),
+                }),
+            }
+        })
+        .collect()
+}
 
 /// The longest window a deadline may be set with: longer ones could not be stored.
 const LONGEST_WINDOW: Duration = Duration::from_secs(3650 * DAY);
@@ -381,10 +422,34 @@ mod tests {
         );
         assert_eq!(refused(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
         assert_eq!(refused(&[("JWT_SECRET", "short")]), "JWT_SECRET");
+        assert_eq!(
+            refused(&[("CORS_ALLOWED_ORIGINS", "https://shop.example.com/")]),
+            "CORS_ALLOWED_ORIGINS"
+        );
+        assert_eq!(
+            refused(&[("CORS_ALLOWED_ORIGINS", "*")]),
+            "CORS_ALLOWED_ORIGINS"
+        );
         assert_eq!(refused(&[("WALLET_URL", "wallet:8006")]), "WALLET_URL");
         assert_eq!(
             refused(&[("MIGRATE_ON_START", "maybe")]),
             "MIGRATE_ON_START"
+        );
+    }
+
+    #[test]
+    fn allowed_origins_are_a_comma_list_of_exact_origins() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://shop.example.com, http://localhost:3000",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.cors_allowed_origins,
+            ["https://shop.example.com", "http://localhost:3000"]
         );
     }
 

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+mod cors;
 pub mod error;
 mod instrumented;
 pub mod json;
@@ -22,7 +23,7 @@ pub mod workers;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
+use actix_web::middleware::{from_fn, Condition, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use order_app::{OrderService, OutboxRelay, Ports, RelaySettings, Settings};
 use order_domain::order::Deadlines;
@@ -144,13 +145,19 @@ impl Application {
         let idempotency = IdempotencyKeys::new(pool);
         let state = web::Data::new(AppState {
             service: service.clone(),
-            auth: Authenticator::new(&config.jwt, &config.internal_service_tokens)
-                .map_err(|e| setup(&e))?,
+            auth: Authenticator::new(
+                &config.jwt,
+                &config.internal_service_tokens,
+                config.jwt_audience.as_deref(),
+                config.jwt_issuer.as_deref(),
+            )
+            .map_err(|e| setup(&e))?,
             idempotency: idempotency.clone(),
             store,
             clock: clock.clone(),
             metrics: metrics.clone(),
             wallet_guard: wallet,
+            cors_allowed_origins: config.cors_allowed_origins.clone(),
         });
         Ok(Application {
             state,
@@ -183,24 +190,34 @@ pub fn serve(
     listener: TcpListener,
     state: web::Data<AppState>,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let routes = routes::methods::route_options(&openapi::document());
     let server = HttpServer::new(move || {
         let app = App::new()
             .app_data(state.clone())
+            .wrap(from_fn(routes::methods::head_as_get))
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .wrap(from_fn(telemetry::request_id))
+            .wrap(Condition::new(
+                !state.cors_allowed_origins.is_empty(),
+                cors::policy(&state.cors_allowed_origins),
+            ))
             .default_service(web::to(routes::not_found))
             .into_utoipa_app()
             .configure(routes::configure)
             .into_app();
-        // Each route above answers only its own method; another method on a documented
-        // path falls through to here.
-        openapi::document()
-            .paths
-            .paths
-            .keys()
-            .fold(app, |app, path| {
-                app.service(web::resource(path.as_str()).to(routes::method_not_allowed))
-            })
+        // Each route above answers only its own method; OPTIONS and every other method on
+        // a documented path fall through to here.
+        routes.iter().fold(app, |app, (path, options)| {
+            let options = options.clone();
+            app.service(
+                web::resource(path.as_str())
+                    .route(web::method(actix_web::http::Method::OPTIONS).to(move || {
+                        let answer = routes::methods::options(&options);
+                        async move { answer }
+                    }))
+                    .route(web::route().to(routes::method_not_allowed)),
+            )
+        })
     })
     .shutdown_timeout(30)
     .listen(listener)?

@@ -249,6 +249,12 @@ impl Modify for Conventions {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "A user's JWT: HS256 with JWT_SECRET (or RS256 with JWT_PUBLIC_KEY); \
+                         claims `sub` (the user's UUID), `exp`, optional `is_staff`. When \
+                         JWT_AUDIENCE or JWT_ISSUER is set, the token's `aud` or `iss` must be \
+                         that value (a token without it is refused); when not, they are ignored.",
+                    ))
                     .build(),
             ),
         );

@@ -54,6 +54,35 @@ pub fn render(handled: Handled) -> HttpResponse {
     respond_retrying(status, &body, retry_after)
 }
 
+/// A read's answer with its `ETag` — a digest of the representation, so it changes with
+/// anything the caller would see change — or `304 Not Modified` when the request's
+/// `If-None-Match` already names it, so that polling clients and caches save the body.
+pub fn cacheable(req: &HttpRequest, body: &Value) -> HttpResponse {
+    use actix_web::http::header::{ETAG, IF_NONE_MATCH};
+    let bytes = serde_json::to_vec(body).expect("a representation always serializes");
+    let digest = Sha256::digest(&bytes);
+    let tag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let tag = format!("\"{tag}\"");
+    let known = req
+        .headers()
+        .get_all(IF_NONE_MATCH)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|list| list.split(','))
+        .map(|candidate| candidate.trim().trim_start_matches("W/"))
+        .any(|candidate| candidate == tag || candidate == "*");
+    let mut response = if known {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response.insert_header((ETAG, tag.clone()));
+    if known {
+        response.finish()
+    } else {
+        response.content_type("application/json").body(bytes)
+    }
+}
+
 /// Collects the field errors of several inputs, so that one answer names them all.
 #[derive(Default)]
 pub struct FieldErrors(BTreeMap<String, Vec<String>>);

@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The Wallet's breaker and concurrency cap, for `/metrics`.
     pub wallet_guard: Arc<GuardedWallet>,
+    /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl AppState {

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::openapi;
 use crate::query::{Pagination, Params};
-use crate::reply::{idempotent, FieldErrors, Reply};
+use crate::reply::{cacheable, idempotent, FieldErrors, Reply};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -68,10 +68,11 @@ async fn list(
 async fn detail(
     state: web::Data<AppState>,
     user: User,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let dispute = state.service.dispute(user.0, id(&path)?).await?;
-    Ok(HttpResponse::Ok().json(state.dispute_json(&dispute)))
+    Ok(cacheable(&req, &state.dispute_json(&dispute)))
 }
 
 #[derive(Deserialize, ToSchema)]

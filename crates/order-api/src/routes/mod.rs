@@ -3,6 +3,7 @@
 mod disputes;
 mod health;
 mod internal;
+pub mod methods;
 mod orders;
 
 use actix_web::{HttpRequest, HttpResponse};

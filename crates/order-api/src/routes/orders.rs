@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::openapi;
 use crate::query::{Pagination, Params};
-use crate::reply::{idempotent, FieldErrors, Reply};
+use crate::reply::{cacheable, idempotent, FieldErrors, Reply};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -107,10 +107,11 @@ async fn list(
 async fn detail(
     state: web::Data<AppState>,
     user: User,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let order = state.service.order(user.0, id(&path)?).await?;
-    Ok(HttpResponse::Ok().json(state.order_json(&order)))
+    Ok(cacheable(&req, &state.order_json(&order)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -1,0 +1,81 @@
+//! The methods every route answers besides its own: `HEAD` wherever `GET` is served, and
+//! `OPTIONS` everywhere, as link checkers, caches and DRF clients expect.
+
+use std::collections::BTreeMap;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::ALLOW;
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::HttpResponse;
+use serde_json::json;
+
+/// Answers `HEAD` as the same request's `GET` would — status and headers, `Content-Length`
+/// included. The handler runs as for `GET`; the HTTP codec, which parsed the request as
+/// `HEAD`, writes the headers of the answer and leaves its body out.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}
+
+/// What `OPTIONS` tells of one route.
+#[derive(Clone, Debug)]
+pub struct RouteOptions {
+    /// The `Allow` header: the route's methods, with `HEAD` and `OPTIONS`.
+    allow: String,
+    /// DRF's metadata: the route's name and description.
+    name: String,
+    description: String,
+}
+
+/// Every documented path with what `OPTIONS` answers for it, from the OpenAPI document,
+/// so that a new route is covered as soon as it is documented.
+pub fn route_options(document: &utoipa::openapi::OpenApi) -> BTreeMap<String, RouteOptions> {
+    document
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let value = serde_json::to_value(item).unwrap_or_default();
+            let mut methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
+                .into_iter()
+                .filter(|method| value.get(*method).is_some())
+                .map(str::to_uppercase)
+                .collect();
+            if methods.iter().any(|m| m == "GET") {
+                methods.push("HEAD".into());
+            }
+            methods.push("OPTIONS".into());
+            let first = ["get", "post", "patch", "put", "delete"]
+                .into_iter()
+                .find_map(|method| value.get(method))
+                .cloned()
+                .unwrap_or_default();
+            let text = |field: &str| first[field].as_str().unwrap_or_default().to_owned();
+            let options = RouteOptions {
+                allow: methods.join(", "),
+                name: text("summary"),
+                description: text("description"),
+            };
+            (path.clone(), options)
+        })
+        .collect()
+}
+
+/// `OPTIONS` on a route: 200 with its `Allow` header and DRF's metadata body.
+pub fn options(route: &RouteOptions) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((ALLOW, route.allow.clone()))
+        .json(json!({
+            "name": route.name,
+            "description": route.description,
+            "renders": ["application/json"],
+            "parses": ["application/json"],
+        }))
+}
