@@ -190,7 +190,7 @@ pub fn serve(
     listener: TcpListener,
     state: web::Data<AppState>,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let routes = routes::methods::route_options(&openapi::document());
+    let routes = routes::methods::route_options(openapi::document());
     let server = HttpServer::new(move || {
         let app = App::new()
             .app_data(state.clone())
