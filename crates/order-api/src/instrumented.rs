@@ -11,7 +11,7 @@ use order_domain::{
 };
 use order_ports::store::{DisputeQuery, OrderQuery, Page};
 use order_ports::{
-    HoldEscrow, IntentStats, ListingError, Listings, OrderDeadline, OrderStore, OutboxMessage,
+    HoldEscrow, IntentStats, ListingError, Listings, OrderDeadline, OrderStore, RecordedEvent,
     RefundEscrow, ReleaseEscrow, StoreError, UnitOfWork, Wallet, WalletError,
 };
 
@@ -219,9 +219,14 @@ impl UnitOfWork for MeasuredUnitOfWork {
         self.inner.update_dispute(dispute).await
     }
 
-    async fn append_outbox(&mut self, messages: Vec<OutboxMessage>) -> Result<(), StoreError> {
-        self.events.extend(messages.iter().map(|m| m.event_type));
-        self.inner.append_outbox(messages).await
+    async fn reserve_sequences(&mut self, order: OrderId, count: u64) -> Result<u64, StoreError> {
+        self.inner.reserve_sequences(order, count).await
+    }
+
+    async fn append_outbox(&mut self, events: Vec<RecordedEvent>) -> Result<(), StoreError> {
+        self.events
+            .extend(events.iter().map(|e| e.message.event_type));
+        self.inner.append_outbox(events).await
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {

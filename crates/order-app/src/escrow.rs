@@ -207,7 +207,9 @@ impl OrderService {
                 uow.update_dispute(changed).await?;
             }
         }
-        self.append_events(uow.as_mut(), &finished.events).await?;
+        let actor = intent.purpose.requester(&order);
+        self.append_events(uow.as_mut(), &finished.events, actor, order.status)
+            .await?;
         uow.commit().await?;
         let settled = Settled {
             order: finished.order,

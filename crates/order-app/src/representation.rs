@@ -6,11 +6,13 @@ use order_domain::dispute::{
     DisputeReason, DisputeStatus, DisputeSummary, EvidenceUrl, Resolution,
 };
 use order_domain::order::{Carrier, OrderSource, ShippingAddress, TrackingNumber};
+use order_domain::Settlement;
 use order_domain::{
     Dispute, DisputeId, DomainEvent, EscrowId, EventId, ListingId, Money, Order, OrderId,
     OrderStatus, UserId,
 };
 use serde::Serialize;
+use serde_json::json;
 
 /// The version of the event document; bumped only by an incompatible change.
 pub const EVENT_VERSION: u32 = 1;
@@ -130,27 +132,79 @@ impl From<&Dispute> for DisputeView {
     }
 }
 
-/// The document published for an event (EventBridge's `Detail`, SPEC §7).
+/// The document published for an event (EventBridge's `Detail`, SPEC §7 and §9.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EventDetail {
     pub event_id: EventId,
     pub event_type: &'static str,
     pub version: u32,
     pub occurred_at: DateTime<Utc>,
+    /// The event's place among its order's events: 1, 2, 3…, gap-free.
+    pub sequence: u64,
     pub order: OrderView,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispute: Option<DisputeView>,
+    /// Where the escrow went, on the events that pay it out; the three parts sum to the
+    /// order's total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<Settlement>,
 }
 
 impl EventDetail {
-    pub fn new(event_id: EventId, event: &DomainEvent) -> Self {
+    pub fn new(event_id: EventId, event: &DomainEvent, sequence: u64) -> Self {
         EventDetail {
             event_id,
             event_type: event.event_type.as_str(),
             version: EVENT_VERSION,
             occurred_at: event.occurred_at,
+            sequence,
             order: OrderView::new(&event.order),
             dispute: event.dispute.as_ref().map(DisputeView::from),
+            settlement: event.settlement,
         }
     }
+}
+
+/// What an event adds to its order's story, for the history (SPEC §9.2): only what the
+/// event itself brings, never the order's snapshot nor an admin's notes.
+pub fn story_details(event: &DomainEvent) -> serde_json::Value {
+    use order_domain::EventType::*;
+    let order = &event.order;
+    let mut details = serde_json::Map::new();
+    let mut put = |key: &str, value: serde_json::Value| {
+        details.insert(key.to_owned(), value);
+    };
+    match event.event_type {
+        OrderCreated => {
+            put("source", json!(order.source));
+            put("total", json!(order.total()));
+        }
+        OrderPaid => put("escrow_id", json!(order.escrow_id)),
+        OrderShipped => {
+            put("tracking_number", json!(order.tracking_number));
+            put("carrier", json!(order.carrier));
+        }
+        OrderDelivered => put("delivered_at", json!(order.delivered_at)),
+        OrderCancelled => put("reason", json!(order.cancellation_reason)),
+        OrderShipOverdue => put("ship_by", json!(order.ship_by)),
+        OrderCompleted | OrderRefunded | OrderDisputed | DisputeResolved | DisputeUpdated
+        | DisputeEscalated | DisputeEvidenceAdded => {}
+    }
+    if let Some(dispute) = &event.dispute {
+        put("dispute_id", json!(dispute.id));
+        put("dispute_status", json!(dispute.status));
+        match event.event_type {
+            OrderDisputed => put("reason", json!(dispute.reason)),
+            DisputeResolved => {
+                put("resolution", json!(dispute.resolution));
+                put("refund_amount", json!(dispute.refund_amount));
+            }
+            DisputeEvidenceAdded => put("urls", json!(event.new_evidence)),
+            _ => {}
+        }
+    }
+    if let Some(settlement) = &event.settlement {
+        put("settlement", json!(settlement));
+    }
+    serde_json::Value::Object(details)
 }

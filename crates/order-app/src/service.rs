@@ -4,11 +4,14 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use order_domain::order::{Changed, Deadlines};
-use order_domain::{DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus};
-use order_ports::{Clock, IdSource, Listings, OrderStore, OutboxMessage, UnitOfWork, Wallet};
+use order_domain::{Actor, DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus};
+use order_ports::{
+    Clock, IdSource, Listings, OrderStore, OutboxMessage, RecordedEvent, StoryLine, UnitOfWork,
+    Wallet,
+};
 
 use crate::error::AppError;
-use crate::representation::EventDetail;
+use crate::representation::{story_details, EventDetail};
 
 /// The adapters the use cases run against.
 #[derive(Clone)]
@@ -69,42 +72,59 @@ impl OrderService {
         uow.lock_order(id).await?.ok_or(AppError::NotFound)
     }
 
-    /// Writes a transition of an order that was `before`, with its events.
+    /// Writes a transition of an order that was `before`, with its events, done by `actor`.
     pub(crate) async fn store_change(
         &self,
         uow: &mut dyn UnitOfWork,
         before: OrderStatus,
         changed: Changed<Order>,
+        actor: Actor,
     ) -> Result<Order, AppError> {
         uow.update_order(&changed.value, before).await?;
-        self.append_events(uow, &changed.events).await?;
+        self.append_events(uow, &changed.events, actor, before)
+            .await?;
         Ok(changed.value)
     }
 
+    /// Records `events` of one order, done by `actor` to an order that was `before`: each
+    /// numbered in the order's sequence, published as its document, kept as its history.
     pub(crate) async fn append_events(
         &self,
         uow: &mut dyn UnitOfWork,
         events: &[DomainEvent],
+        actor: Actor,
+        before: OrderStatus,
     ) -> Result<(), AppError> {
-        if events.is_empty() {
+        let Some(first) = events.first() else {
             return Ok(());
+        };
+        let count = u64::try_from(events.len()).unwrap_or(u64::MAX);
+        let mut sequence = uow.reserve_sequences(first.order.id, count).await?;
+        let mut from_status = before;
+        let mut recorded = Vec::with_capacity(events.len());
+        for event in events {
+            let event_id = EventId::from_uuid(self.ports.ids.new_id());
+            let detail = EventDetail::new(event_id, event, sequence);
+            recorded.push(RecordedEvent {
+                message: OutboxMessage {
+                    event_id,
+                    event_type: event.event_type,
+                    order_id: event.order.id,
+                    occurred_at: event.occurred_at,
+                    payload: serde_json::to_string(&detail)
+                        .expect("an event detail always serializes"),
+                },
+                story: StoryLine {
+                    sequence,
+                    actor,
+                    from_status,
+                    to_status: event.order.status,
+                    details: story_details(event),
+                },
+            });
+            from_status = event.order.status;
+            sequence += 1;
         }
-        let messages = events
-            .iter()
-            .map(|event| self.outbox_message(event))
-            .collect();
-        Ok(uow.append_outbox(messages).await?)
-    }
-
-    fn outbox_message(&self, event: &DomainEvent) -> OutboxMessage {
-        let event_id = EventId::from_uuid(self.ports.ids.new_id());
-        let detail = EventDetail::new(event_id, event);
-        OutboxMessage {
-            event_id,
-            event_type: event.event_type,
-            order_id: event.order.id,
-            occurred_at: event.occurred_at,
-            payload: serde_json::to_string(&detail).expect("an event detail always serializes"),
-        }
+        Ok(uow.append_outbox(recorded).await?)
     }
 }

@@ -7,7 +7,7 @@ use order_app::Caller;
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{CancellationReason, Carrier, TrackingNumber};
-use order_domain::{EventType, UserId};
+use order_domain::{EventType, OrderStatus, UserId};
 use support::{payload, Found, World};
 use uuid::Uuid;
 
@@ -145,7 +145,7 @@ async fn each_resolution_raises_its_order_event_then_dispute_resolved() {
 }
 
 #[tokio::test]
-async fn evidence_and_admin_notes_raise_no_event() {
+async fn evidence_and_admin_notes_raise_their_dispute_events_numbered_after_the_orders() {
     let (order, dispute) = disputed_from(shipped());
     let world = World::new().knowing(&dispute);
     let found = Found {
@@ -168,7 +168,31 @@ async fn evidence_and_admin_notes_raise_no_event() {
         .await
         .unwrap();
     assert_eq!(journal.disputes().len(), 2, "both changes are stored");
-    assert!(journal.events().is_empty());
+    assert_eq!(
+        journal.events(),
+        [EventType::DisputeEvidenceAdded, EventType::DisputeUpdated]
+    );
+    let stories: Vec<_> = journal.recorded().into_iter().map(|r| r.story).collect();
+    assert_eq!(
+        stories.iter().map(|s| s.sequence).collect::<Vec<_>>(),
+        [1, 2],
+        "numbered in the order's sequence"
+    );
+    assert_eq!(stories[0].actor, order_domain::Actor::Buyer(buyer()));
+    assert_eq!(
+        stories[0].details["urls"],
+        serde_json::json!(["https://img.example.com/box.jpg"])
+    );
+    assert_eq!(stories[1].actor.kind(), "admin");
+    assert!(
+        !stories[1].details.to_string().contains("Asked for photos"),
+        "never an admin's notes: {}",
+        stories[1].details
+    );
+    assert_eq!(
+        (stories[1].from_status, stories[1].to_status),
+        (OrderStatus::Disputed, OrderStatus::Disputed)
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,11 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::dispute::Dispute;
+use serde::{Deserialize, Serialize};
+
+use crate::dispute::{Dispute, EvidenceUrl};
+use crate::id::UserId;
+use crate::money::Settlement;
 use crate::order::Order;
 
 /// The name of an event, as published in EventBridge's `DetailType`.
@@ -23,10 +27,14 @@ pub enum EventType {
     OrderShipOverdue,
     /// Nobody answered a dispute by `respond_by`; it went to REVIEW (SPEC §9.1).
     DisputeEscalated,
+    /// A party added evidence to a dispute (SPEC §9.2).
+    DisputeEvidenceAdded,
+    /// An admin moved a dispute's status or changed its notes, short of a resolution.
+    DisputeUpdated,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 13] = [
         EventType::OrderCreated,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -38,6 +46,8 @@ impl EventType {
         EventType::DisputeResolved,
         EventType::OrderShipOverdue,
         EventType::DisputeEscalated,
+        EventType::DisputeEvidenceAdded,
+        EventType::DisputeUpdated,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -53,6 +63,8 @@ impl EventType {
             EventType::DisputeResolved => "dispute.resolved",
             EventType::OrderShipOverdue => "order.ship_overdue",
             EventType::DisputeEscalated => "dispute.escalated",
+            EventType::DisputeEvidenceAdded => "dispute.evidence_added",
+            EventType::DisputeUpdated => "dispute.updated",
         }
     }
 }
@@ -71,6 +83,57 @@ pub struct DomainEvent {
     pub occurred_at: DateTime<Utc>,
     pub order: Order,
     pub dispute: Option<Dispute>,
+    /// Where the escrow went, for the events that pay it out: `order.completed`,
+    /// `order.refunded`, and `order.cancelled` of a paid order.
+    pub settlement: Option<Settlement>,
+    /// The URLs a `dispute.evidence_added` added.
+    pub new_evidence: Vec<EvidenceUrl>,
+}
+
+/// Who made a change happen, as the order's history shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    Buyer(UserId),
+    Seller(UserId),
+    /// A staff user acting on an order they are not a party to.
+    Admin(UserId),
+    /// Another marketplace service (the Auction service creating an order, say).
+    Service,
+    /// This service on its own: a deadline, the automatic completion.
+    System,
+}
+
+impl Actor {
+    /// The user `user` acting on `order`: its buyer, its seller, or an admin.
+    pub fn user(order: &Order, user: UserId) -> Actor {
+        if user == order.buyer_id {
+            Actor::Buyer(user)
+        } else if user == order.seller_id {
+            Actor::Seller(user)
+        } else {
+            Actor::Admin(user)
+        }
+    }
+
+    /// `buyer`, `seller`, `admin`, `service` or `system`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::Buyer(_) => "buyer",
+            Actor::Seller(_) => "seller",
+            Actor::Admin(_) => "admin",
+            Actor::Service => "service",
+            Actor::System => "system",
+        }
+    }
+
+    /// The user behind it; none for a service or the system.
+    pub fn id(&self) -> Option<UserId> {
+        match self {
+            Actor::Buyer(id) | Actor::Seller(id) | Actor::Admin(id) => Some(*id),
+            Actor::Service | Actor::System => None,
+        }
+    }
 }
 
 impl DomainEvent {
@@ -85,6 +148,14 @@ impl DomainEvent {
             occurred_at,
             order,
             dispute,
+            settlement: None,
+            new_evidence: Vec::new(),
         }
+    }
+
+    /// The event, paying the escrow out as `settlement` says.
+    pub fn with_settlement(mut self, settlement: Settlement) -> Self {
+        self.settlement = Some(settlement);
+        self
     }
 }

@@ -19,7 +19,7 @@ mod text;
 
 pub use dispute::{Dispute, DisputeStatus, Resolution};
 pub use error::DomainError;
-pub use event::{DomainEvent, EventType};
+pub use event::{Actor, DomainEvent, EventType};
 pub use id::{DisputeId, EscrowId, EventId, ListingId, OrderId, UserId};
 pub use listing::Listing;
 pub use money::{FeeRate, Money, Settlement};

@@ -124,15 +124,29 @@ fn a_dispute_gives_the_other_party_until_respond_by() {
 
 #[test]
 fn the_respondents_first_evidence_is_its_answer_and_the_openers_is_not() {
-    let (_, dispute) = disputed_from(shipped());
+    let (order, dispute) = disputed_from(shipped());
     let url = || vec![EvidenceUrl::parse("https://img.example.com/1.jpg").unwrap()];
-    let from_opener = dispute.add_evidence(url(), buyer(), later(5)).unwrap();
+    let from_opener = dispute
+        .add_evidence(&order, url(), buyer(), later(5))
+        .unwrap()
+        .value;
     assert_eq!(from_opener.respond_by, dispute.respond_by);
     assert_eq!(from_opener.responded_at, None);
-    let answered = from_opener.add_evidence(url(), seller(), later(6)).unwrap();
+    let answered = from_opener
+        .add_evidence(&order, url(), seller(), later(6))
+        .unwrap();
+    assert_eq!(
+        answered.events[0].event_type,
+        EventType::DisputeEvidenceAdded
+    );
+    assert_eq!(answered.events[0].new_evidence, url());
+    let answered = answered.value;
     assert_eq!(answered.respond_by, None);
     assert_eq!(answered.responded_at, Some(later(6)));
-    let again = answered.add_evidence(url(), seller(), later(7)).unwrap();
+    let again = answered
+        .add_evidence(&order, url(), seller(), later(7))
+        .unwrap()
+        .value;
     assert_eq!(
         again.responded_at,
         Some(later(6)),
@@ -184,11 +198,13 @@ fn an_unanswered_dispute_is_escalated_to_review_once_respond_by_passed() {
     );
     let answered = dispute
         .add_evidence(
+            &order,
             vec![EvidenceUrl::parse("https://img.example.com/1.jpg").unwrap()],
             seller(),
             later(5),
         )
-        .unwrap();
+        .unwrap()
+        .value;
     assert!(answered.escalate(&order, respond_by + days(1)).is_err());
 }
 

@@ -209,6 +209,7 @@ fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_
         .request_resolution(
             &dispute,
             resolution(Resolution::PartialRefund),
+            stranger(),
             FeeRate::default(),
             later(9),
             wait(),
@@ -259,6 +260,7 @@ fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
         .request_resolution(
             &dispute,
             resolution(Resolution::PartialRefund),
+            stranger(),
             FeeRate::default(),
             later(9),
             wait(),
@@ -285,6 +287,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
         .request_resolution(
             &dispute,
             resolution(Resolution::NoAction),
+            stranger(),
             FeeRate::default(),
             later(9),
             wait(),
@@ -296,6 +299,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
         .request_resolution(
             &dispute,
             resolution(Resolution::RefundBuyer),
+            stranger(),
             FeeRate::default(),
             later(9),
             wait(),
@@ -310,13 +314,21 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
         ..DisputeUpdate::default()
     };
     assert_eq!(
-        refunding.request_resolution(&dispute, notes, FeeRate::default(), later(9), wait()),
+        refunding.request_resolution(
+            &dispute,
+            notes,
+            stranger(),
+            FeeRate::default(),
+            later(9),
+            wait()
+        ),
         Err(DomainError::OperationInProgress)
     );
     assert_eq!(
         refunding.request_resolution(
             &dispute,
             resolution(Resolution::ReleaseSeller),
+            stranger(),
             FeeRate::default(),
             later(9),
             wait()

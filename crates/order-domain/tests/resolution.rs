@@ -135,7 +135,14 @@ fn closing_a_resolved_dispute_moves_no_money_again() {
         .unwrap();
     assert_eq!(decision.dispute.status, DisputeStatus::Closed);
     assert_eq!(decision.dispute.resolution, Some(Resolution::ReleaseSeller));
-    assert!(decision.payout.is_none() && decision.order.is_none() && decision.events.is_empty());
+    assert!(decision.payout.is_none() && decision.order.is_none());
+    assert_eq!(decision.events.len(), 1);
+    assert_eq!(
+        decision.events[0].event_type,
+        order_domain::EventType::DisputeUpdated,
+        "the status move is announced, with no money"
+    );
+    assert_eq!(decision.events[0].settlement, None);
 }
 
 fn refused_field(update: DisputeUpdate) -> &'static str {
@@ -214,5 +221,14 @@ fn admin_notes_change_without_moving_the_status() {
     assert_eq!(decision.dispute.admin_notes, "Asked for photos.");
     assert_eq!(decision.dispute.status, DisputeStatus::Open);
     assert_eq!(decision.dispute.updated_at, later(10));
-    assert!(decision.events.is_empty());
+    assert_eq!(
+        decision
+            .events
+            .iter()
+            .map(|e| e.event_type)
+            .collect::<Vec<_>>(),
+        [order_domain::EventType::DisputeUpdated],
+        "SPEC §9.2: every change raises an event"
+    );
+    assert_eq!(decision.order, None, "the order itself is unchanged");
 }

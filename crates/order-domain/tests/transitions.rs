@@ -261,7 +261,9 @@ fn evidence_is_accepted_only_while_open_or_collecting_evidence() {
     let url = EvidenceUrl::parse("https://img.example.com/box.jpg").unwrap();
     for status in DisputeStatus::ALL {
         let (_, dispute) = dispute_in(status);
-        let outcome = dispute.add_evidence(vec![url.clone()], buyer(), later(9));
+        let outcome = dispute
+            .add_evidence(&shipped(), vec![url.clone()], buyer(), later(9))
+            .map(|added| added.value);
         if matches!(status, DisputeStatus::Open | DisputeStatus::Evidence) {
             assert_eq!(outcome.unwrap().evidence, vec![url.clone()], "{status}");
         } else {
@@ -276,10 +278,13 @@ fn a_dispute_holds_at_most_twenty_evidence_urls() {
     let urls: Vec<_> = (0..20)
         .map(|i| EvidenceUrl::parse(&format!("https://e.example/{i}")).unwrap())
         .collect();
-    let full = dispute.add_evidence(urls, buyer(), later(9)).unwrap();
+    let full = dispute
+        .add_evidence(&shipped(), urls, buyer(), later(9))
+        .unwrap()
+        .value;
     let one_more = vec![EvidenceUrl::parse("https://e.example/21").unwrap()];
     assert!(matches!(
-        full.add_evidence(one_more, buyer(), later(9)),
+        full.add_evidence(&shipped(), one_more, buyer(), later(9)),
         Err(DomainError::Invalid {
             field: "evidence",
             ..

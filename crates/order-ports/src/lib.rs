@@ -15,6 +15,7 @@ pub mod wallet;
 pub use listing::{ListingError, Listings};
 pub use outbox::{
     EventPublisher, Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent, PublishError,
+    RecordedEvent, StoryLine,
 };
 pub use store::{IntentStats, OrderDeadline, OrderStore, StoreError, UnitOfWork};
 pub use system::{Clock, IdSource, SystemClock, UuidV7Ids};

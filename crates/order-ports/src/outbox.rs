@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use order_domain::{EventId, EventType, OrderId};
+use order_domain::{Actor, EventId, EventType, OrderId, OrderStatus};
 
 use crate::store::StoreError;
 
@@ -17,6 +17,28 @@ pub struct OutboxMessage {
     pub occurred_at: DateTime<Utc>,
     /// The event's JSON document (EventBridge's `Detail`), fixed when the change is made.
     pub payload: String,
+}
+
+/// An event as a unit of work records it: what is published, and what the order's history
+/// shows of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub message: OutboxMessage,
+    pub story: StoryLine,
+}
+
+/// An event as the order's history tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoryLine {
+    /// The event's place among its order's events: 1, 2, 3…, gap-free, in commit order.
+    pub sequence: u64,
+    pub actor: Actor,
+    /// The order's status before and after (equal when only its dispute changed).
+    pub from_status: OrderStatus,
+    pub to_status: OrderStatus,
+    /// What the event adds (tracking, reason, resolution, settlement…), as a JSON object;
+    /// never an admin's notes.
+    pub details: serde_json::Value,
 }
 
 /// An outbox row waiting to be published.

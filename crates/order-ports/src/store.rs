@@ -10,7 +10,7 @@ use order_domain::dispute::DisputeStatus;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus, UserId};
 use uuid::Uuid;
 
-use crate::outbox::OutboxMessage;
+use crate::outbox::RecordedEvent;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -92,8 +92,14 @@ pub trait UnitOfWork: Send {
     /// Stores `dispute` over the stored one.
     async fn update_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError>;
 
-    /// Adds events to the outbox, to be published once this unit of work commits.
-    async fn append_outbox(&mut self, messages: Vec<OutboxMessage>) -> Result<(), StoreError>;
+    /// Reserves `count` numbers of the order's event sequence and returns the first: the
+    /// order's events are numbered 1, 2, 3… with no gap, in the order their units of work
+    /// commit (the counter is on the order's row, locked until this unit of work ends).
+    async fn reserve_sequences(&mut self, order: OrderId, count: u64) -> Result<u64, StoreError>;
+
+    /// Adds events to the outbox, to be published once this unit of work commits, and to
+    /// the order's history.
+    async fn append_outbox(&mut self, events: Vec<RecordedEvent>) -> Result<(), StoreError>;
 
     /// Makes every write of this unit of work durable and visible, and releases its locks.
     async fn commit(&mut self) -> Result<(), StoreError>;

@@ -29,6 +29,7 @@ diesel::table! {
         ship_by -> Nullable<Timestamptz>,
         ship_overdue_at -> Nullable<Timestamptz>,
         auto_complete_at -> Nullable<Timestamptz>,
+        event_sequence -> BigInt,
     }
 }
 
@@ -68,6 +69,13 @@ diesel::table! {
         published_at -> Nullable<Timestamptz>,
         parked_at -> Nullable<Timestamptz>,
         refusals -> Integer,
+        sequence -> Nullable<BigInt>,
+        actor_type -> Nullable<Text>,
+        actor_id -> Nullable<Uuid>,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        details -> Nullable<Jsonb>,
+        position -> Nullable<BigInt>,
     }
 }
 

@@ -8,7 +8,7 @@ use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, Trans
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::OrderSource;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
-use order_ports::{OrderDeadline, OutboxMessage, StoreError, UnitOfWork};
+use order_ports::{OrderDeadline, RecordedEvent, StoreError, UnitOfWork};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -268,20 +268,41 @@ impl UnitOfWork for PgUnitOfWork {
         }
     }
 
-    async fn append_outbox(&mut self, messages: Vec<OutboxMessage>) -> Result<(), StoreError> {
-        let rows: Vec<_> = messages
+    async fn reserve_sequences(&mut self, order: OrderId, count: u64) -> Result<u64, StoreError> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        let last: i64 = diesel::update(orders::table.find(*order.as_uuid()))
+            .set(orders::event_sequence.eq(orders::event_sequence + count))
+            .returning(orders::event_sequence)
+            .get_result(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        Ok(u64::try_from(last - count + 1).unwrap_or_default())
+    }
+
+    async fn append_outbox(&mut self, events: Vec<RecordedEvent>) -> Result<(), StoreError> {
+        let rows: Vec<_> = events
             .into_iter()
-            .map(|message| {
+            .map(|RecordedEvent { message, story }| {
                 (
-                    outbox::event_id.eq(*message.event_id.as_uuid()),
-                    outbox::event_type.eq(message.event_type.as_str()),
-                    outbox::order_id.eq(*message.order_id.as_uuid()),
-                    outbox::occurred_at.eq(message.occurred_at),
-                    // Due from the service's clock, as the relay's claim compares it with,
-                    // never the database's `now()`: a database clock ahead of the service's
-                    // would hold every new event back by the difference.
-                    outbox::next_attempt_at.eq(message.occurred_at),
-                    outbox::payload.eq(message.payload),
+                    (
+                        outbox::event_id.eq(*message.event_id.as_uuid()),
+                        outbox::event_type.eq(message.event_type.as_str()),
+                        outbox::order_id.eq(*message.order_id.as_uuid()),
+                        outbox::occurred_at.eq(message.occurred_at),
+                        // Due from the service's clock, as the relay's claim compares it
+                        // with, never the database's `now()`: a database clock ahead of the
+                        // service's would hold every new event back by the difference.
+                        outbox::next_attempt_at.eq(message.occurred_at),
+                        outbox::payload.eq(message.payload),
+                    ),
+                    (
+                        outbox::sequence.eq(i64::try_from(story.sequence).unwrap_or(i64::MAX)),
+                        outbox::actor_type.eq(story.actor.kind()),
+                        outbox::actor_id.eq(story.actor.id().map(|id| *id.as_uuid())),
+                        outbox::from_status.eq(story.from_status.as_str()),
+                        outbox::to_status.eq(story.to_status.as_str()),
+                        outbox::details.eq(story.details),
+                    ),
                 )
             })
             .collect();

@@ -3,8 +3,8 @@
 
 use chrono::TimeDelta;
 use order_domain::fixtures::*;
-use order_domain::{EventId, EventType, Order, OrderId};
-use order_ports::{OrderStore, Outbox, OutboxMessage};
+use order_domain::{Actor, EventId, EventType, Order, OrderId, OrderStatus};
+use order_ports::{OrderStore, Outbox, OutboxMessage, RecordedEvent, StoryLine};
 use order_postgres::test_db::TestDatabase;
 use order_postgres::PgStore;
 use uuid::Uuid;
@@ -19,12 +19,26 @@ fn message(n: u128, order: u128) -> OutboxMessage {
     }
 }
 
+/// Event `n` of order `order` as a unit of work records it, `n` its sequence number.
+fn recorded(n: u128, order: u128) -> RecordedEvent {
+    RecordedEvent {
+        message: message(n, order),
+        story: StoryLine {
+            sequence: n as u64,
+            actor: Actor::System,
+            from_status: OrderStatus::Paid,
+            to_status: OrderStatus::Paid,
+            details: serde_json::json!({}),
+        },
+    }
+}
+
 /// Events 1, 2 of order A (100) and 3 of order B (200), written in that order.
 async fn seeded() -> (TestDatabase, PgStore) {
     let db = TestDatabase::new();
     let store = PgStore::new(db.pool());
     let mut uow = store.begin().await.unwrap();
-    uow.append_outbox(vec![message(1, 100), message(2, 100), message(3, 200)])
+    uow.append_outbox(vec![recorded(1, 100), recorded(2, 100), recorded(3, 200)])
         .await
         .unwrap();
     uow.commit().await.unwrap();
@@ -185,7 +199,7 @@ async fn the_events_a_use_case_writes_are_claimable_once_committed() {
     let placed: Order = placed();
     let mut uow = store.begin().await.unwrap();
     uow.insert_order(&placed).await.unwrap();
-    uow.append_outbox(vec![message(9, placed.id.as_uuid().as_u128())])
+    uow.append_outbox(vec![recorded(9, placed.id.as_uuid().as_u128())])
         .await
         .unwrap();
     let mut relay = store.begin_batch().await.unwrap();
@@ -210,8 +224,8 @@ async fn racing_relays_claim_every_event_exactly_once_in_order() {
     let db = TestDatabase::new();
     let store = PgStore::new(db.pool());
     let mut uow = store.begin().await.unwrap();
-    let written: Vec<OutboxMessage> = (0..PER_ORDER)
-        .flat_map(|n| (0..ORDERS).map(move |order| message(n * ORDERS + order, 100 + order)))
+    let written: Vec<RecordedEvent> = (0..PER_ORDER)
+        .flat_map(|n| (0..ORDERS).map(move |order| recorded(n * ORDERS + order, 100 + order)))
         .collect();
     uow.append_outbox(written).await.unwrap();
     uow.commit().await.unwrap();

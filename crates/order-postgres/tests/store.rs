@@ -317,12 +317,21 @@ async fn outbox_messages_commit_with_their_change_or_not_at_all() {
         t0(),
     )
     .unwrap();
-    let message = |n: u128| order_ports::OutboxMessage {
-        event_id: order_domain::EventId::from_uuid(Uuid::from_u128(n)),
-        event_type: order_domain::EventType::OrderCreated,
-        order_id: placed().id,
-        occurred_at: t0(),
-        payload: format!("{{\"n\": {n}}}"),
+    let message = |n: u128| order_ports::RecordedEvent {
+        message: order_ports::OutboxMessage {
+            event_id: order_domain::EventId::from_uuid(Uuid::from_u128(n)),
+            event_type: order_domain::EventType::OrderCreated,
+            order_id: placed().id,
+            occurred_at: t0(),
+            payload: format!("{{\"n\": {n}}}"),
+        },
+        story: order_ports::StoryLine {
+            sequence: n as u64,
+            actor: order_domain::Actor::Service,
+            from_status: OrderStatus::PendingPayment,
+            to_status: OrderStatus::PendingPayment,
+            details: serde_json::json!({}),
+        },
     };
     {
         let mut uow = store.begin().await.unwrap();

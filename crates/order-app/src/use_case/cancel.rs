@@ -1,5 +1,5 @@
 use order_domain::order::CancellationReason;
-use order_domain::{Order, OrderId};
+use order_domain::{Actor, Order, OrderId};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -17,7 +17,7 @@ impl OrderService {
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
         let changed = order.cancel(reason, self.ports.clock.now())?;
         let cancelled = self
-            .store_change(uow.as_mut(), order.status, changed)
+            .store_change(uow.as_mut(), order.status, changed, Actor::Service)
             .await?;
         uow.commit().await?;
         Ok(cancelled)

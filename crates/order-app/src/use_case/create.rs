@@ -1,5 +1,5 @@
 use order_domain::order::{NewOrder, OrderSource, ShippingAddress};
-use order_domain::{ListingId, Money, Order, OrderId, UserId};
+use order_domain::{Actor, ListingId, Money, Order, OrderId, OrderStatus, UserId};
 use order_ports::StoreError;
 
 use super::Placed;
@@ -65,7 +65,13 @@ impl OrderService {
             self.ports.clock.now(),
         )?;
         uow.insert_order(&placed.value).await?;
-        self.append_events(uow.as_mut(), &placed.events).await?;
+        self.append_events(
+            uow.as_mut(),
+            &placed.events,
+            Actor::Service,
+            OrderStatus::PendingPayment,
+        )
+        .await?;
         uow.commit().await?;
         Ok(Placed {
             order: placed.value,

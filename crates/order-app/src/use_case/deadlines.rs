@@ -1,5 +1,5 @@
 use order_domain::order::Changed;
-use order_domain::{DisputeId, DomainError, Order, OrderId};
+use order_domain::{Actor, DisputeId, DomainError, Order, OrderId};
 use order_ports::OrderDeadline;
 
 use crate::{AppError, OrderService};
@@ -56,7 +56,7 @@ impl OrderService {
             let due = uow.claim_overdue_orders(deadline, now, batch).await?;
             for order in &due {
                 let changed = change(order, now)?;
-                self.store_change(uow.as_mut(), order.status, changed)
+                self.store_change(uow.as_mut(), order.status, changed, Actor::System)
                     .await?;
             }
             uow.commit().await?;
@@ -76,7 +76,8 @@ impl OrderService {
             for (order, dispute) in &due {
                 let (escalated, _, events) = dispute.escalate(order, now)?;
                 uow.update_dispute(&escalated).await?;
-                self.append_events(uow.as_mut(), &events).await?;
+                self.append_events(uow.as_mut(), &events, Actor::System, order.status)
+                    .await?;
             }
             uow.commit().await?;
             done.extend(due.iter().map(|(_, dispute)| dispute.id));

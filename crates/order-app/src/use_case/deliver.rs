@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use order_domain::{Order, OrderId};
+use order_domain::{Actor, Order, OrderId};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -16,7 +16,7 @@ impl OrderService {
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
         let changed = order.mark_delivered(delivered_at, self.ports.clock.now())?;
         let delivered = self
-            .store_change(uow.as_mut(), order.status, changed)
+            .store_change(uow.as_mut(), order.status, changed, Actor::Service)
             .await?;
         uow.commit().await?;
         Ok(delivered)

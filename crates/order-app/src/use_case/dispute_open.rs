@@ -1,6 +1,6 @@
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
 use order_domain::order::Changed;
-use order_domain::{Dispute, DisputeId, DomainError, OrderId};
+use order_domain::{Actor, Dispute, DisputeId, DomainError, OrderId};
 use order_ports::StoreError;
 
 use crate::{AppError, Caller, OrderService};
@@ -37,7 +37,8 @@ impl OrderService {
             value: opened.order,
             events: opened.events,
         };
-        self.store_change(uow.as_mut(), order.status, changed)
+        let actor = Actor::user(&order, opened_by);
+        self.store_change(uow.as_mut(), order.status, changed, actor)
             .await?;
         uow.commit().await?;
         Ok(opened.dispute)

@@ -1,6 +1,6 @@
 use order_domain::dispute::DisputeUpdate;
 use order_domain::order::DisputeChange;
-use order_domain::{Dispute, DisputeId};
+use order_domain::{Actor, Dispute, DisputeId};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -25,6 +25,7 @@ impl OrderService {
             .ok_or(AppError::NotFound)?;
         caller.require_sees_dispute(&seen)?;
         caller.require_admin()?;
+        let admin = caller.user_id().expect("an admin is a user");
 
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), seen.order_id).await?;
@@ -35,6 +36,7 @@ impl OrderService {
         let change = order.request_resolution(
             &dispute,
             update,
+            admin,
             self.settings.fee_rate,
             self.ports.clock.now(),
             self.settings.resume_after,
@@ -47,7 +49,13 @@ impl OrderService {
                 if let Some(settled) = &decision.order {
                     uow.update_order(settled, order.status).await?;
                 }
-                self.append_events(uow.as_mut(), &decision.events).await?;
+                self.append_events(
+                    uow.as_mut(),
+                    &decision.events,
+                    Actor::Admin(admin),
+                    order.status,
+                )
+                .await?;
                 uow.commit().await?;
                 Ok(decision.dispute)
             }

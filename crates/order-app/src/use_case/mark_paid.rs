@@ -1,4 +1,4 @@
-use order_domain::{EscrowId, Order, OrderId};
+use order_domain::{Actor, EscrowId, Order, OrderId};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -20,7 +20,7 @@ impl OrderService {
             return Ok(order);
         };
         let paid = self
-            .store_change(uow.as_mut(), order.status, changed)
+            .store_change(uow.as_mut(), order.status, changed, Actor::Service)
             .await?;
         uow.commit().await?;
         Ok(paid)

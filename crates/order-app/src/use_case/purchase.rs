@@ -1,5 +1,5 @@
 use order_domain::order::{IntentRequest, NewOrder, OrderSource, ShippingAddress};
-use order_domain::{DomainError, ListingId, Order, OrderId, OrderStatus, UserId};
+use order_domain::{Actor, DomainError, ListingId, Order, OrderId, OrderStatus, UserId};
 use order_ports::StoreError;
 
 use super::Placed;
@@ -48,7 +48,11 @@ impl OrderService {
             .await
             .map_err(AppError::from_listing)?;
         let new = NewOrder::buy_now(&listing, buyer_id, purchase.shipping_address)?;
-        match self.underway_purchase(&new).await? {
+        let actor = match caller {
+            Caller::User { id, .. } => Actor::Buyer(id),
+            Caller::Service => Actor::Service,
+        };
+        match self.underway_purchase(&new, actor).await? {
             Underway::Finished(order) => Ok(Placed {
                 order,
                 created: false,
@@ -63,7 +67,7 @@ impl OrderService {
     /// This buyer's Buy It Now order of the listing, created now if there is none, with its
     /// payment recorded as the order's escrow intent. It is committed before any money
     /// moves, so that a retry after a wallet failure finds it and holds with the same key.
-    async fn underway_purchase(&self, new: &NewOrder) -> Result<Underway, AppError> {
+    async fn underway_purchase(&self, new: &NewOrder, actor: Actor) -> Result<Underway, AppError> {
         let resume_after = self.settings.resume_after;
         // The second round is for the request that lost an insert race.
         for _ in 0..2 {
@@ -99,7 +103,13 @@ impl OrderService {
                 Err(StoreError::Conflict(_)) => continue,
                 other => other?,
             }
-            self.append_events(uow.as_mut(), &placed.events).await?;
+            self.append_events(
+                uow.as_mut(),
+                &placed.events,
+                actor,
+                OrderStatus::PendingPayment,
+            )
+            .await?;
             uow.commit().await?;
             return Ok(Underway::Pending(order));
         }

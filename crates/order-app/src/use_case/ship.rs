@@ -1,5 +1,5 @@
 use order_domain::order::{Carrier, Party, TrackingNumber};
-use order_domain::{Order, OrderId};
+use order_domain::{Actor, Order, OrderId};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -14,7 +14,7 @@ impl OrderService {
     ) -> Result<Order, AppError> {
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        caller.require_party(&order, Party::Seller)?;
+        let seller = caller.require_party(&order, Party::Seller)?;
         let changed = order.ship(
             tracking_number,
             carrier,
@@ -22,7 +22,7 @@ impl OrderService {
             self.ports.clock.now(),
         )?;
         let shipped = self
-            .store_change(uow.as_mut(), order.status, changed)
+            .store_change(uow.as_mut(), order.status, changed, Actor::Seller(seller))
             .await?;
         uow.commit().await?;
         Ok(shipped)

@@ -10,7 +10,7 @@ use order_domain::fixtures::t0;
 use order_domain::{Dispute, EventType, Order, OrderStatus};
 use order_ports::{
     MockClock, MockIdSource, MockListings, MockOrderStore, MockUnitOfWork, MockWallet,
-    OutboxMessage, StoreError,
+    OutboxMessage, RecordedEvent, StoreError,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -22,7 +22,7 @@ pub enum Write {
     UpdateOrder { order: Order, expected: OrderStatus },
     InsertDispute(Dispute),
     UpdateDispute(Dispute),
-    Outbox(OutboxMessage),
+    Outbox(RecordedEvent),
 }
 
 /// What committed units of work stored, in order. Writes of a unit of work that never
@@ -44,10 +44,15 @@ impl Journal {
     }
 
     pub fn outbox(&self) -> Vec<OutboxMessage> {
+        self.recorded().into_iter().map(|r| r.message).collect()
+    }
+
+    /// The events recorded, with what the order's history shows of each.
+    pub fn recorded(&self) -> Vec<RecordedEvent> {
         self.writes()
             .into_iter()
             .filter_map(|w| match w {
-                Write::Outbox(message) => Some(message),
+                Write::Outbox(recorded) => Some(recorded),
                 _ => None,
             })
             .collect()
@@ -162,6 +167,20 @@ impl Found {
             p.lock().unwrap().push(Write::UpdateDispute(d.clone()));
             Ok(())
         });
+        // Each order's events numbered on from what earlier units of work committed.
+        let seen = journal.clone();
+        uow.expect_reserve_sequences()
+            .returning(move |order, count| {
+                let _ = count;
+                let last = seen
+                    .recorded()
+                    .iter()
+                    .filter(|r| r.message.order_id == order)
+                    .map(|r| r.story.sequence)
+                    .max()
+                    .unwrap_or(0);
+                Ok(last + 1)
+            });
         let p = pending.clone();
         uow.expect_append_outbox().returning(move |messages| {
             p.lock()

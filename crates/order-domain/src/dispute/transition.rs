@@ -9,7 +9,7 @@ use crate::error::DomainError;
 use crate::event::{DomainEvent, EventType};
 use crate::id::{DisputeId, UserId};
 use crate::money::{FeeRate, Money, Settlement};
-use crate::order::{resumed, Deadlines, Order, OrderAction, OrderStatus};
+use crate::order::{resumed, Changed, Deadlines, Order, OrderAction, OrderStatus};
 
 /// An order that has just been disputed, with its new dispute.
 #[must_use]
@@ -192,12 +192,15 @@ impl Dispute {
     /// Appends evidence from `by` while the dispute is OPEN or in EVIDENCE, up to
     /// [`Dispute::MAX_EVIDENCE`] URLs in all. The respondent's first evidence is its answer:
     /// `responded_at` is set and `respond_by` cleared.
+    ///
+    /// Raises `dispute.evidence_added` with the new URLs; `order` is the disputed order.
     pub fn add_evidence(
         &self,
+        order: &Order,
         urls: Vec<EvidenceUrl>,
         by: UserId,
         now: DateTime<Utc>,
-    ) -> Result<Dispute, DomainError> {
+    ) -> Result<Changed<Dispute>, DomainError> {
         if !self.status.accepts_evidence() {
             return Err(DomainError::EvidenceClosed {
                 status: self.status,
@@ -208,13 +211,31 @@ impl Dispute {
         }
         check_evidence_count(self.evidence.len() + urls.len())?;
         let mut dispute = self.clone();
-        dispute.0.evidence.extend(urls);
+        dispute.0.evidence.extend(urls.iter().cloned());
         dispute.0.updated_at = now;
         if by == self.respondent() && self.responded_at.is_none() {
             dispute.0.responded_at = Some(now);
             dispute.0.respond_by = None;
         }
-        Ok(dispute)
+        let mut event = DomainEvent::new(
+            EventType::DisputeEvidenceAdded,
+            now,
+            order.clone(),
+            Some(dispute.clone()),
+        );
+        event.new_evidence = urls;
+        Ok(Changed {
+            value: dispute,
+            events: vec![event],
+        })
+    }
+
+    /// `dispute.updated`: this dispute changed short of a resolution; `order` as it reads
+    /// with the dispute's new summary.
+    fn updated_event(&self, order: &Order, now: DateTime<Utc>) -> DomainEvent {
+        let mut order = order.clone();
+        order.data_mut().dispute = Some(self.summary());
+        DomainEvent::new(EventType::DisputeUpdated, now, order, Some(self.clone()))
     }
 
     /// OPEN/EVIDENCE → REVIEW by the deadline worker: the respondent let `respond_by` pass
@@ -286,14 +307,16 @@ impl Dispute {
             .status
             .filter(|to| *to != self.status || *to == DisputeStatus::Resolved)
         else {
+            let mut events = Vec::new();
             if changed {
                 dispute.0.updated_at = now;
+                events.push(dispute.updated_event(order, now));
             }
             return Ok(DisputeDecision {
                 dispute,
                 order: None,
                 payout: None,
-                events: vec![],
+                events,
             });
         };
         if to <= self.status {
@@ -312,12 +335,13 @@ impl Dispute {
             (DisputeStatus::Resolved, Some(resolution), _) => resolution,
             (DisputeStatus::Closed, None, None) => Resolution::NoAction,
             _ => {
+                let events = vec![dispute.updated_event(order, now)];
                 return Ok(DisputeDecision {
                     dispute,
                     order: None,
                     payout: None,
-                    events: vec![],
-                })
+                    events,
+                });
             }
         };
         let (mut settled, payout, order_event) = order.settle(
@@ -334,12 +358,10 @@ impl Dispute {
 
         let mut events = Vec::with_capacity(2);
         if let Some(event_type) = order_event {
-            events.push(DomainEvent::new(
-                event_type,
-                now,
-                settled.clone(),
-                Some(dispute.clone()),
-            ));
+            let mut event =
+                DomainEvent::new(event_type, now, settled.clone(), Some(dispute.clone()));
+            event.settlement = payout.map(|payout| *payout.settlement());
+            events.push(event);
         }
         events.push(DomainEvent::new(
             EventType::DisputeResolved,

@@ -19,8 +19,9 @@ use super::{
 };
 use crate::dispute::{Dispute, DisputeUpdate, Payout};
 use crate::error::DomainError;
+use crate::event::Actor;
 use crate::event::DomainEvent;
-use crate::id::{DisputeId, EscrowId};
+use crate::id::{DisputeId, EscrowId, UserId};
 use crate::money::{FeeRate, Money, Settlement};
 
 /// A Wallet movement this order is waiting on.
@@ -53,6 +54,8 @@ pub enum EscrowPurpose {
         dispute_id: DisputeId,
         update: DisputeUpdate,
         payout: Payout,
+        /// The admin who decided it.
+        admin: UserId,
     },
     /// A paid order called off before shipping: the whole escrow back; then CANCELLED.
     Cancellation {
@@ -111,6 +114,26 @@ impl IntentRequest {
 }
 
 impl EscrowPurpose {
+    /// Who asked for the movement of `order`'s escrow, as its history will show the change.
+    pub fn requester(&self, order: &Order) -> Actor {
+        match self {
+            EscrowPurpose::Payment { .. }
+            | EscrowPurpose::Completion {
+                automatic: false, ..
+            } => Actor::Buyer(order.buyer_id),
+            EscrowPurpose::Completion {
+                automatic: true, ..
+            } => Actor::System,
+            EscrowPurpose::Resolution { admin, .. } => Actor::Admin(*admin),
+            EscrowPurpose::Cancellation {
+                by: Party::Buyer, ..
+            } => Actor::Buyer(order.buyer_id),
+            EscrowPurpose::Cancellation {
+                by: Party::Seller, ..
+            } => Actor::Seller(order.seller_id),
+        }
+    }
+
     /// The Wallet call this purpose makes.
     pub fn wallet_call(&self) -> WalletCall {
         match self {
@@ -300,6 +323,7 @@ impl Order {
                     dispute_id,
                     update,
                     payout,
+                    ..
                 },
                 WalletAnswer::Done,
             ) => {
@@ -364,7 +388,10 @@ impl Order {
         data.cancelled_at = Some(now);
         data.cancellation_reason = Some(reason);
         data.ship_by = None;
-        Ok(order.announce(crate::event::EventType::OrderCancelled, now))
+        let refund = Settlement::full_refund(order.total());
+        let mut cancelled = order.announce(crate::event::EventType::OrderCancelled, now);
+        cancelled.events[0].settlement = Some(refund);
+        Ok(cancelled)
     }
 }
 
@@ -387,6 +414,7 @@ impl Order {
         &self,
         dispute: &Dispute,
         update: DisputeUpdate,
+        admin: UserId,
         fee_rate: FeeRate,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
@@ -400,6 +428,7 @@ impl Order {
                     dispute_id: dispute.id,
                     update,
                     payout,
+                    admin,
                 };
                 self.request_movement(OrderAction::SettleDispute, purpose, now, resume_after)
                     .map(DisputeChange::Movement)

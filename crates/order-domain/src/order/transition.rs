@@ -221,7 +221,10 @@ impl Order {
         data.status = OrderStatus::Completed;
         data.completed_at = Some(now);
         data.auto_complete_at = None;
-        Ok(order.announce(EventType::OrderCompleted, now))
+        let settlement = order.release_settlement();
+        let mut completed = order.announce(EventType::OrderCompleted, now);
+        completed.events[0].settlement = Some(settlement);
+        Ok(completed)
     }
 
     /// PENDING_PAYMENT → CANCELLED, for example when an auction's winner never pays.
