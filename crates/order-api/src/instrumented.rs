@@ -11,8 +11,9 @@ use order_domain::{
 };
 use order_ports::store::{DisputeQuery, OrderQuery, Page};
 use order_ports::{
-    HoldEscrow, IntentStats, ListingError, Listings, OrderDeadline, OrderStore, RecordedEvent,
-    RefundEscrow, ReleaseEscrow, StoreError, UnitOfWork, Wallet, WalletError,
+    FeedEvent, HistoryEntry, HoldEscrow, IntentStats, ListingError, Listings, OrderDeadline,
+    OrderStore, RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, UnitOfWork, Wallet,
+    WalletError,
 };
 
 use crate::metrics::{Metrics, PeerLabels, TransitionLabels};
@@ -154,6 +155,23 @@ impl OrderStore for MeasuredStore {
 
     async fn intent_stats(&self) -> Result<IntentStats, StoreError> {
         self.inner.intent_stats().await
+    }
+
+    async fn history(
+        &self,
+        order: OrderId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<HistoryEntry>, StoreError> {
+        self.inner.history(order, offset, limit).await
+    }
+
+    async fn assign_feed_positions(&self, limit: usize) -> Result<usize, StoreError> {
+        self.inner.assign_feed_positions(limit).await
+    }
+
+    async fn feed(&self, after: u64, limit: u32) -> Result<Vec<FeedEvent>, StoreError> {
+        self.inner.feed(after, limit).await
     }
 }
 

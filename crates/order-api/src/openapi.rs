@@ -194,6 +194,159 @@ pub struct OrderPage {
     results: Vec<Order>,
 }
 
+/// Who made a change: `buyer`, `seller`, `admin` (with the user's id), `service` or
+/// `system` (id null).
+#[derive(ToSchema)]
+pub struct Actor {
+    #[schema(inline, value_type = String, pattern = "^(buyer|seller|admin|service|system)$")]
+    r#type: String,
+    #[schema(format = Uuid)]
+    id: Option<String>,
+}
+
+/// A settlement: where an order's escrow went; the three parts sum to its total.
+#[derive(ToSchema)]
+pub struct Settlement {
+    buyer_refund: Money,
+    seller_amount: Money,
+    fee_amount: Money,
+}
+
+/// `order.created`.
+#[derive(ToSchema)]
+pub struct CreationDetails {
+    source: OrderSource,
+    total: Money,
+}
+
+/// `order.paid`.
+#[derive(ToSchema)]
+pub struct PaymentDetails {
+    #[schema(format = Uuid)]
+    escrow_id: String,
+}
+
+/// `order.shipped`.
+#[derive(ToSchema)]
+pub struct ShipmentDetails {
+    tracking_number: String,
+    carrier: String,
+}
+
+/// `order.delivered`.
+#[derive(ToSchema)]
+pub struct DeliveryDetails {
+    #[schema(format = DateTime)]
+    delivered_at: String,
+}
+
+/// `order.ship_overdue`.
+#[derive(ToSchema)]
+pub struct ShipOverdueDetails {
+    #[schema(format = DateTime)]
+    ship_by: String,
+}
+
+/// `order.cancelled`: the reason, and the refund when the order had been paid.
+#[derive(ToSchema)]
+pub struct CancellationDetails {
+    reason: String,
+    #[schema(required = false)]
+    settlement: Settlement,
+}
+
+/// `order.completed` and `order.refunded` outside a dispute: the settlement.
+#[derive(ToSchema)]
+pub struct SettlementDetails {
+    settlement: Settlement,
+}
+
+/// The dispute events (`order.disputed`, `dispute.*`, and `order.completed` /
+/// `order.refunded` of a resolution): the dispute and its new status, with what the event
+/// adds — the reason, the resolution and refund, the new evidence, the settlement.
+#[derive(ToSchema)]
+pub struct DisputeDetails {
+    #[schema(format = Uuid)]
+    dispute_id: String,
+    dispute_status: DisputeStatus,
+    #[schema(required = false)]
+    reason: String,
+    #[schema(required = false)]
+    resolution: Option<Resolution>,
+    #[schema(required = false)]
+    refund_amount: Option<Money>,
+    #[schema(required = false)]
+    urls: Vec<String>,
+    #[schema(required = false)]
+    settlement: Settlement,
+}
+
+/// What an event adds to the order's story, by kind of event; never an admin's notes.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Described, never built.
+pub enum HistoryDetails {
+    Creation(CreationDetails),
+    Payment(PaymentDetails),
+    Shipment(ShipmentDetails),
+    Delivery(DeliveryDetails),
+    ShipOverdue(ShipOverdueDetails),
+    Cancellation(CancellationDetails),
+    Settlement(SettlementDetails),
+    Dispute(DisputeDetails),
+}
+
+/// One event of an order's history.
+#[derive(ToSchema)]
+pub struct HistoryEntry {
+    /// 1, 2, 3… for this order, gap-free, in the order the changes committed.
+    sequence: u64,
+    event_type: String,
+    #[schema(format = DateTime)]
+    occurred_at: String,
+    actor: Actor,
+    /// The order's status before the change (equal to `to_status` when only the dispute
+    /// changed).
+    from_status: OrderStatus,
+    to_status: OrderStatus,
+    details: HistoryDetails,
+}
+
+/// A page of an order's history, oldest first (DRF page; 50 a page unless asked).
+#[derive(ToSchema)]
+pub struct HistoryPage {
+    count: u64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<HistoryEntry>,
+}
+
+/// One event of the replay feed.
+#[derive(ToSchema)]
+pub struct FeedEvent {
+    /// The event's place in the feed, across every order.
+    position: u64,
+    #[schema(format = Uuid)]
+    event_id: String,
+    event_type: String,
+    #[schema(format = Uuid)]
+    order_id: String,
+    /// The event's place among its order's events.
+    sequence: u64,
+    #[schema(format = DateTime)]
+    occurred_at: String,
+    /// Exactly the `Detail` EventBridge gets.
+    #[schema(value_type = Object)]
+    detail: serde_json::Value,
+}
+
+/// A page of the replay feed: ask again with `after = next_after` to go on.
+#[derive(ToSchema)]
+pub struct EventFeed {
+    results: Vec<FeedEvent>,
+    next_after: u64,
+}
+
 /// A page of disputes: `count` only for numbered pages.
 #[derive(ToSchema)]
 pub struct DisputePage {

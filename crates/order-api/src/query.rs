@@ -126,8 +126,17 @@ pub struct Pagination {
 
 impl Pagination {
     pub fn from_params(params: &mut Params) -> Result<Pagination, ApiError> {
+        Pagination::read(params, DEFAULT_PAGE_SIZE, true)
+    }
+
+    /// Numbered pages only (`?page=N&page_size=M`), `default_size` a page unless asked.
+    pub fn numbered(params: &mut Params, default_size: u32) -> Result<Pagination, ApiError> {
+        Pagination::read(params, default_size, false)
+    }
+
+    fn read(params: &mut Params, default_size: u32, cursors: bool) -> Result<Pagination, ApiError> {
         let page_size = match params.one("page_size")? {
-            None => DEFAULT_PAGE_SIZE,
+            None => default_size,
             Some(v) => match v.parse::<u32>() {
                 // DRF caps an oversized page rather than refusing it.
                 Ok(size) if size >= 1 => size.min(MAX_PAGE_SIZE),
@@ -139,7 +148,7 @@ impl Pagination {
                 }
             },
         };
-        let cursor = params.one("cursor")?;
+        let cursor = if cursors { params.one("cursor")? } else { None };
         let page = params.one("page")?;
         let carried = params.pairs_without(&["cursor", "page"]);
         if let Some(cursor) = cursor {
@@ -245,6 +254,15 @@ impl Pagination {
 /// What a list is sorted by: `(created_at, id)`, the place a cursor marks.
 pub trait Listed {
     fn position(&self) -> Position;
+}
+
+impl Listed for order_ports::HistoryEntry {
+    fn position(&self) -> Position {
+        Position {
+            created_at: self.occurred_at,
+            id: *self.event_id.as_uuid(),
+        }
+    }
 }
 
 impl Listed for order_domain::Order {

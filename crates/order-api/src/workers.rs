@@ -55,6 +55,9 @@ impl Workers {
                 let context = context.clone();
                 async move {
                     let outcome = context.relay.drain(100).await;
+                    if let Err(error) = context.service.position_feed().await {
+                        tracing::warn!(%error, "the replay feed's sequencer failed");
+                    }
                     let available = context.relay.bus_state() == BusState::Available;
                     context
                         .metrics

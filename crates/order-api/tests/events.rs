@@ -167,6 +167,33 @@ async fn a_lifecycles_events_arrive_on_the_bus_in_order_each_once() {
         event_ids_in_outbox(&app).await,
         "each event once, and every one of them"
     );
+    // SPEC §9.2: each order's events numbered 1, 2, 3… in the order they arrive; money
+    // events say where the escrow went, to the cent of the total.
+    let mut sequences: HashMap<String, Vec<u64>> = HashMap::new();
+    for envelope in &received {
+        let detail = &envelope["detail"];
+        sequences
+            .entry(id(&detail["order"]))
+            .or_default()
+            .push(detail["sequence"].as_u64().unwrap());
+        let money =
+            ["order.completed", "order.refunded"].contains(&detail["event_type"].as_str().unwrap());
+        assert_eq!(detail.get("settlement").is_some(), money, "{detail}");
+        if money {
+            let settlement = &detail["settlement"];
+            let part = |name: &str| settlement[name].as_str().unwrap().parse::<f64>().unwrap();
+            let total: f64 = detail["order"]["total"].as_str().unwrap().parse().unwrap();
+            let sum = part("buyer_refund") + part("seller_amount") + part("fee_amount");
+            assert!((sum - total).abs() < 0.001, "{settlement} sums to {total}");
+        }
+    }
+    for (order, numbers) in sequences {
+        assert_eq!(
+            numbers,
+            (1..=numbers.len() as u64).collect::<Vec<_>>(),
+            "order {order}"
+        );
+    }
 }
 
 async fn metric(app: &TestApp, name: &str) -> f64 {

@@ -18,6 +18,8 @@ fn spec_endpoints() -> BTreeSet<(String, String)> {
         ("POST", "/api/v1/orders/{id}/complete/"),
         ("POST", "/api/v1/orders/{id}/dispute/"),
         ("POST", "/api/v1/orders/{id}/cancel/"),
+        ("GET", "/api/v1/orders/{id}/history/"),
+        ("GET", "/api/v1/orders/internal/events/"),
         ("POST", "/api/v1/orders/internal/create/"),
         ("POST", "/api/v1/orders/internal/mark-paid/"),
         ("POST", "/api/v1/orders/{id}/purchase/"),

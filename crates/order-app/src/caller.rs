@@ -56,7 +56,7 @@ impl Caller {
 
     /// Buyer and seller see an order, admins and services see all; anyone else is told it
     /// does not exist, so that they cannot learn that it does.
-    pub(crate) fn require_sees_order(&self, order: &Order) -> Result<(), AppError> {
+    pub fn require_sees_order(&self, order: &Order) -> Result<(), AppError> {
         let sees = match self {
             Caller::Service | Caller::User { is_staff: true, .. } => true,
             Caller::User { id, .. } => order.role_of(*id).is_some(),

@@ -69,6 +69,17 @@ impl EventType {
     }
 }
 
+impl std::str::FromStr for EventType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL
+            .into_iter()
+            .find(|event_type| event_type.as_str() == s)
+            .ok_or_else(|| format!("\"{s}\" is not an event type."))
+    }
+}
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -7,10 +7,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
-use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus, UserId};
+use order_domain::{
+    Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
+};
 use uuid::Uuid;
 
-use crate::outbox::RecordedEvent;
+use crate::outbox::{RecordedEvent, StoryLine};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -138,6 +140,45 @@ pub trait OrderStore: Send + Sync {
 
     /// How many orders wait on the Wallet, and since when the oldest has.
     async fn intent_stats(&self) -> Result<IntentStats, StoreError>;
+
+    /// Rows `offset..offset + limit` of the order's history, oldest first, with the total.
+    async fn history(
+        &self,
+        order: OrderId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<HistoryEntry>, StoreError>;
+
+    /// Gives up to `limit` committed events without a feed position the next positions, in
+    /// one serialized step: a position is handed out only to a committed event, and only
+    /// above every position handed out before, so a reader paging by position never skips
+    /// an event nor sees one twice. The number of events positioned.
+    async fn assign_feed_positions(&self, limit: usize) -> Result<usize, StoreError>;
+
+    /// Up to `limit` events of the replay feed after `after`, in position order.
+    async fn feed(&self, after: u64, limit: u32) -> Result<Vec<FeedEvent>, StoreError>;
+}
+
+/// One event of an order's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub event_id: EventId,
+    pub event_type: EventType,
+    pub occurred_at: DateTime<Utc>,
+    pub story: StoryLine,
+}
+
+/// One event of the replay feed: every event of every order in one total order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedEvent {
+    pub position: u64,
+    pub event_id: EventId,
+    pub event_type: EventType,
+    pub order_id: OrderId,
+    pub sequence: u64,
+    pub occurred_at: DateTime<Utc>,
+    /// Exactly the document EventBridge gets.
+    pub payload: String,
 }
 
 /// A deadline on an order that the deadline worker enforces.

@@ -14,6 +14,7 @@ mod pool;
 mod rows;
 mod schema;
 mod store;
+mod story;
 mod unit_of_work;
 
 #[cfg(feature = "test-db")]

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use order_domain::{Dispute, DisputeId, Order, OrderId};
 use order_ports::store::{DisputeQuery, OrderQuery, Page, SortOrder, Visibility};
-use order_ports::{IntentStats, OrderStore, StoreError, UnitOfWork};
+use order_ports::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
 
 use crate::error::{pool_error, store_error};
 use crate::page::PagePlan;
@@ -302,6 +302,23 @@ impl OrderStore for PgStore {
             pending: pending.try_into().unwrap_or_default(),
             oldest,
         })
+    }
+
+    async fn history(
+        &self,
+        order: OrderId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<HistoryEntry>, StoreError> {
+        self.read_history(order, offset, limit).await
+    }
+
+    async fn assign_feed_positions(&self, limit: usize) -> Result<usize, StoreError> {
+        self.sequence_feed(limit).await
+    }
+
+    async fn feed(&self, after: u64, limit: u32) -> Result<Vec<FeedEvent>, StoreError> {
+        self.read_feed(after, limit).await
     }
 
     async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {

@@ -1,25 +1,92 @@
 //! `/api/v1/orders/internal/…`: what other services tell this one.
 
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use order_app::{AuctionWin, Caller};
 use order_domain::order::{CancellationReason, ShippingAddress};
 use order_domain::{EscrowId, ListingId, Money, OrderId, UserId};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{idempotency_scope, Service};
+use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::openapi;
+use crate::query::Params;
 use crate::reply::{idempotent, Reply};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create)
+    cfg.service(events)
+        .service(create)
         .service(mark_paid)
         .service(cancel)
         .service(mark_delivered);
+}
+
+/// The replay feed: every event of every order in one total order, each once, each
+/// order's in its sequence, even while changes commit. Page with `after = next_after`.
+#[utoipa::path(
+    tag = "internal",
+    params(
+        ("after" = Option<u64>, Query, minimum = 0, description = "The last position seen; 0 (the default) for the start"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Default 100"),
+    ),
+    responses((status = 200, description = "The events after `after`", body = openapi::EventFeed)),
+    security(("serviceToken" = []))
+)]
+#[get("/api/v1/orders/internal/events/")]
+async fn events(
+    state: web::Data<AppState>,
+    _service: Service,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut params = Params::parse(req.query_string())?;
+    let whole = |name: &'static str, message: &'static str| {
+        move |value: String| {
+            value
+                .parse::<u64>()
+                .map_err(|_| ApiError::field(name, message))
+        }
+    };
+    let after = params
+        .one("after")?
+        .map(whole("after", "Enter a whole number, 0 or more."))
+        .transpose()?
+        .unwrap_or(0);
+    let limit = params
+        .one("limit")?
+        .map(whole("limit", "Enter a whole number from 1 to 500."))
+        .transpose()?
+        .unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            "Enter a whole number from 1 to 500.",
+        ));
+    }
+    params.finish()?;
+    let limit = u32::try_from(limit).expect("at most 500");
+    let events = state.service.feed(Caller::Service, after, limit).await?;
+    let next_after = events.last().map_or(after, |event| event.position);
+    let results: Vec<_> = events
+        .iter()
+        .map(|event| {
+            json!({
+                "position": event.position,
+                "event_id": event.event_id,
+                "event_type": event.event_type.as_str(),
+                "order_id": event.order_id,
+                "sequence": event.sequence,
+                "occurred_at": event.occurred_at,
+                "detail": serde_json::from_str::<serde_json::Value>(&event.payload)
+                    .unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"results": results, "next_after": next_after})))
 }
 
 fn scope(service: &Service) -> String {

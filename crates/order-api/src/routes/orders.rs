@@ -7,7 +7,8 @@ use order_domain::order::{CancellationReason, Carrier, Party, ShippingAddress, T
 use std::future::Future;
 
 use order_domain::{ListingId, Order, OrderId, OrderStatus, UserId};
-use order_ports::store::SortOrder;
+use order_ports::store::{PageRequest, SortOrder};
+use order_ports::HistoryEntry;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -24,6 +25,7 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
         .service(detail)
+        .service(history)
         .service(ship)
         .service(complete)
         .service(cancel)
@@ -112,6 +114,57 @@ async fn detail(
 ) -> Result<HttpResponse, ApiError> {
     let order = state.service.order(user.0, id(&path)?).await?;
     Ok(cacheable(&req, &state.order_json(&order)))
+}
+
+/// An order's history, oldest first: every event, who caused it, the order's status before
+/// and after, and what the event added — never an admin's notes. For the order's buyer,
+/// its seller and admins.
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The order"),
+        ("page" = Option<u64>, Query, minimum = 1),
+        ("page_size" = Option<u32>, Query, minimum = 1, description = "Default 50, at most 100"),
+    ),
+    responses((status = 200, description = "A page of the order's history", body = openapi::HistoryPage)),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/orders/{id}/history/")]
+async fn history(
+    state: web::Data<AppState>,
+    user: User,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let order_id = id(&path)?;
+    let mut params = Params::parse(req.query_string())?;
+    let pagination = Pagination::numbered(&mut params, HISTORY_PAGE_SIZE)?;
+    params.finish()?;
+    let PageRequest::Offset { offset, limit } = pagination.request else {
+        unreachable!("history pages are numbered");
+    };
+    let page = state
+        .service
+        .history(user.0, order_id, offset, limit)
+        .await?;
+    let body = pagination.render(&base_url(&req), &page, history_entry)?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// A history page's size unless asked (SPEC §9.2).
+const HISTORY_PAGE_SIZE: u32 = 50;
+
+fn history_entry(entry: &HistoryEntry) -> serde_json::Value {
+    let story = &entry.story;
+    serde_json::json!({
+        "sequence": story.sequence,
+        "event_type": entry.event_type.as_str(),
+        "occurred_at": entry.occurred_at,
+        "actor": {"type": story.actor.kind(), "id": story.actor.id()},
+        "from_status": story.from_status,
+        "to_status": story.to_status,
+        "details": story.details,
+    })
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -14,6 +14,7 @@ pub mod purchase;
 pub mod queries;
 pub mod resume;
 pub mod ship;
+pub mod story;
 
 use order_domain::Order;
 

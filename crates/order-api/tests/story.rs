@@ -1,0 +1,273 @@
+//! SPEC §9.2 over HTTP: an order's history (each event, its actor, its details, for the
+//! parties and admins only, never an admin's notes) and the replay feed, which a consumer
+//! pages while writers commit and still sees every event once, each order's in sequence.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{id, listing, seed, As, Cast, TestApp};
+
+async fn history(app: &TestApp, order: &Value, who: &As) -> support::Answer {
+    app.get(&format!("/api/v1/orders/{}/history/", id(order)), who)
+        .await
+}
+
+#[tokio::test]
+async fn an_orders_history_tells_each_event_who_did_it_and_what_it_added() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let dispute = app
+        .open_dispute(
+            &order,
+            Cast::buyer(),
+            json!({"reason": "The parcel was empty."}),
+        )
+        .await;
+    let path = format!("/api/v1/disputes/{}/", id(&dispute));
+    app.post(
+        &format!("{path}evidence/"),
+        &As::User(Cast::seller()),
+        json!({"urls": ["https://img.example.com/packed.jpg"]}),
+    )
+    .await;
+    let admin = As::Admin(Cast::admin());
+    app.patch(
+        &path,
+        &admin,
+        json!({"admin_notes": "Seller looks honest; ask buyer."}),
+    )
+    .await;
+    let resolved = app
+        .patch(
+            &path,
+            &admin,
+            json!({"status": "RESOLVED", "resolution": "PARTIAL_REFUND", "refund_amount": "30.00"}),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+
+    let answer = history(&app, &order, &As::User(Cast::buyer())).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let entries = answer.body["results"].as_array().unwrap();
+    assert_eq!(answer.body["count"], entries.len());
+    let line = |e: &Value| {
+        (
+            e["sequence"].as_u64().unwrap(),
+            e["event_type"].as_str().unwrap().to_owned(),
+            e["actor"]["type"].as_str().unwrap().to_owned(),
+            e["from_status"].as_str().unwrap().to_owned(),
+            e["to_status"].as_str().unwrap().to_owned(),
+        )
+    };
+    let story: Vec<_> = entries.iter().map(line).collect();
+    let expected = [
+        (
+            1,
+            "order.created",
+            "service",
+            "PENDING_PAYMENT",
+            "PENDING_PAYMENT",
+        ),
+        (2, "order.paid", "service", "PENDING_PAYMENT", "PAID"),
+        (3, "order.shipped", "seller", "PAID", "SHIPPED"),
+        (4, "order.disputed", "buyer", "SHIPPED", "DISPUTED"),
+        (
+            5,
+            "dispute.evidence_added",
+            "seller",
+            "DISPUTED",
+            "DISPUTED",
+        ),
+        (6, "dispute.updated", "admin", "DISPUTED", "DISPUTED"),
+        (7, "order.completed", "admin", "DISPUTED", "COMPLETED"),
+        (8, "dispute.resolved", "admin", "COMPLETED", "COMPLETED"),
+    ]
+    .map(|(n, event, actor, from, to)| {
+        (
+            n,
+            event.to_owned(),
+            actor.to_owned(),
+            from.to_owned(),
+            to.to_owned(),
+        )
+    });
+    assert_eq!(story, expected);
+
+    assert_eq!(entries[2]["actor"]["id"], Cast::seller().to_string());
+    assert_eq!(entries[0]["actor"]["id"], Value::Null);
+    assert_eq!(entries[2]["details"]["tracking_number"], "1Z-999");
+    assert_eq!(entries[3]["details"]["reason"], "The parcel was empty.");
+    assert_eq!(entries[3]["details"]["dispute_id"], dispute["id"]);
+    assert_eq!(
+        entries[4]["details"]["urls"],
+        json!(["https://img.example.com/packed.jpg"])
+    );
+    let settlement = &entries[6]["details"]["settlement"];
+    assert_eq!(
+        settlement,
+        &json!({"buyer_refund": "30.00", "seller_amount": "76.50", "fee_amount": "3.50"}),
+        "110.00: 30.00 back, 5 % of the 70.00 of the amount kept, the rest to the seller"
+    );
+    assert_eq!(entries[7]["details"]["resolution"], "PARTIAL_REFUND");
+    assert_eq!(entries[7]["details"]["refund_amount"], "30.00");
+    assert!(
+        !answer.body.to_string().contains("Seller looks honest"),
+        "a participant never sees an admin's notes"
+    );
+    assert_eq!(history(&app, &order, &admin).await.body["count"], 8);
+    assert_eq!(
+        history(&app, &order, &As::User(Cast::stranger()))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_history_is_paged_as_drf_pages_are() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let buyer = As::User(Cast::buyer());
+    let path = format!("/api/v1/orders/{}/history/?page_size=2&page=2", id(&order));
+    let page = app.get(&path, &buyer).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.body["count"], 3);
+    assert_eq!(page.body["results"].as_array().unwrap().len(), 1);
+    assert_eq!(page.body["results"][0]["sequence"], 3);
+    assert!(page.body["previous"].is_string() && page.body["next"].is_null());
+    let cursor = format!("/api/v1/orders/{}/history/?cursor=", id(&order));
+    assert_eq!(
+        app.get(&cursor, &buyer).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+async fn feed(app: &TestApp, after: u64, limit: u64) -> Value {
+    let answer = app
+        .get(
+            &format!("/api/v1/orders/internal/events/?after={after}&limit={limit}"),
+            &As::Service,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.body
+}
+
+#[tokio::test]
+async fn the_feed_refuses_bad_parameters_and_users() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    for query in [
+        "after=-1",
+        "after=x",
+        "limit=0",
+        "limit=501",
+        "limit=many",
+        "since=3",
+    ] {
+        let answer = app
+            .get(
+                &format!("/api/v1/orders/internal/events/?{query}"),
+                &As::Service,
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {}",
+            answer.body
+        );
+    }
+    let user = app
+        .get("/api/v1/orders/internal/events/", &As::Admin(Cast::admin()))
+        .await;
+    assert_eq!(user.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_consumer_paging_while_writers_commit_sees_every_event_once_in_each_orders_sequence() {
+    const WRITERS: u128 = 6;
+    const ORDERS_EACH: u128 = 5;
+    let app = std::sync::Arc::new(TestApp::spawn(seed(0, "100000.00")).await);
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                for n in 0..ORDERS_EACH {
+                    let order = app.shipped_order(listing(100 * writer + n), "10.00").await;
+                    app.complete(&order).await;
+                }
+            })
+        })
+        .collect();
+    let mut seen: Vec<Value> = Vec::new();
+    let mut after = 0;
+    let mut writing = true;
+    while writing {
+        writing = !writers.iter().all(|w| w.is_finished());
+        loop {
+            let page = feed(&app, after, 7).await;
+            let results = page["results"].as_array().unwrap();
+            after = page["next_after"].as_u64().unwrap();
+            seen.extend(results.iter().cloned());
+            if results.is_empty() {
+                break;
+            }
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    // One last page once everything is committed.
+    loop {
+        let page = feed(&app, after, 100).await;
+        let results = page["results"].as_array().unwrap();
+        after = page["next_after"].as_u64().unwrap();
+        if results.is_empty() {
+            break;
+        }
+        seen.extend(results.iter().cloned());
+    }
+
+    let ids: Vec<&str> = seen
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    let unique: HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "no event twice");
+    let orders = (WRITERS * ORDERS_EACH) as i64;
+    assert_eq!(
+        ids.len() as i64,
+        orders * 4,
+        "created, paid, shipped, completed each"
+    );
+    assert_eq!(app.count("outbox", "true").await, orders * 4, "every event");
+    let positions: Vec<u64> = seen
+        .iter()
+        .map(|e| e["position"].as_u64().unwrap())
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "in position order"
+    );
+    let mut by_order: HashMap<String, Vec<u64>> = HashMap::new();
+    for event in &seen {
+        assert_eq!(
+            event["detail"]["event_id"], event["event_id"],
+            "the published document"
+        );
+        by_order
+            .entry(event["order_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(event["sequence"].as_u64().unwrap());
+    }
+    for (order, sequence) in by_order {
+        assert_eq!(
+            sequence,
+            [1, 2, 3, 4],
+            "order {order}: 1..n, no gap, in order"
+        );
+    }
+}
