@@ -477,6 +477,7 @@ impl Demo {
 
         self.deadlines().await?;
         self.money().await?;
+        self.timeline(&keyboard).await?;
         self.events(database_url).await
     }
 
@@ -640,6 +641,39 @@ impl Demo {
             "   past ship_by Alice cancels: order {}, the whole 50.00 back from escrow (Alice {before} → {after})",
             text(&refunded["status"])
         );
+        Ok(())
+    }
+
+    /// One order's history, as support staff would read it.
+    async fn timeline(&self, order: &str) -> Result<()> {
+        let history = self
+            .expect(
+                reqwest::Method::GET,
+                &format!("/api/v1/orders/{order}/history/"),
+                Some((Cast::ALICE, false)),
+                Value::Null,
+                StatusCode::OK,
+            )
+            .await?;
+        println!(
+            "\nThe keyboard's story, as Alice reads it (GET /api/v1/orders/{order}/history/):"
+        );
+        for entry in history["results"].as_array().cloned().unwrap_or_default() {
+            let who = match entry["actor"]["id"].as_str().map(Cast::name) {
+                Some(name) if name != "someone" => name,
+                _ => text(&entry["actor"]["type"]),
+            };
+            println!(
+                "   {:>2}. {}  {:<22} by {:<22} {} → {}  {}",
+                entry["sequence"],
+                text(&entry["occurred_at"]).get(11..19).unwrap_or_default(),
+                text(&entry["event_type"]),
+                who,
+                text(&entry["from_status"]),
+                text(&entry["to_status"]),
+                entry["details"]
+            );
+        }
         Ok(())
     }
 
