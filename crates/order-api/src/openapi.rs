@@ -142,6 +142,10 @@ pub struct Order {
     /// Past it the buyer may cancel the order.
     #[schema(format = DateTime)]
     ship_by: Option<String>,
+    /// What this caller may do to the order now, sorted: a subset of `cancel`,
+    /// `complete`, `dispute`, `ship`, each listed exactly when its endpoint would accept it
+    /// (`[]` for services and for admins who are not a party). Not in events.
+    allowed_actions: Vec<String>,
     /// When the order completes by itself while SHIPPED or DELIVERED, else null:
     /// `shipped_at + AUTO_COMPLETE_AFTER`, or after a NO_ACTION resolution what was left
     /// of that window when the dispute opened (at least an hour), counted from then.
@@ -182,6 +186,9 @@ pub struct Dispute {
     /// When the dispute went to REVIEW because nobody answered by `respond_by`.
     #[schema(format = DateTime)]
     escalated_at: Option<String>,
+    /// What this caller may do to the dispute now: `add_evidence` (its parties, while it
+    /// takes evidence and has room), `update` (admins). `[]` for services.
+    allowed_actions: Vec<String>,
 }
 
 /// A page of orders: `count` only for numbered pages (`?page=`), absent for `?cursor=`.

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use order_app::{DisputeView, OrderService, OrderView};
+use order_app::{Caller, DisputeView, OrderService, OrderView};
 use order_domain::{Dispute, Order};
 use order_peers::GuardedWallet;
 use order_ports::Clock;
 use order_postgres::{IdempotencyKeys, PgStore};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::auth::Authenticator;
 use crate::metrics::Metrics;
@@ -27,12 +27,28 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn order_json(&self, order: &Order) -> Value {
-        let view = OrderView::new(order);
-        serde_json::to_value(view).expect("an order always serializes")
+    /// The order as `caller` receives it: the representation, and what this caller may do
+    /// to it now (SPEC §9.3; a service may do none of it).
+    pub fn order_json(&self, order: &Order, caller: Caller) -> Value {
+        let mut value =
+            serde_json::to_value(OrderView::new(order)).expect("an order always serializes");
+        let allowed = match caller {
+            Caller::User { id, .. } => order.allowed_actions(id, self.clock.now()),
+            Caller::Service => Vec::new(),
+        };
+        value["allowed_actions"] = json!(allowed);
+        value
     }
 
-    pub fn dispute_json(&self, dispute: &Dispute) -> Value {
-        serde_json::to_value(DisputeView::from(dispute)).expect("a dispute always serializes")
+    /// The dispute as `caller` receives it, with what this caller may do to it.
+    pub fn dispute_json(&self, dispute: &Dispute, caller: Caller) -> Value {
+        let mut value =
+            serde_json::to_value(DisputeView::from(dispute)).expect("a dispute always serializes");
+        let allowed = match caller {
+            Caller::User { id, is_staff } => dispute.allowed_actions(id, is_staff),
+            Caller::Service => Vec::new(),
+        };
+        value["allowed_actions"] = json!(allowed);
+        value
     }
 }

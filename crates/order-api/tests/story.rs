@@ -271,3 +271,51 @@ async fn a_consumer_paging_while_writers_commit_sees_every_event_once_in_each_or
         );
     }
 }
+
+#[tokio::test]
+async fn each_caller_is_told_what_it_may_do_and_events_are_not() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.paid_order(listing(1), "100.00").await;
+    assert_eq!(
+        order["allowed_actions"],
+        json!([]),
+        "a service may do none of it"
+    );
+    let path = format!("/api/v1/orders/{}/", id(&order));
+    let read = |who: As| {
+        let (app, path) = (&app, &path);
+        async move { app.get(path, &who).await.body["allowed_actions"].clone() }
+    };
+    assert_eq!(
+        read(As::User(Cast::seller())).await,
+        json!(["cancel", "dispute", "ship"])
+    );
+    assert_eq!(
+        read(As::User(Cast::buyer())).await,
+        json!(["dispute"]),
+        "not yet past ship_by"
+    );
+    assert_eq!(read(As::Admin(Cast::admin())).await, json!([]));
+    let dispute = app
+        .open_dispute(
+            &order,
+            Cast::buyer(),
+            json!({"reason": "Changed my mind entirely."}),
+        )
+        .await;
+    assert_eq!(dispute["allowed_actions"], json!(["add_evidence"]));
+    let as_admin = app
+        .get(
+            &format!("/api/v1/disputes/{}/", id(&dispute)),
+            &As::Admin(Cast::admin()),
+        )
+        .await;
+    assert_eq!(as_admin.body["allowed_actions"], json!(["update"]));
+    let events = feed(&app, 0, 100).await;
+    for event in events["results"].as_array().unwrap() {
+        assert!(
+            event["detail"]["order"].get("allowed_actions").is_none(),
+            "{event}"
+        );
+    }
+}

@@ -52,7 +52,7 @@ async fn list(
     };
     let page = state.service.list_disputes(user.0, query).await?;
     let body = pagination.render(&base_url(&req), &page, |dispute| {
-        state.dispute_json(dispute)
+        state.dispute_json(dispute, user.0)
     })?;
     Ok(HttpResponse::Ok().json(body))
 }
@@ -72,7 +72,7 @@ async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let dispute = state.service.dispute(user.0, id(&path)?).await?;
-    Ok(cacheable(&req, &state.dispute_json(&dispute)))
+    Ok(cacheable(&req, &state.dispute_json(&dispute, user.0)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -121,7 +121,7 @@ async fn update(
         .service
         .update_dispute(user.0, id(&path)?, update)
         .await?;
-    Ok(HttpResponse::Ok().json(state.dispute_json(&dispute)))
+    Ok(HttpResponse::Ok().json(state.dispute_json(&dispute, user.0)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -165,7 +165,7 @@ async fn add_evidence(
                 .collect();
             errors.finish()?;
             let dispute = state.service.add_evidence(user.0, dispute_id, urls).await?;
-            Ok(Reply::ok(state.dispute_json(&dispute)))
+            Ok(Reply::ok(state.dispute_json(&dispute, user.0)))
         },
     )
     .await

@@ -144,7 +144,7 @@ async fn create(
             .service
             .create_auction_order(Caller::Service, win)
             .await?;
-        let json = state.order_json(&placed.order);
+        let json = state.order_json(&placed.order, Caller::Service);
         Ok(if placed.created {
             Reply::created(json)
         } else {
@@ -183,7 +183,7 @@ async fn mark_paid(
             .service
             .mark_paid(Caller::Service, body.value.order_id, body.value.escrow_id)
             .await?;
-        Ok(Reply::ok(state.order_json(&order)))
+        Ok(Reply::ok(state.order_json(&order, Caller::Service)))
     })
     .await
 }
@@ -218,7 +218,7 @@ async fn cancel(
             .service
             .cancel(Caller::Service, body.value.order_id, reason)
             .await?;
-        Ok(Reply::ok(state.order_json(&order)))
+        Ok(Reply::ok(state.order_json(&order, Caller::Service)))
     })
     .await
 }
@@ -256,7 +256,7 @@ async fn mark_delivered(
                 body.value.delivered_at,
             )
             .await?;
-        Ok(Reply::ok(state.order_json(&order)))
+        Ok(Reply::ok(state.order_json(&order, Caller::Service)))
     })
     .await
 }

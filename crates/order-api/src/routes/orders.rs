@@ -94,7 +94,9 @@ async fn list(
         page: pagination.request,
     };
     let page = state.service.list_orders(user.0, request).await?;
-    let body = pagination.render(&base_url(&req), &page, |order| state.order_json(order))?;
+    let body = pagination.render(&base_url(&req), &page, |order| {
+        state.order_json(order, user.0)
+    })?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -113,7 +115,7 @@ async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let order = state.service.order(user.0, id(&path)?).await?;
-    Ok(cacheable(&req, &state.order_json(&order)))
+    Ok(cacheable(&req, &state.order_json(&order, user.0)))
 }
 
 /// An order's history, oldest first: every event, who caused it, the order's status before
@@ -294,7 +296,7 @@ where
 {
     idempotent(state, req, idempotency_scope(&user.0, None), body, async {
         let order = change(id(path)?).await?;
-        Ok(Reply::ok(state.order_json(&order)))
+        Ok(Reply::ok(state.order_json(&order, user.0)))
     })
     .await
 }
@@ -347,7 +349,7 @@ async fn dispute(
                 .service
                 .open_dispute(user.0, order_id, reason, evidence)
                 .await?;
-            Ok(Reply::created(state.dispute_json(&dispute)))
+            Ok(Reply::created(state.dispute_json(&dispute, user.0)))
         },
     )
     .await
@@ -398,7 +400,7 @@ async fn purchase(
                 shipping_address: body.value.shipping_address.clone().unwrap_or_default(),
             };
             let placed = state.service.purchase(caller, purchase).await?;
-            let body = state.order_json(&placed.order);
+            let body = state.order_json(&placed.order, caller);
             Ok(if placed.created {
                 Reply::created(body)
             } else {

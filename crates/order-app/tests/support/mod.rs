@@ -254,10 +254,13 @@ impl World {
     }
 
     pub fn service(self) -> (OrderService, Journal) {
+        self.service_at(t0() + chrono::TimeDelta::days(30))
+    }
+
+    /// The service with its clock stopped at `now`.
+    pub fn service_at(self, now: chrono::DateTime<chrono::Utc>) -> (OrderService, Journal) {
         let mut clock = MockClock::new();
-        clock
-            .expect_now()
-            .returning(|| t0() + chrono::TimeDelta::days(30));
+        clock.expect_now().returning(move || now);
         let mut ids = MockIdSource::new();
         let next = AtomicU64::new(1_000);
         ids.expect_new_id()

@@ -1,5 +1,6 @@
 //! The Order aggregate: what was bought, by whom, for how much, and where it stands.
 
+mod allowed;
 mod cancellation;
 mod deadline;
 mod escrow_intent;
@@ -7,6 +8,7 @@ mod shipping;
 mod status;
 mod transition;
 
+pub use allowed::{DISPUTE_ACTIONS, ORDER_ACTIONS};
 pub use cancellation::CancellationReason;
 pub use deadline::{resumed, Deadlines, MIN_RESUMED_WINDOW};
 pub use escrow_intent::{

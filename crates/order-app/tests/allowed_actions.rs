@@ -1,0 +1,185 @@
+//! SPEC §9.3's promise, over every order status, pending money movement, deadline, dispute
+//! state and caller: an action is in `allowed_actions` exactly when its use case accepts it.
+
+mod support;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use order_app::{AppError, Caller};
+use order_domain::dispute::{DisputeReason, DisputeStatus, DisputeUpdate, EvidenceUrl};
+use order_domain::fixtures::*;
+use order_domain::order::{CancellationReason, Carrier, IntentRequest, Party, TrackingNumber};
+use order_domain::{Dispute, Order, UserId};
+use support::{Found, World};
+
+/// Every order state a front end can meet, with a name for the failure message.
+fn orders() -> Vec<(&'static str, Order)> {
+    let pending_release = match shipped()
+        .request_completion(later(5), TimeDelta::minutes(2))
+        .unwrap()
+    {
+        IntentRequest::Recorded(order) => order,
+        IntentRequest::Pending(order) => order,
+    };
+    let reason = CancellationReason::parse("Out of stock.").unwrap();
+    let pending_refund = paid()
+        .request_cancellation(Party::Seller, reason, later(5), TimeDelta::minutes(2))
+        .unwrap()
+        .order()
+        .clone();
+    let mut all: Vec<(&'static str, Order)> = order_domain::OrderStatus::ALL
+        .into_iter()
+        .map(|status| (status.as_str(), order_in(status)))
+        .collect();
+    all.push(("BUY_NOW pending", buy_now_placed()));
+    all.push(("SHIPPED, release in flight", pending_release));
+    all.push(("PAID, refund in flight", pending_refund));
+    all.push(("disputed from SHIPPED", disputed_from(shipped()).0));
+    all
+}
+
+/// Before and after the deadlines that matter: the seller's `ship_by`, the auto-completion.
+fn moments() -> [(&'static str, DateTime<Utc>); 3] {
+    let ship_by = paid().ship_by.unwrap();
+    [
+        ("before ship_by", ship_by - TimeDelta::hours(1)),
+        ("after ship_by", ship_by + TimeDelta::hours(1)),
+        ("a month on", later(24 * 30)),
+    ]
+}
+
+fn callers() -> [(&'static str, Caller); 4] {
+    [
+        ("buyer", Caller::user(buyer())),
+        ("seller", Caller::user(seller())),
+        ("admin", Caller::admin(stranger())),
+        (
+            "stranger",
+            Caller::user(UserId::from_uuid(uuid::Uuid::from_u128(99))),
+        ),
+    ]
+}
+
+/// Whether the use case behind `action` accepts it from `caller` on `order` at `now`; a
+/// refusal must be one of the rule refusals (403, 404, 409), never anything else.
+async fn accepts(action: &str, order: &Order, caller: Caller, now: DateTime<Utc>) -> bool {
+    let mut world = World::new()
+        .then_finds(Found::order(order.clone()))
+        .then_finds(Found::order(order.clone()));
+    world.wallet.expect_release_escrow().returning(|_| Ok(()));
+    world.wallet.expect_refund_escrow().returning(|_| Ok(()));
+    let (service, _) = world.service_at(now);
+    let outcome = match action {
+        "ship" => service
+            .ship(
+                caller,
+                order.id,
+                TrackingNumber::parse("1Z").unwrap(),
+                Carrier::parse("UPS").unwrap(),
+            )
+            .await
+            .map(drop),
+        "complete" => service.complete(caller, order.id).await.map(drop),
+        "dispute" => service
+            .open_dispute(
+                caller,
+                order.id,
+                DisputeReason::parse("It never arrived at all.").unwrap(),
+                vec![],
+            )
+            .await
+            .map(drop),
+        "cancel" => service
+            .cancel_paid(caller, order.id, CancellationReason::parse("No.").unwrap())
+            .await
+            .map(drop),
+        other => unreachable!("{other}"),
+    };
+    match outcome {
+        Ok(()) => true,
+        Err(AppError::Forbidden | AppError::NotFound | AppError::Domain(_)) => false,
+        Err(other) => panic!("{action} refused for a reason that is not a rule: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_order_action_is_listed_exactly_when_its_use_case_accepts_it() {
+    let mut checked = 0;
+    for (state, order) in orders() {
+        for (moment, now) in moments() {
+            for (who, caller) in callers() {
+                let listed = match caller {
+                    Caller::User { id, .. } => order.allowed_actions(id, now),
+                    Caller::Service => vec![],
+                };
+                for action in order_domain::order::ORDER_ACTIONS {
+                    let accepted = accepts(action, &order, caller, now).await;
+                    assert_eq!(
+                        listed.contains(&action),
+                        accepted,
+                        "{action} by the {who} on an order {state}, {moment}: listed {listed:?}"
+                    );
+                    checked += 1;
+                }
+                let mut sorted = listed.clone();
+                sorted.sort();
+                assert_eq!(listed, sorted, "sorted");
+            }
+        }
+    }
+    assert_eq!(checked, 12 * 3 * 4 * 4);
+}
+
+async fn dispute_accepts(action: &str, order: &Order, dispute: &Dispute, caller: Caller) -> bool {
+    let found = Found {
+        order: Some(order.clone()),
+        dispute: Some(dispute.clone()),
+        ..Found::default()
+    };
+    let (service, _) = World::new().knowing(dispute).then_finds(found).service();
+    let outcome = match action {
+        "add_evidence" => {
+            let url = EvidenceUrl::parse("https://img.example.com/1.jpg").unwrap();
+            service
+                .add_evidence(caller, dispute.id, vec![url])
+                .await
+                .map(drop)
+        }
+        "update" => {
+            let notes = DisputeUpdate {
+                admin_notes: Some("Looked at it.".into()),
+                ..DisputeUpdate::default()
+            };
+            service
+                .update_dispute(caller, dispute.id, notes)
+                .await
+                .map(drop)
+        }
+        other => unreachable!("{other}"),
+    };
+    match outcome {
+        Ok(()) => true,
+        Err(AppError::Forbidden | AppError::NotFound | AppError::Domain(_)) => false,
+        Err(other) => panic!("{action} refused for a reason that is not a rule: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_dispute_action_is_listed_exactly_when_its_use_case_accepts_it() {
+    for status in DisputeStatus::ALL {
+        let (order, dispute) = dispute_in(status);
+        for (who, caller) in callers() {
+            let listed = match caller {
+                Caller::User { id, is_staff } => dispute.allowed_actions(id, is_staff),
+                Caller::Service => vec![],
+            };
+            for action in order_domain::order::DISPUTE_ACTIONS {
+                let accepted = dispute_accepts(action, &order, &dispute, caller).await;
+                assert_eq!(
+                    listed.contains(&action),
+                    accepted,
+                    "{action} by the {who} on a dispute {status}: listed {listed:?}"
+                );
+            }
+        }
+    }
+}
