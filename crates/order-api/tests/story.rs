@@ -319,3 +319,129 @@ async fn each_caller_is_told_what_it_may_do_and_events_are_not() {
         );
     }
 }
+
+/// The settlement an order's money event recorded in its history, checked to sum to the
+/// order's total; with the event's actor.
+async fn settled(app: &TestApp, order: &Value, event: &str) -> (Value, String) {
+    let entries = history(app, order, &As::Admin(Cast::admin())).await.body["results"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let entry = entries
+        .iter()
+        .find(|e| e["event_type"] == event)
+        .unwrap_or_else(|| panic!("no {event} in {entries:?}"));
+    let settlement = entry["details"]["settlement"].clone();
+    let cents = |name: &str| -> i64 {
+        let text = settlement[name].as_str().unwrap().replace('.', "");
+        text.parse().unwrap()
+    };
+    let total = app.order_now(order).await["total"]
+        .as_str()
+        .unwrap()
+        .replace('.', "")
+        .parse::<i64>()
+        .unwrap();
+    assert_eq!(
+        cents("buyer_refund") + cents("seller_amount") + cents("fee_amount"),
+        total,
+        "{event}: {settlement}"
+    );
+    (
+        settlement,
+        entry["actor"]["type"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn every_payout_records_a_settlement_that_sums_to_the_total() {
+    let app = TestApp::spawn_with(
+        seed(0, "10000.00"),
+        &[
+            ("AUTO_COMPLETE_AFTER", "1s"),
+            ("SHIP_WITHIN", "1s"),
+            ("DEADLINE_INTERVAL", "100ms"),
+        ],
+    )
+    .await;
+    let admin = As::Admin(Cast::admin());
+    for (n, resolution, refund, event, refunded) in [
+        (1, "REFUND_BUYER", None, "order.refunded", "110.00"),
+        (2, "RELEASE_SELLER", None, "order.completed", "0.00"),
+        (
+            3,
+            "PARTIAL_REFUND",
+            Some("12.34"),
+            "order.completed",
+            "12.34",
+        ),
+    ] {
+        let order = app.shipped_order(listing(n), "100.00").await;
+        let dispute = app
+            .open_dispute(
+                &order,
+                Cast::buyer(),
+                json!({"reason": "Not as described at all."}),
+            )
+            .await;
+        let mut body = json!({"status": "RESOLVED", "resolution": resolution});
+        if let Some(refund) = refund {
+            body["refund_amount"] = json!(refund);
+        }
+        let answer = app
+            .patch(&format!("/api/v1/disputes/{}/", id(&dispute)), &admin, body)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let (settlement, actor) = settled(&app, &order, event).await;
+        assert_eq!(settlement["buyer_refund"], refunded, "{resolution}");
+        assert_eq!(actor, "admin");
+    }
+
+    let confirmed = app.shipped_order(listing(4), "100.00").await;
+    app.complete(&confirmed).await;
+    let (settlement, actor) = settled(&app, &confirmed, "order.completed").await;
+    assert_eq!(
+        (settlement["fee_amount"].as_str(), actor.as_str()),
+        (Some("5.00"), "buyer")
+    );
+
+    let unconfirmed = app.shipped_order(listing(5), "100.00").await;
+    let late = app.paid_order(listing(6), "100.00").await;
+    let _workers = app.start_workers();
+    let (app, watched) = (&app, &unconfirmed);
+    support::wait_until("the automatic completion", || async move {
+        app.order_now(watched).await["status"] == "COMPLETED"
+    })
+    .await;
+    let (_, actor) = settled(app, &unconfirmed, "order.completed").await;
+    assert_eq!(actor, "system");
+    support::wait_until("the late shipment announced", || async move {
+        app.count("outbox", "event_type = 'order.ship_overdue'")
+            .await
+            == 1
+    })
+    .await;
+    let cancelled = app
+        .post(
+            &format!("/api/v1/orders/{}/cancel/", id(&late)),
+            &As::User(Cast::buyer()),
+            json!({"reason": "Never shipped."}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let (settlement, actor) = settled(app, &late, "order.cancelled").await;
+    assert_eq!(
+        (settlement["buyer_refund"].as_str(), actor.as_str()),
+        (Some("110.00"), "buyer")
+    );
+    let overdue = history(app, &late, &As::User(Cast::buyer())).await.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "order.ship_overdue")
+        .cloned()
+        .unwrap();
+    assert_eq!(overdue["actor"], json!({"type": "system", "id": null}));
+    assert!(overdue["details"]["ship_by"].is_string());
+    app.ledger().await;
+}
