@@ -191,7 +191,11 @@ impl OrderService {
             EscrowPurpose::Resolution { dispute_id, .. } => uow.lock_dispute(*dispute_id).await?,
             _ => None,
         };
-        if order.escrow_intent.as_ref() != Some(intent) {
+        if !order
+            .escrow_intent
+            .as_ref()
+            .is_some_and(|pending| pending.is_same(intent))
+        {
             return Ok((Settled { order, dispute }, false));
         }
         let finished = order.finish_intent(
@@ -242,7 +246,11 @@ impl OrderService {
     ) -> Result<(), AppError> {
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        if order.escrow_intent.as_ref() == Some(intent) {
+        if order
+            .escrow_intent
+            .as_ref()
+            .is_some_and(|pending| pending.is_same(intent))
+        {
             uow.update_order(&change(&order), order.status).await?;
             uow.commit().await?;
         }

@@ -484,3 +484,26 @@ async fn auto_completion_skips_an_order_the_wallet_fails_on_and_completes_the_ne
     );
     assert_eq!(journal.events(), [EventType::OrderCompleted]);
 }
+
+#[tokio::test]
+async fn an_intent_whose_resume_time_moved_meanwhile_is_still_applied_once() {
+    let recorded = shipped()
+        .request_completion(t0(), chrono::TimeDelta::minutes(2))
+        .unwrap()
+        .order()
+        .clone();
+    // The requester let go of it after the worker claimed it: only `resume_at` differs.
+    let let_go = recorded.let_go_of_intent(t0() + chrono::TimeDelta::seconds(1));
+    assert_ne!(let_go.escrow_intent, recorded.escrow_intent);
+    let mut world = World::new();
+    let claimed = recorded.clone();
+    world
+        .store
+        .expect_claim_stale_intents()
+        .returning(move |_, _, _| Ok(vec![claimed.clone()]));
+    world.wallet.expect_release_escrow().returning(|_| Ok(()));
+    let (service, journal) = world.then_finds(Found::order(let_go)).service();
+    let sweep = service.resume_intents(10).await.unwrap();
+    assert_eq!(sweep.applied, vec![shipped().id]);
+    assert_eq!(stored(&journal), [(OrderStatus::Completed, false)]);
+}

@@ -170,6 +170,14 @@ impl EscrowPurpose {
 }
 
 impl EscrowIntent {
+    /// Whether `other` is this very intent, whoever holds it now: the same request, though
+    /// a worker's lease or a requester letting go may have moved its `resume_at`.
+    pub fn is_same(&self, other: &EscrowIntent) -> bool {
+        self.purpose == other.purpose
+            && self.idempotency_key == other.idempotency_key
+            && self.requested_at == other.requested_at
+    }
+
     /// Whether `other` asks the Wallet for exactly this movement: the same key and the
     /// same call, so that carrying this one on is the same as making that one.
     fn same_movement(&self, other: &EscrowIntent) -> bool {
