@@ -485,3 +485,105 @@ async fn shipped_orders_complete_by_themselves_unless_disputed_or_not_yet_due() 
     )
     .await;
 }
+
+/// Every kind of event the service publishes, captured from the bus, reads back into the
+/// consumers' types field for field (`order-events`).
+#[tokio::test]
+async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
+    use order_events::{EventDocument, EventKind};
+    let emulator = Emulator::start().await;
+    let queue = emulator.route(BUS, "marketplace.orders").await;
+    let app = app_on_bus(
+        &emulator,
+        &[
+            ("SHIP_WITHIN", "1s"),
+            ("DISPUTE_RESPONSE_WINDOW", "1s"),
+            ("DEADLINE_INTERVAL", "100ms"),
+        ],
+    )
+    .await;
+    let _workers = app.start_workers();
+    let admin = As::Admin(Cast::admin());
+
+    let delivered = app.shipped_order(listing(40), "100.00").await;
+    app.post(
+        "/api/v1/orders/internal/mark-delivered/",
+        &As::Service,
+        json!({"order_id": delivered["id"]}),
+    )
+    .await;
+    app.complete(&delivered).await;
+    let unpaid = app.auction_win(listing(41), "5.00").await;
+    app.post(
+        "/api/v1/orders/internal/cancel/",
+        &As::Service,
+        json!({"order_id": unpaid["id"], "reason": "The winner withdrew."}),
+    )
+    .await;
+    let refunded = app.shipped_order(listing(42), "100.00").await;
+    let dispute = app
+        .open_dispute(
+            &refunded,
+            Cast::buyer(),
+            json!({"reason": "It arrived broken."}),
+        )
+        .await;
+    let path = format!("/api/v1/disputes/{}/", id(&dispute));
+    app.post(
+        &format!("{path}evidence/"),
+        &As::User(Cast::seller()),
+        json!({"urls": ["https://img.example.com/box.jpg"]}),
+    )
+    .await;
+    app.patch(&path, &admin, json!({"admin_notes": "Looking."}))
+        .await;
+    app.patch(
+        &path,
+        &admin,
+        json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"}),
+    )
+    .await;
+    app.paid_order(listing(43), "100.00").await; // never shipped: order.ship_overdue
+    let ignored = app.shipped_order(listing(44), "100.00").await;
+    app.open_dispute(
+        &ignored,
+        Cast::buyer(),
+        json!({"reason": "Nobody answers me."}),
+    )
+    .await; // never answered: dispute.escalated
+
+    let all_kinds: HashSet<&str> = order_domain::EventType::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    let started = Instant::now();
+    while seen.len() < all_kinds.len() {
+        assert!(started.elapsed() < Duration::from_secs(60), "only {seen:?}");
+        for envelope in emulator.receive(&queue, 10, Duration::from_secs(2)).await {
+            let detail = &envelope["detail"];
+            let document: EventDocument =
+                serde_json::from_value(detail.clone()).unwrap_or_else(|e| panic!("{e}: {detail}"));
+            assert_eq!(
+                &serde_json::to_value(&document).unwrap(),
+                detail,
+                "field for field"
+            );
+            let EventKind::Known(kind) = &document.event_type else {
+                panic!("the service publishes only the types it knows: {detail}");
+            };
+            if kind.as_str() == "order.completed" && document.dispute.is_none() {
+                let recomputed = order_domain::Settlement::release(
+                    document.order.total,
+                    document.order.fee_amount,
+                );
+                assert_eq!(document.settlement, Some(recomputed), "the consumer agrees");
+            }
+            seen.insert(kind.as_str().to_owned());
+        }
+    }
+    assert_eq!(
+        seen.iter().map(String::as_str).collect::<HashSet<_>>(),
+        all_kinds
+    );
+}

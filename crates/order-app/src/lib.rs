@@ -16,8 +16,8 @@ mod use_case;
 
 pub use caller::Caller;
 pub use error::{AppError, Peer};
+pub use order_events::{DisputeView, EventDocument, EventKind, OrderView, EVENT_VERSION};
 pub use relay::{BusState, OutboxRelay, RelayReport, RelaySettings};
-pub use representation::{DisputeView, EventDetail, OrderView, EVENT_VERSION};
 pub use service::{OrderService, Ports, Settings};
 pub use use_case::auto_complete::AutoCompletion;
 pub use use_case::create::AuctionWin;

@@ -11,7 +11,8 @@ use order_ports::{
 };
 
 use crate::error::AppError;
-use crate::representation::{story_details, EventDetail};
+use crate::representation::story_details;
+use order_events::EventDocument;
 
 /// The adapters the use cases run against.
 #[derive(Clone)]
@@ -104,7 +105,7 @@ impl OrderService {
         let mut recorded = Vec::with_capacity(events.len());
         for event in events {
             let event_id = EventId::from_uuid(self.ports.ids.new_id());
-            let detail = EventDetail::new(event_id, event, sequence);
+            let detail = EventDocument::new(event_id, event, sequence);
             recorded.push(RecordedEvent {
                 message: OutboxMessage {
                     event_id,

@@ -1,0 +1,225 @@
+//! The Order Service's published event document, as types: the service writes its events
+//! with them, and a consumer — the Wallet, notifications, search, fraud checks — reads them
+//! with the very same definitions, so the two cannot drift apart.
+//!
+//! It depends on `order-domain` (whose value types the document carries) and `serde` only;
+//! it holds no I/O. Reading is lenient by design: fields this version does not know are
+//! ignored, and event types it does not know are read as [`EventKind::Unknown`], so that a
+//! consumer built against an older version keeps working when the service adds either.
+//! [`EVENT_VERSION`] says what may change without a new version.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use order_domain::dispute::{
+    DisputeReason, DisputeStatus, DisputeSummary, EvidenceUrl, Resolution,
+};
+use order_domain::order::{Carrier, OrderSource, ShippingAddress, TrackingNumber};
+use order_domain::{
+    Dispute, DisputeId, DomainEvent, EscrowId, EventId, EventType, ListingId, Money, Order,
+    OrderId, OrderStatus, Settlement, UserId,
+};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The version of the event document this crate writes and reads. It is bumped only by an
+/// incompatible change: a field removed, renamed or given another meaning, or an event
+/// type given another meaning. New fields and new event types are not incompatible: a
+/// reader ignores fields it does not know and reads event types it does not know as
+/// [`EventKind::Unknown`].
+pub const EVENT_VERSION: u32 = 1;
+
+/// An order as callers and event consumers see it (SPEC §4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub listing_id: ListingId,
+    pub buyer_id: UserId,
+    pub seller_id: UserId,
+    pub source: OrderSource,
+    pub amount: Money,
+    pub fee_amount: Money,
+    pub shipping_cost: Money,
+    pub total: Money,
+    pub status: OrderStatus,
+    pub shipping_address: ShippingAddress,
+    pub tracking_number: Option<TrackingNumber>,
+    pub carrier: Option<Carrier>,
+    pub escrow_id: Option<EscrowId>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// While PENDING_PAYMENT, for an auction's winner.
+    pub pay_by: Option<DateTime<Utc>>,
+    /// While PAID.
+    pub ship_by: Option<DateTime<Utc>>,
+    /// While SHIPPED or DELIVERED.
+    pub auto_complete_at: Option<DateTime<Utc>>,
+    pub dispute: Option<DisputeSummary>,
+}
+
+impl OrderView {
+    /// The order as shown: each deadline only while it runs (SPEC §9.1), though the order
+    /// keeps a deadline a dispute paused.
+    pub fn new(order: &Order) -> OrderView {
+        let shown_while = |deadline: Option<DateTime<Utc>>, statuses: &[OrderStatus]| {
+            deadline.filter(|_| statuses.contains(&order.status))
+        };
+        OrderView {
+            id: order.id,
+            listing_id: order.listing_id,
+            buyer_id: order.buyer_id,
+            seller_id: order.seller_id,
+            source: order.source,
+            amount: order.amount,
+            fee_amount: order.fee_amount,
+            shipping_cost: order.shipping_cost,
+            total: order.total(),
+            status: order.status,
+            shipping_address: order.shipping_address.clone(),
+            tracking_number: order.tracking_number.clone(),
+            carrier: order.carrier.clone(),
+            escrow_id: order.escrow_id,
+            created_at: order.created_at,
+            paid_at: order.paid_at,
+            shipped_at: order.shipped_at,
+            delivered_at: order.delivered_at,
+            completed_at: order.completed_at,
+            cancelled_at: order.cancelled_at,
+            pay_by: shown_while(order.pay_by, &[OrderStatus::PendingPayment]),
+            ship_by: shown_while(order.ship_by, &[OrderStatus::Paid]),
+            auto_complete_at: shown_while(
+                order.auto_complete_at,
+                &[OrderStatus::Shipped, OrderStatus::Delivered],
+            ),
+            dispute: order.dispute,
+        }
+    }
+}
+
+/// A dispute as admins and the order's parties see it (SPEC §4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeView {
+    pub id: DisputeId,
+    pub order_id: OrderId,
+    pub opened_by: UserId,
+    pub reason: DisputeReason,
+    pub evidence: Vec<EvidenceUrl>,
+    pub status: DisputeStatus,
+    pub resolution: Option<Resolution>,
+    pub refund_amount: Option<Money>,
+    pub admin_notes: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// While the party that did not open the dispute has not answered and it is OPEN or
+    /// in EVIDENCE.
+    pub respond_by: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub escalated_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Dispute> for DisputeView {
+    fn from(dispute: &Dispute) -> DisputeView {
+        DisputeView {
+            id: dispute.id,
+            order_id: dispute.order_id,
+            opened_by: dispute.opened_by,
+            reason: dispute.reason.clone(),
+            evidence: dispute.evidence.clone(),
+            status: dispute.status,
+            resolution: dispute.resolution,
+            refund_amount: dispute.refund_amount,
+            admin_notes: dispute.admin_notes.clone(),
+            created_at: dispute.created_at,
+            updated_at: dispute.updated_at,
+            resolved_at: dispute.resolved_at,
+            respond_by: dispute.respond_by,
+            responded_at: dispute.responded_at,
+            escalated_at: dispute.escalated_at,
+        }
+    }
+}
+
+/// The document published for an event: EventBridge's `Detail`, and the replay feed's
+/// `detail`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDocument {
+    pub event_id: EventId,
+    pub event_type: EventKind,
+    pub version: u32,
+    pub occurred_at: DateTime<Utc>,
+    /// The event's place among its order's events: 1, 2, 3…, gap-free.
+    pub sequence: u64,
+    pub order: OrderView,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<DisputeView>,
+    /// Where the escrow went, on the events that pay it out; the three parts sum to the
+    /// order's total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<Settlement>,
+}
+
+impl EventDocument {
+    /// The document of `event`, published with `event_id` as its order's `sequence`th.
+    pub fn new(event_id: EventId, event: &DomainEvent, sequence: u64) -> Self {
+        EventDocument {
+            event_id,
+            event_type: EventKind::Known(event.event_type),
+            version: EVENT_VERSION,
+            occurred_at: event.occurred_at,
+            sequence,
+            order: OrderView::new(&event.order),
+            dispute: event.dispute.as_ref().map(DisputeView::from),
+            settlement: event.settlement,
+        }
+    }
+}
+
+/// An event's type: one this version knows, or a newer one it does not.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Known(EventType),
+    /// A type added after this version, by its name: skip it, or log it.
+    Unknown(String),
+}
+
+impl EventKind {
+    /// The type's name, as in EventBridge's `DetailType` (`order.completed`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventKind::Known(known) => known.as_str(),
+            EventKind::Unknown(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for EventKind {
+    fn from(name: &str) -> Self {
+        EventType::from_str(name)
+            .map(EventKind::Known)
+            .unwrap_or_else(|_| EventKind::Unknown(name.to_owned()))
+    }
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(EventKind::from(name.as_str()))
+    }
+}
