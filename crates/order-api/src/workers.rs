@@ -55,9 +55,6 @@ impl Workers {
                 let context = context.clone();
                 async move {
                     let outcome = context.relay.drain(100).await;
-                    if let Err(error) = context.service.position_feed().await {
-                        tracing::warn!(%error, "the replay feed's sequencer failed");
-                    }
                     let available = context.relay.bus_state() == BusState::Available;
                     context
                         .metrics
@@ -76,6 +73,9 @@ impl Workers {
                                 .inc_by(report.parked as u64);
                         }
                         Err(error) => tracing::warn!(%error, "outbox relay step failed"),
+                    }
+                    if let Err(error) = context.service.position_feed().await {
+                        tracing::warn!(%error, "the replay feed's sequencer failed");
                     }
                 }
             })
