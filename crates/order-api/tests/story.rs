@@ -445,3 +445,76 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
     assert!(overdue["details"]["ship_by"].is_string());
     app.ledger().await;
 }
+
+/// The history's entry of `event` for `order`, as its buyer reads it.
+async fn entry(app: &TestApp, order: &Value, event: &str) -> Value {
+    history(app, order, &As::User(Cast::buyer())).await.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == event)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {event}"))
+}
+
+#[tokio::test]
+async fn services_and_the_system_appear_in_the_history_as_such() {
+    let app = TestApp::spawn_with(
+        seed(0, "1000.00"),
+        &[
+            ("DISPUTE_RESPONSE_WINDOW", "1s"),
+            ("DEADLINE_INTERVAL", "100ms"),
+        ],
+    )
+    .await;
+    let delivered = app.shipped_order(listing(1), "100.00").await;
+    app.post(
+        "/api/v1/orders/internal/mark-delivered/",
+        &As::Service,
+        json!({"order_id": delivered["id"]}),
+    )
+    .await;
+    let line = entry(&app, &delivered, "order.delivered").await;
+    assert_eq!(line["actor"], json!({"type": "service", "id": null}));
+    assert_eq!(
+        (line["from_status"].as_str(), line["to_status"].as_str()),
+        (Some("SHIPPED"), Some("DELIVERED"))
+    );
+    assert!(line["details"]["delivered_at"].is_string());
+
+    let unpaid = app.auction_win(listing(2), "5.00").await;
+    app.post(
+        "/api/v1/orders/internal/cancel/",
+        &As::Service,
+        json!({"order_id": unpaid["id"], "reason": "The winner withdrew."}),
+    )
+    .await;
+    let line = entry(&app, &unpaid, "order.cancelled").await;
+    assert_eq!(line["actor"]["type"], "service");
+    assert_eq!(line["details"], json!({"reason": "The winner withdrew."}));
+
+    let silent = app.shipped_order(listing(3), "100.00").await;
+    app.open_dispute(
+        &silent,
+        Cast::buyer(),
+        json!({"reason": "Nobody answers me."}),
+    )
+    .await;
+    let _workers = app.start_workers();
+    let (app, watched) = (&app, &silent);
+    support::wait_until("the escalation", || async move {
+        app.order_now(watched).await["dispute"]["status"] == "REVIEW"
+    })
+    .await;
+    let line = entry(app, &silent, "dispute.escalated").await;
+    assert_eq!(line["actor"], json!({"type": "system", "id": null}));
+    assert_eq!(
+        (line["from_status"].as_str(), line["to_status"].as_str()),
+        (Some("DISPUTED"), Some("DISPUTED"))
+    );
+    assert_eq!(line["details"]["dispute_status"], "REVIEW");
+    assert_eq!(
+        line["sequence"], 5,
+        "created, paid, shipped, disputed, escalated"
+    );
+}
