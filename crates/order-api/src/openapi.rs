@@ -403,6 +403,30 @@ pub struct Conventions;
 impl Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        // A history entry's details match one or several of these shapes (a dispute's
+        // cancellation has a reason like a plain one): `anyOf`, where a derived untagged
+        // enum would say `oneOf`.
+        let details = [
+            "CreationDetails",
+            "PaymentDetails",
+            "ShipmentDetails",
+            "DeliveryDetails",
+            "ShipOverdueDetails",
+            "CancellationDetails",
+            "SettlementDetails",
+            "DisputeDetails",
+        ]
+        .into_iter()
+        .fold(
+            utoipa::openapi::schema::AnyOfBuilder::new().description(Some(
+                "What an event adds to the order's story, by kind of event; never an admin's notes.",
+            )),
+            |any, name| any.item(Ref::from_schema_name(name)),
+        );
+        components.schemas.insert(
+            "HistoryDetails".into(),
+            RefOr::T(utoipa::openapi::schema::Schema::AnyOf(details.build())),
+        );
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
