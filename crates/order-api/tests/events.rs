@@ -202,14 +202,6 @@ async fn metric(app: &TestApp, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("{name} is not on /metrics"))
 }
 
-async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_bus_outage_far_longer_than_the_retry_budget_parks_nothing_and_loses_nothing() {
     let emulator = Emulator::start().await;
@@ -227,7 +219,7 @@ async fn a_bus_outage_far_longer_than_the_retry_budget_parks_nothing_and_loses_n
     let _workers = app.start_workers();
     proxy.cut();
     let expected = story(&app).await;
-    wait_for("failed publications", Duration::from_secs(30), async || {
+    support::wait_up_to("failed publications", Duration::from_secs(30), async || {
         metric(&app, "order_service_outbox_publish_failures_total").await > 0.0
     })
     .await;
@@ -308,7 +300,7 @@ async fn a_poison_event_is_parked_holds_back_only_its_order_and_goes_out_in_orde
     let _workers = app.start_workers();
 
     let first = emulator.receive(&queue, 2, Duration::from_secs(30)).await;
-    wait_for("the poison parked", Duration::from_secs(20), async || {
+    support::wait_up_to("the poison parked", Duration::from_secs(20), async || {
         metric(&app, "order_service_outbox_parked_rows").await == 1.0
     })
     .await;
@@ -398,7 +390,7 @@ async fn several_replicas_share_the_relay_and_the_auto_completion_without_doing_
     for n in 1..=ORDERS {
         orders.push(id(&app.shipped_order(listing(100 + n), "100.00").await));
     }
-    wait_for(
+    support::wait_up_to(
         "every order completed",
         Duration::from_secs(30),
         async || app.count("orders", "status = 'COMPLETED'").await == ORDERS as i64,
@@ -461,7 +453,7 @@ async fn shipped_orders_complete_by_themselves_unless_disputed_or_not_yet_due() 
                 .clone()
         }
     };
-    wait_for(
+    support::wait_up_to(
         "the due order to complete",
         Duration::from_secs(10),
         async || status(due.clone()).await == "COMPLETED",
@@ -478,7 +470,7 @@ async fn shipped_orders_complete_by_themselves_unless_disputed_or_not_yet_due() 
         "19.50",
         "released as the buyer's confirmation would: 20.00 total − 0.50 fee"
     );
-    wait_for(
+    support::wait_up_to(
         "the later order in its turn",
         Duration::from_secs(10),
         async || status(later.clone()).await == "COMPLETED",

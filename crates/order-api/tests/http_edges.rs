@@ -9,23 +9,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::{id, listing, seed, As, Cast, TestApp, JWT_SECRET};
 
-/// Every documented path, with its methods (upper case).
-fn documented(document: &Value) -> Vec<(String, Vec<String>)> {
-    document["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(path, item)| {
-            let methods = ["get", "post", "put", "patch", "delete"]
-                .into_iter()
-                .filter(|m| item.get(*m).is_some())
-                .map(str::to_uppercase)
-                .collect();
-            (path.clone(), methods)
-        })
-        .collect()
-}
-
 /// An app with an order and a dispute, and each documented path made concrete with them.
 async fn app_with_objects() -> (TestApp, Vec<(String, String, Vec<String>)>) {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
@@ -38,7 +21,7 @@ async fn app_with_objects() -> (TestApp, Vec<(String, String, Vec<String>)>) {
         )
         .await;
     let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
-    let paths = documented(&document)
+    let paths = support::documented_operations(&document)
         .into_iter()
         .map(|(path, methods)| {
             let object = if path.starts_with("/api/v1/disputes/") {
@@ -320,4 +303,33 @@ async fn a_read_carries_an_etag_answers_304_while_unchanged_and_changes_after_a_
         .call_with(Method::GET, &path, &buyer, None, &[("If-None-Match", &tag)])
         .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn head_on_a_route_without_get_is_a_405_that_names_head() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let answer = app
+        .call(
+            Method::HEAD,
+            "/api/v1/orders/internal/create/",
+            &As::Service,
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    let get = app
+        .call(
+            Method::GET,
+            "/api/v1/orders/internal/create/",
+            &As::Service,
+            None,
+        )
+        .await;
+    assert_eq!(get.body["detail"], "Method \"GET\" not allowed.");
+    // A HEAD answer has no body; its length is that of the body naming HEAD.
+    let named_head = r#"{"detail":"Method \"HEAD\" not allowed.","code":"method_not_allowed"}"#;
+    assert_eq!(
+        answer.headers["content-length"].to_str().unwrap(),
+        named_head.len().to_string()
+    );
 }

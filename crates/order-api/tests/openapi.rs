@@ -41,15 +41,10 @@ fn spec_endpoints() -> BTreeSet<(String, String)> {
 }
 
 fn documented(document: &Value) -> BTreeSet<(String, String)> {
-    let mut operations = BTreeSet::new();
-    for (path, item) in document["paths"].as_object().unwrap() {
-        for method in ["get", "post", "patch", "put", "delete"] {
-            if item.get(method).is_some() {
-                operations.insert((method.to_uppercase(), path.clone()));
-            }
-        }
-    }
-    operations
+    support::documented_operations(document)
+        .into_iter()
+        .flat_map(|(path, methods)| methods.into_iter().map(move |m| (m, path.clone())))
+        .collect()
 }
 
 #[tokio::test]

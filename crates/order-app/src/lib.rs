@@ -10,8 +10,8 @@ mod caller;
 mod error;
 mod escrow;
 mod relay;
-mod representation;
 mod service;
+mod story_details;
 mod use_case;
 
 pub use caller::Caller;

@@ -11,7 +11,7 @@ use order_ports::{
 };
 
 use crate::error::AppError;
-use crate::representation::story_details;
+use crate::story_details::story_details;
 use order_events::EventDocument;
 
 /// The adapters the use cases run against.

@@ -460,19 +460,13 @@ impl Demo {
             StatusCode::OK,
         )
         .await?;
-        let started = Instant::now();
-        let completed = loop {
-            let order = self.order(&quiet_id).await?;
-            if order["status"] == "COMPLETED" {
-                break order;
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                return Err(format!(
-                    "order {quiet_id} did not complete by itself: {order}"
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        };
+        let completed = self
+            .wait_for(
+                &format!("/api/v1/orders/{quiet_id}/"),
+                "the automatic completion",
+                |order| order["status"] == "COMPLETED",
+            )
+            .await?;
         println!("   order {quiet_id}: shipped at {}, COMPLETED at {} by the worker: Sam gets 38.00, the platform 2.00", text(&completed["shipped_at"]), text(&completed["completed_at"]));
 
         self.deadlines().await?;

@@ -8,7 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::ALLOW;
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::HttpResponse;
+use actix_web::{HttpMessage, HttpResponse};
 use serde_json::json;
 
 /// Answers `HEAD` as the same request's `GET` would — status and headers, `Content-Length`
@@ -20,9 +20,14 @@ pub async fn head_as_get(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(AskedWith(Method::HEAD));
     }
     next.call(req).await
 }
+
+/// The method a request came with, when [`head_as_get`] answered it as another.
+#[derive(Clone, Debug)]
+pub struct AskedWith(pub Method);
 
 /// What `OPTIONS` tells of one route.
 #[derive(Clone, Debug)]
@@ -42,26 +47,29 @@ pub fn route_options(document: &utoipa::openapi::OpenApi) -> BTreeMap<String, Ro
         .paths
         .iter()
         .map(|(path, item)| {
-            let value = serde_json::to_value(item).unwrap_or_default();
-            let mut methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
-                .into_iter()
-                .filter(|method| value.get(*method).is_some())
-                .map(str::to_uppercase)
+            let operations = [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ];
+            let served: Vec<_> = operations
+                .iter()
+                .filter_map(|(method, operation)| operation.as_ref().map(|o| (*method, o)))
                 .collect();
-            if methods.iter().any(|m| m == "GET") {
-                methods.push("HEAD".into());
+            let mut methods: Vec<&str> = served.iter().map(|(method, _)| *method).collect();
+            if item.get.is_some() {
+                methods.push("HEAD");
             }
-            methods.push("OPTIONS".into());
-            let first = ["get", "post", "patch", "put", "delete"]
-                .into_iter()
-                .find_map(|method| value.get(method))
-                .cloned()
-                .unwrap_or_default();
-            let text = |field: &str| first[field].as_str().unwrap_or_default().to_owned();
+            methods.push("OPTIONS");
+            let first = served.first().map(|(_, operation)| *operation);
             let options = RouteOptions {
                 allow: methods.join(", "),
-                name: text("summary"),
-                description: text("description"),
+                name: first.and_then(|o| o.summary.clone()).unwrap_or_default(),
+                description: first
+                    .and_then(|o| o.description.clone())
+                    .unwrap_or_default(),
             };
             (path.clone(), options)
         })

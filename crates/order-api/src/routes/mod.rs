@@ -6,7 +6,7 @@ mod internal;
 pub mod methods;
 mod orders;
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
@@ -32,7 +32,12 @@ struct IdempotencyKey {
 
 /// For a documented path asked with a method it does not serve: a DRF-shaped 405.
 pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(req.method().to_string()))
+    let asked = req
+        .extensions()
+        .get::<methods::AskedWith>()
+        .map(|asked| asked.0.clone())
+        .unwrap_or_else(|| req.method().clone());
+    Err(ApiError::MethodNotAllowed(asked.to_string()))
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -533,19 +533,38 @@ pub fn seed(listings: u128, balance: &str) -> Seed {
 }
 
 /// Polls `done` every 50 ms until it holds, failing the test after 30 s with `what`.
-pub async fn wait_until<F, Fut>(what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
+pub async fn wait_until(what: &str, done: impl AsyncFnMut() -> bool) {
+    wait_up_to(what, std::time::Duration::from_secs(30), done).await
+}
+
+/// [`wait_until`], failing after `timeout`.
+pub async fn wait_up_to(
+    what: &str,
+    timeout: std::time::Duration,
+    mut done: impl AsyncFnMut() -> bool,
+) {
     let started = std::time::Instant::now();
     while !done().await {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "{what}"
-        );
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Every operation of the OpenAPI `document`: each path with its methods, upper case.
+pub fn documented_operations(document: &Value) -> Vec<(String, Vec<String>)> {
+    document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(path, item)| {
+            let methods = ["get", "post", "put", "patch", "delete"]
+                .into_iter()
+                .filter(|m| item.get(*m).is_some())
+                .map(str::to_uppercase)
+                .collect();
+            (path.clone(), methods)
+        })
+        .collect()
 }
 
 /// The `id` of an order or a dispute as an answer shows it.

@@ -258,11 +258,14 @@ impl Order {
     /// Announces, once, that the seller let `ship_by` pass with the order still PAID:
     /// the buyer may now cancel it. Raises `order.ship_overdue`; the status is unchanged.
     pub fn flag_ship_overdue(&self, now: DateTime<Utc>) -> Result<Changed<Order>, DomainError> {
-        let mut order = self.begin(OrderAction::CancelPaid)?;
-        match (self.ship_by, self.ship_overdue_at) {
-            (Some(ship_by), None) if ship_by <= now => {}
+        if self.escrow_intent.is_some() {
+            return Err(DomainError::OperationInProgress);
+        }
+        match (self.status, self.ship_by, self.ship_overdue_at) {
+            (OrderStatus::Paid, Some(ship_by), None) if ship_by <= now => {}
             _ => return Err(DomainError::NotYetOverdue),
         }
+        let mut order = self.clone();
         order.data_mut().ship_overdue_at = Some(now);
         Ok(order.announce(EventType::OrderShipOverdue, now))
     }
