@@ -36,10 +36,11 @@ fuzz: moto
 bench:
 	scripts/bench.sh
 
-## Formatting and clippy, warnings as errors.
+## Formatting, clippy and the API documentation, warnings as errors.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
 ## Rewrites the sources in the project's format.
 fmt:

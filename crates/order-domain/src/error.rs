@@ -10,18 +10,25 @@ pub enum DomainError {
     /// The order's current status does not allow the action (HTTP 409 `invalid_transition`).
     #[error("cannot {action} an order whose status is {status}")]
     InvalidTransition {
+        /// What was asked.
         action: OrderAction,
+        /// The status that refused it.
         status: OrderStatus,
     },
     /// Dispute statuses only move forward, and a resolution is applied once.
     #[error("cannot move a dispute from {from} to {to}")]
     InvalidDisputeTransition {
+        /// The dispute's current status.
         from: DisputeStatus,
+        /// The status asked for.
         to: DisputeStatus,
     },
     /// Evidence can only be added while a dispute is OPEN or in EVIDENCE.
     #[error("evidence cannot be added to a dispute whose status is {status}")]
-    EvidenceClosed { status: DisputeStatus },
+    EvidenceClosed {
+        /// The dispute's current status.
+        status: DisputeStatus,
+    },
     /// An order has at most one dispute in its life.
     #[error("this order already has a dispute")]
     DisputeExists,
@@ -48,12 +55,15 @@ pub enum DomainError {
     /// A value is malformed or out of range; `field` names the input it came from.
     #[error("{field}: {message}")]
     Invalid {
+        /// The input field, as the API names it.
         field: &'static str,
+        /// What is wrong, in a sentence for the user.
         message: String,
     },
 }
 
 impl DomainError {
+    /// A [`DomainError::Invalid`] for `field`.
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         DomainError::Invalid {
             field,
@@ -65,7 +75,9 @@ impl DomainError {
 /// Why a listing cannot be bought with Buy It Now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListingUnavailable {
+    /// The Listing service does not report it ACTIVE.
     NotActive,
+    /// It has no Buy It Now price (an auction-only listing).
     NoBuyNowPrice,
 }
 

@@ -1,4 +1,4 @@
-//! The events a change to an order raises (SPEC §7).
+//! The events a change to an order raises.
 
 use std::fmt;
 
@@ -14,26 +14,36 @@ use crate::order::Order;
 /// The name of an event, as published in EventBridge's `DetailType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
+    /// `order.created`: a new order, PENDING_PAYMENT or already PAID.
     OrderCreated,
+    /// `order.paid`: the escrow holds the total.
     OrderPaid,
+    /// `order.shipped`: the seller gave a tracking number.
     OrderShipped,
+    /// `order.delivered`: the carrier delivered it.
     OrderDelivered,
+    /// `order.completed`: the escrow was released to the seller.
     OrderCompleted,
+    /// `order.cancelled`: the order ended before shipping.
     OrderCancelled,
+    /// `order.disputed`: a party opened a dispute.
     OrderDisputed,
+    /// `order.refunded`: the escrow went back to the buyer.
     OrderRefunded,
+    /// `dispute.resolved`: an admin decided the dispute.
     DisputeResolved,
-    /// The seller let `ship_by` pass; the buyer may cancel (SPEC §9.1).
+    /// The seller let `ship_by` pass; the buyer may cancel.
     OrderShipOverdue,
-    /// Nobody answered a dispute by `respond_by`; it went to REVIEW (SPEC §9.1).
+    /// Nobody answered a dispute by `respond_by`; it went to REVIEW.
     DisputeEscalated,
-    /// A party added evidence to a dispute (SPEC §9.2).
+    /// A party added evidence to a dispute.
     DisputeEvidenceAdded,
     /// An admin moved a dispute's status or changed its notes, short of a resolution.
     DisputeUpdated,
 }
 
 impl EventType {
+    /// Every event type.
     pub const ALL: [EventType; 13] = [
         EventType::OrderCreated,
         EventType::OrderPaid,
@@ -50,6 +60,7 @@ impl EventType {
         EventType::DisputeUpdated,
     ];
 
+    /// The wire name, such as `order.completed`.
     pub const fn as_str(self) -> &'static str {
         match self {
             EventType::OrderCreated => "order.created",
@@ -90,9 +101,13 @@ impl fmt::Display for EventType {
 /// after it, so that the published payload describes that moment and not a later one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DomainEvent {
+    /// What happened.
     pub event_type: EventType,
+    /// When, by the service's clock.
     pub occurred_at: DateTime<Utc>,
+    /// The order right after it.
     pub order: Order,
+    /// The order's dispute right after it, for the events that concern one.
     pub dispute: Option<Dispute>,
     /// Where the escrow went, for the events that pay it out: `order.completed`,
     /// `order.refunded`, and `order.cancelled` of a paid order.
@@ -105,7 +120,9 @@ pub struct DomainEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum Actor {
+    /// The order's buyer.
     Buyer(UserId),
+    /// The order's seller.
     Seller(UserId),
     /// A staff user acting on an order they are not a party to.
     Admin(UserId),
@@ -148,6 +165,7 @@ impl Actor {
 }
 
 impl DomainEvent {
+    /// An event of `order` (and `dispute`) at `occurred_at`, with no settlement or evidence.
     pub fn new(
         event_type: EventType,
         occurred_at: DateTime<Utc>,

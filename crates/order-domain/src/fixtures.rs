@@ -12,34 +12,42 @@ use crate::{DisputeId, EscrowId, FeeRate, ListingId, Money, Order, OrderId, Orde
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
+/// The moment every fixture order is placed: 2026-11-25 10:00 UTC.
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
 }
 
+/// `hours` after [`t0`].
 pub fn later(hours: i64) -> DateTime<Utc> {
     t0() + TimeDelta::hours(hours)
 }
 
+/// Money from a literal such as `"125.00"`; panics on a bad one.
 pub fn money(s: &str) -> Money {
     s.parse().unwrap()
 }
 
+/// The fixtures' buyer, user 1.
 pub fn buyer() -> UserId {
     UserId::from_uuid(Uuid::from_u128(1))
 }
 
+/// The fixtures' seller, user 2.
 pub fn seller() -> UserId {
     UserId::from_uuid(Uuid::from_u128(2))
 }
 
+/// User 3: neither buyer nor seller.
 pub fn stranger() -> UserId {
     UserId::from_uuid(Uuid::from_u128(3))
 }
 
+/// The escrow that pays every fixture order.
 pub fn escrow() -> EscrowId {
     EscrowId::from_uuid(Uuid::from_u128(40))
 }
 
+/// The auction win every fixture order starts from.
 pub fn new_order() -> NewOrder {
     NewOrder {
         listing_id: listing_id(),
@@ -52,10 +60,12 @@ pub fn new_order() -> NewOrder {
     }
 }
 
+/// A dispute reason that passes the rules.
 pub fn reason() -> DisputeReason {
     DisputeReason::parse("The item never arrived.").unwrap()
 }
 
+/// The order, just placed: PENDING_PAYMENT.
 pub fn placed() -> Order {
     Order::place(
         OrderId::from_uuid(Uuid::from_u128(20)),
@@ -82,6 +92,7 @@ pub fn buy_now_placed() -> Order {
     .value
 }
 
+/// The order, paid into [`escrow`] an hour after [`t0`].
 pub fn paid() -> Order {
     placed()
         .mark_paid(escrow(), &Deadlines::default(), later(1))
@@ -90,6 +101,7 @@ pub fn paid() -> Order {
         .value
 }
 
+/// The paid order, shipped with UPS two hours after [`t0`].
 pub fn shipped() -> Order {
     paid()
         .ship(
@@ -102,10 +114,12 @@ pub fn shipped() -> Order {
         .value
 }
 
+/// The shipped order, delivered three hours after [`t0`].
 pub fn delivered() -> Order {
     shipped().mark_delivered(None, later(3)).unwrap().value
 }
 
+/// `order` disputed by the buyer, with its new OPEN dispute.
 pub fn disputed_from(order: Order) -> (Order, Dispute) {
     let opened = order
         .open_dispute(
@@ -120,6 +134,8 @@ pub fn disputed_from(order: Order) -> (Order, Dispute) {
     (opened.order, opened.dispute)
 }
 
+/// The order and dispute once an admin resolved it with `resolution` (and `refund`, a
+/// money literal, for a partial refund).
 pub fn resolve(
     order: &Order,
     dispute: &Dispute,
@@ -178,6 +194,7 @@ pub fn dispute_in(status: DisputeStatus) -> (Order, Dispute) {
     (decision.order.unwrap_or(order), decision.dispute)
 }
 
+/// The fixtures' listing id.
 pub fn listing_id() -> ListingId {
     ListingId::from_uuid(Uuid::from_u128(10))
 }

@@ -14,10 +14,12 @@ macro_rules! uuid_id {
         pub struct $name(Uuid);
 
         impl $name {
+            /// The id that `uuid` stands for.
             pub const fn from_uuid(uuid: Uuid) -> Self {
                 Self(uuid)
             }
 
+            /// The UUID behind the id.
             pub const fn as_uuid(&self) -> &Uuid {
                 &self.0
             }

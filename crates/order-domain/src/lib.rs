@@ -8,7 +8,10 @@
 //! It is not where authorization, persistence or peers live: those are `order-app` and
 //! the adapters.
 
+#![warn(missing_docs)]
+
 pub mod dispute;
+/// Why the domain refuses a change.
 pub mod error;
 pub mod event;
 pub mod id;
@@ -27,3 +30,8 @@ pub use order::{Changed, Order, OrderStatus};
 
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+
+// The README's example runs as a doc test, so that it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

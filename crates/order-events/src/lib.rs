@@ -8,6 +8,8 @@
 //! consumer built against an older version keeps working when the service adds either.
 //! [`EVENT_VERSION`] says what may change without a new version.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -29,28 +31,48 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// [`EventKind::Unknown`].
 pub const EVENT_VERSION: u32 = 1;
 
-/// An order as callers and event consumers see it (SPEC §4).
+/// An order as callers and event consumers see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
+    /// The order's id.
     pub id: OrderId,
+    /// The listing it buys.
     pub listing_id: ListingId,
+    /// Who buys.
     pub buyer_id: UserId,
+    /// Who sells.
     pub seller_id: UserId,
+    /// `AUCTION` or `BUY_NOW`.
     pub source: OrderSource,
+    /// The item's price.
     pub amount: Money,
+    /// The platform's fee on `amount`, fixed at creation.
     pub fee_amount: Money,
+    /// What shipping costs the buyer.
     pub shipping_cost: Money,
+    /// `amount + shipping_cost`: what the escrow holds once paid.
     pub total: Money,
+    /// The order's status right after the event.
     pub status: OrderStatus,
+    /// Where the item goes.
     pub shipping_address: ShippingAddress,
+    /// The tracking number, once shipped.
     pub tracking_number: Option<TrackingNumber>,
+    /// The carrier, once shipped.
     pub carrier: Option<Carrier>,
+    /// The Wallet's escrow, once paid.
     pub escrow_id: Option<EscrowId>,
+    /// When the order was created.
     pub created_at: DateTime<Utc>,
+    /// When it was paid.
     pub paid_at: Option<DateTime<Utc>>,
+    /// When it was shipped.
     pub shipped_at: Option<DateTime<Utc>>,
+    /// When it was delivered.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// When the escrow was released to the seller.
     pub completed_at: Option<DateTime<Utc>>,
+    /// When it was cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
     /// While PENDING_PAYMENT, for an auction's winner.
     pub pay_by: Option<DateTime<Utc>>,
@@ -58,11 +80,12 @@ pub struct OrderView {
     pub ship_by: Option<DateTime<Utc>>,
     /// While SHIPPED or DELIVERED.
     pub auto_complete_at: Option<DateTime<Utc>>,
+    /// Its dispute's id, status and resolution, if it ever had one.
     pub dispute: Option<DisputeSummary>,
 }
 
 impl OrderView {
-    /// The order as shown: each deadline only while it runs (SPEC §9.1), though the order
+    /// The order as shown: each deadline only while it runs, though the order
     /// keeps a deadline a dispute paused.
     pub fn new(order: &Order) -> OrderView {
         let shown_while = |deadline: Option<DateTime<Utc>>, statuses: &[OrderStatus]| {
@@ -100,25 +123,39 @@ impl OrderView {
     }
 }
 
-/// A dispute as admins and the order's parties see it (SPEC §4).
+/// A dispute as admins and the order's parties see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisputeView {
+    /// The dispute's id.
     pub id: DisputeId,
+    /// The disputed order.
     pub order_id: OrderId,
+    /// The party who opened it.
     pub opened_by: UserId,
+    /// Why, as its opener wrote it.
     pub reason: DisputeReason,
+    /// The evidence links, oldest first.
     pub evidence: Vec<EvidenceUrl>,
+    /// Its status right after the event.
     pub status: DisputeStatus,
+    /// The admin's decision, once resolved.
     pub resolution: Option<Resolution>,
+    /// What the buyer got back, for a refunding resolution.
     pub refund_amount: Option<Money>,
+    /// The admin's notes.
     pub admin_notes: String,
+    /// When it was opened.
     pub created_at: DateTime<Utc>,
+    /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// When it was resolved.
     pub resolved_at: Option<DateTime<Utc>>,
     /// While the party that did not open the dispute has not answered and it is OPEN or
     /// in EVIDENCE.
     pub respond_by: Option<DateTime<Utc>>,
+    /// When the other party first added evidence.
     pub responded_at: Option<DateTime<Utc>>,
+    /// When the deadline worker moved it, unanswered, to REVIEW.
     pub escalated_at: Option<DateTime<Utc>>,
 }
 
@@ -148,14 +185,20 @@ impl From<&Dispute> for DisputeView {
 /// `detail`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventDocument {
+    /// Unique per event: a consumer drops a second delivery of the same id.
     pub event_id: EventId,
+    /// What happened.
     pub event_type: EventKind,
+    /// The document's [`EVENT_VERSION`].
     pub version: u32,
+    /// When it happened, by the service's clock.
     pub occurred_at: DateTime<Utc>,
     /// The event's place among its order's events: 1, 2, 3…, gap-free.
     pub sequence: u64,
+    /// The order right after the event.
     pub order: OrderView,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The order's dispute right after the event, on the events that concern one.
     pub dispute: Option<DisputeView>,
     /// Where the escrow went, on the events that pay it out; the three parts sum to the
     /// order's total.
@@ -182,6 +225,7 @@ impl EventDocument {
 /// An event's type: one this version knows, or a newer one it does not.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EventKind {
+    /// A type this version knows.
     Known(EventType),
     /// A type added after this version, by its name: skip it, or log it.
     Unknown(String),

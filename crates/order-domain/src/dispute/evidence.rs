@@ -9,9 +9,12 @@ use crate::order::string_newtype_conversions;
 pub struct DisputeReason(String);
 
 impl DisputeReason {
+    /// The fewest characters a reason may have, after trimming.
     pub const MIN_CHARS: usize = 10;
+    /// The most characters a reason may have.
     pub const MAX_CHARS: usize = 5000;
 
+    /// Trims `value` and takes it if its length is within bounds and it holds no NUL.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         crate::text::no_null_characters("reason", value)?;
         let value = value.trim();
@@ -29,6 +32,7 @@ impl DisputeReason {
         Ok(DisputeReason(value.to_owned()))
     }
 
+    /// The reason's text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -40,8 +44,10 @@ impl DisputeReason {
 pub struct EvidenceUrl(String);
 
 impl EvidenceUrl {
+    /// The longest URL taken, in bytes.
     pub const MAX_CHARS: usize = 2048;
 
+    /// Takes `value` (trimmed) if it is an http or https URL with a host and no whitespace.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         let value = value.trim();
         let invalid = || DomainError::invalid("evidence", "Enter a valid http or https URL.");
@@ -62,6 +68,7 @@ impl EvidenceUrl {
         Ok(EvidenceUrl(value.to_owned()))
     }
 
+    /// The URL as given, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }

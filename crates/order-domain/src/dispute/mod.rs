@@ -20,20 +20,33 @@ use crate::money::Money;
 /// Everything a dispute records; readable through [`Dispute`]'s `Deref`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisputeData {
+    /// The dispute's own id.
     pub id: DisputeId,
+    /// The disputed order.
     pub order_id: OrderId,
+    /// The party (buyer or seller) who opened it.
     pub opened_by: UserId,
     /// The order's parties, copied so that who may read the dispute is known without the order.
     pub buyer_id: UserId,
+    /// The order's seller; see `buyer_id`.
     pub seller_id: UserId,
+    /// Why it was opened, as its opener wrote it.
     pub reason: DisputeReason,
+    /// Links either party added, oldest first; at most [`Dispute::MAX_EVIDENCE`].
     pub evidence: Vec<EvidenceUrl>,
+    /// Where the dispute is; it only moves forward.
     pub status: DisputeStatus,
+    /// The admin's decision, once the dispute is RESOLVED.
     pub resolution: Option<Resolution>,
+    /// What the buyer got back, for a PARTIAL_REFUND or REFUND_BUYER resolution.
     pub refund_amount: Option<Money>,
+    /// The admin's notes, empty until an admin writes some.
     pub admin_notes: String,
+    /// When it was opened.
     pub created_at: DateTime<Utc>,
+    /// When anything of it last changed.
     pub updated_at: DateTime<Utc>,
+    /// When it was resolved.
     pub resolved_at: Option<DateTime<Utc>>,
     /// When the party that did not open the dispute must have answered by; cleared once it
     /// adds evidence or the dispute leaves OPEN/EVIDENCE.
@@ -51,8 +64,11 @@ pub struct Dispute(DisputeData);
 /// What an order shows of its dispute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisputeSummary {
+    /// The dispute's id.
     pub id: DisputeId,
+    /// Its status.
     pub status: DisputeStatus,
+    /// Its resolution, once resolved.
     pub resolution: Option<Resolution>,
 }
 
@@ -65,10 +81,12 @@ impl Dispute {
         Dispute(data)
     }
 
+    /// Gives up the dispute's data, for storage.
     pub fn into_data(self) -> DisputeData {
         self.0
     }
 
+    /// What an order shows of this dispute.
     pub fn summary(&self) -> DisputeSummary {
         DisputeSummary {
             id: self.id,

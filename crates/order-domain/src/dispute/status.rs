@@ -8,14 +8,20 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DisputeStatus {
+    /// Just opened; the other party has not answered yet.
     Open,
+    /// The parties are adding evidence.
     Evidence,
+    /// An admin is looking at it (or its response deadline passed).
     Review,
+    /// Decided: it carries a [`Resolution`].
     Resolved,
+    /// Filed away after its resolution.
     Closed,
 }
 
 impl DisputeStatus {
+    /// Every status, in the order a dispute goes through them.
     pub const ALL: [DisputeStatus; 5] = [
         DisputeStatus::Open,
         DisputeStatus::Evidence,
@@ -24,6 +30,7 @@ impl DisputeStatus {
         DisputeStatus::Closed,
     ];
 
+    /// The wire name: `OPEN`, `EVIDENCE`, `REVIEW`, `RESOLVED` or `CLOSED`.
     pub const fn as_str(self) -> &'static str {
         match self {
             DisputeStatus::Open => "OPEN",
@@ -72,6 +79,7 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    /// Every resolution.
     pub const ALL: [Resolution; 4] = [
         Resolution::RefundBuyer,
         Resolution::ReleaseSeller,
@@ -79,6 +87,7 @@ impl Resolution {
         Resolution::NoAction,
     ];
 
+    /// The wire name, such as `PARTIAL_REFUND`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Resolution::RefundBuyer => "REFUND_BUYER",

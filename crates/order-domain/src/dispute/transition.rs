@@ -15,7 +15,9 @@ use crate::order::{resumed, Changed, Deadlines, Order, OrderAction, OrderStatus}
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisputeOpened {
+    /// The order, now DISPUTED.
     pub order: Order,
+    /// The new dispute, OPEN.
     pub dispute: Dispute,
     /// `order.disputed`.
     pub events: Vec<DomainEvent>,
@@ -24,9 +26,13 @@ pub struct DisputeOpened {
 /// An admin's change to a dispute; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisputeUpdate {
+    /// The status to move to.
     pub status: Option<DisputeStatus>,
+    /// The resolution to apply; the dispute becomes RESOLVED.
     pub resolution: Option<Resolution>,
+    /// The buyer's refund, for a PARTIAL_REFUND only.
     pub refund_amount: Option<Money>,
+    /// Replaces the admin's notes.
     pub admin_notes: Option<String>,
 }
 
@@ -42,6 +48,7 @@ pub enum Payout {
 }
 
 impl Payout {
+    /// The split of the escrow, either way.
     pub fn settlement(&self) -> &Settlement {
         match self {
             Payout::Release(settlement) | Payout::Refund(settlement) => settlement,
@@ -53,6 +60,7 @@ impl Payout {
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisputeDecision {
+    /// The dispute as updated.
     pub dispute: Dispute,
     /// The order, when the update resolved the dispute and so changed the order.
     pub order: Option<Order>,

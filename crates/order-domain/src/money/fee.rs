@@ -14,6 +14,7 @@ pub struct FeeRate(Decimal);
 pub struct InvalidFeeRate;
 
 impl FeeRate {
+    /// Takes `rate` if it is between 0 and 1 inclusive.
     pub fn new(rate: Decimal) -> Result<FeeRate, InvalidFeeRate> {
         if rate.is_sign_negative() || rate > Decimal::ONE {
             return Err(InvalidFeeRate);
@@ -21,12 +22,24 @@ impl FeeRate {
         Ok(FeeRate(rate))
     }
 
+    /// The rate, such as 0.05 for five percent.
     pub fn rate(self) -> Decimal {
         self.0
     }
 
     /// `round_half_up(rate × amount, 2)`. The rate is at most 1, so the fee never exceeds
     /// the amount it is taken from.
+    ///
+    /// ```
+    /// use order_domain::{FeeRate, Money};
+    ///
+    /// let five_percent = FeeRate::default();
+    /// assert_eq!(five_percent.fee_on("125.00".parse()?), "6.25".parse()?);
+    /// // Half a cent rounds up, so no fraction of a cent is lost or invented.
+    /// assert_eq!(five_percent.fee_on("0.10".parse()?), "0.01".parse()?);
+    /// assert_eq!(five_percent.fee_on(Money::ZERO), Money::ZERO);
+    /// # Ok::<(), order_domain::money::MoneyError>(())
+    /// ```
     pub fn fee_on(self, amount: Money) -> Money {
         let fee = (self.0 * amount.amount())
             .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);

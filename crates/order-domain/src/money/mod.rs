@@ -22,12 +22,16 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
     #[error("Ensure this value is greater than or equal to 0.")]
+    /// Below zero.
     Negative,
     #[error("Ensure that there are no more than 2 decimal places.")]
+    /// Finer than a cent.
     TooManyDecimals,
     #[error("Ensure that there are no more than 12 digits in total (at most 9999999999.99).")]
+    /// More than [`Money::max`].
     TooLarge,
     #[error("A valid number is required.")]
+    /// Not a decimal number at all.
     NotANumber,
 }
 
@@ -66,10 +70,12 @@ impl Money {
         Money::new(Decimal::from(cents) / Decimal::ONE_HUNDRED)
     }
 
+    /// The amount, with two decimal places.
     pub fn amount(self) -> Decimal {
         self.0
     }
 
+    /// Whether it is 0.00.
     pub fn is_zero(self) -> bool {
         self.0.is_zero()
     }

@@ -14,6 +14,18 @@ pub struct Settlement {
 
 impl Settlement {
     /// The sale goes through: the seller gets `total − fee`, the platform the fee.
+    ///
+    /// ```
+    /// use order_domain::{Money, Settlement};
+    ///
+    /// let total: Money = "135.00".parse()?; // 125.00 and 10.00 shipping
+    /// let settlement = Settlement::release(total, "6.25".parse()?);
+    /// assert_eq!(settlement.seller_amount(), "128.75".parse()?);
+    /// assert_eq!(settlement.fee_amount(), "6.25".parse()?);
+    /// assert_eq!(settlement.buyer_refund(), Money::ZERO);
+    /// assert_eq!(settlement.total(), total);
+    /// # Ok::<(), order_domain::money::MoneyError>(())
+    /// ```
     pub fn release(total: Money, fee: Money) -> Settlement {
         let seller_amount = total
             .checked_sub(fee)
@@ -36,6 +48,22 @@ impl Settlement {
 
     /// The buyer gets `refund` (strictly between 0 and the total), the platform its rate on
     /// whatever of the item's amount the seller keeps, and the seller the rest.
+    ///
+    /// ```
+    /// use order_domain::{FeeRate, Money, Settlement};
+    ///
+    /// let money = |s: &str| s.parse::<Money>().unwrap();
+    /// // 100.00 plus 10.00 shipping; the buyer gets 40.00 back.
+    /// let split = Settlement::partial_refund(money("100.00"), money("10.00"), money("40.00"), FeeRate::default())?;
+    /// assert_eq!(split.buyer_refund(), money("40.00"));
+    /// assert_eq!(split.fee_amount(), money("3.00")); // 5 % of the 60.00 the seller keeps
+    /// assert_eq!(split.seller_amount(), money("67.00"));
+    /// assert_eq!(split.total(), money("110.00"));
+    ///
+    /// // A refund of nothing, or of everything, is not a partial refund.
+    /// assert!(Settlement::partial_refund(money("100.00"), money("10.00"), money("110.00"), FeeRate::default()).is_err());
+    /// # Ok::<(), order_domain::DomainError>(())
+    /// ```
     pub fn partial_refund(
         amount: Money,
         shipping_cost: Money,
@@ -67,14 +95,17 @@ impl Settlement {
         })
     }
 
+    /// What goes back to the buyer.
     pub fn buyer_refund(&self) -> Money {
         self.buyer_refund
     }
 
+    /// What the seller is paid.
     pub fn seller_amount(&self) -> Money {
         self.seller_amount
     }
 
+    /// What the platform earns.
     pub fn fee_amount(&self) -> Money {
         self.fee_amount
     }

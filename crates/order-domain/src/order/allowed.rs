@@ -1,4 +1,4 @@
-//! What a caller may do next (SPEC §9.3), computed by trying the very transitions the
+//! What a caller may do next, computed by trying the very transitions the
 //! endpoints run, so that the list and the endpoints cannot disagree.
 
 use chrono::{DateTime, TimeDelta, Utc};

@@ -8,8 +8,10 @@ use crate::error::DomainError;
 pub struct CancellationReason(String);
 
 impl CancellationReason {
+    /// The longest reason taken, in characters.
     pub const MAX_CHARS: usize = 500;
 
+    /// Trims `value` and takes it if it has 1 to [`Self::MAX_CHARS`] characters and no NUL.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         crate::text::no_null_characters("reason", value)?;
         let value = value.trim();
@@ -23,6 +25,7 @@ impl CancellationReason {
         Ok(CancellationReason(value.to_owned()))
     }
 
+    /// The reason's text.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -1,5 +1,5 @@
-//! Deadlines, so that no order and no money waits forever on a party who went silent
-//! (SPEC §9.1): the winner's payment, the seller's shipping, the other side's answer to a
+//! Deadlines, so that no order and no money waits forever on a party who went silent:
+//! the winner's payment, the seller's shipping, the other side's answer to a
 //! dispute, and the buyer's confirmation.
 //!
 //! A deadline is computed once, when it is set, and stored on the order or dispute like the

@@ -27,10 +27,12 @@ use crate::money::{FeeRate, Money, Settlement};
 /// A Wallet movement this order is waiting on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EscrowIntent {
+    /// Why the money moves.
     pub purpose: EscrowPurpose,
     /// Sent with every Wallet call for this intent, whoever makes it, so that the Wallet
     /// moves the money once however often the call is repeated.
     pub idempotency_key: String,
+    /// When it was first asked for.
     pub requested_at: DateTime<Utc>,
     /// From then on anyone may carry the intent on — a retry of the same request, or the
     /// intent worker: its requester let go of it, or is taken to be gone.
@@ -42,25 +44,36 @@ pub struct EscrowIntent {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EscrowPurpose {
     /// A Buy It Now payment: hold the total; then PAID, or CANCELLED if declined.
-    Payment { amount: Money },
+    Payment {
+        /// The order's total.
+        amount: Money,
+    },
     /// The buyer's confirmation or the automatic completion: release; then COMPLETED.
     Completion {
+        /// Where the escrow goes.
         settlement: Settlement,
+        /// Whether the deadline worker completes it, rather than the buyer.
         automatic: bool,
     },
     /// An admin's resolution of the order's dispute that moves money; then the order and
     /// the dispute as the same update decides again once the Wallet has done it.
     Resolution {
+        /// The dispute being resolved.
         dispute_id: DisputeId,
+        /// The admin's update, applied once the money has moved.
         update: DisputeUpdate,
+        /// The movement the resolution calls for.
         payout: Payout,
         /// The admin who decided it.
         admin: UserId,
     },
     /// A paid order called off before shipping: the whole escrow back; then CANCELLED.
     Cancellation {
+        /// The reason the party gave, if any.
         reason: CancellationReason,
+        /// The party calling it off.
         by: Party,
+        /// The full refund.
         settlement: Settlement,
     },
 }
@@ -68,8 +81,14 @@ pub enum EscrowPurpose {
 /// The Wallet call an intent stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WalletCall {
-    Hold { amount: Money },
+    /// Hold the buyer's money in a new escrow.
+    Hold {
+        /// The order's total.
+        amount: Money,
+    },
+    /// Release the escrow as the settlement splits it.
     Release(Settlement),
+    /// Refund the escrow as the settlement splits it.
     Refund(Settlement),
 }
 
@@ -88,9 +107,11 @@ pub enum WalletAnswer {
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IntentFinished {
+    /// The order, its intent gone.
     pub order: Order,
     /// The dispute, when the intent carried out its resolution.
     pub dispute: Option<Dispute>,
+    /// The events the answer raises.
     pub events: Vec<DomainEvent>,
 }
 
@@ -106,6 +127,7 @@ pub enum IntentRequest {
 }
 
 impl IntentRequest {
+    /// The order to call the Wallet for, either way.
     pub fn order(&self) -> &Order {
         match self {
             IntentRequest::Recorded(order) | IntentRequest::Pending(order) => order,

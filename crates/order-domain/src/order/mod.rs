@@ -33,27 +33,45 @@ use crate::money::Money;
 /// only by [`Order`]'s transition methods, so that no status is reached without its rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderData {
+    /// The order's id.
     pub id: OrderId,
+    /// The listing it buys.
     pub listing_id: ListingId,
+    /// Who buys; never the seller.
     pub buyer_id: UserId,
+    /// Who sells.
     pub seller_id: UserId,
+    /// How it came about: an auction's win or a Buy It Now.
     pub source: OrderSource,
+    /// The item's price: the winning bid or the Buy It Now price.
     pub amount: Money,
     /// The platform's fee on `amount`, fixed when the order is created.
     pub fee_amount: Money,
+    /// What shipping costs the buyer on top of `amount`.
     pub shipping_cost: Money,
+    /// Where the order is in its life.
     pub status: OrderStatus,
+    /// Where the item goes.
     pub shipping_address: ShippingAddress,
+    /// The carrier's tracking number, once shipped.
     pub tracking_number: Option<TrackingNumber>,
+    /// The carrier, once shipped.
     pub carrier: Option<Carrier>,
     /// The Wallet's escrow holding `total`; set when the order is paid.
     pub escrow_id: Option<EscrowId>,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When the escrow took the total.
     pub paid_at: Option<DateTime<Utc>>,
+    /// When the seller shipped.
     pub shipped_at: Option<DateTime<Utc>>,
+    /// When the carrier delivered.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// When the escrow was released to the seller.
     pub completed_at: Option<DateTime<Utc>>,
+    /// When it was cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// Why it was cancelled, if a reason was given.
     pub cancellation_reason: Option<CancellationReason>,
     /// When an auction's winner must have paid by; set while PENDING_PAYMENT.
     pub pay_by: Option<DateTime<Utc>>,
@@ -82,7 +100,9 @@ pub struct Order(OrderData);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
+    /// The order's buyer.
     Buyer,
+    /// The order's seller.
     Seller,
 }
 
@@ -90,7 +110,9 @@ pub enum Party {
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Changed<T> {
+    /// The aggregate after the change.
     pub value: T,
+    /// The events the change raises, in the order they happened.
     pub events: Vec<DomainEvent>,
 }
 
@@ -101,6 +123,7 @@ impl Order {
         Order(data)
     }
 
+    /// Gives up the order's data, for storage.
     pub fn into_data(self) -> OrderData {
         self.0
     }

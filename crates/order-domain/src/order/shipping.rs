@@ -12,6 +12,7 @@ use crate::error::DomainError;
 pub struct TrackingNumber(String);
 
 impl TrackingNumber {
+    /// Trims `value` and takes it if it is 1–64 letters, digits and hyphens.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         let value = value.trim();
         let valid_chars = value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
@@ -24,6 +25,7 @@ impl TrackingNumber {
         Ok(TrackingNumber(value.to_owned()))
     }
 
+    /// The tracking number.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -35,6 +37,7 @@ impl TrackingNumber {
 pub struct Carrier(String);
 
 impl Carrier {
+    /// Trims `value` and takes it if it is 1–32 printable characters.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         let value = value.trim();
         let length = value.chars().count();
@@ -47,6 +50,7 @@ impl Carrier {
         Ok(Carrier(value.to_owned()))
     }
 
+    /// The carrier's name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -64,10 +68,14 @@ impl Carrier {
 pub struct ShippingAddress(BTreeMap<String, String>);
 
 impl ShippingAddress {
+    /// The most lines an address may have.
     pub const MAX_KEYS: usize = 20;
+    /// The longest key, in characters.
     pub const MAX_KEY_CHARS: usize = 64;
+    /// The longest value, in characters.
     pub const MAX_VALUE_CHARS: usize = 512;
 
+    /// Takes `lines` if they are within the bounds above and hold no NUL.
     pub fn new(lines: BTreeMap<String, String>) -> Result<Self, DomainError> {
         if lines.len() > Self::MAX_KEYS {
             return Err(DomainError::invalid(
@@ -101,10 +109,12 @@ impl ShippingAddress {
         Ok(ShippingAddress(lines))
     }
 
+    /// The address's lines, by key.
     pub fn lines(&self) -> &BTreeMap<String, String> {
         &self.0
     }
 
+    /// Whether it has no lines at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

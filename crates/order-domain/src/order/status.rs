@@ -7,17 +7,26 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
+    /// Created, waiting for the buyer's payment.
     PendingPayment,
+    /// The escrow holds the total; the seller is to ship.
     Paid,
+    /// On its way.
     Shipped,
+    /// Delivered; waiting for the buyer's confirmation or the automatic completion.
     Delivered,
+    /// The escrow was released: the seller is paid. Final.
     Completed,
+    /// Ended before shipping; any escrow went back to the buyer. Final.
     Cancelled,
+    /// A party opened a dispute; an admin will resolve it.
     Disputed,
+    /// A resolution gave the buyer everything back. Final.
     Refunded,
 }
 
 impl OrderStatus {
+    /// Every status, in the order of an order's life.
     pub const ALL: [OrderStatus; 8] = [
         OrderStatus::PendingPayment,
         OrderStatus::Paid,
@@ -29,6 +38,7 @@ impl OrderStatus {
         OrderStatus::Refunded,
     ];
 
+    /// The wire name, such as `PENDING_PAYMENT`.
     pub const fn as_str(self) -> &'static str {
         match self {
             OrderStatus::PendingPayment => "PENDING_PAYMENT",
@@ -68,6 +78,7 @@ impl fmt::Display for OrderStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("\"{0}\" is not a valid order status.")]
+/// A status word that names no [`OrderStatus`]; it holds the word.
 pub struct UnknownOrderStatus(pub String);
 
 impl FromStr for OrderStatus {
@@ -84,18 +95,26 @@ impl FromStr for OrderStatus {
 /// Something that can be done to an order, as named in a refusal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OrderAction {
+    /// Take the payment into escrow.
     MarkPaid,
+    /// Record the shipment.
     Ship,
+    /// Record the delivery.
     MarkDelivered,
+    /// Release the escrow to the seller.
     Complete,
+    /// Call off an unpaid order.
     Cancel,
     /// A paid order called off before shipping, its escrow refunded.
     CancelPaid,
+    /// Open the order's dispute.
     OpenDispute,
+    /// Apply a dispute's resolution to the order.
     SettleDispute,
 }
 
 impl OrderAction {
+    /// Every action.
     pub const ALL: [OrderAction; 8] = [
         OrderAction::MarkPaid,
         OrderAction::Ship,
@@ -107,8 +126,20 @@ impl OrderAction {
         OrderAction::SettleDispute,
     ];
 
-    /// The statuses this action may start from (SPEC §5). The one table every transition
+    /// The statuses this action may start from. The one table every transition
     /// consults, so that the rules cannot drift apart between methods.
+    ///
+    /// ```
+    /// use order_domain::order::OrderAction;
+    /// use order_domain::OrderStatus;
+    ///
+    /// assert_eq!(OrderAction::Ship.allowed_from(), [OrderStatus::Paid]);
+    /// assert!(OrderAction::OpenDispute.allowed_from().contains(&OrderStatus::Delivered));
+    /// // Nothing leaves a final status.
+    /// assert!(OrderAction::ALL
+    ///     .iter()
+    ///     .all(|action| !action.allowed_from().contains(&OrderStatus::Completed)));
+    /// ```
     pub const fn allowed_from(self) -> &'static [OrderStatus] {
         use OrderStatus::*;
         match self {
@@ -149,6 +180,7 @@ pub enum OrderSource {
 }
 
 impl OrderSource {
+    /// The wire name: `AUCTION` or `BUY_NOW`.
     pub const fn as_str(self) -> &'static str {
         match self {
             OrderSource::Auction => "AUCTION",

@@ -15,12 +15,19 @@ use crate::money::{FeeRate, Money, Settlement};
 /// What a new order is made of, before it gets an id, a fee and a status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewOrder {
+    /// The listing bought.
     pub listing_id: ListingId,
+    /// The buyer.
     pub buyer_id: UserId,
+    /// The listing's seller.
     pub seller_id: UserId,
+    /// An auction's win or a Buy It Now.
     pub source: OrderSource,
+    /// The item's price.
     pub amount: Money,
+    /// The shipping cost.
     pub shipping_cost: Money,
+    /// Where to ship.
     pub shipping_address: ShippingAddress,
 }
 
