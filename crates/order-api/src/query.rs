@@ -4,13 +4,15 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use order_ports::store::{Page, PageRequest, Position};
+use order_ports::store::{Page, PageRequest, Position, Total};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
 
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// How deep numbered pages of a list with cursors go: a page may not start past this row.
+pub const MAX_NUMBERED_ROWS: u64 = 10_000;
 
 /// The parameters of one request's query string, consumed as the endpoint reads them.
 pub struct Params {
@@ -182,6 +184,17 @@ impl Pagination {
                 .ok_or(ApiError::InvalidPage("Invalid page."))?,
         };
         let offset = (number - 1).saturating_mul(u64::from(page_size));
+        if cursors && offset >= MAX_NUMBERED_ROWS {
+            // An OFFSET reads and throws away every row before it; a cursor goes straight
+            // to its place, however deep.
+            return Err(ApiError::field(
+                "page",
+                format!(
+                    "Numbered pages end at row {MAX_NUMBERED_ROWS}; \
+                     to go deeper, follow the cursors of ?cursor= (empty for the top)."
+                ),
+            ));
+        }
         Ok(Pagination {
             request: PageRequest::Offset {
                 offset,
@@ -212,7 +225,7 @@ impl Pagination {
             }
         };
         if let Some(number) = self.page_number {
-            let total = page.total.unwrap_or_default();
+            let total = page.total.unwrap_or(Total::Exact(0));
             if number > 1 && page.items.is_empty() {
                 return Err(ApiError::InvalidPage("Invalid page."));
             }
@@ -224,9 +237,14 @@ impl Pagination {
                 2 => Some(url(None)),
                 n => Some(url(Some(("page", (n - 1).to_string())))),
             };
-            return Ok(
-                json!({"count": total, "next": next, "previous": previous, "results": results}),
-            );
+            let mut body = json!({
+                "count": total.count(), "next": next, "previous": previous, "results": results,
+            });
+            if let Total::AtLeast(_) = total {
+                // The filter has no kept count: counting stopped at the cap (docs/api.md).
+                body["count_exact"] = Value::Bool(false);
+            }
+            return Ok(body);
         }
         let cursor_url =
             |kind: char, item: &T| url(Some(("cursor", encode_cursor(kind, item.position()))));

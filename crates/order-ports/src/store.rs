@@ -237,12 +237,30 @@ pub enum PageRequest {
     Before { before: Position, limit: u32 },
 }
 
+/// How many rows a list matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Total {
+    /// Exactly this many.
+    Exact(u64),
+    /// This many at least: counting stopped there, for a filter no kept count answers.
+    AtLeast(u64),
+}
+
+impl Total {
+    /// The number, exact or not.
+    pub fn count(self) -> u64 {
+        match self {
+            Total::Exact(n) | Total::AtLeast(n) => n,
+        }
+    }
+}
+
 /// One page of a list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// The number of matching rows, for offset pages only.
-    pub total: Option<u64>,
+    pub total: Option<Total>,
     /// Whether rows exist beyond this page in the direction it was read.
     pub has_more: bool,
 }

@@ -10,9 +10,7 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
             StoreError::Conflict(info.constraint_name().unwrap_or("unique").to_owned())
         }
         DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => StoreError::Stale,
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-            StoreError::Unavailable(info.message().to_owned())
-        }
+        ref lost if connection_lost(lost) => StoreError::Unavailable(lost.to_string()),
         // Lock and statement timeouts (set on every connection) mean "busy, try again".
         DieselError::DatabaseError(_, info) if info.message().contains("canceling statement") => {
             StoreError::Unavailable(info.message().to_owned())
@@ -21,6 +19,27 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
             StoreError::Unavailable("the connection's transaction is broken".into())
         }
         other => StoreError::Internal(other.to_string()),
+    }
+}
+
+/// Whether `error` says the connection itself is gone (the server restarted, or ended the
+/// session), rather than anything about the statement: the statement never ran, or its
+/// transaction is lost with the connection.
+pub(crate) fn connection_lost(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        // SQLSTATE class 57P: admin_shutdown, crash_shutdown, cannot_connect_now. Diesel
+        // keeps the message, not the code.
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            message.starts_with("terminating connection")
+                || message.contains("the database system is shutting down")
+                || message.contains("the database system is starting up")
+        }
+        _ => false,
     }
 }
 

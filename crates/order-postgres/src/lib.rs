@@ -6,7 +6,9 @@
 //! their outbox rows in the same transaction. It holds no business rule.
 
 mod error;
+mod fragment;
 mod idempotency;
+mod list;
 mod migrate;
 mod outbox;
 mod page;

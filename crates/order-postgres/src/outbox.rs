@@ -155,7 +155,7 @@ struct Stats {
 impl Outbox for PgStore {
     async fn begin_batch(&self) -> Result<Box<dyn OutboxBatch>, StoreError> {
         let connection = self.pool().get().await.map_err(pool_error)?;
-        Ok(Box::new(PgUnitOfWork::begin(connection).await?))
+        Ok(Box::new(PgUnitOfWork::open(connection).await?))
     }
 
     async fn stats(&self, now: DateTime<Utc>) -> Result<OutboxStats, StoreError> {

@@ -16,7 +16,9 @@ use uuid::Uuid;
 use crate::error::corrupt;
 use crate::schema::{disputes, orders};
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset,
+)]
 #[diesel(table_name = orders, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 pub(crate) struct OrderRow {
     pub id: Uuid,
@@ -69,6 +71,62 @@ pub(crate) struct DisputeRow {
     pub responded_at: Option<DateTime<Utc>>,
     pub escalated_at: Option<DateTime<Utc>>,
 }
+
+/// The columns of an order that differ between two versions of its row, and nothing else:
+/// an UPDATE that sets only those writes less, and fires no trigger of an unchanged column.
+macro_rules! order_changes {
+    ($($column:ident: $type:ty),* $(,)?) => {
+        #[derive(Debug, Default, AsChangeset)]
+        #[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
+        pub(crate) struct OrderChanges {
+            $($column: Option<$type>,)*
+            pub event_sequence: Option<i64>,
+        }
+
+        impl OrderChanges {
+            pub fn between(stored: &OrderRow, changed: &OrderRow) -> OrderChanges {
+                OrderChanges {
+                    $($column: (stored.$column != changed.$column)
+                        .then(|| changed.$column.clone()),)*
+                    event_sequence: None,
+                }
+            }
+
+            pub fn is_empty(&self) -> bool {
+                $(self.$column.is_none() &&)* self.event_sequence.is_none()
+            }
+        }
+    };
+}
+
+order_changes!(
+    listing_id: Uuid,
+    buyer_id: Uuid,
+    seller_id: Uuid,
+    source: String,
+    amount: Decimal,
+    fee_amount: Decimal,
+    shipping_cost: Decimal,
+    status: String,
+    shipping_address: serde_json::Value,
+    tracking_number: Option<String>,
+    carrier: Option<String>,
+    escrow_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    paid_at: Option<DateTime<Utc>>,
+    shipped_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
+    cancellation_reason: Option<String>,
+    status_before_dispute: Option<String>,
+    escrow_intent: Option<serde_json::Value>,
+    escrow_intent_resume_at: Option<DateTime<Utc>>,
+    pay_by: Option<DateTime<Utc>>,
+    ship_by: Option<DateTime<Utc>>,
+    ship_overdue_at: Option<DateTime<Utc>>,
+    auto_complete_at: Option<DateTime<Utc>>,
+);
 
 /// What an order shows of its dispute: `(id, status, resolution)`.
 pub(crate) type SummaryRow = (Uuid, Uuid, String, Option<String>);

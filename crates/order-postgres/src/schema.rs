@@ -90,5 +90,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    order_counts (status, shard) {
+        status -> Text,
+        shard -> SmallInt,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    dispute_counts (status, shard) {
+        status -> Text,
+        shard -> SmallInt,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_order_counts (user_id, side) {
+        user_id -> Uuid,
+        side -> Text,
+        n -> BigInt,
+    }
+}
+
 diesel::joinable!(disputes -> orders (order_id));
 diesel::allow_tables_to_appear_in_same_query!(orders, disputes);

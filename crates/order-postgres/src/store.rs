@@ -2,19 +2,49 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use order_domain::{Dispute, DisputeId, Order, OrderId};
-use order_ports::store::{DisputeQuery, OrderQuery, Page, SortOrder, Visibility};
+use order_ports::store::{DisputeQuery, OrderQuery, Page, SortOrder};
 use order_ports::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
+use uuid::Uuid;
 
-use crate::error::{pool_error, store_error};
+use crate::error::{connection_lost, pool_error, store_error};
+use crate::list::{read_disputes, read_orders};
 use crate::page::PagePlan;
 use crate::pool::PgPool;
 use crate::rows::{summary, DisputeRow, OrderRow, SummaryRow};
 use crate::schema::{disputes, orders};
 use crate::unit_of_work::PgUnitOfWork;
+
+type Connection = Object<AsyncPgConnection>;
+
+/// Runs a read (`$body`, with `$conn` a pooled connection) and maps its error. A connection
+/// is not tested before use (that would cost a round trip on every request); one found
+/// dead instead is dropped, and since a restarted server leaves every idle connection
+/// dead, the pool's idle ones with it. A read changes nothing, so it then runs once more,
+/// on a new connection. A macro, because the read borrows the connection it is given.
+macro_rules! read {
+    ($store:expr, |$conn:ident| $body:expr) => {{
+        let store: &PgStore = $store;
+        let mut connection = store.connection().await?;
+        let first = {
+            let $conn: &mut AsyncPgConnection = &mut connection;
+            $body
+        };
+        match first {
+            Err(error) if crate::error::connection_lost(&error) => {
+                store.forget_connections(connection, &error);
+                let mut connection = store.connection().await?;
+                let $conn: &mut AsyncPgConnection = &mut connection;
+                $body.map_err(store_error)
+            }
+            other => other.map_err(store_error),
+        }
+    }};
+}
 
 /// The order and dispute store on PostgreSQL.
 #[derive(Clone)]
@@ -34,39 +64,72 @@ impl PgStore {
     /// Whether the database answers, for the readiness probe.
     pub async fn ping(&self) -> Result<(), StoreError> {
         use diesel_async::SimpleAsyncConnection;
-        let mut conn = self.connection().await?;
-        conn.batch_execute("SELECT 1").await.map_err(store_error)
+        read!(self, |conn| conn.batch_execute("SELECT 1").await)
     }
 
-    async fn connection(
-        &self,
-    ) -> Result<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, StoreError>
-    {
+    pub(crate) async fn connection(&self) -> Result<Connection, StoreError> {
         self.pool.get().await.map_err(pool_error)
     }
+
+    pub(crate) fn forget_connections(&self, dead: Connection, error: &DieselError) {
+        tracing::warn!(%error, "a database connection was lost; reconnecting");
+        drop(Object::take(dead));
+        self.pool.retain(|_, _| false);
+    }
 }
 
-/// An order locked on its own (`FOR UPDATE` cannot take the nullable side of an outer
-/// join), then given its dispute's summary.
-pub(crate) async fn with_dispute(
+/// The plans of a list's statements, for the test that refuses a filter without an index.
+#[cfg(feature = "test-db")]
+impl PgStore {
+    /// `EXPLAIN (FORMAT JSON)` of the statements that read a page of orders: the page, and
+    /// the count when it reads the orders themselves.
+    pub async fn explain_list_orders(
+        &self,
+        query: &OrderQuery,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        read!(self, |conn| crate::list::explain_orders(conn, query).await)
+    }
+
+    /// `EXPLAIN (FORMAT JSON)` of the statement that reads a page of disputes.
+    pub async fn explain_list_disputes(
+        &self,
+        query: &DisputeQuery,
+    ) -> Result<serde_json::Value, StoreError> {
+        let plan = PagePlan::new(query.page, SortOrder::NewestFirst);
+        read!(self, |conn| crate::list::explain_disputes(
+            conn, query, plan
+        )
+        .await)
+    }
+}
+
+/// Each order row with its dispute's summary, read in one statement for all of them: the
+/// rows were locked on their own (`FOR UPDATE` cannot take the nullable side of an outer
+/// join).
+pub(crate) async fn with_disputes(
     conn: &mut AsyncPgConnection,
-    row: OrderRow,
-) -> Result<Order, StoreError> {
-    let dispute: Option<SummaryRow> = disputes::table
-        .filter(disputes::order_id.eq(row.id))
+    rows: Vec<OrderRow>,
+) -> Result<Vec<Order>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let summaries: Vec<SummaryRow> = disputes::table
+        .filter(disputes::order_id.eq_any(ids))
         .select(SUMMARY_COLUMNS)
-        .first(conn)
+        .load(conn)
         .await
-        .optional()
         .map_err(store_error)?;
-    with_summary((row, dispute))
+    rows.into_iter()
+        .map(|row| {
+            let dispute = summaries.iter().find(|s| s.1 == row.id).cloned();
+            with_summary((row, dispute))
+        })
+        .collect()
 }
-
-/// Orders, each with its dispute if it has one (at most one: `disputes.order_id` is unique).
-type OrdersWithDisputes = diesel::dsl::LeftJoin<orders::table, disputes::table>;
 
 /// The columns of a dispute's summary.
-const SUMMARY_COLUMNS: (
+pub(crate) const SUMMARY_COLUMNS: (
     disputes::id,
     disputes::order_id,
     disputes::status,
@@ -78,159 +141,47 @@ const SUMMARY_COLUMNS: (
     disputes::resolution,
 );
 
-/// The columns of a dispute's summary, null for an order without one.
-fn summary_columns() -> diesel::dsl::Nullable<(
-    disputes::id,
-    disputes::order_id,
-    disputes::status,
-    disputes::resolution,
-)> {
-    SUMMARY_COLUMNS.nullable()
-}
-
 /// An order row read with its dispute's summary, as the domain's order.
-fn with_summary((order, dispute): (OrderRow, Option<SummaryRow>)) -> Result<Order, StoreError> {
+pub(crate) fn with_summary(
+    (order, dispute): (OrderRow, Option<SummaryRow>),
+) -> Result<Order, StoreError> {
     order.into_order(dispute.as_ref().map(summary).transpose()?)
-}
-
-/// A condition that is always true and keeps its statement out of the prepared-statement
-/// cache (diesel never caches a statement with an SQL literal), so that PostgreSQL plans it
-/// for its own parameters each time. Once cached, a `buyer OR seller` page soon runs on a
-/// generic plan that reads every order of the user from the heap and sorts them: 580 ms
-/// instead of under 1 ms for a user with 26,000 orders, and half the throughput even for one
-/// with 1,200 (docs/benchmarks.md).
-fn planned_for_its_own_parameters() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE")
-}
-
-fn filtered_orders(query: &OrderQuery) -> diesel::dsl::IntoBoxed<'static, OrdersWithDisputes, Pg> {
-    let mut select = orders::table.left_join(disputes::table).into_boxed();
-    select = match query.visibility {
-        Visibility::All => select,
-        Visibility::Participant(user) => {
-            let user = *user.as_uuid();
-            select
-                .filter(orders::buyer_id.eq(user).or(orders::seller_id.eq(user)))
-                .filter(planned_for_its_own_parameters())
-        }
-        Visibility::Buyer(user) => select.filter(orders::buyer_id.eq(*user.as_uuid())),
-        Visibility::Seller(user) => select.filter(orders::seller_id.eq(*user.as_uuid())),
-    };
-    if !query.statuses.is_empty() {
-        let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
-        select = select.filter(orders::status.eq_any(statuses));
-    }
-    if let Some(listing) = query.listing_id {
-        select = select.filter(orders::listing_id.eq(*listing.as_uuid()));
-    }
-    if let Some(after) = query.created_after {
-        select = select.filter(orders::created_at.ge(after));
-    }
-    if let Some(before) = query.created_before {
-        select = select.filter(orders::created_at.lt(before));
-    }
-    select
-}
-
-fn filtered_disputes(query: &DisputeQuery) -> disputes::BoxedQuery<'static, Pg> {
-    let mut select = disputes::table.into_boxed();
-    if !query.statuses.is_empty() {
-        let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
-        select = select.filter(disputes::status.eq_any(statuses));
-    }
-    select
-}
-
-/// How many orders the query matches. A participant's count is the orders they buy plus
-/// the orders they sell: two index-only counts, where `buyer OR seller` makes PostgreSQL
-/// visit every matching row in the heap (ten times slower for a user with 20,000 orders).
-/// Exact, because no order has the same buyer and seller (`orders_buyer_is_not_seller`).
-async fn count_orders(conn: &mut AsyncPgConnection, query: &OrderQuery) -> Result<i64, StoreError> {
-    let sides = match query.visibility {
-        Visibility::Participant(user) => {
-            vec![Visibility::Buyer(user), Visibility::Seller(user)]
-        }
-        other => vec![other],
-    };
-    let mut total = 0;
-    for visibility in sides {
-        let side = OrderQuery {
-            visibility,
-            ..query.clone()
-        };
-        total += filtered_orders(&side)
-            .count()
-            .get_result::<i64>(&mut *conn)
-            .await
-            .map_err(store_error)?;
-    }
-    Ok(total)
-}
-
-/// One page of `$table` rows matching `$filtered` (a boxed query), read as `$selection`, as
-/// the plan says: the keyset filter, the order by `(created_at, id)`, the slice, and for
-/// offset pages the total `$count` (an expression run only then). A macro because each
-/// table's query has its own type.
-macro_rules! read_page {
-    ($conn:expr, $plan:expr, $table:ident, $filtered:expr, $selection:expr, $count:expr) => {{
-        let plan = $plan;
-        let mut select = $filtered;
-        if let Some(keyset) = plan.keyset(stringify!($table)) {
-            select = select.filter(keyset);
-        }
-        select = if plan.descending {
-            select.order(($table::created_at.desc(), $table::id.desc()))
-        } else {
-            select.order(($table::created_at.asc(), $table::id.asc()))
-        };
-        let rows = select
-            .offset(plan.offset)
-            .limit(plan.limit)
-            .select($selection)
-            .load($conn)
-            .await
-            .map_err(store_error)?;
-        let total = if plan.needs_count() {
-            Some($count)
-        } else {
-            None
-        };
-        plan.page(rows, total)
-    }};
 }
 
 #[async_trait]
 impl OrderStore for PgStore {
+    /// A write is retried only here, where its transaction has not begun: after BEGIN,
+    /// a lost connection takes the transaction with it, and the caller hears 503.
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
         let connection = self.connection().await?;
-        Ok(Box::new(PgUnitOfWork::begin(connection).await?))
+        let connection = match PgUnitOfWork::begin(connection).await {
+            Ok(unit) => return Ok(Box::new(unit)),
+            Err((connection, error)) if connection_lost(&error) => {
+                self.forget_connections(connection, &error);
+                self.connection().await?
+            }
+            Err((_, error)) => return Err(store_error(error)),
+        };
+        PgUnitOfWork::begin(connection)
+            .await
+            .map(|unit| Box::new(unit) as Box<dyn UnitOfWork>)
+            .map_err(|(_, error)| store_error(error))
     }
 
-    /// The hot read: one query, the order joined with its dispute's summary.
+    /// The hot read: one statement, the order joined with its dispute's summary.
     async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        let mut conn = self.connection().await?;
-        let row: Option<(OrderRow, Option<SummaryRow>)> = orders::table
+        let row: Option<(OrderRow, Option<SummaryRow>)> = read!(self, |conn| orders::table
             .left_join(disputes::table)
             .filter(orders::id.eq(*id.as_uuid()))
-            .select((OrderRow::as_select(), summary_columns()))
-            .first(&mut conn)
+            .select((OrderRow::as_select(), SUMMARY_COLUMNS.nullable()))
+            .first(conn)
             .await
-            .optional()
-            .map_err(store_error)?;
+            .optional())?;
         row.map(with_summary).transpose()
     }
 
     async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>, StoreError> {
-        let plan = PagePlan::new(query.page, query.sort);
-        let mut conn = self.connection().await?;
-        let page: Page<(OrderRow, Option<SummaryRow>)> = read_page!(
-            &mut conn,
-            plan,
-            orders,
-            filtered_orders(&query),
-            (OrderRow::as_select(), summary_columns()),
-            count_orders(&mut conn, &query).await?
-        );
+        let page = read!(self, |conn| read_orders(conn, &query).await)?;
         Ok(Page {
             items: page
                 .items
@@ -243,16 +194,14 @@ impl OrderStore for PgStore {
     }
 
     async fn dispute(&self, id: DisputeId) -> Result<Option<Dispute>, StoreError> {
-        let mut conn = self.connection().await?;
-        disputes::table
+        read!(self, |conn| disputes::table
             .find(*id.as_uuid())
             .select(DisputeRow::as_select())
-            .first(&mut conn)
+            .first(conn)
             .await
-            .optional()
-            .map_err(store_error)?
-            .map(Dispute::try_from)
-            .transpose()
+            .optional())?
+        .map(Dispute::try_from)
+        .transpose()
     }
 
     async fn claim_stale_intents(
@@ -278,11 +227,7 @@ impl OrderStore for PgStore {
         .load(&mut conn)
         .await
         .map_err(store_error)?;
-        let mut claimed = Vec::with_capacity(rows.len());
-        for row in rows {
-            claimed.push(with_dispute(&mut conn, row).await?);
-        }
-        Ok(claimed)
+        with_disputes(&mut conn, rows).await
     }
 
     async fn intent_stats(&self) -> Result<IntentStats, StoreError> {
@@ -323,19 +268,7 @@ impl OrderStore for PgStore {
 
     async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {
         let plan = PagePlan::new(query.page, SortOrder::NewestFirst);
-        let mut conn = self.connection().await?;
-        let page = read_page!(
-            &mut conn,
-            plan,
-            disputes,
-            filtered_disputes(&query),
-            DisputeRow::as_select(),
-            filtered_disputes(&query)
-                .count()
-                .get_result::<i64>(&mut conn)
-                .await
-                .map_err(store_error)?
-        );
+        let page = read!(self, |conn| read_disputes(conn, &query, plan).await)?;
         Ok(Page {
             items: page
                 .items

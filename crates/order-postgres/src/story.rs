@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AnsiTransactionManager, RunQueryDsl, TransactionManager};
 use order_domain::{Actor, EventType, OrderId, OrderStatus};
-use order_ports::store::Page;
+use order_ports::store::{Page, Total};
 use order_ports::{FeedEvent, HistoryEntry, StoreError, StoryLine};
 use uuid::Uuid;
 
@@ -141,7 +141,7 @@ impl PgStore {
         let has_more = offset + (items.len() as u64) < total;
         Ok(Page {
             items,
-            total: Some(total),
+            total: Some(Total::Exact(total)),
             has_more,
         })
     }

@@ -1,10 +1,22 @@
 //! One database transaction, as the use cases' unit of work.
+//!
+//! A change costs at most four round trips: BEGIN; the lock, which reads the order and
+//! its dispute in one pipelined exchange; the writes, all sent together with the outbox
+//! rows (only the columns that changed); COMMIT. To get there, the unit keeps what it
+//! holds: the orders it locked, claimed or inserted, as stored and as its writes will
+//! leave them, and the disputes it locked with them. A write to a row it holds is sent
+//! with the unit's next statement that needs it, at the latest at commit, and its errors
+//! come from that call. Rows it does not hold are written at once, as before.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use futures_util::future::{try_join, try_join_all, BoxFuture};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::OrderSource;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
@@ -12,41 +24,230 @@ use order_ports::{OrderDeadline, RecordedEvent, StoreError, UnitOfWork};
 use uuid::Uuid;
 
 use crate::error::store_error;
-use crate::rows::{DisputeRow, OrderRow};
+use crate::rows::{DisputeRow, OrderChanges, OrderRow, SummaryRow};
 use crate::schema::{disputes, orders, outbox};
-use crate::store::with_dispute;
+use crate::store::{with_disputes, with_summary};
 
 type Connection = Object<AsyncPgConnection>;
+
+/// An order this unit of work holds, as the database has it and as its writes will leave
+/// it.
+struct Held {
+    stored: OrderRow,
+    stored_sequence: i64,
+    row: OrderRow,
+    /// The last number of the order's event sequence, counting the events reserved here.
+    sequence: i64,
+}
+
+impl Held {
+    fn new(row: OrderRow, sequence: i64) -> Held {
+        Held {
+            stored: row.clone(),
+            stored_sequence: sequence,
+            row,
+            sequence,
+        }
+    }
+}
+
+/// A write waiting to be sent with the unit's next statement.
+enum Write {
+    InsertDispute(DisputeRow),
+    UpdateDispute(DisputeRow),
+    Outbox(Vec<RecordedEvent>),
+}
 
 /// A transaction on one pooled connection. Dropped without [`UnitOfWork::commit`], it is
 /// rolled back in the background before the connection returns to the pool.
 pub struct PgUnitOfWork {
     /// `None` once committed.
     connection: Option<Connection>,
+    held: HashMap<Uuid, Held>,
+    /// Disputes locked with their orders, by dispute id, as stored.
+    disputes: HashMap<Uuid, DisputeRow>,
+    /// Writes to held rows not sent yet, in the order they were made.
+    pending: Vec<Write>,
 }
 
 impl PgUnitOfWork {
-    pub(crate) async fn begin(mut connection: Connection) -> Result<PgUnitOfWork, StoreError> {
-        AnsiTransactionManager::begin_transaction(&mut *connection)
+    /// Begins a transaction on `connection`; on failure, hands the connection back with
+    /// the error, so that the store can tell a dead connection from a refusal.
+    pub(crate) async fn begin(
+        mut connection: Connection,
+    ) -> Result<PgUnitOfWork, (Connection, DieselError)> {
+        match AnsiTransactionManager::begin_transaction(&mut *connection).await {
+            Ok(()) => Ok(PgUnitOfWork {
+                connection: Some(connection),
+                held: HashMap::new(),
+                disputes: HashMap::new(),
+                pending: Vec::new(),
+            }),
+            Err(error) => Err((connection, error)),
+        }
+    }
+
+    /// [`PgUnitOfWork::begin`] for callers that retry nothing.
+    pub(crate) async fn open(connection: Connection) -> Result<PgUnitOfWork, StoreError> {
+        PgUnitOfWork::begin(connection)
             .await
-            .map_err(store_error)?;
-        Ok(PgUnitOfWork {
-            connection: Some(connection),
-        })
+            .map_err(|(_, error)| store_error(error))
     }
 
     pub(crate) fn conn(&mut self) -> Result<&mut AsyncPgConnection, StoreError> {
-        self.connection
-            .as_deref_mut()
-            .ok_or_else(|| StoreError::Internal("the unit of work has already committed".into()))
+        self.connection.as_deref_mut().ok_or_else(committed)
     }
 
-    async fn one_order(&mut self, row: Option<OrderRow>) -> Result<Option<Order>, StoreError> {
-        match row {
-            Some(row) => with_dispute(self.conn()?, row).await.map(Some),
-            None => Ok(None),
-        }
+    /// The connection, for sending several statements at once (diesel-async pipelines
+    /// the futures of a shared connection that are polled together).
+    fn shared(&self) -> Result<&AsyncPgConnection, StoreError> {
+        self.connection.as_deref().ok_or_else(committed)
     }
+
+    fn hold(&mut self, row: &OrderRow, sequence: i64) {
+        self.held.insert(row.id, Held::new(row.clone(), sequence));
+    }
+
+    /// Sends every write waiting, all at once: the orders' changed columns, then the
+    /// disputes, then the outbox rows. Each order update is conditional on the status it
+    /// was stored with; none matching means another writer got there first.
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        let updates: Vec<(Uuid, String, OrderChanges)> = self
+            .held
+            .values()
+            .filter_map(|held| {
+                let mut changes = OrderChanges::between(&held.stored, &held.row);
+                if held.sequence != held.stored_sequence {
+                    changes.event_sequence = Some(held.sequence);
+                }
+                (!changes.is_empty()).then(|| (held.stored.id, held.stored.status.clone(), changes))
+            })
+            .collect();
+        if updates.is_empty() && self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut conn = self.shared()?;
+        let mut sent: Vec<BoxFuture<'_, Result<(), StoreError>>> = Vec::new();
+        for (id, expected, changes) in &updates {
+            let update = diesel::update(
+                orders::table
+                    .find(*id)
+                    .filter(orders::status.eq(expected.as_str())),
+            )
+            .set(changes)
+            .execute(&mut conn);
+            sent.push(Box::pin(async move { one_row(update.await) }));
+        }
+        for write in &pending {
+            match write {
+                Write::InsertDispute(row) => {
+                    let insert = diesel::insert_into(disputes::table)
+                        .values(row)
+                        .execute(&mut conn);
+                    sent.push(Box::pin(async move {
+                        insert.await.map(drop).map_err(store_error)
+                    }));
+                }
+                Write::UpdateDispute(row) => {
+                    let update = diesel::update(disputes::table.find(row.id))
+                        .set(row)
+                        .execute(&mut conn);
+                    sent.push(Box::pin(async move { one_row(update.await) }));
+                }
+                Write::Outbox(events) => {
+                    let insert = diesel::insert_into(outbox::table)
+                        .values(outbox_rows(events))
+                        .execute(&mut conn);
+                    sent.push(Box::pin(async move {
+                        insert.await.map(drop).map_err(store_error)
+                    }));
+                }
+            }
+        }
+        try_join_all(sent).await?;
+        for held in self.held.values_mut() {
+            held.stored = held.row.clone();
+            held.stored_sequence = held.sequence;
+        }
+        for write in pending {
+            if let Write::InsertDispute(row) | Write::UpdateDispute(row) = write {
+                self.disputes.insert(row.id, row);
+            }
+        }
+        Ok(())
+    }
+
+    /// Orders locked on their own, then given their disputes' summaries in one statement.
+    async fn hold_all(&mut self, rows: Vec<(OrderRow, i64)>) -> Result<Vec<Order>, StoreError> {
+        for (row, sequence) in &rows {
+            self.hold(row, *sequence);
+        }
+        let rows = rows.into_iter().map(|(row, _)| row).collect();
+        with_disputes(self.conn()?, rows).await
+    }
+}
+
+fn committed() -> StoreError {
+    StoreError::Internal("the unit of work has already committed".into())
+}
+
+/// An update of one row by its key: none means the row was not as expected.
+fn one_row(updated: Result<usize, DieselError>) -> Result<(), StoreError> {
+    match updated.map_err(store_error)? {
+        1 => Ok(()),
+        _ => Err(StoreError::Stale),
+    }
+}
+
+/// The outbox rows of `events`, each with its history line.
+#[allow(clippy::type_complexity)]
+fn outbox_rows(
+    events: &[RecordedEvent],
+) -> Vec<(
+    (
+        diesel::dsl::Eq<outbox::event_id, Uuid>,
+        diesel::dsl::Eq<outbox::event_type, &'static str>,
+        diesel::dsl::Eq<outbox::order_id, Uuid>,
+        diesel::dsl::Eq<outbox::occurred_at, DateTime<Utc>>,
+        diesel::dsl::Eq<outbox::next_attempt_at, DateTime<Utc>>,
+        diesel::dsl::Eq<outbox::payload, &str>,
+    ),
+    (
+        diesel::dsl::Eq<outbox::sequence, i64>,
+        diesel::dsl::Eq<outbox::actor_type, &'static str>,
+        diesel::dsl::Eq<outbox::actor_id, Option<Uuid>>,
+        diesel::dsl::Eq<outbox::from_status, &'static str>,
+        diesel::dsl::Eq<outbox::to_status, &'static str>,
+        diesel::dsl::Eq<outbox::details, &serde_json::Value>,
+    ),
+)> {
+    events
+        .iter()
+        .map(|RecordedEvent { message, story }| {
+            (
+                (
+                    outbox::event_id.eq(*message.event_id.as_uuid()),
+                    outbox::event_type.eq(message.event_type.as_str()),
+                    outbox::order_id.eq(*message.order_id.as_uuid()),
+                    outbox::occurred_at.eq(message.occurred_at),
+                    // Due from the service's clock, as the relay's claim compares it with,
+                    // never the database's `now()`: a database clock ahead of the
+                    // service's would hold every new event back by the difference.
+                    outbox::next_attempt_at.eq(message.occurred_at),
+                    outbox::payload.eq(message.payload.as_str()),
+                ),
+                (
+                    outbox::sequence.eq(i64::try_from(story.sequence).unwrap_or(i64::MAX)),
+                    outbox::actor_type.eq(story.actor.kind()),
+                    outbox::actor_id.eq(story.actor.id().map(|id| *id.as_uuid())),
+                    outbox::from_status.eq(story.from_status.as_str()),
+                    outbox::to_status.eq(story.to_status.as_str()),
+                    outbox::details.eq(&story.details),
+                ),
+            )
+        })
+        .collect()
 }
 
 impl Drop for PgUnitOfWork {
@@ -69,34 +270,72 @@ impl Drop for PgUnitOfWork {
     }
 }
 
+/// The order's row (with its event sequence) and its dispute, both locked, read in one
+/// pipelined exchange. The dispute's lock follows the order's, as everywhere (order first,
+/// then dispute), so it adds no way to deadlock.
+async fn lock_with_dispute(
+    mut conn: &AsyncPgConnection,
+    id: Uuid,
+) -> Result<(Option<(OrderRow, i64)>, Option<DisputeRow>), DieselError> {
+    let order = orders::table
+        .find(id)
+        .for_update()
+        .select((OrderRow::as_select(), orders::event_sequence))
+        .first::<(OrderRow, i64)>(&mut conn);
+    let dispute = disputes::table
+        .filter(disputes::order_id.eq(id))
+        .for_update()
+        .select(DisputeRow::as_select())
+        .first::<DisputeRow>(&mut conn);
+    let (order, dispute) = try_join(async { order.await.optional() }, async {
+        dispute.await.optional()
+    })
+    .await?;
+    Ok((order, dispute))
+}
+
+fn summary_of(dispute: &DisputeRow) -> SummaryRow {
+    (
+        dispute.id,
+        dispute.order_id,
+        dispute.status.clone(),
+        dispute.resolution.clone(),
+    )
+}
+
 #[async_trait]
 impl UnitOfWork for PgUnitOfWork {
     async fn lock_order(&mut self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        let row = orders::table
-            .find(*id.as_uuid())
-            .for_update()
-            .select(OrderRow::as_select())
-            .first(self.conn()?)
+        self.flush().await?;
+        let (order, dispute) = lock_with_dispute(self.shared()?, *id.as_uuid())
             .await
-            .optional()
             .map_err(store_error)?;
-        self.one_order(row).await
+        let Some((row, sequence)) = order else {
+            return Ok(None);
+        };
+        self.hold(&row, sequence);
+        let summary = dispute.as_ref().map(summary_of);
+        if let Some(dispute) = dispute {
+            self.disputes.insert(dispute.id, dispute);
+        }
+        with_summary((row, summary)).map(Some)
     }
 
     async fn lock_live_order_for_listing(
         &mut self,
         listing_id: ListingId,
     ) -> Result<Option<Order>, StoreError> {
+        self.flush().await?;
         let row = orders::table
             .filter(orders::listing_id.eq(*listing_id.as_uuid()))
             .filter(orders::status.ne(OrderStatus::Cancelled.as_str()))
             .for_update()
-            .select(OrderRow::as_select())
+            .select((OrderRow::as_select(), orders::event_sequence))
             .first(self.conn()?)
             .await
             .optional()
             .map_err(store_error)?;
-        self.one_order(row).await
+        Ok(self.hold_all(row.into_iter().collect()).await?.pop())
     }
 
     async fn claim_due_order(
@@ -104,6 +343,7 @@ impl UnitOfWork for PgUnitOfWork {
         now: DateTime<Utc>,
         skip: Vec<OrderId>,
     ) -> Result<Option<Order>, StoreError> {
+        self.flush().await?;
         let skip: Vec<Uuid> = skip.iter().map(|id| *id.as_uuid()).collect();
         let awaiting = [
             OrderStatus::Shipped.as_str(),
@@ -118,12 +358,12 @@ impl UnitOfWork for PgUnitOfWork {
             .limit(1)
             .for_update()
             .skip_locked()
-            .select(OrderRow::as_select())
+            .select((OrderRow::as_select(), orders::event_sequence))
             .first(self.conn()?)
             .await
             .optional()
             .map_err(store_error)?;
-        self.one_order(row).await
+        Ok(self.hold_all(row.into_iter().collect()).await?.pop())
     }
 
     async fn claim_overdue_orders(
@@ -132,11 +372,12 @@ impl UnitOfWork for PgUnitOfWork {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Order>, StoreError> {
+        self.flush().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let conn = self.conn()?;
         // Each filter matches the partial index made for its sweep. (A locking query cannot
         // be boxed, hence the two whole statements.)
-        let rows: Vec<OrderRow> = match deadline {
+        let rows: Vec<(OrderRow, i64)> = match deadline {
             OrderDeadline::Payment => {
                 orders::table
                     .filter(orders::status.eq(OrderStatus::PendingPayment.as_str()))
@@ -147,7 +388,7 @@ impl UnitOfWork for PgUnitOfWork {
                     .limit(limit)
                     .for_update()
                     .skip_locked()
-                    .select(OrderRow::as_select())
+                    .select((OrderRow::as_select(), orders::event_sequence))
                     .load(conn)
                     .await
             }
@@ -161,17 +402,13 @@ impl UnitOfWork for PgUnitOfWork {
                     .limit(limit)
                     .for_update()
                     .skip_locked()
-                    .select(OrderRow::as_select())
+                    .select((OrderRow::as_select(), orders::event_sequence))
                     .load(conn)
                     .await
             }
         }
         .map_err(store_error)?;
-        let mut claimed = Vec::with_capacity(rows.len());
-        for row in rows {
-            claimed.push(with_dispute(self.conn()?, row).await?);
-        }
-        Ok(claimed)
+        self.hold_all(rows).await
     }
 
     async fn claim_unanswered_disputes(
@@ -179,11 +416,12 @@ impl UnitOfWork for PgUnitOfWork {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
+        self.flush().await?;
         let open = [
             DisputeStatus::Open.as_str(),
             DisputeStatus::Evidence.as_str(),
         ];
-        let rows: Vec<(DisputeRow, OrderRow)> = disputes::table
+        let rows: Vec<(DisputeRow, OrderRow, i64)> = disputes::table
             .inner_join(orders::table)
             .filter(disputes::status.eq_any(open))
             .filter(disputes::respond_by.le(now))
@@ -192,26 +430,35 @@ impl UnitOfWork for PgUnitOfWork {
             .limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .for_update()
             .skip_locked()
-            .select((DisputeRow::as_select(), OrderRow::as_select()))
+            .select((
+                DisputeRow::as_select(),
+                OrderRow::as_select(),
+                orders::event_sequence,
+            ))
             .load(self.conn()?)
             .await
             .map_err(store_error)?;
         rows.into_iter()
-            .map(|(dispute, order)| {
-                let dispute = Dispute::try_from(dispute)?;
-                let order = order.into_order(Some(dispute.summary()))?;
+            .map(|(dispute_row, order_row, sequence)| {
+                self.hold(&order_row, sequence);
+                self.disputes.insert(dispute_row.id, dispute_row.clone());
+                let dispute = Dispute::try_from(dispute_row)?;
+                let order = order_row.into_order(Some(dispute.summary()))?;
                 Ok((order, dispute))
             })
             .collect()
     }
 
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {
+        self.flush().await?;
+        let row = OrderRow::from(order);
         diesel::insert_into(orders::table)
-            .values(OrderRow::from(order))
+            .values(&row)
             .execute(self.conn()?)
             .await
-            .map(drop)
-            .map_err(store_error)
+            .map_err(store_error)?;
+        self.hold(&row, 0);
+        Ok(())
     }
 
     async fn update_order(
@@ -219,37 +466,60 @@ impl UnitOfWork for PgUnitOfWork {
         order: &Order,
         expected: OrderStatus,
     ) -> Result<(), StoreError> {
+        let row = OrderRow::from(order);
+        if let Some(held) = self.held.get_mut(&row.id) {
+            if held.row.status != expected.as_str() {
+                return Err(StoreError::Stale);
+            }
+            held.row = row;
+            return Ok(());
+        }
+        self.flush().await?;
         let updated = diesel::update(
             orders::table
-                .find(*order.id.as_uuid())
+                .find(row.id)
                 .filter(orders::status.eq(expected.as_str())),
         )
-        .set(OrderRow::from(order))
+        .set(&row)
         .execute(self.conn()?)
-        .await
-        .map_err(store_error)?;
-        match updated {
-            1 => Ok(()),
-            _ => Err(StoreError::Stale),
-        }
+        .await;
+        one_row(updated)
     }
 
     async fn lock_dispute(&mut self, id: DisputeId) -> Result<Option<Dispute>, StoreError> {
-        disputes::table
+        let written_here = self.pending.iter().rev().find_map(|write| match write {
+            Write::InsertDispute(row) | Write::UpdateDispute(row) if row.id == *id.as_uuid() => {
+                Some(row)
+            }
+            _ => None,
+        });
+        if let Some(row) = written_here.or_else(|| self.disputes.get(id.as_uuid())) {
+            return Dispute::try_from(row.clone()).map(Some);
+        }
+        self.flush().await?;
+        let row = disputes::table
             .find(*id.as_uuid())
             .for_update()
             .select(DisputeRow::as_select())
             .first(self.conn()?)
             .await
             .optional()
-            .map_err(store_error)?
-            .map(Dispute::try_from)
-            .transpose()
+            .map_err(store_error)?;
+        if let Some(row) = &row {
+            self.disputes.insert(row.id, row.clone());
+        }
+        row.map(Dispute::try_from).transpose()
     }
 
     async fn insert_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError> {
+        let row = DisputeRow::from(dispute);
+        if self.held.contains_key(&row.order_id) {
+            self.pending.push(Write::InsertDispute(row));
+            return Ok(());
+        }
+        self.flush().await?;
         diesel::insert_into(disputes::table)
-            .values(DisputeRow::from(dispute))
+            .values(&row)
             .execute(self.conn()?)
             .await
             .map(drop)
@@ -257,19 +527,36 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn update_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError> {
-        let updated = diesel::update(disputes::table.find(*dispute.id.as_uuid()))
-            .set(DisputeRow::from(dispute))
-            .execute(self.conn()?)
-            .await
-            .map_err(store_error)?;
-        match updated {
-            1 => Ok(()),
-            _ => Err(StoreError::Stale),
+        let row = DisputeRow::from(dispute);
+        let inserted_here = self.pending.iter_mut().find_map(|write| match write {
+            Write::InsertDispute(pending) if pending.id == row.id => Some(pending),
+            _ => None,
+        });
+        if let Some(pending) = inserted_here {
+            *pending = row;
+            return Ok(());
         }
+        if self.disputes.contains_key(&row.id) {
+            self.pending.push(Write::UpdateDispute(row));
+            return Ok(());
+        }
+        self.flush().await?;
+        let updated = diesel::update(disputes::table.find(row.id))
+            .set(&row)
+            .execute(self.conn()?)
+            .await;
+        one_row(updated)
     }
 
     async fn reserve_sequences(&mut self, order: OrderId, count: u64) -> Result<u64, StoreError> {
         let count = i64::try_from(count).unwrap_or(i64::MAX);
+        if let Some(held) = self.held.get_mut(order.as_uuid()) {
+            // The row is locked (or inserted) by this unit: nobody else moves its counter.
+            let first = held.sequence + 1;
+            held.sequence += count;
+            return Ok(u64::try_from(first).unwrap_or_default());
+        }
+        self.flush().await?;
         let last: i64 = diesel::update(orders::table.find(*order.as_uuid()))
             .set(orders::event_sequence.eq(orders::event_sequence + count))
             .returning(orders::event_sequence)
@@ -280,45 +567,13 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn append_outbox(&mut self, events: Vec<RecordedEvent>) -> Result<(), StoreError> {
-        let rows: Vec<_> = events
-            .into_iter()
-            .map(|RecordedEvent { message, story }| {
-                (
-                    (
-                        outbox::event_id.eq(*message.event_id.as_uuid()),
-                        outbox::event_type.eq(message.event_type.as_str()),
-                        outbox::order_id.eq(*message.order_id.as_uuid()),
-                        outbox::occurred_at.eq(message.occurred_at),
-                        // Due from the service's clock, as the relay's claim compares it
-                        // with, never the database's `now()`: a database clock ahead of the
-                        // service's would hold every new event back by the difference.
-                        outbox::next_attempt_at.eq(message.occurred_at),
-                        outbox::payload.eq(message.payload),
-                    ),
-                    (
-                        outbox::sequence.eq(i64::try_from(story.sequence).unwrap_or(i64::MAX)),
-                        outbox::actor_type.eq(story.actor.kind()),
-                        outbox::actor_id.eq(story.actor.id().map(|id| *id.as_uuid())),
-                        outbox::from_status.eq(story.from_status.as_str()),
-                        outbox::to_status.eq(story.to_status.as_str()),
-                        outbox::details.eq(story.details),
-                    ),
-                )
-            })
-            .collect();
-        diesel::insert_into(outbox::table)
-            .values(rows)
-            .execute(self.conn()?)
-            .await
-            .map(drop)
-            .map_err(store_error)
+        self.pending.push(Write::Outbox(events));
+        self.flush().await
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {
-        let mut connection = self
-            .connection
-            .take()
-            .ok_or_else(|| StoreError::Internal("the unit of work has already committed".into()))?;
+        self.flush().await?;
+        let mut connection = self.connection.take().ok_or_else(committed)?;
         AnsiTransactionManager::commit_transaction(&mut *connection)
             .await
             .map_err(store_error)

@@ -7,7 +7,7 @@ use order_domain::order::Deadlines;
 use order_domain::order::{NewOrder, OrderSource, ShippingAddress};
 use order_domain::{DisputeId, FeeRate, ListingId, Order, OrderId, OrderStatus, UserId};
 use order_ports::store::{
-    DisputeQuery, OrderQuery, Page, PageRequest, Position, SortOrder, Visibility,
+    DisputeQuery, OrderQuery, Page, PageRequest, Position, SortOrder, Total, Visibility,
 };
 use order_ports::OrderStore;
 use order_postgres::test_db::TestDatabase;
@@ -102,7 +102,7 @@ async fn a_user_sees_the_orders_they_buy_or_sell_and_can_narrow_to_one_role() {
         .list_orders(query(Visibility::Participant(user(1))))
         .await
         .unwrap();
-    assert_eq!(all.total, Some(12));
+    assert_eq!(all.total, Some(Total::Exact(12)));
     let bought = store
         .list_orders(query(Visibility::Buyer(user(1))))
         .await
@@ -117,7 +117,7 @@ async fn a_user_sees_the_orders_they_buy_or_sell_and_can_narrow_to_one_role() {
         .list_orders(query(Visibility::Participant(user(2))))
         .await
         .unwrap();
-    assert_eq!(seller_two.total, Some(6));
+    assert_eq!(seller_two.total, Some(Total::Exact(6)));
     let nobody = store
         .list_orders(query(Visibility::Participant(user(9))))
         .await
@@ -129,7 +129,7 @@ async fn a_user_sees_the_orders_they_buy_or_sell_and_can_narrow_to_one_role() {
             .await
             .unwrap()
             .total,
-        Some(12)
+        Some(Total::Exact(12))
     );
 }
 
@@ -165,7 +165,10 @@ async fn lists_filter_by_status_listing_and_creation_time() {
         statuses: vec![OrderStatus::Paid, OrderStatus::PendingPayment],
         ..query(Visibility::All)
     };
-    assert_eq!(store.list_orders(either).await.unwrap().total, Some(12));
+    assert_eq!(
+        store.list_orders(either).await.unwrap().total,
+        Some(Total::Exact(12))
+    );
     let listing = OrderQuery {
         listing_id: Some(ListingId::from_uuid(Uuid::from_u128(10_005))),
         ..query(Visibility::All)
@@ -208,12 +211,15 @@ async fn offset_pages_count_everything_and_say_whether_more_follow() {
     let first = store.list_orders(page(0)).await.unwrap();
     assert_eq!(
         (ids(&first), first.total, first.has_more),
-        (vec![12, 11, 10, 9, 8], Some(12), true)
+        (vec![12, 11, 10, 9, 8], Some(Total::Exact(12)), true)
     );
     let last = store.list_orders(page(10)).await.unwrap();
     assert_eq!((ids(&last), last.has_more), (vec![2, 1], false));
     let beyond = store.list_orders(page(20)).await.unwrap();
-    assert_eq!((beyond.items.len(), beyond.total), (0, Some(12)));
+    assert_eq!(
+        (beyond.items.len(), beyond.total),
+        (0, Some(Total::Exact(12)))
+    );
 }
 
 #[tokio::test]
@@ -348,7 +354,10 @@ async fn disputes_list_newest_first_filtered_by_status() {
         .iter()
         .map(|d| d.id.as_uuid().as_u128())
         .collect();
-    assert_eq!((dispute_ids, page.total), (vec![103, 102, 101], Some(3)));
+    assert_eq!(
+        (dispute_ids, page.total),
+        (vec![103, 102, 101], Some(Total::Exact(3)))
+    );
     let review = DisputeQuery {
         statuses: vec![DisputeStatus::Review],
         page: PageRequest::After {
@@ -401,7 +410,10 @@ async fn listed_orders_carry_their_disputes_summary_and_are_counted_once() {
         .await
         .unwrap();
 
-    assert_eq!((ids(&page), page.total), (vec![3, 2, 1], Some(3)));
+    assert_eq!(
+        (ids(&page), page.total),
+        (vec![3, 2, 1], Some(Total::Exact(3)))
+    );
     let summaries: Vec<Option<(u128, DisputeStatus)>> = page
         .items
         .iter()
@@ -428,16 +440,25 @@ async fn a_participants_count_adds_what_they_buy_and_sell_under_the_same_filters
         .list_orders(paid(Visibility::Participant(user(1))))
         .await
         .unwrap();
-    assert_eq!((ids(&mine), mine.total), (vec![6, 4, 3], Some(3)));
+    assert_eq!(
+        (ids(&mine), mine.total),
+        (vec![6, 4, 3], Some(Total::Exact(3)))
+    );
     let theirs = store
         .list_orders(paid(Visibility::Participant(user(3))))
         .await
         .unwrap();
-    assert_eq!((ids(&theirs), theirs.total), (vec![6, 4], Some(2)));
+    assert_eq!(
+        (ids(&theirs), theirs.total),
+        (vec![6, 4], Some(Total::Exact(2)))
+    );
     let window = OrderQuery {
         created_after: Some(t0() + TimeDelta::minutes(5)),
         created_before: Some(t0() + TimeDelta::minutes(8)),
         ..query(Visibility::Participant(user(1)))
     };
-    assert_eq!(store.list_orders(window).await.unwrap().total, Some(3));
+    assert_eq!(
+        store.list_orders(window).await.unwrap().total,
+        Some(Total::Exact(3))
+    );
 }

@@ -1,0 +1,135 @@
+//! The few pieces of SQL diesel's query builder cannot write, as query fragments that
+//! keep their statements in the prepared-statement cache: an SQL literal (`dsl::sql`) or
+//! `sql_query` would be prepared anew on every run, a second round trip each time.
+
+use std::marker::PhantomData;
+
+use chrono::{DateTime, Utc};
+use diesel::expression::{is_aggregate, AppearsOnTable, Expression, ValidGrouping};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Timestamptz, Uuid as SqlUuid};
+use diesel::QueryResult;
+use uuid::Uuid;
+
+/// `(table.created_at, table.id) < (…)` (or `>`): the row comparison that an index on
+/// `(…, created_at DESC, id DESC)` serves directly.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Keyset {
+    pub table: &'static str,
+    /// Rows before the position (`<`, reading newest first) or after it (`>`).
+    pub before: bool,
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Expression for Keyset {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for Keyset {}
+
+impl ValidGrouping<()> for Keyset {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for Keyset {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Pg> for Keyset {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("(");
+        out.push_identifier(self.table)?;
+        out.push_sql(".created_at, ");
+        out.push_identifier(self.table)?;
+        out.push_sql(if self.before { ".id) < (" } else { ".id) > (" });
+        out.push_bind_param::<Timestamptz, _>(&self.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&self.id)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// `prefix query suffix`, read as rows of `ST`: `EXPLAIN` of a statement, or a count over a
+/// capped subquery.
+pub(crate) struct Around<Q, ST> {
+    prefix: &'static str,
+    query: Q,
+    suffix: &'static str,
+    sql_type: PhantomData<ST>,
+}
+
+impl<Q, ST> Around<Q, ST> {
+    pub fn new(prefix: &'static str, query: Q, suffix: &'static str) -> Self {
+        Around {
+            prefix,
+            query,
+            suffix,
+            sql_type: PhantomData,
+        }
+    }
+}
+
+impl<Q: QueryFragment<Pg>, ST> QueryFragment<Pg> for Around<Q, ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(self.prefix);
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(self.suffix);
+        Ok(())
+    }
+}
+
+impl<Q, ST: 'static> QueryId for Around<Q, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, ST> Query for Around<Q, ST> {
+    type SqlType = ST;
+}
+
+/// `(first) UNION ALL (second) ORDER BY … LIMIT … OFFSET …`: two lists, each already in
+/// keyset order and cut to the rows the page can need, merged. PostgreSQL reads each
+/// through its own index and merges them (a Merge Append), where `a OR b` in one query
+/// would read every matching row and sort them.
+pub(crate) struct MergedPages<A, B, ST> {
+    pub first: A,
+    pub second: B,
+    /// The position of `created_at` in the selection; `id` is the first column.
+    pub created_at_column: usize,
+    pub descending: bool,
+    pub offset: i64,
+    pub limit: i64,
+    pub sql_type: PhantomData<ST>,
+}
+
+impl<A: QueryFragment<Pg>, B: QueryFragment<Pg>, ST> QueryFragment<Pg> for MergedPages<A, B, ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("(");
+        self.first.walk_ast(out.reborrow())?;
+        out.push_sql(") UNION ALL (");
+        self.second.walk_ast(out.reborrow())?;
+        let direction = if self.descending { "DESC" } else { "ASC" };
+        // Positions, since both parts name an `id` (the order's and its dispute's).
+        out.push_sql(&format!(
+            ") ORDER BY {} {direction}, 1 {direction} LIMIT ",
+            self.created_at_column
+        ));
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_sql(" OFFSET ");
+        out.push_bind_param::<BigInt, _>(&self.offset)?;
+        Ok(())
+    }
+}
+
+impl<A, B, ST: 'static> QueryId for MergedPages<A, B, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<A, B, ST> Query for MergedPages<A, B, ST> {
+    type SqlType = ST;
+}

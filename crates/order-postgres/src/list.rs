@@ -1,0 +1,393 @@
+//! Lists of orders and disputes. A page and its count are sent together (pipelined on one
+//! connection), so a numbered page costs one round trip; each filter reads through an
+//! index in keyset order, so a page reads about one page of index entries however large
+//! the table; and the count comes from the kept counts where they answer, so it does not
+//! grow with the table either.
+
+use std::future::Future;
+use std::marker::PhantomData;
+
+use diesel::dsl::{AsSelect, IntoBoxed, LeftJoin, Nullable, Select, SqlTypeOf};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use order_ports::store::{DisputeQuery, OrderQuery, Page, Total, Visibility};
+use uuid::Uuid;
+
+use crate::fragment::{Around, MergedPages};
+use crate::page::PagePlan;
+use crate::rows::{DisputeRow, OrderRow, SummaryRow};
+use crate::schema::{dispute_counts, disputes, order_counts, orders, user_order_counts};
+
+/// How far a count goes for a filter that no kept count answers (a created range, say):
+/// beyond this many rows it answers [`Total::AtLeast`] instead of reading on.
+pub(crate) const COUNT_CAP: i64 = 10_000;
+
+/// An order read for a list: its row and its dispute's summary.
+pub(crate) type OrderListRow = (OrderRow, Option<SummaryRow>);
+
+type OrdersWithDisputes = LeftJoin<orders::table, disputes::table>;
+type FilteredOrders = IntoBoxed<'static, OrdersWithDisputes, Pg>;
+type SummaryColumns = (
+    disputes::id,
+    disputes::order_id,
+    disputes::status,
+    disputes::resolution,
+);
+type OrderSelection = (AsSelect<OrderRow, Pg>, Nullable<SummaryColumns>);
+type OrderPageQuery = Select<FilteredOrders, OrderSelection>;
+
+/// The position of `created_at` among an order list's columns (the order's columns in
+/// `OrderRow`'s order, then the dispute's), for the merged read's `ORDER BY`.
+const CREATED_AT_COLUMN: usize = 14;
+
+fn order_selection() -> OrderSelection {
+    (
+        OrderRow::as_select(),
+        (
+            disputes::id,
+            disputes::order_id,
+            disputes::status,
+            disputes::resolution,
+        )
+            .nullable(),
+    )
+}
+
+/// Whose orders one index read covers: a participant's list is two of them, merged.
+#[derive(Clone, Copy)]
+enum Side {
+    All,
+    Buyer(Uuid),
+    Seller(Uuid),
+}
+
+fn sides(visibility: Visibility) -> Vec<Side> {
+    match visibility {
+        Visibility::All => vec![Side::All],
+        Visibility::Buyer(user) => vec![Side::Buyer(*user.as_uuid())],
+        Visibility::Seller(user) => vec![Side::Seller(*user.as_uuid())],
+        Visibility::Participant(user) => {
+            vec![Side::Buyer(*user.as_uuid()), Side::Seller(*user.as_uuid())]
+        }
+    }
+}
+
+fn filtered_orders(query: &OrderQuery, side: Side) -> FilteredOrders {
+    let mut select = orders::table.left_join(disputes::table).into_boxed();
+    select = match side {
+        Side::All => select,
+        Side::Buyer(user) => select.filter(orders::buyer_id.eq(user)),
+        Side::Seller(user) => select.filter(orders::seller_id.eq(user)),
+    };
+    // One status is an equality, which an index on `(status, created_at, id)` reads in
+    // order; `= ANY` would make PostgreSQL read all of them and sort.
+    select = match query.statuses.as_slice() {
+        [] => select,
+        [one] => select.filter(orders::status.eq(one.as_str())),
+        many => select
+            .filter(orders::status.eq_any(many.iter().map(|s| s.as_str()).collect::<Vec<_>>())),
+    };
+    if let Some(listing) = query.listing_id {
+        select = select.filter(orders::listing_id.eq(*listing.as_uuid()));
+    }
+    if let Some(after) = query.created_after {
+        select = select.filter(orders::created_at.ge(after));
+    }
+    if let Some(before) = query.created_before {
+        select = select.filter(orders::created_at.lt(before));
+    }
+    select
+}
+
+/// One side's rows for the page, in keyset order: `offset` and `limit` as given.
+fn side_page(
+    query: &OrderQuery,
+    side: Side,
+    plan: &PagePlan,
+    offset: i64,
+    limit: i64,
+) -> OrderPageQuery {
+    let mut select = filtered_orders(query, side);
+    if let Some(keyset) = plan.keyset("orders") {
+        select = select.filter(keyset);
+    }
+    select = if plan.descending {
+        select.order((orders::created_at.desc(), orders::id.desc()))
+    } else {
+        select.order((orders::created_at.asc(), orders::id.asc()))
+    };
+    select.offset(offset).limit(limit).select(order_selection())
+}
+
+/// The statement that reads a page of orders.
+enum OrderPageRead {
+    One(OrderPageQuery),
+    Merged(MergedPages<OrderPageQuery, OrderPageQuery, SqlTypeOf<OrderSelection>>),
+}
+
+fn order_page(query: &OrderQuery, plan: &PagePlan) -> OrderPageRead {
+    match sides(query.visibility).as_slice() {
+        [side] => OrderPageRead::One(side_page(query, *side, plan, plan.offset, plan.limit)),
+        [first, second] => {
+            let through = plan.rows_through_page();
+            OrderPageRead::Merged(MergedPages {
+                first: side_page(query, *first, plan, 0, through),
+                second: side_page(query, *second, plan, 0, through),
+                created_at_column: CREATED_AT_COLUMN,
+                descending: plan.descending,
+                offset: plan.offset,
+                limit: plan.limit,
+                sql_type: PhantomData,
+            })
+        }
+        _ => unreachable!("a list reads one or two sides"),
+    }
+}
+
+fn load_order_page(
+    mut conn: &AsyncPgConnection,
+    read: OrderPageRead,
+) -> impl Future<Output = QueryResult<Vec<OrderListRow>>> + Send + '_ {
+    let load = match read {
+        OrderPageRead::One(select) => select.load::<OrderListRow>(&mut conn),
+        OrderPageRead::Merged(merged) => merged.load::<OrderListRow>(&mut conn),
+    };
+    load
+}
+
+/// How a list's count is found.
+enum OrderCount {
+    /// From `order_counts`: every order, or those of some statuses.
+    ByStatus(Vec<String>),
+    /// From `user_order_counts`: a user's orders on some sides.
+    ByUser(Uuid, Vec<&'static str>),
+    /// `count(*)` of each side: a listing's orders, a handful at most.
+    Exact,
+    /// `count(*)` of each side up to [`COUNT_CAP`].
+    Capped,
+}
+
+fn order_count(query: &OrderQuery) -> OrderCount {
+    if query.listing_id.is_some() {
+        return OrderCount::Exact;
+    }
+    if query.created_after.is_some() || query.created_before.is_some() {
+        return OrderCount::Capped;
+    }
+    let user_sides = match query.visibility {
+        Visibility::All => {
+            return OrderCount::ByStatus(
+                query
+                    .statuses
+                    .iter()
+                    .map(|s| s.as_str().to_owned())
+                    .collect(),
+            )
+        }
+        Visibility::Buyer(user) => (user, vec!["buyer"]),
+        Visibility::Seller(user) => (user, vec!["seller"]),
+        Visibility::Participant(user) => (user, vec!["buyer", "seller"]),
+    };
+    if query.statuses.is_empty() {
+        OrderCount::ByUser(*user_sides.0.as_uuid(), user_sides.1)
+    } else {
+        OrderCount::Capped
+    }
+}
+
+/// The count of a list: kept counts where they answer, else `count(*)`, capped where the
+/// rows it would read are not bounded.
+async fn count_orders(mut conn: &AsyncPgConnection, query: &OrderQuery) -> QueryResult<Total> {
+    let kept = |counts: Vec<i64>| {
+        Total::Exact(u64::try_from(counts.iter().sum::<i64>()).unwrap_or_default())
+    };
+    match order_count(query) {
+        OrderCount::ByStatus(statuses) => {
+            let mut select = order_counts::table.select(order_counts::n).into_boxed();
+            if !statuses.is_empty() {
+                select = select.filter(order_counts::status.eq_any(statuses));
+            }
+            select.load::<i64>(&mut conn).await.map(kept)
+        }
+        OrderCount::ByUser(user, sides) => user_order_counts::table
+            .filter(user_order_counts::user_id.eq(user))
+            .filter(user_order_counts::side.eq_any(sides))
+            .select(user_order_counts::n)
+            .load::<i64>(&mut conn)
+            .await
+            .map(kept),
+        OrderCount::Exact => {
+            let mut total = 0;
+            for side in sides(query.visibility) {
+                total += filtered_orders(query, side)
+                    .count()
+                    .get_result::<i64>(&mut conn)
+                    .await?;
+            }
+            Ok(Total::Exact(u64::try_from(total).unwrap_or_default()))
+        }
+        OrderCount::Capped => {
+            let mut total = 0;
+            let mut capped = false;
+            for side in sides(query.visibility) {
+                let counted = capped_count(filtered_orders(query, side))
+                    .get_result::<i64>(&mut conn)
+                    .await?;
+                capped |= counted > COUNT_CAP;
+                total += counted;
+            }
+            let total = u64::try_from(total).unwrap_or_default();
+            Ok(if capped {
+                Total::AtLeast(COUNT_CAP as u64)
+            } else {
+                Total::Exact(total)
+            })
+        }
+    }
+}
+
+/// `count(*)` of at most `COUNT_CAP + 1` of the filter's rows.
+fn capped_count(
+    filtered: FilteredOrders,
+) -> Around<diesel::dsl::Limit<Select<FilteredOrders, orders::id>>, diesel::sql_types::BigInt> {
+    Around::new(
+        "SELECT count(*) FROM (",
+        filtered.select(orders::id).limit(COUNT_CAP + 1),
+        ") capped",
+    )
+}
+
+/// A page of orders and, for a numbered page, its count: both sent before either answer
+/// is awaited.
+pub(crate) async fn read_orders(
+    conn: &AsyncPgConnection,
+    query: &OrderQuery,
+) -> QueryResult<Page<OrderListRow>> {
+    let plan = PagePlan::new(query.page, query.sort);
+    let rows = load_order_page(conn, order_page(query, &plan));
+    if plan.needs_count() {
+        let (rows, total) = futures_util::future::try_join(rows, count_orders(conn, query)).await?;
+        Ok(plan.page(rows, Some(total)))
+    } else {
+        Ok(plan.page(rows.await?, None))
+    }
+}
+
+fn filtered_disputes(query: &DisputeQuery) -> disputes::BoxedQuery<'static, Pg> {
+    let mut select = disputes::table.into_boxed();
+    select = match query.statuses.as_slice() {
+        [] => select,
+        [one] => select.filter(disputes::status.eq(one.as_str())),
+        many => select
+            .filter(disputes::status.eq_any(many.iter().map(|s| s.as_str()).collect::<Vec<_>>())),
+    };
+    select
+}
+
+fn dispute_page(
+    query: &DisputeQuery,
+    plan: &PagePlan,
+) -> Select<disputes::BoxedQuery<'static, Pg>, AsSelect<DisputeRow, Pg>> {
+    let mut select = filtered_disputes(query);
+    if let Some(keyset) = plan.keyset("disputes") {
+        select = select.filter(keyset);
+    }
+    select = if plan.descending {
+        select.order((disputes::created_at.desc(), disputes::id.desc()))
+    } else {
+        select.order((disputes::created_at.asc(), disputes::id.asc()))
+    };
+    select
+        .offset(plan.offset)
+        .limit(plan.limit)
+        .select(DisputeRow::as_select())
+}
+
+/// A page of disputes and, for a numbered page, its count from `dispute_counts` (a list of
+/// disputes filters by status only, which the kept counts always answer).
+pub(crate) async fn read_disputes(
+    mut conn: &AsyncPgConnection,
+    query: &DisputeQuery,
+    plan: PagePlan,
+) -> QueryResult<Page<DisputeRow>> {
+    let rows = dispute_page(query, &plan).load::<DisputeRow>(&mut conn);
+    if plan.needs_count() {
+        let mut counts = dispute_counts::table.select(dispute_counts::n).into_boxed();
+        if !query.statuses.is_empty() {
+            let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
+            counts = counts.filter(dispute_counts::status.eq_any(statuses));
+        }
+        let (rows, counts) =
+            futures_util::future::try_join(rows, counts.load::<i64>(&mut conn)).await?;
+        let total = u64::try_from(counts.iter().sum::<i64>()).unwrap_or_default();
+        Ok(plan.page(rows, Some(Total::Exact(total))))
+    } else {
+        Ok(plan.page(rows.await?, None))
+    }
+}
+
+/// The plans PostgreSQL makes for a list's statements (`EXPLAIN (FORMAT JSON)`): its page,
+/// and its count when that reads the orders themselves. For the test that refuses a
+/// filter without an index.
+#[cfg(feature = "test-db")]
+pub(crate) async fn explain_orders(
+    mut conn: &AsyncPgConnection,
+    query: &OrderQuery,
+) -> QueryResult<Vec<serde_json::Value>> {
+    use diesel::sql_types::Json;
+    const EXPLAIN: &str = "EXPLAIN (FORMAT JSON) ";
+    let plan = PagePlan::new(query.page, query.sort);
+    let mut plans = vec![match order_page(query, &plan) {
+        OrderPageRead::One(select) => {
+            Around::<_, Json>::new(EXPLAIN, select, "")
+                .get_result(&mut conn)
+                .await?
+        }
+        OrderPageRead::Merged(merged) => {
+            Around::<_, Json>::new(EXPLAIN, merged, "")
+                .get_result(&mut conn)
+                .await?
+        }
+    }];
+    match order_count(query) {
+        OrderCount::Exact => {
+            for side in sides(query.visibility) {
+                let count = filtered_orders(query, side).count();
+                plans.push(
+                    Around::<_, Json>::new(EXPLAIN, count, "")
+                        .get_result(&mut conn)
+                        .await?,
+                );
+            }
+        }
+        OrderCount::Capped => {
+            for side in sides(query.visibility) {
+                let count = capped_count(filtered_orders(query, side));
+                plans.push(
+                    Around::<_, Json>::new(EXPLAIN, count, "")
+                        .get_result(&mut conn)
+                        .await?,
+                );
+            }
+        }
+        OrderCount::ByStatus(_) | OrderCount::ByUser(..) => {}
+    }
+    Ok(plans)
+}
+
+/// The plan of a page of disputes; see [`explain_orders`].
+#[cfg(feature = "test-db")]
+pub(crate) async fn explain_disputes(
+    mut conn: &AsyncPgConnection,
+    query: &DisputeQuery,
+    plan: PagePlan,
+) -> QueryResult<serde_json::Value> {
+    Around::<_, diesel::sql_types::Json>::new(
+        "EXPLAIN (FORMAT JSON) ",
+        dispute_page(query, &plan),
+        "",
+    )
+    .get_result(&mut conn)
+    .await
+}

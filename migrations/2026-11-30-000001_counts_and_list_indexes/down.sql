@@ -1,0 +1,14 @@
+DROP INDEX orders_by_listing;
+DROP INDEX orders_by_status;
+DROP TRIGGER disputes_status_counted ON disputes;
+DROP TRIGGER disputes_counted ON disputes;
+DROP TRIGGER orders_participants_counted ON orders;
+DROP TRIGGER orders_status_counted ON orders;
+DROP TRIGGER orders_counted ON orders;
+DROP FUNCTION recount();
+DROP FUNCTION count_participants();
+DROP FUNCTION count_status_change();
+DROP FUNCTION count_status(TEXT, TEXT, BIGINT);
+DROP TABLE user_order_counts;
+DROP TABLE dispute_counts;
+DROP TABLE order_counts;
