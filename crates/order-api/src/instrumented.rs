@@ -229,6 +229,13 @@ impl UnitOfWork for MeasuredUnitOfWork {
         self.inner.lock_dispute(id).await
     }
 
+    async fn lock_dispute_with_order(
+        &mut self,
+        id: DisputeId,
+    ) -> Result<Option<(Order, Dispute)>, StoreError> {
+        self.inner.lock_dispute_with_order(id).await
+    }
+
     async fn insert_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError> {
         self.inner.insert_dispute(dispute).await
     }

@@ -33,6 +33,10 @@ pub enum StoreError {
 }
 
 /// One database transaction. Dropping it without [`UnitOfWork::commit`] rolls it back.
+///
+/// A store may hold back the writes to rows this unit of work holds (locked, claimed or
+/// inserted by it) and send them with a later call, at the latest with `commit`: an error
+/// a write MUST return (`Conflict`, `Stale`) may then come from that later call.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait UnitOfWork: Send {
@@ -87,6 +91,13 @@ pub trait UnitOfWork: Send {
 
     /// The dispute, locked until the unit of work ends.
     async fn lock_dispute(&mut self, id: DisputeId) -> Result<Option<Dispute>, StoreError>;
+
+    /// The dispute and its order, both locked until the unit of work ends (the order first,
+    /// as every unit of work locks them); `None` if there is no such dispute.
+    async fn lock_dispute_with_order(
+        &mut self,
+        id: DisputeId,
+    ) -> Result<Option<(Order, Dispute)>, StoreError>;
 
     /// Stores a new dispute. MUST return [`StoreError::Conflict`] if its order already has one.
     async fn insert_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError>;

@@ -133,3 +133,27 @@ impl<A, B, ST: 'static> QueryId for MergedPages<A, B, ST> {
 impl<A, B, ST> Query for MergedPages<A, B, ST> {
     type SqlType = ST;
 }
+
+/// A statement kept in the prepared-statement cache under its SQL text. Diesel leaves out
+/// of the cache every UPDATE, every multi-row INSERT and every INSERT of a derived record
+/// (their text varies with their values: which columns change, how many rows), so each
+/// run would prepare it anew, one more round trip. Keyed by its text and bind types, a
+/// cached statement is exactly right; what diesel avoids is a cache that grows with every
+/// variant. The service's writes have a few dozen variants (one per transition and event
+/// count), so it stays small.
+pub(crate) struct Cached<Q>(pub Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Cached<Q> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &Pg) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> QueryId for Cached<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}

@@ -162,3 +162,80 @@ impl Drop for TestDatabase {
         });
     }
 }
+
+/// A TCP relay between the service and a test database that counts round trips: a round
+/// trip begins each time the client speaks after the server has. Statements sent together
+/// (pipelined) before any answer count once; a statement sent after the previous one's
+/// answer counts again. What the tests of the round-trip budget read.
+pub struct RoundTrips {
+    url: String,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RoundTrips {
+    /// A relay to `db` on a port of its own, serving as long as the test's runtime runs.
+    pub async fn start(db: &TestDatabase) -> RoundTrips {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let server = server_url();
+        let authority = server
+            .rsplit_once('@')
+            .map_or(server.as_str(), |(_, rest)| rest)
+            .trim_start_matches("postgres://")
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the relay");
+        let relay = listener.local_addr().expect("the relay's address");
+        let url = db.url.replacen(&authority, &relay.to_string(), 1);
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = count.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(upstream) = tokio::net::TcpStream::connect(&authority).await else {
+                    continue;
+                };
+                // As the database client does: no waiting to fill a packet.
+                let _ = (client.set_nodelay(true), upstream.set_nodelay(true));
+                let (mut client_in, mut client_out) = client.into_split();
+                let (mut server_in, mut server_out) = upstream.into_split();
+                // Whether the client spoke last on this connection.
+                let client_spoke = Arc::new(AtomicBool::new(false));
+                let (spoke, count) = (client_spoke.clone(), counted.clone());
+                tokio::spawn(async move {
+                    let mut buffer = vec![0; 64 * 1024];
+                    while let Ok(n @ 1..) = client_in.read(&mut buffer).await {
+                        if !spoke.swap(true, Ordering::SeqCst) {
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if server_out.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut buffer = vec![0; 64 * 1024];
+                    while let Ok(n @ 1..) = server_in.read(&mut buffer).await {
+                        client_spoke.store(false, Ordering::SeqCst);
+                        if client_out.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        RoundTrips { url, count }
+    }
+
+    /// The database's URL through the relay.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The round trips since the last call, on every connection through the relay.
+    pub fn take(&self) -> u64 {
+        self.count.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -24,6 +24,7 @@ use order_ports::{OrderDeadline, RecordedEvent, StoreError, UnitOfWork};
 use uuid::Uuid;
 
 use crate::error::store_error;
+use crate::fragment::Cached;
 use crate::rows::{DisputeRow, OrderChanges, OrderRow, SummaryRow};
 use crate::schema::{disputes, orders, outbox};
 use crate::store::{with_disputes, with_summary};
@@ -33,22 +34,31 @@ type Connection = Object<AsyncPgConnection>;
 /// An order this unit of work holds, as the database has it and as its writes will leave
 /// it.
 struct Held {
-    stored: OrderRow,
-    stored_sequence: i64,
+    /// The row as the database has it; `None` for an order inserted here and not sent yet.
+    stored: Option<(OrderRow, i64)>,
     row: OrderRow,
     /// The last number of the order's event sequence, counting the events reserved here.
     sequence: i64,
 }
 
 impl Held {
-    fn new(row: OrderRow, sequence: i64) -> Held {
+    fn stored(row: OrderRow, sequence: i64) -> Held {
         Held {
-            stored: row.clone(),
-            stored_sequence: sequence,
+            stored: Some((row.clone(), sequence)),
             row,
             sequence,
         }
     }
+}
+
+/// What a held order needs sent.
+enum OrderWrite {
+    Insert(OrderRow, i64),
+    Update {
+        id: Uuid,
+        expected: String,
+        changes: OrderChanges,
+    },
 }
 
 /// A write waiting to be sent with the unit's next statement.
@@ -105,60 +115,87 @@ impl PgUnitOfWork {
     }
 
     fn hold(&mut self, row: &OrderRow, sequence: i64) {
-        self.held.insert(row.id, Held::new(row.clone(), sequence));
+        self.held
+            .insert(row.id, Held::stored(row.clone(), sequence));
     }
 
-    /// Sends every write waiting, all at once: the orders' changed columns, then the
-    /// disputes, then the outbox rows. Each order update is conditional on the status it
-    /// was stored with; none matching means another writer got there first.
+    /// Sends every write waiting, all at once: the orders (new ones, or the columns that
+    /// changed), then the disputes, then the outbox rows. Each order update is conditional
+    /// on the status it was stored with; none matching means another writer got there
+    /// first.
     async fn flush(&mut self) -> Result<(), StoreError> {
-        let updates: Vec<(Uuid, String, OrderChanges)> = self
+        let orders: Vec<OrderWrite> = self
             .held
             .values()
-            .filter_map(|held| {
-                let mut changes = OrderChanges::between(&held.stored, &held.row);
-                if held.sequence != held.stored_sequence {
-                    changes.event_sequence = Some(held.sequence);
+            .filter_map(|held| match &held.stored {
+                None => Some(OrderWrite::Insert(held.row.clone(), held.sequence)),
+                Some((stored, stored_sequence)) => {
+                    let mut changes = OrderChanges::between(stored, &held.row);
+                    if held.sequence != *stored_sequence {
+                        changes.event_sequence = Some(held.sequence);
+                    }
+                    (!changes.is_empty()).then(|| OrderWrite::Update {
+                        id: stored.id,
+                        expected: stored.status.clone(),
+                        changes,
+                    })
                 }
-                (!changes.is_empty()).then(|| (held.stored.id, held.stored.status.clone(), changes))
             })
             .collect();
-        if updates.is_empty() && self.pending.is_empty() {
+        if orders.is_empty() && self.pending.is_empty() {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
         let mut conn = self.shared()?;
         let mut sent: Vec<BoxFuture<'_, Result<(), StoreError>>> = Vec::new();
-        for (id, expected, changes) in &updates {
-            let update = diesel::update(
-                orders::table
-                    .find(*id)
-                    .filter(orders::status.eq(expected.as_str())),
-            )
-            .set(changes)
-            .execute(&mut conn);
-            sent.push(Box::pin(async move { one_row(update.await) }));
+        for write in &orders {
+            match write {
+                OrderWrite::Insert(row, sequence) => {
+                    let insert = Cached(
+                        diesel::insert_into(orders::table)
+                            .values((row, orders::event_sequence.eq(*sequence))),
+                    )
+                    .execute(&mut conn);
+                    sent.push(Box::pin(async move {
+                        insert.await.map(drop).map_err(store_error)
+                    }));
+                }
+                OrderWrite::Update {
+                    id,
+                    expected,
+                    changes,
+                } => {
+                    let update = Cached(
+                        diesel::update(
+                            orders::table
+                                .find(*id)
+                                .filter(orders::status.eq(expected.as_str())),
+                        )
+                        .set(changes),
+                    )
+                    .execute(&mut conn);
+                    sent.push(Box::pin(async move { one_row(update.await) }));
+                }
+            }
         }
         for write in &pending {
             match write {
                 Write::InsertDispute(row) => {
-                    let insert = diesel::insert_into(disputes::table)
-                        .values(row)
-                        .execute(&mut conn);
+                    let insert =
+                        Cached(diesel::insert_into(disputes::table).values(row)).execute(&mut conn);
                     sent.push(Box::pin(async move {
                         insert.await.map(drop).map_err(store_error)
                     }));
                 }
                 Write::UpdateDispute(row) => {
-                    let update = diesel::update(disputes::table.find(row.id))
-                        .set(row)
+                    let update = Cached(diesel::update(disputes::table.find(row.id)).set(row))
                         .execute(&mut conn);
                     sent.push(Box::pin(async move { one_row(update.await) }));
                 }
                 Write::Outbox(events) => {
-                    let insert = diesel::insert_into(outbox::table)
-                        .values(outbox_rows(events))
-                        .execute(&mut conn);
+                    let insert =
+                        Cached(diesel::insert_into(outbox::table).values(outbox_rows(events)))
+                            .execute(&mut conn);
                     sent.push(Box::pin(async move {
                         insert.await.map(drop).map_err(store_error)
                     }));
@@ -167,8 +204,7 @@ impl PgUnitOfWork {
         }
         try_join_all(sent).await?;
         for held in self.held.values_mut() {
-            held.stored = held.row.clone();
-            held.stored_sequence = held.sequence;
+            held.stored = Some((held.row.clone(), held.sequence));
         }
         for write in pending {
             if let Write::InsertDispute(row) | Write::UpdateDispute(row) = write {
@@ -292,6 +328,32 @@ async fn lock_with_dispute(
     })
     .await?;
     Ok((order, dispute))
+}
+
+/// A dispute's order and the dispute, both locked, in that order, in one pipelined
+/// exchange: the order found through the dispute by a subquery, since `FOR UPDATE` of a
+/// join would lock in no stated order.
+async fn lock_by_dispute(
+    mut conn: &AsyncPgConnection,
+    id: Uuid,
+) -> Result<(Option<(OrderRow, i64)>, Option<DisputeRow>), DieselError> {
+    let order_of_dispute = disputes::table
+        .filter(disputes::id.eq(id))
+        .select(disputes::order_id);
+    let order = orders::table
+        .filter(orders::id.eq_any(order_of_dispute))
+        .for_update()
+        .select((OrderRow::as_select(), orders::event_sequence))
+        .first::<(OrderRow, i64)>(&mut conn);
+    let dispute = disputes::table
+        .find(id)
+        .for_update()
+        .select(DisputeRow::as_select())
+        .first::<DisputeRow>(&mut conn);
+    try_join(async { order.await.optional() }, async {
+        dispute.await.optional()
+    })
+    .await
 }
 
 fn summary_of(dispute: &DisputeRow) -> SummaryRow {
@@ -450,14 +512,15 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {
-        self.flush().await?;
         let row = OrderRow::from(order);
-        diesel::insert_into(orders::table)
-            .values(&row)
-            .execute(self.conn()?)
-            .await
-            .map_err(store_error)?;
-        self.hold(&row, 0);
+        self.held.insert(
+            row.id,
+            Held {
+                stored: None,
+                row,
+                sequence: 0,
+            },
+        );
         Ok(())
     }
 
@@ -509,6 +572,24 @@ impl UnitOfWork for PgUnitOfWork {
             self.disputes.insert(row.id, row.clone());
         }
         row.map(Dispute::try_from).transpose()
+    }
+
+    async fn lock_dispute_with_order(
+        &mut self,
+        id: DisputeId,
+    ) -> Result<Option<(Order, Dispute)>, StoreError> {
+        self.flush().await?;
+        let (order, dispute) = lock_by_dispute(self.shared()?, *id.as_uuid())
+            .await
+            .map_err(store_error)?;
+        let (Some((order_row, sequence)), Some(dispute_row)) = (order, dispute) else {
+            return Ok(None);
+        };
+        self.hold(&order_row, sequence);
+        self.disputes.insert(dispute_row.id, dispute_row.clone());
+        let dispute = Dispute::try_from(dispute_row)?;
+        let order = order_row.into_order(Some(dispute.summary()))?;
+        Ok(Some((order, dispute)))
     }
 
     async fn insert_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError> {

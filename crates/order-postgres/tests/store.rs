@@ -94,12 +94,12 @@ async fn a_listing_has_one_live_order() {
     .unwrap()
     .value;
     let mut uow = store.begin().await.unwrap();
-    let refused = uow.insert_order(&second).await;
+    // The insert is sent with the unit's next statement, here the commit.
+    uow.insert_order(&second).await.unwrap();
     assert_eq!(
-        refused,
+        uow.commit().await,
         Err(StoreError::Conflict("orders_one_live_per_listing".into()))
     );
-    drop(uow);
 
     // Once the first is cancelled, the listing can be ordered again.
     let mut uow = store.begin().await.unwrap();

@@ -104,7 +104,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(seed: Seed, overrides: &[(&str, &str)]) -> TestApp {
-        let db = TestDatabase::new();
+        TestApp::spawn_on(TestDatabase::new(), seed, overrides).await
+    }
+
+    /// The app on `db` (which `DATABASE_URL` among `overrides` may reach another way).
+    pub async fn spawn_on(db: TestDatabase, seed: Seed, overrides: &[(&str, &str)]) -> TestApp {
         let peers_listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let peers = format!("http://{}", peers_listener.local_addr().unwrap());
         let stub = stub_peers::serve(

@@ -17,22 +17,14 @@ impl OrderService {
         dispute_id: DisputeId,
         update: DisputeUpdate,
     ) -> Result<Dispute, AppError> {
-        let seen = self
-            .ports
-            .store
-            .dispute(dispute_id)
+        let mut uow = self.begin().await?;
+        let (order, dispute) = uow
+            .lock_dispute_with_order(dispute_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        caller.require_sees_dispute(&seen)?;
+        caller.require_sees_dispute(&dispute)?;
         caller.require_admin()?;
         let admin = caller.user_id().expect("an admin is a user");
-
-        let mut uow = self.begin().await?;
-        let order = Self::lock_order(uow.as_mut(), seen.order_id).await?;
-        let dispute = uow
-            .lock_dispute(dispute_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
         let change = order.request_resolution(
             &dispute,
             update,

@@ -14,23 +14,16 @@ impl OrderService {
         dispute_id: DisputeId,
         urls: Vec<EvidenceUrl>,
     ) -> Result<Dispute, AppError> {
-        let seen = self
-            .ports
-            .store
-            .dispute(dispute_id)
+        let mut uow = self.begin().await?;
+        let (order, dispute) = uow
+            .lock_dispute_with_order(dispute_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        caller.require_sees_dispute(&seen)?;
+        caller.require_sees_dispute(&dispute)?;
         let by = caller
             .user_id()
-            .filter(|id| seen.is_party(*id))
+            .filter(|id| dispute.is_party(*id))
             .ok_or(AppError::Forbidden)?;
-        let mut uow = self.begin().await?;
-        let order = Self::lock_order(uow.as_mut(), seen.order_id).await?;
-        let dispute = uow
-            .lock_dispute(dispute_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
         let added = dispute.add_evidence(&order, urls, by, self.ports.clock.now())?;
         uow.update_dispute(&added.value).await?;
         let actor = Actor::user(&order, by);

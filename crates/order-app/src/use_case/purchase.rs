@@ -99,18 +99,23 @@ impl OrderService {
             else {
                 unreachable!("a new order has no pending intent");
             };
-            match uow.insert_order(&order).await {
-                Err(StoreError::Conflict(_)) => continue,
+            // The store may send the insert with a later call: a lost race to another
+            // buyer's order of the listing can come from any of them.
+            let stored = async {
+                uow.insert_order(&order).await?;
+                self.append_events(
+                    uow.as_mut(),
+                    &placed.events,
+                    actor,
+                    OrderStatus::PendingPayment,
+                )
+                .await?;
+                Ok::<(), AppError>(uow.commit().await?)
+            };
+            match stored.await {
+                Err(AppError::Store(StoreError::Conflict(_))) => continue,
                 other => other?,
             }
-            self.append_events(
-                uow.as_mut(),
-                &placed.events,
-                actor,
-                OrderStatus::PendingPayment,
-            )
-            .await?;
-            uow.commit().await?;
             return Ok(Underway::Pending(order));
         }
         Err(sold())

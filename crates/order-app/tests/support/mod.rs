@@ -131,6 +131,17 @@ impl Found {
         let (dispute, seen) = (self.dispute.clone(), journal.clone());
         uow.expect_lock_dispute()
             .returning(move |id| Ok(seen.latest_dispute(id).or_else(|| dispute.clone())));
+        let (order, dispute, seen) = (self.order.clone(), self.dispute.clone(), journal.clone());
+        uow.expect_lock_dispute_with_order().returning(move |id| {
+            let dispute = seen.latest_dispute(id).or_else(|| dispute.clone());
+            Ok(dispute.map(|dispute| {
+                let order = seen
+                    .latest_order(dispute.order_id)
+                    .or_else(|| order.clone())
+                    .expect("a dispute's order is found with it");
+                (order, dispute)
+            }))
+        });
         let due = Mutex::new(VecDeque::from(self.due.clone()));
         uow.expect_claim_due_order().returning(move |_, skip| {
             let mut due = due.lock().unwrap();
