@@ -1,5 +1,5 @@
 //! What an operator relies on: metrics that move with the traffic, and a readiness probe
-//! that follows the database.
+//! that follows the database, and a pool that heals by itself when the database restarts.
 
 mod support;
 
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::tcp_proxy::TcpProxy;
-use support::{listing, seed, As, Cast, TestApp};
+use support::{id, listing, seed, As, Cast, TestApp};
 
 #[tokio::test]
 async fn metrics_follow_requests_peers_transitions_and_the_outbox() {
@@ -134,4 +134,59 @@ async fn readiness_turns_unready_without_the_database_and_ready_again_after() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     drop(db);
+}
+
+/// Ends every session the service has open on its database, as a restarted server does.
+async fn end_every_session(app: &TestApp) -> i64 {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Ended {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        ended: i64,
+    }
+    let mut conn = AsyncPgConnection::establish(app.db.url()).await.unwrap();
+    diesel::sql_query(
+        "SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .get_result::<Ended>(&mut conn)
+    .await
+    .unwrap()
+    .ended
+}
+
+#[tokio::test]
+async fn the_service_heals_by_itself_when_the_database_ends_its_connections() {
+    let app = TestApp::spawn_with(seed(3, "1000.00"), &[("DB_POOL_SIZE", "4")]).await;
+    let order = app.paid_order(listing(1), "50.00").await;
+    let detail = format!("/api/v1/orders/{}/", id(&order));
+    // Several idle connections in the pool, all of which the restart will kill.
+    let buyer = As::User(Cast::buyer());
+    let reads = (0..4).map(|_| app.get(&detail, &buyer));
+    futures_util::future::join_all(reads).await;
+
+    assert!(end_every_session(&app).await >= 1);
+    let shipped = app
+        .post(
+            &format!("/api/v1/orders/{}/ship/", id(&order)),
+            &As::User(Cast::seller()),
+            json!({"tracking_number": "1Z-1", "carrier": "UPS"}),
+        )
+        .await;
+    assert_eq!(
+        shipped.status,
+        StatusCode::OK,
+        "a write whose transaction had not begun: {}",
+        shipped.body
+    );
+
+    end_every_session(&app).await;
+    let read = app.get(&detail, &As::User(Cast::buyer())).await;
+    assert_eq!(read.status, StatusCode::OK, "a read: {}", read.body);
+    assert_eq!(read.body["status"], "SHIPPED");
+
+    end_every_session(&app).await;
+    let listed = app.get("/api/v1/orders/", &As::User(Cast::buyer())).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(listed.body["count"], 1);
 }

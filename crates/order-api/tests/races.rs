@@ -68,6 +68,7 @@ async fn complete_racing_dispute_ends_with_one_winner_and_one_payout_at_most() {
     );
     let held = format!("{:.2}", 110.0 * (PAIRS as usize - completed) as f64);
     assert_eq!(ledger["held"], held, "disputed orders keep their escrow");
+    app.assert_counts_exact().await;
 }
 
 #[tokio::test]
@@ -106,6 +107,7 @@ async fn two_ships_at_once_ship_once() {
             ["order.created", "order.paid", "order.shipped"]
         );
     }
+    app.assert_counts_exact().await;
 }
 
 #[tokio::test]
@@ -144,4 +146,5 @@ async fn two_buyers_of_one_listing_make_one_order_and_one_debit() {
         app.count("outbox", "event_type = 'order.paid'").await,
         PAIRS as i64
     );
+    app.assert_counts_exact().await;
 }

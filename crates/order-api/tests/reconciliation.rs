@@ -1,7 +1,8 @@
 //! Money follows the orders: after any mix of concurrent completes, disputes, resolutions,
 //! deliveries, cancellations and Buy It Now races, the stand-in wallet's ledger is exactly
 //! what the orders' final states say it must be — no escrow released twice, none lost, no
-//! cent rounded away (SPEC §5–§6). proptest draws the operations; each case runs them in
+//! cent rounded away (SPEC §5–§6) — and every kept count (by status, by buyer and seller)
+//! still equals a count of the rows. proptest draws the operations; each case runs them in
 //! three concurrent waves against the real service, then reconciles.
 
 mod support;
@@ -273,6 +274,7 @@ async fn case(waves: Vec<Vec<Op>>) {
         }
     }
     assert_eq!(ledger_shows(&app).await, expected_from_orders(&app).await);
+    app.assert_counts_exact().await;
 }
 
 proptest! {

@@ -326,6 +326,47 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Asserts that every kept count (orders and disputes by status, orders by buyer and
+    /// by seller) equals a `count(*)` of the rows themselves.
+    pub async fn assert_counts_exact(&self) {
+        #[derive(diesel::QueryableByName, Debug)]
+        struct Mismatch {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            what: String,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            kept: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            counted: i64,
+        }
+        let mut conn = AsyncPgConnection::establish(self.db.url()).await.unwrap();
+        let mismatches: Vec<Mismatch> = diesel::sql_query(
+            "SELECT 'orders ' || status AS what, coalesce(k.n, 0) AS kept, coalesce(c.n, 0) AS counted
+             FROM (SELECT status, sum(n)::bigint AS n FROM order_counts GROUP BY status) k
+             FULL JOIN (SELECT status, count(*) AS n FROM orders GROUP BY status) c USING (status)
+             WHERE coalesce(k.n, 0) <> coalesce(c.n, 0)
+             UNION ALL
+             SELECT 'disputes ' || status, coalesce(k.n, 0), coalesce(c.n, 0)
+             FROM (SELECT status, sum(n)::bigint AS n FROM dispute_counts GROUP BY status) k
+             FULL JOIN (SELECT status, count(*) AS n FROM disputes GROUP BY status) c USING (status)
+             WHERE coalesce(k.n, 0) <> coalesce(c.n, 0)
+             UNION ALL
+             SELECT 'user ' || user_id || ' ' || side, coalesce(k.n, 0), coalesce(c.n, 0)
+             FROM user_order_counts k
+             FULL JOIN (SELECT buyer_id AS user_id, 'buyer' AS side, count(*) AS n FROM orders GROUP BY buyer_id
+                        UNION ALL
+                        SELECT seller_id, 'seller', count(*) FROM orders GROUP BY seller_id) c
+             USING (user_id, side)
+             WHERE coalesce(k.n, 0) <> coalesce(c.n, 0)",
+        )
+        .load(&mut conn)
+        .await
+        .unwrap();
+        assert!(
+            mismatches.is_empty(),
+            "kept counts differ from the rows: {mismatches:?}"
+        );
+    }
+
     /// Runs a `SELECT count(*)` with `condition` on `table`.
     pub async fn count(&self, table: &str, condition: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
