@@ -196,6 +196,11 @@ pub struct Dispute {
 pub struct OrderPage {
     #[schema(required = false)]
     count: u64,
+    /// Present, and false, when the filter has no kept count (a created range, or a
+    /// status within a user's own list) and more than 10,000 orders match: `count` is then
+    /// 10,000, a floor. Follow `next` to the end, or use `?cursor=`.
+    #[schema(required = false)]
+    count_exact: bool,
     next: Option<String>,
     previous: Option<String>,
     results: Vec<Order>,

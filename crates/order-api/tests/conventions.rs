@@ -248,3 +248,89 @@ async fn readiness_follows_the_database() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn numbered_pages_end_at_row_ten_thousand_and_point_to_the_cursor() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let admin = As::Admin(Cast::admin());
+    let last = app
+        .get("/api/v1/orders/?page=100&page_size=100", &admin)
+        .await;
+    assert_eq!(
+        last.status,
+        StatusCode::NOT_FOUND,
+        "in range, but empty: DRF's answer"
+    );
+    for deep in [
+        "/api/v1/orders/?page=101&page_size=100",
+        "/api/v1/orders/?page=501",
+        "/api/v1/disputes/?page=501",
+    ] {
+        let refused = app.get(deep, &admin).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{deep}: {}",
+            refused.body
+        );
+        let hint = refused.body["page"][0].as_str().unwrap();
+        assert!(hint.contains("cursor"), "{hint}");
+    }
+}
+
+#[tokio::test]
+async fn a_count_no_kept_count_answers_stops_at_the_cap_and_says_so() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let mut conn = AsyncPgConnection::establish(app.db.url()).await.unwrap();
+    conn.batch_execute(&format!(
+        "INSERT INTO orders (id, listing_id, buyer_id, seller_id, source, amount, fee_amount,
+                             shipping_cost, status, created_at)
+         SELECT gen_random_uuid(), gen_random_uuid(), '{buyer}', '{seller}', 'AUCTION', 10.00,
+                0.50, 0.00, 'PENDING_PAYMENT', timestamptz '2026-01-01 00:00:00+00' + n * interval '1 second'
+         FROM generate_series(1, 10050) AS n",
+        buyer = Cast::buyer(),
+        seller = Cast::seller(),
+    ))
+    .await
+    .unwrap();
+    let admin = As::Admin(Cast::admin());
+
+    let all = app.get("/api/v1/orders/", &admin).await.body;
+    assert_eq!(
+        (all["count"].clone(), all.get("count_exact")),
+        (json!(10050), None),
+        "kept"
+    );
+
+    let ranged = app
+        .get("/api/v1/orders/?created_after=2026-01-01T00:00:00Z", &admin)
+        .await
+        .body;
+    assert_eq!(ranged["count"], 10000);
+    assert_eq!(ranged["count_exact"], false);
+    assert_eq!(ranged["results"].as_array().unwrap().len(), 20);
+    assert!(ranged["next"].is_string());
+
+    let narrow = app
+        .get(
+            "/api/v1/orders/?created_before=2026-01-01T00:01:00Z",
+            &admin,
+        )
+        .await
+        .body;
+    assert_eq!(
+        (narrow["count"].clone(), narrow.get("count_exact")),
+        (json!(59), None),
+        "under the cap: exact"
+    );
+
+    let mine = app
+        .get("/api/v1/orders/?role=buyer", &As::User(Cast::buyer()))
+        .await
+        .body;
+    assert_eq!(
+        mine["count"], 10050,
+        "a user's total is kept, whatever its size"
+    );
+}

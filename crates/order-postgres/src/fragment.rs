@@ -12,6 +12,8 @@ use diesel::sql_types::{BigInt, Bool, Timestamptz, Uuid as SqlUuid};
 use diesel::QueryResult;
 use uuid::Uuid;
 
+use crate::page::PagePlan;
+
 /// `(table.created_at, table.id) < (…)` (or `>`): the row comparison that an index on
 /// `(…, created_at DESC, id DESC)` serves directly.
 #[derive(Clone, Copy, Debug)]
@@ -91,29 +93,41 @@ impl<Q, ST> Query for Around<Q, ST> {
     type SqlType = ST;
 }
 
-/// `(first) UNION ALL (second) ORDER BY … LIMIT … OFFSET …`: two lists, each already in
-/// keyset order and cut to the rows the page can need, merged. PostgreSQL reads each
-/// through its own index and merges them (a Merge Append), where `a OR b` in one query
+/// `(part) UNION ALL (part) … ORDER BY … LIMIT … OFFSET …`: lists, each already in keyset
+/// order and cut to the rows the page can need, merged. PostgreSQL reads each through its
+/// own index and merges them (a Merge Append), where `a OR b` or `= ANY` in one query
 /// would read every matching row and sort them.
-pub(crate) struct MergedPages<A, B, ST> {
-    pub first: A,
-    pub second: B,
+pub(crate) struct MergedPages<P, ST> {
+    parts: Vec<P>,
     /// The position of `created_at` in the selection; `id` is the first column.
-    pub created_at_column: usize,
-    pub descending: bool,
-    pub offset: i64,
-    pub limit: i64,
-    pub sql_type: PhantomData<ST>,
+    created_at_column: usize,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+    sql_type: PhantomData<ST>,
 }
 
-impl<A: QueryFragment<Pg>, B: QueryFragment<Pg>, ST> QueryFragment<Pg> for MergedPages<A, B, ST> {
+impl<P, ST> MergedPages<P, ST> {
+    pub fn new(parts: Vec<P>, created_at_column: usize, plan: &PagePlan) -> Self {
+        MergedPages {
+            parts,
+            created_at_column,
+            descending: plan.descending,
+            offset: plan.offset,
+            limit: plan.limit,
+            sql_type: PhantomData,
+        }
+    }
+}
+
+impl<P: QueryFragment<Pg>, ST> QueryFragment<Pg> for MergedPages<P, ST> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("(");
-        self.first.walk_ast(out.reborrow())?;
-        out.push_sql(") UNION ALL (");
-        self.second.walk_ast(out.reborrow())?;
+        for (n, part) in self.parts.iter().enumerate() {
+            out.push_sql(if n == 0 { "(" } else { ") UNION ALL (" });
+            part.walk_ast(out.reborrow())?;
+        }
         let direction = if self.descending { "DESC" } else { "ASC" };
-        // Positions, since both parts name an `id` (the order's and its dispute's).
+        // Positions, since an order's part names two `id`s (the order's and its dispute's).
         out.push_sql(&format!(
             ") ORDER BY {} {direction}, 1 {direction} LIMIT ",
             self.created_at_column
@@ -125,12 +139,12 @@ impl<A: QueryFragment<Pg>, B: QueryFragment<Pg>, ST> QueryFragment<Pg> for Merge
     }
 }
 
-impl<A, B, ST: 'static> QueryId for MergedPages<A, B, ST> {
+impl<P, ST: 'static> QueryId for MergedPages<P, ST> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<A, B, ST> Query for MergedPages<A, B, ST> {
+impl<P, ST> Query for MergedPages<P, ST> {
     type SqlType = ST;
 }
 
