@@ -104,7 +104,8 @@ fn order_queries() -> Vec<(String, OrderQuery)> {
     ];
     let after = Utc.with_ymd_and_hms(2026, 1, 10, 0, 0, 0).unwrap();
     let before = Utc.with_ymd_and_hms(2026, 1, 11, 0, 0, 0).unwrap();
-    let filters: Vec<(&str, Box<dyn Fn(&mut OrderQuery)>)> = vec![
+    type Filter = Box<dyn Fn(&mut OrderQuery)>;
+    let filters: Vec<(&str, Filter)> = vec![
         ("no filter", Box::new(|_| {})),
         (
             "status",
