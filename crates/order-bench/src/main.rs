@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::{encode, EncodingKey, Header};
 use load::{Lifecycle, Measured, Wrk};
-use seed::{id, Kind, Shape, HEAVY_USER};
+use seed::{id, Kind, Shape, HEAVY_USER, LIGHT_USER};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
@@ -182,8 +182,21 @@ fn get(path: String, user: u64) -> [String; 4] {
     ["GET".into(), path, token(user), String::new()]
 }
 
-/// Reads: one order by id (random orders, each as its buyer), and the heavy user's list,
-/// first page (as buyer, and bought or sold) and deep.
+fn admin_token() -> String {
+    let claims = json!({"sub": id(Kind::User, u64::from(u32::MAX)), "is_staff": true,
+                        "exp": chrono::Utc::now().timestamp() + 7200});
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("a token")
+}
+
+/// Reads at one scale: one order by id (random orders, each as its buyer); the default list
+/// (bought or sold) of the heavy user and of a light one, numbered first pages; the heavy
+/// user's list through a deep cursor; and an admin's lists: all orders, the largest status,
+/// a status no order has, one listing's orders.
 async fn reads(
     wrk: &Wrk<'_>,
     api: &str,
@@ -200,26 +213,39 @@ async fn reads(
             )
         })
         .collect();
-    let first = vec![get(
-        "/api/v1/orders/?role=buyer&page_size=20".into(),
-        HEAVY_USER,
-    )];
-    // The default list, with no role: what the user bought or sold.
-    let either = vec![get("/api/v1/orders/?page_size=20".into(), HEAVY_USER)];
+    let heavy = vec![get("/api/v1/orders/?page_size=20".into(), HEAVY_USER)];
+    let light = vec![get("/api/v1/orders/?page_size=20".into(), LIGHT_USER)];
     let depth = (shape.orders as usize / 50 / 2).min(10_000);
     let deep = vec![get(deep_cursor(api, depth).await?, HEAVY_USER)];
-    Ok(vec![
-        wrk.run(&format!("detail ({scale})"), &sample).await?,
-        wrk.run(&format!("list, first page ({scale})"), &first)
-            .await?,
-        wrk.run(
-            &format!("list, first page, bought or sold ({scale})"),
-            &either,
-        )
-        .await?,
-        wrk.run(&format!("list, cursor page {depth} deep ({scale})"), &deep)
-            .await?,
-    ])
+    let admin = |path: String| vec![["GET".into(), path, admin_token(), String::new()]];
+    let listing = id(Kind::Listing, settled / 2);
+    let scenarios = [
+        (format!("detail ({scale})"), sample),
+        (format!("list, first page, heavy user ({scale})"), heavy),
+        (format!("list, first page, light user ({scale})"), light),
+        (format!("list, cursor page {depth} deep ({scale})"), deep),
+        (
+            format!("admin, all orders, first page ({scale})"),
+            admin("/api/v1/orders/?page_size=20".into()),
+        ),
+        (
+            format!("admin, ?status= largest ({scale})"),
+            admin("/api/v1/orders/?status=COMPLETED&page_size=20".into()),
+        ),
+        (
+            format!("admin, ?status= no match ({scale})"),
+            admin("/api/v1/orders/?status=DISPUTED&page_size=20".into()),
+        ),
+        (
+            format!("admin, ?listing_id= ({scale})"),
+            admin(format!("/api/v1/orders/?listing_id={listing}&page_size=20")),
+        ),
+    ];
+    let mut measured = Vec::new();
+    for (name, requests) in scenarios {
+        measured.push(wrk.run(&name, &requests).await?);
+    }
+    Ok(measured)
 }
 
 /// Writes: ship (each request a different PAID order, as its seller) and Buy It Now (each a
@@ -271,14 +297,22 @@ async fn run() -> Result<(), String> {
     let workdir = std::env::temp_dir().join(format!("order-bench-{}", std::process::id()));
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
 
-    let mut scales = vec![orders];
-    if orders > 10_000 {
-        scales.insert(0, 10_000);
-    }
+    // BENCH_SCALES lists every scale to read at (the writes run on the largest); by default
+    // 10,000 and BENCH_ORDERS, as a scaling check.
+    let mut scales: Vec<u64> = match std::env::var("BENCH_SCALES") {
+        Ok(list) => list
+            .split(',')
+            .filter_map(|n| n.trim().replace('_', "").parse().ok())
+            .collect(),
+        Err(_) => vec![10_000, orders],
+    };
+    scales.sort_unstable();
+    scales.dedup();
+    let orders = *scales.last().ok_or("BENCH_SCALES lists no scale")?;
     let mut results: Vec<Measured> = Vec::new();
     let mut peak_rss = 0.0f64;
     let mut limits = None;
-    for scale in scales {
+    for &scale in &scales {
         let shape = Shape::new(scale, users.min(scale));
         let label = format!("{scale} orders");
         let database = format!("orders_bench_{scale}");
@@ -318,16 +352,28 @@ async fn run() -> Result<(), String> {
         }
     }
     let limits = limits.expect("the last scale measures the limits");
-    report(&results, &limits, peak_rss, orders, &output)
+    report(&results, &limits, peak_rss, &scales, &output)
+}
+
+/// `rate` as a share of `limit`, or nothing where there is no limit to compare with.
+fn share(rate: f64, limit: Option<f64>) -> String {
+    limit.map_or(String::new(), |limit| {
+        format!("{:.2} of {limit:.0}", rate / limit)
+    })
+}
+
+fn find<'a>(results: &'a [Measured], name: &str) -> Option<&'a Measured> {
+    results.iter().find(|m| m.name == name)
 }
 
 fn report(
     results: &[Measured],
     limits: &pgbench::Limits,
     peak_rss: f64,
-    orders: u64,
+    scales: &[u64],
     output: &str,
 ) -> Result<(), String> {
+    let orders = *scales.last().expect("a scale");
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -337,28 +383,23 @@ fn report(
         })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("\nOrder Service benchmark — {orders} orders, {cores} cores ({machine}), loopback");
-    println!("| scenario | req/s | p50 ms | p99 ms | max ms | errors | 409s | vs database |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("\nOrder Service benchmark — scales {scales:?}, {cores} cores ({machine}), loopback");
+    println!(
+        "| scenario | req/s | p50 ms | p99 ms | max ms | errors | 409s | vs same SQL | vs bare |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let largest = format!("({orders} orders)");
     for m in results {
-        let ratio =
-            if m.name.starts_with("detail") && m.name.contains(&format!("({orders} orders)")) {
-                format!(
-                    "{:.0} % of {:.0} tps",
-                    100.0 * m.requests_per_second / limits.read_tps,
-                    limits.read_tps
-                )
-            } else if m.name == "ship" {
-                format!(
-                    "{:.0} % of {:.0} tps",
-                    100.0 * m.successes_per_second() / limits.ship_tps,
-                    limits.ship_tps
-                )
-            } else {
-                String::new()
-            };
+        let (same, bare) = if m.name == format!("detail {largest}") {
+            (Some(limits.read_tps), Some(limits.bare_read_tps))
+        } else if m.name == "ship" {
+            (Some(limits.ship_tps), Some(limits.bare_ship_tps))
+        } else {
+            (None, None)
+        };
+        let rate = m.successes_per_second();
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} | {} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} |",
             m.name,
             m.requests_per_second,
             m.p50_ms,
@@ -366,21 +407,59 @@ fn report(
             m.max_ms,
             m.errors,
             m.conflicts,
-            ratio
+            share(rate, same),
+            share(rate, bare),
         );
     }
     println!(
-        "\npgbench, same SQL: detail read {:.0} tps, ship transition {:.0} tps",
-        limits.read_tps, limits.ship_tps
+        "\npgbench (8 clients, prepared): detail read {:.0} tps (bare primary-key read {:.0}), \
+         ship {:.0} tps (bare four-column update + outbox insert {:.0})",
+        limits.read_tps, limits.bare_read_tps, limits.ship_tps, limits.bare_ship_tps
     );
+    let smallest = format!("({} orders)", scales[0]);
+    for scale in scales {
+        let at = format!("({scale} orders)");
+        let m = |name: &str| find(results, &format!("{name} {at}"));
+        if let (Some(detail), Some(heavy), Some(light)) = (
+            m("detail"),
+            m("list, first page, heavy user"),
+            m("list, first page, light user"),
+        ) {
+            println!(
+                "at {scale} orders: heavy user's first page {:.2} × the detail rate; \
+                 its p99 {:.2} × the light user's",
+                heavy.requests_per_second / detail.requests_per_second,
+                heavy.p99_ms / light.p99_ms
+            );
+        }
+        for admin in [
+            "admin, all orders, first page",
+            "admin, ?status= largest",
+            "admin, ?status= no match",
+            "admin, ?listing_id=",
+        ] {
+            if let (Some(here), Some(small)) =
+                (m(admin), find(results, &format!("{admin} {smallest}")))
+            {
+                println!(
+                    "at {scale} orders: {admin}: p99 {:.2} × its value at {}",
+                    here.p99_ms / small.p99_ms,
+                    scales[0]
+                );
+            }
+        }
+    }
     println!("order-api peak RSS: {peak_rss:.1} MiB");
     let document = json!({
-        "orders": orders,
+        "scales": scales,
         "cores": cores,
         "cpu": machine,
         "date": chrono::Utc::now().to_rfc3339(),
         "results": results.iter().map(Measured::to_json).collect::<Vec<_>>(),
-        "pgbench": {"read_tps": limits.read_tps, "ship_tps": limits.ship_tps},
+        "pgbench": {
+            "read_tps": limits.read_tps, "bare_read_tps": limits.bare_read_tps,
+            "ship_tps": limits.ship_tps, "bare_ship_tps": limits.bare_ship_tps,
+        },
         "peak_rss_mib": peak_rss,
     });
     std::fs::write(
