@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use order_ports::store::{Page, PageRequest, Position, Total};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::error::ApiError;
 
@@ -117,6 +117,19 @@ impl Params {
     }
 }
 
+/// A page as DRF sends it: `{count, next, previous, results}` for numbered pages,
+/// `{next, previous, results}` for cursor pages.
+#[derive(Serialize)]
+pub struct PageDocument<R> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count_exact: Option<bool>,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<R>,
+}
+
 /// How a list is paged: `?page=N&page_size=M`, or `?cursor=` for keyset pages.
 #[derive(Clone, Debug)]
 pub struct Pagination {
@@ -207,13 +220,13 @@ impl Pagination {
 
     /// The DRF page document: `{count, next, previous, results}` for numbered pages,
     /// `{next, previous, results}` for cursor pages.
-    pub fn render<T: Listed>(
+    pub fn render<T: Listed, R: Serialize>(
         &self,
         base_url: &str,
         page: &Page<T>,
-        represent: impl Fn(&T) -> Value,
-    ) -> Result<Value, ApiError> {
-        let results: Vec<Value> = page.items.iter().map(represent).collect();
+        represent: impl Fn(&T) -> R,
+    ) -> Result<PageDocument<R>, ApiError> {
+        let results: Vec<R> = page.items.iter().map(represent).collect();
         let url = |extra: Option<(&str, String)>| {
             let mut pairs = self.carried.clone();
             if let Some((k, v)) = extra {
@@ -237,14 +250,14 @@ impl Pagination {
                 2 => Some(url(None)),
                 n => Some(url(Some(("page", (n - 1).to_string())))),
             };
-            let mut body = json!({
-                "count": total.count(), "next": next, "previous": previous, "results": results,
-            });
-            if let Total::AtLeast(_) = total {
+            return Ok(PageDocument {
+                count: Some(total.count()),
                 // The filter has no kept count: counting stopped at the cap (docs/api.md).
-                body["count_exact"] = Value::Bool(false);
-            }
-            return Ok(body);
+                count_exact: matches!(total, Total::AtLeast(_)).then_some(false),
+                next,
+                previous,
+                results,
+            });
         }
         let cursor_url =
             |kind: char, item: &T| url(Some(("cursor", encode_cursor(kind, item.position()))));
@@ -265,7 +278,13 @@ impl Pagination {
             ),
             PageRequest::Offset { .. } => (None, None),
         };
-        Ok(json!({"next": next, "previous": previous, "results": results}))
+        Ok(PageDocument {
+            count: None,
+            count_exact: None,
+            next,
+            previous,
+            results,
+        })
     }
 }
 
@@ -334,6 +353,7 @@ fn decode_cursor(token: &str, limit: u32) -> Option<PageRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_cursor_round_trips_and_garbage_is_refused() {

@@ -10,7 +10,8 @@ use crate::seed::{Kind, Shape};
 
 fn order_id(n: &str) -> String {
     format!(
-        "(lpad(to_hex({}), 8, '0') || '-0000-4000-8000-' || lpad(to_hex({n}), 12, '0'))::uuid",
+        // The number typed: under `-M prepared`, `:n` is a parameter of unknown type.
+        "(lpad(to_hex({}), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(({n})::bigint), 12, '0'))::uuid",
         Kind::Order as u32
     )
 }
@@ -79,7 +80,7 @@ fn ship_script(shape: &Shape) -> String {
              WHERE id = {id} AND status = 'PAID';\n\
          INSERT INTO outbox (event_id, event_type, order_id, occurred_at, next_attempt_at, payload, sequence, \
              actor_type, actor_id, from_status, to_status, details) \
-             VALUES (gen_random_uuid(), 'order.shipped', {id}, now(), now(), '{payload}', 1000 + :n, \
+             VALUES (gen_random_uuid(), 'order.shipped', {id}, now(), now(), '{payload}', 1000 + (:n)::bigint, \
              'seller', gen_random_uuid(), 'PAID', 'SHIPPED', '{{\"carrier\": \"UPS\"}}');\n\
          \\endpipeline\n\
          COMMIT;\n"

@@ -52,7 +52,7 @@ async fn list(
     };
     let page = state.service.list_disputes(user.0, query).await?;
     let body = pagination.render(&base_url(&req), &page, |dispute| {
-        state.dispute_json(dispute, user.0)
+        state.dispute_view(dispute, user.0)
     })?;
     Ok(HttpResponse::Ok().json(body))
 }

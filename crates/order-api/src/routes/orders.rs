@@ -95,7 +95,7 @@ async fn list(
     };
     let page = state.service.list_orders(user.0, request).await?;
     let body = pagination.render(&base_url(&req), &page, |order| {
-        state.order_json(order, user.0)
+        state.order_view(order, user.0)
     })?;
     Ok(HttpResponse::Ok().json(body))
 }
