@@ -59,7 +59,7 @@ impl Shape {
             orders,
             users,
             pgbench_pool: 50_000,
-            ship_pool: 25_000,
+            ship_pool: 40_000,
         }
     }
 

@@ -44,8 +44,14 @@ pub struct PoolBuildError(String);
 
 /// Builds the pool; connections are opened lazily, on first use.
 pub fn build_pool(config: &PoolConfig) -> Result<PgPool, PoolBuildError> {
+    // Generic plans, always: every statement is prepared once per connection and planned
+    // once, not on each run, and a plan cannot flip with the values. Each statement's
+    // generic plan is the index read its filter was built for; the custom plan PostgreSQL
+    // would otherwise make for a common status walked the newest orders (all PAID, say)
+    // looking for old COMPLETED ones, 60 ms a page at 1,000,000 orders (docs/benchmarks.md).
     let session = format!(
-        "SET lock_timeout = {}; SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+        "SET lock_timeout = {}; SET statement_timeout = {}; SET TIME ZONE 'UTC'; \
+         SET plan_cache_mode = force_generic_plan;",
         config.lock_timeout.as_millis(),
         config.statement_timeout.as_millis()
     );
