@@ -49,9 +49,12 @@ pub fn build_pool(config: &PoolConfig) -> Result<PgPool, PoolBuildError> {
     // generic plan is the index read its filter was built for; the custom plan PostgreSQL
     // would otherwise make for a common status walked the newest orders (all PAID, say)
     // looking for old COMPLETED ones, 60 ms a page at 1,000,000 orders (docs/benchmarks.md).
+    // No JIT: a generic plan's estimate with LIMIT and OFFSET unknown crosses `jit_above_cost`
+    // on a large table, and compiling the plan cost 1.4 s a page at 10,000,000 orders, for
+    // statements that each read a page of rows.
     let session = format!(
         "SET lock_timeout = {}; SET statement_timeout = {}; SET TIME ZONE 'UTC'; \
-         SET plan_cache_mode = force_generic_plan;",
+         SET plan_cache_mode = force_generic_plan; SET jit = off;",
         config.lock_timeout.as_millis(),
         config.statement_timeout.as_millis()
     );
