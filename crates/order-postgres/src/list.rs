@@ -136,18 +136,31 @@ fn part_page(part: Part<'_>, plan: &PagePlan, offset: i64, limit: i64) -> OrderP
     select.offset(offset).limit(limit).select(order_selection())
 }
 
-/// The statement that reads a page of orders.
-enum OrderPageRead {
-    One(OrderPageQuery),
-    Merged(MergedPages<OrderPageQuery, SqlTypeOf<OrderSelection>>),
+/// The statement that reads a page: one index read, or several merged.
+enum PageRead<Q, ST> {
+    One(Q),
+    Merged(MergedPages<Q, ST>),
 }
+
+/// `$body` with `$query` the page's statement, whichever kind it is (each kind is a type
+/// of its own, so a macro rather than a function).
+macro_rules! with_page_read {
+    ($read:expr, |$query:ident| $body:expr) => {
+        match $read {
+            PageRead::One($query) => $body,
+            PageRead::Merged($query) => $body,
+        }
+    };
+}
+
+type OrderPageRead = PageRead<OrderPageQuery, SqlTypeOf<OrderSelection>>;
 
 fn order_page(query: &OrderQuery, plan: &PagePlan) -> OrderPageRead {
     match parts(query).as_slice() {
-        [part] => OrderPageRead::One(part_page(*part, plan, plan.offset, plan.limit)),
+        [part] => PageRead::One(part_page(*part, plan, plan.offset, plan.limit)),
         many => {
             let through = plan.rows_through_page();
-            OrderPageRead::Merged(MergedPages::new(
+            PageRead::Merged(MergedPages::new(
                 many.iter()
                     .map(|part| part_page(*part, plan, 0, through))
                     .collect(),
@@ -162,11 +175,7 @@ fn load_order_page(
     mut conn: &AsyncPgConnection,
     read: OrderPageRead,
 ) -> impl Future<Output = QueryResult<Vec<OrderListRow>>> + Send + '_ {
-    let load = match read {
-        OrderPageRead::One(select) => select.load::<OrderListRow>(&mut conn),
-        OrderPageRead::Merged(merged) => merged.load::<OrderListRow>(&mut conn),
-    };
-    load
+    with_page_read!(read, |query| query.load::<OrderListRow>(&mut conn))
 }
 
 /// How a list's count is found.
@@ -313,15 +322,12 @@ fn status_page(status: Option<&str>, plan: &PagePlan, offset: i64, limit: i64) -
 }
 
 /// The statement that reads a page of disputes: one index read, or one a status merged.
-enum DisputePageRead {
-    One(DisputePageQuery),
-    Merged(MergedPages<DisputePageQuery, SqlTypeOf<AsSelect<DisputeRow, Pg>>>),
-}
+type DisputePageRead = PageRead<DisputePageQuery, SqlTypeOf<AsSelect<DisputeRow, Pg>>>;
 
 fn dispute_page(query: &DisputeQuery, plan: &PagePlan) -> DisputePageRead {
     match query.statuses.as_slice() {
-        [] => DisputePageRead::One(status_page(None, plan, plan.offset, plan.limit)),
-        [one] => DisputePageRead::One(status_page(
+        [] => PageRead::One(status_page(None, plan, plan.offset, plan.limit)),
+        [one] => PageRead::One(status_page(
             Some(one.as_str()),
             plan,
             plan.offset,
@@ -333,7 +339,7 @@ fn dispute_page(query: &DisputeQuery, plan: &PagePlan) -> DisputePageRead {
                 .iter()
                 .map(|status| status_page(Some(status.as_str()), plan, 0, through))
                 .collect();
-            DisputePageRead::Merged(MergedPages::new(parts, DISPUTE_CREATED_AT_COLUMN, plan))
+            PageRead::Merged(MergedPages::new(parts, DISPUTE_CREATED_AT_COLUMN, plan))
         }
     }
 }
@@ -342,11 +348,7 @@ fn load_dispute_page(
     mut conn: &AsyncPgConnection,
     read: DisputePageRead,
 ) -> impl Future<Output = QueryResult<Vec<DisputeRow>>> + Send + '_ {
-    let load = match read {
-        DisputePageRead::One(select) => select.load::<DisputeRow>(&mut conn),
-        DisputePageRead::Merged(merged) => merged.load::<DisputeRow>(&mut conn),
-    };
-    load
+    with_page_read!(read, |query| query.load::<DisputeRow>(&mut conn))
 }
 
 /// A page of disputes and, for a numbered page, its count from `dispute_counts` (a list of
@@ -387,18 +389,11 @@ pub(crate) async fn explain_orders(
     conn.batch_execute("SET enable_seqscan = off; SET enable_sort = off")
         .await?;
     let plan = PagePlan::new(query.page, query.sort);
-    let mut plans = vec![match order_page(query, &plan) {
-        OrderPageRead::One(select) => {
-            Around::<_, Json>::new(EXPLAIN, select, "")
-                .get_result(&mut conn)
-                .await?
-        }
-        OrderPageRead::Merged(merged) => {
-            Around::<_, Json>::new(EXPLAIN, merged, "")
-                .get_result(&mut conn)
-                .await?
-        }
-    }];
+    let mut plans = vec![with_page_read!(order_page(query, &plan), |page| {
+        Around::<_, Json>::new(EXPLAIN, page, "")
+            .get_result(&mut conn)
+            .await?
+    })];
     match order_count(query) {
         OrderCount::Exact => {
             for part in parts(query) {
@@ -439,18 +434,11 @@ pub(crate) async fn explain_disputes(
     const EXPLAIN: &str = "EXPLAIN (FORMAT JSON) ";
     conn.batch_execute("SET enable_seqscan = off; SET enable_sort = off")
         .await?;
-    let explained = match dispute_page(query, &plan) {
-        DisputePageRead::One(select) => {
-            Around::<_, Json>::new(EXPLAIN, select, "")
-                .get_result(&mut conn)
-                .await?
-        }
-        DisputePageRead::Merged(merged) => {
-            Around::<_, Json>::new(EXPLAIN, merged, "")
-                .get_result(&mut conn)
-                .await?
-        }
-    };
+    let explained = with_page_read!(dispute_page(query, &plan), |page| {
+        Around::<_, Json>::new(EXPLAIN, page, "")
+            .get_result(&mut conn)
+            .await?
+    });
     conn.batch_execute("RESET enable_seqscan; RESET enable_sort")
         .await?;
     Ok(explained)
