@@ -6,7 +6,7 @@
 //! holds: the orders it locked, claimed or inserted, as stored and as its writes will
 //! leave them, and the disputes it locked with them. A write to a row it holds is sent
 //! with the unit's next statement that needs it, at the latest at commit, and its errors
-//! come from that call. Rows it does not hold are written at once, as before.
+//! come from that call. Rows it does not hold are written at once.
 
 use std::collections::HashMap;
 
