@@ -17,8 +17,34 @@ STUB_SEED=crates/stub-peers/seed/demo.json "$bin/stub-peers" &
 stub=$!
 trap 'kill $stub 2>/dev/null || true' EXIT
 
-echo "order-api on http://127.0.0.1:8005 — service token: dev-service-token; JWT secret: dev-jwt-secret-0123456789"
-DATABASE_URL="$PGURL/$DB" \
-JWT_SECRET=${JWT_SECRET:-dev-jwt-secret-0123456789} \
-INTERNAL_SERVICE_TOKENS=${INTERNAL_SERVICE_TOKENS:-dev-service-token} \
-  "$bin/order-api" serve
+export DATABASE_URL="$PGURL/$DB"
+export JWT_SECRET=${JWT_SECRET:-dev-jwt-secret-0123456789}
+export INTERNAL_SERVICE_TOKENS=${INTERNAL_SERVICE_TOKENS:-dev-service-token}
+"$bin/order-api" serve &
+api=$!
+trap 'kill $stub $api 2>/dev/null || true' EXIT
+
+until curl -sf http://127.0.0.1:8005/readyz > /dev/null; do
+  kill -0 $api 2>/dev/null || { echo "order-api did not start" >&2; exit 1; }
+  sleep 0.2
+done
+# The stand-ins' seed (crates/stub-peers/seed/demo.json): a buyer with 1,000.00, the seller
+# of two Buy It Now listings, and an admin who is neither.
+cat <<READY
+
+order-api is ready.
+  API docs:      http://127.0.0.1:8005/api/docs/
+  OpenAPI:       http://127.0.0.1:8005/api/v1/openapi.json
+  Metrics:       http://127.0.0.1:8005/metrics
+  Stand-ins:     http://127.0.0.1:8006 (Wallet and Listing)
+
+Tokens (Authorization: Bearer …, valid 24 hours):
+  buyer  b0e70000-0000-4000-8000-000000000001: $("$bin/order-api" token b0e70000-0000-4000-8000-000000000001)
+  seller 5e11e500-0000-4000-8000-000000000001: $("$bin/order-api" token 5e11e500-0000-4000-8000-000000000001)
+  admin  ad000000-0000-4000-8000-000000000001: $("$bin/order-api" token ad000000-0000-4000-8000-000000000001 --staff)
+Service token (X-Service-Token): ${INTERNAL_SERVICE_TOKENS%%,*}
+Buy It Now listing: 0b6f5e2a-6c1e-4d0e-9a55-3f0c2b1a0001
+
+Ctrl-C stops both.
+READY
+wait $api
