@@ -17,6 +17,7 @@ use crate::fragment::{Around, MergedPages};
 use crate::page::PagePlan;
 use crate::rows::{DisputeRow, OrderRow, SummaryRow};
 use crate::schema::{dispute_counts, disputes, order_counts, orders, user_order_counts};
+use crate::store::SUMMARY_COLUMNS;
 
 /// How far a count goes for a filter that no kept count answers (a created range, say):
 /// beyond this many rows it answers [`Total::AtLeast`] instead of reading on.
@@ -41,16 +42,7 @@ type OrderPageQuery = Select<FilteredOrders, OrderSelection>;
 const CREATED_AT_COLUMN: usize = 14;
 
 fn order_selection() -> OrderSelection {
-    (
-        OrderRow::as_select(),
-        (
-            disputes::id,
-            disputes::order_id,
-            disputes::status,
-            disputes::resolution,
-        )
-            .nullable(),
-    )
+    (OrderRow::as_select(), SUMMARY_COLUMNS.nullable())
 }
 
 /// Whose orders one index read covers: a participant's list is two of them, merged.
