@@ -57,7 +57,7 @@ pub fn render(handled: Handled) -> HttpResponse {
 /// A read's answer with its `ETag` — a digest of the representation, so it changes with
 /// anything the caller would see change — or `304 Not Modified` when the request's
 /// `If-None-Match` already names it, so that polling clients and caches save the body.
-pub fn cacheable(req: &HttpRequest, body: &Value) -> HttpResponse {
+pub fn cacheable(req: &HttpRequest, body: &impl serde::Serialize) -> HttpResponse {
     use actix_web::http::header::{ETAG, IF_NONE_MATCH};
     let bytes = serde_json::to_vec(body).expect("a representation always serializes");
     let digest = Sha256::digest(&bytes);

@@ -72,7 +72,7 @@ async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let dispute = state.service.dispute(user.0, id(&path)?).await?;
-    Ok(cacheable(&req, &state.dispute_json(&dispute, user.0)))
+    Ok(cacheable(&req, &state.dispute_view(&dispute, user.0)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -115,7 +115,7 @@ async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let order = state.service.order(user.0, id(&path)?).await?;
-    Ok(cacheable(&req, &state.order_json(&order, user.0)))
+    Ok(cacheable(&req, &state.order_view(&order, user.0)))
 }
 
 /// An order's history, oldest first: every event, who caused it, the order's status before
