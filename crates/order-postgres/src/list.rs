@@ -114,18 +114,30 @@ fn filtered_orders(part: Part<'_>) -> FilteredOrders {
     select
 }
 
+/// `$select` (a boxed query of `$table`) cut to the plan's keyset and put in its order:
+/// `(created_at, id)`, newest or oldest first. A macro, because each table's query is a
+/// type of its own.
+macro_rules! in_keyset_order {
+    ($select:expr, $plan:expr, $table:ident) => {{
+        let plan: &PagePlan = $plan;
+        let mut select = $select;
+        if let Some(keyset) = plan.keyset(stringify!($table)) {
+            select = select.filter(keyset);
+        }
+        if plan.descending {
+            select.order(($table::created_at.desc(), $table::id.desc()))
+        } else {
+            select.order(($table::created_at.asc(), $table::id.asc()))
+        }
+    }};
+}
+
 /// One part's rows for the page, in keyset order: `offset` and `limit` as given.
 fn part_page(part: Part<'_>, plan: &PagePlan, offset: i64, limit: i64) -> OrderPageQuery {
-    let mut select = filtered_orders(part);
-    if let Some(keyset) = plan.keyset("orders") {
-        select = select.filter(keyset);
-    }
-    select = if plan.descending {
-        select.order((orders::created_at.desc(), orders::id.desc()))
-    } else {
-        select.order((orders::created_at.asc(), orders::id.asc()))
-    };
-    select.offset(offset).limit(limit).select(order_selection())
+    in_keyset_order!(filtered_orders(part), plan, orders)
+        .offset(offset)
+        .limit(limit)
+        .select(order_selection())
 }
 
 /// The statement that reads a page: one index read, or several merged.
@@ -299,15 +311,7 @@ fn status_page(status: Option<&str>, plan: &PagePlan, offset: i64, limit: i64) -
     if let Some(status) = status {
         select = select.filter(disputes::status.eq(status.to_owned()));
     }
-    if let Some(keyset) = plan.keyset("disputes") {
-        select = select.filter(keyset);
-    }
-    select = if plan.descending {
-        select.order((disputes::created_at.desc(), disputes::id.desc()))
-    } else {
-        select.order((disputes::created_at.asc(), disputes::id.asc()))
-    };
-    select
+    in_keyset_order!(select, plan, disputes)
         .offset(offset)
         .limit(limit)
         .select(DisputeRow::as_select())
