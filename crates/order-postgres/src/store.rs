@@ -45,6 +45,7 @@ macro_rules! read {
         }
     }};
 }
+pub(crate) use read;
 
 /// The order and dispute store on PostgreSQL.
 #[derive(Clone)]

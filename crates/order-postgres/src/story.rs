@@ -4,14 +4,14 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz};
-use diesel_async::{AnsiTransactionManager, RunQueryDsl, TransactionManager};
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use order_domain::{Actor, EventType, OrderId, OrderStatus};
 use order_ports::store::{Page, Total};
 use order_ports::{FeedEvent, HistoryEntry, StoreError, StoryLine};
 use uuid::Uuid;
 
 use crate::error::{corrupt, pool_error, store_error};
-use crate::store::PgStore;
+use crate::store::{read, PgStore};
 
 /// An arbitrary key, the same in every replica, that serializes the feed's sequencer:
 /// "feedpos" in ASCII.
@@ -101,39 +101,7 @@ impl PgStore {
         offset: u64,
         limit: u32,
     ) -> Result<Page<HistoryEntry>, StoreError> {
-        let mut conn = self.pool().get().await.map_err(pool_error)?;
-        // Events written before the story was kept read as the system's, their statuses
-        // from the order they carried.
-        let rows: Vec<HistoryRow> = diesel::sql_query(
-            "SELECT event_id, event_type, occurred_at, sequence,
-                    coalesce(actor_type, 'system') AS actor_type, actor_id,
-                    coalesce(from_status, payload::jsonb #>> '{order,status}') AS from_status,
-                    coalesce(to_status, payload::jsonb #>> '{order,status}') AS to_status,
-                    coalesce(details, '{}') AS details,
-                    count(*) OVER () AS total
-             FROM outbox WHERE order_id = $1
-             ORDER BY sequence OFFSET $2 LIMIT $3",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(*order.as_uuid())
-        .bind::<BigInt, _>(i64::try_from(offset).unwrap_or(i64::MAX))
-        .bind::<BigInt, _>(i64::from(limit))
-        .load(&mut conn)
-        .await
-        .map_err(store_error)?;
-        let total = match <[HistoryRow]>::first(&rows) {
-            Some(row) => u64::try_from(row.total).unwrap_or_default(),
-            // Past the end: count what there is, so the page can say so.
-            None => {
-                use crate::schema::outbox;
-                let count: i64 = outbox::table
-                    .filter(outbox::order_id.eq(*order.as_uuid()))
-                    .count()
-                    .get_result(&mut conn)
-                    .await
-                    .map_err(store_error)?;
-                u64::try_from(count).unwrap_or_default()
-            }
-        };
+        let (rows, total) = read!(self, |conn| history_rows(conn, order, offset, limit).await)?;
         let items: Vec<HistoryEntry> = rows
             .into_iter()
             .map(HistoryEntry::try_from)
@@ -192,17 +160,18 @@ impl PgStore {
         after: u64,
         limit: u32,
     ) -> Result<Vec<FeedEvent>, StoreError> {
-        let mut conn = self.pool().get().await.map_err(pool_error)?;
-        let rows: Vec<FeedRow> = diesel::sql_query(
+        let rows: Vec<FeedRow> =
+            read!(self, |conn| {
+                diesel::sql_query(
             "SELECT position, event_id, event_type, order_id, coalesce(sequence, 0) AS sequence,
                     occurred_at, payload
              FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
         )
         .bind::<BigInt, _>(i64::try_from(after).unwrap_or(i64::MAX))
         .bind::<BigInt, _>(i64::from(limit))
-        .load(&mut conn)
+        .load(conn)
         .await
-        .map_err(store_error)?;
+            })?;
         rows.into_iter()
             .map(|row| {
                 Ok(FeedEvent {
@@ -217,4 +186,43 @@ impl PgStore {
             })
             .collect()
     }
+}
+
+/// A page of an order's events, and how many it has in all.
+async fn history_rows(
+    conn: &mut AsyncPgConnection,
+    order: OrderId,
+    offset: u64,
+    limit: u32,
+) -> Result<(Vec<HistoryRow>, u64), diesel::result::Error> {
+    // Events written before the story was kept read as the system's, their statuses from
+    // the order they carried.
+    let rows: Vec<HistoryRow> = diesel::sql_query(
+        "SELECT event_id, event_type, occurred_at, sequence,
+                coalesce(actor_type, 'system') AS actor_type, actor_id,
+                coalesce(from_status, payload::jsonb #>> '{order,status}') AS from_status,
+                coalesce(to_status, payload::jsonb #>> '{order,status}') AS to_status,
+                coalesce(details, '{}') AS details,
+                count(*) OVER () AS total
+         FROM outbox WHERE order_id = $1
+         ORDER BY sequence OFFSET $2 LIMIT $3",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(*order.as_uuid())
+    .bind::<BigInt, _>(i64::try_from(offset).unwrap_or(i64::MAX))
+    .bind::<BigInt, _>(i64::from(limit))
+    .load(&mut *conn)
+    .await?;
+    let total = match <[HistoryRow]>::first(&rows) {
+        Some(row) => row.total,
+        // Past the end: count what there is, so the page can say so.
+        None => {
+            use crate::schema::outbox;
+            outbox::table
+                .filter(outbox::order_id.eq(*order.as_uuid()))
+                .count()
+                .get_result(conn)
+                .await?
+        }
+    };
+    Ok((rows, u64::try_from(total).unwrap_or_default()))
 }
