@@ -160,18 +160,7 @@ impl PgStore {
         after: u64,
         limit: u32,
     ) -> Result<Vec<FeedEvent>, StoreError> {
-        let rows: Vec<FeedRow> =
-            read!(self, |conn| {
-                diesel::sql_query(
-            "SELECT position, event_id, event_type, order_id, coalesce(sequence, 0) AS sequence,
-                    occurred_at, payload
-             FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
-        )
-        .bind::<BigInt, _>(i64::try_from(after).unwrap_or(i64::MAX))
-        .bind::<BigInt, _>(i64::from(limit))
-        .load(conn)
-        .await
-            })?;
+        let rows = read!(self, |conn| feed_rows(conn, after, limit).await)?;
         rows.into_iter()
             .map(|row| {
                 Ok(FeedEvent {
@@ -225,4 +214,21 @@ async fn history_rows(
         }
     };
     Ok((rows, u64::try_from(total).unwrap_or_default()))
+}
+
+/// The events after feed position `after`, at most `limit`.
+async fn feed_rows(
+    conn: &mut AsyncPgConnection,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<FeedRow>, diesel::result::Error> {
+    diesel::sql_query(
+        "SELECT position, event_id, event_type, order_id, coalesce(sequence, 0) AS sequence,
+                occurred_at, payload
+         FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
+    )
+    .bind::<BigInt, _>(i64::try_from(after).unwrap_or(i64::MAX))
+    .bind::<BigInt, _>(i64::from(limit))
+    .load(conn)
+    .await
 }
