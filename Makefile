@@ -6,12 +6,13 @@ VENV := .venv
 # The EventBridge emulator the event tests run against (moto's server, from PyPI).
 export MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
 
-.PHONY: demo run test fuzz bench lint fmt build clean moto
+.PHONY: demo run test fuzz bench lint fmt build clean moto docs-check
 
-## The whole story over HTTP against the stand-in peers, with a transcript (needs PostgreSQL).
+## The whole story over HTTP against the stand-in peers, with a transcript. Uses the
+## PostgreSQL on 127.0.0.1:5432, or a throwaway one when none listens (scripts/with-postgres.sh).
 demo:
 	$(CARGO) build -q -p order-api -p stub-peers -p order-demo
-	$(CARGO) run -q -p order-demo
+	scripts/with-postgres.sh DEMO_DATABASE_URL orders_demo $(CARGO) run -q -p order-demo
 
 ## The service on :8005 with the stand-in peers on :8006, on the local database orders_dev.
 run:
@@ -20,7 +21,7 @@ run:
 ## Every check CI makes: formatting, lints, then every test of the workspace.
 test: lint moto
 	$(CARGO) test --workspace --doc --quiet
-	$(CARGO) nextest run --workspace --no-fail-fast
+	scripts/with-postgres.sh TEST_DATABASE_URL postgres $(CARGO) nextest run --workspace --no-fail-fast
 
 ## Installs the EventBridge emulator into .venv (once).
 moto: $(MOTO_SERVER)
@@ -31,6 +32,10 @@ $(MOTO_SERVER):
 ## schemathesis fuzzes every operation of the OpenAPI document against the running service.
 fuzz: moto
 	VENV=$(VENV) scripts/fuzz.sh
+
+## Loads the docs UI in headless Chromium with the network cut; prints its screenshot's path.
+docs-check:
+	scripts/docs-check.sh
 
 ## Throughput and latency of the release build against pgbench's limit (BENCH_ORDERS=10000 for a quick run).
 bench:

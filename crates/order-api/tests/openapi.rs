@@ -1,4 +1,4 @@
-//! The OpenAPI document describes exactly the API: every endpoint of SPEC §5 is in it,
+//! The OpenAPI document describes exactly the API: every endpoint is in it,
 //! every operation in it is served, and real answers have the documented shape.
 
 mod support;
@@ -151,10 +151,63 @@ async fn answers_have_the_documented_fields() {
     assert_eq!(statuses, domain);
 }
 
+/// Every `src="…"` and `href="…"` of an HTML page.
+fn linked(page: &str) -> Vec<String> {
+    ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| page.split(attribute).skip(1))
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
-async fn the_browsable_documentation_points_at_the_document() {
+async fn the_docs_page_loads_only_from_this_service() {
     let app = TestApp::spawn(seed(0, "1.00")).await;
-    let page = app.get("/api/docs/", &As::Nobody).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.as_str().unwrap().contains("/api/v1/openapi.json"));
+    for page in ["/api/docs/", "/api/docs"] {
+        let answer = app.get(page, &As::Nobody).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let html = answer.body.as_str().unwrap().to_owned();
+        let parts = linked(&html);
+        assert!(parts.len() >= 4, "{html}");
+        for part in parts {
+            assert!(
+                part.starts_with("/api/docs/"),
+                "{page} loads {part}, which is not this service's own path"
+            );
+            let served = app.get(&part, &As::Nobody).await;
+            assert_eq!(served.status, StatusCode::OK, "{part}");
+            let kind = served.headers["content-type"].to_str().unwrap();
+            let expected = match part.rsplit('.').next().unwrap() {
+                "css" => "text/css",
+                "js" => "text/javascript",
+                "png" => "image/png",
+                other => panic!("{part}: unexpected kind {other}"),
+            };
+            assert!(kind.starts_with(expected), "{part}: {kind}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_docs_ui_reads_this_document_and_asks_no_validator() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let initializer = app
+        .get("/api/docs/swagger-initializer.js", &As::Nobody)
+        .await;
+    assert_eq!(initializer.status, StatusCode::OK);
+    let script = initializer.body.as_str().unwrap();
+    assert!(
+        script.contains("\"url\": \"/api/v1/openapi.json\""),
+        "{script}"
+    );
+    assert!(script.contains("\"validatorUrl\": \"none\""), "{script}");
+    assert!(!script.contains("{{config}}"), "{script}");
+}
+
+#[tokio::test]
+async fn an_unknown_docs_file_is_a_drf_404() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let missing = app.get("/api/docs/nothing.js", &As::Nobody).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.body["detail"], "Not found.");
 }

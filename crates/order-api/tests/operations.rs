@@ -96,9 +96,10 @@ async fn metrics_follow_requests_peers_transitions_and_the_outbox() {
 
 #[tokio::test]
 async fn readiness_turns_unready_without_the_database_and_ready_again_after() {
-    let proxy = TcpProxy::start(5432).await;
     let db = order_postgres::test_db::TestDatabase::new();
-    let name = db.url().rsplit('/').next().unwrap().to_owned();
+    let (server, name) = db.url().rsplit_once('/').unwrap();
+    let (_, port) = server.rsplit_once(':').unwrap();
+    let proxy = TcpProxy::start(port.parse().unwrap()).await;
     let url = format!("postgres://postgres@127.0.0.1:{}/{name}", proxy.port);
     let app = TestApp::spawn_with(seed(0, "1.00"), &[("DATABASE_URL", url.as_str())]).await;
     assert_eq!(app.get("/readyz", &As::Nobody).await.status, StatusCode::OK);

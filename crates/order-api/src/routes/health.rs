@@ -1,5 +1,4 @@
-//! What orchestrators, monitoring and people read: liveness, readiness, metrics, and the
-//! API's own description.
+//! What orchestrators and monitoring read: liveness, readiness and metrics.
 
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
@@ -8,11 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(live)
-        .service(ready)
-        .service(metrics)
-        .service(openapi_document)
-        .service(docs);
+    cfg.service(live).service(ready).service(metrics);
 }
 
 /// The process is up and serving.
@@ -80,36 +75,4 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render())
-}
-
-/// This document.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "The OpenAPI 3 document")))]
-#[get("/api/v1/openapi.json/")]
-async fn openapi_document() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(crate::openapi::document_json())
-}
-
-/// A browsable rendering of this document (Redoc, loaded from its CDN by the browser).
-#[utoipa::path(tag = "operations", responses((status = 200, description = "An HTML page", content_type = "text/html")))]
-#[get("/api/docs/")]
-async fn docs() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            r#"<!DOCTYPE html>
-<html>
-  <head>
-    <title>Order Service API</title>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-  </head>
-  <body>
-    <redoc spec-url="/api/v1/openapi.json"></redoc>
-    <script src="https://cdn.redoc.ly/redoc/latest/bundles/redoc.standalone.js"></script>
-  </body>
-</html>
-"#,
-        )
 }

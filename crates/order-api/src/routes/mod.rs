@@ -1,5 +1,6 @@
 //! The endpoints of SPEC §5, one module per resource.
 
+mod api_docs;
 mod disputes;
 mod health;
 mod internal;
@@ -14,6 +15,7 @@ use crate::error::ApiError;
 /// Registers every endpoint, and with it its OpenAPI description.
 pub fn configure(cfg: &mut ServiceConfig) {
     health::configure(cfg);
+    api_docs::configure(cfg);
     // Internal paths first: `/orders/internal/…` must not be read as an order id.
     internal::configure(cfg);
     orders::configure(cfg);
