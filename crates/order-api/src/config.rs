@@ -34,6 +34,8 @@ pub enum JwtKey {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: String,
+    /// A read replica for lists and histories (`DATABASE_READ_URL`); `None`: the primary.
+    pub database_read_url: Option<String>,
     pub port: u16,
     pub jwt: JwtKey,
     /// When set, a user token must carry this `aud` (`JWT_AUDIENCE`).
@@ -141,6 +143,10 @@ impl Config {
                 variable: "DATABASE_URL",
                 problem: "is required (e.g. postgres://postgres@127.0.0.1:5432/orders)".into(),
             })?,
+            database_read_url: vars
+                .text("DATABASE_READ_URL")
+                .map(|url| postgres_url("DATABASE_READ_URL", url))
+                .transpose()?,
             port: vars.parsed("PORT", 8005)?,
             jwt,
             jwt_audience: vars.text("JWT_AUDIENCE"),
@@ -262,6 +268,22 @@ const DAY: u64 = 24 * 3600;
 
 /// `CORS_ALLOWED_ORIGINS`: a comma list of exact origins, each `scheme://host[:port]`
 /// with nothing after it (what a browser sends in `Origin`).
+/// A PostgreSQL connection URL, as the pool takes it: checked at start, so that a typo
+/// stops the service with one line instead of failing every list later.
+fn postgres_url(variable: &'static str, url: String) -> Result<String, ConfigError> {
+    let rest = ["postgres://", "postgresql://"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme));
+    if rest.is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace)) {
+        Ok(url)
+    } else {
+        Err(ConfigError {
+            variable,
+            problem: format!("\"{url}\" is not a postgres:// URL"),
+        })
+    }
+}
+
 fn origins(list: Option<String>) -> Result<Vec<String>, ConfigError> {
     let Some(list) = list else {
         return Ok(Vec::new());
@@ -434,6 +456,25 @@ mod tests {
         assert_eq!(
             refused(&[("MIGRATE_ON_START", "maybe")]),
             "MIGRATE_ON_START"
+        );
+        assert_eq!(
+            refused(&[("DATABASE_READ_URL", "standby:5432/orders")]),
+            "DATABASE_READ_URL"
+        );
+    }
+
+    #[test]
+    fn a_read_replica_is_optional() {
+        let without = config(&[("DATABASE_URL", "postgres://x/y")]).unwrap();
+        assert_eq!(without.database_read_url, None);
+        let with = config(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("DATABASE_READ_URL", "postgresql://reader@standby:5433/y"),
+        ])
+        .unwrap();
+        assert_eq!(
+            with.database_read_url.as_deref(),
+            Some("postgresql://reader@standby:5433/y")
         );
     }
 

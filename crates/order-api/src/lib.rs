@@ -68,7 +68,12 @@ impl Application {
         let mut pool_config = PoolConfig::new(config.database_url.clone());
         pool_config.max_size = config.db_pool_size;
         let pool = build_pool(&pool_config).map_err(|e| setup(&e))?;
-        let store = PgStore::new(pool.clone());
+        let mut store = PgStore::new(pool.clone());
+        if let Some(url) = &config.database_read_url {
+            let mut replica = PoolConfig::new(url.clone());
+            replica.max_size = config.db_pool_size;
+            store = store.with_read_replica(build_pool(&replica).map_err(|e| setup(&e))?);
+        }
         let clock = Arc::new(SystemClock);
         let wallet = HttpWallet::new(config.wallet.clone())
             .map_err(|e| setup(&format!("WALLET_URL: {e}")))?;

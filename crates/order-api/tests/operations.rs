@@ -191,3 +191,50 @@ async fn the_service_heals_by_itself_when_the_database_ends_its_connections() {
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
     assert_eq!(listed.body["count"], 1);
 }
+
+#[tokio::test]
+async fn with_a_read_replica_lists_and_histories_read_it_and_everything_else_the_primary() {
+    // The "replica" here is an empty database of the same schema: whatever is read from it
+    // shows no orders, so each answer tells which database it came from.
+    let replica = order_postgres::test_db::TestDatabase::new();
+    let app =
+        TestApp::spawn_with(seed(0, "1000.00"), &[("DATABASE_READ_URL", replica.url())]).await;
+    let order = app.shipped_order(listing(1), "10.00").await;
+    let buyer = As::User(Cast::buyer());
+
+    let detail = app
+        .get(&format!("/api/v1/orders/{}/", id(&order)), &buyer)
+        .await;
+    assert_eq!(
+        detail.status,
+        StatusCode::OK,
+        "a detail read is the primary's"
+    );
+    assert_eq!(detail.body["status"], "SHIPPED");
+    let completed = app
+        .post(
+            &format!("/api/v1/orders/{}/complete/", id(&order)),
+            &buyer,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        completed.status,
+        StatusCode::OK,
+        "a change is the primary's"
+    );
+
+    let list = app.get("/api/v1/orders/", &buyer).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body["count"], 0, "the list came from the replica");
+    let admin = As::Admin(Cast::admin());
+    assert_eq!(app.get("/api/v1/disputes/", &admin).await.body["count"], 0);
+    let history = app
+        .get(&format!("/api/v1/orders/{}/history/", id(&order)), &buyer)
+        .await;
+    assert_eq!(history.status, StatusCode::OK);
+    assert_eq!(
+        history.body["count"], 0,
+        "the history came from the replica"
+    );
+}

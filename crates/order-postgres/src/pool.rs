@@ -62,7 +62,7 @@ pub fn build_pool(config: &PoolConfig) -> Result<PgPool, PoolBuildError> {
     // No `SELECT 1` on every checkout: that doubled the round trips of a detail read. A
     // connection whose socket closed is still discarded when it comes back (deadpool asks
     // `is_broken`), and one found dead in use is dropped, with the pool's idle ones, by
-    // `PgStore::retry_if_connection_lost`.
+    // the store's `read!` path, which then reads once more.
     manager_config.recycling_method = RecyclingMethod::Fast;
     manager_config.custom_setup = Box::new(move |url| {
         let session = session.clone();

@@ -29,15 +29,24 @@ type Connection = Object<AsyncPgConnection>;
 macro_rules! read {
     ($store:expr, |$conn:ident| $body:expr) => {{
         let store: &PgStore = $store;
-        let mut connection = store.connection().await?;
+        read!(@on store.pool(), |$conn| $body)
+    }};
+    // A list's or a history's read: on the read replica when there is one.
+    (lists $store:expr, |$conn:ident| $body:expr) => {{
+        let store: &PgStore = $store;
+        read!(@on store.list_pool(), |$conn| $body)
+    }};
+    (@on $pool:expr, |$conn:ident| $body:expr) => {{
+        let pool: &crate::pool::PgPool = $pool;
+        let mut connection = PgStore::connection_from(pool).await?;
         let first = {
             let $conn: &mut AsyncPgConnection = &mut connection;
             $body
         };
         match first {
             Err(error) if crate::error::connection_lost(&error) => {
-                store.forget_connections(connection, &error);
-                let mut connection = store.connection().await?;
+                PgStore::forget_connections_of(pool, connection, &error);
+                let mut connection = PgStore::connection_from(pool).await?;
                 let $conn: &mut AsyncPgConnection = &mut connection;
                 $body.map_err(store_error)
             }
@@ -51,15 +60,31 @@ pub(crate) use read;
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Connections to a read replica (a streaming standby), for lists and histories: the
+    /// reads that scale with the number of people browsing, and whose callers tolerate
+    /// seeing a change a moment late. `None`: they use `pool`.
+    lists: Option<PgPool>,
 }
 
 impl PgStore {
     pub fn new(pool: PgPool) -> PgStore {
-        PgStore { pool }
+        PgStore { pool, lists: None }
+    }
+
+    /// Sends list and history reads to `replica`; every write, every read a change is
+    /// decided on, and single-order reads stay on the primary.
+    pub fn with_read_replica(mut self, replica: PgPool) -> PgStore {
+        self.lists = Some(replica);
+        self
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The pool list and history reads use.
+    pub fn list_pool(&self) -> &PgPool {
+        self.lists.as_ref().unwrap_or(&self.pool)
     }
 
     /// Whether the database answers, for the readiness probe.
@@ -69,13 +94,21 @@ impl PgStore {
     }
 
     pub(crate) async fn connection(&self) -> Result<Connection, StoreError> {
-        self.pool.get().await.map_err(pool_error)
+        Self::connection_from(&self.pool).await
+    }
+
+    pub(crate) async fn connection_from(pool: &PgPool) -> Result<Connection, StoreError> {
+        pool.get().await.map_err(pool_error)
     }
 
     pub(crate) fn forget_connections(&self, dead: Connection, error: &DieselError) {
+        Self::forget_connections_of(&self.pool, dead, error)
+    }
+
+    pub(crate) fn forget_connections_of(pool: &PgPool, dead: Connection, error: &DieselError) {
         tracing::warn!(%error, "a database connection was lost; reconnecting");
         drop(Object::take(dead));
-        self.pool.retain(|_, _| false);
+        pool.retain(|_, _| false);
     }
 }
 
@@ -182,7 +215,7 @@ impl OrderStore for PgStore {
     }
 
     async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>, StoreError> {
-        let page = read!(self, |conn| read_orders(conn, &query).await)?;
+        let page = read!(lists self, |conn| read_orders(conn, &query).await)?;
         Ok(Page {
             items: page
                 .items
@@ -269,7 +302,7 @@ impl OrderStore for PgStore {
 
     async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {
         let plan = PagePlan::new(query.page, SortOrder::NewestFirst);
-        let page = read!(self, |conn| read_disputes(conn, &query, plan).await)?;
+        let page = read!(lists self, |conn| read_disputes(conn, &query, plan).await)?;
         Ok(Page {
             items: page
                 .items

@@ -101,7 +101,8 @@ impl PgStore {
         offset: u64,
         limit: u32,
     ) -> Result<Page<HistoryEntry>, StoreError> {
-        let (rows, total) = read!(self, |conn| history_rows(conn, order, offset, limit).await)?;
+        let (rows, total) =
+            read!(lists self, |conn| history_rows(conn, order, offset, limit).await)?;
         let items: Vec<HistoryEntry> = rows
             .into_iter()
             .map(HistoryEntry::try_from)
