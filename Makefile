@@ -6,7 +6,7 @@ VENV := .venv
 # The EventBridge emulator the event tests run against (moto's server, from PyPI).
 export MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
 
-.PHONY: demo run test fuzz bench lint fmt build clean moto docs-check
+.PHONY: demo run test fuzz bench lint fmt build clean moto docs-check chaos
 
 ## The whole story over HTTP against the stand-in peers, with a transcript. Uses the
 ## PostgreSQL on 127.0.0.1:5432, or a throwaway one when none listens (scripts/with-postgres.sh).
@@ -36,6 +36,11 @@ fuzz: moto
 ## Loads the docs UI in headless Chromium with the network cut; prints its screenshot's path.
 docs-check:
 	scripts/docs-check.sh
+
+## The fault-and-scale campaign: replicas behind HAProxy, kills, a PostgreSQL restart, a
+## hanging Wallet, a bus outage, a soak; then money and events reconciled (CHAOS_QUICK=1: minutes).
+chaos: moto
+	$(VENV)/bin/python scripts/chaos.py
 
 ## Throughput and latency of the release build against pgbench's limit (BENCH_ORDERS=10000 for a quick run).
 bench:

@@ -221,7 +221,7 @@ def start_standby():
     _, bindir = pg_cluster()
     data = OUT / "standby"
     shutil.rmtree(data, ignore_errors=True)
-    data.mkdir(parents=True)
+    data.mkdir(parents=True, mode=0o700)
     owner = []
     if os.getuid() == 0:
         shutil.chown(data, "postgres")

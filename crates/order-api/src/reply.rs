@@ -115,9 +115,21 @@ impl FieldErrors {
     }
 }
 
+/// Whether an answer tells the caller to send the same request again: then it is not the
+/// request's outcome, and a replay of it would keep a careful client retrying for ever.
+fn asks_for_a_retry(status: StatusCode, body: &Value) -> bool {
+    status.is_server_error()
+        || (status == StatusCode::CONFLICT
+            && matches!(
+                body["code"].as_str(),
+                Some("operation_in_progress" | "concurrent_update")
+            ))
+}
+
 /// Answers a POST under its `Idempotency-Key` (SPEC §2): the first request with a key runs
 /// `handle`; the same key with the same body replays that answer; another body gets 422.
-/// 5xx answers are not kept, so a retry after an outage runs again. Without the header,
+/// Answers that say "try again" are not kept — 5xx, and a 409 whose code asks for a
+/// retry — so that the retry runs again instead of replaying them. Without the header,
 /// `handle` simply runs.
 pub async fn idempotent(
     state: &AppState,
@@ -166,7 +178,7 @@ pub async fn idempotent(
         }
         Ok(Claim::Fresh) => {
             let (status, body, retry_after) = outcome(handle.await);
-            let kept = if status.is_server_error() {
+            let kept = if asks_for_a_retry(status, &body) {
                 state.idempotency.release(&scope, key).await
             } else {
                 state

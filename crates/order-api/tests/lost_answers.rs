@@ -154,3 +154,48 @@ async fn a_wallet_slower_than_the_timeout_is_retried_and_moves_money_once() {
     assert_eq!(app.balance(Cast::seller()).await, "105.00");
     assert_eq!(app.ledger().await["held"], "0.00");
 }
+
+#[tokio::test]
+async fn an_answer_that_says_try_again_is_not_kept_under_the_idempotency_key() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    // The Wallet releases the escrow, then answers late: the completion's money is in
+    // flight meanwhile.
+    app.fault(json!({"target": "wallet", "mode": "stall", "delay_ms": 1500, "times": 1}))
+        .await;
+    let complete_path = format!("/api/v1/orders/{}/complete/", id(&order));
+    let buyer = As::User(Cast::buyer());
+    let completing = app.post(&complete_path, &buyer, json!({}));
+    let dispute_path = format!("/api/v1/orders/{}/dispute/", id(&order));
+    let key = [("Idempotency-Key", "the-buyers-dispute")];
+    let body = json!({"reason": "It arrived broken, see photos."});
+    let dispute = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        app.call_with(
+            reqwest::Method::POST,
+            &dispute_path,
+            &buyer,
+            Some(body.clone()),
+            &key,
+        )
+        .await
+    };
+    let (completed, wait) = tokio::join!(completing, dispute);
+    assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+    assert_eq!(wait.status, StatusCode::CONFLICT);
+    assert_eq!(wait.body["code"], "operation_in_progress");
+
+    // The same request again, as the answer asked: decided now, not the old "try again".
+    let again = app
+        .call_with(
+            reqwest::Method::POST,
+            &dispute_path,
+            &buyer,
+            Some(body),
+            &key,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.body["code"], "invalid_transition", "{}", again.body);
+    assert!(!again.headers.contains_key("idempotent-replayed"));
+}
