@@ -199,3 +199,44 @@ async fn an_answer_that_says_try_again_is_not_kept_under_the_idempotency_key() {
     assert_eq!(again.body["code"], "invalid_transition", "{}", again.body);
     assert!(!again.headers.contains_key("idempotent-replayed"));
 }
+
+#[tokio::test]
+async fn a_resolution_whose_answer_is_lost_is_retried_with_its_key_and_answered_the_same() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let opened = app
+        .open_dispute(
+            &order,
+            Cast::buyer(),
+            json!({"reason": "The parcel never arrived."}),
+        )
+        .await;
+    let dispute = format!("/api/v1/disputes/{}/", id(&opened));
+    let refund = json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"});
+    let key = [("Idempotency-Key", "resolve-once")];
+    let admin = As::Admin(Cast::admin());
+
+    // The first answer reaches nobody; the admin's tool sends the same request again.
+    let first = app
+        .call_with(
+            reqwest::Method::PATCH,
+            &dispute,
+            &admin,
+            Some(refund.clone()),
+            &key,
+        )
+        .await;
+    let again = app
+        .call_with(reqwest::Method::PATCH, &dispute, &admin, Some(refund), &key)
+        .await;
+
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded once");
+    assert_eq!(
+        app.count("outbox", "event_type = 'order.refunded'").await,
+        1
+    );
+}

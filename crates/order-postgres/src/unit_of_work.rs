@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
-use futures_util::future::{try_join, try_join_all, BoxFuture};
+use futures_util::future::BoxFuture;
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::OrderSource;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
@@ -202,7 +202,7 @@ impl PgUnitOfWork {
                 }
             }
         }
-        try_join_all(sent).await?;
+        crate::error::all(sent).await?;
         for held in self.held.values_mut() {
             held.stored = Some((held.row.clone(), held.sequence));
         }
@@ -323,7 +323,7 @@ async fn lock_with_dispute(
         .for_update()
         .select(DisputeRow::as_select())
         .first::<DisputeRow>(&mut conn);
-    let (order, dispute) = try_join(async { order.await.optional() }, async {
+    let (order, dispute) = crate::error::both(async { order.await.optional() }, async {
         dispute.await.optional()
     })
     .await?;
@@ -350,7 +350,7 @@ async fn lock_by_dispute(
         .for_update()
         .select(DisputeRow::as_select())
         .first::<DisputeRow>(&mut conn);
-    try_join(async { order.await.optional() }, async {
+    crate::error::both(async { order.await.optional() }, async {
         dispute.await.optional()
     })
     .await

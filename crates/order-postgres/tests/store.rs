@@ -416,3 +416,77 @@ async fn the_schema_refuses_orders_the_domain_could_not_make() {
         assert!(sql(&db, &row(bad)).await.is_err(), "{bad} must be refused");
     }
 }
+
+#[tokio::test]
+async fn a_conflict_sent_in_a_pipeline_is_the_answer_not_the_aborted_statements_behind_it() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    insert(&store, &placed()).await;
+    let second = Order::place(
+        OrderId::from_uuid(Uuid::from_u128(77)),
+        new_order(),
+        FeeRate::default(),
+        &Deadlines::default(),
+        t0(),
+    )
+    .unwrap()
+    .value;
+    let event = order_ports::RecordedEvent {
+        message: order_ports::OutboxMessage {
+            event_id: order_domain::EventId::from_uuid(Uuid::from_u128(78)),
+            event_type: order_domain::EventType::OrderCreated,
+            order_id: second.id,
+            occurred_at: t0(),
+            payload: "{}".into(),
+        },
+        story: order_ports::StoryLine {
+            sequence: 1,
+            actor: order_domain::Actor::Service,
+            from_status: OrderStatus::PendingPayment,
+            to_status: OrderStatus::PendingPayment,
+            details: serde_json::json!({}),
+        },
+    };
+    // The order's insert and the outbox row go out together: the insert fails on the
+    // listing, and the outbox row behind it fails only because its transaction did.
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_order(&second).await.unwrap();
+    let sent = uow.append_outbox(vec![event]).await;
+    let outcome = match sent {
+        Ok(()) => uow.commit().await,
+        failed => failed,
+    };
+    assert_eq!(
+        outcome,
+        Err(StoreError::Conflict("orders_one_live_per_listing".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_lock_that_times_out_is_busy_not_an_internal_error() {
+    let db = TestDatabase::new();
+    let mut config = order_postgres::PoolConfig::new(db.url());
+    config.lock_timeout = std::time::Duration::from_millis(100);
+    let store = PgStore::new(order_postgres::build_pool(&config).unwrap());
+    insert(&store, &placed()).await;
+    let mut holder = AsyncPgConnection::establish(db.url()).await.unwrap();
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM orders WHERE id = '{}' FOR UPDATE",
+            placed().id
+        ))
+        .await
+        .unwrap();
+    // The order's lock times out; the dispute's read sent with it is refused only because
+    // its transaction already failed. The answer is the timeout's: busy, try again.
+    for _ in 0..5 {
+        let mut uow = store.begin().await.unwrap();
+        assert!(
+            matches!(
+                uow.lock_order(placed().id).await,
+                Err(StoreError::Unavailable(_))
+            ),
+            "a lock timeout must read as unavailable"
+        );
+    }
+}

@@ -95,10 +95,11 @@ struct UpdateBody {
 }
 
 /// An admin's update: notes, status, and the resolution, whose effects (refund, release)
-/// are applied once.
+/// are applied once. Takes an `Idempotency-Key` like a POST: a resolution whose answer was
+/// lost is retried with the same key and answered the same, not refused as a second one.
 #[utoipa::path(
     tag = "disputes",
-    params(("id" = uuid::Uuid, Path, description = "The dispute")),
+    params(("id" = uuid::Uuid, Path, description = "The dispute"), super::IdempotencyKey),
     request_body = UpdateBody,
     responses((status = 200, description = "The updated dispute", body = openapi::Dispute)),
     security(("bearer" = []))
@@ -107,21 +108,30 @@ struct UpdateBody {
 async fn update(
     state: web::Data<AppState>,
     user: User,
+    req: HttpRequest,
     path: web::Path<String>,
     body: JsonBody<UpdateBody>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.value;
-    let update = DisputeUpdate {
-        status: body.status,
-        resolution: body.resolution,
-        refund_amount: body.refund_amount,
-        admin_notes: body.admin_notes,
-    };
-    let dispute = state
-        .service
-        .update_dispute(user.0, id(&path)?, update)
-        .await?;
-    Ok(HttpResponse::Ok().json(state.dispute_json(&dispute, user.0)))
+) -> HttpResponse {
+    idempotent(
+        &state,
+        &req,
+        idempotency_scope(&user.0, None),
+        &body.raw,
+        async {
+            let update = DisputeUpdate {
+                status: body.value.status,
+                resolution: body.value.resolution,
+                refund_amount: body.value.refund_amount,
+                admin_notes: body.value.admin_notes.clone(),
+            };
+            let dispute = state
+                .service
+                .update_dispute(user.0, id(&path)?, update)
+                .await?;
+            Ok(Reply::ok(state.dispute_json(&dispute, user.0)))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize, ToSchema)]
