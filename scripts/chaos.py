@@ -955,7 +955,11 @@ backend replicas
         rss_last = {r.name: r.rss_kib() for r in self.replicas}
         self.report["soak"] = {"windows": windows, "rss_kib_first": rss_first, "rss_kib_last": rss_last}
         first, last = windows[0], windows[-1]
-        if last["p99_ms"] > 1.2 * first["p99_ms"]:
+        # The p99 of a quick run's window is its few worst requests out of a few hundred:
+        # it measures the machine's noise, not a trend. The full run's minute-long windows
+        # are what the 1.2x promise is checked on; the quick run reports them.
+        self.report["soak"]["p99_checked"] = not QUICK
+        if not QUICK and last["p99_ms"] > 1.2 * first["p99_ms"]:
             STATS.problem(f"soak: p99 of the last window {last['p99_ms']} ms is over 1.2x the first {first['p99_ms']} ms")
         for name in rss_first:
             if rss_last[name] > 1.2 * rss_first[name]:
