@@ -1113,7 +1113,10 @@ backend replicas
             last[order_id] = max(sequence, last.get(order_id, 0))
 
         statuses = collections.Counter(o["status"] for o in orders)
+        with STATS.lock:
+            slowest = max((elapsed for _, elapsed in STATS.samples), default=0)
         self.report.update({
+            "slowest_answer_seconds": round(slowest, 2),
             "requests": dict(STATS.classes), "stories": dict(self.world.stories),
             "orders": dict(statuses), "escrows": len(escrows),
             "money": {"deposited": str(self.deposits), "accounted": str(accounted),
