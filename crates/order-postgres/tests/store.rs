@@ -79,12 +79,9 @@ async fn every_field_of_a_shipped_disputed_order_survives_storage() {
     assert_eq!(store.dispute(dispute.id).await.unwrap(), Some(dispute));
 }
 
-#[tokio::test]
-async fn a_listing_has_one_live_order() {
-    let db = TestDatabase::new();
-    let store = store(&db);
-    insert(&store, &placed()).await;
-    let second = Order::place(
+/// A second order of the fixtures' listing, which the listing's live order refuses.
+fn another_order_of_the_same_listing() -> Order {
+    Order::place(
         OrderId::from_uuid(Uuid::from_u128(77)),
         new_order(),
         FeeRate::default(),
@@ -92,7 +89,15 @@ async fn a_listing_has_one_live_order() {
         t0(),
     )
     .unwrap()
-    .value;
+    .value
+}
+
+#[tokio::test]
+async fn a_listing_has_one_live_order() {
+    let db = TestDatabase::new();
+    let store = store(&db);
+    insert(&store, &placed()).await;
+    let second = another_order_of_the_same_listing();
     let mut uow = store.begin().await.unwrap();
     // The insert is sent with the unit's next statement, here the commit.
     uow.insert_order(&second).await.unwrap();
@@ -422,15 +427,7 @@ async fn a_conflict_sent_in_a_pipeline_is_the_answer_not_the_aborted_statements_
     let db = TestDatabase::new();
     let store = store(&db);
     insert(&store, &placed()).await;
-    let second = Order::place(
-        OrderId::from_uuid(Uuid::from_u128(77)),
-        new_order(),
-        FeeRate::default(),
-        &Deadlines::default(),
-        t0(),
-    )
-    .unwrap()
-    .value;
+    let second = another_order_of_the_same_listing();
     let event = order_ports::RecordedEvent {
         message: order_ports::OutboxMessage {
             event_id: order_domain::EventId::from_uuid(Uuid::from_u128(78)),
