@@ -28,7 +28,8 @@ if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
 No PostgreSQL server listens on 127.0.0.1:5432, and none is installed to start one here.
 Either install the server (Debian/Ubuntu: sudo apt-get install postgresql), or start one
 with Docker: docker compose -f docker/compose.yaml up -d postgres
-and set DEMO_DATABASE_URL / TEST_DATABASE_URL to it.
+then: export DEMO_DATABASE_URL=postgres://orders:orders@127.0.0.1:5432/orders_demo
+      export TEST_DATABASE_URL=postgres://orders:orders@127.0.0.1:5432/orders
 HELP
   exit 2
 fi
