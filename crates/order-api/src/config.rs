@@ -139,10 +139,13 @@ impl Config {
             })
             .unwrap_or_default();
         let config = Config {
-            database_url: vars.text("DATABASE_URL").ok_or(ConfigError {
-                variable: "DATABASE_URL",
-                problem: "is required (e.g. postgres://postgres@127.0.0.1:5432/orders)".into(),
-            })?,
+            database_url: postgres_url(
+                "DATABASE_URL",
+                vars.text("DATABASE_URL").ok_or(ConfigError {
+                    variable: "DATABASE_URL",
+                    problem: "is required (e.g. postgres://postgres@127.0.0.1:5432/orders)".into(),
+                })?,
+            )?,
             database_read_url: vars
                 .text("DATABASE_READ_URL")
                 .map(|url| postgres_url("DATABASE_READ_URL", url))
@@ -460,6 +463,12 @@ mod tests {
         assert_eq!(
             refused(&[("DATABASE_READ_URL", "standby:5432/orders")]),
             "DATABASE_READ_URL"
+        );
+        assert_eq!(
+            config(&[("DATABASE_URL", "localhost/orders")])
+                .unwrap_err()
+                .variable,
+            "DATABASE_URL"
         );
     }
 

@@ -55,6 +55,20 @@ impl ApiError {
         }
     }
 
+    /// Whether this answer tells the caller to send the same request again — the service
+    /// or a peer is away (5xx), or the order was busy — rather than being the request's
+    /// outcome. Such an answer is not kept under an `Idempotency-Key`: replaying it would
+    /// keep a careful client retrying for ever.
+    pub fn asks_for_a_retry(&self) -> bool {
+        matches!(
+            self,
+            ApiError::App(
+                AppError::Domain(DomainError::OperationInProgress)
+                    | AppError::Store(StoreError::Stale | StoreError::Conflict(_))
+            )
+        ) || self.reply().0.is_server_error()
+    }
+
     /// The status and DRF-shaped body of this error.
     pub fn reply(&self) -> (StatusCode, Value) {
         let detail = |status: StatusCode, detail: &str, code: &str| {
@@ -253,5 +267,43 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let (status, body) = self.reply();
         respond_retrying(status, &body, self.retry_after())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use order_domain::order::OrderAction;
+    use order_domain::OrderStatus;
+
+    use super::*;
+
+    #[test]
+    fn a_busy_order_a_lost_write_race_and_an_absent_database_ask_for_a_retry() {
+        for error in [
+            ApiError::from(DomainError::OperationInProgress),
+            ApiError::from(StoreError::Stale),
+            ApiError::from(StoreError::Conflict("orders_listing_key".into())),
+            ApiError::from(StoreError::Unavailable("connection refused".into())),
+        ] {
+            assert!(error.asks_for_a_retry(), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_the_requests_outcome_not_a_request_to_retry() {
+        for error in [
+            ApiError::from(DomainError::InvalidTransition {
+                action: OrderAction::Ship,
+                status: OrderStatus::Completed,
+            }),
+            ApiError::App(AppError::Conflict {
+                code: "listing_sold",
+                detail: "sold".into(),
+            }),
+            ApiError::field("price", "A valid number is required."),
+            ApiError::IdempotencyKeyReused,
+        ] {
+            assert!(!error.asks_for_a_retry(), "{error:?}");
+        }
     }
 }

@@ -38,20 +38,46 @@ impl Reply {
 
 pub type Handled = Result<Reply, ApiError>;
 
-/// A handler's answer: status, body, and how long a 503 asks the caller to wait.
-fn outcome(handled: Handled) -> (StatusCode, Value, Option<Duration>) {
-    match handled {
-        Ok(reply) => (reply.status, reply.body, None),
-        Err(error) => {
-            let (status, body) = error.reply();
-            (status, body, error.retry_after())
+/// A handler's answer on the wire.
+struct Outcome {
+    status: StatusCode,
+    body: Value,
+    /// How long a 503 asks the caller to wait.
+    retry_after: Option<Duration>,
+    /// See [`ApiError::asks_for_a_retry`].
+    asks_for_a_retry: bool,
+}
+
+impl From<Handled> for Outcome {
+    fn from(handled: Handled) -> Outcome {
+        match handled {
+            Ok(reply) => Outcome {
+                status: reply.status,
+                body: reply.body,
+                retry_after: None,
+                asks_for_a_retry: false,
+            },
+            Err(error) => {
+                let (status, body) = error.reply();
+                Outcome {
+                    status,
+                    body,
+                    retry_after: error.retry_after(),
+                    asks_for_a_retry: error.asks_for_a_retry(),
+                }
+            }
         }
     }
 }
 
+impl Outcome {
+    fn render(&self) -> HttpResponse {
+        respond_retrying(self.status, &self.body, self.retry_after)
+    }
+}
+
 pub fn render(handled: Handled) -> HttpResponse {
-    let (status, body, retry_after) = outcome(handled);
-    respond_retrying(status, &body, retry_after)
+    Outcome::from(handled).render()
 }
 
 /// A read's answer with its `ETag` — a digest of the representation, so it changes with
@@ -115,21 +141,10 @@ impl FieldErrors {
     }
 }
 
-/// Whether an answer tells the caller to send the same request again: then it is not the
-/// request's outcome, and a replay of it would keep a careful client retrying for ever.
-fn asks_for_a_retry(status: StatusCode, body: &Value) -> bool {
-    status.is_server_error()
-        || (status == StatusCode::CONFLICT
-            && matches!(
-                body["code"].as_str(),
-                Some("operation_in_progress" | "concurrent_update")
-            ))
-}
-
 /// Answers a POST under its `Idempotency-Key` (SPEC §2): the first request with a key runs
 /// `handle`; the same key with the same body replays that answer; another body gets 422.
-/// Answers that say "try again" are not kept — 5xx, and a 409 whose code asks for a
-/// retry — so that the retry runs again instead of replaying them. Without the header,
+/// Answers that say "try again" ([`ApiError::asks_for_a_retry`]) are not kept, so that the
+/// retry runs again instead of replaying them. Without the header,
 /// `handle` simply runs.
 pub async fn idempotent(
     state: &AppState,
@@ -177,19 +192,24 @@ pub async fn idempotent(
             response
         }
         Ok(Claim::Fresh) => {
-            let (status, body, retry_after) = outcome(handle.await);
-            let kept = if asks_for_a_retry(status, &body) {
+            let outcome = Outcome::from(handle.await);
+            let kept = if outcome.asks_for_a_retry {
                 state.idempotency.release(&scope, key).await
             } else {
                 state
                     .idempotency
-                    .store(&scope, key, status.as_u16(), &body.to_string())
+                    .store(
+                        &scope,
+                        key,
+                        outcome.status.as_u16(),
+                        &outcome.body.to_string(),
+                    )
                     .await
             };
             if let Err(error) = kept {
                 tracing::warn!(%error, "the idempotency key could not be updated");
             }
-            respond_retrying(status, &body, retry_after)
+            outcome.render()
         }
     }
 }

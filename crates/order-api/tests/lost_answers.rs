@@ -99,15 +99,7 @@ async fn a_hold_whose_answers_are_lost_leaves_the_order_pending_and_the_retry_de
 #[tokio::test]
 async fn a_refund_whose_answers_are_lost_is_503_and_the_admins_retry_refunds_once() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
-    let order = app.shipped_order(listing(1), "100.00").await;
-    let opened = app
-        .open_dispute(
-            &order,
-            Cast::buyer(),
-            json!({"reason": "The parcel never arrived."}),
-        )
-        .await;
-    let dispute = format!("/api/v1/disputes/{}/", id(&opened));
+    let dispute = app.disputed_order(listing(1), "100.00").await;
     let refund = json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"});
     lose_every_wallet_answer(&app).await;
     let before = app.snapshot().await;
@@ -203,15 +195,7 @@ async fn an_answer_that_says_try_again_is_not_kept_under_the_idempotency_key() {
 #[tokio::test]
 async fn a_resolution_whose_answer_is_lost_is_retried_with_its_key_and_answered_the_same() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
-    let order = app.shipped_order(listing(1), "100.00").await;
-    let opened = app
-        .open_dispute(
-            &order,
-            Cast::buyer(),
-            json!({"reason": "The parcel never arrived."}),
-        )
-        .await;
-    let dispute = format!("/api/v1/disputes/{}/", id(&opened));
+    let dispute = app.disputed_order(listing(1), "100.00").await;
     let refund = json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"});
     let key = [("Idempotency-Key", "resolve-once")];
     let admin = As::Admin(Cast::admin());

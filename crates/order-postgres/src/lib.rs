@@ -12,6 +12,7 @@ mod list;
 mod migrate;
 mod outbox;
 mod page;
+mod pipeline;
 mod pool;
 mod rows;
 mod schema;

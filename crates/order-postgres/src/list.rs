@@ -293,7 +293,7 @@ pub(crate) async fn read_orders(
     let plan = PagePlan::new(query.page, query.sort);
     let rows = load_order_page(conn, order_page(query, &plan));
     if plan.needs_count() {
-        let (rows, total) = crate::error::both(rows, count_orders(conn, query)).await?;
+        let (rows, total) = crate::pipeline::both(rows, count_orders(conn, query)).await?;
         Ok(plan.page(rows, Some(total)))
     } else {
         Ok(plan.page(rows.await?, None))
@@ -361,7 +361,7 @@ pub(crate) async fn read_disputes(
             let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
             counts = counts.filter(dispute_counts::status.eq_any(statuses));
         }
-        let (rows, counts) = crate::error::both(rows, counts.load::<i64>(&mut conn)).await?;
+        let (rows, counts) = crate::pipeline::both(rows, counts.load::<i64>(&mut conn)).await?;
         let total = u64::try_from(counts.iter().sum::<i64>()).unwrap_or_default();
         Ok(plan.page(rows, Some(Total::Exact(total))))
     } else {

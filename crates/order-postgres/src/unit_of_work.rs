@@ -202,7 +202,7 @@ impl PgUnitOfWork {
                 }
             }
         }
-        crate::error::all(sent).await?;
+        crate::pipeline::all(sent).await?;
         for held in self.held.values_mut() {
             held.stored = Some((held.row.clone(), held.sequence));
         }
@@ -323,7 +323,7 @@ async fn lock_with_dispute(
         .for_update()
         .select(DisputeRow::as_select())
         .first::<DisputeRow>(&mut conn);
-    let (order, dispute) = crate::error::both(async { order.await.optional() }, async {
+    let (order, dispute) = crate::pipeline::both(async { order.await.optional() }, async {
         dispute.await.optional()
     })
     .await?;
@@ -350,7 +350,7 @@ async fn lock_by_dispute(
         .for_update()
         .select(DisputeRow::as_select())
         .first::<DisputeRow>(&mut conn);
-    crate::error::both(async { order.await.optional() }, async {
+    crate::pipeline::both(async { order.await.optional() }, async {
         dispute.await.optional()
     })
     .await

@@ -547,6 +547,19 @@ impl TestApp {
         answer.body
     }
 
+    /// A shipped order whose buyer opened a dispute ("never arrived"): the dispute's path.
+    pub async fn disputed_order(&self, listing: Uuid, amount: &str) -> String {
+        let order = self.shipped_order(listing, amount).await;
+        let opened = self
+            .open_dispute(
+                &order,
+                Cast::buyer(),
+                json!({"reason": "The parcel never arrived."}),
+            )
+            .await;
+        format!("/api/v1/disputes/{}/", id(&opened))
+    }
+
     pub async fn shipped_order(&self, listing: Uuid, amount: &str) -> Value {
         let order = self.paid_order(listing, amount).await;
         let answer = self
