@@ -40,7 +40,7 @@ docs-check:
 ## The fault-and-scale campaign: replicas behind HAProxy, kills, a PostgreSQL restart, a
 ## hanging Wallet, a bus outage, a soak; then money and events reconciled (CHAOS_QUICK=1: minutes).
 chaos: moto
-	$(VENV)/bin/python scripts/chaos.py
+	$(VENV)/bin/python scripts/chaos
 
 ## Throughput and latency of the release build against pgbench's limit (BENCH_ORDERS=10000 for a quick run).
 bench:

@@ -1,0 +1,259 @@
+"""The campaign: its parts started, the load and the faults run, then the reconciliation."""
+
+import collections
+import fcntl
+import json
+import os
+import random
+import shutil
+import sys
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+from bus import Queues
+from client import STATS, Api
+from common import (
+    BUS, DB, JWT_SECRET, OUT, PEER_TIMEOUT, PEER_TOKEN, PEER_TRIES, PG_PRIMARY, QUICK, RNG, ROOT,
+    SEED, SERVICE_TOKEN, SOURCE, free_port, log, plan, psql, sh,
+)
+from faults import Faults
+from load import World, worker
+from parts import Process, cargo_target, ensure_haproxy, ensure_primary, start_standby, wait_http
+from reconcile import Reconciliation
+
+
+class Campaign(Faults, Reconciliation):
+    def __init__(self):
+        self.cleanups = []
+        self.report = {"seed": SEED, "quick": QUICK, "faults": collections.Counter()}
+
+    def hold_the_machine(self):
+        """One campaign at a time: two would share the database, the standby's directory and
+        the PostgreSQL restarts. The lock goes with the process, however it ends."""
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = open(OUT.parent / "chaos.lock", "w")
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            sys.exit("chaos: another campaign is running on this machine (target/chaos.lock); "
+                     "wait for it to end, its cleanup would stop this one's standby")
+
+    def setup(self):
+        shutil.rmtree(OUT, ignore_errors=True)
+        OUT.mkdir(parents=True)
+        ensure_haproxy()
+        log("building order-api and stub-peers")
+        sh("cargo", "build", "-q", "-p", "order-api", "-p", "stub-peers", cwd=ROOT)
+        binaries = cargo_target() / "debug"
+        ensure_primary()
+        sh(str(binaries / "order-api"), "migrate", env={**os.environ, "DATABASE_URL": f"{PG_PRIMARY}/{DB}"})
+        standby_port, stop_standby = start_standby()
+        self.cleanups.append(stop_standby)
+        self.standby = f"postgres://postgres@127.0.0.1:{standby_port}/{DB}"
+        log(f"primary 127.0.0.1:5432, standby 127.0.0.1:{standby_port} (pg_basebackup, streaming)")
+
+        # The event bus, with queues that receive every event of the service.
+        moto_port = free_port()
+        self.moto = Process("moto", [str(ROOT / ".venv/bin/moto_server"), "-p", str(moto_port)]).start()
+        self.cleanups.append(self.moto.stop)
+        wait_http(moto_port, "/moto-api/")
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        self.bus = Queues(endpoint)
+
+        # The stand-in peers: buyers with money, sellers with Buy It Now listings.
+        rng = random.Random(SEED)
+        buyers = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(40)]
+        sellers = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(10)]
+        admin = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        listings = []
+        for i in range(20000):
+            listings.append({"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "seller_id": sellers[i % 10],
+                             "title": f"Lot {i}", "status": "ACTIVE",
+                             "buy_now_price": f"{rng.randint(5, 400)}.{rng.randint(0, 99):02d}", "shipping_cost": "6.50"})
+        # Some buyers run short, so that holds are declined too.
+        wallets = [{"user_id": b, "amount": "200000.00" if i % 8 else "150.00"} for i, b in enumerate(buyers)]
+        seed_file = OUT / "seed.json"
+        seed_file.write_text(json.dumps({"listings": listings, "wallets": wallets}))
+        self.deposits = sum(Decimal(w["amount"]) for w in wallets)
+        peers_port = free_port()
+        self.peers = Process("stub-peers", [str(binaries / "stub-peers")], {
+            "STUB_PEERS_ADDR": f"127.0.0.1:{peers_port}", "STUB_SERVICE_TOKEN": PEER_TOKEN,
+            "STUB_SEED": str(seed_file), "RUST_LOG": "warn"}).start()
+        self.cleanups.append(self.peers.stop)
+        wait_http(peers_port, "/_stub/ledger/")
+
+        # Three replicas, one configuration.
+        self.replica_env = {
+            "DATABASE_URL": f"{PG_PRIMARY}/{DB}", "DATABASE_READ_URL": self.standby,
+            "JWT_SECRET": JWT_SECRET, "INTERNAL_SERVICE_TOKENS": SERVICE_TOKEN, "PEER_SERVICE_TOKEN": PEER_TOKEN,
+            "WALLET_URL": f"http://127.0.0.1:{peers_port}/api/v1/wallet",
+            "LISTING_URL": f"http://127.0.0.1:{peers_port}/api/v1/listings",
+            "PEER_TIMEOUT": f"{int(PEER_TIMEOUT * 1000)}ms", "PEER_MAX_RETRIES": str(PEER_TRIES - 1),
+            "PEER_CONNECT_TIMEOUT": "1s",
+            "EVENT_BUS_NAME": BUS, "EVENT_SOURCE": SOURCE, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "chaos", "AWS_SECRET_ACCESS_KEY": "chaos",
+            "AUTO_COMPLETE_AFTER": "15s", "AUTO_COMPLETE_INTERVAL": "2s", "DEADLINE_INTERVAL": "2s",
+            "DISPUTE_RESPONSE_WINDOW": "20s", "PAYMENT_RESUME_AFTER": "10s", "OUTBOX_POLL_INTERVAL": "200ms",
+            "OUTBOX_MAX_PROBE_INTERVAL": "2s", "MIGRATE_ON_START": "false", "LOG_FORMAT": "json", "RUST_LOG": "warn",
+        }
+        self.replicas = []
+        for i in range(3):
+            port = free_port()
+            replica = Process(f"replica-{i}", [str(binaries / "order-api"), "serve"],
+                              {**self.replica_env, "PORT": str(port)}, port=port).start()
+            self.cleanups.append(replica.stop)
+            self.replicas.append(replica)
+        for replica in self.replicas:
+            wait_http(replica.port, "/readyz/")
+
+        lb_port = free_port()
+        servers = "\n".join(f"    server r{i} 127.0.0.1:{r.port} check inter 500ms fall 2 rise 2"
+                            for i, r in enumerate(self.replicas))
+        (OUT / "haproxy.cfg").write_text(f"""global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 60s
+    timeout server 60s
+    option redispatch
+    retries 2
+frontend api
+    bind 127.0.0.1:{lb_port}
+    default_backend replicas
+backend replicas
+    balance roundrobin
+    # Liveness, not readiness: while the database is away every replica answers 503 in the
+    # API's own shape, which is better than the balancer's page saying no server is up.
+    option httpchk GET /healthz/
+{servers}
+""")
+        self.lb = Process("haproxy", ["haproxy", "-f", str(OUT / "haproxy.cfg"), "-db"]).start()
+        self.cleanups.append(self.lb.stop)
+        wait_http(lb_port, "/healthz/")
+        self.api = Api(lb_port)
+        self.world = World(buyers, sellers, admin, [l["id"] for l in listings if l["buy_now_price"]], peers_port)
+        log(f"3 replicas behind HAProxy on 127.0.0.1:{lb_port}; stand-ins on {peers_port}; moto on {moto_port}")
+
+    def cleanup(self):
+        for step in reversed(self.cleanups):
+            try:
+                step()
+            except Exception as error:  # keep cleaning up
+                log(f"cleanup: {error}")
+
+    # ---- load
+
+    def start_load(self):
+        self.threads = [threading.Thread(target=worker, args=(self.api, self.world, SEED + i), daemon=True)
+                        for i in range(plan("workers"))]
+        for t in self.threads:
+            t.start()
+
+    def stop_load(self):
+        self.world.stop.set()
+        for t in self.threads:
+            t.join(300)
+
+    def soak(self):
+        """Steady load below saturation; the first window lets the faults' backlogs drain
+        and is not compared."""
+        window = plan("soak_window")
+        windows = []
+        log(f"soak: {plan('soak')}s of steady load, in {window}s windows after one to settle")
+        time.sleep(window)
+        rss_first = {r.name: r.rss_kib() for r in self.replicas}
+        started = time.time()
+        while time.time() - started < plan("soak"):
+            begin = time.time()
+            time.sleep(window)
+            with STATS.lock:
+                latencies = sorted(e for t, e in STATS.samples if begin <= t < begin + window)
+            if latencies:
+                windows.append({"requests": len(latencies), "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+                                "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1)})
+        rss_last = {r.name: r.rss_kib() for r in self.replicas}
+        self.report["soak"] = {"windows": windows, "rss_kib_first": rss_first, "rss_kib_last": rss_last}
+        first, last = windows[0], windows[-1]
+        # The p99 of a quick run's window is its few worst requests out of a few hundred:
+        # it measures the machine's noise, not a trend. The full run's minute-long windows
+        # are what the 1.2x promise is checked on; the quick run reports them.
+        self.report["soak"]["p99_checked"] = not QUICK
+        if not QUICK and last["p99_ms"] > 1.2 * first["p99_ms"]:
+            STATS.problem(f"soak: p99 of the last window {last['p99_ms']} ms is over 1.2x the first {first['p99_ms']} ms")
+        for name in rss_first:
+            if rss_last[name] > 1.2 * rss_first[name]:
+                STATS.problem(f"soak: {name}'s RSS grew from {rss_first[name]} KiB to {rss_last[name]} KiB (over 1.2x)")
+
+    # ---- the end: let everything settle, then check
+
+    def settle(self):
+        if getattr(self, "retrier", None):
+            self.retrier.join(300)
+        log("load stopped; waiting for workers, intents and the outbox to settle")
+        # Shipped orders auto-complete within seconds here (AUTO_COMPLETE_AFTER is short),
+        # except those a NO_ACTION resolution gave at least an hour back: the money is still
+        # once none is due soon. The outbox drains at the emulator's pace.
+        # Waited for as long as something moves.
+        last, still_since = None, time.time()
+        while time.time() - still_since < 60:
+            left = psql("""SELECT json_build_object(
+                'intents', (SELECT count(*) FROM orders WHERE escrow_intent IS NOT NULL),
+                'to_auto_complete', (SELECT count(*) FROM orders WHERE status IN ('SHIPPED', 'DELIVERED')
+                                     AND auto_complete_at < now() + interval '20 seconds'),
+                'unpublished', (SELECT count(*) FROM outbox WHERE published_at IS NULL))""")
+            if not any(left.values()):
+                break
+            if left != last:
+                last, still_since = left, time.time()
+            time.sleep(1)
+        else:
+            STATS.problem(f"nothing moved for 60s after the load's end, and it is not settled: {left}")
+        # Every published event has reached the queue once the drainer finds it empty.
+        written = psql("SELECT to_json(count(*)) FROM outbox")
+        last, still_since = -1, time.time()
+        while time.time() - still_since < 30:
+            arrived = len({e["detail"]["event_id"] for e in self.bus.received})
+            if arrived >= written:
+                break
+            if arrived != last:
+                last, still_since = arrived, time.time()
+            time.sleep(1)
+        self.bus.finish()
+
+    def run(self):
+        self.hold_the_machine()
+        try:
+            self.setup()
+            self.start_load()
+            time.sleep(plan("warmup"))
+            acts = ["kill"] * (plan("kills") - 1) + ["kill_between", "postgres", "wallet", "bus"]
+            RNG.shuffle(acts)
+            for act_name in acts:
+                {"kill": self.kill_a_replica, "kill_between": self.kill_between_payout_and_commit,
+                 "postgres": self.restart_postgres, "wallet": self.wallet_hangs_then_fails,
+                 "bus": self.bus_outage}[act_name]()
+                time.sleep(RNG.uniform(3, 8))
+            self.soak()
+            self.stop_load()
+            self.settle()
+            broken = self.reconcile()
+        finally:
+            self.cleanup()
+        self.report["faults"] = dict(self.report["faults"])
+        (OUT / "report.json").write_text(json.dumps(self.report, indent=2, default=str))
+        print(json.dumps({k: v for k, v in self.report.items() if k != "broken"}, indent=2, default=str))
+        if broken:
+            print(f"\nCHAOS FAILED: {len(broken)} invariant(s) broken (seed {SEED}):", file=sys.stderr)
+            for line in broken[:40]:
+                print(f"  BROKEN {line}", file=sys.stderr)
+            return 1
+        print(f"\nchaos passed (seed {SEED}): money reconciled to the cent, every event delivered in order, "
+              f"every 2xx in the database. Report: {OUT / 'report.json'}")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(Campaign().run())
