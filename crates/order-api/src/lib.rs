@@ -30,7 +30,7 @@ use order_domain::order::Deadlines;
 use order_eventbridge::{EventBridgePublisher, LogPublisher};
 use order_peers::{GuardedWallet, HttpListings, HttpWallet};
 use order_ports::{EventPublisher, SystemClock, UuidV7Ids};
-use order_postgres::{build_pool, IdempotencyKeys, PgStore, PoolConfig};
+use order_postgres::{build_pool, IdempotencyKeys, Liveness, PgStore, PoolConfig};
 use utoipa_actix_web::AppExt;
 
 use crate::auth::Authenticator;
@@ -147,7 +147,8 @@ impl Application {
             relay_settings,
         );
         let service = OrderService::new(ports, settings);
-        let idempotency = IdempotencyKeys::new(pool);
+        let idempotency = IdempotencyKeys::new(pool)
+            .signed_by(Arc::new(Liveness::start(config.database_url.clone())));
         let state = web::Data::new(AppState {
             service: service.clone(),
             auth: Authenticator::new(

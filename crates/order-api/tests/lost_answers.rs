@@ -7,7 +7,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{id, listing, seed, token, wait_until, wait_up_to, As, Cast, TestApp};
 
 /// Every wallet answer cut after the work is done, until the faults are cleared.
 async fn lose_every_wallet_answer(app: &TestApp) {
@@ -223,4 +223,61 @@ async fn a_resolution_whose_answer_is_lost_is_retried_with_its_key_and_answered_
         app.count("outbox", "event_type = 'order.refunded'").await,
         1
     );
+}
+
+#[tokio::test]
+async fn a_request_cut_by_a_crash_is_answered_on_its_retry_within_seconds_not_minutes() {
+    let app = &TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let path = format!("/api/v1/orders/{}/complete/", id(&order));
+    let key = [("Idempotency-Key", "complete-once")];
+    // The wallet releases, then keeps its answer back; the replica handling the request
+    // dies meanwhile, holding the request's key.
+    app.fault(json!({"target": "wallet", "mode": "stall", "delay_ms": 30_000}))
+        .await;
+    let mut dying = app
+        .spawn_binary(&[("PEER_TIMEOUT", "60s"), ("PAYMENT_RESUME_AFTER", "1s")])
+        .await;
+    let url = format!("{}{path}", dying.url);
+    let cut = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token(Cast::buyer(), false))
+            .header(key[0].0, key[0].1)
+            .json(&json!({}))
+            .send()
+            .await
+    });
+    wait_until("the wallet releases the escrow", || async move {
+        app.ledger().await["held"] == "0.00"
+    })
+    .await;
+    dying.kill();
+    assert!(cut.await.unwrap().is_err(), "its caller got no answer");
+    app.clear_faults().await;
+
+    // The buyer's app sends the same request again to another replica, for as long as it
+    // is told to try again. The key's claim died with its process, so the retry runs; once
+    // the dead replica's intent is past PAYMENT_RESUME_AFTER, it finishes that release.
+    let buyer = As::User(Cast::buyer());
+    let mut answer = None;
+    wait_up_to(
+        "an answer other than \"try again\"",
+        std::time::Duration::from_secs(15),
+        async || {
+            let retried = app
+                .call_with(reqwest::Method::POST, &path, &buyer, Some(json!({})), &key)
+                .await;
+            let busy = ["idempotency_in_progress", "operation_in_progress"]
+                .contains(&retried.body["code"].as_str().unwrap_or_default());
+            answer = Some(retried);
+            !busy
+        },
+    )
+    .await;
+    let answer = answer.unwrap();
+
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["status"], "COMPLETED");
+    assert_eq!(app.balance(Cast::seller()).await, "105.00", "released once");
 }

@@ -1,12 +1,16 @@
 //! Answers to POST requests that carried an `Idempotency-Key`, kept so that a retry gets
 //! the first answer instead of doing the work twice (SPEC §2).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use diesel_async::RunQueryDsl;
 use order_ports::StoreError;
 
 use crate::error::{pool_error, store_error};
+use crate::liveness::{Liveness, LIVENESS_LOCK_SPACE};
 use crate::pool::PgPool;
 use crate::schema::idempotency_keys as keys;
 
@@ -30,17 +34,31 @@ pub struct IdempotencyKeys {
     pool: PgPool,
     /// How long an answer is kept (SPEC: at least 24 h).
     ttl: chrono::TimeDelta,
-    /// How long a claim without an answer blocks the key: after that the first request is
-    /// taken to have died with its process, and the key can be claimed again.
+    /// How long a claim without an answer blocks the key when its process cannot be seen
+    /// to have died: after that the first request is taken to have died with it, and the
+    /// key can be claimed again.
     abandon_after: chrono::TimeDelta,
+    /// Signs this process's claims, so that they are abandoned as soon as it dies.
+    liveness: Option<Arc<Liveness>>,
 }
 
 impl IdempotencyKeys {
+    /// Keys whose claims expire by age only.
     pub fn new(pool: PgPool) -> IdempotencyKeys {
         IdempotencyKeys {
             pool,
             ttl: chrono::TimeDelta::hours(24),
             abandon_after: chrono::TimeDelta::minutes(2),
+            liveness: None,
+        }
+    }
+
+    /// Keys whose claims are signed with this process's [`Liveness`]: a claim left by a
+    /// process that died is taken over at once instead of after two minutes.
+    pub fn signed_by(self, liveness: Arc<Liveness>) -> IdempotencyKeys {
+        IdempotencyKeys {
+            liveness: Some(liveness),
+            ..self
         }
     }
 
@@ -54,21 +72,34 @@ impl IdempotencyKeys {
     ) -> Result<Claim, StoreError> {
         let mut conn = self.pool.get().await.map_err(pool_error)?;
         // Clear this key's expired answer or abandoned claim, so the insert below can win.
+        // The lock lookup runs only for an unanswered claim of this key.
+        let signer_gone = diesel::dsl::sql::<Bool>(&format!(
+            "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND l.classid = {LIVENESS_LOCK_SPACE}::oid AND l.objid = idempotency_keys.claimed_by::oid \
+             AND l.objsubid = 2 AND l.granted)"
+        ));
         diesel::delete(keys::table.find((caller, key)))
             .filter(
-                keys::created_at.lt(now - self.ttl).or(keys::status_code
-                    .is_null()
-                    .and(keys::created_at.lt(now - self.abandon_after))),
+                keys::created_at
+                    .lt(now - self.ttl)
+                    .or(keys::status_code.is_null().and(
+                        keys::created_at
+                            .lt(now - self.abandon_after)
+                            .or(keys::claimed_by.is_not_null().and(signer_gone)),
+                    )),
             )
             .execute(&mut conn)
             .await
             .map_err(store_error)?;
+        let signature = self.liveness.as_ref().and_then(|l| l.signature());
         let inserted = diesel::insert_into(keys::table)
             .values((
                 keys::caller.eq(caller),
                 keys::key.eq(key),
                 keys::request_hash.eq(request_hash),
                 keys::created_at.eq(now),
+                keys::claimed_by.eq(signature),
             ))
             .on_conflict_do_nothing()
             .execute(&mut conn)

@@ -9,6 +9,7 @@ mod error;
 mod fragment;
 mod idempotency;
 mod list;
+mod liveness;
 mod migrate;
 mod outbox;
 mod page;
@@ -24,6 +25,7 @@ mod unit_of_work;
 pub mod test_db;
 
 pub use idempotency::{Claim, IdempotencyKeys};
+pub use liveness::Liveness;
 pub use migrate::{run_migrations, MigrationError, MIGRATIONS};
 pub use outbox::ParkedEvent;
 pub use pool::{build_pool, PgPool, PoolBuildError, PoolConfig};

@@ -87,6 +87,7 @@ diesel::table! {
         status_code -> Nullable<SmallInt>,
         response_body -> Nullable<Text>,
         created_at -> Timestamptz,
+        claimed_by -> Nullable<Integer>,
     }
 }
 
