@@ -130,7 +130,7 @@ class Faults:
             outage["list"][status] += 1
         log("PostgreSQL: start")
         sh("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start")
-        started_at = time.time()
+        started_at = self.postgres_started_at = time.time()
         deadline = time.time() + 60
         while time.time() < deadline:
             if all(Api(r.port).once("GET", "/readyz/", {}, None, record=False)[0] == 200 for r in self.replicas):
