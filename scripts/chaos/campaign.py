@@ -210,6 +210,9 @@ backend replicas
             if begin <= at < end and answered_in >= 0:
                 taken.append(answered_in)
         taken.sort()
+        if not taken:
+            STATS.problem(f"soak: no request reached the replicas between {begin:.0f} and {end:.0f}")
+            taken = [0]
         with STATS.lock:
             driver = sorted(e for t, e in STATS.samples if begin <= t < end)
         return {"requests": len(taken), "p50_ms": taken[len(taken) // 2], "p99_ms": taken[int(len(taken) * 0.99)],
