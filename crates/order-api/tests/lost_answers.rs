@@ -7,7 +7,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{id, listing, seed, token, wait_until, wait_up_to, As, Cast, TestApp};
+use support::{id, listing, seed, wait_up_to, As, Cast, TestApp};
 
 /// Every wallet answer cut after the work is done, until the faults are cleared.
 async fn lose_every_wallet_answer(app: &TestApp) {
@@ -231,30 +231,8 @@ async fn a_request_cut_by_a_crash_is_answered_on_its_retry_within_seconds_not_mi
     let order = app.shipped_order(listing(1), "100.00").await;
     let path = format!("/api/v1/orders/{}/complete/", id(&order));
     let key = [("Idempotency-Key", "complete-once")];
-    // The wallet releases, then keeps its answer back; the replica handling the request
-    // dies meanwhile, holding the request's key.
-    app.fault(json!({"target": "wallet", "mode": "stall", "delay_ms": 30_000}))
-        .await;
-    let mut dying = app
-        .spawn_binary(&[("PEER_TIMEOUT", "60s"), ("PAYMENT_RESUME_AFTER", "1s")])
-        .await;
-    let url = format!("{}{path}", dying.url);
-    let cut = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(url)
-            .bearer_auth(token(Cast::buyer(), false))
-            .header(key[0].0, key[0].1)
-            .json(&json!({}))
-            .send()
-            .await
-    });
-    wait_until("the wallet releases the escrow", || async move {
-        app.ledger().await["held"] == "0.00"
-    })
-    .await;
-    dying.kill();
-    assert!(cut.await.unwrap().is_err(), "its caller got no answer");
-    app.clear_faults().await;
+    // The replica handling the request dies holding the request's key.
+    app.complete_cut_by_a_crash(&order, &key).await;
 
     // The buyer's app sends the same request again to another replica, for as long as it
     // is told to try again. The key's claim died with its process, so the retry runs; once

@@ -199,32 +199,7 @@ async fn a_process_killed_after_the_wallet_moved_the_money_is_finished_once_afte
     let app = &TestApp::spawn(seed(0, "1000.00")).await;
     let order = app.shipped_order(listing(1), "100.00").await;
     // The wallet releases, then keeps the answer back: the process dies before step 3.
-    app.fault(json!({"target": "wallet", "mode": "stall", "delay_ms": 30_000}))
-        .await;
-    // Its own worker would take the release over after a second, but sweeps only every
-    // minute: the process is gone long before.
-    let mut first = app
-        .spawn_binary(&[("PEER_TIMEOUT", "60s"), ("PAYMENT_RESUME_AFTER", "1s")])
-        .await;
-    let url = format!("{}/api/v1/orders/{}/complete/", first.url, id(&order));
-    let cut = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(url)
-            .bearer_auth(token(Cast::buyer(), false))
-            .json(&json!({}))
-            .send()
-            .await
-    });
-    wait_until("the wallet releases the escrow", || async move {
-        app.ledger().await["held"] == "0.00"
-    })
-    .await;
-    first.kill();
-    assert!(
-        cut.await.unwrap().is_err(),
-        "the caller never got an answer"
-    );
-    app.clear_faults().await;
+    app.complete_cut_by_a_crash(&order, &[]).await;
     let before = app
         .get(
             &format!("/api/v1/orders/{}/", id(&order)),

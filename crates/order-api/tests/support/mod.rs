@@ -547,6 +547,44 @@ impl TestApp {
         answer.body
     }
 
+    /// Sends the buyer's completion of `order` (the only escrow) to a replica of its own,
+    /// with `headers`, and kills that replica once the wallet has released the escrow but
+    /// before its answer comes back: the money moved, the order row does not say so, and
+    /// the caller got no answer. The wallet answers normally again afterwards.
+    pub async fn complete_cut_by_a_crash(&self, order: &Value, headers: &[(&str, &str)]) {
+        self.fault(json!({"target": "wallet", "mode": "stall", "delay_ms": 30_000}))
+            .await;
+        // Its own worker would take the release over after a second, but sweeps only every
+        // minute: the process is gone long before.
+        let mut dying = self
+            .spawn_binary(&[("PEER_TIMEOUT", "60s"), ("PAYMENT_RESUME_AFTER", "1s")])
+            .await;
+        let mut request = self
+            .http
+            .post(format!(
+                "{}/api/v1/orders/{}/complete/",
+                dying.url,
+                id(order)
+            ))
+            .bearer_auth(token(Cast::buyer(), false))
+            .json(&json!({}));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let cut = tokio::spawn(request.send());
+        let app = self;
+        wait_until("the wallet releases the escrow", || async move {
+            app.ledger().await["held"] == "0.00"
+        })
+        .await;
+        dying.kill();
+        assert!(
+            cut.await.unwrap().is_err(),
+            "the caller never got an answer"
+        );
+        self.clear_faults().await;
+    }
+
     /// A shipped order whose buyer opened a dispute ("never arrived"): the dispute's path.
     pub async fn disputed_order(&self, listing: Uuid, amount: &str) -> String {
         let order = self.shipped_order(listing, amount).await;
