@@ -24,10 +24,16 @@ from parts import Process, cargo_target, ensure_haproxy, ensure_primary, start_s
 from reconcile import Reconciliation
 
 
+def p99(ordered):
+    return ordered[int(len(ordered) * 0.99)]
+
+
 class Campaign(Faults, Reconciliation):
     def __init__(self):
         self.cleanups = []
         self.report = {"seed": SEED, "quick": QUICK, "faults": collections.Counter()}
+        self.postgres_started_at = None  # set by the PostgreSQL restart fault
+        self.retrier = None  # the buyer's retry of the completion cut by a kill
 
     def hold_the_machine(self):
         """One campaign at a time: two would share the database, the standby's directory and
@@ -167,7 +173,7 @@ backend replicas
         faults' backlogs drain and is not compared."""
         window = plan("soak_window")
         settle = window
-        if not QUICK and getattr(self, "postgres_started_at", None):
+        if not QUICK and self.postgres_started_at:
             # PostgreSQL's first timed checkpoint comes checkpoint_timeout after its start,
             # then they follow one another, each spread over most of the interval. Until
             # then the database does less work than it will for the rest of the soak, so a
@@ -184,7 +190,8 @@ backend replicas
             time.sleep(window)
             bounds.append((begin, time.time()))
         rss_last = {r.name: r.rss_kib() for r in self.replicas}
-        windows = [self.replicas_latency(begin, end) for begin, end in bounds]
+        answered = self.replicas_answer_times()
+        windows = [self.window(answered, begin, end) for begin, end in bounds]
         self.report["soak"] = {"windows": windows, "rss_kib_first": rss_first, "rss_kib_last": rss_last}
         first, last = windows[0], windows[-1]
         # The p99 of a quick run's window is its few worst requests out of a few hundred:
@@ -197,31 +204,36 @@ backend replicas
             if rss_last[name] > 1.2 * rss_first[name]:
                 STATS.problem(f"soak: {name}'s RSS grew from {rss_first[name]} KiB to {rss_last[name]} KiB (over 1.2x)")
 
-    def replicas_latency(self, begin, end):
-        """The replicas' answer times to the requests the balancer received in [begin, end),
-        from its log. Measured there rather than in this driver, whose threads share one
-        interpreter lock and would add their own waits to the tail."""
-        taken = []
+    def replicas_answer_times(self):
+        """(when received, ms) of every request the balancer's log shows a replica answered.
+        Measured there rather than in this driver, whose threads share one interpreter lock
+        and would add their own waits to the tail."""
+        answered = []
         for line in (OUT / "haproxy.log").read_text().splitlines():
             fields = line.split()
             if len(fields) != 5 or not fields[1].lstrip("-").isdigit():
                 continue  # the balancer's own messages
-            at, answered_in = float(fields[0]), int(fields[1])
-            if begin <= at < end and answered_in >= 0:
-                taken.append(answered_in)
-        taken.sort()
+            at, ms = float(fields[0]), int(fields[1])
+            if ms >= 0:
+                answered.append((at, ms))
+        return answered
+
+    def window(self, answered, begin, end):
+        """The replicas' answer times to the requests received in [begin, end), and the
+        driver's own p99 beside them."""
+        taken = sorted(ms for at, ms in answered if begin <= at < end)
         if not taken:
             STATS.problem(f"soak: no request reached the replicas between {begin:.0f} and {end:.0f}")
             taken = [0]
         with STATS.lock:
-            driver = sorted(e for t, e in STATS.samples if begin <= t < end)
-        return {"requests": len(taken), "p50_ms": taken[len(taken) // 2], "p99_ms": taken[int(len(taken) * 0.99)],
-                "driver_p99_ms": round(driver[int(len(driver) * 0.99)] * 1000, 1) if driver else None}
+            driver = sorted(e * 1000 for t, e in STATS.samples if begin <= t < end) or [0]
+        return {"requests": len(taken), "p50_ms": taken[len(taken) // 2], "p99_ms": p99(taken),
+                "driver_p99_ms": round(p99(driver), 1)}
 
     # ---- the end: let everything settle, then check
 
     def settle(self):
-        if getattr(self, "retrier", None):
+        if self.retrier:
             self.retrier.join(300)
         log("load stopped; waiting for workers, intents and the outbox to settle")
         # Shipped orders auto-complete within seconds here (AUTO_COMPLETE_AFTER is short),

@@ -68,11 +68,11 @@ class Faults:
                 self.world.paused.clear()
                 self.report["faults"]["replica killed between payout and commit"] += 1
                 self.restart(replica, 1)
-                # The buyer's app retries the same request through the balancer.
-                # The buyer's app retries the same request through the balancer, in the
-                # background. Until the killed request's key is released its retry is "in
-                # progress"; meanwhile the intent worker may finish the completion, and the
-                # retry then finds it done.
+                # The buyer's app retries the same request (same key) through the balancer,
+                # in the background. The dead replica's claim on the key is taken over at
+                # once; the retry is told to try again until the completion's intent is due
+                # (PAYMENT_RESUME_AFTER), then carries it on itself or finds that the intent
+                # worker has.
                 def retry():
                     began = time.time()
                     status, answer = self.api.call("POST", f"/api/v1/orders/{order_id}/complete/", headers, {},

@@ -56,17 +56,37 @@ impl ApiError {
     }
 
     /// Whether this answer tells the caller to send the same request again — the service
-    /// or a peer is away (5xx), or the order was busy — rather than being the request's
-    /// outcome. Such an answer is not kept under an `Idempotency-Key`: replaying it would
+    /// or a peer is away (5xx), the order was busy, or another request changed it first —
+    /// rather than being the request's outcome. Such an answer is not kept under an `Idempotency-Key`: replaying it would
     /// keep a careful client retrying for ever.
     pub fn asks_for_a_retry(&self) -> bool {
-        matches!(
-            self,
-            ApiError::App(
-                AppError::Domain(DomainError::OperationInProgress)
-                    | AppError::Store(StoreError::Stale | StoreError::Conflict(_))
-            )
-        ) || self.reply().0.is_server_error()
+        // Every error named, so that a new one must be placed here.
+        match self {
+            ApiError::App(error) => match error {
+                AppError::Domain(domain) => *domain == DomainError::OperationInProgress,
+                AppError::Store(_)
+                | AppError::PeerUnavailable(_)
+                | AppError::PeerShed { .. }
+                | AppError::PeerFailed { .. } => true,
+                AppError::NotFound
+                | AppError::Forbidden
+                | AppError::Conflict { .. }
+                | AppError::PaymentDeclined => false,
+            },
+            ApiError::IdempotencyInProgress => true,
+            // The request's own faults.
+            ApiError::Validation(_)
+            | ApiError::Parse(_)
+            | ApiError::UnsupportedMediaType(_)
+            | ApiError::PayloadTooLarge
+            | ApiError::NotAuthenticated
+            | ApiError::AuthenticationFailed(_)
+            | ApiError::PermissionDenied
+            | ApiError::NotFound
+            | ApiError::InvalidPage(_)
+            | ApiError::MethodNotAllowed(_)
+            | ApiError::IdempotencyKeyReused => false,
+        }
     }
 
     /// The status and DRF-shaped body of this error.
@@ -281,6 +301,7 @@ mod tests {
     fn a_busy_order_a_lost_write_race_and_an_absent_database_ask_for_a_retry() {
         for error in [
             ApiError::from(DomainError::OperationInProgress),
+            ApiError::IdempotencyInProgress,
             ApiError::from(StoreError::Stale),
             ApiError::from(StoreError::Conflict("orders_listing_key".into())),
             ApiError::from(StoreError::Unavailable("connection refused".into())),

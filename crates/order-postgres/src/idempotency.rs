@@ -1,7 +1,7 @@
 //! Answers to POST requests that carried an `Idempotency-Key`, kept so that a retry gets
 //! the first answer instead of doing the work twice (SPEC §2).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -10,9 +10,21 @@ use diesel_async::RunQueryDsl;
 use order_ports::StoreError;
 
 use crate::error::{pool_error, store_error};
+use crate::fragment::Cached;
 use crate::liveness::{Liveness, LIVENESS_LOCK_SPACE};
 use crate::pool::PgPool;
 use crate::schema::idempotency_keys as keys;
+
+/// Whether a claim's signer (`idempotency_keys.claimed_by`) no longer holds its liveness
+/// lock: its process died, or lost the database.
+static SIGNER_GONE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND l.classid = {LIVENESS_LOCK_SPACE}::oid AND l.objid = idempotency_keys.claimed_by::oid \
+         AND l.objsubid = 2 AND l.granted)"
+    )
+});
 
 /// What to do with a request carrying an idempotency key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,26 +84,24 @@ impl IdempotencyKeys {
     ) -> Result<Claim, StoreError> {
         let mut conn = self.pool.get().await.map_err(pool_error)?;
         // Clear this key's expired answer or abandoned claim, so the insert below can win.
-        // The lock lookup runs only for an unanswered claim of this key.
-        let signer_gone = diesel::dsl::sql::<Bool>(&format!(
-            "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' \
-             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND l.classid = {LIVENESS_LOCK_SPACE}::oid AND l.objid = idempotency_keys.claimed_by::oid \
-             AND l.objsubid = 2 AND l.granted)"
-        ));
-        diesel::delete(keys::table.find((caller, key)))
-            .filter(
+        // The lock lookup runs only for an unanswered claim of this key. Cached: the SQL
+        // literal would otherwise have every claim prepare the statement anew.
+        Cached(
+            diesel::delete(keys::table.find((caller, key))).filter(
                 keys::created_at
                     .lt(now - self.ttl)
                     .or(keys::status_code.is_null().and(
                         keys::created_at
                             .lt(now - self.abandon_after)
-                            .or(keys::claimed_by.is_not_null().and(signer_gone)),
+                            .or(keys::claimed_by
+                                .is_not_null()
+                                .and(diesel::dsl::sql::<Bool>(&SIGNER_GONE))),
                     )),
-            )
-            .execute(&mut conn)
-            .await
-            .map_err(store_error)?;
+            ),
+        )
+        .execute(&mut conn)
+        .await
+        .map_err(store_error)?;
         let signature = self.liveness.as_ref().and_then(|l| l.signature());
         let inserted = diesel::insert_into(keys::table)
             .values((

@@ -8,24 +8,24 @@
 //! claims with that number. PostgreSQL drops the lock with the connection when the process
 //! dies, and a claim whose signer holds no lock is abandoned at once.
 //!
-//! A claim signed while the lock was lost unnoticed (at most [`CHECK_EVERY`] after a
-//! database restart) can be taken over early. That is safe: the change itself is guarded
-//! by the order's row lock and its escrow intent; the claim only spares a retry the work.
+//! The lock's connection sends nothing once the lock is taken: the task waits for the
+//! connection's end (a database restart, the session terminated) and then takes the lock
+//! again on a new one. A claim signed in the instant between the end and its notice can be
+//! taken over early; that is safe, as the change itself is guarded by the order's row lock
+//! and its escrow intent, and the claim only spares a retry the work.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use tokio::task::JoinHandle;
 
 /// The first key of the two-key advisory locks that say "this instance is alive": "ordi"
 /// in ASCII. The second key is the instance number.
 pub(crate) const LIVENESS_LOCK_SPACE: i32 = 0x6f72_6469;
 
-/// How often the lock's connection is checked, so that a connection lost with a database
-/// restart is replaced (and the lock taken again) within this.
-const CHECK_EVERY: Duration = Duration::from_secs(5);
+/// The longest wait between two attempts to take the lock while the database is away.
+const RETRY_AT_MOST: Duration = Duration::from_secs(5);
 
 /// The lock that says this process is alive, held on a connection of its own by a
 /// background task; dropping the last handle releases it.
@@ -86,18 +86,24 @@ async fn hold(database_url: String, shared: Arc<Shared>) {
     );
     let mut pause = Duration::from_millis(200);
     loop {
-        if let Ok(mut connection) = AsyncPgConnection::establish(&database_url).await {
-            if connection.batch_execute(&lock).await.is_ok() {
+        if let Ok((client, connection)) =
+            tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await
+        {
+            // The connection future carries the session and ends with it.
+            let mut connection = std::pin::pin!(connection);
+            let locked = tokio::select! {
+                taken = client.batch_execute(&lock) => taken.is_ok(),
+                _ = &mut connection => false,
+            };
+            if locked {
                 shared.held.store(true, Ordering::Release);
                 pause = Duration::from_millis(200);
-                while connection.batch_execute("SELECT 1").await.is_ok() {
-                    tokio::time::sleep(CHECK_EVERY).await;
-                }
+                let _ = connection.await;
                 shared.held.store(false, Ordering::Release);
-                tracing::warn!("the liveness connection was lost; taking the lock again");
+                tracing::warn!("the liveness connection ended; taking the lock again");
             }
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(CHECK_EVERY);
+        pause = (pause * 2).min(RETRY_AT_MOST);
     }
 }

@@ -196,7 +196,9 @@ async fn a_process_whose_connection_is_ended_takes_its_lock_again_and_its_claims
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    living.held().await;
+    tokio::time::timeout(Duration::from_secs(10), living.held())
+        .await
+        .expect("the lock is taken again");
 
     assert_eq!(
         other.claim("u", "k", "h", t0()).await.unwrap(),
