@@ -8,7 +8,7 @@ import time
 import boto3
 import botocore.config
 
-from common import BUS, SOURCE
+from common import BUS, SOURCE, plan
 
 
 class Queues:
@@ -24,8 +24,13 @@ class Queues:
         aws = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="chaos",
                    aws_secret_access_key="chaos")
         events = boto3.client("events", **aws)
-        # A connection for each drainer.
-        self.sqs = boto3.client("sqs", config=botocore.config.Config(max_pool_connections=32), **aws)
+        # A connection for each drainer. A receive sent just before the emulator is frozen
+        # waits the outage out: were it to time out and be sent again, the emulator would
+        # still answer the first one once thawed, to nobody, and its message would come back
+        # only after the visibility timeout, behind the order's later events.
+        patience = botocore.config.Config(max_pool_connections=32, read_timeout=plan("bus_outage") * 2 + 30,
+                                          retries={"total_max_attempts": 1})
+        self.sqs = boto3.client("sqs", config=patience, **aws)
         events.create_event_bus(Name=BUS)
         patterns = {f"orders-{digit}": {"order": {"id": [{"suffix": digit}]}} for digit in "0123456789abcdef"}
         patterns["no-order"] = {"order": {"id": [{"exists": False}]}}
@@ -37,7 +42,9 @@ class Queues:
                             EventPattern=json.dumps({"source": [SOURCE], "detail": detail}))
             events.put_targets(Rule=name, EventBusName=BUS, Targets=[{"Id": "queue", "Arn": arn}])
             queues.append(url)
-        self.received = []  # every delivered message's event document, in arrival order per queue
+        # Every delivered message: (when the bus put it on its queue, in ms; its event
+        # document), in the order the drainers received them.
+        self.received = []
         self.draining = threading.Event()
         self.drainers = [threading.Thread(target=self.drain, args=(url,), daemon=True) for url in queues]
         for drainer in self.drainers:
@@ -47,18 +54,41 @@ class Queues:
         """Takes every message off one queue as it arrives, until told to finish and it is empty."""
         while True:
             try:
-                got = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+                got = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                               AttributeNames=["SentTimestamp"])
             except Exception:  # the emulator is stopped on purpose for a while
                 time.sleep(1)
                 continue
             messages = got.get("Messages", [])
             for message in messages:
-                self.received.append(json.loads(message["Body"]))
+                self.received.append((int(message["Attributes"]["SentTimestamp"]), json.loads(message["Body"])))
             if messages:
-                self.sqs.delete_message_batch(QueueUrl=queue, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+                self.delete(queue, messages)
             elif self.draining.is_set():
                 return
+
+    def delete(self, queue, messages):
+        """Deletes what was received, however long the emulator is away: a message left on
+        the queue would come back after its visibility timeout, out of its order's sequence."""
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        while True:
+            try:
+                self.sqs.delete_message_batch(QueueUrl=queue, Entries=entries)
+                return
+            except Exception:  # the emulator is stopped on purpose for a while
+                time.sleep(1)
+
+    def events(self):
+        """The delivered events, in the order they were received."""
+        return [event for _, event in self.received]
+
+    def events_as_queued(self):
+        """The delivered events in the order the bus queued them, which is the order the
+        service published them in. The order they were received in can differ: SQS does
+        not promise it, and the emulator does not keep it either when a receive answered
+        while it was being frozen is lost and its messages come back a visibility timeout
+        later. Received order breaks ties within a millisecond."""
+        return [event for _, event in sorted(self.received, key=lambda received: received[0])]
 
     def finish(self):
         """Stops the drainers once their queues are empty."""

@@ -5,6 +5,7 @@ import fcntl
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import threading
@@ -24,8 +25,21 @@ from parts import Process, cargo_target, ensure_haproxy, ensure_primary, start_s
 from reconcile import Reconciliation
 
 
+def p99_rank(ordered):
+    return int(len(ordered) * 0.99)
+
+
 def p99(ordered):
-    return ordered[int(len(ordered) * 0.99)]
+    return ordered[p99_rank(ordered)]
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def request_kind(method, path):
+    """What a request does, without its ids: `POST complete`, `PATCH disputes`."""
+    words = [w for w in path.split("?")[0].strip("/").split("/") if not UUID.fullmatch(w)]
+    return f"{method} {words[-1] if words else path}"
 
 
 class Campaign(Faults, Reconciliation):
@@ -50,9 +64,12 @@ class Campaign(Faults, Reconciliation):
         shutil.rmtree(OUT, ignore_errors=True)
         OUT.mkdir(parents=True)
         ensure_haproxy()
-        log("building order-api and stub-peers")
-        sh("cargo", "build", "-q", "-p", "order-api", "-p", "stub-peers", cwd=ROOT)
-        binaries = cargo_target() / "debug"
+        # The release build, as operators run it: the debug build spends several times the
+        # CPU on each request, and on two cores shared by every part that CPU is what the
+        # soak's tail would measure.
+        log("building order-api and stub-peers (release)")
+        sh("cargo", "build", "--release", "-q", "-p", "order-api", "-p", "stub-peers", cwd=ROOT)
+        binaries = cargo_target() / "release"
         ensure_primary()
         sh(str(binaries / "order-api"), "migrate", env={**os.environ, "DATABASE_URL": f"{PG_PRIMARY}/{DB}"})
         standby_port, stop_standby = start_standby()
@@ -205,9 +222,9 @@ backend replicas
                 STATS.problem(f"soak: {name}'s RSS grew from {rss_first[name]} KiB to {rss_last[name]} KiB (over 1.2x)")
 
     def replicas_answer_times(self):
-        """(when received, ms) of every request the balancer's log shows a replica answered.
-        Measured there rather than in this driver, whose threads share one interpreter lock
-        and would add their own waits to the tail."""
+        """(when received, ms, kind of request) of every request the balancer's log shows a
+        replica answered. Measured there rather than in this driver, whose threads share one
+        interpreter lock and would add their own waits to the tail."""
         answered = []
         for line in (OUT / "haproxy.log").read_text().splitlines():
             fields = line.split()
@@ -215,20 +232,27 @@ backend replicas
                 continue  # the balancer's own messages
             at, ms = float(fields[0]), int(fields[1])
             if ms >= 0:
-                answered.append((at, ms))
+                answered.append((at, ms, request_kind(fields[3], fields[4])))
         return answered
 
     def window(self, answered, begin, end):
-        """The replicas' answer times to the requests received in [begin, end), and the
-        driver's own p99 beside them."""
-        taken = sorted(ms for at, ms in answered if begin <= at < end)
+        """The replicas' answer times to the requests received in [begin, end), by kind of
+        request too (which shows what the tail is made of), and the driver's own p99."""
+        inside = [(ms, kind) for at, ms, kind in answered if begin <= at < end]
+        taken = sorted(ms for ms, _ in inside)
         if not taken:
             STATS.problem(f"soak: no request reached the replicas between {begin:.0f} and {end:.0f}")
             taken = [0]
         with STATS.lock:
             driver = sorted(e * 1000 for t, e in STATS.samples if begin <= t < end) or [0]
+        kinds = collections.defaultdict(list)
+        for ms, kind in inside:
+            kinds[kind].append(ms)
+        slowest = collections.Counter(kind for ms, kind in sorted(inside, reverse=True)[:len(taken) - p99_rank(taken)])
         return {"requests": len(taken), "p50_ms": taken[len(taken) // 2], "p99_ms": p99(taken),
-                "driver_p99_ms": round(p99(driver), 1)}
+                "driver_p99_ms": round(p99(driver), 1), "slowest_percent_by_kind": dict(slowest),
+                "by_kind": {kind: {"requests": len(t), "p50_ms": sorted(t)[len(t) // 2], "p99_ms": p99(sorted(t))}
+                            for kind, t in sorted(kinds.items())}}
 
     # ---- the end: let everything settle, then check
 
@@ -237,8 +261,9 @@ backend replicas
             self.retrier.join(300)
         log("load stopped; waiting for workers, intents and the outbox to settle")
         # Shipped orders auto-complete within seconds here (AUTO_COMPLETE_AFTER is short),
-        # except those a NO_ACTION resolution gave at least an hour back: the money is still
-        # once none is due soon. The outbox drains at the emulator's pace.
+        # except those a NO_ACTION resolution gave at least an hour back, and an unanswered
+        # dispute escalates DISPUTE_RESPONSE_WINDOW after it opened: everything is still once
+        # no such deadline is due soon. The outbox drains at the emulator's pace.
         # Waited for as long as something moves.
         last, still_since = None, time.time()
         while time.time() - still_since < 60:
@@ -246,6 +271,12 @@ backend replicas
                 'intents', (SELECT count(*) FROM orders WHERE escrow_intent IS NOT NULL),
                 'to_auto_complete', (SELECT count(*) FROM orders WHERE status IN ('SHIPPED', 'DELIVERED')
                                      AND auto_complete_at < now() + interval '20 seconds'),
+                'to_mark_overdue', (SELECT count(*) FROM orders WHERE status = 'PAID' AND ship_overdue_at IS NULL
+                                    AND ship_by < now() + interval '20 seconds'),
+                'to_expire_unpaid', (SELECT count(*) FROM orders WHERE status = 'PENDING_PAYMENT'
+                                     AND source = 'AUCTION' AND pay_by < now() + interval '20 seconds'),
+                'to_escalate', (SELECT count(*) FROM disputes WHERE status IN ('OPEN', 'EVIDENCE')
+                                AND respond_by < now() + interval '30 seconds'),
                 'unpublished', (SELECT count(*) FROM outbox WHERE published_at IS NULL))""")
             if not any(left.values()):
                 break
@@ -258,7 +289,7 @@ backend replicas
         written = psql("SELECT to_json(count(*)) FROM outbox")
         last, still_since = -1, time.time()
         while time.time() - still_since < 30:
-            arrived = len({e["detail"]["event_id"] for e in self.bus.received})
+            arrived = len({e["detail"]["event_id"] for e in self.bus.events()})
             if arrived >= written:
                 break
             if arrived != last:
