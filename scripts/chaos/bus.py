@@ -11,6 +11,12 @@ import botocore.config
 from common import BUS, SOURCE, plan
 
 
+# The most SQS hands out at once, and how long a drainer rests after a receive that got
+# fewer: seconds, well under what the end's wait for the last events allows.
+BATCH = 10
+PAUSE = 2.0
+
+
 class Queues:
     """Sixteen queues split by the last hex digit of the order id, plus one for anything
     without an order id, each drained by a thread of its own.
@@ -54,7 +60,7 @@ class Queues:
         """Takes every message off one queue as it arrives, until told to finish and it is empty."""
         while True:
             try:
-                got = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                got = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=BATCH, WaitTimeSeconds=1,
                                                AttributeNames=["SentTimestamp"])
             except Exception:  # the emulator is stopped on purpose for a while
                 time.sleep(1)
@@ -66,6 +72,10 @@ class Queues:
                 self.delete(queue, messages)
             elif self.draining.is_set():
                 return
+            if len(messages) < BATCH:
+                # Let the queue fill: the emulator shares the machine's two cores with the
+                # service, and a receive and a delete per message made it their busiest user.
+                time.sleep(PAUSE)
 
     def delete(self, queue, messages):
         """Deletes what was received, however long the emulator is away: a message left on

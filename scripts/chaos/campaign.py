@@ -79,7 +79,7 @@ class Campaign(Faults, Reconciliation):
 
         # The event bus, with queues that receive every event of the service.
         moto_port = free_port()
-        self.moto = Process("moto", [str(ROOT / ".venv/bin/moto_server"), "-p", str(moto_port)]).start()
+        self.moto = Process("moto", [sys.executable, str(ROOT / "scripts/chaos/emulator.py"), "-p", str(moto_port)]).start()
         self.cleanups.append(self.moto.stop)
         wait_http(moto_port, "/moto-api/")
         endpoint = f"http://127.0.0.1:{moto_port}"
@@ -200,6 +200,9 @@ backend replicas
         log(f"soak: {plan('soak')}s of steady load, in {window}s windows after {settle:.0f}s to settle")
         time.sleep(settle)
         rss_first = {r.name: r.rss_kib() for r in self.replicas}
+        parts = [*self.replicas, self.peers, self.moto, self.lb]
+        cpu_first = {part.name: part.cpu_seconds() for part in parts}
+        driver_first = sum(os.times()[:2])
         bounds = []
         started = time.time()
         while time.time() - started < plan("soak"):
@@ -207,9 +210,14 @@ backend replicas
             time.sleep(window)
             bounds.append((begin, time.time()))
         rss_last = {r.name: r.rss_kib() for r in self.replicas}
+        # What shares the two cores with the replicas: the tail's noise comes from there.
+        busy = time.time() - started
+        cpu_share = {part.name: round((part.cpu_seconds() - cpu_first[part.name]) / busy, 3) for part in parts}
+        cpu_share["driver"] = round((sum(os.times()[:2]) - driver_first) / busy, 3)
         answered = self.replicas_answer_times()
         windows = [self.window(answered, begin, end) for begin, end in bounds]
-        self.report["soak"] = {"windows": windows, "rss_kib_first": rss_first, "rss_kib_last": rss_last}
+        self.report["soak"] = {"windows": windows, "rss_kib_first": rss_first, "rss_kib_last": rss_last,
+                               "cpu_cores_used": cpu_share}
         first, last = windows[0], windows[-1]
         # The p99 of a quick run's window is its few worst requests out of a few hundred:
         # it measures the machine's noise, not a trend. The full run's minute-long windows

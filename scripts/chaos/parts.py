@@ -43,6 +43,11 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
 
+    def cpu_seconds(self):
+        """User and system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kib(self):
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
