@@ -31,9 +31,9 @@ class Queues:
                    aws_secret_access_key="chaos")
         events = boto3.client("events", **aws)
         # A connection for each drainer. A receive sent just before the emulator is frozen
-        # waits the outage out: were it to time out and be sent again, the emulator would
-        # still answer the first one once thawed, to nobody, and its message would come back
-        # only after the visibility timeout, behind the order's later events.
+        # waits the outage out: were it to time out and be sent again, the emulator could
+        # still answer the first one once thawed, to nobody, and its messages would come back
+        # only after their visibility timeout, behind their orders' later events.
         patience = botocore.config.Config(max_pool_connections=32, read_timeout=plan("bus_outage") * 2 + 30,
                                           retries={"total_max_attempts": 1})
         self.sqs = boto3.client("sqs", config=patience, **aws)
@@ -95,9 +95,9 @@ class Queues:
     def events_as_queued(self):
         """The delivered events in the order the bus queued them, which is the order the
         service published them in. The order they were received in can differ: SQS does
-        not promise it, and the emulator does not keep it either when a receive answered
-        while it was being frozen is lost and its messages come back a visibility timeout
-        later. Received order breaks ties within a millisecond."""
+        not promise it, and a receive whose answer is lost (the emulator frozen and thawed
+        under it) gives its messages back only after their visibility timeout. Received
+        order breaks ties within a millisecond."""
         return [event for _, event in sorted(self.received, key=lambda received: received[0])]
 
     def finish(self):
