@@ -33,6 +33,10 @@ def p99(ordered):
     return ordered[p99_rank(ordered)]
 
 
+def percentiles(ordered):
+    return {"requests": len(ordered), "p50_ms": ordered[len(ordered) // 2], "p99_ms": p99(ordered)}
+
+
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -257,10 +261,9 @@ backend replicas
         for ms, kind in inside:
             kinds[kind].append(ms)
         slowest = collections.Counter(kind for ms, kind in sorted(inside, reverse=True)[:len(taken) - p99_rank(taken)])
-        return {"requests": len(taken), "p50_ms": taken[len(taken) // 2], "p99_ms": p99(taken),
-                "driver_p99_ms": round(p99(driver), 1), "slowest_percent_by_kind": dict(slowest),
-                "by_kind": {kind: {"requests": len(t), "p50_ms": sorted(t)[len(t) // 2], "p99_ms": p99(sorted(t))}
-                            for kind, t in sorted(kinds.items())}}
+        return {**percentiles(taken), "driver_p99_ms": round(p99(driver), 1),
+                "slowest_percent_by_kind": dict(slowest),
+                "by_kind": {kind: percentiles(sorted(t)) for kind, t in sorted(kinds.items())}}
 
     # ---- the end: let everything settle, then check
 

@@ -16,7 +16,10 @@ from pathlib import Path
 QUICK = os.environ.get("CHAOS_QUICK") == "1"
 # scripts/chaos/ is two levels below the workspace.
 ROOT = Path(__file__).resolve().parent.parent.parent
-SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
+try:
+    SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
+except ValueError:
+    raise SystemExit(f"chaos: CHAOS_SEED must be a whole number, not {os.environ['CHAOS_SEED']!r}")
 RNG = random.Random(SEED)
 
 # How long each act lasts, in seconds: (quick, full).

@@ -57,14 +57,19 @@ impl ApiError {
 
     /// Whether this answer tells the caller to send the same request again — the service
     /// or a peer is away (5xx), the order was busy, or another request changed it first —
-    /// rather than being the request's outcome. Such an answer is not kept under an `Idempotency-Key`: replaying it would
-    /// keep a careful client retrying for ever.
+    /// rather than being the request's outcome. Such an answer is not kept under an
+    /// `Idempotency-Key`: replaying it would keep a careful client retrying for ever.
     pub fn asks_for_a_retry(&self) -> bool {
         // Every error named, so that a new one must be placed here.
         match self {
             ApiError::App(error) => match error {
                 AppError::Domain(domain) => *domain == DomainError::OperationInProgress,
-                AppError::Store(_)
+                AppError::Store(
+                    StoreError::Conflict(_)
+                    | StoreError::Stale
+                    | StoreError::Unavailable(_)
+                    | StoreError::Internal(_),
+                )
                 | AppError::PeerUnavailable(_)
                 | AppError::PeerShed { .. }
                 | AppError::PeerFailed { .. } => true,
