@@ -124,6 +124,8 @@ class Campaign(Faults, Reconciliation):
             "AUTO_COMPLETE_AFTER": "15s", "AUTO_COMPLETE_INTERVAL": "2s", "DEADLINE_INTERVAL": "2s",
             "DISPUTE_RESPONSE_WINDOW": "20s", "PAYMENT_RESUME_AFTER": "10s", "OUTBOX_POLL_INTERVAL": "200ms",
             "OUTBOX_MAX_PROBE_INTERVAL": "2s", "MIGRATE_ON_START": "false", "LOG_FORMAT": "json", "RUST_LOG": "warn",
+            # As behind any balancer (docs/operations.md): it sets the forwarded headers.
+            "TRUST_FORWARDED_HEADERS": "true", "ALLOWED_HOSTS": "127.0.0.1,localhost",
         }
         self.replicas = []
         for i in range(3):
@@ -154,6 +156,10 @@ defaults
     retries 2
 frontend api
     bind 127.0.0.1:{lb_port}
+    # The replicas trust these headers: the balancer sets them, whatever the caller sent.
+    http-request del-header Forwarded
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    http-request set-header X-Forwarded-Proto http
     default_backend replicas
 backend replicas
     balance roundrobin

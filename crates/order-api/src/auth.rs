@@ -1,4 +1,6 @@
-//! Who is calling (SPEC §3): users by JWT, services by `X-Service-Token`.
+//! Who is calling: users by JWT, services by `X-Service-Token`. Credentials must be
+//! unambiguous: a header sent twice is refused rather than resolved, since a proxy that
+//! checked the other copy would disagree with the service about who called.
 
 use std::future::{ready, Ready};
 
@@ -19,12 +21,21 @@ struct Claims {
     sub: UserId,
     #[serde(default)]
     is_staff: bool,
+    /// When it was issued, in seconds since the epoch; read only under `JWT_MAX_AGE`.
+    #[serde(default)]
+    iat: Option<f64>,
 }
+
+/// The clock skew forgiven between the identity provider and this service, on `exp`,
+/// `nbf` and `iat` alike.
+const LEEWAY_SECONDS: u64 = 30;
 
 /// Verifies the credentials of a request.
 pub struct Authenticator {
     key: DecodingKey,
     validation: Validation,
+    /// `JWT_MAX_AGE`: a token issued longer ago than this is refused, whatever its `exp`.
+    max_age: Option<std::time::Duration>,
     service_tokens: Vec<Vec<u8>>,
 }
 
@@ -38,12 +49,14 @@ enum Presented {
 impl Authenticator {
     /// `audience` and `issuer`, when given, must be a token's `aud` and `iss` (a token
     /// without them is refused); when not, whatever a token says of them is ignored, so
-    /// that tokens of any standard identity provider work.
+    /// that tokens of any standard identity provider work. With `max_age`, a token must
+    /// say when it was issued (`iat`), no longer ago than that.
     pub fn new(
         jwt: &JwtKey,
         service_tokens: &[String],
         audience: Option<&str>,
         issuer: Option<&str>,
+        max_age: Option<std::time::Duration>,
     ) -> Result<Authenticator, String> {
         let (key, algorithm) = match jwt {
             JwtKey::Secret(secret) => (
@@ -76,10 +89,13 @@ impl Authenticator {
             required.push("iss");
         }
         validation.set_required_spec_claims(&required);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECONDS;
+        // A token not valid yet is refused as an expired one is.
+        validation.validate_nbf = true;
         Ok(Authenticator {
             key,
             validation,
+            max_age,
             service_tokens: service_tokens
                 .iter()
                 .map(|t| t.as_bytes().to_vec())
@@ -88,7 +104,9 @@ impl Authenticator {
     }
 
     fn presented(&self, req: &HttpRequest) -> Result<Presented, ApiError> {
-        if let Some(token) = req.headers().get("X-Service-Token") {
+        let service_token = single(req, "X-Service-Token")?;
+        let authorization = single(req, "Authorization")?;
+        if let Some(token) = service_token {
             let token = token.as_bytes();
             // Every configured token is compared, in constant time, so that neither the
             // match nor its position leaks through timing.
@@ -103,7 +121,7 @@ impl Authenticator {
                 None => Err(ApiError::AuthenticationFailed("Invalid service token.")),
             };
         }
-        let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+        let Some(header) = authorization else {
             return Ok(Presented::Nothing);
         };
         let token = header
@@ -118,11 +136,42 @@ impl Authenticator {
         let claims = decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|_| ApiError::AuthenticationFailed("Invalid or expired token."))?
             .claims;
+        if let Some(max_age) = self.max_age {
+            if !issued_within(claims.iat, max_age) {
+                return Err(ApiError::AuthenticationFailed(
+                    "The token was issued too long ago; sign in again.",
+                ));
+            }
+        }
         Ok(Presented::User(Caller::User {
             id: claims.sub,
             is_staff: claims.is_staff,
         }))
     }
+}
+
+/// The one value of header `name`, if sent; sent more than once, it is refused.
+fn single<'r>(
+    req: &'r HttpRequest,
+    name: &'static str,
+) -> Result<Option<&'r actix_web::http::header::HeaderValue>, ApiError> {
+    let mut values = req.headers().get_all(name);
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(ApiError::AmbiguousCredentials(name)),
+        None => Ok(first),
+    }
+}
+
+/// Whether a token issued at `iat` is at most `max_age` old (and not issued in the future),
+/// by this service's clock and within the leeway. A token that does not say is not.
+fn issued_within(iat: Option<f64>, max_age: std::time::Duration) -> bool {
+    let Some(iat) = iat else {
+        return false;
+    };
+    let now = chrono::Utc::now().timestamp() as f64;
+    let leeway = LEEWAY_SECONDS as f64;
+    iat <= now + leeway && now - iat <= max_age.as_secs_f64() + leeway
 }
 
 fn authenticator(req: &HttpRequest) -> &Authenticator {

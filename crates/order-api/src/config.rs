@@ -31,6 +31,18 @@ pub enum JwtKey {
     Unset,
 }
 
+/// Which hosts the service answers for, and how it builds the links it returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostSettings {
+    /// Every link starts with this, whatever the request says (no trailing slash).
+    pub public_base_url: Option<String>,
+    /// Host names a request may name; empty: any well-formed host.
+    pub allowed_hosts: Vec<String>,
+    /// Whether `Forwarded` and `X-Forwarded-Host`/`-Proto` name the host and scheme: only
+    /// behind a proxy that sets them and drops what callers sent.
+    pub trust_forwarded_headers: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: String,
@@ -42,8 +54,13 @@ pub struct Config {
     pub jwt_audience: Option<String>,
     /// When set, a user token must carry this `iss` (`JWT_ISSUER`).
     pub jwt_issuer: Option<String>,
+    /// When set, a user token must carry an `iat` no older than this (`JWT_MAX_AGE`).
+    pub jwt_max_age: Option<Duration>,
     /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`); none by default.
     pub cors_allowed_origins: Vec<String>,
+    /// Which hosts the service answers for and how its links are built
+    /// (`PUBLIC_BASE_URL`, `ALLOWED_HOSTS`, `TRUST_FORWARDED_HEADERS`).
+    pub hosts: HostSettings,
     /// Tokens other services present in `X-Service-Token`.
     pub internal_service_tokens: Vec<String>,
     pub wallet: PeerConfig,
@@ -154,6 +171,18 @@ impl Config {
             jwt,
             jwt_audience: vars.text("JWT_AUDIENCE"),
             jwt_issuer: vars.text("JWT_ISSUER"),
+            jwt_max_age: vars
+                .text("JWT_MAX_AGE")
+                .map(|_| vars.duration("JWT_MAX_AGE", Duration::ZERO))
+                .transpose()?,
+            hosts: HostSettings {
+                public_base_url: vars
+                    .text("PUBLIC_BASE_URL")
+                    .map(public_base_url)
+                    .transpose()?,
+                allowed_hosts: allowed_hosts(vars.text("ALLOWED_HOSTS"))?,
+                trust_forwarded_headers: vars.parsed("TRUST_FORWARDED_HEADERS", false)?,
+            },
             cors_allowed_origins: origins(vars.text("CORS_ALLOWED_ORIGINS"))?,
             internal_service_tokens,
             wallet: peer("WALLET_URL", "http://127.0.0.1:8006/api/v1/wallet")?,
@@ -241,7 +270,12 @@ impl Config {
             ("DEADLINE_INTERVAL", config.deadline_interval),
             ("WALLET_BREAKER_COOLDOWN", config.wallet_guard.cooldown),
         ];
-        if let Some((variable, _)) = positive.into_iter().find(|(_, value)| value.is_zero()) {
+        let set = config.jwt_max_age.map(|age| ("JWT_MAX_AGE", age));
+        if let Some((variable, _)) = positive
+            .into_iter()
+            .chain(set)
+            .find(|(_, value)| value.is_zero())
+        {
             return Err(ConfigError {
                 variable,
                 problem: "must be longer than 0".into(),
@@ -269,8 +303,6 @@ impl Config {
 
 const DAY: u64 = 24 * 3600;
 
-/// `CORS_ALLOWED_ORIGINS`: a comma list of exact origins, each `scheme://host[:port]`
-/// with nothing after it (what a browser sends in `Origin`).
 /// A PostgreSQL connection URL, as the pool takes it: checked at start, so that a typo
 /// stops the service with one line instead of failing every list later.
 fn postgres_url(variable: &'static str, url: String) -> Result<String, ConfigError> {
@@ -287,6 +319,8 @@ fn postgres_url(variable: &'static str, url: String) -> Result<String, ConfigErr
     }
 }
 
+/// `CORS_ALLOWED_ORIGINS`: a comma list of exact origins, each `scheme://host[:port]`
+/// with nothing after it (what a browser sends in `Origin`).
 fn origins(list: Option<String>) -> Result<Vec<String>, ConfigError> {
     let Some(list) = list else {
         return Ok(Vec::new());
@@ -312,6 +346,60 @@ fn origins(list: Option<String>) -> Result<Vec<String>, ConfigError> {
                         "\"{origin}\" is not an origin like https://shop.example.com (scheme, host, optional port, nothing after)"
                     ),
                 }),
+            }
+        })
+        .collect()
+}
+
+/// `PUBLIC_BASE_URL`: where callers reach the service, `scheme://host[:port][/prefix]`, kept
+/// without its trailing slash so that a request's path can follow it.
+fn public_base_url(url: String) -> Result<String, ConfigError> {
+    let refused = |problem: String| ConfigError {
+        variable: "PUBLIC_BASE_URL",
+        problem,
+    };
+    let uri = url.parse::<actix_web::http::Uri>().map_err(|e| {
+        refused(format!(
+            "\"{url}\" is not a URL like https://api.example.com ({e})"
+        ))
+    })?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(authority))
+            if uri.query().is_none() && !authority.as_str().contains('@') =>
+        {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(refused(format!(
+            "\"{url}\" is not an http(s) URL with a host and no query, like https://api.example.com"
+        ))),
+    }
+}
+
+/// `ALLOWED_HOSTS`: a comma list of host names (no port), `.example.com` for a domain and
+/// its subdomains, or `*`; lower-cased, as hosts compare.
+fn allowed_hosts(list: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|host| !host.is_empty())
+        .map(|host| {
+            let name = host.strip_prefix('.').unwrap_or(host);
+            let valid = host == "*"
+                || (!name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b)));
+            if valid {
+                Ok(host.to_ascii_lowercase())
+            } else {
+                Err(ConfigError {
+                    variable: "ALLOWED_HOSTS",
+                    problem: format!(
+                        "\"{host}\" is not a host name like api.example.com, .example.com or *"
+                    ),
+                })
             }
         })
         .collect()
@@ -514,5 +602,53 @@ mod tests {
             config.internal_service_tokens,
             ["auction-token", "wallet-token"]
         );
+    }
+
+    #[test]
+    fn hosts_and_links_default_to_the_requests_own_host_trusting_no_proxy() {
+        let config = config(&[("DATABASE_URL", "postgres://x/y")]).unwrap();
+        assert_eq!(config.hosts, HostSettings::default());
+        assert_eq!(config.jwt_max_age, None);
+    }
+
+    #[test]
+    fn a_public_base_url_is_an_http_s_url_kept_without_its_trailing_slash() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("PUBLIC_BASE_URL", "https://api.example.com/orders/"),
+            ("ALLOWED_HOSTS", "API.example.com, .internal, *"),
+            ("TRUST_FORWARDED_HEADERS", "true"),
+            ("JWT_MAX_AGE", "12h"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.hosts,
+            HostSettings {
+                public_base_url: Some("https://api.example.com/orders".into()),
+                allowed_hosts: vec!["api.example.com".into(), ".internal".into(), "*".into()],
+                trust_forwarded_headers: true,
+            }
+        );
+        assert_eq!(config.jwt_max_age, Some(Duration::from_secs(12 * 3600)));
+        for bad in [
+            "javascript://x",
+            "api.example.com",
+            "https://api.example.com/?a=1",
+            "https://user@api.example.com",
+        ] {
+            assert_eq!(
+                refused(&[("PUBLIC_BASE_URL", bad)]),
+                "PUBLIC_BASE_URL",
+                "{bad}"
+            );
+        }
+        assert_eq!(refused(&[("ALLOWED_HOSTS", "a b")]), "ALLOWED_HOSTS");
+        assert_eq!(refused(&[("ALLOWED_HOSTS", "evil/")]), "ALLOWED_HOSTS");
+        assert_eq!(
+            refused(&[("TRUST_FORWARDED_HEADERS", "yes please")]),
+            "TRUST_FORWARDED_HEADERS"
+        );
+        assert_eq!(refused(&[("JWT_MAX_AGE", "0s")]), "JWT_MAX_AGE");
+        assert_eq!(refused(&[("JWT_MAX_AGE", "forever")]), "JWT_MAX_AGE");
     }
 }

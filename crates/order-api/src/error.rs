@@ -39,6 +39,16 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("idempotency key in progress")]
     IdempotencyInProgress,
+    /// The request carried this credential header more than once.
+    #[error("more than one {0} header")]
+    AmbiguousCredentials(&'static str),
+    #[error("request method too long")]
+    MethodTooLong,
+    #[error("request path too long")]
+    UriTooLong,
+    /// A `Host` (or trusted forwarded host) that is malformed or not in `ALLOWED_HOSTS`.
+    #[error("host not served")]
+    InvalidHost,
 }
 
 impl ApiError {
@@ -90,7 +100,11 @@ impl ApiError {
             | ApiError::NotFound
             | ApiError::InvalidPage(_)
             | ApiError::MethodNotAllowed(_)
-            | ApiError::IdempotencyKeyReused => false,
+            | ApiError::IdempotencyKeyReused
+            | ApiError::AmbiguousCredentials(_)
+            | ApiError::MethodTooLong
+            | ApiError::UriTooLong
+            | ApiError::InvalidHost => false,
         }
     }
 
@@ -142,6 +156,26 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 "A request with this Idempotency-Key is still being processed.",
                 "idempotency_in_progress",
+            ),
+            ApiError::AmbiguousCredentials(header) => detail(
+                StatusCode::BAD_REQUEST,
+                &format!("Send one {header} header, not several."),
+                "ambiguous_credentials",
+            ),
+            ApiError::MethodTooLong => detail(
+                StatusCode::BAD_REQUEST,
+                "The request method is too long.",
+                "method_too_long",
+            ),
+            ApiError::UriTooLong => detail(
+                StatusCode::URI_TOO_LONG,
+                "The request path is too long.",
+                "uri_too_long",
+            ),
+            ApiError::InvalidHost => detail(
+                StatusCode::BAD_REQUEST,
+                "The Host header names no host this service answers for.",
+                "invalid_host",
             ),
         }
     }

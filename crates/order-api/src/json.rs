@@ -1,6 +1,8 @@
 //! JSON request bodies the way DRF answers them: 415 for another media type, 413 past
 //! 64 KiB, 400 `parse_error` for malformed JSON and `{"field": ["message"], ...}` naming
-//! every value of the wrong type and every missing field.
+//! every value of the wrong type and every missing field. A key repeated in an object,
+//! at any depth, is refused by name: parsers disagree on which copy wins, so a proxy or a
+//! signature check in front could have read the other one.
 
 use std::collections::BTreeMap;
 
@@ -94,6 +96,9 @@ pub fn parse<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T, Api
             format!("Invalid data. Expected a dictionary, but got {got}."),
         ));
     }
+    if let Some(repeated) = repeated_key(bytes) {
+        return Err(repeated);
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut *deserializer) {
         Ok(value) => {
@@ -145,6 +150,97 @@ fn every_wrong_field<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> ApiEr
         }
     }
     ApiError::Validation(errors)
+}
+
+/// The first key repeated within one object of `bytes`, as a field error: a top-level key
+/// under its own name, a nested one under its top-level field (`"city: Repeated key."`).
+/// `None` for a body without one, or one that is not JSON (the parse reports that).
+fn repeated_key(bytes: &[u8]) -> Option<ApiError> {
+    use serde::de::DeserializeSeed;
+    let repeated = std::cell::RefCell::new(None);
+    let mut track = serde_path_to_error::Track::new();
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    let tracked = serde_path_to_error::Deserializer::new(deserializer, &mut track);
+    // Only the key the walk recorded matters; any other failure is the parse's to report.
+    let _ = NoRepeatedKey(&repeated).deserialize(tracked);
+    let key = repeated.into_inner()?;
+    let path = track.path().to_string();
+    let (field, message) = match path.as_str() {
+        "." | "" => (key, "Repeated key.".to_owned()),
+        path => {
+            let top = top_level(path);
+            let rest = path[top.len()..].trim_start_matches('.');
+            let inner = if rest.is_empty() || rest.starts_with('[') {
+                key
+            } else {
+                format!("{rest}.{key}")
+            };
+            (top.to_owned(), format!("{inner}: Repeated key."))
+        }
+    };
+    Some(ApiError::field(field, message))
+}
+
+/// Walks any JSON value, stopping at the first key repeated within an object and recording
+/// it in the cell.
+struct NoRepeatedKey<'a>(&'a std::cell::RefCell<Option<String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for NoRepeatedKey<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoRepeatedKey<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                *self.0.borrow_mut() = Some(key);
+                return Err(serde::de::Error::custom("repeated key"));
+            }
+            map.next_value_seed(NoRepeatedKey(self.0))?;
+            seen.insert(key);
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(NoRepeatedKey(self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 /// The fields `T`'s schema requires.
@@ -325,6 +421,47 @@ mod tests {
             errors(r#"{"order_id": "nope", "amount": "1", "tags": [], "colour": 1}"#),
             json!({"order_id": ["Must be a valid UUID."]})
         );
+    }
+
+    #[test]
+    fn a_repeated_key_is_named_at_the_top_or_under_its_top_level_field() {
+        let id = "6f9619ff-8b86-d011-b42d-00c04fc964ff";
+        assert_eq!(
+            errors(&format!(
+                r#"{{"order_id": "{id}", "amount": "1.00", "tags": [], "amount": "2.00"}}"#
+            )),
+            json!({"amount": ["Repeated key."]})
+        );
+        // A field this body does not know is still a repeated key.
+        assert_eq!(
+            errors(&format!(
+                r#"{{"order_id": "{id}", "amount": "1", "tags": [], "x": 1, "x": 2}}"#
+            )),
+            json!({"x": ["Repeated key."]})
+        );
+        assert_eq!(
+            errors(&format!(
+                r#"{{"order_id": "{id}", "amount": "1", "tags": [],
+                    "meta": {{"a": {{"b": 1, "b": 2}}}}}}"#
+            )),
+            json!({"meta": ["a.b: Repeated key."]})
+        );
+        assert_eq!(
+            errors(&format!(
+                r#"{{"order_id": "{id}", "amount": "1", "tags": [{{"k": 1, "k": 1}}]}}"#
+            )),
+            json!({"tags": ["k: Repeated key."]})
+        );
+    }
+
+    #[test]
+    fn the_same_key_in_two_objects_is_not_repeated() {
+        let id = "6f9619ff-8b86-d011-b42d-00c04fc964ff";
+        assert!(parse::<Body>(
+            format!(r#"{{"order_id": "{id}", "amount": "1", "tags": [], "m": [{{"k": 1}}, {{"k": 2}}]}}"#)
+                .as_bytes()
+        )
+        .is_ok());
     }
 
     #[test]

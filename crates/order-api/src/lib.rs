@@ -4,10 +4,12 @@
 //! Handlers only translate: HTTP in, a use case of `order-app`, HTTP out. Every error
 //! becomes an answer in one place, [`error::ApiError`].
 
+mod admission;
 pub mod auth;
 pub mod config;
 mod cors;
 pub mod error;
+pub mod hosts;
 mod instrumented;
 pub mod json;
 pub mod metrics;
@@ -35,6 +37,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::hosts::Hosts;
 use crate::instrumented::{MeasuredListings, MeasuredStore, MeasuredWallet};
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -156,6 +159,7 @@ impl Application {
                 &config.internal_service_tokens,
                 config.jwt_audience.as_deref(),
                 config.jwt_issuer.as_deref(),
+                config.jwt_max_age,
             )
             .map_err(|e| setup(&e))?,
             idempotency: idempotency.clone(),
@@ -164,6 +168,7 @@ impl Application {
             metrics: metrics.clone(),
             wallet_guard: wallet,
             cors_allowed_origins: config.cors_allowed_origins.clone(),
+            hosts: Hosts::new(config.hosts.clone()),
         });
         Ok(Application {
             state,
@@ -202,6 +207,7 @@ pub fn serve(
             .app_data(state.clone())
             .wrap(from_fn(routes::methods::head_as_get))
             .wrap(NormalizePath::new(TrailingSlash::Always))
+            .wrap(from_fn(admission::admit))
             .wrap(from_fn(telemetry::request_id))
             .wrap(Condition::new(
                 !state.cors_allowed_origins.is_empty(),

@@ -168,7 +168,8 @@ pub struct Dispute {
     status: DisputeStatus,
     resolution: Option<Resolution>,
     refund_amount: Option<Money>,
-    admin_notes: String,
+    /// The admin's notes; null for anyone but an admin, and in every event.
+    admin_notes: Option<String>,
     #[schema(format = DateTime)]
     created_at: String,
     #[schema(format = DateTime)]

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::Authenticator;
+use crate::hosts::Hosts;
 use crate::metrics::Metrics;
 
 pub struct AppState {
@@ -25,6 +26,8 @@ pub struct AppState {
     pub wallet_guard: Arc<GuardedWallet>,
     /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`).
     pub cors_allowed_origins: Vec<String>,
+    /// Which hosts are answered, and where links point.
+    pub hosts: Hosts,
 }
 
 /// A representation followed by what the caller may do to it now: serialized straight from
@@ -55,14 +58,22 @@ impl AppState {
         serde_json::to_value(self.order_view(order, caller)).expect("an order always serializes")
     }
 
-    /// The dispute as `caller` receives it, with what this caller may do to it.
+    /// The dispute as `caller` receives it, with what this caller may do to it; the
+    /// admin's notes only for an admin.
     pub fn dispute_view(&self, dispute: &Dispute, caller: Caller) -> WithActions<DisputeView> {
-        let allowed_actions = match caller {
-            Caller::User { id, is_staff } => dispute.allowed_actions(id, is_staff),
-            Caller::Service => Vec::new(),
+        let (allowed_actions, view) = match caller {
+            Caller::User { id, is_staff } => (
+                dispute.allowed_actions(id, is_staff),
+                if is_staff {
+                    DisputeView::with_admin_notes(dispute)
+                } else {
+                    DisputeView::from(dispute)
+                },
+            ),
+            Caller::Service => (Vec::new(), DisputeView::from(dispute)),
         };
         WithActions {
-            view: DisputeView::from(dispute),
+            view,
             allowed_actions,
         }
     }

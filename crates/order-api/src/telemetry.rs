@@ -10,7 +10,7 @@ use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
-use crate::metrics::{RequestLabels, RouteLabels};
+use crate::metrics::{method_label, RequestLabels, RouteLabels, UNMATCHED};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -48,24 +48,25 @@ pub async fn request_id(
         .get(&REQUEST_ID)
         .and_then(acceptable)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method());
+    // The method as labelled, not as sent: an invented one may be kilobytes long.
+    let method = method_label(req.method());
+    let span = tracing::info_span!("request", request_id = %id, method);
     let started = Instant::now();
     let mut response = next.call(req).instrument(span.clone()).await?;
     let route = response
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .unwrap_or_else(|| UNMATCHED.to_owned());
     if let Some(state) = response
         .request()
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
     {
-        let method = response.request().method().to_string();
         state
             .metrics
             .http_requests
             .get_or_create(&RequestLabels {
                 route: route.clone(),
-                method: method.clone(),
+                method,
                 status: response.status().as_u16(),
             })
             .inc();

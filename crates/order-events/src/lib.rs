@@ -142,8 +142,9 @@ pub struct DisputeView {
     pub resolution: Option<Resolution>,
     /// What the buyer got back, for a refunding resolution.
     pub refund_amount: Option<Money>,
-    /// The admin's notes.
-    pub admin_notes: String,
+    /// The admin's notes: for admins only, so `None` in every event and for every other
+    /// reader.
+    pub admin_notes: Option<String>,
     /// When it was opened.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -159,6 +160,17 @@ pub struct DisputeView {
     pub escalated_at: Option<DateTime<Utc>>,
 }
 
+impl DisputeView {
+    /// The dispute as an admin reads it: with the admin's notes.
+    pub fn with_admin_notes(dispute: &Dispute) -> DisputeView {
+        DisputeView {
+            admin_notes: Some(dispute.admin_notes.clone()),
+            ..DisputeView::from(dispute)
+        }
+    }
+}
+
+/// The dispute as its parties and every event consumer see it: without the admin's notes.
 impl From<&Dispute> for DisputeView {
     fn from(dispute: &Dispute) -> DisputeView {
         DisputeView {
@@ -170,7 +182,7 @@ impl From<&Dispute> for DisputeView {
             status: dispute.status,
             resolution: dispute.resolution,
             refund_amount: dispute.refund_amount,
-            admin_notes: dispute.admin_notes.clone(),
+            admin_notes: None,
             created_at: dispute.created_at,
             updated_at: dispute.updated_at,
             resolved_at: dispute.resolved_at,

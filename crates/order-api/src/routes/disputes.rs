@@ -51,7 +51,7 @@ async fn list(
         page: pagination.request,
     };
     let page = state.service.list_disputes(user.0, query).await?;
-    let body = pagination.render(&base_url(&req), &page, |dispute| {
+    let body = pagination.render(&base_url(&state, &req)?, &page, |dispute| {
         state.dispute_view(dispute, user.0)
     })?;
     Ok(HttpResponse::Ok().json(body))

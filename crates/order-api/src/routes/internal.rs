@@ -82,11 +82,24 @@ async fn events(
                 "sequence": event.sequence,
                 "occurred_at": event.occurred_at,
                 "detail": serde_json::from_str::<serde_json::Value>(&event.payload)
+                    .map(without_admin_notes)
                     .unwrap_or(serde_json::Value::Null),
             })
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({"results": results, "next_after": next_after})))
+}
+
+/// Events written by earlier versions kept the admin's notes in the outbox; the feed shows
+/// them as every event now has them: null.
+fn without_admin_notes(mut detail: serde_json::Value) -> serde_json::Value {
+    if let Some(notes) = detail
+        .get_mut("dispute")
+        .and_then(|dispute| dispute.get_mut("admin_notes"))
+    {
+        *notes = serde_json::Value::Null;
+    }
+    detail
 }
 
 fn scope(service: &Service) -> String {

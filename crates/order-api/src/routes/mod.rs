@@ -11,6 +11,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Registers every endpoint, and with it its OpenAPI description.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -52,7 +53,6 @@ fn id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
 }
 
 /// This request's URL without its query string, for `next` and `previous` links.
-fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}{}", info.scheme(), info.host(), req.path())
+fn base_url(state: &AppState, req: &HttpRequest) -> Result<String, ApiError> {
+    state.hosts.url_of(req)
 }

@@ -94,7 +94,7 @@ async fn list(
         page: pagination.request,
     };
     let page = state.service.list_orders(user.0, request).await?;
-    let body = pagination.render(&base_url(&req), &page, |order| {
+    let body = pagination.render(&base_url(&state, &req)?, &page, |order| {
         state.order_view(order, user.0)
     })?;
     Ok(HttpResponse::Ok().json(body))
@@ -149,7 +149,7 @@ async fn history(
         .service
         .history(user.0, order_id, offset, limit)
         .await?;
-    let body = pagination.render(&base_url(&req), &page, history_entry)?;
+    let body = pagination.render(&base_url(&state, &req)?, &page, history_entry)?;
     Ok(HttpResponse::Ok().json(body))
 }
 
