@@ -1,5 +1,7 @@
 //! Names the schema: a hash of `migrations/`, so that the test databases' template is
 //! rebuilt whenever a migration changes (`MIGRATIONS_HASH`).
+//!
+//! `tests/build_script.rs` runs this script's binary for another checkout.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -24,7 +26,11 @@ fn hash_dir(dir: &Path, hasher: &mut DefaultHasher) {
 }
 
 fn main() {
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    // Read when the script runs, not when it is compiled: two checkouts sharing one target
+    // directory share this script's binary, and each must hash its own migrations.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let migrations = Path::new(&manifest_dir).join("../../migrations");
     println!("cargo:rerun-if-changed={}", migrations.display());
     let mut hasher = DefaultHasher::new();
     hash_dir(&migrations, &mut hasher);

@@ -67,7 +67,7 @@ pub struct Config {
     pub listing: PeerConfig,
     pub fee_rate: FeeRate,
     pub auto_complete_after: Duration,
-    /// SPEC §9.1's windows: `PAYMENT_WINDOW`, `SHIP_WITHIN`, `DISPUTE_RESPONSE_WINDOW`.
+    /// The deadline windows: `PAYMENT_WINDOW`, `SHIP_WITHIN`, `DISPUTE_RESPONSE_WINDOW`.
     pub payment_window: Duration,
     pub ship_within: Duration,
     pub dispute_response_window: Duration,

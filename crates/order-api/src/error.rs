@@ -1,4 +1,4 @@
-//! Every failure as the HTTP answer SPEC §2 gives it, DRF-shaped. The one place where
+//! Every failure as its HTTP answer, DRF-shaped. The one place where
 //! domain and use-case errors become statuses.
 
 use std::collections::BTreeMap;
@@ -294,7 +294,8 @@ impl From<StoreError> for ApiError {
 /// How long a 503 asks callers to wait when nothing more precise is known.
 const DEFAULT_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Builds the HTTP answer for a status and JSON body, with the headers SPEC §2 asks for.
+/// Builds the HTTP answer for a status and JSON body, with the headers every answer of
+/// its status carries.
 pub fn respond(status: StatusCode, body: &Value) -> HttpResponse {
     respond_retrying(status, body, None)
 }

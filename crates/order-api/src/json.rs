@@ -17,7 +17,7 @@ use utoipa::PartialSchema;
 
 use crate::error::ApiError;
 
-/// The largest request body accepted (SPEC §2).
+/// The largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A request body parsed as `T`, with its bytes (for idempotency keys).

@@ -99,7 +99,7 @@ pub struct DisputeSummary {
     resolution: Option<Resolution>,
 }
 
-/// An order (SPEC §4).
+/// An order, as every answer and event carries it.
 #[derive(ToSchema)]
 pub struct Order {
     #[schema(format = Uuid)]
@@ -154,7 +154,7 @@ pub struct Order {
     dispute: Option<DisputeSummary>,
 }
 
-/// A dispute (SPEC §4).
+/// A dispute, as every answer and event carries it.
 #[derive(ToSchema)]
 pub struct Dispute {
     #[schema(format = Uuid)]

@@ -141,7 +141,7 @@ impl FieldErrors {
     }
 }
 
-/// Answers a POST under its `Idempotency-Key` (SPEC §2): the first request with a key runs
+/// Answers a POST under its `Idempotency-Key`: the first request with a key runs
 /// `handle`; the same key with the same body replays that answer; another body gets 422.
 /// Answers that say "try again" ([`ApiError::asks_for_a_retry`]) are not kept, so that the
 /// retry runs again instead of replaying them. Without the header,

@@ -1,4 +1,4 @@
-//! SPEC §3 for every endpoint and every kind of caller: exactly the status the spec gives.
+//! Every endpoint and every kind of caller: exactly the status docs/api.md gives.
 
 mod support;
 
@@ -27,7 +27,7 @@ enum Endpoint {
     AddEvidence,
 }
 
-/// Expected statuses for buyer, seller, stranger, admin and service, from SPEC §3.
+/// Expected statuses for buyer, seller, stranger, admin and service, as docs/api.md gives them.
 fn expected(endpoint: Endpoint) -> [u16; 5] {
     use Endpoint::*;
     match endpoint {

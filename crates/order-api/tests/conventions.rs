@@ -1,4 +1,5 @@
-//! SPEC §2's conventions: paths, errors, request ids, idempotency keys, pagination links.
+//! The HTTP conventions callers rely on: paths, errors, request ids, idempotency keys,
+//! pagination links.
 
 mod support;
 

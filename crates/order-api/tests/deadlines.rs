@@ -1,4 +1,4 @@
-//! SPEC §9.1 over HTTP, against real PostgreSQL and the stand-in Wallet: every deadline in
+//! The deadlines over HTTP, against real PostgreSQL and the stand-in Wallet: every deadline in
 //! the representations, the deadline worker's effects (each once), and the cancellation of
 //! a paid order with its full refund — with the ledger reconciled after each.
 

@@ -136,3 +136,41 @@ fn the_link_reader_finds_links_and_anchors_as_github_makes_them() {
         "order-domain-as-a-library-1-2"
     );
 }
+
+#[test]
+fn no_source_comment_or_document_cites_a_section_of_a_document_outside_the_repository() {
+    // Written in two halves, so that this file does not find itself.
+    let citation = format!("SPEC {}", '§');
+    let root = root();
+    let mut found = Vec::new();
+    let mut stack: Vec<PathBuf> = ["crates", "docs", "scripts", "docker", "migrations"]
+        .iter()
+        .map(|dir| root.join(dir))
+        .collect();
+    let mut files = vec![root.join("README.md"), root.join("Makefile")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            if line.contains(&citation) {
+                found.push(format!("{}:{}: {line}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the repository speaks for itself:\n{}",
+        found.join("\n")
+    );
+}

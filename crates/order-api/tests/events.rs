@@ -167,7 +167,7 @@ async fn a_lifecycles_events_arrive_on_the_bus_in_order_each_once() {
         event_ids_in_outbox(&app).await,
         "each event once, and every one of them"
     );
-    // SPEC §9.2: each order's events numbered 1, 2, 3… in the order they arrive; money
+    // Each order's events numbered 1, 2, 3… in the order they arrive; money
     // events say where the escrow went, to the cent of the total.
     let mut sequences: HashMap<String, Vec<u64>> = HashMap::new();
     for envelope in &received {

@@ -1,4 +1,4 @@
-//! The order's whole life through HTTP only: money and statuses as SPEC §5–§6 say.
+//! The order's whole life through HTTP only: money and statuses as docs/domain.md says.
 
 mod support;
 

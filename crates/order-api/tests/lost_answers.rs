@@ -1,7 +1,7 @@
 //! The wallet does the work but its answer never arrives, or arrives too late: the service
 //! cannot know whether money moved. Every wallet call carries a key derived from the order
 //! or the dispute, so the retry — the client's own, or the caller's later — is answered
-//! with the first outcome, and money moves exactly once (SPEC §6).
+//! with the first outcome, and money moves exactly once.
 
 mod support;
 

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::{listing, seed, As, Cast, TestApp};
 
-/// SPEC §5's endpoints, written from the spec.
+/// The API's endpoints, written out by hand from docs/api.md.
 fn spec_endpoints() -> BTreeSet<(String, String)> {
     [
         ("GET", "/api/v1/orders/"),

@@ -1,7 +1,7 @@
 //! Money follows the orders: after any mix of concurrent completes, disputes, resolutions,
 //! deliveries, cancellations and Buy It Now races, the stand-in wallet's ledger is exactly
 //! what the orders' final states say it must be — no escrow released twice, none lost, no
-//! cent rounded away (SPEC §5–§6) — and every kept count (by status, by buyer and seller)
+//! cent rounded away — and every kept count (by status, by buyer and seller)
 //! still equals a count of the rows. proptest draws the operations; each case runs them in
 //! three concurrent waves against the real service, then reconciles.
 
@@ -76,7 +76,7 @@ fn money(value: &Value) -> Decimal {
     Decimal::from_str(value.as_str().unwrap()).unwrap()
 }
 
-/// SPEC §6's fee at the default FEE_RATE, written again on purpose: the reconciliation must
+/// The fee at the default FEE_RATE, written again on purpose: the reconciliation must
 /// not take its expectations from the code it checks.
 fn fee(amount: Decimal) -> Decimal {
     (Decimal::new(5, 2) * amount.max(Decimal::ZERO))

@@ -1,4 +1,5 @@
-//! Users' tokens signed RS256, verified with `JWT_PUBLIC_KEY` (SPEC §3's option).
+//! Users' tokens signed RS256, verified with `JWT_PUBLIC_KEY`: the option for identity
+//! providers that sign with RSA.
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! SPEC §9.2 over HTTP: an order's history (each event, its actor, its details, for the
+//! The order's story over HTTP: an order's history (each event, its actor, its details, for the
 //! parties and admins only, never an admin's notes) and the replay feed, which a consumer
 //! pages while writers commit and still sees every event once, each order's in sequence.
 

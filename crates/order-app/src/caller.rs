@@ -1,4 +1,4 @@
-//! Who is asking, and SPEC §3's rules on what they may see and do.
+//! Who is asking, and the rules on what they may see and do.
 
 use order_domain::order::Party;
 use order_domain::{Dispute, Order, UserId};

@@ -1,6 +1,6 @@
-//! The Order Service's use cases: one module per operation of SPEC §5.
+//! The Order Service's use cases: one module per operation of the API.
 //!
-//! Each use case takes the caller's identity, enforces who may do what (SPEC §3), asks the
+//! Each use case takes the caller's identity, enforces who may do what, asks the
 //! domain for the change, and stores the change with its events in one unit of work. A
 //! change that moves money records its intent, calls the wallet port with nothing locked,
 //! and applies the answer in a second unit of work (`escrow`). It knows the ports only;

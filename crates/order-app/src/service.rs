@@ -24,7 +24,7 @@ pub struct Ports {
     pub ids: Arc<dyn IdSource>,
 }
 
-/// The business settings: the fee (`FEE_RATE`), the deadlines of SPEC §9.1
+/// The business settings: the fee (`FEE_RATE`), the deadline windows
 /// (`PAYMENT_WINDOW`, `SHIP_WITHIN`, `DISPUTE_RESPONSE_WINDOW`, `AUTO_COMPLETE_AFTER`), and
 /// how long a Wallet movement's requester is given before a worker finishes it
 /// (`PAYMENT_RESUME_AFTER`).

@@ -5,7 +5,7 @@
 use order_domain::DomainEvent;
 use serde_json::json;
 
-/// What an event adds to its order's story, for the history (SPEC §9.2): only what the
+/// What an event adds to its order's story, for the history: only what the
 /// event itself brings, never the order's snapshot nor an admin's notes.
 pub fn story_details(event: &DomainEvent) -> serde_json::Value {
     use order_domain::EventType::*;

@@ -1,5 +1,6 @@
-//! SPEC §9.3's promise, over every order status, pending money movement, deadline, dispute
-//! state and caller: an action is in `allowed_actions` exactly when its use case accepts it.
+//! The promise of `allowed_actions`, over every order status, pending money movement,
+//! deadline, dispute state and caller: an action is in `allowed_actions` exactly when its
+//! use case accepts it.
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! SPEC §3: who may do what. A refused caller changes nothing, and a caller who may not
+//! Who may do what. A refused caller changes nothing, and a caller who may not
 //! see an order cannot tell it exists.
 
 mod support;

@@ -1,4 +1,4 @@
-//! Each successful change raises exactly its SPEC §7 event, carrying the order as the
+//! Each successful change raises exactly its event, carrying the order as the
 //! change left it; changes the spec announces nothing for raise nothing.
 
 mod support;

@@ -6,7 +6,8 @@
 //! money went, and the events the service published.
 //!
 //! Environment: `DEMO_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/orders_demo`;
-//! the database is dropped and created anew), `DEMO_PORT` (8005), `DEMO_PEERS_PORT` (8006).
+//! the database is dropped and created anew), `DEMO_PORT` and `DEMO_PEERS_PORT` (default:
+//! free ports, so that a `make run` left up is never mistaken for the demo's own service).
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -56,7 +57,8 @@ struct Demo {
     http: Client,
     api: String,
     peers: String,
-    children: Vec<Child>,
+    /// The stand-in peers and the service, each with its name and address for messages.
+    children: Vec<(&'static str, String, Child)>,
 }
 
 #[tokio::main]
@@ -70,13 +72,32 @@ async fn main() {
 async fn run() -> Result<()> {
     let database_url = std::env::var("DEMO_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/orders_demo".into());
-    let port = std::env::var("DEMO_PORT").unwrap_or_else(|_| "8005".into());
-    let peers_port = std::env::var("DEMO_PEERS_PORT").unwrap_or_else(|_| "8006".into());
+    let port = port_from("DEMO_PORT")?;
+    let peers_port = port_from("DEMO_PEERS_PORT")?;
     recreate_database(&database_url).await?;
     let mut demo = Demo::start(&database_url, &port, &peers_port).await?;
     let outcome = demo.story(&database_url).await;
     demo.stop().await;
     outcome
+}
+
+/// The port `variable` names, or a free one; a named port already taken stops the demo at
+/// once, before anything answers on it that is not the demo's.
+fn port_from(variable: &str) -> Result<String> {
+    let named = std::env::var(variable).ok();
+    let address = format!("127.0.0.1:{}", named.as_deref().unwrap_or("0"));
+    let listener = std::net::TcpListener::bind(&address).map_err(|e| match &named {
+        Some(_) => format!(
+            "{variable}: {address} is already taken ({e}), by a `make run` perhaps; \
+             choose another port, or leave {variable} unset for a free one"
+        ),
+        None => format!("cannot find a free port: {e}"),
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| format!("cannot find a free port: {e}"))?
+        .port();
+    Ok(port.to_string())
 }
 
 /// Drops and creates the demo's own database, so every run starts from nothing.
@@ -151,36 +172,55 @@ impl Demo {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start order-api: {e}"))?;
-        let demo = Demo {
+        let mut demo = Demo {
             http: Client::new(),
+            children: vec![
+                ("stub-peers", peers.clone(), stub),
+                ("order-api", api.clone(), service),
+            ],
             api,
             peers,
-            children: vec![stub, service],
         };
-        demo.wait_ready(&format!("{}/healthz", demo.peers)).await?;
-        demo.wait_ready(&format!("{}/readyz", demo.api)).await?;
+        let ready = demo.wait_ready(&format!("{}/healthz", demo.peers)).await;
+        let ready = match ready {
+            Ok(()) => demo.wait_ready(&format!("{}/readyz", demo.api)).await,
+            failed => failed,
+        };
+        if let Err(error) = ready {
+            demo.stop().await;
+            return Err(error);
+        }
         Ok(demo)
     }
 
-    async fn wait_ready(&self, url: &str) -> Result<()> {
+    /// Waits until `url` answers 2xx. A part that stops meanwhile stops the demo: an answer
+    /// on its port would come from someone else's server.
+    async fn wait_ready(&mut self, url: &str) -> Result<()> {
         let started = Instant::now();
         loop {
+            for (name, address, child) in &mut self.children {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!(
+                        "{name} stopped as it started ({status}): is {address} already taken \
+                         (by a `make run`, say)? Set DEMO_PORT / DEMO_PEERS_PORT, or leave them \
+                         unset for free ports"
+                    ));
+                }
+            }
             if let Ok(response) = self.http.get(url).send().await {
                 if response.status().is_success() {
                     return Ok(());
                 }
             }
             if started.elapsed() > Duration::from_secs(60) {
-                return Err(format!(
-                    "{url} did not answer within a minute (is the port free?)"
-                ));
+                return Err(format!("{url} did not answer within a minute"));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     async fn stop(&mut self) {
-        for child in &mut self.children {
+        for (_, _, child) in &mut self.children {
             let _ = child.start_kill();
             let _ = child.wait().await;
         }

@@ -1,4 +1,4 @@
-//! SPEC §9.1: every deadline, when it is set and cleared, what the worker does once it has
+//! Every deadline: when it is set and cleared, what the worker does once it has
 //! passed, and who may cancel a paid order when.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -274,7 +274,7 @@ enum Canceller {
     BuyerAfterShipBy,
 }
 
-/// SPEC §9.1: the seller may cancel while PAID; the buyer only while PAID and past ship_by.
+/// The seller may cancel while PAID; the buyer only while PAID and past ship_by.
 fn expected(status: OrderStatus, who: Canceller) -> Result<(), &'static str> {
     match (status, who) {
         (OrderStatus::Paid, Canceller::BuyerBeforeShipBy) => Err("not_yet_overdue"),

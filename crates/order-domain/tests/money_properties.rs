@@ -1,5 +1,6 @@
-//! SPEC §6's money rules, checked over the whole range of amounts against integer
-//! arithmetic on cents, which shares no code with the decimal arithmetic under test.
+//! The money rules (fee, release, partial refund), checked over the whole range of amounts
+//! against integer arithmetic on cents, which shares no code with the decimal arithmetic
+//! under test.
 
 use order_domain::money::{FeeRate, Money, Settlement};
 use proptest::prelude::*;

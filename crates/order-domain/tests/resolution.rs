@@ -1,4 +1,4 @@
-//! What each resolution of SPEC §5 does to the order, the dispute and the escrow.
+//! What each resolution of a dispute does to the order, the dispute and the escrow.
 
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Payout, Resolution};
 use order_domain::fixtures::*;
@@ -228,7 +228,7 @@ fn admin_notes_change_without_moving_the_status() {
             .map(|e| e.event_type)
             .collect::<Vec<_>>(),
         [order_domain::EventType::DisputeUpdated],
-        "SPEC §9.2: every change raises an event"
+        "every change raises an event"
     );
     assert_eq!(decision.order, None, "the order itself is unchanged");
 }

@@ -1,4 +1,4 @@
-//! Every (status, action) pair of SPEC §5, for orders and for disputes, against a table
+//! Every (status, action) pair of the API, for orders and for disputes, against a table
 //! written from the spec rather than from the code.
 
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
@@ -18,7 +18,7 @@ enum Action {
     Resolve(Resolution),
 }
 
-/// SPEC §5: which statuses each action may start from, and where it leads.
+/// Which statuses each action may start from, and where it leads.
 fn spec(action: Action) -> (&'static [OrderStatus], Option<EventType>) {
     use OrderStatus::*;
     match action {
@@ -156,7 +156,7 @@ fn every_order_action_is_allowed_exactly_from_the_statuses_the_spec_gives() {
                         assert_eq!(reported, status, "{action:?} names the current status")
                     }
                     Err(DomainError::EscrowMismatch | DomainError::DisputeExists) => {}
-                    // SPEC §9.1: a cancelled order's late payment is named as such.
+                    // A cancelled order's late payment is named as such.
                     Err(DomainError::OrderCancelled) => {
                         assert_eq!((status, action), (OrderStatus::Cancelled, Action::MarkPaid))
                     }
@@ -214,7 +214,7 @@ enum Expect {
     Refused,
 }
 
-/// SPEC §5: OPEN → EVIDENCE → REVIEW → RESOLVED → CLOSED, forward only, steps may be
+/// OPEN → EVIDENCE → REVIEW → RESOLVED → CLOSED, forward only, steps may be
 /// skipped, a resolution is applied once. Asking for the current status is a no-op.
 fn dispute_spec(from: DisputeStatus, to: DisputeStatus) -> Expect {
     let rank = |s| DisputeStatus::ALL.iter().position(|x| *x == s).unwrap();

@@ -1,4 +1,4 @@
-//! Where the Order Service's events go (SPEC §7): AWS EventBridge when a bus is
+//! Where the Order Service's events go: AWS EventBridge when a bus is
 //! configured, the log otherwise. Both implement the `EventPublisher` port; the relay in
 //! `order-app` decides what to publish and what to retry.
 

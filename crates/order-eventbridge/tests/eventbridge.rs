@@ -1,4 +1,4 @@
-//! The EventBridge publisher against a local emulator: the entry shape of SPEC §7, calls of
+//! The EventBridge publisher against a local emulator: the entry shape consumers rely on, calls of
 //! at most 10 entries, and each entry's own failure reported.
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! HTTP clients of the Order Service's peers: the Wallet service, which holds escrow, and
-//! the Listing service, which knows what is for sale (SPEC §6).
+//! the Listing service, which knows what is for sale.
 //!
 //! Both clients share one retrying JSON client ([`PeerClient`]): connect and per-attempt
 //! timeouts, bounded retries with jittered exponential backoff on transport errors and

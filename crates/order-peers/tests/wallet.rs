@@ -1,5 +1,6 @@
-//! The Wallet client against a real HTTP server (wiremock): the exact calls of SPEC §6,
-//! retries that keep their idempotency key, and every failure mapped to a typed error.
+//! The Wallet client against a real HTTP server (wiremock): the exact calls of the Wallet's
+//! contract, retries that keep their idempotency key, and every failure mapped to a typed
+//! error.
 
 use std::time::{Duration, Instant};
 

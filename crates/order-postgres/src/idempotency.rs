@@ -1,5 +1,5 @@
 //! Answers to POST requests that carried an `Idempotency-Key`, kept so that a retry gets
-//! the first answer instead of doing the work twice (SPEC §2).
+//! the first answer instead of doing the work twice.
 
 use std::sync::{Arc, LazyLock};
 
@@ -44,7 +44,7 @@ pub enum Claim {
 #[derive(Clone)]
 pub struct IdempotencyKeys {
     pool: PgPool,
-    /// How long an answer is kept (SPEC: at least 24 h).
+    /// How long an answer is kept (at least 24 h, the promise made to callers).
     ttl: chrono::TimeDelta,
     /// How long a claim without an answer blocks the key when its process cannot be seen
     /// to have died: after that the first request is taken to have died with it, and the

@@ -1,4 +1,4 @@
-//! Stand-ins for the Wallet and Listing services: real HTTP, their SPEC §6 contract,
+//! Stand-ins for the Wallet and Listing services: real HTTP, their contract with this service,
 //! everything in memory.
 //!
 //! They let the Order Service run, be demonstrated, tested and load-tested on a machine

@@ -1,4 +1,4 @@
-//! The Listing service's contract (SPEC §6): read one listing.
+//! The Listing service's contract: read one listing.
 
 use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use serde_json::json;

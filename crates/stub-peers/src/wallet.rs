@@ -1,4 +1,4 @@
-//! The Wallet service's contract (SPEC §6): hold, release and refund escrow, each at most
+//! The Wallet service's contract: hold, release and refund escrow, each at most
 //! once per idempotency key.
 
 use actix_web::{web, HttpRequest, HttpResponse, Scope};

@@ -1,4 +1,4 @@
-//! The endpoints of SPEC §5, one module per resource.
+//! The endpoints, one module per resource.
 
 mod api_docs;
 mod disputes;
@@ -23,7 +23,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     disputes::configure(cfg);
 }
 
-/// The header every POST takes (SPEC §2).
+/// The header every POST (and the dispute PATCH) takes.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)] // Described, never read through this type.

@@ -153,7 +153,7 @@ async fn history(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// A history page's size unless asked (SPEC §9.2).
+/// A history page's size unless asked.
 const HISTORY_PAGE_SIZE: u32 = 50;
 
 fn history_entry(entry: &HistoryEntry) -> serde_json::Value {

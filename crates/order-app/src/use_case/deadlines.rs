@@ -24,7 +24,7 @@ impl DeadlineSweep {
 }
 
 impl OrderService {
-    /// Enforces every deadline that has passed (SPEC §9.1), in batches of `batch` rows a
+    /// Enforces every deadline that has passed, in batches of `batch` rows a
     /// transaction: unpaid auction orders are cancelled, late shipments announced once,
     /// unanswered disputes escalated. Rows are claimed with `SKIP LOCKED`, so any number of
     /// replicas may sweep at once and each effect happens once. (A Buy It Now cut by a

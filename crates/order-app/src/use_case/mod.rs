@@ -1,4 +1,4 @@
-//! One module per operation of SPEC §5.
+//! One module per operation of the API.
 
 pub mod auto_complete;
 pub mod cancel;
