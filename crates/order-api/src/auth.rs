@@ -42,7 +42,7 @@ pub struct Authenticator {
 /// The credentials a request presented.
 enum Presented {
     Nothing,
-    User(Caller),
+    User { id: UserId, is_staff: bool },
     Service { token_index: usize },
 }
 
@@ -103,6 +103,16 @@ impl Authenticator {
         })
     }
 
+    /// The scope of the idempotency keys of the request's caller: its user, or which
+    /// service token it presented; `None` without valid credentials.
+    pub fn idempotency_scope(&self, req: &HttpRequest) -> Option<String> {
+        match self.presented(req) {
+            Ok(Presented::User { id, .. }) => Some(format!("user:{id}")),
+            Ok(Presented::Service { token_index }) => Some(format!("service:{token_index}")),
+            Ok(Presented::Nothing) | Err(_) => None,
+        }
+    }
+
     fn presented(&self, req: &HttpRequest) -> Result<Presented, ApiError> {
         let service_token = single(req, "X-Service-Token")?;
         let authorization = single(req, "Authorization")?;
@@ -143,10 +153,10 @@ impl Authenticator {
                 ));
             }
         }
-        Ok(Presented::User(Caller::User {
+        Ok(Presented::User {
             id: claims.sub,
             is_staff: claims.is_staff,
-        }))
+        })
     }
 }
 
@@ -174,31 +184,29 @@ fn issued_within(iat: Option<f64>, max_age: std::time::Duration) -> bool {
     iat <= now + leeway && now - iat <= max_age.as_secs_f64() + leeway
 }
 
-fn authenticator(req: &HttpRequest) -> &Authenticator {
-    &req.app_data::<web::Data<AppState>>()
-        .expect("the app state is registered")
+fn presented(req: &HttpRequest) -> Result<Presented, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("the app state is not registered".into()))?
         .auth
+        .presented(req)
 }
 
 /// A user authenticated by JWT. Services are refused (403): user endpoints act for a user.
 pub struct User(pub Caller);
 
 /// A service authenticated by `X-Service-Token`. Users are refused (403).
-pub struct Service {
-    /// Which configured token it presented, to scope its idempotency keys.
-    pub token_index: usize,
-}
+pub struct Service;
 
 /// A user or a service (Buy It Now may be called by either).
-pub struct UserOrService(pub Caller, pub Option<usize>);
+pub struct UserOrService(pub Caller);
 
 impl FromRequest for User {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match authenticator(req).presented(req) {
-            Ok(Presented::User(caller)) => Ok(User(caller)),
+        ready(match presented(req) {
+            Ok(Presented::User { id, is_staff }) => Ok(User(Caller::User { id, is_staff })),
             Ok(Presented::Service { .. }) => Err(ApiError::PermissionDenied),
             Ok(Presented::Nothing) => Err(ApiError::NotAuthenticated),
             Err(error) => Err(error),
@@ -211,9 +219,9 @@ impl FromRequest for Service {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match authenticator(req).presented(req) {
-            Ok(Presented::Service { token_index }) => Ok(Service { token_index }),
-            Ok(Presented::User(_)) => Err(ApiError::PermissionDenied),
+        ready(match presented(req) {
+            Ok(Presented::Service { .. }) => Ok(Service),
+            Ok(Presented::User { .. }) => Err(ApiError::PermissionDenied),
             Ok(Presented::Nothing) => Err(ApiError::NotAuthenticated),
             Err(error) => Err(error),
         })
@@ -225,21 +233,13 @@ impl FromRequest for UserOrService {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match authenticator(req).presented(req) {
-            Ok(Presented::Service { token_index }) => {
-                Ok(UserOrService(Caller::Service, Some(token_index)))
+        ready(match presented(req) {
+            Ok(Presented::Service { .. }) => Ok(UserOrService(Caller::Service)),
+            Ok(Presented::User { id, is_staff }) => {
+                Ok(UserOrService(Caller::User { id, is_staff }))
             }
-            Ok(Presented::User(caller)) => Ok(UserOrService(caller, None)),
             Ok(Presented::Nothing) => Err(ApiError::NotAuthenticated),
             Err(error) => Err(error),
         })
-    }
-}
-
-/// The scope of a caller's idempotency keys.
-pub fn idempotency_scope(caller: &Caller, token_index: Option<usize>) -> String {
-    match (caller, token_index) {
-        (Caller::User { id, .. }, _) => format!("user:{id}"),
-        (Caller::Service, index) => format!("service:{}", index.unwrap_or_default()),
     }
 }

@@ -49,6 +49,10 @@ pub enum ApiError {
     /// A `Host` (or trusted forwarded host) that is malformed or not in `ALLOWED_HOSTS`.
     #[error("host not served")]
     InvalidHost,
+    /// Something the service itself got wrong (a representation that did not serialize,
+    /// a part missing at start): logged, answered 500.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -88,7 +92,7 @@ impl ApiError {
                 | AppError::Conflict { .. }
                 | AppError::PaymentDeclined => false,
             },
-            ApiError::IdempotencyInProgress => true,
+            ApiError::IdempotencyInProgress | ApiError::Internal(_) => true,
             // The request's own faults.
             ApiError::Validation(_)
             | ApiError::Parse(_)
@@ -177,6 +181,14 @@ impl ApiError {
                 "The Host header names no host this service answers for.",
                 "invalid_host",
             ),
+            ApiError::Internal(error) => {
+                tracing::error!(%error, "server error");
+                detail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "A server error occurred.",
+                    "server_error",
+                )
+            }
         }
     }
 }
@@ -279,6 +291,13 @@ fn app_reply(error: &AppError) -> (StatusCode, Value) {
     }
 }
 
+impl ApiError {
+    /// A representation that did not serialize.
+    pub fn serializing(error: serde_json::Error) -> ApiError {
+        ApiError::Internal(format!("serializing an answer: {error}"))
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         ApiError::App(AppError::Domain(error))
@@ -326,7 +345,13 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, body) = self.reply();
-        respond_retrying(status, &body, self.retry_after())
+        let mut response = respond_retrying(status, &body, self.retry_after());
+        if self.asks_for_a_retry() {
+            response
+                .extensions_mut()
+                .insert(crate::idempotency::AsksForRetry);
+        }
+        response
     }
 }
 

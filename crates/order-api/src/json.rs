@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::web::{Bytes, BytesMut};
+use actix_web::web::BytesMut;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
@@ -20,11 +20,8 @@ use crate::error::ApiError;
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// A request body parsed as `T`, with its bytes (for idempotency keys).
-pub struct JsonBody<T> {
-    pub value: T,
-    pub raw: Bytes,
-}
+/// A request body parsed as `T`.
+pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + PartialSchema + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
@@ -70,9 +67,7 @@ impl<T: DeserializeOwned + PartialSchema + 'static> FromRequest for JsonBody<T> 
                 }
                 body.extend_from_slice(&chunk);
             }
-            let raw = body.freeze();
-            let value = parse(&raw)?;
-            Ok(JsonBody { value, raw })
+            parse(&body).map(JsonBody)
         })
     }
 }

@@ -4,12 +4,17 @@
 //! Handlers only translate: HTTP in, a use case of `order-app`, HTTP out. Every error
 //! becomes an answer in one place, [`error::ApiError`].
 
+// No request path may panic: what an `expect` would assume, the types carry.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::unreachable)]
+
 mod admission;
 pub mod auth;
+mod command;
 pub mod config;
 mod cors;
 pub mod error;
 pub mod hosts;
+mod idempotency;
 mod instrumented;
 pub mod json;
 pub mod metrics;
@@ -106,17 +111,17 @@ impl Application {
         };
         // The configuration bounded every window, so each fits a TimeDelta.
         let window = |duration: std::time::Duration| {
-            chrono::TimeDelta::from_std(duration).expect("a window was bounded by the config")
+            chrono::TimeDelta::from_std(duration).map_err(|e| setup(&e))
         };
         let settings = Settings {
             fee_rate: config.fee_rate,
             deadlines: Deadlines {
-                payment_window: window(config.payment_window),
-                ship_within: window(config.ship_within),
-                dispute_response_window: window(config.dispute_response_window),
-                auto_complete_after: window(config.auto_complete_after),
+                payment_window: window(config.payment_window)?,
+                ship_within: window(config.ship_within)?,
+                dispute_response_window: window(config.dispute_response_window)?,
+                auto_complete_after: window(config.auto_complete_after)?,
             },
-            resume_after: window(config.payment_resume_after),
+            resume_after: window(config.payment_resume_after)?,
         };
         if config.jwt == config::JwtKey::Unset {
             tracing::warn!(
@@ -201,10 +206,12 @@ pub fn serve(
     listener: TcpListener,
     state: web::Data<AppState>,
 ) -> std::io::Result<actix_web::dev::Server> {
+    routes::check().map_err(std::io::Error::other)?;
     let routes = routes::methods::route_options(openapi::document());
     let server = HttpServer::new(move || {
         let app = App::new()
             .app_data(state.clone())
+            .wrap(from_fn(idempotency::keyed))
             .wrap(from_fn(routes::methods::head_as_get))
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .wrap(from_fn(admission::admit))

@@ -1,5 +1,8 @@
 //! `order-api`: the Order Service.
 
+// No request path may panic: what an `expect` would assume, the types carry.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::unreachable)]
+
 use std::net::TcpListener;
 use std::process::ExitCode;
 

@@ -269,7 +269,10 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut text = String::new();
-        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        // Writing to a String cannot fail; were it to, the scrape shows what was written.
+        if let Err(error) = encode(&mut text, &self.registry) {
+            tracing::error!(%error, "the metrics did not encode");
+        }
         text
     }
 }

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // Schema types are described, never built.
 
+use crate::error::ApiError;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -540,11 +541,13 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
     })
 }
 
-pub fn document_json() -> &'static str {
-    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+pub fn document_json() -> Result<&'static str, ApiError> {
+    static JSON: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
     JSON.get_or_init(|| {
         document()
             .to_json()
-            .expect("the OpenAPI document serializes")
+            .map_err(|error| format!("the OpenAPI document does not serialize: {error}"))
     })
+    .as_deref()
+    .map_err(|error| ApiError::Internal(error.to_owned()))
 }

@@ -139,82 +139,97 @@ pub struct Pagination {
     carried: Vec<(String, String)>,
 }
 
+/// A numbered page: which rows, and how to render it.
+pub struct Numbered {
+    pub offset: u64,
+    pub limit: u32,
+    pub pagination: Pagination,
+}
+
+/// `page_size`: DRF caps an oversized page rather than refusing it.
+fn page_size(params: &mut Params, default_size: u32) -> Result<u32, ApiError> {
+    match params.one("page_size")? {
+        None => Ok(default_size),
+        Some(v) => match v.parse::<u32>() {
+            Ok(size) if size >= 1 => Ok(size.min(MAX_PAGE_SIZE)),
+            _ => Err(ApiError::field(
+                "page_size",
+                "Enter a whole number from 1 to 100.",
+            )),
+        },
+    }
+}
+
+/// The page's number and its first row's offset.
+fn page_number(page: Option<&str>, limit: u32) -> Result<(u64, u64), ApiError> {
+    let number = match page {
+        None => 1,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or(ApiError::InvalidPage("Invalid page."))?,
+    };
+    Ok((number, (number - 1).saturating_mul(u64::from(limit))))
+}
+
 impl Pagination {
+    /// Numbered or keyset pages, as the caller asks, 20 a page unless asked.
     pub fn from_params(params: &mut Params) -> Result<Pagination, ApiError> {
-        Pagination::read(params, DEFAULT_PAGE_SIZE, true)
+        let limit = page_size(params, DEFAULT_PAGE_SIZE)?;
+        let cursor = params.one("cursor")?;
+        let page = params.one("page")?;
+        let carried = params.pairs_without(&["cursor", "page"]);
+        let Some(cursor) = cursor else {
+            let (number, offset) = page_number(page.as_deref(), limit)?;
+            if offset >= MAX_NUMBERED_ROWS {
+                // An OFFSET reads and throws away every row before it; a cursor goes
+                // straight to its place, however deep.
+                return Err(ApiError::field(
+                    "page",
+                    format!(
+                        "Numbered pages end at row {MAX_NUMBERED_ROWS}; \
+                         to go deeper, follow the cursors of ?cursor= (empty for the top)."
+                    ),
+                ));
+            }
+            return Ok(Pagination {
+                request: PageRequest::Offset { offset, limit },
+                page_number: Some(number),
+                carried,
+            });
+        };
+        if page.is_some() {
+            return Err(ApiError::field(
+                "page",
+                "Use either page or cursor, not both.",
+            ));
+        }
+        let request = match cursor.as_str() {
+            "" => PageRequest::After { after: None, limit },
+            token => decode_cursor(token, limit).ok_or(ApiError::InvalidPage("Invalid cursor."))?,
+        };
+        Ok(Pagination {
+            request,
+            page_number: None,
+            carried,
+        })
     }
 
     /// Numbered pages only (`?page=N&page_size=M`), `default_size` a page unless asked.
-    pub fn numbered(params: &mut Params, default_size: u32) -> Result<Pagination, ApiError> {
-        Pagination::read(params, default_size, false)
-    }
-
-    fn read(params: &mut Params, default_size: u32, cursors: bool) -> Result<Pagination, ApiError> {
-        let page_size = match params.one("page_size")? {
-            None => default_size,
-            Some(v) => match v.parse::<u32>() {
-                // DRF caps an oversized page rather than refusing it.
-                Ok(size) if size >= 1 => size.min(MAX_PAGE_SIZE),
-                _ => {
-                    return Err(ApiError::field(
-                        "page_size",
-                        "Enter a whole number from 1 to 100.",
-                    ))
-                }
-            },
-        };
-        let cursor = if cursors { params.one("cursor")? } else { None };
+    pub fn numbered(params: &mut Params, default_size: u32) -> Result<Numbered, ApiError> {
+        let limit = page_size(params, default_size)?;
         let page = params.one("page")?;
-        let carried = params.pairs_without(&["cursor", "page"]);
-        if let Some(cursor) = cursor {
-            if page.is_some() {
-                return Err(ApiError::field(
-                    "page",
-                    "Use either page or cursor, not both.",
-                ));
-            }
-            let request = match cursor.as_str() {
-                "" => PageRequest::After {
-                    after: None,
-                    limit: page_size,
-                },
-                token => decode_cursor(token, page_size)
-                    .ok_or(ApiError::InvalidPage("Invalid cursor."))?,
-            };
-            return Ok(Pagination {
-                request,
-                page_number: None,
+        let carried = params.pairs_without(&["page"]);
+        let (number, offset) = page_number(page.as_deref(), limit)?;
+        Ok(Numbered {
+            offset,
+            limit,
+            pagination: Pagination {
+                request: PageRequest::Offset { offset, limit },
+                page_number: Some(number),
                 carried,
-            });
-        }
-        let number = match page.as_deref() {
-            None => 1,
-            Some("last") => return Err(ApiError::InvalidPage("Invalid page.")),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or(ApiError::InvalidPage("Invalid page."))?,
-        };
-        let offset = (number - 1).saturating_mul(u64::from(page_size));
-        if cursors && offset >= MAX_NUMBERED_ROWS {
-            // An OFFSET reads and throws away every row before it; a cursor goes straight
-            // to its place, however deep.
-            return Err(ApiError::field(
-                "page",
-                format!(
-                    "Numbered pages end at row {MAX_NUMBERED_ROWS}; \
-                     to go deeper, follow the cursors of ?cursor= (empty for the top)."
-                ),
-            ));
-        }
-        Ok(Pagination {
-            request: PageRequest::Offset {
-                offset,
-                limit: page_size,
             },
-            page_number: Some(number),
-            carried,
         })
     }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::Authenticator;
+use crate::error::ApiError;
 use crate::hosts::Hosts;
 use crate::metrics::Metrics;
 
@@ -54,8 +55,8 @@ impl AppState {
     }
 
     /// [`AppState::order_view`] as a JSON value.
-    pub fn order_json(&self, order: &Order, caller: Caller) -> Value {
-        serde_json::to_value(self.order_view(order, caller)).expect("an order always serializes")
+    pub fn order_json(&self, order: &Order, caller: Caller) -> Result<Value, ApiError> {
+        serde_json::to_value(self.order_view(order, caller)).map_err(ApiError::serializing)
     }
 
     /// The dispute as `caller` receives it, with what this caller may do to it; the
@@ -79,8 +80,7 @@ impl AppState {
     }
 
     /// [`AppState::dispute_view`] as a JSON value.
-    pub fn dispute_json(&self, dispute: &Dispute, caller: Caller) -> Value {
-        serde_json::to_value(self.dispute_view(dispute, caller))
-            .expect("a dispute always serializes")
+    pub fn dispute_json(&self, dispute: &Dispute, caller: Caller) -> Result<Value, ApiError> {
+        serde_json::to_value(self.dispute_view(dispute, caller)).map_err(ApiError::serializing)
     }
 }

@@ -99,9 +99,9 @@ pub async fn request_id(
             "request served"
         )
     });
-    response.headers_mut().insert(
-        REQUEST_ID,
-        HeaderValue::from_str(&id).expect("an id of visible ASCII is a header value"),
-    );
+    // The id is a caller's visible ASCII or a UUID: always a header value.
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     Ok(response)
 }

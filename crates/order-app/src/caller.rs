@@ -45,12 +45,11 @@ impl Caller {
         }
     }
 
-    /// Admin-only operations: other users are refused (403).
-    pub(crate) fn require_admin(&self) -> Result<(), AppError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
+    /// Admin-only operations: the admin acting, or 403 for anyone else.
+    pub(crate) fn require_admin(&self) -> Result<UserId, AppError> {
+        match self {
+            Caller::User { id, is_staff: true } => Ok(*id),
+            _ => Err(AppError::Forbidden),
         }
     }
 
@@ -78,13 +77,11 @@ impl Caller {
         }
     }
 
-    /// The buyer or the seller of the order, acting as such.
-    pub(crate) fn require_participant(&self, order: &Order) -> Result<UserId, AppError> {
+    /// The buyer or the seller of the order, acting as such, and which of the two.
+    pub(crate) fn require_participant(&self, order: &Order) -> Result<(UserId, Party), AppError> {
         self.require_sees_order(order)?;
-        match self.user_id() {
-            Some(id) if order.role_of(id).is_some() => Ok(id),
-            _ => Err(AppError::Forbidden),
-        }
+        let party = self.user_id().and_then(|id| Some((id, order.role_of(id)?)));
+        party.ok_or(AppError::Forbidden)
     }
 
     /// Admins and the dispute's parties see a dispute; anyone else is told it does not exist.

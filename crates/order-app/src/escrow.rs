@@ -12,7 +12,9 @@
 //! Wallet again with the same key and finishes it — exactly once, because the Wallet moves
 //! money once per key and step (3) applies an intent once.
 
-use order_domain::order::{EscrowIntent, EscrowPurpose, IntentRequest, WalletAnswer, WalletCall};
+use order_domain::order::{
+    EscrowIntent, EscrowPurpose, IntentRequest, Movement, WalletAnswer, WalletCall,
+};
 use order_domain::{Dispute, Order, OrderId};
 use order_ports::{HoldEscrow, RefundEscrow, ReleaseEscrow, UnitOfWork, WalletError};
 
@@ -47,39 +49,36 @@ impl OrderService {
         mut uow: Box<dyn UnitOfWork>,
         before: &Order,
         request: IntentRequest,
-    ) -> Result<Order, AppError> {
+    ) -> Result<Movement, AppError> {
         match request {
-            IntentRequest::Recorded(order) => {
-                uow.update_order(&order, before.status).await?;
+            IntentRequest::Recorded(movement) => {
+                uow.update_order(&movement.order, before.status).await?;
                 uow.commit().await?;
-                Ok(order)
+                Ok(movement)
             }
-            IntentRequest::Pending(order) => Ok(order),
+            IntentRequest::Pending(movement) => Ok(movement),
         }
     }
 
-    /// Steps (2) and (3) for `order`, whose intent is recorded: the settled order, or why
-    /// not. A Wallet that cannot be reached leaves the intent pending (503 to the caller).
-    pub(crate) async fn carry_out(&self, order: &Order) -> Result<Settled, AppError> {
-        let intent = order
-            .escrow_intent
-            .clone()
-            .expect("an order is carried out only once its intent is recorded");
-        let answer = self.call_wallet(order, &intent).await;
+    /// Steps (2) and (3) for a recorded `movement`: the settled order, or why not. A
+    /// Wallet that cannot be reached leaves the intent pending (503 to the caller).
+    pub(crate) async fn carry_out(&self, movement: &Movement) -> Result<Settled, AppError> {
+        let Movement { order, intent } = movement;
+        let answer = self.call_wallet(order, intent).await;
         match answer {
             Ok(answer) => {
-                let (settled, _) = self.apply_answer(order.id, &intent, answer).await?;
+                let (settled, _) = self.apply_answer(order.id, intent, answer).await?;
                 if answer == WalletAnswer::Declined {
                     return Err(AppError::PaymentDeclined);
                 }
                 Ok(settled)
             }
             Err(WalletError::Rejected(detail)) => {
-                self.abandon(order.id, &intent).await?;
+                self.abandon(order.id, intent).await?;
                 Err(AppError::from_wallet(WalletError::Rejected(detail)))
             }
             Err(unavailable) => {
-                self.let_go(order.id, &intent).await?;
+                self.let_go(order.id, intent).await?;
                 Err(AppError::from_wallet(unavailable))
             }
         }
@@ -120,10 +119,13 @@ impl OrderService {
     ) -> Result<WalletAnswer, WalletError> {
         let wallet = &self.ports.wallet;
         let key = intent.idempotency_key.clone();
+        // Only a paid order can record a payout, so there is an escrow to pay out from;
+        // were there none, the movement is refused as the Wallet would refuse it: dropped,
+        // nothing moved, the caller told.
         let escrow_id = || {
-            order
-                .escrow_id
-                .expect("only a paid order releases or refunds its escrow")
+            order.escrow_id.ok_or_else(|| {
+                WalletError::Rejected(format!("order {} holds no escrow to pay out", order.id))
+            })
         };
         match intent.purpose.wallet_call() {
             WalletCall::Hold { amount } => {
@@ -141,7 +143,7 @@ impl OrderService {
             }
             WalletCall::Release(settlement) => {
                 let request = ReleaseEscrow {
-                    escrow_id: escrow_id(),
+                    escrow_id: escrow_id()?,
                     order_id: order.id,
                     seller_id: order.seller_id,
                     seller_amount: settlement.seller_amount(),
@@ -155,7 +157,7 @@ impl OrderService {
             }
             WalletCall::Refund(settlement) => {
                 let request = RefundEscrow {
-                    escrow_id: escrow_id(),
+                    escrow_id: escrow_id()?,
                     order_id: order.id,
                     buyer_id: order.buyer_id,
                     refund_amount: settlement.buyer_refund(),

@@ -6,6 +6,9 @@
 //! and applies the answer in a second unit of work (`escrow`). It knows the ports only;
 //! HTTP, SQL and peers' wire formats belong to the adapters.
 
+// No request path may panic: what an `expect` would assume, the types carry.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::unreachable)]
+
 mod caller;
 mod error;
 mod escrow;

@@ -6,8 +6,8 @@ use chrono::TimeDelta;
 use order_domain::order::{Changed, Deadlines};
 use order_domain::{Actor, DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus};
 use order_ports::{
-    Clock, IdSource, Listings, OrderStore, OutboxMessage, RecordedEvent, StoryLine, UnitOfWork,
-    Wallet,
+    Clock, IdSource, Listings, OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine,
+    UnitOfWork, Wallet,
 };
 
 use crate::error::AppError;
@@ -112,8 +112,9 @@ impl OrderService {
                     event_type: event.event_type,
                     order_id: event.order.id,
                     occurred_at: event.occurred_at,
-                    payload: serde_json::to_string(&detail)
-                        .expect("an event detail always serializes"),
+                    payload: serde_json::to_string(&detail).map_err(|error| {
+                        StoreError::Internal(format!("an event did not serialize: {error}"))
+                    })?,
                 },
                 story: StoryLine {
                     sequence,

@@ -18,8 +18,7 @@ fn orders() -> Vec<(&'static str, Order)> {
         .request_completion(later(5), TimeDelta::minutes(2))
         .unwrap()
     {
-        IntentRequest::Recorded(order) => order,
-        IntentRequest::Pending(order) => order,
+        IntentRequest::Recorded(movement) | IntentRequest::Pending(movement) => movement.order,
     };
     let reason = CancellationReason::parse("Out of stock.").unwrap();
     let pending_refund = paid()

@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{
-    CancellationReason, Deadlines, IntentRequest, NewOrder, OrderSource, Party, WalletAnswer,
-    WalletCall,
+    CancellationReason, Deadlines, IntentRequest, Movement, NewOrder, OrderSource, Party,
+    WalletAnswer, WalletCall,
 };
 use order_domain::{DomainError, EventType, FeeRate, Money, Order, OrderStatus};
 use proptest::prelude::*;
@@ -315,13 +315,16 @@ fn every_status_and_party_of_the_cancel_action() {
 #[test]
 fn a_cancellation_refunds_the_whole_escrow_then_cancels() {
     let reason = CancellationReason::parse("Out of stock.").unwrap();
-    let IntentRequest::Recorded(pending) = paid()
+    let IntentRequest::Recorded(Movement {
+        order: pending,
+        intent,
+    }) = paid()
         .request_cancellation(Party::Seller, reason, later(2), wait())
         .unwrap()
     else {
         panic!("a new intent");
     };
-    let intent = pending.escrow_intent.clone().unwrap();
+    assert_eq!(pending.escrow_intent.as_ref(), Some(&intent));
     assert_eq!(
         intent.idempotency_key,
         format!("order-{}-cancel-refund", pending.id)

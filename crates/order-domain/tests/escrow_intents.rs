@@ -5,8 +5,8 @@ use chrono::TimeDelta;
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{
-    Carrier, Deadlines, DisputeChange, EscrowPurpose, IntentRequest, TrackingNumber, WalletAnswer,
-    WalletCall,
+    Carrier, Deadlines, DisputeChange, EscrowPurpose, IntentRequest, Movement, TrackingNumber,
+    WalletAnswer, WalletCall,
 };
 use order_domain::{DomainError, EventType, FeeRate, Order, OrderStatus};
 use uuid::Uuid;
@@ -15,9 +15,17 @@ fn wait() -> TimeDelta {
     TimeDelta::minutes(2)
 }
 
+/// The movement `order` waits on, as a retry finds it pending.
+fn pending(order: &Order) -> Movement {
+    Movement {
+        order: order.clone(),
+        intent: order.escrow_intent.clone().expect("a recorded intent"),
+    }
+}
+
 fn recorded(request: IntentRequest) -> Order {
     match request {
-        IntentRequest::Recorded(order) => order,
+        IntentRequest::Recorded(movement) => movement.order,
         IntentRequest::Pending(_) => panic!("expected a new intent"),
     }
 }
@@ -99,7 +107,7 @@ fn the_same_movement_while_its_requester_still_waits_on_the_wallet_is_in_progres
     let let_go = order.let_go_of_intent(later(5) + TimeDelta::seconds(3));
     assert_eq!(
         let_go.request_completion(later(5) + TimeDelta::seconds(4), wait()),
-        Ok(IntentRequest::Pending(let_go.clone())),
+        Ok(IntentRequest::Pending(pending(&let_go))),
         "once the requester gave up, the retry carries it on"
     );
 }
@@ -108,13 +116,13 @@ fn the_same_movement_while_its_requester_still_waits_on_the_wallet_is_in_progres
 fn the_same_movement_again_is_carried_on_not_recorded_twice() {
     let order = completing();
     let again = order.request_completion(later(7), wait()).unwrap();
-    assert_eq!(again, IntentRequest::Pending(order.clone()));
+    assert_eq!(again, IntentRequest::Pending(pending(&order)));
     let automatic = order
         .request_auto_completion(later(24 * 30), wait())
         .unwrap();
     assert_eq!(
         automatic,
-        IntentRequest::Pending(order),
+        IntentRequest::Pending(pending(&order)),
         "the worker's release is the buyer's release: one key, one call"
     );
 }

@@ -17,10 +17,6 @@ use crate::error::ApiError;
 const UI_PREFIX: &str = "/api/docs/";
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    // Rendered now, so that a page that cannot be rendered stops the service at start
-    // instead of failing a request.
-    LazyLock::force(&INITIALIZER);
-    LazyLock::force(&INDEX);
     cfg.service(openapi_document)
         .service(docs)
         // The UI's scripts, styles and icons: the page's parts, not operations of the API,
@@ -31,10 +27,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// This document.
 #[utoipa::path(tag = "operations", responses((status = 200, description = "The OpenAPI 3 document")))]
 #[get("/api/v1/openapi.json/")]
-async fn openapi_document() -> HttpResponse {
-    HttpResponse::Ok()
+async fn openapi_document() -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(crate::openapi::document_json())
+        .body(crate::openapi::document_json()?))
+}
+
+/// Renders the UI's page and the document, so that a failure stops the service at start
+/// instead of failing a request.
+pub fn check() -> Result<(), String> {
+    crate::openapi::document_json().map_err(|error| error.to_string())?;
+    DOCS_UI.as_ref().map(drop).map_err(Clone::clone)
 }
 
 /// The UI reads the document from this service, and its validator badge, which would ask a
@@ -52,31 +55,21 @@ static UI_CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
 /// The UI's script that starts it with the configuration above: the one file rendered.
 const INITIALIZER_FILE: &str = "swagger-initializer.js";
 
-static INITIALIZER: LazyLock<SwaggerFile<'static>> = LazyLock::new(|| {
-    utoipa_swagger_ui::serve(INITIALIZER_FILE, UI_CONFIG.clone())
-        .expect("the docs UI's configuration renders")
-        .expect("Swagger UI's initializer is compiled in")
-});
-
-/// One of the UI's files, read from the binary: its content type and bytes.
-fn ui_file(name: &str) -> Option<(String, Cow<'static, [u8]>)> {
-    if name == INITIALIZER_FILE {
-        return Some((
-            INITIALIZER.content_type.clone(),
-            Cow::Borrowed(&INITIALIZER.bytes),
-        ));
-    }
-    // Only the initializer is rendered, so serving any other file cannot fail.
-    let file = utoipa_swagger_ui::serve(name, UI_CONFIG.clone()).ok()??;
-    Some((file.content_type, file.bytes))
+/// The UI's two rendered files: its initializer and its page.
+struct DocsUi {
+    initializer: SwaggerFile<'static>,
+    index: String,
 }
 
-/// The UI's page with its links made absolute: the page is also reached as `/api/docs`,
-/// without the slash (the path is normalized inside the service, not redirected), where
-/// the browser would resolve `./swagger-ui.css` to `/api/swagger-ui.css`.
-static INDEX: LazyLock<String> = LazyLock::new(|| {
-    let (_, page) = ui_file("index.html").expect("Swagger UI's index.html is compiled in");
-    String::from_utf8_lossy(&page)
+static DOCS_UI: LazyLock<Result<DocsUi, String>> = LazyLock::new(|| {
+    let initializer = utoipa_swagger_ui::serve(INITIALIZER_FILE, UI_CONFIG.clone())
+        .map_err(|error| format!("the docs UI's configuration does not render: {error}"))?
+        .ok_or("Swagger UI's initializer is not compiled in")?;
+    let page = compiled_file("index.html").ok_or("Swagger UI's index.html is not compiled in")?;
+    // Links made absolute: the page is also reached as `/api/docs`, without the slash (the
+    // path is normalized inside the service, not redirected), where the browser would
+    // resolve `./swagger-ui.css` to `/api/swagger-ui.css`.
+    let index = String::from_utf8_lossy(&page.bytes)
         .replace("href=\"./", &format!("href=\"{UI_PREFIX}"))
         .replace("src=\"./", &format!("src=\"{UI_PREFIX}"))
         .replace(
@@ -86,28 +79,56 @@ static INDEX: LazyLock<String> = LazyLock::new(|| {
         .replace(
             "<title>Swagger UI</title>",
             "<title>Order Service API</title>",
-        )
+        );
+    Ok(DocsUi { initializer, index })
 });
+
+fn docs_ui() -> Result<&'static DocsUi, ApiError> {
+    DOCS_UI
+        .as_ref()
+        .map_err(|error| ApiError::Internal(error.clone()))
+}
+
+/// One of the UI's files as compiled in; only the initializer is rendered, so reading any
+/// other cannot fail.
+fn compiled_file(name: &str) -> Option<SwaggerFile<'static>> {
+    utoipa_swagger_ui::serve(name, UI_CONFIG.clone()).ok()?
+}
+
+/// A file of the UI: its content type and bytes.
+type UiFile = (String, Cow<'static, [u8]>);
+
+/// One of the UI's files, read from the binary.
+fn ui_file(name: &str) -> Result<Option<UiFile>, ApiError> {
+    if name == INITIALIZER_FILE {
+        let initializer = &docs_ui()?.initializer;
+        return Ok(Some((
+            initializer.content_type.clone(),
+            Cow::Borrowed(&initializer.bytes),
+        )));
+    }
+    Ok(compiled_file(name).map(|file| (file.content_type, file.bytes)))
+}
 
 /// A browsable rendering of this document (Swagger UI, served by this service itself).
 #[utoipa::path(tag = "operations", responses((status = 200, description = "An HTML page", content_type = "text/html")))]
 #[get("/api/docs/")]
-async fn docs() -> HttpResponse {
+async fn docs() -> Result<HttpResponse, ApiError> {
     index_page()
 }
 
-fn index_page() -> HttpResponse {
-    HttpResponse::Ok()
+fn index_page() -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(INDEX.as_str())
+        .body(docs_ui()?.index.as_str()))
 }
 
 async fn docs_file(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let file = file.into_inner();
     if file == "index.html" {
-        return Ok(index_page());
+        return index_page();
     }
-    let (content_type, bytes) = ui_file(&file).ok_or(ApiError::NotFound)?;
+    let (content_type, bytes) = ui_file(&file)?.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type(content_type)
         // The files change only with the binary; an hour keeps a reload cheap without

@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{base_url, id};
-use crate::auth::{idempotency_scope, User};
+use crate::auth::User;
+use crate::command::{Command, FieldErrors, FromBody};
 use crate::error::ApiError;
-use crate::json::JsonBody;
 use crate::openapi;
 use crate::query::{Pagination, Params};
-use crate::reply::{cacheable, idempotent, FieldErrors, Reply};
+use crate::reply::{cacheable, Reply};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -72,7 +72,7 @@ async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let dispute = state.service.dispute(user.0, id(&path)?).await?;
-    Ok(cacheable(&req, &state.dispute_view(&dispute, user.0)))
+    cacheable(&req, &state.dispute_view(&dispute, user.0))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -94,6 +94,21 @@ struct UpdateBody {
     admin_notes: Option<String>,
 }
 
+struct Update(DisputeUpdate);
+
+impl FromBody for Update {
+    type Body = UpdateBody;
+
+    fn from_body(body: UpdateBody) -> Result<Update, ApiError> {
+        Ok(Update(DisputeUpdate {
+            status: body.status,
+            resolution: body.resolution,
+            refund_amount: body.refund_amount,
+            admin_notes: body.admin_notes,
+        }))
+    }
+}
+
 /// An admin's update: notes, status, and the resolution, whose effects (refund, release)
 /// are applied once. Takes an `Idempotency-Key` like a POST: a resolution whose answer was
 /// lost is retried with the same key and answered the same, not refused as a second one.
@@ -108,30 +123,15 @@ struct UpdateBody {
 async fn update(
     state: web::Data<AppState>,
     user: User,
-    req: HttpRequest,
     path: web::Path<String>,
-    body: JsonBody<UpdateBody>,
-) -> HttpResponse {
-    idempotent(
-        &state,
-        &req,
-        idempotency_scope(&user.0, None),
-        &body.raw,
-        async {
-            let update = DisputeUpdate {
-                status: body.value.status,
-                resolution: body.value.resolution,
-                refund_amount: body.value.refund_amount,
-                admin_notes: body.value.admin_notes.clone(),
-            };
-            let dispute = state
-                .service
-                .update_dispute(user.0, id(&path)?, update)
-                .await?;
-            Ok(Reply::ok(state.dispute_json(&dispute, user.0)))
-        },
-    )
-    .await
+    command: Command<Update>,
+) -> Result<Reply, ApiError> {
+    let Command(Update(update)) = command;
+    let dispute = state
+        .service
+        .update_dispute(user.0, id(&path)?, update)
+        .await?;
+    Ok(Reply::ok(state.dispute_json(&dispute, user.0)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -139,6 +139,24 @@ struct EvidenceBody {
     /// http(s) URLs; at most 20 per dispute in all.
     #[schema(min_items = 1, max_items = 20, value_type = Vec<openapi::EvidenceUrl>)]
     urls: Vec<String>,
+}
+
+struct AddEvidence {
+    urls: Vec<EvidenceUrl>,
+}
+
+impl FromBody for AddEvidence {
+    type Body = EvidenceBody;
+
+    fn from_body(body: EvidenceBody) -> Result<AddEvidence, ApiError> {
+        let mut errors = FieldErrors::default();
+        let urls: Option<Vec<_>> = body
+            .urls
+            .iter()
+            .map(|url| errors.check_as("urls", EvidenceUrl::parse(url)))
+            .collect();
+        errors.finish(urls.map(|urls| AddEvidence { urls }))
+    }
 }
 
 /// Adds evidence, by the order's buyer or seller, while the dispute is OPEN or in EVIDENCE.
@@ -153,40 +171,13 @@ struct EvidenceBody {
 async fn add_evidence(
     state: web::Data<AppState>,
     user: User,
-    req: HttpRequest,
     path: web::Path<String>,
-    body: JsonBody<EvidenceBody>,
-) -> HttpResponse {
-    idempotent(
-        &state,
-        &req,
-        idempotency_scope(&user.0, None),
-        &body.raw,
-        async {
-            let dispute_id = id(&path)?;
-            let mut errors = FieldErrors::default();
-            let urls: Vec<_> = body
-                .value
-                .urls
-                .iter()
-                .filter_map(|url| {
-                    errors.check(EvidenceUrl::parse(url).map_err(|e| rename(e, "urls")))
-                })
-                .collect();
-            errors.finish()?;
-            let dispute = state.service.add_evidence(user.0, dispute_id, urls).await?;
-            Ok(Reply::ok(state.dispute_json(&dispute, user.0)))
-        },
-    )
-    .await
-}
-
-/// The same rule reported under this endpoint's field name.
-fn rename(error: order_domain::DomainError, field: &'static str) -> order_domain::DomainError {
-    match error {
-        order_domain::DomainError::Invalid { message, .. } => {
-            order_domain::DomainError::Invalid { field, message }
-        }
-        other => other,
-    }
+    command: Command<AddEvidence>,
+) -> Result<Reply, ApiError> {
+    let Command(evidence) = command;
+    let dispute = state
+        .service
+        .add_evidence(user.0, id(&path)?, evidence.urls)
+        .await?;
+    Ok(Reply::ok(state.dispute_json(&dispute, user.0)?))
 }

@@ -10,12 +10,13 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{idempotency_scope, Service};
+use crate::auth::Service;
+use crate::command::{Command, FromBody};
 use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::openapi;
 use crate::query::Params;
-use crate::reply::{idempotent, Reply};
+use crate::reply::Reply;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -44,31 +45,21 @@ async fn events(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let mut params = Params::parse(req.query_string())?;
-    let whole = |name: &'static str, message: &'static str| {
-        move |value: String| {
-            value
-                .parse::<u64>()
-                .map_err(|_| ApiError::field(name, message))
-        }
-    };
     let after = params
         .one("after")?
-        .map(whole("after", "Enter a whole number, 0 or more."))
-        .transpose()?
+        .map(|value| value.parse::<u64>())
+        .transpose()
+        .map_err(|_| ApiError::field("after", "Enter a whole number, 0 or more."))?
         .unwrap_or(0);
     let limit = params
         .one("limit")?
-        .map(whole("limit", "Enter a whole number from 1 to 500."))
-        .transpose()?
-        .unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            "Enter a whole number from 1 to 500.",
-        ));
-    }
+        .map(|value| value.parse::<u32>())
+        .transpose()
+        .ok()
+        .map(|limit| limit.unwrap_or(100))
+        .filter(|limit| (1..=500).contains(limit))
+        .ok_or_else(|| ApiError::field("limit", "Enter a whole number from 1 to 500."))?;
     params.finish()?;
-    let limit = u32::try_from(limit).expect("at most 500");
     let events = state.service.feed(Caller::Service, after, limit).await?;
     let next_after = events.last().map_or(after, |event| event.position);
     let results: Vec<_> = events
@@ -102,10 +93,6 @@ fn without_admin_notes(mut detail: serde_json::Value) -> serde_json::Value {
     detail
 }
 
-fn scope(service: &Service) -> String {
-    idempotency_scope(&Caller::Service, Some(service.token_index))
-}
-
 #[derive(Deserialize, ToSchema)]
 struct CreateBody {
     #[schema(value_type = uuid::Uuid)]
@@ -124,6 +111,23 @@ struct CreateBody {
     shipping_address: Option<ShippingAddress>,
 }
 
+struct Create(AuctionWin);
+
+impl FromBody for Create {
+    type Body = CreateBody;
+
+    fn from_body(body: CreateBody) -> Result<Create, ApiError> {
+        Ok(Create(AuctionWin {
+            listing_id: body.listing_id,
+            buyer_id: body.buyer_id,
+            seller_id: body.seller_id,
+            amount: body.amount,
+            shipping_cost: body.shipping_cost.unwrap_or(Money::ZERO),
+            shipping_address: body.shipping_address.unwrap_or_default(),
+        }))
+    }
+}
+
 /// An auction's winner: creates the order PENDING_PAYMENT. The same content again answers
 /// the existing order (200); other content for the listing conflicts (409).
 #[utoipa::path(
@@ -139,32 +143,18 @@ struct CreateBody {
 #[post("/api/v1/orders/internal/create/")]
 async fn create(
     state: web::Data<AppState>,
-    service: Service,
-    req: HttpRequest,
-    body: JsonBody<CreateBody>,
-) -> HttpResponse {
-    idempotent(&state, &req, scope(&service), &body.raw, async {
-        let body = &body.value;
-        let win = AuctionWin {
-            listing_id: body.listing_id,
-            buyer_id: body.buyer_id,
-            seller_id: body.seller_id,
-            amount: body.amount,
-            shipping_cost: body.shipping_cost.unwrap_or(Money::ZERO),
-            shipping_address: body.shipping_address.clone().unwrap_or_default(),
-        };
-        let placed = state
-            .service
-            .create_auction_order(Caller::Service, win)
-            .await?;
-        let json = state.order_json(&placed.order, Caller::Service);
-        Ok(if placed.created {
-            Reply::created(json)
-        } else {
-            Reply::ok(json)
-        })
-    })
-    .await
+    _service: Service,
+    command: Command<Create>,
+) -> Result<Reply, ApiError> {
+    let Command(Create(win)) = command;
+    let placed = state
+        .service
+        .create_auction_order(Caller::Service, win)
+        .await?;
+    Ok(Reply::placed(
+        placed.created,
+        state.order_json(&placed.order, Caller::Service)?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -187,18 +177,15 @@ struct MarkPaidBody {
 #[post("/api/v1/orders/internal/mark-paid/")]
 async fn mark_paid(
     state: web::Data<AppState>,
-    service: Service,
-    req: HttpRequest,
+    _service: Service,
     body: JsonBody<MarkPaidBody>,
-) -> HttpResponse {
-    idempotent(&state, &req, scope(&service), &body.raw, async {
-        let order = state
-            .service
-            .mark_paid(Caller::Service, body.value.order_id, body.value.escrow_id)
-            .await?;
-        Ok(Reply::ok(state.order_json(&order, Caller::Service)))
-    })
-    .await
+) -> Result<Reply, ApiError> {
+    let JsonBody(paid) = body;
+    let order = state
+        .service
+        .mark_paid(Caller::Service, paid.order_id, paid.escrow_id)
+        .await?;
+    Ok(Reply::ok(state.order_json(&order, Caller::Service)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -208,6 +195,22 @@ struct CancelBody {
     /// 1–500 characters.
     #[schema(min_length = 1, max_length = 500)]
     reason: String,
+}
+
+struct CancelUnpaid {
+    order_id: OrderId,
+    reason: CancellationReason,
+}
+
+impl FromBody for CancelUnpaid {
+    type Body = CancelBody;
+
+    fn from_body(body: CancelBody) -> Result<CancelUnpaid, ApiError> {
+        Ok(CancelUnpaid {
+            order_id: body.order_id,
+            reason: CancellationReason::parse(&body.reason)?,
+        })
+    }
 }
 
 /// PENDING_PAYMENT → CANCELLED (an auction winner who never paid).
@@ -221,19 +224,15 @@ struct CancelBody {
 #[post("/api/v1/orders/internal/cancel/")]
 async fn cancel(
     state: web::Data<AppState>,
-    service: Service,
-    req: HttpRequest,
-    body: JsonBody<CancelBody>,
-) -> HttpResponse {
-    idempotent(&state, &req, scope(&service), &body.raw, async {
-        let reason = CancellationReason::parse(&body.value.reason)?;
-        let order = state
-            .service
-            .cancel(Caller::Service, body.value.order_id, reason)
-            .await?;
-        Ok(Reply::ok(state.order_json(&order, Caller::Service)))
-    })
-    .await
+    _service: Service,
+    command: Command<CancelUnpaid>,
+) -> Result<Reply, ApiError> {
+    let Command(cancel) = command;
+    let order = state
+        .service
+        .cancel(Caller::Service, cancel.order_id, cancel.reason)
+        .await?;
+    Ok(Reply::ok(state.order_json(&order, Caller::Service)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -256,20 +255,13 @@ struct MarkDeliveredBody {
 #[post("/api/v1/orders/internal/mark-delivered/")]
 async fn mark_delivered(
     state: web::Data<AppState>,
-    service: Service,
-    req: HttpRequest,
+    _service: Service,
     body: JsonBody<MarkDeliveredBody>,
-) -> HttpResponse {
-    idempotent(&state, &req, scope(&service), &body.raw, async {
-        let order = state
-            .service
-            .mark_delivered(
-                Caller::Service,
-                body.value.order_id,
-                body.value.delivered_at,
-            )
-            .await?;
-        Ok(Reply::ok(state.order_json(&order, Caller::Service)))
-    })
-    .await
+) -> Result<Reply, ApiError> {
+    let JsonBody(delivered) = body;
+    let order = state
+        .service
+        .mark_delivered(Caller::Service, delivered.order_id, delivered.delivered_at)
+        .await?;
+    Ok(Reply::ok(state.order_json(&order, Caller::Service)?))
 }

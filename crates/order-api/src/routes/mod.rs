@@ -13,6 +13,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub use api_docs::check;
+
 /// Registers every endpoint, and with it its OpenAPI description.
 pub fn configure(cfg: &mut ServiceConfig) {
     health::configure(cfg);

@@ -4,22 +4,21 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use order_app::{OrderListRequest, Purchase};
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
 use order_domain::order::{CancellationReason, Carrier, Party, ShippingAddress, TrackingNumber};
-use std::future::Future;
-
-use order_domain::{ListingId, Order, OrderId, OrderStatus, UserId};
-use order_ports::store::{PageRequest, SortOrder};
+use order_domain::{ListingId, OrderStatus, UserId};
+use order_ports::store::SortOrder;
 use order_ports::HistoryEntry;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{base_url, id};
-use crate::auth::{idempotency_scope, User, UserOrService};
+use crate::auth::{User, UserOrService};
+use crate::command::{Command, FieldErrors, FromBody};
 use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::openapi;
 use crate::query::{Pagination, Params};
-use crate::reply::{cacheable, idempotent, FieldErrors, Reply};
+use crate::reply::{cacheable, Reply};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -115,7 +114,7 @@ async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let order = state.service.order(user.0, id(&path)?).await?;
-    Ok(cacheable(&req, &state.order_view(&order, user.0)))
+    cacheable(&req, &state.order_view(&order, user.0))
 }
 
 /// An order's history, oldest first: every event, who caused it, the order's status before
@@ -140,16 +139,15 @@ async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let order_id = id(&path)?;
     let mut params = Params::parse(req.query_string())?;
-    let pagination = Pagination::numbered(&mut params, HISTORY_PAGE_SIZE)?;
+    let numbered = Pagination::numbered(&mut params, HISTORY_PAGE_SIZE)?;
     params.finish()?;
-    let PageRequest::Offset { offset, limit } = pagination.request else {
-        unreachable!("history pages are numbered");
-    };
     let page = state
         .service
-        .history(user.0, order_id, offset, limit)
+        .history(user.0, order_id, numbered.offset, numbered.limit)
         .await?;
-    let body = pagination.render(&base_url(&state, &req)?, &page, history_entry)?;
+    let body = numbered
+        .pagination
+        .render(&base_url(&state, &req)?, &page, history_entry)?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -183,6 +181,26 @@ struct ShipBody {
     carrier: String,
 }
 
+struct Ship {
+    tracking: TrackingNumber,
+    carrier: Carrier,
+}
+
+impl FromBody for Ship {
+    type Body = ShipBody;
+
+    fn from_body(body: ShipBody) -> Result<Ship, ApiError> {
+        let mut errors = FieldErrors::default();
+        let tracking = errors.check(TrackingNumber::parse(&body.tracking_number));
+        let carrier = errors.check(Carrier::parse(&body.carrier));
+        errors.finish(
+            tracking
+                .zip(carrier)
+                .map(|(tracking, carrier)| Ship { tracking, carrier }),
+        )
+    }
+}
+
 /// PAID → SHIPPED, by the seller.
 #[utoipa::path(
     tag = "orders",
@@ -195,27 +213,15 @@ struct ShipBody {
 async fn ship(
     state: web::Data<AppState>,
     user: User,
-    req: HttpRequest,
     path: web::Path<String>,
-    body: JsonBody<ShipBody>,
-) -> HttpResponse {
-    let (service, caller, value) = (&state.service, user.0, &body.value);
-    order_change(
-        &state,
-        &user,
-        &req,
-        &path,
-        &body.raw,
-        |order_id| async move {
-            let mut errors = FieldErrors::default();
-            let tracking = errors.check(TrackingNumber::parse(&value.tracking_number));
-            let carrier = errors.check(Carrier::parse(&value.carrier));
-            errors.finish()?;
-            let (tracking, carrier) = tracking.zip(carrier).expect("both fields were checked");
-            Ok(service.ship(caller, order_id, tracking, carrier).await?)
-        },
-    )
-    .await
+    command: Command<Ship>,
+) -> Result<Reply, ApiError> {
+    let Command(ship) = command;
+    let order = state
+        .service
+        .ship(user.0, id(&path)?, ship.tracking, ship.carrier)
+        .await?;
+    Ok(Reply::ok(state.order_json(&order, user.0)?))
 }
 
 /// SHIPPED/DELIVERED → COMPLETED, by the buyer: the escrow is released to the seller.
@@ -229,14 +235,10 @@ async fn ship(
 async fn complete(
     state: web::Data<AppState>,
     user: User,
-    req: HttpRequest,
     path: web::Path<String>,
-) -> HttpResponse {
-    let (service, caller) = (&state.service, user.0);
-    order_change(&state, &user, &req, &path, b"", |order_id| async move {
-        Ok(service.complete(caller, order_id).await?)
-    })
-    .await
+) -> Result<Reply, ApiError> {
+    let order = state.service.complete(user.0, id(&path)?).await?;
+    Ok(Reply::ok(state.order_json(&order, user.0)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -244,6 +246,19 @@ struct CancelBody {
     /// Why the order is called off: 1–500 characters.
     #[schema(min_length = 1, max_length = 500)]
     reason: String,
+}
+
+struct CancelPaid {
+    reason: CancellationReason,
+}
+
+impl FromBody for CancelPaid {
+    type Body = CancelBody;
+
+    fn from_body(body: CancelBody) -> Result<CancelPaid, ApiError> {
+        let reason = CancellationReason::parse(&body.reason)?;
+        Ok(CancelPaid { reason })
+    }
 }
 
 /// PAID → CANCELLED by the seller (before shipping) or the buyer (once `ship_by` has
@@ -260,45 +275,15 @@ struct CancelBody {
 async fn cancel(
     state: web::Data<AppState>,
     user: User,
-    req: HttpRequest,
     path: web::Path<String>,
-    body: JsonBody<CancelBody>,
-) -> HttpResponse {
-    let (service, caller, value) = (&state.service, user.0, &body.value);
-    order_change(
-        &state,
-        &user,
-        &req,
-        &path,
-        &body.raw,
-        |order_id| async move {
-            let reason = CancellationReason::parse(&value.reason)?;
-            Ok(service.cancel_paid(caller, order_id, reason).await?)
-        },
-    )
-    .await
-}
-
-/// The shape every change of an order by a user takes: under the user's
-/// `Idempotency-Key`, `change` runs with the path's order id, and the changed order is
-/// the answer.
-async fn order_change<F, Fut>(
-    state: &AppState,
-    user: &User,
-    req: &HttpRequest,
-    path: &str,
-    body: &[u8],
-    change: F,
-) -> HttpResponse
-where
-    F: FnOnce(OrderId) -> Fut,
-    Fut: Future<Output = Result<Order, ApiError>>,
-{
-    idempotent(state, req, idempotency_scope(&user.0, None), body, async {
-        let order = change(id(path)?).await?;
-        Ok(Reply::ok(state.order_json(&order, user.0)))
-    })
-    .await
+    command: Command<CancelPaid>,
+) -> Result<Reply, ApiError> {
+    let Command(cancel) = command;
+    let order = state
+        .service
+        .cancel_paid(user.0, id(&path)?, cancel.reason)
+        .await?;
+    Ok(Reply::ok(state.order_json(&order, user.0)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -310,6 +295,30 @@ struct DisputeBody {
     #[serde(default)]
     #[schema(max_items = 20, value_type = Vec<openapi::EvidenceUrl>)]
     evidence: Vec<String>,
+}
+
+struct OpenDispute {
+    reason: DisputeReason,
+    evidence: Vec<EvidenceUrl>,
+}
+
+impl FromBody for OpenDispute {
+    type Body = DisputeBody;
+
+    fn from_body(body: DisputeBody) -> Result<OpenDispute, ApiError> {
+        let mut errors = FieldErrors::default();
+        let reason = errors.check(DisputeReason::parse(&body.reason));
+        let evidence: Option<Vec<_>> = body
+            .evidence
+            .iter()
+            .map(|url| errors.check(EvidenceUrl::parse(url)))
+            .collect();
+        errors.finish(
+            reason
+                .zip(evidence)
+                .map(|(reason, evidence)| OpenDispute { reason, evidence }),
+        )
+    }
 }
 
 /// PAID/SHIPPED/DELIVERED → DISPUTED, by the buyer or the seller; opens the dispute.
@@ -324,35 +333,15 @@ struct DisputeBody {
 async fn dispute(
     state: web::Data<AppState>,
     user: User,
-    req: HttpRequest,
     path: web::Path<String>,
-    body: JsonBody<DisputeBody>,
-) -> HttpResponse {
-    idempotent(
-        &state,
-        &req,
-        idempotency_scope(&user.0, None),
-        &body.raw,
-        async {
-            let order_id = id(&path)?;
-            let mut errors = FieldErrors::default();
-            let reason = errors.check(DisputeReason::parse(&body.value.reason));
-            let evidence: Vec<_> = body
-                .value
-                .evidence
-                .iter()
-                .filter_map(|url| errors.check(EvidenceUrl::parse(url)))
-                .collect();
-            errors.finish()?;
-            let reason = reason.expect("the reason was checked");
-            let dispute = state
-                .service
-                .open_dispute(user.0, order_id, reason, evidence)
-                .await?;
-            Ok(Reply::created(state.dispute_json(&dispute, user.0)))
-        },
-    )
-    .await
+    command: Command<OpenDispute>,
+) -> Result<Reply, ApiError> {
+    let Command(open) = command;
+    let dispute = state
+        .service
+        .open_dispute(user.0, id(&path)?, open.reason, open.evidence)
+        .await?;
+    Ok(Reply::created(state.dispute_json(&dispute, user.0)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -383,30 +372,18 @@ struct PurchaseBody {
 async fn purchase(
     state: web::Data<AppState>,
     caller: UserOrService,
-    req: HttpRequest,
     path: web::Path<String>,
     body: JsonBody<PurchaseBody>,
-) -> HttpResponse {
-    let UserOrService(caller, token) = caller;
-    idempotent(
-        &state,
-        &req,
-        idempotency_scope(&caller, token),
-        &body.raw,
-        async {
-            let purchase = Purchase {
-                listing_id: id(&path)?,
-                buyer_id: body.value.buyer_id,
-                shipping_address: body.value.shipping_address.clone().unwrap_or_default(),
-            };
-            let placed = state.service.purchase(caller, purchase).await?;
-            let body = state.order_json(&placed.order, caller);
-            Ok(if placed.created {
-                Reply::created(body)
-            } else {
-                Reply::ok(body)
-            })
-        },
-    )
-    .await
+) -> Result<Reply, ApiError> {
+    let (UserOrService(caller), JsonBody(body)) = (caller, body);
+    let purchase = Purchase {
+        listing_id: id(&path)?,
+        buyer_id: body.buyer_id,
+        shipping_address: body.shipping_address.unwrap_or_default(),
+    };
+    let placed = state.service.purchase(caller, purchase).await?;
+    Ok(Reply::placed(
+        placed.created,
+        state.order_json(&placed.order, caller)?,
+    ))
 }

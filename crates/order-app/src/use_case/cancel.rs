@@ -38,10 +38,7 @@ impl OrderService {
     ) -> Result<Order, AppError> {
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let user = caller.require_participant(&order)?;
-        let party = order
-            .role_of(user)
-            .expect("a participant is the buyer or the seller");
+        let (_, party) = caller.require_participant(&order)?;
         let request = order.request_cancellation(
             party,
             reason,

@@ -17,7 +17,7 @@ impl OrderService {
     ) -> Result<Dispute, AppError> {
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let opened_by = caller.require_participant(&order)?;
+        let (opened_by, _) = caller.require_participant(&order)?;
         let id = DisputeId::from_uuid(self.ports.ids.new_id());
         let opened = order.open_dispute(
             id,

@@ -1,6 +1,7 @@
 use order_domain::dispute::DisputeUpdate;
 use order_domain::order::DisputeChange;
 use order_domain::{Actor, Dispute, DisputeId};
+use order_ports::StoreError;
 
 use crate::{AppError, Caller, OrderService};
 
@@ -23,8 +24,7 @@ impl OrderService {
             .await?
             .ok_or(AppError::NotFound)?;
         caller.require_sees_dispute(&dispute)?;
-        caller.require_admin()?;
-        let admin = caller.user_id().expect("an admin is a user");
+        let admin = caller.require_admin()?;
         let change = order.request_resolution(
             &dispute,
             update,
@@ -54,9 +54,12 @@ impl OrderService {
             DisputeChange::Movement(request) => {
                 let recorded = self.record_intent(uow, &order, request).await?;
                 let settled = self.carry_out(&recorded).await?;
-                Ok(settled
-                    .dispute
-                    .expect("a resolution is carried out with its dispute"))
+                // The resolution's dispute was locked with its order when it was applied.
+                settled.dispute.ok_or_else(|| {
+                    AppError::Store(StoreError::Internal(format!(
+                        "dispute {dispute_id} vanished while it was resolved"
+                    )))
+                })
             }
         }
     }

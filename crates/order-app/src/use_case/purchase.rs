@@ -1,4 +1,4 @@
-use order_domain::order::{IntentRequest, NewOrder, OrderSource, ShippingAddress};
+use order_domain::order::{Movement, NewOrder, OrderSource, ShippingAddress};
 use order_domain::{Actor, DomainError, ListingId, Order, OrderId, OrderStatus, UserId};
 use order_ports::StoreError;
 
@@ -16,8 +16,8 @@ pub struct Purchase {
 
 /// A Buy It Now order of this buyer found for the listing.
 enum Underway {
-    /// Created and not yet paid: this purchase carries on with it.
-    Pending(Order),
+    /// Created and not yet paid: this purchase carries on with its payment.
+    Pending(Movement),
     /// Already paid (or beyond) by an earlier request.
     Finished(Order),
 }
@@ -57,7 +57,7 @@ impl OrderService {
                 order,
                 created: false,
             }),
-            Underway::Pending(order) => self.pay(&order).await.map(|order| Placed {
+            Underway::Pending(movement) => self.pay(&movement).await.map(|order| Placed {
                 order,
                 created: true,
             }),
@@ -95,14 +95,15 @@ impl OrderService {
                 &self.settings.deadlines,
                 now,
             )?;
-            let IntentRequest::Recorded(order) = placed.value.request_payment(now, resume_after)?
-            else {
-                unreachable!("a new order has no pending intent");
-            };
+            // A new order has no intent yet: this one is freshly recorded.
+            let movement = placed
+                .value
+                .request_payment(now, resume_after)?
+                .into_movement();
             // The store may send the insert with a later call: a lost race to another
             // buyer's order of the listing can come from any of them.
             let stored = async {
-                uow.insert_order(&order).await?;
+                uow.insert_order(&movement.order).await?;
                 self.append_events(
                     uow.as_mut(),
                     &placed.events,
@@ -116,7 +117,7 @@ impl OrderService {
                 Err(AppError::Store(StoreError::Conflict(_))) => continue,
                 other => other?,
             }
-            return Ok(Underway::Pending(order));
+            return Ok(Underway::Pending(movement));
         }
         Err(sold())
     }
@@ -124,8 +125,8 @@ impl OrderService {
     /// Holds the order's total and marks it PAID, or cancels it if the buyer cannot pay
     /// (`PaymentDeclined`). The hold is made with nothing locked; a retry or the intent
     /// worker racing it makes the same call with the same key and finds the outcome.
-    async fn pay(&self, order: &Order) -> Result<Order, AppError> {
-        let settled = self.carry_out(order).await?;
+    async fn pay(&self, movement: &Movement) -> Result<Order, AppError> {
+        let settled = self.carry_out(movement).await?;
         if settled.order.status == OrderStatus::Cancelled {
             return Err(AppError::PaymentDeclined);
         }

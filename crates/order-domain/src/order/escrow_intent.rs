@@ -115,22 +115,43 @@ pub struct IntentFinished {
     pub events: Vec<DomainEvent>,
 }
 
+/// An order with the Wallet movement it waits on: what the Wallet is called for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Movement {
+    /// The order, its intent recorded.
+    pub order: Order,
+    /// The recorded intent, as the order holds it.
+    pub intent: EscrowIntent,
+}
+
 /// What a request for a movement comes to.
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IntentRequest {
-    /// The order with the intent recorded: store it, then call the Wallet.
-    Recorded(Order),
+    /// The order with the intent newly recorded: store it, then call the Wallet.
+    Recorded(Movement),
     /// The very same movement is pending and its requester let go of it (a retry after a
     /// failure): call the Wallet again with it.
-    Pending(Order),
+    Pending(Movement),
 }
 
 impl IntentRequest {
+    /// The movement to call the Wallet for, either way.
+    pub fn movement(&self) -> &Movement {
+        match self {
+            IntentRequest::Recorded(movement) | IntentRequest::Pending(movement) => movement,
+        }
+    }
+
     /// The order to call the Wallet for, either way.
     pub fn order(&self) -> &Order {
+        &self.movement().order
+    }
+
+    /// The movement, either way.
+    pub fn into_movement(self) -> Movement {
         match self {
-            IntentRequest::Recorded(order) | IntentRequest::Pending(order) => order,
+            IntentRequest::Recorded(movement) | IntentRequest::Pending(movement) => movement,
         }
     }
 }
@@ -228,14 +249,17 @@ impl Order {
         };
         if let Some(pending) = &self.escrow_intent {
             return if pending.same_movement(&intent) && pending.resume_at <= now {
-                Ok(IntentRequest::Pending(self.clone()))
+                Ok(IntentRequest::Pending(Movement {
+                    order: self.clone(),
+                    intent: pending.clone(),
+                }))
             } else {
                 Err(DomainError::OperationInProgress)
             };
         }
         let mut order = self.begin(action)?;
-        order.data_mut().escrow_intent = Some(intent);
-        Ok(IntentRequest::Recorded(order))
+        order.data_mut().escrow_intent = Some(intent.clone());
+        Ok(IntentRequest::Recorded(Movement { order, intent }))
     }
 
     /// Step (1) of the buyer's confirmation: record the release of the escrow to the seller

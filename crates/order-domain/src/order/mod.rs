@@ -12,8 +12,8 @@ pub use allowed::{DISPUTE_ACTIONS, ORDER_ACTIONS};
 pub use cancellation::CancellationReason;
 pub use deadline::{resumed, Deadlines, MIN_RESUMED_WINDOW};
 pub use escrow_intent::{
-    DisputeChange, EscrowIntent, EscrowPurpose, IntentFinished, IntentRequest, WalletAnswer,
-    WalletCall,
+    DisputeChange, EscrowIntent, EscrowPurpose, IntentFinished, IntentRequest, Movement,
+    WalletAnswer, WalletCall,
 };
 pub(crate) use shipping::string_newtype_conversions;
 pub use shipping::{Carrier, ShippingAddress, TrackingNumber};
