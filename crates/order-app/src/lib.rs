@@ -2,8 +2,9 @@
 //!
 //! Each use case takes the caller's identity, enforces who may do what, asks the
 //! domain for the change, and stores the change with its events in one unit of work. A
-//! change that moves money records its intent, calls the wallet port with nothing locked,
-//! and applies the answer in a second unit of work (`escrow`). It knows the ports only;
+//! change that moves money goes through the money driver (`money`): it records its intent,
+//! calls the wallet port with nothing locked, and applies the answer in a second unit of
+//! work. It knows the ports only;
 //! HTTP, SQL and peers' wire formats belong to the adapters.
 
 // No request path may panic: what an `expect` would assume, the types carry.
@@ -11,7 +12,7 @@
 
 mod caller;
 mod error;
-mod escrow;
+mod money;
 mod relay;
 mod service;
 mod story_details;

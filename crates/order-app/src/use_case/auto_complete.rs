@@ -28,8 +28,7 @@ impl OrderService {
                 break;
             };
             let request = order.request_auto_completion(now, self.settings.resume_after)?;
-            let recorded = self.record_intent(uow, &order, request).await?;
-            match self.carry_out(&recorded).await {
+            match self.drive(uow, &order, request).await {
                 Ok(_) => sweep.completed.push(order.id),
                 Err(error) => {
                     tracing::warn!(order_id = %order.id, %error, "auto-completion postponed");

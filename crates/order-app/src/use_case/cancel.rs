@@ -26,26 +26,21 @@ impl OrderService {
 
 impl OrderService {
     /// PAID → CANCELLED by a party: the seller before shipping, or the buyer once the
-    /// seller let `ship_by` pass. The whole escrow goes back to the buyer first, in the
-    /// three steps every money movement takes (see `escrow`): a Wallet failure answers 503
-    /// and changes nothing the caller sees, and a retry — with or without the same
-    /// Idempotency-Key — refunds once, with the key derived from the order.
+    /// seller let `ship_by` pass. The whole escrow goes back to the buyer first, through the
+    /// money driver: a refund is made once, however often it is asked.
     pub async fn cancel_paid(
         &self,
         caller: Caller,
         order_id: OrderId,
         reason: CancellationReason,
     ) -> Result<Order, AppError> {
-        let mut uow = self.begin().await?;
-        let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let (_, party) = caller.require_participant(&order)?;
-        let request = order.request_cancellation(
-            party,
-            reason,
-            self.ports.clock.now(),
-            self.settings.resume_after,
-        )?;
-        let recorded = self.record_intent(uow, &order, request).await?;
-        Ok(self.carry_out(&recorded).await?.order)
+        let resume_after = self.settings.resume_after;
+        let settled = self
+            .move_money(order_id, |order, now| {
+                let (_, party) = caller.require_participant(order)?;
+                Ok(order.request_cancellation(party, reason, now, resume_after)?)
+            })
+            .await?;
+        Ok(settled.order)
     }
 }

@@ -10,7 +10,7 @@ impl OrderService {
     ///
     /// The order is locked before the dispute (the order every use case locks in). An
     /// update that moves no money is stored at once. A resolution that does is recorded as
-    /// the order's escrow intent and carried out with nothing locked (see `escrow`); if the
+    /// the order's escrow intent and carried out with nothing locked (the money driver); if the
     /// Wallet fails, the answer is 503 and neither order nor dispute shows a change.
     pub async fn update_dispute(
         &self,
@@ -52,8 +52,7 @@ impl OrderService {
                 Ok(decision.dispute)
             }
             DisputeChange::Movement(request) => {
-                let recorded = self.record_intent(uow, &order, request).await?;
-                let settled = self.carry_out(&recorded).await?;
+                let settled = self.drive(uow, &order, request).await?;
                 // The resolution's dispute was locked with its order when it was applied.
                 settled.dispute.ok_or_else(|| {
                     AppError::Store(StoreError::Internal(format!(

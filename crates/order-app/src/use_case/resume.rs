@@ -1,6 +1,6 @@
 use order_domain::OrderId;
 
-use crate::escrow::IntentOutcome;
+use crate::money::IntentOutcome;
 use crate::{AppError, OrderService};
 
 /// What one sweep of the intent worker did.

@@ -1,17 +1,23 @@
-//! The three steps every money-moving change takes, so that no database connection or
-//! transaction is held while the Wallet is called.
+//! The money driver: the one way any change moves money, in three steps, so that no
+//! database connection or transaction is held while the Wallet is called.
 //!
 //! (1) Lock the order, let the domain decide and record the escrow intent, commit.
 //! (2) Call the Wallet with the intent's idempotency key, holding nothing.
 //! (3) Lock the order again and, if the same intent is still pending, apply the Wallet's
-//!     answer with its events, commit.
+//!     answer with its events, commit; if the Wallet could not be reached, let go of the
+//!     intent; if it refused for good, drop it.
 //!
 //! Between (1) and (3) the order refuses every other change, so a slow Wallet delays only
 //! the orders whose money it is moving. A crash, a timeout or a 503 there leaves the intent
 //! recorded: the caller's retry, or the intent worker once `resume_at` has passed, calls the
 //! Wallet again with the same key and finishes it — exactly once, because the Wallet moves
 //! money once per key and step (3) applies an intent once.
+//!
+//! A money-moving use case is the domain's decision passed to [`OrderService::move_money`]
+//! (or, on an order it already holds locked, [`OrderService::drive`]); nothing else here is
+//! for use cases to call.
 
+use chrono::{DateTime, Utc};
 use order_domain::order::{
     EscrowIntent, EscrowPurpose, IntentRequest, Movement, WalletAnswer, WalletCall,
 };
@@ -41,6 +47,32 @@ pub enum IntentOutcome {
 }
 
 impl OrderService {
+    /// All three steps for the order `order_id`: locks it, asks `decide` — the caller's
+    /// rights and the domain's request for the movement, given the order and the time —
+    /// and carries the movement out.
+    pub(crate) async fn move_money(
+        &self,
+        order_id: OrderId,
+        decide: impl FnOnce(&Order, DateTime<Utc>) -> Result<IntentRequest, AppError>,
+    ) -> Result<Settled, AppError> {
+        let mut uow = self.begin().await?;
+        let order = Self::lock_order(uow.as_mut(), order_id).await?;
+        let request = decide(&order, self.ports.clock.now())?;
+        self.drive(uow, &order, request).await
+    }
+
+    /// All three steps for `request`, which the domain made of `before`, the order locked
+    /// in `uow` (claimed by a worker, or locked with its dispute).
+    pub(crate) async fn drive(
+        &self,
+        uow: Box<dyn UnitOfWork>,
+        before: &Order,
+        request: IntentRequest,
+    ) -> Result<Settled, AppError> {
+        let movement = self.record_intent(uow, before, request).await?;
+        self.carry_out(&movement).await
+    }
+
     /// Step (1) for a request the domain turned into `request`, on the order locked in `uow`.
     /// Commits the recorded intent; a pending one (a retry of the same movement) is carried
     /// on as it is.
