@@ -2,6 +2,7 @@
 
 use order_domain::order::Party;
 use order_domain::{Dispute, Order, UserId};
+use order_ports::store::Visibility;
 
 use crate::error::AppError;
 
@@ -53,14 +54,22 @@ impl Caller {
         }
     }
 
-    /// Buyer and seller see an order, admins and services see all; anyone else is told it
-    /// does not exist, so that they cannot learn that it does.
+    /// The orders this caller sees, narrowed to those where it is `role` when it asks: the
+    /// one rule behind reading an order and listing orders. Buyer and seller see an order,
+    /// admins and services see all.
+    pub fn visibility(&self, role: Option<Party>) -> Visibility {
+        match (*self, role) {
+            (Caller::Service, _) | (Caller::User { is_staff: true, .. }, None) => Visibility::All,
+            (Caller::User { id, .. }, None) => Visibility::Participant(id),
+            (Caller::User { id, .. }, Some(Party::Buyer)) => Visibility::Buyer(id),
+            (Caller::User { id, .. }, Some(Party::Seller)) => Visibility::Seller(id),
+        }
+    }
+
+    /// An order this caller may not see is one it is told does not exist, so that it
+    /// cannot learn that it does.
     pub fn require_sees_order(&self, order: &Order) -> Result<(), AppError> {
-        let sees = match self {
-            Caller::Service | Caller::User { is_staff: true, .. } => true,
-            Caller::User { id, .. } => order.role_of(*id).is_some(),
-        };
-        if sees {
+        if self.visibility(None).admits(order) {
             Ok(())
         } else {
             Err(AppError::NotFound)

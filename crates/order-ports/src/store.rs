@@ -222,6 +222,19 @@ pub enum Visibility {
     Seller(UserId),
 }
 
+impl Visibility {
+    /// Whether `order` is among the orders this shows: the rule a store's list query must
+    /// agree with.
+    pub fn admits(&self, order: &Order) -> bool {
+        match *self {
+            Visibility::All => true,
+            Visibility::Participant(user) => order.role_of(user).is_some(),
+            Visibility::Buyer(user) => order.buyer_id == user,
+            Visibility::Seller(user) => order.seller_id == user,
+        }
+    }
+}
+
 /// Which end of the timeline a list starts from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SortOrder {

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use order_domain::order::Party;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
-use order_ports::store::{DisputeQuery, OrderQuery, Page, PageRequest, SortOrder, Visibility};
+use order_ports::store::{DisputeQuery, OrderQuery, Page, PageRequest, SortOrder};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -38,14 +38,8 @@ impl OrderService {
         caller: Caller,
         request: OrderListRequest,
     ) -> Result<Page<Order>, AppError> {
-        let visibility = match (caller, request.role) {
-            (Caller::Service, _) | (Caller::User { is_staff: true, .. }, None) => Visibility::All,
-            (Caller::User { id, .. }, None) => Visibility::Participant(id),
-            (Caller::User { id, .. }, Some(Party::Buyer)) => Visibility::Buyer(id),
-            (Caller::User { id, .. }, Some(Party::Seller)) => Visibility::Seller(id),
-        };
         let query = OrderQuery {
-            visibility,
+            visibility: caller.visibility(request.role),
             statuses: request.statuses,
             listing_id: request.listing_id,
             created_after: request.created_after,
