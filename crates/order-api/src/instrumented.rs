@@ -201,16 +201,20 @@ impl UnitOfWork for MeasuredUnitOfWork {
         deadline: OrderDeadline,
         now: DateTime<Utc>,
         limit: usize,
+        skip: Vec<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
-        self.inner.claim_overdue_orders(deadline, now, limit).await
+        self.inner
+            .claim_overdue_orders(deadline, now, limit, skip)
+            .await
     }
 
     async fn claim_unanswered_disputes(
         &mut self,
         now: DateTime<Utc>,
         limit: usize,
+        skip: Vec<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
-        self.inner.claim_unanswered_disputes(now, limit).await
+        self.inner.claim_unanswered_disputes(now, limit, skip).await
     }
 
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {

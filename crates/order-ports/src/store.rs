@@ -61,20 +61,23 @@ pub trait UnitOfWork: Send {
     /// Locks and returns up to `limit` orders past `deadline` at `now` that no other unit of
     /// work has locked, oldest deadline first: AUCTION orders still PENDING_PAYMENT after
     /// `pay_by`, or PAID orders past `ship_by` whose lateness was not announced yet. Orders
-    /// waiting on the Wallet are left out.
+    /// waiting on the Wallet, and those in `skip`, are left out.
     async fn claim_overdue_orders(
         &mut self,
         deadline: OrderDeadline,
         now: DateTime<Utc>,
         limit: usize,
+        skip: Vec<OrderId>,
     ) -> Result<Vec<Order>, StoreError>;
 
     /// Locks and returns up to `limit` OPEN or EVIDENCE disputes past `respond_by` at `now`,
-    /// each with its order, both locked; rows another unit of work holds are skipped.
+    /// each with its order, both locked; rows another unit of work holds, and the disputes
+    /// in `skip`, are left out.
     async fn claim_unanswered_disputes(
         &mut self,
         now: DateTime<Utc>,
         limit: usize,
+        skip: Vec<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError>;
 
     /// Stores a new order. MUST return [`StoreError::Conflict`] if its listing already has

@@ -433,9 +433,11 @@ impl UnitOfWork for PgUnitOfWork {
         deadline: OrderDeadline,
         now: DateTime<Utc>,
         limit: usize,
+        skip: Vec<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
         self.flush().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let skip: Vec<Uuid> = skip.iter().map(|id| *id.as_uuid()).collect();
         let conn = self.conn()?;
         // Each filter matches the partial index made for its sweep. (A locking query cannot
         // be boxed, hence the two whole statements.)
@@ -446,6 +448,7 @@ impl UnitOfWork for PgUnitOfWork {
                     .filter(orders::source.eq(OrderSource::Auction.as_str()))
                     .filter(orders::pay_by.le(now))
                     .filter(orders::escrow_intent.is_null())
+                    .filter(orders::id.ne_all(skip))
                     .order(orders::pay_by.asc())
                     .limit(limit)
                     .for_update()
@@ -460,6 +463,7 @@ impl UnitOfWork for PgUnitOfWork {
                     .filter(orders::ship_overdue_at.is_null())
                     .filter(orders::ship_by.le(now))
                     .filter(orders::escrow_intent.is_null())
+                    .filter(orders::id.ne_all(skip))
                     .order(orders::ship_by.asc())
                     .limit(limit)
                     .for_update()
@@ -477,8 +481,10 @@ impl UnitOfWork for PgUnitOfWork {
         &mut self,
         now: DateTime<Utc>,
         limit: usize,
+        skip: Vec<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
         self.flush().await?;
+        let skip: Vec<Uuid> = skip.iter().map(|id| *id.as_uuid()).collect();
         let open = [
             DisputeStatus::Open.as_str(),
             DisputeStatus::Evidence.as_str(),
@@ -488,6 +494,7 @@ impl UnitOfWork for PgUnitOfWork {
             .filter(disputes::status.eq_any(open))
             .filter(disputes::respond_by.le(now))
             .filter(orders::escrow_intent.is_null())
+            .filter(disputes::id.ne_all(skip))
             .order(disputes::respond_by.asc())
             .limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .for_update()

@@ -42,7 +42,9 @@ impl OrderService {
     }
 
     /// Applies `change` to every order past `deadline`, a batch a transaction, until a
-    /// batch comes back short.
+    /// batch comes back short. An order the domain refuses although the store found it due
+    /// (the two disagree: a bug) is logged and left alone for this sweep; the rest of its
+    /// batch goes on.
     async fn sweep_orders(
         &self,
         deadline: OrderDeadline,
@@ -50,37 +52,69 @@ impl OrderService {
         change: impl Fn(&Order, chrono::DateTime<chrono::Utc>) -> Result<Changed<Order>, DomainError>,
     ) -> Result<Vec<OrderId>, AppError> {
         let mut done = Vec::new();
+        let mut refused = Vec::new();
         loop {
             let now = self.ports.clock.now();
             let mut uow = self.begin().await?;
-            let due = uow.claim_overdue_orders(deadline, now, batch).await?;
+            let due = uow
+                .claim_overdue_orders(deadline, now, batch, refused.clone())
+                .await?;
+            let mut changed_ids = Vec::with_capacity(due.len());
             for order in &due {
-                let changed = change(order, now)?;
-                self.store_change(uow.as_mut(), order.status, changed, Actor::System)
-                    .await?;
+                match change(order, now) {
+                    Ok(changed) => {
+                        self.store_change(uow.as_mut(), order.status, changed, Actor::System)
+                            .await?;
+                        changed_ids.push(order.id);
+                    }
+                    Err(error) => {
+                        tracing::error!(
+                            order_id = %order.id, ?deadline, %error,
+                            "the store found an order due that the domain refuses; left alone"
+                        );
+                        refused.push(order.id);
+                    }
+                }
             }
             uow.commit().await?;
-            done.extend(due.iter().map(|order| order.id));
+            done.extend(changed_ids);
             if due.len() < batch {
                 return Ok(done);
             }
         }
     }
 
+    /// Moves every dispute left unanswered past `respond_by` to REVIEW, a batch a
+    /// transaction, leaving alone (and logging) one the domain refuses.
     async fn escalate_unanswered(&self, batch: usize) -> Result<Vec<DisputeId>, AppError> {
         let mut done = Vec::new();
+        let mut refused = Vec::new();
         loop {
             let now = self.ports.clock.now();
             let mut uow = self.begin().await?;
-            let due = uow.claim_unanswered_disputes(now, batch).await?;
+            let due = uow
+                .claim_unanswered_disputes(now, batch, refused.clone())
+                .await?;
+            let mut escalated_ids = Vec::with_capacity(due.len());
             for (order, dispute) in &due {
-                let (escalated, _, events) = dispute.escalate(order, now)?;
-                uow.update_dispute(&escalated).await?;
-                self.append_events(uow.as_mut(), &events, Actor::System, order.status)
-                    .await?;
+                match dispute.escalate(order, now) {
+                    Ok((escalated, _, events)) => {
+                        uow.update_dispute(&escalated).await?;
+                        self.append_events(uow.as_mut(), &events, Actor::System, order.status)
+                            .await?;
+                        escalated_ids.push(dispute.id);
+                    }
+                    Err(error) => {
+                        tracing::error!(
+                            dispute_id = %dispute.id, %error,
+                            "the store found a dispute unanswered that the domain refuses to escalate; left alone"
+                        );
+                        refused.push(dispute.id);
+                    }
+                }
             }
             uow.commit().await?;
-            done.extend(due.iter().map(|(_, dispute)| dispute.id));
+            done.extend(escalated_ids);
             if due.len() < batch {
                 return Ok(done);
             }

@@ -102,6 +102,8 @@ pub struct Found {
     pub dispute: Option<Dispute>,
     /// What successive `claim_due_order` calls return, then `None`.
     pub due: Vec<Order>,
+    /// What `claim_overdue_orders` returns (whatever the deadline), less the skipped.
+    pub overdue: Vec<Order>,
     /// Whether `insert_order` loses a race to another request.
     pub insert_conflicts: bool,
 }
@@ -152,6 +154,18 @@ impl Found {
             }
             Ok(None)
         });
+        let overdue = self.overdue.clone();
+        uow.expect_claim_overdue_orders()
+            .returning(move |_, _, limit, skip| {
+                Ok(overdue
+                    .iter()
+                    .filter(|order| !skip.contains(&order.id))
+                    .take(limit)
+                    .cloned()
+                    .collect())
+            });
+        uow.expect_claim_unanswered_disputes()
+            .returning(|_, _, _| Ok(Vec::new()));
         let (p, conflicts) = (pending.clone(), self.insert_conflicts);
         uow.expect_insert_order().returning(move |order| {
             if conflicts {

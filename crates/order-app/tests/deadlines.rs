@@ -1,0 +1,36 @@
+//! The deadline worker's sweeps, on rows the store claims as due.
+
+mod support;
+
+use order_domain::fixtures::*;
+use order_domain::OrderStatus;
+use support::{Found, World};
+
+#[tokio::test]
+async fn an_order_the_domain_refuses_is_left_alone_and_the_rest_of_its_batch_goes_on() {
+    // A Buy It Now order has no payment deadline: were the store to claim it as an unpaid
+    // auction, the domain refuses to expire it.
+    let refused = buy_now_placed();
+    let due = placed();
+    let (service, journal) = World::new()
+        .then_finds(Found {
+            overdue: vec![refused.clone(), due.clone()],
+            ..Found::default()
+        })
+        // The next batch skips the refused order: nothing is left.
+        .then_finds(Found {
+            overdue: vec![refused.clone()],
+            ..Found::default()
+        })
+        .then_finds(Found::nothing())
+        .then_finds(Found::nothing())
+        .service();
+
+    let sweep = service.enforce_deadlines(2).await.unwrap();
+
+    assert_eq!(sweep.payments_expired, vec![due.id]);
+    assert!(sweep.ship_overdue.is_empty() && sweep.disputes_escalated.is_empty());
+    let cancelled = journal.latest_order(due.id).unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    assert_eq!(journal.latest_order(refused.id), None, "left alone");
+}
