@@ -133,34 +133,6 @@ async fn a_user_sees_the_orders_they_buy_or_sell_and_can_narrow_to_one_role() {
     );
 }
 
-#[tokio::test]
-async fn each_visibility_lists_exactly_the_orders_it_admits() {
-    let db = TestDatabase::new();
-    let store = PgStore::new(db.pool());
-    let orders: Vec<_> = (1..=9u128)
-        .map(|n| order(n, user(n % 3), user(3 + n % 2)))
-        .collect();
-    insert_all(&store, &orders).await;
-    let mut visibilities = vec![Visibility::All];
-    for n in 0..=5 {
-        visibilities.extend([
-            Visibility::Participant(user(n)),
-            Visibility::Buyer(user(n)),
-            Visibility::Seller(user(n)),
-        ]);
-    }
-    for visibility in visibilities {
-        let listed = store.list_orders(query(visibility)).await.unwrap();
-        let mut admitted: Vec<u128> = orders
-            .iter()
-            .filter(|order| visibility.admits(order))
-            .map(|order| order.id.as_uuid().as_u128())
-            .collect();
-        admitted.reverse();
-        assert_eq!(ids(&listed), admitted, "{visibility:?}");
-    }
-}
-
 /// Orders `ns`, placed by `seeded`, marked PAID.
 async fn mark_paid(store: &PgStore, ns: &[u128]) {
     let mut uow = store.begin().await.unwrap();

@@ -1,0 +1,127 @@
+//! The Order Service's store and unit-of-work ports kept in memory.
+//!
+//! It is held to the same contract as the PostgreSQL adapter (`order-store-contract` runs
+//! one suite against both): a unit of work locks the rows it reads until it ends, writes
+//! nothing others can see before it commits and nothing at all if dropped, numbers each
+//! order's events without gaps, and claims for workers skip rows another unit of work
+//! holds. It is what use-case tests run on, so that they test behaviour rather than calls.
+//!
+//! It is not durable and keeps every row and lock it ever had: not for production.
+
+mod lists;
+mod locks;
+mod state;
+mod unit_of_work;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use order_domain::{Dispute, DisputeId, Order, OrderId};
+use order_ports::store::{DisputeQuery, OrderQuery, Page};
+use order_ports::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
+
+use crate::locks::{Key, Locks};
+use crate::state::State;
+use crate::unit_of_work::MemoryUnitOfWork;
+
+/// The store. Clones share the same rows.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// What committed units of work stored. Held only between awaits.
+    state: Mutex<State>,
+    /// Row locks, held by units of work across awaits until they end.
+    locks: Locks,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn state(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.shared.state()
+    }
+}
+
+impl Shared {
+    fn state(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Internal("a unit of work panicked mid-commit".into()))
+    }
+}
+
+#[async_trait]
+impl OrderStore for MemoryStore {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        Ok(Box::new(MemoryUnitOfWork::new(self.shared.clone())))
+    }
+
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        Ok(self.state()?.order(id))
+    }
+
+    async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>, StoreError> {
+        Ok(self.state()?.list_orders(&query))
+    }
+
+    async fn dispute(&self, id: DisputeId) -> Result<Option<Dispute>, StoreError> {
+        Ok(self.state()?.disputes.get(&id).cloned())
+    }
+
+    async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {
+        Ok(self.state()?.list_disputes(&query))
+    }
+
+    async fn claim_stale_intents(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        // Rows a unit of work holds are passed over, as `SKIP LOCKED` does; each claimed
+        // row is leased and committed at once, its lock let go.
+        let candidates = self.state()?.stale_intents(now);
+        let mut claimed = Vec::new();
+        for id in candidates {
+            if claimed.len() == limit {
+                break;
+            }
+            let Some(_held) = self.shared.locks.try_lock(Key::Order(id)) else {
+                continue;
+            };
+            let mut state = self.state()?;
+            if let Some(order) = state.lease_intent(id, now, lease_until) {
+                claimed.push(order);
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn intent_stats(&self) -> Result<IntentStats, StoreError> {
+        Ok(self.state()?.intent_stats())
+    }
+
+    async fn history(
+        &self,
+        order: OrderId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Page<HistoryEntry>, StoreError> {
+        Ok(self.state()?.history(order, offset, limit))
+    }
+
+    async fn assign_feed_positions(&self, limit: usize) -> Result<usize, StoreError> {
+        Ok(self.state()?.assign_feed_positions(limit))
+    }
+
+    async fn feed(&self, after: u64, limit: u32) -> Result<Vec<FeedEvent>, StoreError> {
+        Ok(self.state()?.feed(after, limit))
+    }
+}

@@ -1,0 +1,460 @@
+//! One unit of work: the rows it locks, held until it ends, and its writes, kept aside
+//! until it commits and dropped with it otherwise.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use order_domain::dispute::DisputeStatus;
+use order_domain::order::OrderSource;
+use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
+use order_ports::{OrderDeadline, RecordedEvent, StoreError, UnitOfWork};
+
+use crate::locks::{Held, Key};
+use crate::state::{with_dispute, OutboxRow, State, StoredOrder};
+use crate::Shared;
+
+/// What the database's unique indexes are called, for the conflicts they raise.
+const ONE_LIVE_ORDER_PER_LISTING: &str = "orders_one_live_per_listing";
+const ONE_DISPUTE_PER_ORDER: &str = "disputes_order_id_key";
+
+pub(crate) struct MemoryUnitOfWork {
+    shared: Arc<Shared>,
+    held: HashMap<Key, Held>,
+    /// Orders this unit of work wrote, as they will be stored; `true` for an insert.
+    orders: HashMap<OrderId, (Order, bool)>,
+    /// Disputes this unit of work wrote; `true` for an insert.
+    disputes: HashMap<DisputeId, (Dispute, bool)>,
+    /// The last sequence number handed out, for each order this unit of work numbered
+    /// events of.
+    sequences: HashMap<OrderId, u64>,
+    outbox: Vec<RecordedEvent>,
+}
+
+impl MemoryUnitOfWork {
+    pub(crate) fn new(shared: Arc<Shared>) -> MemoryUnitOfWork {
+        MemoryUnitOfWork {
+            shared,
+            held: HashMap::new(),
+            orders: HashMap::new(),
+            disputes: HashMap::new(),
+            sequences: HashMap::new(),
+            outbox: Vec::new(),
+        }
+    }
+
+    /// Waits for the row's lock, unless this unit of work holds it already.
+    async fn hold(&mut self, key: Key) {
+        if !self.held.contains_key(&key) {
+            let held = self.shared.locks.lock(key).await;
+            self.held.insert(key, held);
+        }
+    }
+
+    /// Takes the row's lock if nobody else holds it (`SKIP LOCKED`).
+    fn try_hold(&mut self, key: Key) -> bool {
+        if self.held.contains_key(&key) {
+            return true;
+        }
+        match self.shared.locks.try_lock(key) {
+            Some(held) => {
+                self.held.insert(key, held);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn state(&self) -> Result<std::sync::MutexGuard<'_, State>, StoreError> {
+        self.shared.state()
+    }
+
+    /// The order as this unit of work sees it: its own write, or the committed row.
+    fn current_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        let state = self.state()?;
+        let order = match self.orders.get(&id) {
+            Some((order, _)) => order.clone(),
+            None => match state.orders.get(&id) {
+                Some(stored) => stored.order.clone(),
+                None => return Ok(None),
+            },
+        };
+        let disputes = self.current_disputes(&state);
+        Ok(Some(with_dispute(order, disputes.iter())))
+    }
+
+    fn current_dispute(&self, id: DisputeId) -> Result<Option<Dispute>, StoreError> {
+        Ok(match self.disputes.get(&id) {
+            Some((dispute, _)) => Some(dispute.clone()),
+            None => self.state()?.disputes.get(&id).cloned(),
+        })
+    }
+
+    /// Every dispute as this unit of work sees it.
+    fn current_disputes(&self, state: &State) -> Vec<Dispute> {
+        let mut disputes: HashMap<DisputeId, Dispute> =
+            state.disputes.clone().into_iter().collect();
+        for (id, (dispute, _)) in &self.disputes {
+            disputes.insert(*id, dispute.clone());
+        }
+        disputes.into_values().collect()
+    }
+
+    /// Locks the first rows of `candidates` nobody else holds and that are still `due`
+    /// once locked, up to `limit`.
+    fn claim(
+        &mut self,
+        candidates: Vec<OrderId>,
+        limit: usize,
+        due: impl Fn(&Order) -> bool,
+    ) -> Result<Vec<Order>, StoreError> {
+        let mut claimed = Vec::new();
+        for id in candidates {
+            if claimed.len() == limit {
+                break;
+            }
+            if !self.try_hold(Key::Order(id)) {
+                continue;
+            }
+            match self.current_order(id)? {
+                Some(order) if due(&order) => claimed.push(order),
+                _ => {
+                    self.held.remove(&Key::Order(id));
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// The committed orders `due` holds for, sorted by `deadline`.
+    fn candidates(
+        &self,
+        due: impl Fn(&Order) -> bool,
+        deadline: impl Fn(&Order) -> Option<DateTime<Utc>>,
+    ) -> Result<Vec<OrderId>, StoreError> {
+        let state = self.state()?;
+        let mut found: Vec<_> = state
+            .orders
+            .values()
+            .map(|stored| &stored.order)
+            .filter(|order| due(order))
+            .map(|order| (deadline(order), order.id))
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+}
+
+/// Whether `listing` has a live order other than `except` among `orders`.
+fn live_elsewhere<'a>(
+    mut orders: impl Iterator<Item = &'a Order>,
+    listing: ListingId,
+    except: OrderId,
+) -> bool {
+    orders.any(|order| {
+        order.listing_id == listing && order.id != except && order.status != OrderStatus::Cancelled
+    })
+}
+
+#[async_trait]
+impl UnitOfWork for MemoryUnitOfWork {
+    async fn lock_order(&mut self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.hold(Key::Order(id)).await;
+        self.current_order(id)
+    }
+
+    async fn lock_live_order_for_listing(
+        &mut self,
+        listing_id: ListingId,
+    ) -> Result<Option<Order>, StoreError> {
+        // As `FOR UPDATE` does, the row is checked again once its lock is had: it may have
+        // been cancelled meanwhile.
+        loop {
+            let written = self
+                .orders
+                .values()
+                .find(|(order, _)| {
+                    order.listing_id == listing_id && order.status != OrderStatus::Cancelled
+                })
+                .map(|(order, _)| order.id);
+            let Some(id) = written.or(self.state()?.live_order_of(listing_id)) else {
+                return Ok(None);
+            };
+            self.hold(Key::Order(id)).await;
+            match self.current_order(id)? {
+                Some(order) if order.status != OrderStatus::Cancelled => return Ok(Some(order)),
+                _ => {
+                    self.held.remove(&Key::Order(id));
+                }
+            }
+        }
+    }
+
+    async fn claim_due_order(
+        &mut self,
+        now: DateTime<Utc>,
+        skip: Vec<OrderId>,
+    ) -> Result<Option<Order>, StoreError> {
+        let due = |order: &Order| {
+            matches!(order.status, OrderStatus::Shipped | OrderStatus::Delivered)
+                && order.auto_complete_at.is_some_and(|at| at <= now)
+                && order.escrow_intent.is_none()
+                && !skip.contains(&order.id)
+        };
+        let candidates = self.candidates(due, |order| order.auto_complete_at)?;
+        Ok(self.claim(candidates, 1, due)?.pop())
+    }
+
+    async fn claim_overdue_orders(
+        &mut self,
+        deadline: OrderDeadline,
+        now: DateTime<Utc>,
+        limit: usize,
+        skip: Vec<OrderId>,
+    ) -> Result<Vec<Order>, StoreError> {
+        let payment = |order: &Order| {
+            order.status == OrderStatus::PendingPayment
+                && order.source == OrderSource::Auction
+                && order.pay_by.is_some_and(|at| at <= now)
+        };
+        let shipping = |order: &Order| {
+            order.status == OrderStatus::Paid
+                && order.ship_overdue_at.is_none()
+                && order.ship_by.is_some_and(|at| at <= now)
+        };
+        let due = |order: &Order| {
+            let past = match deadline {
+                OrderDeadline::Payment => payment(order),
+                OrderDeadline::Shipping => shipping(order),
+            };
+            past && order.escrow_intent.is_none() && !skip.contains(&order.id)
+        };
+        let candidates = self.candidates(due, |order| match deadline {
+            OrderDeadline::Payment => order.pay_by,
+            OrderDeadline::Shipping => order.ship_by,
+        })?;
+        self.claim(candidates, limit, due)
+    }
+
+    async fn claim_unanswered_disputes(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+        skip: Vec<DisputeId>,
+    ) -> Result<Vec<(Order, Dispute)>, StoreError> {
+        let unanswered = |dispute: &Dispute| {
+            matches!(
+                dispute.status,
+                DisputeStatus::Open | DisputeStatus::Evidence
+            ) && dispute.respond_by.is_some_and(|at| at <= now)
+                && !skip.contains(&dispute.id)
+        };
+        let mut candidates: Vec<_> = self
+            .state()?
+            .disputes
+            .values()
+            .filter(|dispute| unanswered(dispute))
+            .map(|dispute| (dispute.respond_by, dispute.id, dispute.order_id))
+            .collect();
+        candidates.sort();
+        let mut claimed = Vec::new();
+        for (_, dispute_id, order_id) in candidates {
+            if claimed.len() == limit {
+                break;
+            }
+            // Both rows, or neither: a row another unit of work holds is skipped.
+            let (order_key, dispute_key) = (Key::Order(order_id), Key::Dispute(dispute_id));
+            let had = (
+                self.held.contains_key(&order_key),
+                self.held.contains_key(&dispute_key),
+            );
+            if !self.try_hold(order_key) {
+                continue;
+            }
+            if !self.try_hold(dispute_key) {
+                if !had.0 {
+                    self.held.remove(&order_key);
+                }
+                continue;
+            }
+            let order = self.current_order(order_id)?;
+            let dispute = self.current_dispute(dispute_id)?;
+            match (order, dispute) {
+                (Some(order), Some(dispute))
+                    if unanswered(&dispute) && order.escrow_intent.is_none() =>
+                {
+                    claimed.push((order, dispute));
+                }
+                _ => {
+                    if !had.0 {
+                        self.held.remove(&order_key);
+                    }
+                    if !had.1 {
+                        self.held.remove(&dispute_key);
+                    }
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {
+        {
+            let state = self.state()?;
+            let committed = state.orders.values().map(|stored| &stored.order);
+            let written = self.orders.values().map(|(order, _)| order);
+            if state.orders.contains_key(&order.id)
+                || live_elsewhere(committed.chain(written), order.listing_id, order.id)
+            {
+                return Err(StoreError::Conflict(ONE_LIVE_ORDER_PER_LISTING.into()));
+            }
+        }
+        self.hold(Key::Order(order.id)).await;
+        self.orders.insert(order.id, (order.clone(), true));
+        Ok(())
+    }
+
+    async fn update_order(
+        &mut self,
+        order: &Order,
+        expected: OrderStatus,
+    ) -> Result<(), StoreError> {
+        self.hold(Key::Order(order.id)).await;
+        let inserted = match self.orders.get(&order.id) {
+            Some((_, inserted)) => *inserted,
+            None => false,
+        };
+        match self.current_order(order.id)? {
+            Some(current) if current.status == expected => {
+                self.orders.insert(order.id, (order.clone(), inserted));
+                Ok(())
+            }
+            _ => Err(StoreError::Stale),
+        }
+    }
+
+    async fn lock_dispute(&mut self, id: DisputeId) -> Result<Option<Dispute>, StoreError> {
+        self.hold(Key::Dispute(id)).await;
+        self.current_dispute(id)
+    }
+
+    async fn lock_dispute_with_order(
+        &mut self,
+        id: DisputeId,
+    ) -> Result<Option<(Order, Dispute)>, StoreError> {
+        let Some(dispute) = self.current_dispute(id)? else {
+            return Ok(None);
+        };
+        // The order first, as every unit of work locks them.
+        self.hold(Key::Order(dispute.order_id)).await;
+        self.hold(Key::Dispute(id)).await;
+        let order = self.current_order(dispute.order_id)?;
+        let dispute = self.current_dispute(id)?;
+        Ok(order.zip(dispute))
+    }
+
+    async fn insert_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError> {
+        {
+            let state = self.state()?;
+            let has_one = self
+                .current_disputes(&state)
+                .iter()
+                .any(|other| other.order_id == dispute.order_id || other.id == dispute.id);
+            if has_one {
+                return Err(StoreError::Conflict(ONE_DISPUTE_PER_ORDER.into()));
+            }
+        }
+        self.hold(Key::Dispute(dispute.id)).await;
+        self.disputes.insert(dispute.id, (dispute.clone(), true));
+        Ok(())
+    }
+
+    async fn update_dispute(&mut self, dispute: &Dispute) -> Result<(), StoreError> {
+        self.hold(Key::Dispute(dispute.id)).await;
+        let inserted = match self.disputes.get(&dispute.id) {
+            Some((_, inserted)) => *inserted,
+            None => false,
+        };
+        if !inserted && !self.state()?.disputes.contains_key(&dispute.id) {
+            return Err(StoreError::Stale);
+        }
+        self.disputes
+            .insert(dispute.id, (dispute.clone(), inserted));
+        Ok(())
+    }
+
+    async fn reserve_sequences(&mut self, order: OrderId, count: u64) -> Result<u64, StoreError> {
+        self.hold(Key::Order(order)).await;
+        let last = match self.sequences.get(&order) {
+            Some(last) => *last,
+            None => {
+                let state = self.state()?;
+                match state.orders.get(&order) {
+                    Some(stored) => stored.sequence,
+                    None if self.orders.contains_key(&order) => 0,
+                    None => return Err(StoreError::Stale),
+                }
+            }
+        };
+        self.sequences.insert(order, last + count);
+        Ok(last + 1)
+    }
+
+    async fn append_outbox(&mut self, events: Vec<RecordedEvent>) -> Result<(), StoreError> {
+        self.outbox.extend(events);
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        let shared = self.shared.clone();
+        let mut state = shared.state()?;
+        // Inserts racing from units of work that held no common row meet here, as they
+        // meet at the database's unique indexes.
+        for (order, inserted) in self.orders.values() {
+            let others = state.orders.values().map(|stored| &stored.order);
+            if *inserted
+                && (state.orders.contains_key(&order.id)
+                    || live_elsewhere(others, order.listing_id, order.id))
+            {
+                return Err(StoreError::Conflict(ONE_LIVE_ORDER_PER_LISTING.into()));
+            }
+        }
+        for (dispute, inserted) in self.disputes.values() {
+            if *inserted
+                && state
+                    .disputes
+                    .values()
+                    .any(|other| other.order_id == dispute.order_id || other.id == dispute.id)
+            {
+                return Err(StoreError::Conflict(ONE_DISPUTE_PER_ORDER.into()));
+            }
+        }
+        for (id, (order, _)) in self.orders.drain() {
+            let sequence = self
+                .sequences
+                .get(&id)
+                .copied()
+                .or(state.orders.get(&id).map(|stored| stored.sequence))
+                .unwrap_or(0);
+            state.orders.insert(id, StoredOrder { order, sequence });
+        }
+        for (id, last) in self.sequences.drain() {
+            if let Some(stored) = state.orders.get_mut(&id) {
+                stored.sequence = last;
+            }
+        }
+        for (id, (dispute, _)) in self.disputes.drain() {
+            state.disputes.insert(id, dispute);
+        }
+        state
+            .outbox
+            .extend(self.outbox.drain(..).map(|event| OutboxRow {
+                event,
+                position: None,
+            }));
+        drop(state);
+        self.held.clear();
+        Ok(())
+    }
+}

@@ -1,0 +1,556 @@
+//! The cases of the contract, one behaviour each. Every case starts from an empty store.
+//!
+//! An adapter may hold writes back and report their refusal (`Conflict`, `Stale`) from a
+//! later call, at the latest `commit`, as the port allows: the cases accept either.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use order_domain::fixtures::*;
+use order_domain::order::IntentRequest;
+use order_domain::{
+    Actor, Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
+};
+use order_ports::store::{OrderQuery, Page, PageRequest, Position, SortOrder, Visibility};
+use order_ports::{OrderDeadline, OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine};
+use uuid::Uuid;
+
+/// `order` as the `n`th of its kind: its own id, listing and creation time (`n` minutes
+/// after the fixture's), so that several can be stored side by side.
+fn nth(order: Order, n: u128) -> Order {
+    let mut data = order.into_data();
+    data.id = OrderId::from_uuid(Uuid::from_u128(n));
+    data.listing_id = ListingId::from_uuid(Uuid::from_u128(10_000 + n));
+    data.created_at += TimeDelta::minutes(n as i64);
+    Order::rehydrate(data)
+}
+
+/// `order` bought by `buyer` from `seller`.
+fn between(order: Order, buyer: u128, seller: u128) -> Order {
+    let mut data = order.into_data();
+    data.buyer_id = UserId::from_uuid(Uuid::from_u128(buyer));
+    data.seller_id = UserId::from_uuid(Uuid::from_u128(seller));
+    Order::rehydrate(data)
+}
+
+fn user(n: u128) -> UserId {
+    UserId::from_uuid(Uuid::from_u128(n))
+}
+
+async fn insert(store: &dyn OrderStore, orders: &[Order]) {
+    let mut uow = store.begin().await.unwrap();
+    for order in orders {
+        uow.insert_order(order).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+}
+
+/// Stores `changed` over `before` (locked first), as a use case does.
+async fn update(store: &dyn OrderStore, before: &Order, changed: &Order) {
+    let mut uow = store.begin().await.unwrap();
+    uow.lock_order(before.id).await.unwrap();
+    uow.update_order(changed, before.status).await.unwrap();
+    uow.commit().await.unwrap();
+}
+
+/// An event of `order`, numbered `sequence`.
+fn event(order: &Order, sequence: u64, n: u128) -> RecordedEvent {
+    RecordedEvent {
+        message: OutboxMessage {
+            event_id: EventId::from_uuid(Uuid::from_u128(0xE000 + n)),
+            event_type: EventType::OrderShipped,
+            order_id: order.id,
+            occurred_at: t0() + TimeDelta::seconds(n as i64),
+            payload: format!("{{\"n\":{n}}}"),
+        },
+        story: StoryLine {
+            sequence,
+            actor: Actor::System,
+            from_status: order.status,
+            to_status: order.status,
+            details: serde_json::json!({"n": n as u64}),
+        },
+    }
+}
+
+/// Records `count` events of `order` in one unit of work; their sequence numbers.
+async fn record_events(
+    store: &dyn OrderStore,
+    order: &Order,
+    count: u64,
+    first_n: u128,
+) -> Vec<u64> {
+    let mut uow = store.begin().await.unwrap();
+    uow.lock_order(order.id).await.unwrap();
+    let first = uow.reserve_sequences(order.id, count).await.unwrap();
+    let sequences: Vec<u64> = (first..first + count).collect();
+    let events = sequences
+        .iter()
+        .zip(first_n..)
+        .map(|(sequence, n)| event(order, *sequence, n))
+        .collect();
+    uow.append_outbox(events).await.unwrap();
+    uow.commit().await.unwrap();
+    sequences
+}
+
+fn is_conflict<T: std::fmt::Debug>(outcome: &Result<T, StoreError>) -> bool {
+    matches!(outcome, Err(StoreError::Conflict(_)))
+}
+
+pub async fn a_committed_order_reads_back_and_an_uncommitted_one_does_not<S: OrderStore>(
+    store: Arc<S>,
+) {
+    let order = placed();
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_order(&order).await.unwrap();
+    assert_eq!(
+        store.order(order.id).await.unwrap(),
+        None,
+        "not before commit"
+    );
+    uow.commit().await.unwrap();
+    assert_eq!(store.order(order.id).await.unwrap(), Some(order));
+}
+
+pub async fn a_dropped_unit_of_work_leaves_nothing_behind<S: OrderStore>(store: Arc<S>) {
+    let order = placed();
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_order(&order).await.unwrap();
+    drop(uow);
+    assert_eq!(store.order(order.id).await.unwrap(), None);
+    // Its listing is free: nothing of the dropped insert remains.
+    insert(store.as_ref(), std::slice::from_ref(&order)).await;
+    assert_eq!(store.order(order.id).await.unwrap(), Some(order));
+}
+
+pub async fn a_second_live_order_for_a_listing_conflicts<S: OrderStore>(store: Arc<S>) {
+    let first = placed();
+    insert(store.as_ref(), std::slice::from_ref(&first)).await;
+    let mut second = nth(placed(), 2).into_data();
+    second.listing_id = first.listing_id;
+    let second = Order::rehydrate(second);
+    let mut uow = store.begin().await.unwrap();
+    let outcome = async {
+        uow.insert_order(&second).await?;
+        uow.commit().await
+    }
+    .await;
+    assert!(is_conflict(&outcome), "{outcome:?}");
+    assert_eq!(store.order(second.id).await.unwrap(), None);
+}
+
+pub async fn an_update_from_a_status_the_order_left_is_stale<S: OrderStore>(store: Arc<S>) {
+    let order = placed();
+    insert(store.as_ref(), std::slice::from_ref(&order)).await;
+    let mut uow = store.begin().await.unwrap();
+    uow.lock_order(order.id).await.unwrap();
+    let outcome = async {
+        uow.update_order(&paid(), OrderStatus::Paid).await?;
+        uow.commit().await
+    }
+    .await;
+    assert_eq!(outcome, Err(StoreError::Stale));
+    drop(uow);
+    assert_eq!(store.order(order.id).await.unwrap(), Some(order.clone()));
+
+    update(store.as_ref(), &order, &paid()).await;
+    assert_eq!(store.order(order.id).await.unwrap(), Some(paid()));
+}
+
+pub async fn a_locked_order_waits_for_the_unit_of_work_holding_it<S: OrderStore + 'static>(
+    store: Arc<S>,
+) {
+    let order = placed();
+    insert(store.as_ref(), std::slice::from_ref(&order)).await;
+    let mut first = store.begin().await.unwrap();
+    first.lock_order(order.id).await.unwrap();
+
+    let waiting = store.clone();
+    let second = tokio::spawn(async move {
+        let mut uow = waiting.begin().await.unwrap();
+        let seen = uow.lock_order(order.id).await.unwrap();
+        drop(uow);
+        seen
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!second.is_finished(), "the second waits for the lock");
+
+    first
+        .update_order(&paid(), OrderStatus::PendingPayment)
+        .await
+        .unwrap();
+    first.commit().await.unwrap();
+    let seen = second.await.unwrap();
+    assert_eq!(
+        seen.map(|order| order.status),
+        Some(OrderStatus::Paid),
+        "and reads the change"
+    );
+}
+
+pub async fn events_are_numbered_without_gaps_in_commit_order<S: OrderStore>(store: Arc<S>) {
+    let order = placed();
+    insert(store.as_ref(), std::slice::from_ref(&order)).await;
+    assert_eq!(record_events(store.as_ref(), &order, 2, 1).await, [1, 2]);
+
+    // Numbers reserved by a unit of work that does not commit are handed out again.
+    let mut dropped = store.begin().await.unwrap();
+    dropped.lock_order(order.id).await.unwrap();
+    assert_eq!(dropped.reserve_sequences(order.id, 5).await.unwrap(), 3);
+    drop(dropped);
+
+    assert_eq!(record_events(store.as_ref(), &order, 1, 3).await, [3]);
+}
+
+pub async fn a_second_dispute_for_an_order_conflicts_and_the_order_shows_its_dispute<
+    S: OrderStore,
+>(
+    store: Arc<S>,
+) {
+    let before = shipped();
+    insert(store.as_ref(), std::slice::from_ref(&before)).await;
+    let (disputed, dispute) = disputed_from(before.clone());
+    let mut uow = store.begin().await.unwrap();
+    uow.lock_order(before.id).await.unwrap();
+    uow.update_order(&disputed, before.status).await.unwrap();
+    uow.insert_dispute(&dispute).await.unwrap();
+    uow.commit().await.unwrap();
+    let read = store.order(before.id).await.unwrap().unwrap();
+    assert_eq!(read.dispute, Some(dispute.summary()));
+    assert_eq!(
+        store.dispute(dispute.id).await.unwrap(),
+        Some(dispute.clone())
+    );
+
+    let mut other = dispute.clone().into_data();
+    other.id = DisputeId::from_uuid(Uuid::from_u128(31));
+    let other = Dispute::rehydrate(other);
+    let mut uow = store.begin().await.unwrap();
+    let outcome = async {
+        uow.lock_order(before.id).await?;
+        uow.insert_dispute(&other).await?;
+        uow.commit().await
+    }
+    .await;
+    assert!(is_conflict(&outcome), "{outcome:?}");
+    assert_eq!(store.dispute(other.id).await.unwrap(), None);
+}
+
+pub async fn a_claim_skips_rows_another_unit_of_work_holds<S: OrderStore>(store: Arc<S>) {
+    let (a, b) = (nth(shipped(), 1), nth(shipped(), 2));
+    insert(store.as_ref(), &[a.clone(), b.clone()]).await;
+    let due = a.auto_complete_at.unwrap() + TimeDelta::minutes(1);
+
+    let mut holding = store.begin().await.unwrap();
+    holding.lock_order(a.id).await.unwrap();
+    let mut worker = store.begin().await.unwrap();
+    let claimed = worker.claim_due_order(due, vec![]).await.unwrap();
+    assert_eq!(claimed.map(|order| order.id), Some(b.id));
+    let mut another = store.begin().await.unwrap();
+    assert_eq!(
+        another.claim_due_order(due, vec![]).await.unwrap(),
+        None,
+        "both held"
+    );
+    drop((worker, another));
+
+    let mut worker = store.begin().await.unwrap();
+    assert_eq!(
+        worker.claim_due_order(due, vec![b.id]).await.unwrap(),
+        None,
+        "b skipped, a still held"
+    );
+    // Dropped, a unit of work lets its rows go: soon, if not at once (its rollback may take
+    // a round trip of its own).
+    drop(holding);
+    let mut claimed = None;
+    for _ in 0..250 {
+        claimed = worker.claim_due_order(due, vec![b.id]).await.unwrap();
+        if claimed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(claimed.map(|order| order.id), Some(a.id));
+}
+
+pub async fn overdue_claims_take_exactly_the_orders_past_their_deadline<S: OrderStore>(
+    store: Arc<S>,
+) {
+    let unpaid = nth(placed(), 1);
+    let buy_now = nth(buy_now_placed(), 2);
+    let unshipped = nth(paid(), 3);
+    let on_time = nth(shipped(), 4);
+    insert(
+        store.as_ref(),
+        &[
+            unpaid.clone(),
+            buy_now.clone(),
+            unshipped.clone(),
+            on_time.clone(),
+        ],
+    )
+    .await;
+    let claim = |deadline: OrderDeadline, now: DateTime<Utc>, skip: Vec<OrderId>| {
+        let store = store.clone();
+        async move {
+            let mut uow = store.begin().await.unwrap();
+            let claimed = uow
+                .claim_overdue_orders(deadline, now, 10, skip)
+                .await
+                .unwrap();
+            claimed
+                .into_iter()
+                .map(|order| order.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let pay_by = unpaid.pay_by.unwrap();
+    let ship_by = unshipped.ship_by.unwrap();
+    assert_eq!(
+        claim(
+            OrderDeadline::Payment,
+            pay_by - TimeDelta::seconds(1),
+            vec![]
+        )
+        .await,
+        []
+    );
+    assert_eq!(
+        claim(OrderDeadline::Payment, pay_by, vec![]).await,
+        [unpaid.id]
+    );
+    assert_eq!(
+        claim(OrderDeadline::Payment, pay_by, vec![unpaid.id]).await,
+        []
+    );
+    assert_eq!(
+        claim(
+            OrderDeadline::Shipping,
+            ship_by - TimeDelta::seconds(1),
+            vec![]
+        )
+        .await,
+        []
+    );
+    assert_eq!(
+        claim(OrderDeadline::Shipping, ship_by, vec![]).await,
+        [unshipped.id]
+    );
+}
+
+pub async fn stale_intents_are_leased_once<S: OrderStore>(store: Arc<S>) {
+    let order = shipped();
+    insert(store.as_ref(), std::slice::from_ref(&order)).await;
+    let requested = later(5);
+    let IntentRequest::Recorded(movement) = order
+        .request_completion(requested, TimeDelta::minutes(2))
+        .unwrap()
+    else {
+        panic!("a new intent");
+    };
+    update(store.as_ref(), &order, &movement.order).await;
+    let resume_at = movement.intent.resume_at;
+
+    let early = store
+        .claim_stale_intents(resume_at - TimeDelta::seconds(1), later(6), 10)
+        .await
+        .unwrap();
+    assert_eq!(early, vec![], "its requester still has it");
+    let lease_until = resume_at + TimeDelta::minutes(1);
+    let claimed = store
+        .claim_stale_intents(resume_at, lease_until, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let leased = claimed[0].escrow_intent.clone().unwrap();
+    assert_eq!(leased.resume_at, lease_until);
+    assert!(leased.is_same(&movement.intent));
+    let again = store
+        .claim_stale_intents(resume_at, lease_until, 10)
+        .await
+        .unwrap();
+    assert_eq!(again, vec![], "leased to the first worker");
+    let stats = store.intent_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.oldest), (1, Some(requested)));
+}
+
+pub async fn the_history_pages_an_orders_events_in_sequence<S: OrderStore>(store: Arc<S>) {
+    let (order, other) = (nth(placed(), 1), nth(placed(), 2));
+    insert(store.as_ref(), &[order.clone(), other.clone()]).await;
+    record_events(store.as_ref(), &order, 2, 1).await;
+    record_events(store.as_ref(), &other, 1, 3).await;
+    record_events(store.as_ref(), &order, 1, 4).await;
+
+    let first = store.history(order.id, 0, 2).await.unwrap();
+    let sequences = |page: &Page<order_ports::HistoryEntry>| {
+        page.items
+            .iter()
+            .map(|entry| entry.story.sequence)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sequences(&first), [1, 2]);
+    assert!(first.has_more);
+    assert_eq!(first.total.map(|total| total.count()), Some(3));
+    assert_eq!(first.items[0], history_entry(&event(&order, 1, 1)));
+    let second = store.history(order.id, 2, 2).await.unwrap();
+    assert_eq!(sequences(&second), [3]);
+    assert!(!second.has_more);
+}
+
+fn history_entry(recorded: &RecordedEvent) -> order_ports::HistoryEntry {
+    order_ports::HistoryEntry {
+        event_id: recorded.message.event_id,
+        event_type: recorded.message.event_type,
+        occurred_at: recorded.message.occurred_at,
+        story: recorded.story.clone(),
+    }
+}
+
+pub async fn the_feed_positions_committed_events_in_commit_order<S: OrderStore>(store: Arc<S>) {
+    let (a, b) = (nth(placed(), 1), nth(placed(), 2));
+    insert(store.as_ref(), &[a.clone(), b.clone()]).await;
+    record_events(store.as_ref(), &b, 1, 1).await;
+    record_events(store.as_ref(), &a, 2, 2).await;
+    // An uncommitted event is not positioned.
+    let mut open = store.begin().await.unwrap();
+    open.lock_order(b.id).await.unwrap();
+    let sequence = open.reserve_sequences(b.id, 1).await.unwrap();
+    open.append_outbox(vec![event(&b, sequence, 9)])
+        .await
+        .unwrap();
+
+    assert_eq!(store.assign_feed_positions(100).await.unwrap(), 3);
+    drop(open);
+    let feed = store.feed(0, 100).await.unwrap();
+    let seen: Vec<_> = feed
+        .iter()
+        .map(|event| (event.order_id, event.sequence, event.payload.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (b.id, 1, "{\"n\":1}"),
+            (a.id, 1, "{\"n\":2}"),
+            (a.id, 2, "{\"n\":3}")
+        ]
+    );
+    let positions: Vec<u64> = feed.iter().map(|event| event.position).collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{positions:?}"
+    );
+    let rest = store.feed(positions[0], 100).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(store.assign_feed_positions(100).await.unwrap(), 0);
+}
+
+fn query(visibility: Visibility, page: PageRequest, sort: SortOrder) -> OrderQuery {
+    OrderQuery {
+        visibility,
+        statuses: vec![],
+        listing_id: None,
+        created_after: None,
+        created_before: None,
+        sort,
+        page,
+    }
+}
+
+const EVERYTHING: PageRequest = PageRequest::Offset {
+    offset: 0,
+    limit: 100,
+};
+
+pub async fn each_visibility_lists_exactly_the_orders_it_admits<S: OrderStore>(store: Arc<S>) {
+    let orders: Vec<_> = (1..=9u128)
+        .map(|n| between(nth(placed(), n), n % 3, 3 + n % 2))
+        .collect();
+    insert(store.as_ref(), &orders).await;
+    let mut visibilities = vec![Visibility::All];
+    for n in 0..=5 {
+        visibilities.extend([
+            Visibility::Participant(user(n)),
+            Visibility::Buyer(user(n)),
+            Visibility::Seller(user(n)),
+        ]);
+    }
+    for visibility in visibilities {
+        let listed = store
+            .list_orders(query(visibility, EVERYTHING, SortOrder::NewestFirst))
+            .await
+            .unwrap();
+        let admitted: Vec<OrderId> = orders
+            .iter()
+            .rev()
+            .filter(|order| visibility.admits(order))
+            .map(|order| order.id)
+            .collect();
+        let ids: Vec<OrderId> = listed.items.iter().map(|order| order.id).collect();
+        assert_eq!(ids, admitted, "{visibility:?}");
+        assert_eq!(
+            listed.total.map(|total| total.count()),
+            Some(admitted.len() as u64),
+            "{visibility:?}"
+        );
+    }
+}
+
+pub async fn keyset_pages_walk_the_whole_list_forward_and_back<S: OrderStore>(store: Arc<S>) {
+    let orders: Vec<_> = (1..=7u128).map(|n| nth(placed(), n)).collect();
+    insert(store.as_ref(), &orders).await;
+    for sort in [SortOrder::NewestFirst, SortOrder::OldestFirst] {
+        let mut expected: Vec<OrderId> = orders.iter().map(|order| order.id).collect();
+        if sort == SortOrder::NewestFirst {
+            expected.reverse();
+        }
+        let position = |order: &Order| Position {
+            created_at: order.created_at,
+            id: *order.id.as_uuid(),
+        };
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .list_orders(query(
+                    Visibility::All,
+                    PageRequest::After { after, limit: 3 },
+                    sort,
+                ))
+                .await
+                .unwrap();
+            assert_eq!(page.total, None, "keyset pages carry no count");
+            walked.extend(page.items.iter().map(|order| order.id));
+            after = page.items.last().map(position);
+            if !page.has_more {
+                break;
+            }
+        }
+        assert_eq!(walked, expected, "{sort:?} forward");
+
+        let last = orders
+            .iter()
+            .find(|order| Some(&order.id) == expected.last())
+            .unwrap();
+        let back = store
+            .list_orders(query(
+                Visibility::All,
+                PageRequest::Before {
+                    before: position(last),
+                    limit: 3,
+                },
+                sort,
+            ))
+            .await
+            .unwrap();
+        let ids: Vec<OrderId> = back.items.iter().map(|order| order.id).collect();
+        assert_eq!(
+            ids,
+            expected[expected.len() - 4..expected.len() - 1],
+            "{sort:?} back"
+        );
+        assert!(back.has_more, "{sort:?}: more before");
+    }
+}

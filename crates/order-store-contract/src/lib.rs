@@ -1,0 +1,42 @@
+//! The contract of the store ports, as one suite every adapter runs: the PostgreSQL adapter
+//! on a fresh database a test, the in-memory one on a fresh store. What a use case may rely
+//! on is what passes here on both.
+//!
+//! An adapter's test file calls [`store_contract!`] with an async expression giving a fresh
+//! store (and anything that must live as long as it, such as its database), which writes one
+//! `#[tokio::test]` per case.
+
+pub mod cases;
+
+/// Writes one test per case of the contract, each on the store `$fresh` gives: an async
+/// expression evaluating to `(store, guard)`, the guard kept alive for the test.
+#[macro_export]
+macro_rules! store_contract {
+    ($fresh:expr) => {
+        $crate::store_contract!(@cases $fresh;
+            a_committed_order_reads_back_and_an_uncommitted_one_does_not,
+            a_dropped_unit_of_work_leaves_nothing_behind,
+            a_second_live_order_for_a_listing_conflicts,
+            an_update_from_a_status_the_order_left_is_stale,
+            a_locked_order_waits_for_the_unit_of_work_holding_it,
+            events_are_numbered_without_gaps_in_commit_order,
+            a_second_dispute_for_an_order_conflicts_and_the_order_shows_its_dispute,
+            a_claim_skips_rows_another_unit_of_work_holds,
+            overdue_claims_take_exactly_the_orders_past_their_deadline,
+            stale_intents_are_leased_once,
+            the_history_pages_an_orders_events_in_sequence,
+            the_feed_positions_committed_events_in_commit_order,
+            each_visibility_lists_exactly_the_orders_it_admits,
+            keyset_pages_walk_the_whole_list_forward_and_back,
+        );
+    };
+    (@cases $fresh:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (store, _guard) = $fresh;
+                $crate::cases::$case(std::sync::Arc::new(store)).await;
+            }
+        )*
+    };
+}
