@@ -245,25 +245,59 @@ async fn a_host_outside_the_allowed_hosts_is_refused() {
     );
 }
 
+/// POSTs `body` as it is written (repeated keys and all) with exactly `headers`, a header
+/// named twice sent twice; the answer's status and JSON.
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, String)],
+    body: String,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", app.url))
+        .header("Content-Type", "application/json")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let answer = request.send().await.unwrap();
+    (answer.status(), answer.json().await.unwrap())
+}
+
+fn bearer(token: String) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {token}"))
+}
+
+fn service_token(token: &str) -> (&'static str, String) {
+    ("X-Service-Token", token.to_owned())
+}
+
+/// An auction win's body, with `address` as its shipping address as written.
+fn auction_win(address: &str) -> String {
+    format!(
+        r#"{{"listing_id": "{}", "buyer_id": "{}", "seller_id": "{}", "amount": "10.00",
+             "shipping_address": {address}}}"#,
+        listing(1),
+        Cast::buyer(),
+        Cast::seller()
+    )
+}
+
 #[tokio::test]
 async fn a_repeated_key_is_refused_by_name_and_changes_nothing() {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
     let order = app.paid_order(listing(1), "100.00").await;
     let before = app.snapshot().await;
-    let seller = support::token(Cast::seller(), false);
+    let seller = [bearer(support::token(Cast::seller(), false))];
+    let body = r#"{"tracking_number": "1Z-1", "carrier": "UPS", "tracking_number": "1Z-2"}"#;
     let ship = format!("/api/v1/orders/{}/ship/", id(&order));
-    let answer = reqwest::Client::new()
-        .post(format!("{}{ship}", app.url))
-        .bearer_auth(&seller)
-        .header("Content-Type", "application/json")
-        .body(r#"{"tracking_number": "1Z-1", "carrier": "UPS", "tracking_number": "1Z-2"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let answer = post_raw(&app, &ship, &seller, body.into()).await;
     assert_eq!(
-        answer.json::<Value>().await.unwrap(),
-        json!({"tracking_number": ["Repeated key."]})
+        answer,
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"tracking_number": ["Repeated key."]})
+        )
     );
     assert_eq!(app.snapshot().await, before);
 }
@@ -271,24 +305,15 @@ async fn a_repeated_key_is_refused_by_name_and_changes_nothing() {
 #[tokio::test]
 async fn a_repeated_key_inside_a_field_is_reported_under_that_field() {
     let app = TestApp::spawn(seed(0, "1.00")).await;
-    let answer = reqwest::Client::new()
-        .post(format!("{}/api/v1/orders/internal/create/", app.url))
-        .header("X-Service-Token", SERVICE_TOKEN)
-        .header("Content-Type", "application/json")
-        .body(format!(
-            r#"{{"listing_id": "{}", "buyer_id": "{}", "seller_id": "{}", "amount": "10.00",
-                 "shipping_address": {{"city": "Lyon", "city": "Paris"}}}}"#,
-            listing(1),
-            Cast::buyer(),
-            Cast::seller()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let body = auction_win(r#"{"city": "Lyon", "city": "Paris"}"#);
+    let create = "/api/v1/orders/internal/create/";
+    let answer = post_raw(&app, create, &[service_token(SERVICE_TOKEN)], body).await;
     assert_eq!(
-        answer.json::<Value>().await.unwrap(),
-        json!({"shipping_address": ["city: Repeated key."]})
+        answer,
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"shipping_address": ["city: Repeated key."]})
+        )
     );
     assert_eq!(app.count("orders", "true").await, 0);
 }
@@ -304,19 +329,14 @@ async fn two_authorization_headers_are_refused_and_nothing_is_done() {
         &EncodingKey::from_secret(b"not-the-secret-at-all"),
     )
     .unwrap();
-    let answer = reqwest::Client::new()
-        .post(format!("{}/api/v1/orders/{}/ship/", app.url, id(&order)))
-        .header(
-            "Authorization",
-            format!("Bearer {}", support::token(Cast::seller(), false)),
-        )
-        .header("Authorization", format!("Bearer {forged_admin}"))
-        .json(&json!({"tracking_number": "1Z-1", "carrier": "UPS"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
-    let body: Value = answer.json().await.unwrap();
+    let both = [
+        bearer(support::token(Cast::seller(), false)),
+        bearer(forged_admin),
+    ];
+    let ship = format!("/api/v1/orders/{}/ship/", id(&order));
+    let body = json!({"tracking_number": "1Z-1", "carrier": "UPS"}).to_string();
+    let (status, body) = post_raw(&app, &ship, &both, body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["code"], "ambiguous_credentials", "{body}");
     assert_eq!(app.snapshot().await, before);
 }
@@ -324,17 +344,13 @@ async fn two_authorization_headers_are_refused_and_nothing_is_done() {
 #[tokio::test]
 async fn two_service_tokens_are_refused_and_nothing_is_done() {
     let app = TestApp::spawn(seed(0, "1.00")).await;
-    let answer = reqwest::Client::new()
-        .post(format!("{}/api/v1/orders/internal/create/", app.url))
-        .header("X-Service-Token", SERVICE_TOKEN)
-        .header("X-Service-Token", "a-forged-token")
-        .json(&json!({"listing_id": listing(1), "buyer_id": Cast::buyer(),
-                      "seller_id": Cast::seller(), "amount": "10.00"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
-    let body: Value = answer.json().await.unwrap();
+    let both = [
+        service_token(SERVICE_TOKEN),
+        service_token("a-forged-token"),
+    ];
+    let create = "/api/v1/orders/internal/create/";
+    let (status, body) = post_raw(&app, create, &both, auction_win("{}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["code"], "ambiguous_credentials", "{body}");
     assert_eq!(app.count("orders", "true").await, 0);
 }

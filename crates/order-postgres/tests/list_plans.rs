@@ -191,15 +191,7 @@ fn order_queries() -> Vec<(String, OrderQuery)> {
         for (filter, apply) in &filters {
             for (page_name, page) in pages {
                 for sort in [SortOrder::NewestFirst, SortOrder::OldestFirst] {
-                    let mut query = OrderQuery {
-                        visibility,
-                        statuses: vec![],
-                        listing_id: None,
-                        created_after: None,
-                        created_before: None,
-                        sort,
-                        page,
-                    };
+                    let mut query = order_store_contract::cases::query(visibility, page, sort);
                     apply(&mut query);
                     queries.push((format!("{who}, {filter}, {page_name}, {sort:?}"), query));
                 }

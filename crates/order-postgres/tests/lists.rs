@@ -49,19 +49,13 @@ async fn insert_all(store: &PgStore, orders: &[Order]) {
     uow.commit().await.unwrap();
 }
 
+/// Every order `visibility` admits, newest first, on one page.
 fn query(visibility: Visibility) -> OrderQuery {
-    OrderQuery {
-        visibility,
-        statuses: vec![],
-        listing_id: None,
-        created_after: None,
-        created_before: None,
-        sort: SortOrder::NewestFirst,
-        page: PageRequest::Offset {
-            offset: 0,
-            limit: 100,
-        },
-    }
+    let everything = PageRequest::Offset {
+        offset: 0,
+        limit: 100,
+    };
+    order_store_contract::cases::query(visibility, everything, SortOrder::NewestFirst)
 }
 
 fn ids(page: &Page<Order>) -> Vec<u128> {

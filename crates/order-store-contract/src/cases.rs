@@ -447,7 +447,8 @@ pub async fn the_feed_positions_committed_events_in_commit_order<S: OrderStore>(
     assert_eq!(store.assign_feed_positions(100).await.unwrap(), 0);
 }
 
-fn query(visibility: Visibility, page: PageRequest, sort: SortOrder) -> OrderQuery {
+/// A query of every order `visibility` admits, one `page` of them in `sort`'s order.
+pub fn query(visibility: Visibility, page: PageRequest, sort: SortOrder) -> OrderQuery {
     OrderQuery {
         visibility,
         statuses: vec![],
