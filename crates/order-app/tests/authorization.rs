@@ -57,9 +57,7 @@ async fn a_stranger_cannot_tell_an_order_exists() {
         Err(AppError::NotFound)
     );
 
-    let mut world = World::new();
-    world.store.expect_order().returning(|_| Ok(Some(paid())));
-    let (service, _) = world.service();
+    let (service, _) = World::new().then_finds(Found::order(paid())).service();
     assert_eq!(
         service.order(Caller::user(stranger()), paid().id).await,
         Err(AppError::NotFound)

@@ -7,7 +7,7 @@ use order_app::{AppError, AuctionWin, Caller};
 use order_domain::fixtures::*;
 use order_domain::order::ShippingAddress;
 use order_domain::{DomainError, EscrowId, EventType, OrderStatus};
-use support::{Found, World};
+use support::{scripted, Found, World};
 use uuid::Uuid;
 
 fn win() -> AuctionWin {
@@ -76,15 +76,19 @@ async fn a_create_with_other_content_for_the_same_listing_conflicts() {
 
 #[tokio::test]
 async fn a_create_that_loses_an_insert_race_to_its_twin_answers_the_twin() {
-    let lost = Found {
+    // Scripted: the insert loses the race, and the second look finds the twin.
+    let lost = scripted::Found {
         insert_conflicts: true,
-        ..Found::default()
+        ..scripted::Found::default()
     };
-    let twin = Found {
+    let twin = scripted::Found {
         live: Some(placed()),
-        ..Found::default()
+        ..scripted::Found::default()
     };
-    let (service, journal) = World::new().then_finds(lost).then_finds(twin).service();
+    let (service, journal) = scripted::ScriptedWorld::new()
+        .then_finds(lost)
+        .then_finds(twin)
+        .service();
     let placed_order = service
         .create_auction_order(Caller::Service, win())
         .await
@@ -116,9 +120,13 @@ async fn mark_paid_with_another_escrow_conflicts() {
 
 #[tokio::test]
 async fn a_second_dispute_on_an_order_conflicts() {
-    let (disputed, _) = disputed_from(shipped());
+    let (disputed, dispute) = disputed_from(shipped());
     let (service, journal) = World::new()
-        .then_finds(Found::order(disputed.clone()))
+        .then_finds(Found {
+            order: Some(disputed.clone()),
+            dispute: Some(dispute),
+            ..Found::default()
+        })
         .service();
     let outcome = service
         .open_dispute(

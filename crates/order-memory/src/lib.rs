@@ -13,16 +13,19 @@ mod locks;
 mod state;
 mod unit_of_work;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::{Dispute, DisputeId, Order, OrderId};
 use order_ports::store::{DisputeQuery, OrderQuery, Page};
-use order_ports::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
+use order_ports::{
+    FeedEvent, HistoryEntry, IntentStats, OrderStore, RecordedEvent, StoreError, UnitOfWork,
+};
 
 use crate::locks::{Key, Locks};
-use crate::state::State;
+use crate::state::{State, StoredOrder};
 use crate::unit_of_work::MemoryUnitOfWork;
 
 /// The store. Clones share the same rows.
@@ -39,9 +42,48 @@ struct Shared {
     locks: Locks,
 }
 
+/// Every committed row, as a test reads them back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// With their dispute's summary, as the store reads them.
+    pub orders: BTreeMap<OrderId, Order>,
+    pub disputes: BTreeMap<DisputeId, Dispute>,
+    /// In commit order.
+    pub outbox: Vec<RecordedEvent>,
+}
+
 impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// Stores `order` as committed, as a test's starting point; its events are numbered on
+    /// from none.
+    pub fn seed_order(&self, order: Order) -> Result<(), StoreError> {
+        let sequence = 0;
+        let stored = StoredOrder { order, sequence };
+        self.state()?.orders.insert(stored.order.id, stored);
+        Ok(())
+    }
+
+    /// Stores `dispute` as committed, as a test's starting point.
+    pub fn seed_dispute(&self, dispute: Dispute) -> Result<(), StoreError> {
+        self.state()?.disputes.insert(dispute.id, dispute);
+        Ok(())
+    }
+
+    /// Everything committed so far.
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let state = self.state()?;
+        Ok(Snapshot {
+            orders: state
+                .orders
+                .keys()
+                .filter_map(|id| Some((*id, state.order(*id)?)))
+                .collect(),
+            disputes: state.disputes.clone(),
+            outbox: state.outbox.iter().map(|row| row.event.clone()).collect(),
+        })
     }
 
     fn state(&self) -> Result<MutexGuard<'_, State>, StoreError> {

@@ -1,111 +1,121 @@
-//! A service wired to mocked ports, and units of work that journal what they would store.
+//! A service on the in-memory store, with mocked peers, and what it stored read back.
+//!
+//! A test seeds the store with the rows it starts from, runs a use case, and reads what
+//! changed since: the store keeps its rules (locks, conditional updates, sequences) as the
+//! PostgreSQL adapter does, so a test asserts what was stored, not which calls were made.
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+pub mod scripted;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use order_app::{OrderService, Ports, Settings};
 use order_domain::fixtures::t0;
-use order_domain::{Dispute, EventType, Order, OrderStatus};
+use order_domain::{Dispute, DisputeId, EventType, Order, OrderId};
+use order_memory::{MemoryStore, Snapshot};
 use order_ports::{
-    MockClock, MockIdSource, MockListings, MockOrderStore, MockUnitOfWork, MockWallet,
-    OutboxMessage, RecordedEvent, StoreError,
+    MockClock, MockIdSource, MockListings, MockWallet, OrderStore, OutboxMessage, RecordedEvent,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
-/// One write a unit of work was asked to make.
-#[derive(Clone, Debug)]
-pub enum Write {
-    InsertOrder(Order),
-    UpdateOrder { order: Order, expected: OrderStatus },
-    InsertDispute(Dispute),
-    UpdateDispute(Dispute),
-    Outbox(RecordedEvent),
+/// When the services of these tests run, unless a test says: long after every fixture.
+pub fn a_month_on() -> DateTime<Utc> {
+    t0() + chrono::TimeDelta::days(30)
 }
 
-/// What committed units of work stored, in order. Writes of a unit of work that never
-/// committed are not in it: they were rolled back.
-#[derive(Clone, Default)]
-pub struct Journal(Arc<Mutex<Vec<Write>>>);
+/// The service on `store` and the peers, its clock stopped at `now`, its ids counted.
+pub fn service_on(
+    store: Arc<dyn OrderStore>,
+    wallet: MockWallet,
+    listings: MockListings,
+    now: DateTime<Utc>,
+) -> OrderService {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(move || now);
+    let mut ids = MockIdSource::new();
+    let next = AtomicU64::new(1_000);
+    ids.expect_new_id()
+        .returning(move || Uuid::from_u128(next.fetch_add(1, Ordering::Relaxed).into()));
+    let ports = Ports {
+        store,
+        wallet: Arc::new(wallet),
+        listings: Arc::new(listings),
+        clock: Arc::new(clock),
+        ids: Arc::new(ids),
+    };
+    OrderService::new(ports, Settings::default())
+}
+
+/// What changed in the store since the service was built.
+pub struct Journal {
+    store: MemoryStore,
+    before: Snapshot,
+}
 
 impl Journal {
-    pub fn writes(&self) -> Vec<Write> {
-        self.0.lock().unwrap().clone()
+    fn now(&self) -> Snapshot {
+        self.store.snapshot().unwrap()
     }
 
+    /// Nothing was stored.
     pub fn is_empty(&self) -> bool {
-        self.0.lock().unwrap().is_empty()
+        self.now() == self.before
     }
 
-    pub fn events(&self) -> Vec<EventType> {
-        self.outbox().iter().map(|m| m.event_type).collect()
+    /// The events recorded, with what the order's history shows of each, in commit order.
+    pub fn recorded(&self) -> Vec<RecordedEvent> {
+        self.now().outbox.split_off(self.before.outbox.len())
     }
 
     pub fn outbox(&self) -> Vec<OutboxMessage> {
         self.recorded().into_iter().map(|r| r.message).collect()
     }
 
-    /// The events recorded, with what the order's history shows of each.
-    pub fn recorded(&self) -> Vec<RecordedEvent> {
-        self.writes()
-            .into_iter()
-            .filter_map(|w| match w {
-                Write::Outbox(recorded) => Some(recorded),
-                _ => None,
-            })
-            .collect()
+    pub fn events(&self) -> Vec<EventType> {
+        self.outbox().iter().map(|m| m.event_type).collect()
     }
 
-    /// The last committed version of the order `id`, if any write stored one.
-    pub fn latest_order(&self, id: order_domain::OrderId) -> Option<Order> {
-        self.orders().into_iter().rev().find(|order| order.id == id)
+    /// The order `id` as stored now, if it changed (or appeared).
+    pub fn latest_order(&self, id: OrderId) -> Option<Order> {
+        let now = self.now().orders.remove(&id);
+        now.filter(|order| self.before.orders.get(&id) != Some(order))
     }
 
-    /// The last committed version of the dispute `id`, if any write stored one.
-    pub fn latest_dispute(&self, id: order_domain::DisputeId) -> Option<Dispute> {
-        self.disputes().into_iter().rev().find(|d| d.id == id)
+    /// The dispute `id` as stored now, if it changed (or appeared).
+    pub fn latest_dispute(&self, id: DisputeId) -> Option<Dispute> {
+        let now = self.now().disputes.remove(&id);
+        now.filter(|dispute| self.before.disputes.get(&id) != Some(dispute))
     }
 
-    /// The orders stored, by insert or update, in order.
+    /// The orders that changed or appeared, as stored now.
     pub fn orders(&self) -> Vec<Order> {
-        self.writes()
-            .into_iter()
-            .filter_map(|w| match w {
-                Write::InsertOrder(order) | Write::UpdateOrder { order, .. } => Some(order),
-                _ => None,
-            })
+        let now = self.now().orders;
+        now.into_values()
+            .filter(|order| self.before.orders.get(&order.id) != Some(order))
             .collect()
     }
 
+    /// The disputes that changed or appeared, as stored now.
     pub fn disputes(&self) -> Vec<Dispute> {
-        self.writes()
-            .into_iter()
-            .filter_map(|w| match w {
-                Write::InsertDispute(d) | Write::UpdateDispute(d) => Some(d),
-                _ => None,
-            })
+        let now = self.now().disputes;
+        now.into_values()
+            .filter(|dispute| self.before.disputes.get(&dispute.id) != Some(dispute))
             .collect()
     }
 }
 
-/// What one unit of work finds in the store. What earlier units of work committed wins:
-/// a unit of work that locks an order or a dispute gets its last committed version.
+/// Rows a test starts from.
 #[derive(Clone, Default)]
 pub struct Found {
-    /// What `lock_order` returns, whatever the id, unless a version was committed.
     pub order: Option<Order>,
-    /// What `lock_live_order_for_listing` returns.
+    /// A listing's live order (stored like any other).
     pub live: Option<Order>,
-    /// What `lock_dispute` returns.
     pub dispute: Option<Dispute>,
-    /// What successive `claim_due_order` calls return, then `None`.
+    /// Orders due for auto-completion (stored like any other).
     pub due: Vec<Order>,
-    /// What `claim_overdue_orders` returns (whatever the deadline), less the skipped.
-    pub overdue: Vec<Order>,
-    /// Whether `insert_order` loses a race to another request.
-    pub insert_conflicts: bool,
 }
 
 impl Found {
@@ -119,185 +129,55 @@ impl Found {
     pub fn nothing() -> Found {
         Found::default()
     }
-
-    /// A mocked unit of work that serves these finds and journals its writes on commit.
-    pub fn unit_of_work(self, journal: &Journal) -> MockUnitOfWork {
-        let pending: Arc<Mutex<Vec<Write>>> = Arc::default();
-        let mut uow = MockUnitOfWork::new();
-        let (order, seen) = (self.order.clone(), journal.clone());
-        uow.expect_lock_order()
-            .returning(move |id| Ok(seen.latest_order(id).or_else(|| order.clone())));
-        let live = self.live.clone();
-        uow.expect_lock_live_order_for_listing()
-            .returning(move |_| Ok(live.clone()));
-        let (dispute, seen) = (self.dispute.clone(), journal.clone());
-        uow.expect_lock_dispute()
-            .returning(move |id| Ok(seen.latest_dispute(id).or_else(|| dispute.clone())));
-        let (order, dispute, seen) = (self.order.clone(), self.dispute.clone(), journal.clone());
-        uow.expect_lock_dispute_with_order().returning(move |id| {
-            let dispute = seen.latest_dispute(id).or_else(|| dispute.clone());
-            Ok(dispute.map(|dispute| {
-                let order = seen
-                    .latest_order(dispute.order_id)
-                    .or_else(|| order.clone())
-                    .expect("a dispute's order is found with it");
-                (order, dispute)
-            }))
-        });
-        let due = Mutex::new(VecDeque::from(self.due.clone()));
-        uow.expect_claim_due_order().returning(move |_, skip| {
-            let mut due = due.lock().unwrap();
-            while let Some(order) = due.pop_front() {
-                if !skip.contains(&order.id) {
-                    return Ok(Some(order));
-                }
-            }
-            Ok(None)
-        });
-        let overdue = self.overdue.clone();
-        uow.expect_claim_overdue_orders()
-            .returning(move |_, _, limit, skip| {
-                Ok(overdue
-                    .iter()
-                    .filter(|order| !skip.contains(&order.id))
-                    .take(limit)
-                    .cloned()
-                    .collect())
-            });
-        uow.expect_claim_unanswered_disputes()
-            .returning(|_, _, _| Ok(Vec::new()));
-        let (p, conflicts) = (pending.clone(), self.insert_conflicts);
-        uow.expect_insert_order().returning(move |order| {
-            if conflicts {
-                return Err(StoreError::Conflict("orders_one_live_per_listing".into()));
-            }
-            p.lock().unwrap().push(Write::InsertOrder(order.clone()));
-            Ok(())
-        });
-        let p = pending.clone();
-        uow.expect_update_order().returning(move |order, expected| {
-            p.lock().unwrap().push(Write::UpdateOrder {
-                order: order.clone(),
-                expected,
-            });
-            Ok(())
-        });
-        let p = pending.clone();
-        uow.expect_insert_dispute().returning(move |d| {
-            p.lock().unwrap().push(Write::InsertDispute(d.clone()));
-            Ok(())
-        });
-        let p = pending.clone();
-        uow.expect_update_dispute().returning(move |d| {
-            p.lock().unwrap().push(Write::UpdateDispute(d.clone()));
-            Ok(())
-        });
-        // Each order's events numbered on from what earlier units of work committed.
-        let seen = journal.clone();
-        uow.expect_reserve_sequences()
-            .returning(move |order, count| {
-                let _ = count;
-                let last = seen
-                    .recorded()
-                    .iter()
-                    .filter(|r| r.message.order_id == order)
-                    .map(|r| r.story.sequence)
-                    .max()
-                    .unwrap_or(0);
-                Ok(last + 1)
-            });
-        let p = pending.clone();
-        uow.expect_append_outbox().returning(move |messages| {
-            p.lock()
-                .unwrap()
-                .extend(messages.into_iter().map(Write::Outbox));
-            Ok(())
-        });
-        let committed = journal.0.clone();
-        uow.expect_commit().returning(move || {
-            committed
-                .lock()
-                .unwrap()
-                .append(&mut pending.lock().unwrap());
-            Ok(())
-        });
-        uow
-    }
 }
 
-/// The ports of one test: mocks to set expectations on, then [`World::service`].
+/// The ports of one test: the store to seed, the peers' mocks to set expectations on, then
+/// [`World::service`].
 pub struct World {
-    pub store: MockOrderStore,
+    pub store: MemoryStore,
     pub wallet: MockWallet,
     pub listings: MockListings,
-    pub journal: Journal,
-    units: Arc<Mutex<VecDeque<MockUnitOfWork>>>,
 }
 
 impl World {
     pub fn new() -> World {
-        let units: Arc<Mutex<VecDeque<MockUnitOfWork>>> = Arc::default();
-        let mut store = MockOrderStore::new();
-        let queue = units.clone();
-        store.expect_begin().returning(move || {
-            let uow = queue
-                .lock()
-                .unwrap()
-                .pop_front()
-                .expect("an unexpected unit of work");
-            Ok(Box::new(uow))
-        });
         World {
-            store,
+            store: MemoryStore::new(),
             wallet: MockWallet::new(),
             listings: MockListings::new(),
-            journal: Journal::default(),
-            units,
         }
     }
 
-    /// Plain reads of a dispute (outside units of work) find `dispute`.
-    pub fn knowing(mut self, dispute: &Dispute) -> World {
-        let seen = dispute.clone();
-        self.store
-            .expect_dispute()
-            .returning(move |_| Ok(Some(seen.clone())));
+    /// The store also holds `dispute`.
+    pub fn knowing(self, dispute: &Dispute) -> World {
+        self.store.seed_dispute(dispute.clone()).unwrap();
         self
     }
 
-    /// The next unit of work finds only what earlier ones committed: the second step of a
-    /// money-moving change, which locks the order its first step stored.
-    pub fn then_finds_committed(self) -> World {
-        self.then_finds(Found::nothing())
-    }
-
-    /// The next unit of work the service begins will find `found`.
+    /// The store also holds what `found` names.
     pub fn then_finds(self, found: Found) -> World {
-        let uow = found.unit_of_work(&self.journal);
-        self.units.lock().unwrap().push_back(uow);
+        let orders = found.order.into_iter().chain(found.live).chain(found.due);
+        for order in orders {
+            self.store.seed_order(order).unwrap();
+        }
+        if let Some(dispute) = found.dispute {
+            self.store.seed_dispute(dispute).unwrap();
+        }
         self
     }
 
     pub fn service(self) -> (OrderService, Journal) {
-        self.service_at(t0() + chrono::TimeDelta::days(30))
+        self.service_at(a_month_on())
     }
 
     /// The service with its clock stopped at `now`.
-    pub fn service_at(self, now: chrono::DateTime<chrono::Utc>) -> (OrderService, Journal) {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(move || now);
-        let mut ids = MockIdSource::new();
-        let next = AtomicU64::new(1_000);
-        ids.expect_new_id()
-            .returning(move || Uuid::from_u128(next.fetch_add(1, Ordering::Relaxed).into()));
-        let ports = Ports {
-            store: Arc::new(self.store),
-            wallet: Arc::new(self.wallet),
-            listings: Arc::new(self.listings),
-            clock: Arc::new(clock),
-            ids: Arc::new(ids),
+    pub fn service_at(self, now: DateTime<Utc>) -> (OrderService, Journal) {
+        let journal = Journal {
+            store: self.store.clone(),
+            before: self.store.snapshot().unwrap(),
         };
-        (OrderService::new(ports, Settings::default()), self.journal)
+        let store = Arc::new(self.store);
+        (service_on(store, self.wallet, self.listings, now), journal)
     }
 }
 
