@@ -4,7 +4,6 @@ mod support;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::{id, listing, seed, As, Cast, TestApp, JWT_SECRET};
@@ -174,12 +173,7 @@ const ALL: [Endpoint; 14] = [
 ];
 
 fn signed(claims: Value, secret: &str) -> String {
-    encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
+    order_testkit::sign(secret, &claims)
 }
 
 /// Credentials that must all be refused with 401.

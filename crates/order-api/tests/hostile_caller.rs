@@ -4,7 +4,6 @@
 
 mod support;
 
-use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::{id, listing, seed, As, Cast, TestApp, JWT_SECRET, SERVICE_TOKEN};
@@ -86,12 +85,7 @@ async fn an_overlong_method_or_path_is_refused_before_it_is_routed() {
 
 /// A user's token signed with the test secret, with exactly `claims`.
 fn signed(claims: Value) -> As {
-    let token = encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-    )
-    .unwrap();
+    let token = order_testkit::sign(JWT_SECRET, &claims);
     As::Raw("Authorization", format!("Bearer {token}"))
 }
 
@@ -323,12 +317,10 @@ async fn two_authorization_headers_are_refused_and_nothing_is_done() {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
     let order = app.paid_order(listing(1), "100.00").await;
     let before = app.snapshot().await;
-    let forged_admin = encode(
-        &Header::default(),
+    let forged_admin = order_testkit::sign(
+        "not-the-secret-at-all",
         &json!({"sub": Cast::admin(), "exp": now() + 600, "is_staff": true}),
-        &EncodingKey::from_secret(b"not-the-secret-at-all"),
-    )
-    .unwrap();
+    );
     let both = [
         bearer(support::token(Cast::seller(), false)),
         bearer(forged_admin),

@@ -4,7 +4,6 @@
 
 mod support;
 
-use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::{id, listing, seed, As, Cast, TestApp, JWT_SECRET};
@@ -183,12 +182,7 @@ fn token_with(claims: Value) -> String {
     all.as_object_mut()
         .unwrap()
         .extend(claims.as_object().unwrap().clone());
-    encode(
-        &Header::default(),
-        &all,
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-    )
-    .unwrap()
+    order_testkit::sign(JWT_SECRET, &all)
 }
 
 async fn list_with(app: &TestApp, token: String) -> StatusCode {

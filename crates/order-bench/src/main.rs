@@ -14,7 +14,7 @@ mod seed;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{encode, EncodingKey, Header};
+use chrono::TimeDelta;
 use load::{Lifecycle, Measured, Wrk};
 use seed::{id, Kind, Shape, HEAVY_USER, LIGHT_USER};
 use serde_json::{json, Value};
@@ -33,13 +33,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 fn token(user: u64) -> String {
-    let claims = json!({"sub": id(Kind::User, user), "exp": chrono::Utc::now().timestamp() + 7200});
-    encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-    )
-    .expect("a token")
+    order_testkit::user_token(JWT_SECRET, id(Kind::User, user), false, TimeDelta::hours(2))
 }
 
 fn sibling(binary: &str) -> std::path::PathBuf {
@@ -183,14 +177,8 @@ fn get(path: String, user: u64) -> [String; 4] {
 }
 
 fn admin_token() -> String {
-    let claims = json!({"sub": id(Kind::User, u64::from(u32::MAX)), "is_staff": true,
-                        "exp": chrono::Utc::now().timestamp() + 7200});
-    encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-    )
-    .expect("a token")
+    let admin = id(Kind::User, u64::from(u32::MAX));
+    order_testkit::user_token(JWT_SECRET, admin, true, TimeDelta::hours(2))
 }
 
 /// Reads at one scale: one order by id (random orders, each as its buyer); the default list

@@ -3,7 +3,6 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tokio::process::Command;
@@ -100,13 +99,7 @@ impl Demo {
     }
 
     pub(crate) fn token(user: Uuid, is_staff: bool) -> String {
-        let claims = json!({"sub": user, "is_staff": is_staff, "exp": chrono::Utc::now().timestamp() + 3600});
-        encode(
-            &Header::default(),
-            &claims,
-            &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-        )
-        .expect("an HS256 token")
+        order_testkit::user_token(JWT_SECRET, user, is_staff, chrono::TimeDelta::hours(1))
     }
 
     /// A call to the service as `user` (or as the Auction service with `None`).

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use jsonwebtoken::{encode, EncodingKey, Header};
 use order_api::config::Config;
 use order_api::workers::Workers;
 use order_api::Application;
@@ -63,13 +62,7 @@ impl Cast {
 }
 
 pub fn token(user: Uuid, is_staff: bool) -> String {
-    let exp = chrono::Utc::now().timestamp() + 3600;
-    encode(
-        &Header::default(),
-        &json!({"sub": user, "exp": exp, "is_staff": is_staff}),
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-    )
-    .unwrap()
+    order_testkit::user_token(JWT_SECRET, user, is_staff, chrono::TimeDelta::hours(1))
 }
 
 /// How a request authenticates.
