@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{
-    CancellationReason, Deadlines, IntentRequest, Movement, NewOrder, OrderSource, Party,
+    CancellationReason, Deadlines, IntentRequest, Movement, NewOrder, OrderSource, Party, Sweep,
     WalletAnswer, WalletCall,
 };
 use order_domain::{DomainError, EventType, FeeRate, Money, Order, OrderStatus};
@@ -385,5 +385,49 @@ proptest! {
         prop_assert_eq!(settlement.seller_amount(), Money::ZERO);
         prop_assert_eq!(settlement.fee_amount(), Money::ZERO);
         prop_assert_eq!(settlement.total(), order.total());
+    }
+}
+
+/// Orders in every status, a Buy It Now one, and one waiting on the Wallet.
+fn every_kind_of_order() -> Vec<Order> {
+    let mut orders: Vec<Order> = OrderStatus::ALL
+        .iter()
+        .map(|status| order_in(*status))
+        .collect();
+    orders.push(buy_now_placed());
+    let waiting = shipped()
+        .request_completion(later(5), TimeDelta::minutes(2))
+        .unwrap()
+        .into_movement()
+        .order;
+    orders.push(waiting);
+    orders
+}
+
+#[test]
+fn an_order_is_due_for_a_sweep_exactly_when_the_sweeps_transition_accepts_it() {
+    let times = [0, 1, 24 * 4, 24 * 5, 24 * 8, 24 * 30].map(later);
+    for order in every_kind_of_order() {
+        for now in times {
+            let at = format!("{} at {now}", order.status);
+            assert_eq!(
+                order.is_due(Sweep::UnpaidAuction, now),
+                order.expire_payment(now).is_ok(),
+                "unpaid auction: {at}"
+            );
+            assert_eq!(
+                order.is_due(Sweep::LateShipment, now),
+                order.flag_ship_overdue(now).is_ok(),
+                "late shipment: {at}"
+            );
+            if order.is_due(Sweep::DueCompletion, now) {
+                assert!(
+                    order
+                        .request_auto_completion(now, TimeDelta::minutes(2))
+                        .is_ok(),
+                    "due completion: {at}"
+                );
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
-use order_domain::order::OrderSource;
+use order_domain::order::Sweep;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
 use order_ports::{OrderDeadline, RecordedEvent, StoreError, UnitOfWork};
 
@@ -196,12 +196,8 @@ impl UnitOfWork for MemoryUnitOfWork {
         now: DateTime<Utc>,
         skip: Vec<OrderId>,
     ) -> Result<Option<Order>, StoreError> {
-        let due = |order: &Order| {
-            matches!(order.status, OrderStatus::Shipped | OrderStatus::Delivered)
-                && order.auto_complete_at.is_some_and(|at| at <= now)
-                && order.escrow_intent.is_none()
-                && !skip.contains(&order.id)
-        };
+        let due =
+            |order: &Order| order.is_due(Sweep::DueCompletion, now) && !skip.contains(&order.id);
         let candidates = self.candidates(due, |order| order.auto_complete_at)?;
         Ok(self.claim(candidates, 1, due)?.pop())
     }
@@ -213,23 +209,11 @@ impl UnitOfWork for MemoryUnitOfWork {
         limit: usize,
         skip: Vec<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
-        let payment = |order: &Order| {
-            order.status == OrderStatus::PendingPayment
-                && order.source == OrderSource::Auction
-                && order.pay_by.is_some_and(|at| at <= now)
+        let sweep = match deadline {
+            OrderDeadline::Payment => Sweep::UnpaidAuction,
+            OrderDeadline::Shipping => Sweep::LateShipment,
         };
-        let shipping = |order: &Order| {
-            order.status == OrderStatus::Paid
-                && order.ship_overdue_at.is_none()
-                && order.ship_by.is_some_and(|at| at <= now)
-        };
-        let due = |order: &Order| {
-            let past = match deadline {
-                OrderDeadline::Payment => payment(order),
-                OrderDeadline::Shipping => shipping(order),
-            };
-            past && order.escrow_intent.is_none() && !skip.contains(&order.id)
-        };
+        let due = |order: &Order| order.is_due(sweep, now) && !skip.contains(&order.id);
         let candidates = self.candidates(due, |order| match deadline {
             OrderDeadline::Payment => order.pay_by,
             OrderDeadline::Shipping => order.ship_by,

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::OrderSource;
+use super::{Order, OrderSource, OrderStatus};
 
 /// How long each party has. The service's settings; passed to the transitions that set a
 /// deadline, as the fee rate is.
@@ -33,6 +33,44 @@ impl Default for Deadlines {
             dispute_response_window: TimeDelta::days(3),
             auto_complete_after: TimeDelta::days(7),
         }
+    }
+}
+
+/// What the workers sweep for: each a rule saying which orders are due at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sweep {
+    /// An auction's winner let `pay_by` pass: the order is cancelled.
+    UnpaidAuction,
+    /// The seller let `ship_by` pass: the lateness is announced, once.
+    LateShipment,
+    /// Nobody confirmed or disputed by `auto_complete_at`: the order completes.
+    DueCompletion,
+}
+
+impl Order {
+    /// Whether this order is due for `sweep` at `now`: the one statement of each rule.
+    /// The transition the sweep runs (`expire_payment`, `flag_ship_overdue`,
+    /// `request_auto_completion`) accepts every order due, and every store's claim takes
+    /// exactly these. An order waiting on the Wallet is due for nothing.
+    pub fn is_due(&self, sweep: Sweep, now: DateTime<Utc>) -> bool {
+        let passed = |deadline: Option<DateTime<Utc>>| deadline.is_some_and(|at| at <= now);
+        self.escrow_intent.is_none()
+            && match sweep {
+                Sweep::UnpaidAuction => {
+                    self.status == OrderStatus::PendingPayment
+                        && self.source == OrderSource::Auction
+                        && passed(self.pay_by)
+                }
+                Sweep::LateShipment => {
+                    self.status == OrderStatus::Paid
+                        && self.ship_overdue_at.is_none()
+                        && passed(self.ship_by)
+                }
+                Sweep::DueCompletion => {
+                    matches!(self.status, OrderStatus::Shipped | OrderStatus::Delivered)
+                        && passed(self.auto_complete_at)
+                }
+            }
     }
 }
 

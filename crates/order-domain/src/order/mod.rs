@@ -10,7 +10,7 @@ mod transition;
 
 pub use allowed::{DISPUTE_ACTIONS, ORDER_ACTIONS};
 pub use cancellation::CancellationReason;
-pub use deadline::{resumed, Deadlines, MIN_RESUMED_WINDOW};
+pub use deadline::{resumed, Deadlines, Sweep, MIN_RESUMED_WINDOW};
 pub use escrow_intent::{
     DisputeChange, EscrowIntent, EscrowPurpose, IntentFinished, IntentRequest, Movement,
     WalletAnswer, WalletCall,
