@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::fixtures::*;
-use order_domain::order::IntentRequest;
+use order_domain::order::{IntentRequest, Sweep};
 use order_domain::{
     Actor, Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
 };
@@ -339,6 +339,25 @@ pub async fn overdue_claims_take_exactly_the_orders_past_their_deadline<S: Order
         claim(OrderDeadline::Shipping, ship_by, vec![]).await,
         [unshipped.id]
     );
+
+    // At any time, a claim takes exactly the orders the domain's rule calls due.
+    let orders = [unpaid, buy_now, unshipped, on_time];
+    for now in [0, 24, 24 * 4, 24 * 5, 24 * 30].map(later) {
+        for (deadline, sweep) in [
+            (OrderDeadline::Payment, Sweep::UnpaidAuction),
+            (OrderDeadline::Shipping, Sweep::LateShipment),
+        ] {
+            let mut claimed = claim(deadline, now, vec![]).await;
+            claimed.sort();
+            let mut due: Vec<OrderId> = orders
+                .iter()
+                .filter(|order| order.is_due(sweep, now))
+                .map(|order| order.id)
+                .collect();
+            due.sort();
+            assert_eq!(claimed, due, "{sweep:?} at {now}");
+        }
+    }
 }
 
 pub async fn stale_intents_are_leased_once<S: OrderStore>(store: Arc<S>) {
