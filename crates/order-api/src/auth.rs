@@ -4,7 +4,7 @@
 
 use std::future::{ready, Ready};
 
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use order_app::Caller;
 use order_domain::UserId;
@@ -40,6 +40,7 @@ pub struct Authenticator {
 }
 
 /// The credentials a request presented.
+#[derive(Clone, Copy)]
 enum Presented {
     Nothing,
     User { id: UserId, is_staff: bool },
@@ -101,16 +102,6 @@ impl Authenticator {
                 .map(|t| t.as_bytes().to_vec())
                 .collect(),
         })
-    }
-
-    /// The scope of the idempotency keys of the request's caller: its user, or which
-    /// service token it presented; `None` without valid credentials.
-    pub fn idempotency_scope(&self, req: &HttpRequest) -> Option<String> {
-        match self.presented(req) {
-            Ok(Presented::User { id, .. }) => Some(format!("user:{id}")),
-            Ok(Presented::Service { token_index }) => Some(format!("service:{token_index}")),
-            Ok(Presented::Nothing) | Err(_) => None,
-        }
     }
 
     fn presented(&self, req: &HttpRequest) -> Result<Presented, ApiError> {
@@ -184,11 +175,29 @@ fn issued_within(iat: Option<f64>, max_age: std::time::Duration) -> bool {
     iat <= now + leeway && now - iat <= max_age.as_secs_f64() + leeway
 }
 
+/// The request's credentials, verified once: the idempotency middleware and the handler's
+/// extractor both ask, and a token's signature is checked only the first time.
 fn presented(req: &HttpRequest) -> Result<Presented, ApiError> {
-    req.app_data::<web::Data<AppState>>()
+    if let Some(known) = req.extensions().get::<Presented>() {
+        return Ok(*known);
+    }
+    let presented = req
+        .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("the app state is not registered".into()))?
         .auth
-        .presented(req)
+        .presented(req)?;
+    req.extensions_mut().insert(presented);
+    Ok(presented)
+}
+
+/// The scope of the idempotency keys of the request's caller: its user, or which service
+/// token it presented; `None` without valid credentials.
+pub fn idempotency_scope(req: &HttpRequest) -> Option<String> {
+    match presented(req) {
+        Ok(Presented::User { id, .. }) => Some(format!("user:{id}")),
+        Ok(Presented::Service { token_index }) => Some(format!("service:{token_index}")),
+        Ok(Presented::Nothing) | Err(_) => None,
+    }
 }
 
 /// A user authenticated by JWT. Services are refused (403): user endpoints act for a user.

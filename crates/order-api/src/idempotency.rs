@@ -53,7 +53,7 @@ pub async fn keyed(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     // Unauthenticated: its handler refuses it, and there is no caller to scope the key to.
-    let Some(scope) = state.auth.idempotency_scope(req.request()) else {
+    let Some(scope) = crate::auth::idempotency_scope(req.request()) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let body = match read_body(&mut req).await {
