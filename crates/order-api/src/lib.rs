@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod outbox_admin;
 pub mod query;
 pub mod reply;
+pub mod representation;
 mod routes;
 pub mod state;
 pub mod telemetry;

@@ -31,6 +31,8 @@ enum Command {
     Migrate,
     /// Exit 0 if the service on $PORT answers /healthz (for container health checks).
     Healthcheck,
+    /// Print the OpenAPI document (JSON), as `/api/v1/openapi.json` serves it, then exit.
+    Openapi,
     /// The event outbox: where it stands, parked events, requeueing them.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -72,6 +74,18 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.command == Some(Command::Healthcheck) {
         return healthcheck();
+    }
+    if cli.command == Some(Command::Openapi) {
+        return match order_api::openapi::document_json() {
+            Ok(document) => {
+                println!("{document}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("{error}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if let Some(Command::Token { user, staff }) = cli.command {
         return token(user, staff);

@@ -1,8 +1,10 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations as they are registered
 //! (utoipa-actix-web), so that every served route is documented and nothing else is.
 //!
-//! The wire types live in `order-app` and `order-domain`, which do not depend on utoipa;
-//! their schemas are declared here, and `tests/openapi.rs` checks them against real answers.
+//! The schemas of answers are derived from the types that are serialized into them
+//! (`order-events`' views and the domain's values, behind their `openapi` feature, and
+//! [`crate::representation`]); what is declared here describes input and the history's
+//! event-specific details, and `tests/openapi.rs` checks all of it against real answers.
 
 #![allow(dead_code)] // Schema types are described, never built.
 
@@ -11,28 +13,16 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-/// An amount of money: a decimal string with two places.
-#[derive(ToSchema)]
-#[schema(value_type = String, pattern = r"^\d{1,10}\.\d{2}$", example = "125.00")]
-pub struct Money(String);
+pub use crate::representation::{EventFeed, HistoryEntryView};
+pub use order_domain::dispute::{DisputeStatus, Resolution};
+pub use order_domain::order::{OrderSource, ShippingAddress};
+pub use order_domain::{Money, OrderStatus, Settlement};
+pub use order_events::{DisputeView as Dispute, OrderView as Order};
 
 /// Money as input: a decimal string or number, at most 2 decimals, 0 to 9,999,999,999.99.
 #[derive(ToSchema)]
 #[schema(value_type = String, pattern = r"^\d{1,10}(\.\d{1,2})?$", example = "125.00")]
 pub struct MoneyInput(String);
-
-#[derive(ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OrderStatus {
-    PendingPayment,
-    Paid,
-    Shipped,
-    Delivered,
-    Completed,
-    Cancelled,
-    Disputed,
-    Refunded,
-}
 
 /// Which side of its orders the caller lists.
 #[derive(ToSchema)]
@@ -51,32 +41,6 @@ pub enum Ordering {
     OldestFirst,
 }
 
-#[derive(ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OrderSource {
-    Auction,
-    BuyNow,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum DisputeStatus {
-    Open,
-    Evidence,
-    Review,
-    Resolved,
-    Closed,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Resolution {
-    RefundBuyer,
-    ReleaseSeller,
-    PartialRefund,
-    NoAction,
-}
-
 /// A link to evidence: an absolute http or https URL with a host, at most 2048 characters.
 #[derive(ToSchema)]
 #[schema(
@@ -86,112 +50,6 @@ pub enum Resolution {
     example = "https://img.example.com/parcel.jpg"
 )]
 pub struct EvidenceUrl(String);
-
-/// Where the item goes: a flat object of strings; the keys are the client's.
-#[derive(ToSchema)]
-#[schema(example = json!({"name": "Alice", "city": "Lyon"}))]
-pub struct ShippingAddress(std::collections::BTreeMap<String, String>);
-
-#[derive(ToSchema)]
-pub struct DisputeSummary {
-    #[schema(format = Uuid)]
-    id: String,
-    status: DisputeStatus,
-    resolution: Option<Resolution>,
-}
-
-/// An order, as every answer and event carries it.
-#[derive(ToSchema)]
-pub struct Order {
-    #[schema(format = Uuid)]
-    id: String,
-    #[schema(format = Uuid)]
-    listing_id: String,
-    #[schema(format = Uuid)]
-    buyer_id: String,
-    #[schema(format = Uuid)]
-    seller_id: String,
-    source: OrderSource,
-    amount: Money,
-    fee_amount: Money,
-    shipping_cost: Money,
-    /// `amount + shipping_cost`.
-    total: Money,
-    status: OrderStatus,
-    shipping_address: ShippingAddress,
-    tracking_number: Option<String>,
-    carrier: Option<String>,
-    #[schema(format = Uuid)]
-    escrow_id: Option<String>,
-    #[schema(format = DateTime)]
-    created_at: String,
-    #[schema(format = DateTime)]
-    paid_at: Option<String>,
-    #[schema(format = DateTime)]
-    shipped_at: Option<String>,
-    #[schema(format = DateTime)]
-    delivered_at: Option<String>,
-    #[schema(format = DateTime)]
-    completed_at: Option<String>,
-    #[schema(format = DateTime)]
-    cancelled_at: Option<String>,
-    /// An auction winner's payment deadline (`created_at + PAYMENT_WINDOW`) while
-    /// PENDING_PAYMENT; null otherwise, and always for BUY_NOW.
-    #[schema(format = DateTime)]
-    pay_by: Option<String>,
-    /// The seller's shipping deadline (`paid_at + SHIP_WITHIN`) while PAID, else null.
-    /// Past it the buyer may cancel the order.
-    #[schema(format = DateTime)]
-    ship_by: Option<String>,
-    /// What this caller may do to the order now, sorted: a subset of `cancel`,
-    /// `complete`, `dispute`, `ship`, each listed exactly when its endpoint would accept it
-    /// (`[]` for services and for admins who are not a party). Not in events.
-    allowed_actions: Vec<String>,
-    /// When the order completes by itself while SHIPPED or DELIVERED, else null:
-    /// `shipped_at + AUTO_COMPLETE_AFTER`, or after a NO_ACTION resolution what was left
-    /// of that window when the dispute opened (at least an hour), counted from then.
-    #[schema(format = DateTime)]
-    auto_complete_at: Option<String>,
-    dispute: Option<DisputeSummary>,
-}
-
-/// A dispute, as every answer and event carries it.
-#[derive(ToSchema)]
-pub struct Dispute {
-    #[schema(format = Uuid)]
-    id: String,
-    #[schema(format = Uuid)]
-    order_id: String,
-    #[schema(format = Uuid)]
-    opened_by: String,
-    reason: String,
-    evidence: Vec<String>,
-    status: DisputeStatus,
-    resolution: Option<Resolution>,
-    refund_amount: Option<Money>,
-    /// The admin's notes; null for anyone but an admin, and in every event.
-    admin_notes: Option<String>,
-    #[schema(format = DateTime)]
-    created_at: String,
-    #[schema(format = DateTime)]
-    updated_at: String,
-    #[schema(format = DateTime)]
-    resolved_at: Option<String>,
-    /// The answer deadline of the party that did not open the dispute
-    /// (`created_at + DISPUTE_RESPONSE_WINDOW`); null once it added evidence or the dispute
-    /// left OPEN/EVIDENCE. Past it, the dispute goes to REVIEW by itself.
-    #[schema(format = DateTime)]
-    respond_by: Option<String>,
-    /// When that party first added evidence.
-    #[schema(format = DateTime)]
-    responded_at: Option<String>,
-    /// When the dispute went to REVIEW because nobody answered by `respond_by`.
-    #[schema(format = DateTime)]
-    escalated_at: Option<String>,
-    /// What this caller may do to the dispute now: `add_evidence` (its parties, while it
-    /// takes evidence and has room), `update` (admins). `[]` for services.
-    allowed_actions: Vec<String>,
-}
 
 /// A page of orders: `count` only for numbered pages (`?page=`), absent for `?cursor=`.
 #[derive(ToSchema)]
@@ -206,24 +64,6 @@ pub struct OrderPage {
     next: Option<String>,
     previous: Option<String>,
     results: Vec<Order>,
-}
-
-/// Who made a change: `buyer`, `seller`, `admin` (with the user's id), `service` or
-/// `system` (id null).
-#[derive(ToSchema)]
-pub struct Actor {
-    #[schema(inline, value_type = String, pattern = "^(buyer|seller|admin|service|system)$")]
-    r#type: String,
-    #[schema(format = Uuid)]
-    id: Option<String>,
-}
-
-/// A settlement: where an order's escrow went; the three parts sum to its total.
-#[derive(ToSchema)]
-pub struct Settlement {
-    buyer_refund: Money,
-    seller_amount: Money,
-    fee_amount: Money,
 }
 
 /// `order.created`.
@@ -310,55 +150,13 @@ pub enum HistoryDetails {
     Dispute(DisputeDetails),
 }
 
-/// One event of an order's history.
-#[derive(ToSchema)]
-pub struct HistoryEntry {
-    /// 1, 2, 3… for this order, gap-free, in the order the changes committed.
-    sequence: u64,
-    event_type: String,
-    #[schema(format = DateTime)]
-    occurred_at: String,
-    actor: Actor,
-    /// The order's status before the change (equal to `to_status` when only the dispute
-    /// changed).
-    from_status: OrderStatus,
-    to_status: OrderStatus,
-    details: HistoryDetails,
-}
-
 /// A page of an order's history, oldest first (DRF page; 50 a page unless asked).
 #[derive(ToSchema)]
 pub struct HistoryPage {
     count: u64,
     next: Option<String>,
     previous: Option<String>,
-    results: Vec<HistoryEntry>,
-}
-
-/// One event of the replay feed.
-#[derive(ToSchema)]
-pub struct FeedEvent {
-    /// The event's place in the feed, across every order.
-    position: u64,
-    #[schema(format = Uuid)]
-    event_id: String,
-    event_type: String,
-    #[schema(format = Uuid)]
-    order_id: String,
-    /// The event's place among its order's events.
-    sequence: u64,
-    #[schema(format = DateTime)]
-    occurred_at: String,
-    /// Exactly the `Detail` EventBridge gets.
-    #[schema(value_type = Object)]
-    detail: serde_json::Value,
-}
-
-/// A page of the replay feed: ask again with `after = next_after` to go on.
-#[derive(ToSchema)]
-pub struct EventFeed {
-    results: Vec<FeedEvent>,
-    next_after: u64,
+    results: Vec<HistoryEntryView>,
 }
 
 /// A page of disputes: `count` only for numbered pages.
@@ -394,7 +192,7 @@ pub struct FieldErrors(std::collections::BTreeMap<String, Vec<String>>);
         title = "Order Service",
         description = "Orders of the auction marketplace, from the auction win or the Buy It Now click until escrow pays the seller. See docs/api.md for authentication, errors, pagination and idempotency.",
     ),
-    components(schemas(Order, Dispute, OrderPage, DisputePage, ErrorDetail, FieldErrors, Role, Ordering)),
+    components(schemas(Order, Dispute, OrderPage, DisputePage, HistoryDetails, ErrorDetail, FieldErrors, Role, Ordering)),
     tags(
         (name = "orders", description = "Orders, for their buyer and seller"),
         (name = "internal", description = "What other services tell this one (X-Service-Token)"),
@@ -410,6 +208,19 @@ pub struct Conventions;
 impl Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        with_allowed_actions(
+            components,
+            "Order",
+            "What this caller may do to the order now, sorted: a subset of `cancel`,\n\
+             `complete`, `dispute`, `ship`, each listed exactly when its endpoint would accept it\n\
+             (`[]` for services and for admins who are not a party). Not in events.",
+        );
+        with_allowed_actions(
+            components,
+            "Dispute",
+            "What this caller may do to the dispute now: `add_evidence` (its parties, while it\n\
+             takes evidence and has room), `update` (admins). `[]` for services.",
+        );
         // A history entry's details match one or several of these shapes (a dispute's
         // cancellation has a reason like a plain one): `anyOf`, where a derived untagged
         // enum would say `oneOf`.
@@ -522,6 +333,25 @@ impl Modify for Conventions {
                 );
             }
         }
+    }
+}
+
+/// Answers add to an order and a dispute what the caller may do next
+/// ([`crate::representation::WithActions`]); events do not, so the views' own schemas lack it.
+fn with_allowed_actions(
+    components: &mut utoipa::openapi::Components,
+    schema: &str,
+    description: &str,
+) {
+    use utoipa::openapi::schema::{ArrayBuilder, Object, Schema, Type};
+    if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) {
+        let actions = ArrayBuilder::new()
+            .items(Object::with_type(Type::String))
+            .description(Some(description));
+        object
+            .properties
+            .insert("allowed_actions".to_owned(), actions.into());
+        object.required.push("allowed_actions".to_owned());
     }
 }
 

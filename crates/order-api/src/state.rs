@@ -7,13 +7,13 @@ use order_domain::{Dispute, Order};
 use order_peers::GuardedWallet;
 use order_ports::Clock;
 use order_postgres::{IdempotencyKeys, PgStore};
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::Authenticator;
 use crate::error::ApiError;
 use crate::hosts::Hosts;
 use crate::metrics::Metrics;
+use crate::representation::WithActions;
 
 pub struct AppState {
     pub service: OrderService,
@@ -29,15 +29,6 @@ pub struct AppState {
     pub cors_allowed_origins: Vec<String>,
     /// Which hosts are answered, and where links point.
     pub hosts: Hosts,
-}
-
-/// A representation followed by what the caller may do to it now: serialized straight from
-/// the typed view, without building a JSON tree first (a list page renders twenty).
-#[derive(Serialize)]
-pub struct WithActions<V> {
-    #[serde(flatten)]
-    pub view: V,
-    pub allowed_actions: Vec<&'static str>,
 }
 
 impl AppState {

@@ -31,16 +31,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// [`EventKind::Unknown`].
 pub const EVENT_VERSION: u32 = 1;
 
-/// An order as callers and event consumers see it.
+/// An order, as every answer and event carries it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Order))]
 pub struct OrderView {
     /// The order's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: OrderId,
     /// The listing it buys.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub listing_id: ListingId,
     /// Who buys.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub buyer_id: UserId,
     /// Who sells.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub seller_id: UserId,
     /// `AUCTION` or `BUY_NOW`.
     pub source: OrderSource,
@@ -57,10 +62,13 @@ pub struct OrderView {
     /// Where the item goes.
     pub shipping_address: ShippingAddress,
     /// The tracking number, once shipped.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub tracking_number: Option<TrackingNumber>,
     /// The carrier, once shipped.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub carrier: Option<Carrier>,
     /// The Wallet's escrow, once paid.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
     pub escrow_id: Option<EscrowId>,
     /// When the order was created.
     pub created_at: DateTime<Utc>,
@@ -74,11 +82,15 @@ pub struct OrderView {
     pub completed_at: Option<DateTime<Utc>>,
     /// When it was cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
-    /// While PENDING_PAYMENT, for an auction's winner.
+    /// An auction winner's payment deadline (`created_at + PAYMENT_WINDOW`) while
+    /// PENDING_PAYMENT; null otherwise, and always for BUY_NOW.
     pub pay_by: Option<DateTime<Utc>>,
-    /// While PAID.
+    /// The seller's shipping deadline (`paid_at + SHIP_WITHIN`) while PAID, else null.
+    /// Past it the buyer may cancel the order.
     pub ship_by: Option<DateTime<Utc>>,
-    /// While SHIPPED or DELIVERED.
+    /// When the order completes by itself while SHIPPED or DELIVERED, else null:
+    /// `shipped_at + AUTO_COMPLETE_AFTER`, or after a NO_ACTION resolution what was left
+    /// of that window when the dispute opened (at least an hour), counted from then.
     pub auto_complete_at: Option<DateTime<Utc>>,
     /// Its dispute's id, status and resolution, if it ever had one.
     pub dispute: Option<DisputeSummary>,
@@ -123,18 +135,24 @@ impl OrderView {
     }
 }
 
-/// A dispute as admins and the order's parties see it.
+/// A dispute, as every answer and event carries it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Dispute))]
 pub struct DisputeView {
     /// The dispute's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: DisputeId,
     /// The disputed order.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub order_id: OrderId,
     /// The party who opened it.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub opened_by: UserId,
     /// Why, as its opener wrote it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub reason: DisputeReason,
     /// The evidence links, oldest first.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub evidence: Vec<EvidenceUrl>,
     /// Its status right after the event.
     pub status: DisputeStatus,
@@ -142,8 +160,7 @@ pub struct DisputeView {
     pub resolution: Option<Resolution>,
     /// What the buyer got back, for a refunding resolution.
     pub refund_amount: Option<Money>,
-    /// The admin's notes: for admins only, so `None` in every event and for every other
-    /// reader.
+    /// The admin's notes; null for anyone but an admin, and in every event.
     pub admin_notes: Option<String>,
     /// When it was opened.
     pub created_at: DateTime<Utc>,
@@ -151,12 +168,13 @@ pub struct DisputeView {
     pub updated_at: DateTime<Utc>,
     /// When it was resolved.
     pub resolved_at: Option<DateTime<Utc>>,
-    /// While the party that did not open the dispute has not answered and it is OPEN or
-    /// in EVIDENCE.
+    /// The answer deadline of the party that did not open the dispute
+    /// (`created_at + DISPUTE_RESPONSE_WINDOW`); null once it added evidence or the dispute
+    /// left OPEN/EVIDENCE. Past it, the dispute goes to REVIEW by itself.
     pub respond_by: Option<DateTime<Utc>>,
-    /// When the other party first added evidence.
+    /// When that party first added evidence.
     pub responded_at: Option<DateTime<Utc>>,
-    /// When the deadline worker moved it, unanswered, to REVIEW.
+    /// When the dispute went to REVIEW because nobody answered by `respond_by`.
     pub escalated_at: Option<DateTime<Utc>>,
 }
 

@@ -6,7 +6,6 @@ use order_app::{AuctionWin, Caller};
 use order_domain::order::{CancellationReason, ShippingAddress};
 use order_domain::{EscrowId, ListingId, Money, OrderId, UserId};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -17,6 +16,7 @@ use crate::json::JsonBody;
 use crate::openapi;
 use crate::query::Params;
 use crate::reply::Reply;
+use crate::representation::{EventFeed, FeedEventView};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -62,35 +62,10 @@ async fn events(
     params.finish()?;
     let events = state.service.feed(Caller::Service, after, limit).await?;
     let next_after = events.last().map_or(after, |event| event.position);
-    let results: Vec<_> = events
-        .iter()
-        .map(|event| {
-            json!({
-                "position": event.position,
-                "event_id": event.event_id,
-                "event_type": event.event_type.as_str(),
-                "order_id": event.order_id,
-                "sequence": event.sequence,
-                "occurred_at": event.occurred_at,
-                "detail": serde_json::from_str::<serde_json::Value>(&event.payload)
-                    .map(without_admin_notes)
-                    .unwrap_or(serde_json::Value::Null),
-            })
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({"results": results, "next_after": next_after})))
-}
-
-/// Events written by earlier versions kept the admin's notes in the outbox; the feed shows
-/// them as every event now has them: null.
-fn without_admin_notes(mut detail: serde_json::Value) -> serde_json::Value {
-    if let Some(notes) = detail
-        .get_mut("dispute")
-        .and_then(|dispute| dispute.get_mut("admin_notes"))
-    {
-        *notes = serde_json::Value::Null;
-    }
-    detail
+    Ok(HttpResponse::Ok().json(EventFeed {
+        results: events.iter().map(FeedEventView::from).collect(),
+        next_after,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

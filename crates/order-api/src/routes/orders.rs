@@ -6,7 +6,6 @@ use order_domain::dispute::{DisputeReason, EvidenceUrl};
 use order_domain::order::{CancellationReason, Carrier, Party, ShippingAddress, TrackingNumber};
 use order_domain::{ListingId, OrderStatus, UserId};
 use order_ports::store::SortOrder;
-use order_ports::HistoryEntry;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -19,6 +18,7 @@ use crate::json::JsonBody;
 use crate::openapi;
 use crate::query::{Pagination, Params};
 use crate::reply::{cacheable, Reply};
+use crate::representation::HistoryEntryView;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -147,25 +147,14 @@ async fn history(
         .await?;
     let body = numbered
         .pagination
-        .render(&base_url(&state, &req)?, &page, history_entry)?;
+        .render(&base_url(&state, &req)?, &page, |entry| {
+            HistoryEntryView::from(entry)
+        })?;
     Ok(HttpResponse::Ok().json(body))
 }
 
 /// A history page's size unless asked.
 const HISTORY_PAGE_SIZE: u32 = 50;
-
-fn history_entry(entry: &HistoryEntry) -> serde_json::Value {
-    let story = &entry.story;
-    serde_json::json!({
-        "sequence": story.sequence,
-        "event_type": entry.event_type.as_str(),
-        "occurred_at": entry.occurred_at,
-        "actor": {"type": story.actor.kind(), "id": story.actor.id()},
-        "from_status": story.from_status,
-        "to_status": story.to_status,
-        "details": story.details,
-    })
-}
 
 #[derive(Deserialize, ToSchema)]
 struct ShipBody {

@@ -63,8 +63,10 @@ pub struct Dispute(DisputeData);
 
 /// What an order shows of its dispute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisputeSummary {
     /// The dispute's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: DisputeId,
     /// Its status.
     pub status: DisputeStatus,

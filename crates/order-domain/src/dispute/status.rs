@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// A dispute's progress. Statuses only move forward, in this order, though a step may be
 /// skipped: OPEN → EVIDENCE → REVIEW → RESOLVED → CLOSED.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DisputeStatus {
     /// Just opened; the other party has not answered yet.
@@ -66,6 +67,7 @@ impl FromStr for DisputeStatus {
 
 /// The admin's decision on where the escrow of a disputed order goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Resolution {
     /// Everything back to the buyer; the order ends REFUNDED.

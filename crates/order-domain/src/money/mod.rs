@@ -37,6 +37,12 @@ pub enum MoneyError {
 
 /// A non-negative amount of the marketplace's currency, exactly two decimal places.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    // On the wire: a decimal string with two places.
+    schema(value_type = String, pattern = r"^\d{1,10}\.\d{2}$", example = "125.00")
+)]
 pub struct Money(Decimal);
 
 impl Money {

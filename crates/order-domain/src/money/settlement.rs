@@ -6,6 +6,7 @@ use crate::error::DomainError;
 /// Where an order's escrow goes when it is paid out: every cent of the order's total to
 /// exactly one of the buyer, the seller and the platform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settlement {
     buyer_refund: Money,
     seller_amount: Money,

@@ -65,6 +65,11 @@ impl Carrier {
     try_from = "BTreeMap<String, String>",
     into = "BTreeMap<String, String>"
 )]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(example = json!({"name": "Alice", "city": "Lyon"}))
+)]
 pub struct ShippingAddress(BTreeMap<String, String>);
 
 impl ShippingAddress {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where an order is in its life. See `docs/architecture.md` for the state diagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     /// Created, waiting for the buyer's payment.
@@ -171,6 +172,7 @@ impl fmt::Display for OrderAction {
 
 /// How an order came to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderSource {
     /// Won at the close of an auction; created by the Auction service.
