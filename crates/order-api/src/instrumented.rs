@@ -6,14 +6,14 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use order_domain::order::Sweep;
 use order_domain::{
     Dispute, DisputeId, EscrowId, EventType, Listing, ListingId, Order, OrderId, OrderStatus,
 };
 use order_ports::store::{DisputeQuery, OrderQuery, Page};
 use order_ports::{
-    FeedEvent, HistoryEntry, HoldEscrow, IntentStats, ListingError, Listings, OrderDeadline,
-    OrderStore, RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, UnitOfWork, Wallet,
-    WalletError,
+    FeedEvent, HistoryEntry, HoldEscrow, IntentStats, ListingError, Listings, OrderStore,
+    RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, UnitOfWork, Wallet, WalletError,
 };
 
 use crate::metrics::{Metrics, PeerLabels, TransitionLabels};
@@ -188,24 +188,14 @@ impl UnitOfWork for MeasuredUnitOfWork {
         self.inner.lock_live_order_for_listing(listing_id).await
     }
 
-    async fn claim_due_order(
+    async fn claim_due_orders(
         &mut self,
-        now: DateTime<Utc>,
-        skip: Vec<OrderId>,
-    ) -> Result<Option<Order>, StoreError> {
-        self.inner.claim_due_order(now, skip).await
-    }
-
-    async fn claim_overdue_orders(
-        &mut self,
-        deadline: OrderDeadline,
+        sweep: Sweep,
         now: DateTime<Utc>,
         limit: usize,
         skip: Vec<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
-        self.inner
-            .claim_overdue_orders(deadline, now, limit, skip)
-            .await
+        self.inner.claim_due_orders(sweep, now, limit, skip).await
     }
 
     async fn claim_unanswered_disputes(

@@ -9,9 +9,10 @@
 #![allow(dead_code)] // Schema types are described, never built.
 
 use crate::error::ApiError;
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 pub use crate::representation::{EventFeed, HistoryEntryView};
 pub use order_domain::dispute::{DisputeStatus, Resolution};
@@ -202,7 +203,19 @@ pub struct FieldErrors(std::collections::BTreeMap<String, Vec<String>>);
 )]
 pub struct ApiDoc;
 
-/// The security schemes, and the error answers every operation may give.
+/// The header every write takes: the idempotency middleware keys every POST and PATCH.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+struct IdempotencyKey {
+    /// A retry with the same key and body gets the first answer again (1–255 visible ASCII).
+    #[param(rename = "Idempotency-Key", pattern = r"^[!-~]{1,255}$")]
+    idempotency_key: Option<String>,
+}
+
+/// What holds for every operation alike, so that no handler states it: the security
+/// schemes (an operation under `internal` takes the service token, any other a user's token,
+/// unless it says otherwise), the Idempotency-Key of every write, and the error answers
+/// every operation may give.
 pub struct Conventions;
 
 impl Modify for Conventions {
@@ -283,6 +296,12 @@ impl Modify for Conventions {
             ))
         };
         for item in openapi.paths.paths.values_mut() {
+            for write in [&mut item.post, &mut item.patch].into_iter().flatten() {
+                write
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .extend(IdempotencyKey::into_params(|| None));
+            }
             let operations = [
                 &mut item.get,
                 &mut item.post,
@@ -291,10 +310,22 @@ impl Modify for Conventions {
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {
-                let public = operation
-                    .tags
-                    .as_ref()
-                    .is_some_and(|tags| tags.iter().any(|t| t == "operations"));
+                let tagged = |tag: &str| {
+                    operation
+                        .tags
+                        .as_ref()
+                        .is_some_and(|tags| tags.iter().any(|t| t == tag))
+                };
+                let public = tagged("operations");
+                let scheme = if tagged("internal") {
+                    "serviceToken"
+                } else {
+                    "bearer"
+                };
+                if !public && operation.security.is_none() {
+                    operation.security =
+                        Some(vec![SecurityRequirement::new(scheme, Vec::<String>::new())]);
+                }
                 let mut add =
                     |code: &str,
                      description: &str,

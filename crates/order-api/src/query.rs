@@ -130,6 +130,21 @@ pub struct PageDocument<R> {
     results: Vec<R>,
 }
 
+/// The paging parameters of a list, as the OpenAPI document describes them.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Described, never read through this type: see [`Pagination`].
+pub struct PageParams {
+    #[param(minimum = 1, nullable = false)]
+    page: Option<u64>,
+    /// Default 20, at most 100
+    #[param(minimum = 1, nullable = false)]
+    page_size: Option<u32>,
+    /// Keyset pages: empty for the top, then the cursors of next/previous
+    #[param(nullable = false)]
+    cursor: Option<String>,
+}
+
 /// How a list is paged: `?page=N&page_size=M`, or `?cursor=` for keyset pages.
 #[derive(Clone, Debug)]
 pub struct Pagination {

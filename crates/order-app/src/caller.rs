@@ -1,7 +1,7 @@
 //! Who is asking, and the rules on what they may see and do.
 
 use order_domain::order::Party;
-use order_domain::{Dispute, Order, UserId};
+use order_domain::{Admin, Dispute, Order, UserId};
 use order_ports::store::Visibility;
 
 use crate::error::AppError;
@@ -47,9 +47,9 @@ impl Caller {
     }
 
     /// Admin-only operations: the admin acting, or 403 for anyone else.
-    pub(crate) fn require_admin(&self) -> Result<UserId, AppError> {
+    pub(crate) fn require_admin(&self) -> Result<Admin, AppError> {
         match self {
-            Caller::User { id, is_staff: true } => Ok(*id),
+            Caller::User { id, is_staff: true } => Ok(Admin::vouched_for(*id)),
             _ => Err(AppError::Forbidden),
         }
     }
@@ -76,28 +76,24 @@ impl Caller {
         }
     }
 
-    /// The user acting as `party` of the order: 404 for those who cannot see it, 403 for
-    /// those who can but are not that party.
-    pub(crate) fn require_party(&self, order: &Order, party: Party) -> Result<UserId, AppError> {
+    /// The caller as the order's buyer, seller or either, as `role` makes them
+    /// ([`Order::buyer`], [`Order::seller`], [`Order::participant`]): 404 for those who
+    /// cannot see the order, 403 for those who can but are not that.
+    pub(crate) fn acting_as<T>(
+        &self,
+        order: &Order,
+        role: impl FnOnce(&Order, UserId) -> Option<T>,
+    ) -> Result<T, AppError> {
         self.require_sees_order(order)?;
-        match self.user_id() {
-            Some(id) if order.role_of(id) == Some(party) => Ok(id),
-            _ => Err(AppError::Forbidden),
-        }
-    }
-
-    /// The buyer or the seller of the order, acting as such, and which of the two.
-    pub(crate) fn require_participant(&self, order: &Order) -> Result<(UserId, Party), AppError> {
-        self.require_sees_order(order)?;
-        let party = self.user_id().and_then(|id| Some((id, order.role_of(id)?)));
-        party.ok_or(AppError::Forbidden)
+        let acting = self.user_id().and_then(|id| role(order, id));
+        acting.ok_or(AppError::Forbidden)
     }
 
     /// Admins and the dispute's parties see a dispute; anyone else is told it does not exist.
     pub(crate) fn require_sees_dispute(&self, dispute: &Dispute) -> Result<(), AppError> {
         match self {
             Caller::User { is_staff: true, .. } => Ok(()),
-            Caller::User { id, .. } if dispute.is_party(*id) => Ok(()),
+            Caller::User { id, .. } if dispute.participant(*id).is_some() => Ok(()),
             _ => Err(AppError::NotFound),
         }
     }

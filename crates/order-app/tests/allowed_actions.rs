@@ -8,21 +8,21 @@ use chrono::{DateTime, TimeDelta, Utc};
 use order_app::{AppError, Caller};
 use order_domain::dispute::{DisputeReason, DisputeStatus, DisputeUpdate, EvidenceUrl};
 use order_domain::fixtures::*;
-use order_domain::order::{CancellationReason, Carrier, IntentRequest, Party, TrackingNumber};
+use order_domain::order::{CancellationReason, Carrier, IntentRequest, TrackingNumber};
 use order_domain::{Dispute, Order, UserId};
 use support::{Found, World};
 
 /// Every order state a front end can meet, with a name for the failure message.
 fn orders() -> Vec<(&'static str, Order)> {
     let pending_release = match shipped()
-        .request_completion(later(5), TimeDelta::minutes(2))
+        .request_completion(acting_buyer(), later(5), TimeDelta::minutes(2))
         .unwrap()
     {
         IntentRequest::Recorded(movement) | IntentRequest::Pending(movement) => movement.order,
     };
     let reason = CancellationReason::parse("Out of stock.").unwrap();
     let pending_refund = paid()
-        .request_cancellation(Party::Seller, reason, later(5), TimeDelta::minutes(2))
+        .request_cancellation(acting(seller()), reason, later(5), TimeDelta::minutes(2))
         .unwrap()
         .order()
         .clone();

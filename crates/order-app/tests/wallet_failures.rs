@@ -93,7 +93,7 @@ async fn a_wallet_refusing_the_release_for_good_drops_the_intent() {
 #[tokio::test]
 async fn a_retried_completion_carries_the_pending_release_on_with_the_same_key() {
     let recorded = shipped()
-        .request_completion(t0(), chrono::TimeDelta::minutes(2))
+        .request_completion(acting_buyer(), t0(), chrono::TimeDelta::minutes(2))
         .unwrap()
         .order()
         .clone();
@@ -121,7 +121,7 @@ async fn a_retried_completion_carries_the_pending_release_on_with_the_same_key()
 #[tokio::test]
 async fn the_intent_worker_finishes_a_release_whose_requester_went_silent() {
     let recorded = shipped()
-        .request_completion(t0(), chrono::TimeDelta::minutes(2))
+        .request_completion(acting_buyer(), t0(), chrono::TimeDelta::minutes(2))
         .unwrap()
         .order()
         .clone();
@@ -442,7 +442,7 @@ async fn auto_completion_skips_an_order_the_wallet_fails_on_and_completes_the_ne
 #[tokio::test]
 async fn an_intent_whose_resume_time_moved_meanwhile_is_still_applied_once() {
     let recorded = shipped()
-        .request_completion(t0(), chrono::TimeDelta::minutes(2))
+        .request_completion(acting_buyer(), t0(), chrono::TimeDelta::minutes(2))
         .unwrap()
         .order()
         .clone();

@@ -133,17 +133,6 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The user `user` acting on `order`: its buyer, its seller, or an admin.
-    pub fn user(order: &Order, user: UserId) -> Actor {
-        if user == order.buyer_id {
-            Actor::Buyer(user)
-        } else if user == order.seller_id {
-            Actor::Seller(user)
-        } else {
-            Actor::Admin(user)
-        }
-    }
-
     /// `buyer`, `seller`, `admin`, `service` or `system`.
     pub fn kind(&self) -> &'static str {
         match self {

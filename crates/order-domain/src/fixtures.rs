@@ -8,6 +8,7 @@ use crate::dispute::{Dispute, DisputeReason, DisputeStatus, DisputeUpdate, Resol
 use crate::order::{
     CancellationReason, Carrier, Deadlines, NewOrder, OrderSource, ShippingAddress, TrackingNumber,
 };
+use crate::{Admin, Buyer, Participant, Seller};
 use crate::{DisputeId, EscrowId, FeeRate, ListingId, Money, Order, OrderId, OrderStatus, UserId};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
@@ -40,6 +41,26 @@ pub fn seller() -> UserId {
 /// User 3: neither buyer nor seller.
 pub fn stranger() -> UserId {
     UserId::from_uuid(Uuid::from_u128(3))
+}
+
+/// [`buyer`], acting as the buyer of a fixture order (they all have the same parties).
+pub fn acting_buyer() -> Buyer {
+    placed().buyer(buyer()).unwrap()
+}
+
+/// [`seller`], acting as the seller of a fixture order.
+pub fn acting_seller() -> Seller {
+    placed().seller(seller()).unwrap()
+}
+
+/// `user`, [`buyer`] or [`seller`], acting as that party of a fixture order.
+pub fn acting(user: UserId) -> Participant {
+    placed().participant(user).unwrap()
+}
+
+/// An admin who is neither party.
+pub fn admin() -> Admin {
+    Admin::vouched_for(UserId::from_uuid(Uuid::from_u128(4)))
 }
 
 /// The escrow that pays every fixture order.
@@ -103,15 +124,16 @@ pub fn paid() -> Order {
 
 /// The paid order, shipped with UPS two hours after [`t0`].
 pub fn shipped() -> Order {
-    paid()
-        .ship(
-            TrackingNumber::parse("1Z999").unwrap(),
-            Carrier::parse("UPS").unwrap(),
-            &Deadlines::default(),
-            later(2),
-        )
-        .unwrap()
-        .value
+    let paid = paid();
+    paid.ship(
+        paid.seller(seller()).unwrap(),
+        TrackingNumber::parse("1Z999").unwrap(),
+        Carrier::parse("UPS").unwrap(),
+        &Deadlines::default(),
+        later(2),
+    )
+    .unwrap()
+    .value
 }
 
 /// The shipped order, delivered three hours after [`t0`].
@@ -124,7 +146,7 @@ pub fn disputed_from(order: Order) -> (Order, Dispute) {
     let opened = order
         .open_dispute(
             DisputeId::from_uuid(Uuid::from_u128(30)),
-            buyer(),
+            acting(buyer()),
             reason(),
             vec![],
             &Deadlines::default(),

@@ -5,11 +5,14 @@
 //! that returns the changed aggregate with the events it raises, or a [`DomainError`]
 //! naming why not; the caller stores both or neither.
 //!
-//! It is not where authorization, persistence or peers live: those are `order-app` and
-//! the adapters.
+//! Who may make a change is part of its rules: a transition takes the typed caller it
+//! allows ([`Buyer`], [`Seller`], [`Participant`], [`Admin`]), which only the order itself
+//! hands out. Authentication, persistence and peers are not here: those are `order-app`
+//! and the adapters.
 
 #![warn(missing_docs)]
 
+pub mod caller;
 pub mod dispute;
 /// Why the domain refuses a change.
 pub mod error;
@@ -20,6 +23,7 @@ pub mod money;
 pub mod order;
 mod text;
 
+pub use caller::{Admin, Buyer, Participant, Seller};
 pub use dispute::{Dispute, DisputeStatus, Resolution};
 pub use error::DomainError;
 pub use event::{Actor, DomainEvent, EventType};

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{
-    CancellationReason, Deadlines, IntentRequest, Movement, NewOrder, OrderSource, Party, Sweep,
+    CancellationReason, Deadlines, IntentRequest, Movement, NewOrder, OrderSource, Sweep,
     WalletAnswer, WalletCall,
 };
 use order_domain::{DomainError, EventType, FeeRate, Money, Order, OrderStatus};
@@ -127,13 +127,13 @@ fn the_respondents_first_evidence_is_its_answer_and_the_openers_is_not() {
     let (order, dispute) = disputed_from(shipped());
     let url = || vec![EvidenceUrl::parse("https://img.example.com/1.jpg").unwrap()];
     let from_opener = dispute
-        .add_evidence(&order, url(), buyer(), later(5))
+        .add_evidence(&order, url(), acting(buyer()), later(5))
         .unwrap()
         .value;
     assert_eq!(from_opener.respond_by, dispute.respond_by);
     assert_eq!(from_opener.responded_at, None);
     let answered = from_opener
-        .add_evidence(&order, url(), seller(), later(6))
+        .add_evidence(&order, url(), acting(seller()), later(6))
         .unwrap();
     assert_eq!(
         answered.events[0].event_type,
@@ -144,7 +144,7 @@ fn the_respondents_first_evidence_is_its_answer_and_the_openers_is_not() {
     assert_eq!(answered.respond_by, None);
     assert_eq!(answered.responded_at, Some(later(6)));
     let again = answered
-        .add_evidence(&order, url(), seller(), later(7))
+        .add_evidence(&order, url(), acting(seller()), later(7))
         .unwrap()
         .value;
     assert_eq!(
@@ -200,7 +200,7 @@ fn an_unanswered_dispute_is_escalated_to_review_once_respond_by_passed() {
         .add_evidence(
             &order,
             vec![EvidenceUrl::parse("https://img.example.com/1.jpg").unwrap()],
-            seller(),
+            acting(seller()),
             later(5),
         )
         .unwrap()
@@ -239,7 +239,7 @@ fn a_dispute_opened_in_the_last_minutes_still_leaves_an_hour() {
     let opened = shipped()
         .open_dispute(
             order_domain::DisputeId::from_uuid(Uuid::from_u128(31)),
-            buyer(),
+            acting(buyer()),
             reason(),
             vec![],
             &Deadlines::default(),
@@ -294,9 +294,9 @@ fn every_status_and_party_of_the_cancel_action() {
             Canceller::BuyerAfterShipBy,
         ] {
             let (party, at) = match who {
-                Canceller::Seller => (Party::Seller, later(2)),
-                Canceller::BuyerBeforeShipBy => (Party::Buyer, ship_by - TimeDelta::minutes(1)),
-                Canceller::BuyerAfterShipBy => (Party::Buyer, ship_by),
+                Canceller::Seller => (acting(seller()), later(2)),
+                Canceller::BuyerBeforeShipBy => (acting(buyer()), ship_by - TimeDelta::minutes(1)),
+                Canceller::BuyerAfterShipBy => (acting(buyer()), ship_by),
             };
             let reason = CancellationReason::parse("Out of stock.").unwrap();
             let outcome = order
@@ -319,7 +319,7 @@ fn a_cancellation_refunds_the_whole_escrow_then_cancels() {
         order: pending,
         intent,
     }) = paid()
-        .request_cancellation(Party::Seller, reason, later(2), wait())
+        .request_cancellation(acting(seller()), reason, later(2), wait())
         .unwrap()
     else {
         panic!("a new intent");
@@ -376,7 +376,7 @@ proptest! {
             .unwrap()
             .value;
         let reason = CancellationReason::parse("Out of stock.").unwrap();
-        let request = order.request_cancellation(Party::Seller, reason, later(2), wait()).unwrap();
+        let request = order.request_cancellation(acting(seller()), reason, later(2), wait()).unwrap();
         let intent = request.order().escrow_intent.clone().unwrap();
         let WalletCall::Refund(settlement) = intent.purpose.wallet_call() else {
             panic!("a cancellation refunds");
@@ -396,7 +396,7 @@ fn every_kind_of_order() -> Vec<Order> {
         .collect();
     orders.push(buy_now_placed());
     let waiting = shipped()
-        .request_completion(later(5), TimeDelta::minutes(2))
+        .request_completion(acting_buyer(), later(5), TimeDelta::minutes(2))
         .unwrap()
         .into_movement()
         .order;

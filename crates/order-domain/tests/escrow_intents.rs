@@ -31,7 +31,11 @@ fn recorded(request: IntentRequest) -> Order {
 }
 
 fn completing() -> Order {
-    recorded(shipped().request_completion(later(5), wait()).unwrap())
+    recorded(
+        shipped()
+            .request_completion(acting_buyer(), later(5), wait())
+            .unwrap(),
+    )
 }
 
 fn resolution(resolution: Resolution) -> DisputeUpdate {
@@ -72,6 +76,7 @@ fn a_pending_movement_refuses_every_other_change() {
     assert_eq!(
         order
             .ship(
+                acting_seller(),
                 TrackingNumber::parse("1Z").unwrap(),
                 Carrier::parse("UPS").unwrap(),
                 &Deadlines::default(),
@@ -86,7 +91,7 @@ fn a_pending_movement_refuses_every_other_change() {
         order
             .open_dispute(
                 order_domain::DisputeId::from_uuid(Uuid::from_u128(9)),
-                buyer(),
+                acting(buyer()),
                 reason(),
                 vec![],
                 &Deadlines::default(),
@@ -101,12 +106,12 @@ fn a_pending_movement_refuses_every_other_change() {
 fn the_same_movement_while_its_requester_still_waits_on_the_wallet_is_in_progress() {
     let order = completing();
     assert_eq!(
-        order.request_completion(later(5) + TimeDelta::seconds(1), wait()),
+        order.request_completion(acting_buyer(), later(5) + TimeDelta::seconds(1), wait()),
         Err(DomainError::OperationInProgress)
     );
     let let_go = order.let_go_of_intent(later(5) + TimeDelta::seconds(3));
     assert_eq!(
-        let_go.request_completion(later(5) + TimeDelta::seconds(4), wait()),
+        let_go.request_completion(acting_buyer(), later(5) + TimeDelta::seconds(4), wait()),
         Ok(IntentRequest::Pending(pending(&let_go))),
         "once the requester gave up, the retry carries it on"
     );
@@ -115,7 +120,9 @@ fn the_same_movement_while_its_requester_still_waits_on_the_wallet_is_in_progres
 #[test]
 fn the_same_movement_again_is_carried_on_not_recorded_twice() {
     let order = completing();
-    let again = order.request_completion(later(7), wait()).unwrap();
+    let again = order
+        .request_completion(acting_buyer(), later(7), wait())
+        .unwrap();
     assert_eq!(again, IntentRequest::Pending(pending(&order)));
     let automatic = order
         .request_auto_completion(later(24 * 30), wait())
@@ -217,7 +224,7 @@ fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_
         .request_resolution(
             &dispute,
             resolution(Resolution::PartialRefund),
-            stranger(),
+            admin(),
             FeeRate::default(),
             later(9),
             wait(),
@@ -268,7 +275,7 @@ fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
         .request_resolution(
             &dispute,
             resolution(Resolution::PartialRefund),
-            stranger(),
+            admin(),
             FeeRate::default(),
             later(9),
             wait(),
@@ -295,7 +302,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
         .request_resolution(
             &dispute,
             resolution(Resolution::NoAction),
-            stranger(),
+            admin(),
             FeeRate::default(),
             later(9),
             wait(),
@@ -307,7 +314,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
         .request_resolution(
             &dispute,
             resolution(Resolution::RefundBuyer),
-            stranger(),
+            admin(),
             FeeRate::default(),
             later(9),
             wait(),
@@ -325,7 +332,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
         refunding.request_resolution(
             &dispute,
             notes,
-            stranger(),
+            admin(),
             FeeRate::default(),
             later(9),
             wait()
@@ -336,7 +343,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
         refunding.request_resolution(
             &dispute,
             resolution(Resolution::ReleaseSeller),
-            stranger(),
+            admin(),
             FeeRate::default(),
             later(9),
             wait()

@@ -67,6 +67,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
         }
         Action::Ship => {
             let changed = order.ship(
+                acting_seller(),
                 TrackingNumber::parse("TRACK-1").unwrap(),
                 Carrier::parse("DHL").unwrap(),
                 &Deadlines::default(),
@@ -89,7 +90,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
         Action::OpenDispute => {
             let opened = order.open_dispute(
                 DisputeId::from_uuid(Uuid::from_u128(31)),
-                seller(),
+                acting(seller()),
                 reason(),
                 vec![],
                 &Deadlines::default(),
@@ -198,7 +199,7 @@ fn an_order_is_disputed_at_most_once() {
     assert_eq!(order.status, OrderStatus::Shipped);
     let again = order.open_dispute(
         DisputeId::from_uuid(Uuid::from_u128(32)),
-        buyer(),
+        acting(buyer()),
         reason(),
         vec![],
         &Deadlines::default(),
@@ -262,7 +263,7 @@ fn evidence_is_accepted_only_while_open_or_collecting_evidence() {
     for status in DisputeStatus::ALL {
         let (_, dispute) = dispute_in(status);
         let outcome = dispute
-            .add_evidence(&shipped(), vec![url.clone()], buyer(), later(9))
+            .add_evidence(&shipped(), vec![url.clone()], acting(buyer()), later(9))
             .map(|added| added.value);
         if matches!(status, DisputeStatus::Open | DisputeStatus::Evidence) {
             assert_eq!(outcome.unwrap().evidence, vec![url.clone()], "{status}");
@@ -279,12 +280,12 @@ fn a_dispute_holds_at_most_twenty_evidence_urls() {
         .map(|i| EvidenceUrl::parse(&format!("https://e.example/{i}")).unwrap())
         .collect();
     let full = dispute
-        .add_evidence(&shipped(), urls, buyer(), later(9))
+        .add_evidence(&shipped(), urls, acting(buyer()), later(9))
         .unwrap()
         .value;
     let one_more = vec![EvidenceUrl::parse("https://e.example/21").unwrap()];
     assert!(matches!(
-        full.add_evidence(&shipped(), one_more, buyer(), later(9)),
+        full.add_evidence(&shipped(), one_more, acting(buyer()), later(9)),
         Err(DomainError::Invalid {
             field: "evidence",
             ..

@@ -158,7 +158,9 @@ mod tests {
         );
         let payment = placed().mark_paid(escrow(), &deadlines, later(1));
         let tracking = TrackingNumber::parse("1Z999").unwrap();
-        let shipment = paid().ship(
+        let paid = paid();
+        let shipment = paid.ship(
+            paid.seller(seller()).unwrap(),
             tracking,
             Carrier::parse("UPS").unwrap(),
             &deadlines,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::Sweep;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
-use order_ports::{OrderDeadline, RecordedEvent, StoreError, UnitOfWork};
+use order_ports::{RecordedEvent, StoreError, UnitOfWork};
 
 use crate::locks::{Held, Key};
 use crate::state::{with_dispute, OutboxRow, State, StoredOrder};
@@ -191,33 +191,15 @@ impl UnitOfWork for MemoryUnitOfWork {
         }
     }
 
-    async fn claim_due_order(
+    async fn claim_due_orders(
         &mut self,
-        now: DateTime<Utc>,
-        skip: Vec<OrderId>,
-    ) -> Result<Option<Order>, StoreError> {
-        let due =
-            |order: &Order| order.is_due(Sweep::DueCompletion, now) && !skip.contains(&order.id);
-        let candidates = self.candidates(due, |order| order.auto_complete_at)?;
-        Ok(self.claim(candidates, 1, due)?.pop())
-    }
-
-    async fn claim_overdue_orders(
-        &mut self,
-        deadline: OrderDeadline,
+        sweep: Sweep,
         now: DateTime<Utc>,
         limit: usize,
         skip: Vec<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
-        let sweep = match deadline {
-            OrderDeadline::Payment => Sweep::UnpaidAuction,
-            OrderDeadline::Shipping => Sweep::LateShipment,
-        };
         let due = |order: &Order| order.is_due(sweep, now) && !skip.contains(&order.id);
-        let candidates = self.candidates(due, |order| match deadline {
-            OrderDeadline::Payment => order.pay_by,
-            OrderDeadline::Shipping => order.ship_by,
-        })?;
+        let candidates = self.candidates(due, |order| sweep.deadline(order))?;
         self.claim(candidates, limit, due)
     }
 

@@ -17,9 +17,7 @@ pub use outbox::{
     EventPublisher, Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent, PublishError,
     RecordedEvent, StoryLine,
 };
-pub use store::{
-    FeedEvent, HistoryEntry, IntentStats, OrderDeadline, OrderStore, StoreError, UnitOfWork,
-};
+pub use store::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
 pub use system::{Clock, IdSource, SystemClock, UuidV7Ids};
 pub use wallet::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
 

@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
+use order_domain::order::Sweep;
 use order_domain::{
     Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
 };
@@ -49,22 +50,13 @@ pub trait UnitOfWork: Send {
         listing_id: ListingId,
     ) -> Result<Option<Order>, StoreError>;
 
-    /// Locks and returns one SHIPPED or DELIVERED order whose `auto_complete_at` is at or
-    /// before `now`, with no escrow intent, that no other unit of work has locked and that
-    /// is not in `skip`. Several workers calling this at once each get a different order.
-    async fn claim_due_order(
+    /// Locks and returns up to `limit` orders due for `sweep` at `now` — exactly those
+    /// [`Order::is_due`] calls due — that no other unit of work has locked and that are not
+    /// in `skip`, the longest overdue first. Workers calling this at once each get
+    /// different orders.
+    async fn claim_due_orders(
         &mut self,
-        now: DateTime<Utc>,
-        skip: Vec<OrderId>,
-    ) -> Result<Option<Order>, StoreError>;
-
-    /// Locks and returns up to `limit` orders past `deadline` at `now` that no other unit of
-    /// work has locked, oldest deadline first: AUCTION orders still PENDING_PAYMENT after
-    /// `pay_by`, or PAID orders past `ship_by` whose lateness was not announced yet. Orders
-    /// waiting on the Wallet, and those in `skip`, are left out.
-    async fn claim_overdue_orders(
-        &mut self,
-        deadline: OrderDeadline,
+        sweep: Sweep,
         now: DateTime<Utc>,
         limit: usize,
         skip: Vec<OrderId>,
@@ -195,15 +187,6 @@ pub struct FeedEvent {
     pub payload: String,
 }
 
-/// A deadline on an order that the deadline worker enforces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OrderDeadline {
-    /// `pay_by` of an auction's winner.
-    Payment,
-    /// `ship_by` of the seller.
-    Shipping,
-}
-
 /// The orders waiting on a Wallet movement, for metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IntentStats {
@@ -231,7 +214,7 @@ impl Visibility {
     pub fn admits(&self, order: &Order) -> bool {
         match *self {
             Visibility::All => true,
-            Visibility::Participant(user) => order.role_of(user).is_some(),
+            Visibility::Participant(user) => order.participant(user).is_some(),
             Visibility::Buyer(user) => order.buyer_id == user,
             Visibility::Seller(user) => order.seller_id == user,
         }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use order_domain::order::Sweep;
 use order_domain::{Dispute, DisputeId, Order, OrderId};
 use order_ports::store::{DisputeQuery, OrderQuery, Page, SortOrder};
 use order_ports::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
@@ -180,6 +181,23 @@ pub(crate) fn with_summary(
     (order, dispute): (OrderRow, Option<SummaryRow>),
 ) -> Result<Order, StoreError> {
     order.into_order(dispute.as_ref().map(summary).transpose()?)
+}
+
+impl PgStore {
+    /// The plan of `sweep`'s claim at `now`, as `EXPLAIN` prints it with sequential scans
+    /// priced out: whether the partial index made for the sweep serves it.
+    pub async fn explain_claim(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let connection = self.connection().await?;
+        let mut unit = PgUnitOfWork::begin(connection)
+            .await
+            .map_err(|(_, error)| store_error(error))?;
+        // Dropped unfinished: rolled back, setting and all.
+        unit.explain_claim(sweep, now).await
+    }
 }
 
 #[async_trait]

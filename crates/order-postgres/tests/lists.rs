@@ -308,7 +308,7 @@ async fn disputes_list_newest_first_filtered_by_status() {
         let opened = paid
             .open_dispute(
                 DisputeId::from_uuid(Uuid::from_u128(100 + n)),
-                user(1),
+                paid.participant(user(1)).unwrap(),
                 reason(),
                 vec![],
                 &Deadlines::default(),
@@ -386,7 +386,7 @@ async fn listed_orders_carry_their_disputes_summary_and_are_counted_once() {
     let opened = paid
         .open_dispute(
             DisputeId::from_uuid(Uuid::from_u128(102)),
-            user(1),
+            paid.participant(user(1)).unwrap(),
             reason(),
             vec![],
             &Deadlines::default(),

@@ -3,8 +3,8 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
-use order_domain::order::Deadlines;
 use order_domain::order::{CancellationReason, NewOrder};
+use order_domain::order::{Deadlines, Sweep};
 use order_domain::{FeeRate, ListingId, Order, OrderId, OrderStatus};
 use order_ports::{OrderStore, StoreError};
 use order_postgres::test_db::TestDatabase;
@@ -202,6 +202,7 @@ async fn due_orders_are_claimed_once_each_skipping_locked_and_excluded_ones() {
             .value;
         let shipped = paid
             .ship(
+                paid.seller(seller()).unwrap(),
                 "T1".parse::<String>()
                     .map(|t| order_domain::order::TrackingNumber::parse(&t).unwrap())
                     .unwrap(),
@@ -224,13 +225,25 @@ async fn due_orders_are_claimed_once_each_skipping_locked_and_excluded_ones() {
 
     let mut a = store.begin().await.unwrap();
     let mut b = store.begin().await.unwrap();
-    let first = a.claim_due_order(now, vec![]).await.unwrap().unwrap();
-    let second = b.claim_due_order(now, vec![]).await.unwrap().unwrap();
+    let first = a
+        .claim_due_orders(Sweep::DueCompletion, now, 1, vec![])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let second = b
+        .claim_due_orders(Sweep::DueCompletion, now, 1, vec![])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
     assert_ne!(first.id, second.id, "a locked order is skipped");
     let mut c = store.begin().await.unwrap();
     assert_eq!(
-        c.claim_due_order(now, vec![]).await.unwrap(),
-        None,
+        c.claim_due_orders(Sweep::DueCompletion, now, 1, vec![])
+            .await
+            .unwrap(),
+        [],
         "order 3 is not due yet"
     );
     // Ended before the next claim (a dropped unit rolls back in the background, and its
@@ -241,9 +254,10 @@ async fn due_orders_are_claimed_once_each_skipping_locked_and_excluded_ones() {
 
     let mut d = store.begin().await.unwrap();
     let claimed = d
-        .claim_due_order(now, vec![due[0].id])
+        .claim_due_orders(Sweep::DueCompletion, now, 1, vec![due[0].id])
         .await
         .unwrap()
+        .pop()
         .unwrap();
     assert_eq!(claimed.id, due[1].id, "excluded orders are skipped");
 }

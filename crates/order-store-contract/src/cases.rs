@@ -13,7 +13,7 @@ use order_domain::{
     Actor, Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
 };
 use order_ports::store::{OrderQuery, Page, PageRequest, Position, SortOrder, Visibility};
-use order_ports::{OrderDeadline, OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine};
+use order_ports::{OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine};
 use uuid::Uuid;
 
 /// `order` as the `n`th of its kind: its own id, listing and creation time (`n` minutes
@@ -246,11 +246,19 @@ pub async fn a_claim_skips_rows_another_unit_of_work_holds<S: OrderStore>(store:
     let mut holding = store.begin().await.unwrap();
     holding.lock_order(a.id).await.unwrap();
     let mut worker = store.begin().await.unwrap();
-    let claimed = worker.claim_due_order(due, vec![]).await.unwrap();
+    let claimed = worker
+        .claim_due_orders(Sweep::DueCompletion, due, 1, vec![])
+        .await
+        .unwrap()
+        .pop();
     assert_eq!(claimed.map(|order| order.id), Some(b.id));
     let mut another = store.begin().await.unwrap();
     assert_eq!(
-        another.claim_due_order(due, vec![]).await.unwrap(),
+        another
+            .claim_due_orders(Sweep::DueCompletion, due, 1, vec![])
+            .await
+            .unwrap()
+            .pop(),
         None,
         "both held"
     );
@@ -258,7 +266,11 @@ pub async fn a_claim_skips_rows_another_unit_of_work_holds<S: OrderStore>(store:
 
     let mut worker = store.begin().await.unwrap();
     assert_eq!(
-        worker.claim_due_order(due, vec![b.id]).await.unwrap(),
+        worker
+            .claim_due_orders(Sweep::DueCompletion, due, 1, vec![b.id])
+            .await
+            .unwrap()
+            .pop(),
         None,
         "b skipped, a still held"
     );
@@ -267,7 +279,11 @@ pub async fn a_claim_skips_rows_another_unit_of_work_holds<S: OrderStore>(store:
     drop(holding);
     let mut claimed = None;
     for _ in 0..250 {
-        claimed = worker.claim_due_order(due, vec![b.id]).await.unwrap();
+        claimed = worker
+            .claim_due_orders(Sweep::DueCompletion, due, 1, vec![b.id])
+            .await
+            .unwrap()
+            .pop();
         if claimed.is_some() {
             break;
         }
@@ -293,14 +309,11 @@ pub async fn overdue_claims_take_exactly_the_orders_past_their_deadline<S: Order
         ],
     )
     .await;
-    let claim = |deadline: OrderDeadline, now: DateTime<Utc>, skip: Vec<OrderId>| {
+    let claim = |sweep: Sweep, now: DateTime<Utc>, skip: Vec<OrderId>| {
         let store = store.clone();
         async move {
             let mut uow = store.begin().await.unwrap();
-            let claimed = uow
-                .claim_overdue_orders(deadline, now, 10, skip)
-                .await
-                .unwrap();
+            let claimed = uow.claim_due_orders(sweep, now, 10, skip).await.unwrap();
             claimed
                 .into_iter()
                 .map(|order| order.id)
@@ -310,44 +323,35 @@ pub async fn overdue_claims_take_exactly_the_orders_past_their_deadline<S: Order
     let pay_by = unpaid.pay_by.unwrap();
     let ship_by = unshipped.ship_by.unwrap();
     assert_eq!(
-        claim(
-            OrderDeadline::Payment,
-            pay_by - TimeDelta::seconds(1),
-            vec![]
-        )
-        .await,
+        claim(Sweep::UnpaidAuction, pay_by - TimeDelta::seconds(1), vec![]).await,
         []
     );
     assert_eq!(
-        claim(OrderDeadline::Payment, pay_by, vec![]).await,
+        claim(Sweep::UnpaidAuction, pay_by, vec![]).await,
         [unpaid.id]
     );
     assert_eq!(
-        claim(OrderDeadline::Payment, pay_by, vec![unpaid.id]).await,
+        claim(Sweep::UnpaidAuction, pay_by, vec![unpaid.id]).await,
         []
     );
     assert_eq!(
-        claim(
-            OrderDeadline::Shipping,
-            ship_by - TimeDelta::seconds(1),
-            vec![]
-        )
-        .await,
+        claim(Sweep::LateShipment, ship_by - TimeDelta::seconds(1), vec![]).await,
         []
     );
     assert_eq!(
-        claim(OrderDeadline::Shipping, ship_by, vec![]).await,
+        claim(Sweep::LateShipment, ship_by, vec![]).await,
         [unshipped.id]
     );
 
     // At any time, a claim takes exactly the orders the domain's rule calls due.
     let orders = [unpaid, buy_now, unshipped, on_time];
     for now in [0, 24, 24 * 4, 24 * 5, 24 * 30].map(later) {
-        for (deadline, sweep) in [
-            (OrderDeadline::Payment, Sweep::UnpaidAuction),
-            (OrderDeadline::Shipping, Sweep::LateShipment),
+        for sweep in [
+            Sweep::UnpaidAuction,
+            Sweep::LateShipment,
+            Sweep::DueCompletion,
         ] {
-            let mut claimed = claim(deadline, now, vec![]).await;
+            let mut claimed = claim(sweep, now, vec![]).await;
             claimed.sort();
             let mut due: Vec<OrderId> = orders
                 .iter()
@@ -365,7 +369,7 @@ pub async fn stale_intents_are_leased_once<S: OrderStore>(store: Arc<S>) {
     insert(store.as_ref(), std::slice::from_ref(&order)).await;
     let requested = later(5);
     let IntentRequest::Recorded(movement) = order
-        .request_completion(requested, TimeDelta::minutes(2))
+        .request_completion(acting_buyer(), requested, TimeDelta::minutes(2))
         .unwrap()
     else {
         panic!("a new intent");

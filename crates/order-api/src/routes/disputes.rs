@@ -1,6 +1,6 @@
 //! `/api/v1/disputes/`: reading disputes, evidence from the parties, admins' decisions.
 
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::Money;
 use order_ports::store::DisputeQuery;
@@ -8,14 +8,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{base_url, id};
+use super::{base_url, DisputePath, PathId, State};
 use crate::auth::User;
 use crate::command::{Command, FieldErrors, FromBody};
 use crate::error::ApiError;
 use crate::openapi;
-use crate::query::{Pagination, Params};
+use crate::query::{PageParams, Pagination, Params};
 use crate::reply::{cacheable, Reply};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -29,19 +28,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
     tag = "disputes",
     params(
         ("status" = Option<Vec<openapi::DisputeStatus>>, Query, description = "Any of these statuses (repeatable)"),
-        ("page" = Option<u64>, Query, minimum = 1),
-        ("page_size" = Option<u32>, Query, minimum = 1, description = "Default 20, at most 100"),
-        ("cursor" = Option<String>, Query, description = "Keyset pages: empty for the top, then the cursors of next/previous"),
+        PageParams,
     ),
-    responses((status = 200, description = "A page of disputes", body = openapi::DisputePage)),
-    security(("bearer" = []))
+    responses((status = 200, description = "A page of disputes", body = openapi::DisputePage))
 )]
 #[get("/api/v1/disputes/")]
-async fn list(
-    state: web::Data<AppState>,
-    user: User,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+async fn list(state: State, user: User, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut params = Params::parse(req.query_string())?;
     let statuses = params.all_parsed::<DisputeStatus>("status")?;
     let pagination = Pagination::from_params(&mut params)?;
@@ -60,18 +52,17 @@ async fn list(
 /// One dispute, for admins and the order's buyer and seller.
 #[utoipa::path(
     tag = "disputes",
-    params(("id" = uuid::Uuid, Path, description = "The dispute")),
-    responses((status = 200, description = "The dispute", body = openapi::Dispute)),
-    security(("bearer" = []))
+    params(DisputePath),
+    responses((status = 200, description = "The dispute", body = openapi::Dispute))
 )]
 #[get("/api/v1/disputes/{id}/")]
 async fn detail(
-    state: web::Data<AppState>,
+    state: State,
     user: User,
     req: HttpRequest,
-    path: web::Path<String>,
+    PathId(dispute_id): DisputePath,
 ) -> Result<HttpResponse, ApiError> {
-    let dispute = state.service.dispute(user.0, id(&path)?).await?;
+    let dispute = state.service.dispute(user.0, dispute_id).await?;
     cacheable(&req, &state.dispute_view(&dispute, user.0))
 }
 
@@ -114,22 +105,21 @@ impl FromBody for Update {
 /// lost is retried with the same key and answered the same, not refused as a second one.
 #[utoipa::path(
     tag = "disputes",
-    params(("id" = uuid::Uuid, Path, description = "The dispute"), super::IdempotencyKey),
+    params(DisputePath),
     request_body = UpdateBody,
-    responses((status = 200, description = "The updated dispute", body = openapi::Dispute)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The updated dispute", body = openapi::Dispute))
 )]
 #[patch("/api/v1/disputes/{id}/")]
 async fn update(
-    state: web::Data<AppState>,
+    state: State,
     user: User,
-    path: web::Path<String>,
+    PathId(dispute_id): DisputePath,
     command: Command<Update>,
 ) -> Result<Reply, ApiError> {
     let Command(Update(update)) = command;
     let dispute = state
         .service
-        .update_dispute(user.0, id(&path)?, update)
+        .update_dispute(user.0, dispute_id, update)
         .await?;
     Ok(Reply::ok(state.dispute_json(&dispute, user.0)?))
 }
@@ -162,22 +152,21 @@ impl FromBody for AddEvidence {
 /// Adds evidence, by the order's buyer or seller, while the dispute is OPEN or in EVIDENCE.
 #[utoipa::path(
     tag = "disputes",
-    params(("id" = uuid::Uuid, Path, description = "The dispute"), super::IdempotencyKey),
+    params(DisputePath),
     request_body = EvidenceBody,
-    responses((status = 200, description = "The dispute with its evidence", body = openapi::Dispute)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The dispute with its evidence", body = openapi::Dispute))
 )]
 #[post("/api/v1/disputes/{id}/evidence/")]
 async fn add_evidence(
-    state: web::Data<AppState>,
+    state: State,
     user: User,
-    path: web::Path<String>,
+    PathId(dispute_id): DisputePath,
     command: Command<AddEvidence>,
 ) -> Result<Reply, ApiError> {
     let Command(evidence) = command;
     let dispute = state
         .service
-        .add_evidence(user.0, id(&path)?, evidence.urls)
+        .add_evidence(user.0, dispute_id, evidence.urls)
         .await?;
     Ok(Reply::ok(state.dispute_json(&dispute, user.0)?))
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/orders/internal/…`: what other services tell this one.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use order_app::{AuctionWin, Caller};
 use order_domain::order::{CancellationReason, ShippingAddress};
@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::State;
 use crate::auth::Service;
 use crate::command::{Command, FromBody};
 use crate::error::ApiError;
@@ -17,7 +18,6 @@ use crate::openapi;
 use crate::query::Params;
 use crate::reply::Reply;
 use crate::representation::{EventFeed, FeedEventView};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(events)
@@ -35,12 +35,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         ("after" = Option<u64>, Query, minimum = 0, description = "The last position seen; 0 (the default) for the start"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Default 100"),
     ),
-    responses((status = 200, description = "The events after `after`", body = openapi::EventFeed)),
-    security(("serviceToken" = []))
+    responses((status = 200, description = "The events after `after`", body = openapi::EventFeed))
 )]
 #[get("/api/v1/orders/internal/events/")]
 async fn events(
-    state: web::Data<AppState>,
+    state: State,
     _service: Service,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -107,17 +106,15 @@ impl FromBody for Create {
 /// the existing order (200); other content for the listing conflicts (409).
 #[utoipa::path(
     tag = "internal",
-    params(super::IdempotencyKey),
     request_body = CreateBody,
     responses(
         (status = 201, description = "The new order", body = openapi::Order),
         (status = 200, description = "The order this same request created before", body = openapi::Order),
-    ),
-    security(("serviceToken" = []))
+    )
 )]
 #[post("/api/v1/orders/internal/create/")]
 async fn create(
-    state: web::Data<AppState>,
+    state: State,
     _service: Service,
     command: Command<Create>,
 ) -> Result<Reply, ApiError> {
@@ -144,14 +141,12 @@ struct MarkPaidBody {
 /// answers the order unchanged; another escrow conflicts.
 #[utoipa::path(
     tag = "internal",
-    params(super::IdempotencyKey),
     request_body = MarkPaidBody,
-    responses((status = 200, description = "The paid order", body = openapi::Order)),
-    security(("serviceToken" = []))
+    responses((status = 200, description = "The paid order", body = openapi::Order))
 )]
 #[post("/api/v1/orders/internal/mark-paid/")]
 async fn mark_paid(
-    state: web::Data<AppState>,
+    state: State,
     _service: Service,
     body: JsonBody<MarkPaidBody>,
 ) -> Result<Reply, ApiError> {
@@ -191,14 +186,12 @@ impl FromBody for CancelUnpaid {
 /// PENDING_PAYMENT → CANCELLED (an auction winner who never paid).
 #[utoipa::path(
     tag = "internal",
-    params(super::IdempotencyKey),
     request_body = CancelBody,
-    responses((status = 200, description = "The cancelled order", body = openapi::Order)),
-    security(("serviceToken" = []))
+    responses((status = 200, description = "The cancelled order", body = openapi::Order))
 )]
 #[post("/api/v1/orders/internal/cancel/")]
 async fn cancel(
-    state: web::Data<AppState>,
+    state: State,
     _service: Service,
     command: Command<CancelUnpaid>,
 ) -> Result<Reply, ApiError> {
@@ -222,14 +215,12 @@ struct MarkDeliveredBody {
 /// SHIPPED → DELIVERED, on the carrier's confirmation.
 #[utoipa::path(
     tag = "internal",
-    params(super::IdempotencyKey),
     request_body = MarkDeliveredBody,
-    responses((status = 200, description = "The delivered order", body = openapi::Order)),
-    security(("serviceToken" = []))
+    responses((status = 200, description = "The delivered order", body = openapi::Order))
 )]
 #[post("/api/v1/orders/internal/mark-delivered/")]
 async fn mark_delivered(
-    state: web::Data<AppState>,
+    state: State,
     _service: Service,
     body: JsonBody<MarkDeliveredBody>,
 ) -> Result<Reply, ApiError> {

@@ -7,7 +7,15 @@ mod internal;
 pub mod methods;
 mod orders;
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use order_domain::{DisputeId, ListingId, OrderId};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::Required;
+use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
@@ -25,15 +33,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     disputes::configure(cfg);
 }
 
-/// The header every POST (and the dispute PATCH) takes.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)] // Described, never read through this type.
-struct IdempotencyKey {
-    /// A retry with the same key and body gets the first answer again (1–255 visible ASCII).
-    #[param(rename = "Idempotency-Key", pattern = r"^[!-~]{1,255}$")]
-    idempotency_key: Option<String>,
-}
+/// The web application's shared state, as handlers take it.
+type State = actix_web::web::Data<AppState>;
 
 /// For a documented path asked with a method it does not serve: a DRF-shaped 405.
 pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -49,9 +50,55 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-/// A path id; anything but a UUID names nothing, so it is a 404 like any unknown id.
-fn id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound)
+/// The resource a path's `{id}` names, read before the handler runs: anything but a UUID
+/// names nothing, so it is a 404 like any unknown id.
+pub struct PathId<T>(pub T);
+
+type OrderPath = PathId<OrderId>;
+type DisputePath = PathId<DisputeId>;
+type ListingPath = PathId<ListingId>;
+
+impl<T: std::str::FromStr> FromRequest for PathId<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req.match_info().get("id").and_then(|raw| raw.parse().ok());
+        ready(id.map(PathId).ok_or(ApiError::NotFound))
+    }
+}
+
+/// What a path's `{id}` names, for the OpenAPI document.
+trait Named {
+    const DESCRIPTION: &'static str;
+}
+
+impl Named for OrderId {
+    const DESCRIPTION: &'static str = "The order";
+}
+
+impl Named for DisputeId {
+    const DESCRIPTION: &'static str = "The dispute";
+}
+
+impl Named for ListingId {
+    const DESCRIPTION: &'static str = "The listing";
+}
+
+impl<T: Named> IntoParams for PathId<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let id = ParameterBuilder::new()
+            .name("id")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some(T::DESCRIPTION))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+            ));
+        vec![id.build()]
+    }
 }
 
 /// This request's URL without its query string, for `next` and `previous` links.

@@ -1,6 +1,6 @@
 //! `/api/v1/orders/`: reading orders, and what buyers and sellers do to them.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, HttpRequest, HttpResponse};
 use order_app::{OrderListRequest, Purchase};
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
 use order_domain::order::{CancellationReason, Carrier, Party, ShippingAddress, TrackingNumber};
@@ -10,16 +10,15 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{base_url, id};
+use super::{base_url, ListingPath, OrderPath, PathId, State};
 use crate::auth::{User, UserOrService};
 use crate::command::{Command, FieldErrors, FromBody};
 use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::openapi;
-use crate::query::{Pagination, Params};
+use crate::query::{PageParams, Pagination, Params};
 use crate::reply::{cacheable, Reply};
 use crate::representation::HistoryEntryView;
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -42,19 +41,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         ("created_after" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Inclusive"),
         ("created_before" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Exclusive"),
         ("ordering" = Option<openapi::Ordering>, Query),
-        ("page" = Option<u64>, Query, minimum = 1),
-        ("page_size" = Option<u32>, Query, minimum = 1, description = "Default 20, at most 100"),
-        ("cursor" = Option<String>, Query, description = "Keyset pages: empty for the top, then the cursors of next/previous"),
+        PageParams,
     ),
-    responses((status = 200, description = "A page of orders", body = openapi::OrderPage)),
-    security(("bearer" = []))
+    responses((status = 200, description = "A page of orders", body = openapi::OrderPage))
 )]
 #[get("/api/v1/orders/")]
-async fn list(
-    state: web::Data<AppState>,
-    user: User,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+async fn list(state: State, user: User, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut params = Params::parse(req.query_string())?;
     let statuses = params.all_parsed::<OrderStatus>("status")?;
     let role = match params.one("role")?.as_deref() {
@@ -102,18 +94,17 @@ async fn list(
 /// One order, for its buyer, its seller and admins.
 #[utoipa::path(
     tag = "orders",
-    params(("id" = uuid::Uuid, Path, description = "The order")),
-    responses((status = 200, description = "The order", body = openapi::Order)),
-    security(("bearer" = []))
+    params(OrderPath),
+    responses((status = 200, description = "The order", body = openapi::Order))
 )]
 #[get("/api/v1/orders/{id}/")]
 async fn detail(
-    state: web::Data<AppState>,
+    state: State,
     user: User,
     req: HttpRequest,
-    path: web::Path<String>,
+    PathId(order_id): OrderPath,
 ) -> Result<HttpResponse, ApiError> {
-    let order = state.service.order(user.0, id(&path)?).await?;
+    let order = state.service.order(user.0, order_id).await?;
     cacheable(&req, &state.order_view(&order, user.0))
 }
 
@@ -123,21 +114,19 @@ async fn detail(
 #[utoipa::path(
     tag = "orders",
     params(
-        ("id" = uuid::Uuid, Path, description = "The order"),
+        OrderPath,
         ("page" = Option<u64>, Query, minimum = 1),
         ("page_size" = Option<u32>, Query, minimum = 1, description = "Default 50, at most 100"),
     ),
-    responses((status = 200, description = "A page of the order's history", body = openapi::HistoryPage)),
-    security(("bearer" = []))
+    responses((status = 200, description = "A page of the order's history", body = openapi::HistoryPage))
 )]
 #[get("/api/v1/orders/{id}/history/")]
 async fn history(
-    state: web::Data<AppState>,
+    state: State,
     user: User,
     req: HttpRequest,
-    path: web::Path<String>,
+    PathId(order_id): OrderPath,
 ) -> Result<HttpResponse, ApiError> {
-    let order_id = id(&path)?;
     let mut params = Params::parse(req.query_string())?;
     let numbered = Pagination::numbered(&mut params, HISTORY_PAGE_SIZE)?;
     params.finish()?;
@@ -193,22 +182,21 @@ impl FromBody for Ship {
 /// PAID → SHIPPED, by the seller.
 #[utoipa::path(
     tag = "orders",
-    params(("id" = uuid::Uuid, Path, description = "The order"), super::IdempotencyKey),
+    params(OrderPath),
     request_body = ShipBody,
-    responses((status = 200, description = "The shipped order", body = openapi::Order)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The shipped order", body = openapi::Order))
 )]
 #[post("/api/v1/orders/{id}/ship/")]
 async fn ship(
-    state: web::Data<AppState>,
+    state: State,
     user: User,
-    path: web::Path<String>,
+    PathId(order_id): OrderPath,
     command: Command<Ship>,
 ) -> Result<Reply, ApiError> {
     let Command(ship) = command;
     let order = state
         .service
-        .ship(user.0, id(&path)?, ship.tracking, ship.carrier)
+        .ship(user.0, order_id, ship.tracking, ship.carrier)
         .await?;
     Ok(Reply::ok(state.order_json(&order, user.0)?))
 }
@@ -216,17 +204,16 @@ async fn ship(
 /// SHIPPED/DELIVERED → COMPLETED, by the buyer: the escrow is released to the seller.
 #[utoipa::path(
     tag = "orders",
-    params(("id" = uuid::Uuid, Path, description = "The order"), super::IdempotencyKey),
-    responses((status = 200, description = "The completed order", body = openapi::Order)),
-    security(("bearer" = []))
+    params(OrderPath),
+    responses((status = 200, description = "The completed order", body = openapi::Order))
 )]
 #[post("/api/v1/orders/{id}/complete/")]
 async fn complete(
-    state: web::Data<AppState>,
+    state: State,
     user: User,
-    path: web::Path<String>,
+    PathId(order_id): OrderPath,
 ) -> Result<Reply, ApiError> {
-    let order = state.service.complete(user.0, id(&path)?).await?;
+    let order = state.service.complete(user.0, order_id).await?;
     Ok(Reply::ok(state.order_json(&order, user.0)?))
 }
 
@@ -255,22 +242,21 @@ impl FromBody for CancelPaid {
 /// before `ship_by`; 503 if the Wallet fails (nothing changes, and a retry refunds once).
 #[utoipa::path(
     tag = "orders",
-    params(("id" = uuid::Uuid, Path, description = "The order"), super::IdempotencyKey),
+    params(OrderPath),
     request_body = CancelBody,
-    responses((status = 200, description = "The cancelled order, its escrow refunded", body = openapi::Order)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The cancelled order, its escrow refunded", body = openapi::Order))
 )]
 #[post("/api/v1/orders/{id}/cancel/")]
 async fn cancel(
-    state: web::Data<AppState>,
+    state: State,
     user: User,
-    path: web::Path<String>,
+    PathId(order_id): OrderPath,
     command: Command<CancelPaid>,
 ) -> Result<Reply, ApiError> {
     let Command(cancel) = command;
     let order = state
         .service
-        .cancel_paid(user.0, id(&path)?, cancel.reason)
+        .cancel_paid(user.0, order_id, cancel.reason)
         .await?;
     Ok(Reply::ok(state.order_json(&order, user.0)?))
 }
@@ -313,22 +299,21 @@ impl FromBody for OpenDispute {
 /// PAID/SHIPPED/DELIVERED → DISPUTED, by the buyer or the seller; opens the dispute.
 #[utoipa::path(
     tag = "orders",
-    params(("id" = uuid::Uuid, Path, description = "The order"), super::IdempotencyKey),
+    params(OrderPath),
     request_body = DisputeBody,
-    responses((status = 201, description = "The new dispute", body = openapi::Dispute)),
-    security(("bearer" = []))
+    responses((status = 201, description = "The new dispute", body = openapi::Dispute))
 )]
 #[post("/api/v1/orders/{id}/dispute/")]
 async fn dispute(
-    state: web::Data<AppState>,
+    state: State,
     user: User,
-    path: web::Path<String>,
+    PathId(order_id): OrderPath,
     command: Command<OpenDispute>,
 ) -> Result<Reply, ApiError> {
     let Command(open) = command;
     let dispute = state
         .service
-        .open_dispute(user.0, id(&path)?, open.reason, open.evidence)
+        .open_dispute(user.0, order_id, open.reason, open.evidence)
         .await?;
     Ok(Reply::created(state.dispute_json(&dispute, user.0)?))
 }
@@ -348,7 +333,7 @@ struct PurchaseBody {
 /// answers PAID. A retry by the same buyer resumes the same order without a second debit.
 #[utoipa::path(
     tag = "orders",
-    params(("id" = uuid::Uuid, Path, description = "The listing"), super::IdempotencyKey),
+    params(ListingPath),
     request_body = PurchaseBody,
     responses(
         (status = 201, description = "The paid order", body = openapi::Order),
@@ -359,14 +344,14 @@ struct PurchaseBody {
 )]
 #[post("/api/v1/orders/{id}/purchase/")]
 async fn purchase(
-    state: web::Data<AppState>,
+    state: State,
     caller: UserOrService,
-    path: web::Path<String>,
+    PathId(listing_id): ListingPath,
     body: JsonBody<PurchaseBody>,
 ) -> Result<Reply, ApiError> {
     let (UserOrService(caller), JsonBody(body)) = (caller, body);
     let purchase = Purchase {
-        listing_id: id(&path)?,
+        listing_id,
         buyer_id: body.buyer_id,
         shipping_address: body.shipping_address.unwrap_or_default(),
     };

@@ -1,3 +1,4 @@
+use order_domain::order::Sweep;
 use order_domain::OrderId;
 
 use crate::{AppError, OrderService};
@@ -24,7 +25,10 @@ impl OrderService {
         while sweep.completed.len() + sweep.failed.len() < limit {
             let now = self.ports.clock.now();
             let mut uow = self.begin().await?;
-            let Some(order) = uow.claim_due_order(now, sweep.failed.clone()).await? else {
+            let claimed = uow
+                .claim_due_orders(Sweep::DueCompletion, now, 1, sweep.failed.clone())
+                .await?;
+            let Some(order) = claimed.into_iter().next() else {
                 break;
             };
             let request = order.request_auto_completion(now, self.settings.resume_after)?;

@@ -37,8 +37,8 @@ impl OrderService {
         let resume_after = self.settings.resume_after;
         let settled = self
             .move_money(order_id, |order, now| {
-                let (_, party) = caller.require_participant(order)?;
-                Ok(order.request_cancellation(party, reason, now, resume_after)?)
+                let by = caller.acting_as(order, Order::participant)?;
+                Ok(order.request_cancellation(by, reason, now, resume_after)?)
             })
             .await?;
         Ok(settled.order)

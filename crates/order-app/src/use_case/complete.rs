@@ -1,4 +1,3 @@
-use order_domain::order::Party;
 use order_domain::{Order, OrderId};
 
 use crate::{AppError, Caller, OrderService};
@@ -13,8 +12,8 @@ impl OrderService {
         let resume_after = self.settings.resume_after;
         let settled = self
             .move_money(order_id, |order, now| {
-                caller.require_party(order, Party::Buyer)?;
-                Ok(order.request_completion(now, resume_after)?)
+                let buyer = caller.acting_as(order, Order::buyer)?;
+                Ok(order.request_completion(buyer, now, resume_after)?)
             })
             .await?;
         Ok(settled.order)

@@ -1,6 +1,5 @@
-use order_domain::order::Changed;
+use order_domain::order::{Changed, Sweep};
 use order_domain::{Actor, DisputeId, DomainError, Order, OrderId};
-use order_ports::OrderDeadline;
 
 use crate::{AppError, OrderService};
 
@@ -32,22 +31,22 @@ impl OrderService {
     pub async fn enforce_deadlines(&self, batch: usize) -> Result<DeadlineSweep, AppError> {
         Ok(DeadlineSweep {
             payments_expired: self
-                .sweep_orders(OrderDeadline::Payment, batch, Order::expire_payment)
+                .sweep_orders(Sweep::UnpaidAuction, batch, Order::expire_payment)
                 .await?,
             ship_overdue: self
-                .sweep_orders(OrderDeadline::Shipping, batch, Order::flag_ship_overdue)
+                .sweep_orders(Sweep::LateShipment, batch, Order::flag_ship_overdue)
                 .await?,
             disputes_escalated: self.escalate_unanswered(batch).await?,
         })
     }
 
-    /// Applies `change` to every order past `deadline`, a batch a transaction, until a
+    /// Applies `change` to every order due for `sweep`, a batch a transaction, until a
     /// batch comes back short. An order the domain refuses although the store found it due
     /// (the two disagree: a bug) is logged and left alone for this sweep; the rest of its
     /// batch goes on.
     async fn sweep_orders(
         &self,
-        deadline: OrderDeadline,
+        sweep: Sweep,
         batch: usize,
         change: impl Fn(&Order, chrono::DateTime<chrono::Utc>) -> Result<Changed<Order>, DomainError>,
     ) -> Result<Vec<OrderId>, AppError> {
@@ -57,7 +56,7 @@ impl OrderService {
             let now = self.ports.clock.now();
             let mut uow = self.begin().await?;
             let due = uow
-                .claim_overdue_orders(deadline, now, batch, refused.clone())
+                .claim_due_orders(sweep, now, batch, refused.clone())
                 .await?;
             let mut changed_ids = Vec::with_capacity(due.len());
             for order in &due {
@@ -69,7 +68,7 @@ impl OrderService {
                     }
                     Err(error) => {
                         tracing::error!(
-                            order_id = %order.id, ?deadline, %error,
+                            order_id = %order.id, ?sweep, %error,
                             "the store found an order due that the domain refuses; left alone"
                         );
                         refused.push(order.id);

@@ -1,6 +1,6 @@
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
 use order_domain::order::Changed;
-use order_domain::{Actor, Dispute, DisputeId, DomainError, OrderId};
+use order_domain::{Dispute, DisputeId, DomainError, Order, OrderId};
 use order_ports::StoreError;
 
 use crate::{AppError, Caller, OrderService};
@@ -17,7 +17,7 @@ impl OrderService {
     ) -> Result<Dispute, AppError> {
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let (opened_by, _) = caller.require_participant(&order)?;
+        let opened_by = caller.acting_as(&order, Order::participant)?;
         let id = DisputeId::from_uuid(self.ports.ids.new_id());
         let opened = order.open_dispute(
             id,
@@ -37,8 +37,7 @@ impl OrderService {
             value: opened.order,
             events: opened.events,
         };
-        let actor = Actor::user(&order, opened_by);
-        self.store_change(uow.as_mut(), order.status, changed, actor)
+        self.store_change(uow.as_mut(), order.status, changed, opened_by.into())
             .await?;
         uow.commit().await?;
         Ok(opened.dispute)

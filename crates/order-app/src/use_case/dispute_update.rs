@@ -1,6 +1,6 @@
 use order_domain::dispute::DisputeUpdate;
 use order_domain::order::DisputeChange;
-use order_domain::{Actor, Dispute, DisputeId};
+use order_domain::{Dispute, DisputeId};
 use order_ports::StoreError;
 
 use crate::{AppError, Caller, OrderService};
@@ -41,13 +41,8 @@ impl OrderService {
                 if let Some(settled) = &decision.order {
                     uow.update_order(settled, order.status).await?;
                 }
-                self.append_events(
-                    uow.as_mut(),
-                    &decision.events,
-                    Actor::Admin(admin),
-                    order.status,
-                )
-                .await?;
+                self.append_events(uow.as_mut(), &decision.events, admin.into(), order.status)
+                    .await?;
                 uow.commit().await?;
                 Ok(decision.dispute)
             }

@@ -1,5 +1,5 @@
 use order_domain::dispute::EvidenceUrl;
-use order_domain::{Actor, Dispute, DisputeId};
+use order_domain::{Dispute, DisputeId};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -22,12 +22,11 @@ impl OrderService {
         caller.require_sees_dispute(&dispute)?;
         let by = caller
             .user_id()
-            .filter(|id| dispute.is_party(*id))
+            .and_then(|id| dispute.participant(id))
             .ok_or(AppError::Forbidden)?;
         let added = dispute.add_evidence(&order, urls, by, self.ports.clock.now())?;
         uow.update_dispute(&added.value).await?;
-        let actor = Actor::user(&order, by);
-        self.append_events(uow.as_mut(), &added.events, actor, order.status)
+        self.append_events(uow.as_mut(), &added.events, by.into(), order.status)
             .await?;
         uow.commit().await?;
         Ok(added.value)

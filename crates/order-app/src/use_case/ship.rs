@@ -1,5 +1,5 @@
-use order_domain::order::{Carrier, Party, TrackingNumber};
-use order_domain::{Actor, Order, OrderId};
+use order_domain::order::{Carrier, TrackingNumber};
+use order_domain::{Order, OrderId};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -14,15 +14,16 @@ impl OrderService {
     ) -> Result<Order, AppError> {
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let seller = caller.require_party(&order, Party::Seller)?;
+        let seller = caller.acting_as(&order, Order::seller)?;
         let changed = order.ship(
+            seller,
             tracking_number,
             carrier,
             &self.settings.deadlines,
             self.ports.clock.now(),
         )?;
         let shipped = self
-            .store_change(uow.as_mut(), order.status, changed, Actor::Seller(seller))
+            .store_change(uow.as_mut(), order.status, changed, seller.into())
             .await?;
         uow.commit().await?;
         Ok(shipped)

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use order_app::OrderService;
+use order_domain::order::Sweep;
 use order_domain::{Dispute, EventType, Order, OrderStatus};
 use order_ports::{
     MockListings, MockOrderStore, MockUnitOfWork, MockWallet, OutboxMessage, RecordedEvent,
@@ -98,9 +99,10 @@ pub struct Found {
     pub live: Option<Order>,
     /// What `lock_dispute` returns.
     pub dispute: Option<Dispute>,
-    /// What successive `claim_due_order` calls return, then `None`.
+    /// What successive `claim_due_orders` calls for [`Sweep::DueCompletion`] return, one
+    /// at a time, then nothing.
     pub due: Vec<Order>,
-    /// What `claim_overdue_orders` returns (whatever the deadline), less the skipped.
+    /// What `claim_due_orders` returns for any other sweep, less the skipped.
     pub overdue: Vec<Order>,
     /// Whether `insert_order` loses a race to another request.
     pub insert_conflicts: bool,
@@ -143,18 +145,15 @@ impl Found {
             }))
         });
         let due = Mutex::new(VecDeque::from(self.due.clone()));
-        uow.expect_claim_due_order().returning(move |_, skip| {
-            let mut due = due.lock().unwrap();
-            while let Some(order) = due.pop_front() {
-                if !skip.contains(&order.id) {
-                    return Ok(Some(order));
-                }
-            }
-            Ok(None)
-        });
         let overdue = self.overdue.clone();
-        uow.expect_claim_overdue_orders()
-            .returning(move |_, _, limit, skip| {
+        uow.expect_claim_due_orders()
+            .returning(move |sweep, _, limit, skip| {
+                if sweep == Sweep::DueCompletion {
+                    let mut due = due.lock().unwrap();
+                    let next = std::iter::from_fn(|| due.pop_front())
+                        .find(|order| !skip.contains(&order.id));
+                    return Ok(next.into_iter().collect());
+                }
                 Ok(overdue
                     .iter()
                     .filter(|order| !skip.contains(&order.id))
@@ -252,21 +251,6 @@ impl ScriptedWorld {
             journal: Journal::default(),
             units,
         }
-    }
-
-    /// Plain reads of a dispute (outside units of work) find `dispute`.
-    pub fn knowing(mut self, dispute: &Dispute) -> ScriptedWorld {
-        let seen = dispute.clone();
-        self.store
-            .expect_dispute()
-            .returning(move |_| Ok(Some(seen.clone())));
-        self
-    }
-
-    /// The next unit of work finds only what earlier ones committed: the second step of a
-    /// money-moving change, which locks the order its first step stored.
-    pub fn then_finds_committed(self) -> ScriptedWorld {
-        self.then_finds(Found::nothing())
     }
 
     /// The next unit of work the service begins will find `found`.

@@ -105,11 +105,6 @@ impl Dispute {
             self.buyer_id
         }
     }
-
-    /// Whether `user` is the buyer or the seller of the disputed order.
-    pub fn is_party(&self, user: UserId) -> bool {
-        user == self.buyer_id || user == self.seller_id
-    }
 }
 
 impl Deref for Dispute {

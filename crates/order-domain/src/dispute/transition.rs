@@ -1,13 +1,14 @@
 //! How a dispute is opened, fed with evidence and decided, and what the decision does to
 //! the order and its escrow.
 
+use crate::caller::Participant;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Dispute, DisputeData, DisputeReason, DisputeStatus, EvidenceUrl, Resolution};
 use crate::error::DomainError;
 use crate::event::{DomainEvent, EventType};
-use crate::id::{DisputeId, UserId};
+use crate::id::DisputeId;
 use crate::money::{FeeRate, Money, Settlement};
 use crate::order::{resumed, Changed, Deadlines, Order, OrderAction, OrderStatus};
 
@@ -81,7 +82,7 @@ impl Order {
     pub fn open_dispute(
         &self,
         id: DisputeId,
-        opened_by: UserId,
+        by: Participant,
         reason: DisputeReason,
         evidence: Vec<EvidenceUrl>,
         deadlines: &Deadlines,
@@ -90,12 +91,7 @@ impl Order {
         if self.dispute.is_some() {
             return Err(DomainError::DisputeExists);
         }
-        if self.role_of(opened_by).is_none() {
-            return Err(DomainError::invalid(
-                "opened_by",
-                "Only the buyer or the seller may dispute an order.",
-            ));
-        }
+        let opened_by = by.id();
         check_evidence_count(evidence.len())?;
         let mut order = self.begin(OrderAction::OpenDispute)?;
         let dispute = Dispute(DisputeData {
@@ -206,9 +202,10 @@ impl Dispute {
         &self,
         order: &Order,
         urls: Vec<EvidenceUrl>,
-        by: UserId,
+        by: Participant,
         now: DateTime<Utc>,
     ) -> Result<Changed<Dispute>, DomainError> {
+        let by = by.id();
         if !self.status.accepts_evidence() {
             return Err(DomainError::EvidenceClosed {
                 status: self.status,

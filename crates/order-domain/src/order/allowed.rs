@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{CancellationReason, Carrier, Deadlines, Order, Party, TrackingNumber};
+use super::{CancellationReason, Carrier, Deadlines, Order, TrackingNumber};
+use crate::caller::Participant;
 use crate::dispute::{Dispute, DisputeReason};
 use crate::id::{DisputeId, UserId};
 
@@ -19,7 +20,7 @@ impl Order {
     /// exactly when that transition would be accepted. An admin who is not a party may do
     /// none of them.
     pub fn allowed_actions(&self, user: UserId, now: DateTime<Utc>) -> Vec<&'static str> {
-        let Some(party) = self.role_of(user) else {
+        let Some(party) = self.participant(user) else {
             return Vec::new();
         };
         // Any valid input will do: only the rules of status, party and time decide.
@@ -33,12 +34,14 @@ impl Order {
         {
             allowed.push("cancel");
         }
-        if party == Party::Buyer && self.request_completion(now, moment).is_ok() {
-            allowed.push("complete");
+        if let Participant::Buyer(buyer) = party {
+            if self.request_completion(buyer, now, moment).is_ok() {
+                allowed.push("complete");
+            }
         }
         let opened = self.open_dispute(
             DisputeId::from_uuid(uuid::Uuid::nil()),
-            user,
+            party,
             DisputeReason::parse("---------------").expect("a valid reason"),
             Vec::new(),
             &deadlines,
@@ -47,14 +50,17 @@ impl Order {
         if opened.is_ok() {
             allowed.push("dispute");
         }
-        let shipped = self.ship(
-            TrackingNumber::parse("-").expect("a valid tracking number"),
-            Carrier::parse("-").expect("a valid carrier"),
-            &deadlines,
-            now,
-        );
-        if party == Party::Seller && shipped.is_ok() {
-            allowed.push("ship");
+        if let Participant::Seller(seller) = party {
+            let shipped = self.ship(
+                seller,
+                TrackingNumber::parse("-").expect("a valid tracking number"),
+                Carrier::parse("-").expect("a valid carrier"),
+                &deadlines,
+                now,
+            );
+            if shipped.is_ok() {
+                allowed.push("ship");
+            }
         }
         allowed
     }
@@ -67,7 +73,7 @@ impl Dispute {
     /// `operation_in_progress` for those seconds: a passing state, not a rule.)
     pub fn allowed_actions(&self, user: UserId, is_staff: bool) -> Vec<&'static str> {
         let mut allowed = Vec::new();
-        if self.is_party(user)
+        if self.participant(user).is_some()
             && self.status.accepts_evidence()
             && self.evidence.len() < Dispute::MAX_EVIDENCE
         {

@@ -47,6 +47,18 @@ pub enum Sweep {
     DueCompletion,
 }
 
+impl Sweep {
+    /// The deadline `self` enforces on `order`, by which claims are ordered: the longest
+    /// overdue first.
+    pub fn deadline(self, order: &Order) -> Option<DateTime<Utc>> {
+        match self {
+            Sweep::UnpaidAuction => order.pay_by,
+            Sweep::LateShipment => order.ship_by,
+            Sweep::DueCompletion => order.auto_complete_at,
+        }
+    }
+}
+
 impl Order {
     /// Whether this order is due for `sweep` at `now`: the one statement of each rule.
     /// The transition the sweep runs (`expire_payment`, `flag_ship_overdue`,

@@ -11,6 +11,7 @@
 //! failure, or went silent); while the requester is still waiting on the Wallet, it too is
 //! told the operation is in progress.
 
+use crate::caller::{Admin, Buyer, Participant};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -266,6 +267,7 @@ impl Order {
     /// and the platform. The order completes once the Wallet has released it.
     pub fn request_completion(
         &self,
+        _by: Buyer,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<IntentRequest, DomainError> {
@@ -316,11 +318,12 @@ impl Order {
     /// seller let `ship_by` pass ([`DomainError::NotYetOverdue`] before).
     pub fn request_cancellation(
         &self,
-        by: Party,
+        by: Participant,
         reason: CancellationReason,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<IntentRequest, DomainError> {
+        let by = by.party();
         let purpose = EscrowPurpose::Cancellation {
             reason,
             by,
@@ -468,7 +471,7 @@ impl Order {
         &self,
         dispute: &Dispute,
         update: DisputeUpdate,
-        admin: UserId,
+        admin: Admin,
         fee_rate: FeeRate,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
@@ -482,7 +485,7 @@ impl Order {
                     dispute_id: dispute.id,
                     update,
                     payout,
-                    admin,
+                    admin: admin.id(),
                 };
                 self.request_movement(OrderAction::SettleDispute, purpose, now, resume_after)
                     .map(DisputeChange::Movement)

@@ -135,17 +135,6 @@ impl Order {
             .expect("an order's total was checked to fit when it was created")
     }
 
-    /// The side `user` is on, or `None` for anyone else.
-    pub fn role_of(&self, user: UserId) -> Option<Party> {
-        if user == self.buyer_id {
-            Some(Party::Buyer)
-        } else if user == self.seller_id {
-            Some(Party::Seller)
-        } else {
-            None
-        }
-    }
-
     pub(crate) fn data_mut(&mut self) -> &mut OrderData {
         &mut self.0
     }

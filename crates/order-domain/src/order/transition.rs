@@ -1,5 +1,6 @@
 //! The order's life: every way an order comes to be or changes status.
 
+use crate::caller::Seller;
 use chrono::{DateTime, Utc};
 
 use super::{
@@ -169,10 +170,11 @@ impl Order {
         Ok(Some(order.announce(EventType::OrderPaid, now)))
     }
 
-    /// PAID → SHIPPED with the parcel's tracking; the buyer's window to confirm or dispute
-    /// starts. Raises `order.shipped`.
+    /// PAID → SHIPPED by its seller, with the parcel's tracking; the buyer's window to
+    /// confirm or dispute starts. Raises `order.shipped`.
     pub fn ship(
         &self,
+        _by: Seller,
         tracking_number: TrackingNumber,
         carrier: Carrier,
         deadlines: &Deadlines,

@@ -1,14 +1,17 @@
-//! What the workers claim, `FOR UPDATE SKIP LOCKED`: orders due for auto-completion,
-//! orders past a deadline, disputes left unanswered. Each filter matches the partial index
-//! made for its sweep.
+//! What the workers claim, `FOR UPDATE SKIP LOCKED`: orders due for a [`Sweep`], disputes
+//! left unanswered. Which orders are due is the domain's rule (`Order::is_due`); the filter
+//! here is written from the same `Sweep`; the store contract holds it to that rule, and
+//! `tests/sweeps.rs` to the partial index made for each sweep in `migrations/`.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable, Timestamptz};
 use diesel_async::RunQueryDsl;
 use order_domain::dispute::DisputeStatus;
-use order_domain::order::OrderSource;
+use order_domain::order::{OrderSource, Sweep};
 use order_domain::{Dispute, DisputeId, Order, OrderId, OrderStatus};
-use order_ports::{OrderDeadline, StoreError};
+use order_ports::StoreError;
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -17,40 +20,47 @@ use crate::schema::{disputes, orders};
 
 use super::PgUnitOfWork;
 
+type Due = Box<dyn BoxableExpression<orders::table, Pg, SqlType = Nullable<Bool>>>;
+type Deadline = Box<dyn BoxableExpression<orders::table, Pg, SqlType = Nullable<Timestamptz>>>;
+
+/// `Order::is_due` for `sweep`, as SQL: an order waiting on the Wallet is due for nothing.
+fn due(sweep: Sweep, now: DateTime<Utc>) -> Due {
+    let idle = orders::escrow_intent.is_null();
+    match sweep {
+        Sweep::UnpaidAuction => Box::new(
+            idle.and(orders::status.eq(OrderStatus::PendingPayment.as_str()))
+                .and(orders::source.eq(OrderSource::Auction.as_str()))
+                .and(orders::pay_by.le(now)),
+        ),
+        Sweep::LateShipment => Box::new(
+            idle.and(orders::status.eq(OrderStatus::Paid.as_str()))
+                .and(orders::ship_overdue_at.is_null())
+                .and(orders::ship_by.le(now)),
+        ),
+        Sweep::DueCompletion => Box::new(
+            idle.and(orders::status.eq_any([
+                OrderStatus::Shipped.as_str(),
+                OrderStatus::Delivered.as_str(),
+            ]))
+            .and(orders::auto_complete_at.le(now)),
+        ),
+    }
+}
+
+/// `Sweep::deadline` as SQL: the longest overdue is claimed first.
+fn deadline(sweep: Sweep) -> Deadline {
+    match sweep {
+        Sweep::UnpaidAuction => Box::new(orders::pay_by),
+        Sweep::LateShipment => Box::new(orders::ship_by),
+        Sweep::DueCompletion => Box::new(orders::auto_complete_at),
+    }
+}
+
 impl PgUnitOfWork {
-    /// `UnitOfWork::claim_due_order`.
+    /// `UnitOfWork::claim_due_orders`.
     pub(super) async fn claim_due(
         &mut self,
-        now: DateTime<Utc>,
-        skip: Vec<OrderId>,
-    ) -> Result<Option<Order>, StoreError> {
-        self.flush().await?;
-        let skip: Vec<Uuid> = skip.iter().map(|id| *id.as_uuid()).collect();
-        let awaiting = [
-            OrderStatus::Shipped.as_str(),
-            OrderStatus::Delivered.as_str(),
-        ];
-        let row = orders::table
-            .filter(orders::status.eq_any(awaiting))
-            .filter(orders::auto_complete_at.le(now))
-            .filter(orders::id.ne_all(skip))
-            .filter(orders::escrow_intent.is_null())
-            .order(orders::auto_complete_at.asc())
-            .limit(1)
-            .for_update()
-            .skip_locked()
-            .select((OrderRow::as_select(), orders::event_sequence))
-            .first(self.conn()?)
-            .await
-            .optional()
-            .map_err(store_error)?;
-        Ok(self.hold_all(row.into_iter().collect()).await?.pop())
-    }
-
-    /// `UnitOfWork::claim_overdue_orders`.
-    pub(super) async fn claim_overdue(
-        &mut self,
-        deadline: OrderDeadline,
+        sweep: Sweep,
         now: DateTime<Utc>,
         limit: usize,
         skip: Vec<OrderId>,
@@ -58,43 +68,45 @@ impl PgUnitOfWork {
         self.flush().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let skip: Vec<Uuid> = skip.iter().map(|id| *id.as_uuid()).collect();
-        let conn = self.conn()?;
-        // Each filter matches the partial index made for its sweep. (A locking query cannot
-        // be boxed, hence the two whole statements.)
-        let rows: Vec<(OrderRow, i64)> = match deadline {
-            OrderDeadline::Payment => {
-                orders::table
-                    .filter(orders::status.eq(OrderStatus::PendingPayment.as_str()))
-                    .filter(orders::source.eq(OrderSource::Auction.as_str()))
-                    .filter(orders::pay_by.le(now))
-                    .filter(orders::escrow_intent.is_null())
-                    .filter(orders::id.ne_all(skip))
-                    .order(orders::pay_by.asc())
-                    .limit(limit)
-                    .for_update()
-                    .skip_locked()
-                    .select((OrderRow::as_select(), orders::event_sequence))
-                    .load(conn)
-                    .await
-            }
-            OrderDeadline::Shipping => {
-                orders::table
-                    .filter(orders::status.eq(OrderStatus::Paid.as_str()))
-                    .filter(orders::ship_overdue_at.is_null())
-                    .filter(orders::ship_by.le(now))
-                    .filter(orders::escrow_intent.is_null())
-                    .filter(orders::id.ne_all(skip))
-                    .order(orders::ship_by.asc())
-                    .limit(limit)
-                    .for_update()
-                    .skip_locked()
-                    .select((OrderRow::as_select(), orders::event_sequence))
-                    .load(conn)
-                    .await
-            }
-        }
-        .map_err(store_error)?;
+        let rows: Vec<(OrderRow, i64)> = orders::table
+            .filter(due(sweep, now))
+            .filter(orders::id.ne_all(skip))
+            .order(deadline(sweep).asc())
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .select((OrderRow::as_select(), orders::event_sequence))
+            .load(self.conn()?)
+            .await
+            .map_err(store_error)?;
         self.hold_all(rows).await
+    }
+
+    /// The plan of `sweep`'s claim, as `EXPLAIN` prints it, with sequential scans priced
+    /// out for this transaction: on a table of any size, whether the partial index made for
+    /// the sweep can serve its query.
+    pub(crate) async fn explain_claim(
+        &mut self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        diesel::sql_query("SET LOCAL enable_seqscan = off")
+            .execute(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        let query = orders::table
+            .filter(due(sweep, now))
+            .filter(orders::id.ne_all(Vec::<Uuid>::new()))
+            .order(deadline(sweep).asc())
+            .limit(50)
+            .for_update()
+            .skip_locked()
+            .select(orders::id);
+        let lines: Vec<String> = crate::explain::Explain(query)
+            .load(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        Ok(lines.join("\n"))
     }
 
     /// `UnitOfWork::claim_unanswered_disputes`.

@@ -22,8 +22,9 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use order_domain::order::Sweep;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
-use order_ports::{OrderDeadline, RecordedEvent, StoreError, UnitOfWork};
+use order_ports::{RecordedEvent, StoreError, UnitOfWork};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -122,22 +123,14 @@ impl UnitOfWork for PgUnitOfWork {
         Ok(self.hold_all(row.into_iter().collect()).await?.pop())
     }
 
-    async fn claim_due_order(
+    async fn claim_due_orders(
         &mut self,
-        now: DateTime<Utc>,
-        skip: Vec<OrderId>,
-    ) -> Result<Option<Order>, StoreError> {
-        self.claim_due(now, skip).await
-    }
-
-    async fn claim_overdue_orders(
-        &mut self,
-        deadline: OrderDeadline,
+        sweep: Sweep,
         now: DateTime<Utc>,
         limit: usize,
         skip: Vec<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
-        self.claim_overdue(deadline, now, limit, skip).await
+        self.claim_due(sweep, now, limit, skip).await
     }
 
     async fn claim_unanswered_disputes(

@@ -1,0 +1,134 @@
+//! Who acts on an order, as types. A transition only the seller may make takes a
+//! [`Seller`], and only [`Order::seller`] makes one, from a user who is that order's seller;
+//! so who may do what is stated once, by the transitions' signatures, and a use case cannot
+//! forget to ask. (Who a user *is* — their token — is the edge's business, not this crate's.)
+
+use crate::dispute::Dispute;
+use crate::event::Actor;
+use crate::id::UserId;
+use crate::order::{Order, Party};
+
+/// An order's buyer: made by [`Order::buyer`] or [`Order::participant`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Buyer(UserId);
+
+/// An order's seller: made by [`Order::seller`] or [`Order::participant`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seller(UserId);
+
+/// Either party of an order (or of its dispute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Participant {
+    /// The buyer.
+    Buyer(Buyer),
+    /// The seller.
+    Seller(Seller),
+}
+
+/// A marketplace admin: a user the identity provider vouches for as staff. This crate
+/// cannot check that claim; the edge that verified the token makes the admin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Admin(UserId);
+
+impl Buyer {
+    /// The user.
+    pub fn id(self) -> UserId {
+        self.0
+    }
+}
+
+impl Seller {
+    /// The user.
+    pub fn id(self) -> UserId {
+        self.0
+    }
+}
+
+impl Participant {
+    /// The user.
+    pub fn id(self) -> UserId {
+        match self {
+            Participant::Buyer(buyer) => buyer.id(),
+            Participant::Seller(seller) => seller.id(),
+        }
+    }
+
+    /// Which side of the order the user is on.
+    pub fn party(self) -> Party {
+        match self {
+            Participant::Buyer(_) => Party::Buyer,
+            Participant::Seller(_) => Party::Seller,
+        }
+    }
+}
+
+impl Admin {
+    /// The admin `id`, on the word of a verified token that says the user is staff.
+    pub fn vouched_for(id: UserId) -> Admin {
+        Admin(id)
+    }
+
+    /// The user.
+    pub fn id(self) -> UserId {
+        self.0
+    }
+}
+
+impl Order {
+    /// `user` as this order's buyer, if they are.
+    pub fn buyer(&self, user: UserId) -> Option<Buyer> {
+        (user == self.buyer_id).then_some(Buyer(user))
+    }
+
+    /// `user` as this order's seller, if they are.
+    pub fn seller(&self, user: UserId) -> Option<Seller> {
+        (user == self.seller_id).then_some(Seller(user))
+    }
+
+    /// `user` as either party of this order, if they are one.
+    pub fn participant(&self, user: UserId) -> Option<Participant> {
+        self.buyer(user)
+            .map(Participant::Buyer)
+            .or_else(|| self.seller(user).map(Participant::Seller))
+    }
+}
+
+impl Dispute {
+    /// `user` as either party of the disputed order, if they are one.
+    pub fn participant(&self, user: UserId) -> Option<Participant> {
+        if user == self.buyer_id {
+            Some(Participant::Buyer(Buyer(user)))
+        } else if user == self.seller_id {
+            Some(Participant::Seller(Seller(user)))
+        } else {
+            None
+        }
+    }
+}
+
+impl From<Buyer> for Actor {
+    fn from(buyer: Buyer) -> Actor {
+        Actor::Buyer(buyer.id())
+    }
+}
+
+impl From<Seller> for Actor {
+    fn from(seller: Seller) -> Actor {
+        Actor::Seller(seller.id())
+    }
+}
+
+impl From<Participant> for Actor {
+    fn from(participant: Participant) -> Actor {
+        match participant {
+            Participant::Buyer(buyer) => buyer.into(),
+            Participant::Seller(seller) => seller.into(),
+        }
+    }
+}
+
+impl From<Admin> for Actor {
+    fn from(admin: Admin) -> Actor {
+        Actor::Admin(admin.id())
+    }
+}
