@@ -71,6 +71,16 @@ impl MemoryUnitOfWork {
     }
 
     /// The order as this unit of work sees it: its own write, or the committed row.
+    /// Every order as this unit of work sees it: its own writes over what is committed.
+    fn seen_orders<'a>(&'a self, state: &'a State) -> impl Iterator<Item = &'a Order> {
+        let committed = state
+            .orders
+            .values()
+            .map(|stored| &stored.order)
+            .filter(|stored| !self.orders.contains_key(&stored.id));
+        committed.chain(self.orders.values().map(|(order, _)| order))
+    }
+
     fn current_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
         let state = self.state()?;
         let order = match self.orders.get(&id) {
@@ -268,10 +278,8 @@ impl UnitOfWork for MemoryUnitOfWork {
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {
         {
             let state = self.state()?;
-            let committed = state.orders.values().map(|stored| &stored.order);
-            let written = self.orders.values().map(|(order, _)| order);
             if state.orders.contains_key(&order.id)
-                || live_elsewhere(committed.chain(written), order.listing_id, order.id)
+                || live_elsewhere(self.seen_orders(&state), order.listing_id, order.id)
             {
                 return Err(StoreError::Conflict(ONE_LIVE_ORDER_PER_LISTING.into()));
             }
@@ -378,10 +386,9 @@ impl UnitOfWork for MemoryUnitOfWork {
         // Inserts racing from units of work that held no common row meet here, as they
         // meet at the database's unique indexes.
         for (order, inserted) in self.orders.values() {
-            let others = state.orders.values().map(|stored| &stored.order);
             if *inserted
                 && (state.orders.contains_key(&order.id)
-                    || live_elsewhere(others, order.listing_id, order.id))
+                    || live_elsewhere(self.seen_orders(&state), order.listing_id, order.id))
             {
                 return Err(StoreError::Conflict(ONE_LIVE_ORDER_PER_LISTING.into()));
             }

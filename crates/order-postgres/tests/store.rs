@@ -1,11 +1,12 @@
-//! Every store port method on a real PostgreSQL, each test on a fresh database.
+//! What only PostgreSQL shows of the store, each test on a fresh database: storage that
+//! keeps every field, the schema's own guards, pipelined writes, lock timeouts. The rules
+//! every store keeps are the contract suite's (`tests/contract.rs`).
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
-use order_domain::order::{CancellationReason, NewOrder};
-use order_domain::order::{Deadlines, Sweep};
-use order_domain::{FeeRate, ListingId, Order, OrderId, OrderStatus};
+use order_domain::order::Deadlines;
+use order_domain::{FeeRate, Order, OrderId, OrderStatus};
 use order_ports::{OrderStore, StoreError};
 use order_postgres::test_db::TestDatabase;
 use order_postgres::PgStore;
@@ -13,23 +14,6 @@ use uuid::Uuid;
 
 fn store(db: &TestDatabase) -> PgStore {
     PgStore::new(db.pool())
-}
-
-/// The fixtures' order, for another listing and id.
-fn placed_for(n: u128) -> Order {
-    let new = NewOrder {
-        listing_id: ListingId::from_uuid(Uuid::from_u128(1_000 + n)),
-        ..new_order()
-    };
-    Order::place(
-        OrderId::from_uuid(Uuid::from_u128(n)),
-        new,
-        FeeRate::default(),
-        &Deadlines::default(),
-        t0(),
-    )
-    .unwrap()
-    .value
 }
 
 async fn insert(store: &PgStore, order: &Order) {
@@ -41,22 +25,6 @@ async fn insert(store: &PgStore, order: &Order) {
 async fn sql(db: &TestDatabase, statement: &str) -> Result<(), diesel::result::Error> {
     let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
     conn.batch_execute(statement).await
-}
-
-#[tokio::test]
-async fn an_inserted_order_reads_back_equal() {
-    let db = TestDatabase::new();
-    let store = store(&db);
-    for order in [placed()] {
-        insert(&store, &order).await;
-        assert_eq!(store.order(order.id).await.unwrap(), Some(order.clone()));
-        let mut uow = store.begin().await.unwrap();
-        assert_eq!(uow.lock_order(order.id).await.unwrap(), Some(order));
-    }
-    assert_eq!(
-        store.order(OrderId::from_uuid(Uuid::nil())).await.unwrap(),
-        None
-    );
 }
 
 #[tokio::test]
@@ -90,200 +58,6 @@ fn another_order_of_the_same_listing() -> Order {
     )
     .unwrap()
     .value
-}
-
-#[tokio::test]
-async fn a_listing_has_one_live_order() {
-    let db = TestDatabase::new();
-    let store = store(&db);
-    insert(&store, &placed()).await;
-    let second = another_order_of_the_same_listing();
-    let mut uow = store.begin().await.unwrap();
-    // The insert is sent with the unit's next statement, here the commit.
-    uow.insert_order(&second).await.unwrap();
-    assert_eq!(
-        uow.commit().await,
-        Err(StoreError::Conflict("orders_one_live_per_listing".into()))
-    );
-
-    // Once the first is cancelled, the listing can be ordered again.
-    let mut uow = store.begin().await.unwrap();
-    let cancelled = placed()
-        .cancel(CancellationReason::parse("unpaid").unwrap(), later(1))
-        .unwrap()
-        .value;
-    uow.update_order(&cancelled, OrderStatus::PendingPayment)
-        .await
-        .unwrap();
-    uow.insert_order(&second).await.unwrap();
-    assert_eq!(
-        uow.lock_live_order_for_listing(listing_id()).await.unwrap(),
-        Some(second)
-    );
-    uow.commit().await.unwrap();
-}
-
-#[tokio::test]
-async fn an_update_from_a_status_the_order_no_longer_has_is_stale() {
-    let db = TestDatabase::new();
-    let store = store(&db);
-    insert(&store, &placed()).await;
-    let mut uow = store.begin().await.unwrap();
-    assert_eq!(
-        uow.update_order(&shipped(), OrderStatus::Paid).await,
-        Err(StoreError::Stale)
-    );
-}
-
-#[tokio::test]
-async fn an_uncommitted_unit_of_work_changes_nothing() {
-    let db = TestDatabase::new();
-    let store = store(&db);
-    insert(&store, &placed()).await;
-    {
-        let mut uow = store.begin().await.unwrap();
-        uow.update_order(&paid(), OrderStatus::PendingPayment)
-            .await
-            .unwrap();
-    }
-    assert_eq!(store.order(placed().id).await.unwrap(), Some(placed()));
-    // The rolled-back connection went back to the pool and serves the next unit of work.
-    let mut uow = store.begin().await.unwrap();
-    uow.update_order(&paid(), OrderStatus::PendingPayment)
-        .await
-        .unwrap();
-    uow.commit().await.unwrap();
-    assert_eq!(store.order(placed().id).await.unwrap(), Some(paid()));
-}
-
-#[tokio::test]
-async fn a_locked_order_makes_the_next_locker_wait_for_the_commit() {
-    let db = TestDatabase::new();
-    let store = store(&db);
-    insert(&store, &placed()).await;
-    let mut first = store.begin().await.unwrap();
-    first.lock_order(placed().id).await.unwrap();
-    let second_store = store.clone();
-    let waiter = tokio::spawn(async move {
-        let mut second = second_store.begin().await.unwrap();
-        second
-            .lock_order(placed().id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert!(!waiter.is_finished(), "the second locker waits");
-    first
-        .update_order(&paid(), OrderStatus::PendingPayment)
-        .await
-        .unwrap();
-    first.commit().await.unwrap();
-    assert_eq!(
-        waiter.await.unwrap(),
-        OrderStatus::Paid,
-        "and then sees the committed change"
-    );
-}
-
-#[tokio::test]
-async fn due_orders_are_claimed_once_each_skipping_locked_and_excluded_ones() {
-    let db = TestDatabase::new();
-    let store = store(&db);
-    let mut due = Vec::new();
-    for n in 1..=3u128 {
-        let order = placed_for(n);
-        insert(&store, &order).await;
-        let paid = order
-            .mark_paid(escrow(), &Deadlines::default(), later(1))
-            .unwrap()
-            .unwrap()
-            .value;
-        let shipped = paid
-            .ship(
-                paid.seller(seller()).unwrap(),
-                "T1".parse::<String>()
-                    .map(|t| order_domain::order::TrackingNumber::parse(&t).unwrap())
-                    .unwrap(),
-                order_domain::order::Carrier::parse("UPS").unwrap(),
-                &Deadlines::default(),
-                later(n as i64),
-            )
-            .unwrap()
-            .value;
-        let mut uow = store.begin().await.unwrap();
-        uow.update_order(&shipped, OrderStatus::PendingPayment)
-            .await
-            .unwrap();
-        uow.commit().await.unwrap();
-        due.push(shipped);
-    }
-    insert(&store, &placed_for(9)).await; // not shipped: never due
-                                          // Orders 1 and 2 were shipped by later(2): their auto_complete_at has passed.
-    let now = later(2) + Deadlines::default().auto_complete_after;
-
-    let mut a = store.begin().await.unwrap();
-    let mut b = store.begin().await.unwrap();
-    let first = a
-        .claim_due_orders(Sweep::DueCompletion, now, 1, vec![])
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
-    let second = b
-        .claim_due_orders(Sweep::DueCompletion, now, 1, vec![])
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
-    assert_ne!(first.id, second.id, "a locked order is skipped");
-    let mut c = store.begin().await.unwrap();
-    assert_eq!(
-        c.claim_due_orders(Sweep::DueCompletion, now, 1, vec![])
-            .await
-            .unwrap(),
-        [],
-        "order 3 is not due yet"
-    );
-    // Ended before the next claim (a dropped unit rolls back in the background, and its
-    // locks could still be held when `d` looks).
-    for mut unit in [a, b, c] {
-        unit.commit().await.unwrap();
-    }
-
-    let mut d = store.begin().await.unwrap();
-    let claimed = d
-        .claim_due_orders(Sweep::DueCompletion, now, 1, vec![due[0].id])
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
-    assert_eq!(claimed.id, due[1].id, "excluded orders are skipped");
-}
-
-#[tokio::test]
-async fn an_order_has_at_most_one_dispute() {
-    let db = TestDatabase::new();
-    let store = store(&db);
-    insert(&store, &placed()).await;
-    let (disputed, dispute) = disputed_from(paid());
-    let mut uow = store.begin().await.unwrap();
-    uow.update_order(&disputed, OrderStatus::PendingPayment)
-        .await
-        .unwrap();
-    uow.insert_dispute(&dispute).await.unwrap();
-    uow.commit().await.unwrap();
-
-    let mut uow = store.begin().await.unwrap();
-    let again = order_domain::Dispute::rehydrate(order_domain::dispute::DisputeData {
-        id: order_domain::DisputeId::from_uuid(Uuid::from_u128(31)),
-        ..dispute.clone().into_data()
-    });
-    assert!(matches!(
-        uow.insert_dispute(&again).await,
-        Err(StoreError::Conflict(_))
-    ));
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::fixtures::*;
-use order_domain::order::{IntentRequest, Sweep};
+use order_domain::order::{CancellationReason, IntentRequest, Sweep};
 use order_domain::{
     Actor, Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
 };
@@ -139,6 +139,25 @@ pub async fn a_second_live_order_for_a_listing_conflicts<S: OrderStore>(store: A
     .await;
     assert!(is_conflict(&outcome), "{outcome:?}");
     assert_eq!(store.order(second.id).await.unwrap(), None);
+    drop(uow);
+
+    // Once the first is cancelled, the listing can be ordered again.
+    let cancelled = first
+        .cancel(CancellationReason::parse("unpaid").unwrap(), later(1))
+        .unwrap()
+        .value;
+    let mut uow = store.begin().await.unwrap();
+    uow.update_order(&cancelled, OrderStatus::PendingPayment)
+        .await
+        .unwrap();
+    uow.insert_order(&second).await.unwrap();
+    assert_eq!(
+        uow.lock_live_order_for_listing(first.listing_id)
+            .await
+            .unwrap(),
+        Some(second)
+    );
+    uow.commit().await.unwrap();
 }
 
 pub async fn an_update_from_a_status_the_order_left_is_stale<S: OrderStore>(store: Arc<S>) {
