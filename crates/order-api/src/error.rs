@@ -226,6 +226,9 @@ fn app_reply(error: &AppError) -> (StatusCode, Value) {
             DomainError::OrderCancelled => {
                 detail(StatusCode::CONFLICT, domain.to_string(), "order_cancelled")
             }
+            DomainError::OrderDisputed => {
+                detail(StatusCode::CONFLICT, domain.to_string(), "order_disputed")
+            }
             DomainError::NotYetOverdue => {
                 detail(StatusCode::CONFLICT, domain.to_string(), "not_yet_overdue")
             }

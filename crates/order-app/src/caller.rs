@@ -46,12 +46,17 @@ impl Caller {
         }
     }
 
+    /// The caller as an admin, if their token says they are staff.
+    pub fn as_admin(&self) -> Option<Admin> {
+        match self {
+            Caller::User { id, is_staff: true } => Some(Admin::vouched_for(*id)),
+            _ => None,
+        }
+    }
+
     /// Admin-only operations: the admin acting, or 403 for anyone else.
     pub(crate) fn require_admin(&self) -> Result<Admin, AppError> {
-        match self {
-            Caller::User { id, is_staff: true } => Ok(Admin::vouched_for(*id)),
-            _ => Err(AppError::Forbidden),
-        }
+        self.as_admin().ok_or(AppError::Forbidden)
     }
 
     /// The orders this caller sees, narrowed to those where it is `role` when it asks: the

@@ -27,6 +27,13 @@ pub fn story_details(event: &DomainEvent) -> serde_json::Value {
         OrderDelivered => put("delivered_at", json!(order.delivered_at)),
         OrderCancelled => put("reason", json!(order.cancellation_reason)),
         OrderShipOverdue => put("ship_by", json!(order.ship_by)),
+        OrderDeadlineExtended => {
+            if let Some(extension) = &event.extension {
+                put("deadline", json!(extension.deadline));
+                put("from", json!(extension.from));
+                put("to", json!(extension.to));
+            }
+        }
         OrderCompleted | OrderRefunded | OrderDisputed | DisputeResolved | DisputeUpdated
         | DisputeEscalated | DisputeEvidenceAdded => {}
     }
@@ -45,6 +52,10 @@ pub fn story_details(event: &DomainEvent) -> serde_json::Value {
     }
     if let Some(settlement) = &event.settlement {
         put("settlement", json!(settlement));
+    }
+    // Why a seller or an admin acted (a cancellation's reason is already there).
+    if let Some(reason) = &event.reason {
+        details.entry("reason").or_insert_with(|| json!(reason));
     }
     serde_json::Value::Object(details)
 }

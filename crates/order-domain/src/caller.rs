@@ -25,6 +25,15 @@ pub enum Participant {
     Seller(Seller),
 }
 
+/// The seller or an admin: who may refund an order outside a dispute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SellerOrAdmin {
+    /// The order's seller.
+    Seller(Seller),
+    /// An admin.
+    Admin(Admin),
+}
+
 /// A marketplace admin: a user the identity provider vouches for as staff. This crate
 /// cannot check that claim; the edge that verified the token makes the admin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +132,15 @@ impl From<Participant> for Actor {
         match participant {
             Participant::Buyer(buyer) => buyer.into(),
             Participant::Seller(seller) => seller.into(),
+        }
+    }
+}
+
+impl From<SellerOrAdmin> for Actor {
+    fn from(by: SellerOrAdmin) -> Actor {
+        match by {
+            SellerOrAdmin::Seller(seller) => seller.into(),
+            SellerOrAdmin::Admin(admin) => admin.into(),
         }
     }
 }

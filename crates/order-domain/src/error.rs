@@ -39,6 +39,11 @@ pub enum DomainError {
     /// one is finished (HTTP 409 `operation_in_progress`).
     #[error("Another change of this order is moving its money; try again shortly.")]
     OperationInProgress,
+    /// The order's dispute is open: the order is settled through its dispute, not by a
+    /// refund, release, split, cancellation or extension of its own (HTTP 409
+    /// `order_disputed`).
+    #[error("This order's dispute is open; settle it through the dispute.")]
+    OrderDisputed,
     /// The order was cancelled (an auction's winner paid too late): the payment must go
     /// back to the payer (HTTP 409 `order_cancelled`).
     #[error("This order was cancelled; it can no longer be paid.")]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::dispute::{Dispute, EvidenceUrl};
 use crate::id::UserId;
 use crate::money::Settlement;
-use crate::order::Order;
+use crate::order::{ActionReason, DeadlineExtension, Order};
 
 /// The name of an event, as published in EventBridge's `DetailType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,11 +40,13 @@ pub enum EventType {
     DisputeEvidenceAdded,
     /// An admin moved a dispute's status or changed its notes, short of a resolution.
     DisputeUpdated,
+    /// `order.deadline_extended`: an admin moved a running deadline later.
+    OrderDeadlineExtended,
 }
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 14] = [
         EventType::OrderCreated,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -58,6 +60,7 @@ impl EventType {
         EventType::DisputeEscalated,
         EventType::DisputeEvidenceAdded,
         EventType::DisputeUpdated,
+        EventType::OrderDeadlineExtended,
     ];
 
     /// The wire name, such as `order.completed`.
@@ -76,6 +79,7 @@ impl EventType {
             EventType::DisputeEscalated => "dispute.escalated",
             EventType::DisputeEvidenceAdded => "dispute.evidence_added",
             EventType::DisputeUpdated => "dispute.updated",
+            EventType::OrderDeadlineExtended => "order.deadline_extended",
         }
     }
 }
@@ -114,6 +118,11 @@ pub struct DomainEvent {
     pub settlement: Option<Settlement>,
     /// The URLs a `dispute.evidence_added` added.
     pub new_evidence: Vec<EvidenceUrl>,
+    /// Why a seller or an admin acted, on the events of their refund, release, split,
+    /// cancellation or extension.
+    pub reason: Option<ActionReason>,
+    /// Which deadline an `order.deadline_extended` moved, from when to when.
+    pub extension: Option<DeadlineExtension>,
 }
 
 /// Who made a change happen, as the order's history shows it.
@@ -168,6 +177,8 @@ impl DomainEvent {
             dispute,
             settlement: None,
             new_evidence: Vec::new(),
+            reason: None,
+            extension: None,
         }
     }
 

@@ -23,7 +23,7 @@ pub mod money;
 pub mod order;
 mod text;
 
-pub use caller::{Admin, Buyer, Participant, Seller};
+pub use caller::{Admin, Buyer, Participant, Seller, SellerOrAdmin};
 pub use dispute::{Dispute, DisputeStatus, Resolution};
 pub use error::DomainError;
 pub use event::{Actor, DomainEvent, EventType};

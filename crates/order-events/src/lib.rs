@@ -17,7 +17,9 @@ use chrono::{DateTime, Utc};
 use order_domain::dispute::{
     DisputeReason, DisputeStatus, DisputeSummary, EvidenceUrl, Resolution,
 };
-use order_domain::order::{Carrier, OrderSource, ShippingAddress, TrackingNumber};
+use order_domain::order::{
+    Carrier, DeadlineExtension, OrderSource, ShippingAddress, TrackingNumber,
+};
 use order_domain::{
     Dispute, DisputeId, DomainEvent, EscrowId, EventId, EventType, ListingId, Money, Order,
     OrderId, OrderStatus, Settlement, UserId,
@@ -234,6 +236,13 @@ pub struct EventDocument {
     /// order's total.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settlement: Option<Settlement>,
+    /// Why a seller or an admin acted, on the events of a refund, release or split outside
+    /// a dispute, an admin's cancellation and an extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// On `order.deadline_extended`: which deadline moved, from when to when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<DeadlineExtension>,
 }
 
 impl EventDocument {
@@ -248,6 +257,11 @@ impl EventDocument {
             order: OrderView::new(&event.order),
             dispute: event.dispute.as_ref().map(DisputeView::from),
             settlement: event.settlement,
+            reason: event
+                .reason
+                .as_ref()
+                .map(|reason| reason.as_str().to_owned()),
+            extension: event.extension,
         }
     }
 }

@@ -256,7 +256,7 @@ async fn cancel(
     let Command(cancel) = command;
     let order = state
         .service
-        .cancel_paid(user.0, order_id, cancel.reason)
+        .cancel_by_user(user.0, order_id, cancel.reason)
         .await?;
     Ok(Reply::ok(state.order_json(&order, user.0)?))
 }

@@ -4,53 +4,64 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{CancellationReason, Carrier, Deadlines, Order, TrackingNumber};
-use crate::caller::Participant;
+use crate::caller::{Admin, Participant, SellerOrAdmin};
 use crate::dispute::{Dispute, DisputeReason};
 use crate::id::{DisputeId, UserId};
+use crate::money::{FeeRate, Money};
 
 /// An action on an order a front end may offer, as `allowed_actions` names it.
-pub const ORDER_ACTIONS: [&str; 4] = ["cancel", "complete", "dispute", "ship"];
+pub const ORDER_ACTIONS: [&str; 8] = [
+    "cancel", "complete", "dispute", "extend", "refund", "release", "settle", "ship",
+];
 
 /// An action on a dispute a front end may offer.
 pub const DISPUTE_ACTIONS: [&str; 2] = ["add_evidence", "update"];
 
 impl Order {
-    /// The sorted subset of [`ORDER_ACTIONS`] that `user` may do to this order at `now`:
-    /// its seller may ship it, its buyer complete it, either dispute or cancel it, each
-    /// exactly when that transition would be accepted. An admin who is not a party may do
-    /// none of them.
-    pub fn allowed_actions(&self, user: UserId, now: DateTime<Utc>) -> Vec<&'static str> {
-        let Some(party) = self.participant(user) else {
-            return Vec::new();
-        };
-        // Any valid input will do: only the rules of status, party and time decide.
+    /// The sorted subset of [`ORDER_ACTIONS`] that `user` — an admin when `admin` is given
+    /// — may do to this order at `now`, each listed exactly when its transition would accept
+    /// it: its seller may ship and refund it, its buyer complete it, either party dispute
+    /// or cancel it; an admin, party or not, may cancel, extend, refund, release and settle.
+    pub fn allowed_actions(
+        &self,
+        user: UserId,
+        admin: Option<Admin>,
+        now: DateTime<Utc>,
+    ) -> Vec<&'static str> {
+        // Any valid input will do: only the rules of status, caller and time decide.
         let deadlines = Deadlines::default();
         let moment = TimeDelta::zero();
         let reason = || CancellationReason::parse("-").expect("a valid reason");
+        let party = self.participant(user);
         let mut allowed = Vec::new();
-        if self
-            .request_cancellation(party, reason(), now, moment)
-            .is_ok()
-        {
-            allowed.push("cancel");
-        }
-        if let Participant::Buyer(buyer) = party {
-            if self.request_completion(buyer, now, moment).is_ok() {
-                allowed.push("complete");
+        let mut offer = |action: &'static str, accepted: bool| {
+            if accepted && !allowed.contains(&action) {
+                allowed.push(action);
             }
+        };
+        if let Some(party) = party {
+            offer(
+                "cancel",
+                self.request_cancellation(party, reason(), now, moment)
+                    .is_ok(),
+            );
+            let opened = self.open_dispute(
+                DisputeId::from_uuid(uuid::Uuid::nil()),
+                party,
+                DisputeReason::parse("---------------").expect("a valid reason"),
+                Vec::new(),
+                &deadlines,
+                now,
+            );
+            offer("dispute", opened.is_ok());
         }
-        let opened = self.open_dispute(
-            DisputeId::from_uuid(uuid::Uuid::nil()),
-            party,
-            DisputeReason::parse("---------------").expect("a valid reason"),
-            Vec::new(),
-            &deadlines,
-            now,
-        );
-        if opened.is_ok() {
-            allowed.push("dispute");
+        if let Some(Participant::Buyer(buyer)) = party {
+            offer(
+                "complete",
+                self.request_completion(buyer, now, moment).is_ok(),
+            );
         }
-        if let Participant::Seller(seller) = party {
+        if let Some(Participant::Seller(seller)) = party {
             let shipped = self.ship(
                 seller,
                 TrackingNumber::parse("-").expect("a valid tracking number"),
@@ -58,10 +69,34 @@ impl Order {
                 &deadlines,
                 now,
             );
-            if shipped.is_ok() {
-                allowed.push("ship");
-            }
+            offer("ship", shipped.is_ok());
+            let refund = self.request_refund(SellerOrAdmin::Seller(seller), reason(), now, moment);
+            offer("refund", refund.is_ok());
         }
+        if let Some(admin) = admin {
+            offer(
+                "cancel",
+                self.cancel_as_admin(admin, reason(), now, moment).is_ok(),
+            );
+            let later = |deadline: Option<DateTime<Utc>>| {
+                deadline.map(|at| at.max(now) + TimeDelta::seconds(1))
+            };
+            let extended = self
+                .extend(admin, later(self.ship_by), None, reason(), now)
+                .or_else(|_| self.extend(admin, None, later(self.auto_complete_at), reason(), now));
+            offer("extend", extended.is_ok());
+            let refund = self.request_refund(SellerOrAdmin::Admin(admin), reason(), now, moment);
+            offer("refund", refund.is_ok());
+            offer(
+                "release",
+                self.request_release(admin, reason(), now, moment).is_ok(),
+            );
+            let cent: Money = "0.01".parse().expect("a valid amount");
+            let settled =
+                self.request_settlement(admin, cent, reason(), FeeRate::default(), now, moment);
+            offer("settle", settled.is_ok());
+        }
+        allowed.sort_unstable();
         allowed
     }
 }

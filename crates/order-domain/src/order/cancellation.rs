@@ -32,3 +32,7 @@ impl CancellationReason {
 }
 
 super::string_newtype_conversions!(CancellationReason);
+
+/// Why a seller or an admin refunds, releases, splits, cancels or extends: 1–500
+/// characters, as a cancellation's reason.
+pub type ActionReason = CancellationReason;

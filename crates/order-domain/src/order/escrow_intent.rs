@@ -15,8 +15,10 @@ use crate::caller::{Admin, Buyer, Participant};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::operator::DirectSettlement;
 use super::{
-    CancellationReason, Changed, Deadlines, Order, OrderAction, OrderSource, OrderStatus, Party,
+    ActionReason, CancellationReason, Changed, Deadlines, Order, OrderAction, OrderSource,
+    OrderStatus, Party,
 };
 use crate::dispute::{Dispute, DisputeUpdate, Payout};
 use crate::error::DomainError;
@@ -72,11 +74,36 @@ pub enum EscrowPurpose {
     Cancellation {
         /// The reason the party gave, if any.
         reason: CancellationReason,
-        /// The party calling it off.
-        by: Party,
+        /// Who calls it off.
+        by: Canceller,
         /// The full refund.
         settlement: Settlement,
     },
+    /// A refund, release or split outside a dispute, by a seller or an admin; then
+    /// REFUNDED or COMPLETED.
+    Direct {
+        /// Which of the three.
+        how: DirectSettlement,
+        /// The movement it calls for.
+        payout: Payout,
+        /// Why, as the seller or admin said it.
+        reason: ActionReason,
+        /// Who asked.
+        by: Actor,
+    },
+}
+
+/// Who calls a paid order off. (Stored as `"buyer"` and `"seller"` before admins could,
+/// which still reads.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Canceller {
+    /// The buyer, once the seller let `ship_by` pass.
+    Buyer,
+    /// The seller, before shipping.
+    Seller,
+    /// An admin, at any time before shipping.
+    Admin(UserId),
 }
 
 /// The Wallet call an intent stands for.
@@ -169,12 +196,12 @@ impl EscrowPurpose {
                 automatic: true, ..
             } => Actor::System,
             EscrowPurpose::Resolution { admin, .. } => Actor::Admin(*admin),
-            EscrowPurpose::Cancellation {
-                by: Party::Buyer, ..
-            } => Actor::Buyer(order.buyer_id),
-            EscrowPurpose::Cancellation {
-                by: Party::Seller, ..
-            } => Actor::Seller(order.seller_id),
+            EscrowPurpose::Cancellation { by, .. } => match by {
+                Canceller::Buyer => Actor::Buyer(order.buyer_id),
+                Canceller::Seller => Actor::Seller(order.seller_id),
+                Canceller::Admin(admin) => Actor::Admin(*admin),
+            },
+            EscrowPurpose::Direct { by, .. } => *by,
         }
     }
 
@@ -183,10 +210,12 @@ impl EscrowPurpose {
         match self {
             EscrowPurpose::Payment { amount } => WalletCall::Hold { amount: *amount },
             EscrowPurpose::Completion { settlement, .. } => WalletCall::Release(*settlement),
-            EscrowPurpose::Resolution { payout, .. } => match payout {
-                Payout::Release(settlement) => WalletCall::Release(*settlement),
-                Payout::Refund(settlement) => WalletCall::Refund(*settlement),
-            },
+            EscrowPurpose::Resolution { payout, .. } | EscrowPurpose::Direct { payout, .. } => {
+                match payout {
+                    Payout::Release(settlement) => WalletCall::Release(*settlement),
+                    Payout::Refund(settlement) => WalletCall::Refund(*settlement),
+                }
+            }
             EscrowPurpose::Cancellation { settlement, .. } => WalletCall::Refund(*settlement),
         }
     }
@@ -209,6 +238,12 @@ impl EscrowPurpose {
                 ..
             } => format!("dispute-{dispute_id}-refund"),
             EscrowPurpose::Cancellation { .. } => format!("order-{}-cancel-refund", order.id),
+            // A release is the order's one release, whoever asks for it.
+            EscrowPurpose::Direct {
+                how: DirectSettlement::Release,
+                ..
+            } => format!("order-{}-release", order.id),
+            EscrowPurpose::Direct { how, .. } => format!("order-{}-{}", order.id, how.as_str()),
         }
     }
 }
@@ -323,13 +358,29 @@ impl Order {
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<IntentRequest, DomainError> {
-        let by = by.party();
+        let by = match by.party() {
+            Party::Buyer => Canceller::Buyer,
+            Party::Seller => Canceller::Seller,
+        };
+        self.request_cancellation_by(by, reason, now, resume_after)
+    }
+
+    pub(crate) fn request_cancellation_by(
+        &self,
+        by: Canceller,
+        reason: CancellationReason,
+        now: DateTime<Utc>,
+        resume_after: TimeDelta,
+    ) -> Result<IntentRequest, DomainError> {
         let purpose = EscrowPurpose::Cancellation {
             reason,
             by,
             settlement: Settlement::full_refund(self.total()),
         };
-        if self.escrow_intent.is_none() && self.status == OrderStatus::Paid && by == Party::Buyer {
+        if self.escrow_intent.is_none()
+            && self.status == OrderStatus::Paid
+            && by == Canceller::Buyer
+        {
             match self.ship_by {
                 Some(ship_by) if ship_by <= now => {}
                 _ => return Err(DomainError::NotYetOverdue),
@@ -400,9 +451,22 @@ impl Order {
                     events: decision.events,
                 })
             }
-            (EscrowPurpose::Cancellation { reason, .. }, WalletAnswer::Done) => {
-                Ok(changed(cleared.cancel_paid(reason.clone(), now)?))
+            (EscrowPurpose::Cancellation { reason, by, .. }, WalletAnswer::Done) => {
+                let mut cancelled = cleared.cancel_paid(reason.clone(), now)?;
+                if matches!(by, Canceller::Admin(_)) {
+                    cancelled.events[0].reason = Some(reason.clone());
+                }
+                Ok(changed(cancelled))
             }
+            (
+                EscrowPurpose::Direct {
+                    how,
+                    payout,
+                    reason,
+                    ..
+                },
+                WalletAnswer::Done,
+            ) => Ok(changed(cleared.settle_directly(*how, payout, reason, now)?)),
             _ => Err(DomainError::invalid(
                 "escrow_intent",
                 "The Wallet's answer does not fit the movement it was asked for.",

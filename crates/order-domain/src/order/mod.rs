@@ -4,16 +4,20 @@ mod allowed;
 mod cancellation;
 mod deadline;
 mod escrow_intent;
+mod operator;
 mod shipping;
 mod status;
 mod transition;
 
 pub use allowed::{DISPUTE_ACTIONS, ORDER_ACTIONS};
-pub use cancellation::CancellationReason;
+pub use cancellation::{ActionReason, CancellationReason};
 pub use deadline::{resumed, Deadlines, Sweep, MIN_RESUMED_WINDOW};
 pub use escrow_intent::{
-    DisputeChange, EscrowIntent, EscrowPurpose, IntentFinished, IntentRequest, Movement,
+    Canceller, DisputeChange, EscrowIntent, EscrowPurpose, IntentFinished, IntentRequest, Movement,
     WalletAnswer, WalletCall,
+};
+pub use operator::{
+    AdminCancellation, DeadlineExtension, DirectSettlement, ExtendedDeadline, MAX_EXTENSION,
 };
 pub(crate) use shipping::string_newtype_conversions;
 pub use shipping::{Carrier, ShippingAddress, TrackingNumber};

@@ -112,11 +112,19 @@ pub enum OrderAction {
     OpenDispute,
     /// Apply a dispute's resolution to the order.
     SettleDispute,
+    /// Give the buyer the whole escrow back outside a dispute (a seller or an admin).
+    Refund,
+    /// Release the escrow to the seller outside a dispute (an admin).
+    Release,
+    /// Split the escrow between buyer and seller outside a dispute (an admin).
+    Settle,
+    /// Move a running deadline later (an admin).
+    Extend,
 }
 
 impl OrderAction {
     /// Every action.
-    pub const ALL: [OrderAction; 8] = [
+    pub const ALL: [OrderAction; 12] = [
         OrderAction::MarkPaid,
         OrderAction::Ship,
         OrderAction::MarkDelivered,
@@ -125,6 +133,10 @@ impl OrderAction {
         OrderAction::CancelPaid,
         OrderAction::OpenDispute,
         OrderAction::SettleDispute,
+        OrderAction::Refund,
+        OrderAction::Release,
+        OrderAction::Settle,
+        OrderAction::Extend,
     ];
 
     /// The statuses this action may start from. The one table every transition
@@ -152,6 +164,8 @@ impl OrderAction {
             OrderAction::CancelPaid => &[Paid],
             OrderAction::OpenDispute => &[Paid, Shipped, Delivered],
             OrderAction::SettleDispute => &[Disputed],
+            OrderAction::Refund | OrderAction::Extend => &[Paid, Shipped, Delivered],
+            OrderAction::Release | OrderAction::Settle => &[Shipped, Delivered],
         }
     }
 }
@@ -166,6 +180,10 @@ impl fmt::Display for OrderAction {
             OrderAction::Cancel | OrderAction::CancelPaid => "cancel",
             OrderAction::OpenDispute => "dispute",
             OrderAction::SettleDispute => "settle the dispute of",
+            OrderAction::Refund => "refund",
+            OrderAction::Release => "release the escrow of",
+            OrderAction::Settle => "settle",
+            OrderAction::Extend => "extend a deadline of",
         })
     }
 }
