@@ -6,6 +6,7 @@ mod health;
 mod internal;
 pub mod methods;
 mod orders;
+mod settlement;
 
 use std::future::{ready, Ready};
 
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     // Internal paths first: `/orders/internal/…` must not be read as an order id.
     internal::configure(cfg);
     orders::configure(cfg);
+    settlement::configure(cfg);
     disputes::configure(cfg);
 }
 

@@ -238,13 +238,15 @@ impl FromBody for CancelPaid {
 }
 
 /// PAID → CANCELLED by the seller (before shipping) or the buyer (once `ship_by` has
-/// passed): the whole escrow goes back to the buyer first. 409 `not_yet_overdue` for a buyer
-/// before `ship_by`; 503 if the Wallet fails (nothing changes, and a retry refunds once).
+/// passed); PENDING_PAYMENT or PAID → CANCELLED by an admin (409 `order_disputed` while its
+/// dispute is open). A paid order's whole escrow goes back to the buyer first. 409
+/// `not_yet_overdue` for a buyer before `ship_by`; 503 if the Wallet fails (nothing changes,
+/// and a retry refunds once).
 #[utoipa::path(
     tag = "orders",
     params(OrderPath),
     request_body = CancelBody,
-    responses((status = 200, description = "The cancelled order, its escrow refunded", body = openapi::Order))
+    responses((status = 200, description = "The cancelled order, any escrow refunded", body = openapi::Order))
 )]
 #[post("/api/v1/orders/{id}/cancel/")]
 async fn cancel(

@@ -1,0 +1,196 @@
+//! Settling an order outside a dispute: `/api/v1/orders/{id}/refund/`, `…/release/`,
+//! `…/settle/` and `…/extend/`, for its seller (a refund) and admins. A disputed order is
+//! refused with 409 `order_disputed`: it is settled through its dispute.
+
+use actix_web::post;
+use chrono::{DateTime, Utc};
+use order_domain::order::ActionReason;
+use order_domain::Money;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{OrderPath, PathId, State};
+use crate::auth::User;
+use crate::command::{Command, FieldErrors, FromBody};
+use crate::error::ApiError;
+use crate::openapi;
+use crate::reply::Reply;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(refund)
+        .service(release)
+        .service(settle)
+        .service(extend);
+}
+
+#[derive(Deserialize, ToSchema)]
+struct ReasonBody {
+    /// Why, for the order's history: 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+}
+
+/// A reason, checked.
+struct Reasoned(ActionReason);
+
+impl FromBody for Reasoned {
+    type Body = ReasonBody;
+
+    fn from_body(body: ReasonBody) -> Result<Reasoned, ApiError> {
+        Ok(Reasoned(ActionReason::parse(&body.reason)?))
+    }
+}
+
+/// PAID/SHIPPED/DELIVERED → REFUNDED, by its seller or an admin: the whole escrow goes back
+/// to the buyer. Raises `order.refunded` with the settlement. 403 for the buyer, 409
+/// `order_disputed` while its dispute is open; 503 if the Wallet fails (nothing changes, and
+/// a retry refunds once).
+#[utoipa::path(
+    tag = "orders",
+    params(OrderPath),
+    request_body = ReasonBody,
+    responses((status = 200, description = "The refunded order", body = openapi::Order))
+)]
+#[post("/api/v1/orders/{id}/refund/")]
+async fn refund(
+    state: State,
+    user: User,
+    PathId(order_id): OrderPath,
+    Command(Reasoned(reason)): Command<Reasoned>,
+) -> Result<Reply, ApiError> {
+    let order = state.service.refund(user.0, order_id, reason).await?;
+    Ok(Reply::ok(state.order_json(&order, user.0)?))
+}
+
+/// SHIPPED/DELIVERED → COMPLETED, by an admin: the escrow is released to the seller and the
+/// platform as a completion would release it. Raises `order.completed` with the settlement.
+#[utoipa::path(
+    tag = "orders",
+    params(OrderPath),
+    request_body = ReasonBody,
+    responses((status = 200, description = "The completed order", body = openapi::Order))
+)]
+#[post("/api/v1/orders/{id}/release/")]
+async fn release(
+    state: State,
+    user: User,
+    PathId(order_id): OrderPath,
+    Command(Reasoned(reason)): Command<Reasoned>,
+) -> Result<Reply, ApiError> {
+    let order = state.service.release(user.0, order_id, reason).await?;
+    Ok(Reply::ok(state.order_json(&order, user.0)?))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct SettleBody {
+    /// What goes back to the buyer: more than 0, less than the order's total.
+    #[schema(value_type = openapi::MoneyInput)]
+    refund_amount: Money,
+    /// Why, for the order's history: 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+}
+
+struct Settle {
+    refund_amount: Money,
+    reason: ActionReason,
+}
+
+impl FromBody for Settle {
+    type Body = SettleBody;
+
+    fn from_body(body: SettleBody) -> Result<Settle, ApiError> {
+        let reason = ActionReason::parse(&body.reason)?;
+        Ok(Settle {
+            refund_amount: body.refund_amount,
+            reason,
+        })
+    }
+}
+
+/// SHIPPED/DELIVERED → COMPLETED, by an admin: `refund_amount` back to the buyer, the rest to
+/// the seller less the fee, as a dispute's PARTIAL_REFUND would split it. Raises
+/// `order.completed` with the settlement.
+#[utoipa::path(
+    tag = "orders",
+    params(OrderPath),
+    request_body = SettleBody,
+    responses((status = 200, description = "The completed order", body = openapi::Order))
+)]
+#[post("/api/v1/orders/{id}/settle/")]
+async fn settle(
+    state: State,
+    user: User,
+    PathId(order_id): OrderPath,
+    Command(settle): Command<Settle>,
+) -> Result<Reply, ApiError> {
+    let order = state
+        .service
+        .settle(user.0, order_id, settle.refund_amount, settle.reason)
+        .await?;
+    Ok(Reply::ok(state.order_json(&order, user.0)?))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct ExtendBody {
+    /// The seller's new shipping deadline, while PAID.
+    #[serde(default)]
+    ship_by: Option<DateTime<Utc>>,
+    /// The new automatic completion, while SHIPPED or DELIVERED.
+    #[serde(default)]
+    auto_complete_at: Option<DateTime<Utc>>,
+    /// Why, for the order's history: 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+}
+
+struct Extend {
+    ship_by: Option<DateTime<Utc>>,
+    auto_complete_at: Option<DateTime<Utc>>,
+    reason: ActionReason,
+}
+
+impl FromBody for Extend {
+    type Body = ExtendBody;
+
+    fn from_body(body: ExtendBody) -> Result<Extend, ApiError> {
+        let mut errors = FieldErrors::default();
+        let reason = errors.check(ActionReason::parse(&body.reason));
+        errors.finish(reason.map(|reason| Extend {
+            ship_by: body.ship_by,
+            auto_complete_at: body.auto_complete_at,
+            reason,
+        }))
+    }
+}
+
+/// Moves the running deadline of an order later, by an admin: `ship_by` while PAID,
+/// `auto_complete_at` while SHIPPED or DELIVERED; never earlier, never more than 30 days
+/// from now. The status does not change. Raises `order.deadline_extended` with the old and
+/// new times.
+#[utoipa::path(
+    tag = "orders",
+    params(OrderPath),
+    request_body = ExtendBody,
+    responses((status = 200, description = "The order with its new deadline", body = openapi::Order))
+)]
+#[post("/api/v1/orders/{id}/extend/")]
+async fn extend(
+    state: State,
+    user: User,
+    PathId(order_id): OrderPath,
+    Command(extend): Command<Extend>,
+) -> Result<Reply, ApiError> {
+    let order = state
+        .service
+        .extend(
+            user.0,
+            order_id,
+            extend.ship_by,
+            extend.auto_complete_at,
+            extend.reason,
+        )
+        .await?;
+    Ok(Reply::ok(state.order_json(&order, user.0)?))
+}

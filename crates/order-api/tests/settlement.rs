@@ -1,0 +1,445 @@
+//! Settling an order outside a dispute, over HTTP: the seller's and an admin's refund, an
+//! admin's release, split, cancellation and extension; who may, from which status, with
+//! which money; and the races between them and the parties.
+
+mod support;
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{id, listing, seed, As, Cast, TestApp};
+
+fn path(order: &Value, action: &str) -> String {
+    format!("/api/v1/orders/{}/{action}/", id(order))
+}
+
+fn admin() -> As {
+    As::Admin(Cast::admin())
+}
+
+fn reason() -> Value {
+    json!({"reason": "Lost in the post."})
+}
+
+/// The order's history: each event's type and details.
+async fn history(app: &TestApp, order: &Value) -> Vec<(String, Value)> {
+    let answer = app.get(&path(order, "history"), &admin()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["event_type"].as_str().unwrap().to_owned(),
+                entry["details"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_seller_refunds_a_shipped_order_and_the_buyer_gets_the_whole_total_back() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let refunded = app
+        .post(&path(&order, "refund"), &As::User(Cast::seller()), reason())
+        .await;
+    assert_eq!(refunded.status, StatusCode::OK, "{}", refunded.body);
+    assert_eq!(refunded.body["status"], "REFUNDED");
+    assert_eq!(refunded.body["auto_complete_at"], Value::Null);
+    assert_eq!(app.balance(Cast::buyer()).await, "1000.00");
+    assert_eq!(app.balance(Cast::seller()).await, "0.00");
+    let (event, details) = history(&app, &order).await.pop().unwrap();
+    assert_eq!(event, "order.refunded");
+    assert_eq!(details["reason"], "Lost in the post.");
+    assert_eq!(details["settlement"]["buyer_refund"], "110.00");
+}
+
+#[tokio::test]
+async fn an_admin_releases_a_shipped_order_as_its_completion_would() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let released = app.post(&path(&order, "release"), &admin(), reason()).await;
+    assert_eq!(released.status, StatusCode::OK, "{}", released.body);
+    assert_eq!(released.body["status"], "COMPLETED");
+    assert_eq!(
+        app.balance(Cast::seller()).await,
+        "105.00",
+        "110.00 − 5.00 fee"
+    );
+    assert_eq!(app.ledger().await["platform"], "5.00");
+    assert_eq!(
+        app.events_of(&id(&order)).await.last().unwrap(),
+        "order.completed"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_splits_the_escrow_between_buyer_and_seller() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let settled = app
+        .post(
+            &path(&order, "settle"),
+            &admin(),
+            json!({"refund_amount": "40.00", "reason": "Scratched on arrival."}),
+        )
+        .await;
+    assert_eq!(settled.status, StatusCode::OK, "{}", settled.body);
+    assert_eq!(settled.body["status"], "COMPLETED");
+    let ledger = app.ledger().await;
+    assert_eq!(
+        app.balance(Cast::buyer()).await,
+        "930.00",
+        "890.00 + 40.00 back"
+    );
+    let seller: f64 = app.balance(Cast::seller()).await.parse().unwrap();
+    let platform: f64 = ledger["platform"].as_str().unwrap().parse().unwrap();
+    assert_eq!(seller + platform, 70.0, "the rest of 110.00, to the cent");
+    let (_, details) = history(&app, &order).await.pop().unwrap();
+    assert_eq!(details["settlement"]["buyer_refund"], "40.00");
+}
+
+#[tokio::test]
+async fn an_admin_cancels_an_unpaid_order_at_once_and_refunds_a_paid_one() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let unpaid = app.auction_win(listing(1), "100.00").await;
+    let cancelled = app.post(&path(&unpaid, "cancel"), &admin(), reason()).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "CANCELLED");
+
+    let paid = app.paid_order(listing(2), "100.00").await;
+    let cancelled = app.post(&path(&paid, "cancel"), &admin(), reason()).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "CANCELLED");
+    assert_eq!(app.balance(Cast::buyer()).await, "1000.00");
+    let answer = app.get(&path(&paid, "history"), &admin()).await;
+    let last = answer.body["results"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["actor"]["type"], "admin");
+    assert_eq!(last["details"]["reason"], "Lost in the post.");
+}
+
+#[tokio::test]
+async fn an_admin_extends_the_running_deadline_and_the_event_says_from_when_to_when() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.paid_order(listing(1), "100.00").await;
+    let ship_by: chrono::DateTime<chrono::Utc> =
+        order["ship_by"].as_str().unwrap().parse().unwrap();
+    let to = ship_by + chrono::TimeDelta::days(2);
+    let extended = app
+        .post(
+            &path(&order, "extend"),
+            &admin(),
+            json!({"ship_by": to, "reason": "Carrier strike."}),
+        )
+        .await;
+    assert_eq!(extended.status, StatusCode::OK, "{}", extended.body);
+    assert_eq!(extended.body["status"], "PAID");
+    let shown: chrono::DateTime<chrono::Utc> =
+        extended.body["ship_by"].as_str().unwrap().parse().unwrap();
+    assert_eq!(shown, to);
+    let (event, details) = history(&app, &order).await.pop().unwrap();
+    assert_eq!(event, "order.deadline_extended");
+    assert_eq!(details["deadline"], "ship_by");
+    assert_eq!(details["reason"], "Carrier strike.");
+    let (from, until): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) = (
+        details["from"].as_str().unwrap().parse().unwrap(),
+        details["to"].as_str().unwrap().parse().unwrap(),
+    );
+    assert_eq!((from, until), (ship_by, to));
+}
+
+#[tokio::test]
+async fn only_the_seller_and_admins_refund_and_only_admins_do_the_rest() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let settle = json!({"refund_amount": "1.00", "reason": "x"});
+    let cases = [
+        (
+            "refund",
+            As::User(Cast::buyer()),
+            reason(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "refund",
+            As::User(Cast::stranger()),
+            reason(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "release",
+            As::User(Cast::seller()),
+            reason(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "release",
+            As::User(Cast::buyer()),
+            reason(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "settle",
+            As::User(Cast::seller()),
+            settle.clone(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "settle",
+            As::User(Cast::stranger()),
+            settle,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "extend",
+            As::User(Cast::buyer()),
+            json!({"auto_complete_at": "2030-01-01T00:00:00Z", "reason": "x"}),
+            StatusCode::FORBIDDEN,
+        ),
+        ("refund", As::Service, reason(), StatusCode::FORBIDDEN),
+        ("refund", As::Nobody, reason(), StatusCode::UNAUTHORIZED),
+    ];
+    for (action, who, body, status) in cases {
+        let answer = app.post(&path(&order, action), &who, body).await;
+        assert_eq!(
+            answer.status, status,
+            "{action} by {who:?}: {}",
+            answer.body
+        );
+    }
+    assert_eq!(app.order_now(&order).await["status"], "SHIPPED");
+    assert_eq!(
+        app.events_of(&id(&order)).await.len(),
+        3,
+        "nothing happened"
+    );
+}
+
+#[tokio::test]
+async fn a_disputed_order_is_settled_through_its_dispute_only() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    app.open_dispute(
+        &order,
+        Cast::buyer(),
+        json!({"reason": "It never arrived."}),
+    )
+    .await;
+    let before = app.order_now(&order).await;
+    for (action, body) in [
+        ("refund", reason()),
+        ("release", reason()),
+        ("settle", json!({"refund_amount": "1.00", "reason": "x"})),
+        ("cancel", reason()),
+        (
+            "extend",
+            json!({"auto_complete_at": "2030-01-01T00:00:00Z", "reason": "x"}),
+        ),
+    ] {
+        let answer = app.post(&path(&order, action), &admin(), body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::CONFLICT,
+            "{action}: {}",
+            answer.body
+        );
+        assert_eq!(answer.body["code"], "order_disputed", "{action}");
+    }
+    assert_eq!(app.order_now(&order).await, before);
+    assert_eq!(app.ledger().await["held"], "110.00");
+}
+
+#[tokio::test]
+async fn bad_amounts_times_and_reasons_are_refused_on_their_field_and_change_nothing() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let auto: chrono::DateTime<chrono::Utc> =
+        order["auto_complete_at"].as_str().unwrap().parse().unwrap();
+    let far = chrono::Utc::now() + chrono::TimeDelta::days(31);
+    let cases = [
+        (
+            "settle",
+            json!({"refund_amount": "0.00", "reason": "x"}),
+            "refund_amount",
+        ),
+        (
+            "settle",
+            json!({"refund_amount": "110.00", "reason": "x"}),
+            "refund_amount",
+        ),
+        (
+            "settle",
+            json!({"refund_amount": "-1", "reason": "x"}),
+            "refund_amount",
+        ),
+        (
+            "settle",
+            json!({"refund_amount": "1.001", "reason": "x"}),
+            "refund_amount",
+        ),
+        (
+            "settle",
+            json!({"refund_amount": "abc", "reason": "x"}),
+            "refund_amount",
+        ),
+        ("settle", json!({"reason": "x"}), "refund_amount"),
+        ("refund", json!({}), "reason"),
+        ("refund", json!({"reason": ""}), "reason"),
+        ("release", json!({"reason": "x".repeat(501)}), "reason"),
+        ("extend", json!({"reason": "x"}), "non_field_errors"),
+        ("extend", json!({"ship_by": far, "reason": "x"}), "ship_by"),
+        (
+            "extend",
+            json!({"auto_complete_at": auto - chrono::TimeDelta::hours(1), "reason": "x"}),
+            "auto_complete_at",
+        ),
+        (
+            "extend",
+            json!({"auto_complete_at": far, "reason": "x"}),
+            "auto_complete_at",
+        ),
+        (
+            "extend",
+            json!({"auto_complete_at": "tomorrow", "reason": "x"}),
+            "auto_complete_at",
+        ),
+    ];
+    for (action, body, field) in cases {
+        let answer = app
+            .post(&path(&order, action), &admin(), body.clone())
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{action} {body}: {}",
+            answer.body
+        );
+        assert!(
+            answer.body[field].is_array(),
+            "{action} {body}: {}",
+            answer.body
+        );
+    }
+    assert_eq!(app.order_now(&order).await["status"], "SHIPPED");
+    assert_eq!(
+        app.events_of(&id(&order)).await.len(),
+        3,
+        "nothing happened"
+    );
+}
+
+#[tokio::test]
+async fn the_wrong_status_is_an_invalid_transition() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let paid = app.paid_order(listing(1), "100.00").await;
+    for action in ["release", "settle"] {
+        let body = json!({"refund_amount": "1.00", "reason": "x"});
+        let answer = app.post(&path(&paid, action), &admin(), body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::CONFLICT,
+            "{action}: {}",
+            answer.body
+        );
+        assert_eq!(answer.body["code"], "invalid_transition");
+        assert_eq!(answer.body["status"], "PAID");
+    }
+}
+
+#[tokio::test]
+async fn an_admin_reads_the_operator_actions_that_apply() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    assert_eq!(
+        app.order_now(&order).await["allowed_actions"],
+        json!(["extend", "refund", "release", "settle"])
+    );
+    let seller = app.get(&path(&order, ""), &As::User(Cast::seller())).await;
+    assert_eq!(seller.body["allowed_actions"], json!(["dispute", "refund"]));
+}
+
+#[tokio::test]
+async fn a_sellers_refund_racing_the_buyers_completion_moves_the_money_once() {
+    let app = TestApp::spawn(seed(0, "100000.00")).await;
+    let mut orders = Vec::new();
+    for n in 1..=10 {
+        orders.push(app.shipped_order(listing(n), "100.00").await);
+    }
+    let races = orders.iter().map(|order| async {
+        let (refund_path, complete_path) = (path(order, "refund"), path(order, "complete"));
+        let (seller, buyer) = (As::User(Cast::seller()), As::User(Cast::buyer()));
+        let (refund, complete) = tokio::join!(
+            app.post(&refund_path, &seller, reason()),
+            app.post(&complete_path, &buyer, json!({})),
+        );
+        let statuses = [refund.status, complete.status];
+        assert_eq!(
+            statuses.iter().filter(|s| s.is_success()).count(),
+            1,
+            "one winner: {statuses:?}"
+        );
+        assert!(statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+        refund.status.is_success()
+    });
+    let refunds = join_all(races).await.into_iter().filter(|r| *r).count();
+    let completions = 10 - refunds;
+    let ledger = app.ledger().await;
+    assert_eq!(ledger["held"], "0.00");
+    assert_eq!(
+        app.balance(Cast::seller()).await,
+        format!("{}.00", 105 * completions)
+    );
+    for order in &orders {
+        let events = app.events_of(&id(order)).await;
+        assert_eq!(events.len(), 4, "one ending each: {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_admins_release_racing_the_buyers_dispute_has_one_winner() {
+    let app = TestApp::spawn(seed(0, "100000.00")).await;
+    let mut orders = Vec::new();
+    for n in 1..=10 {
+        orders.push(app.shipped_order(listing(n), "100.00").await);
+    }
+    let races = orders.iter().map(|order| async {
+        let (release_path, dispute_path) = (path(order, "release"), path(order, "dispute"));
+        let (admin, buyer) = (admin(), As::User(Cast::buyer()));
+        let (release, dispute) = tokio::join!(
+            app.post(&release_path, &admin, reason()),
+            app.post(
+                &dispute_path,
+                &buyer,
+                json!({"reason": "It never arrived."})
+            ),
+        );
+        let statuses = [release.status, dispute.status];
+        assert_eq!(
+            statuses.iter().filter(|s| s.is_success()).count(),
+            1,
+            "one winner: {statuses:?}"
+        );
+        assert!(statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+    });
+    join_all(races).await;
+    let ledger = app.ledger().await;
+    for order in &orders {
+        let now = app.order_now(order).await;
+        assert!(
+            ["COMPLETED", "DISPUTED"].contains(&now["status"].as_str().unwrap()),
+            "{now}"
+        );
+    }
+    let completed = ledger["platform"].as_str().unwrap().parse::<f64>().unwrap() / 5.0;
+    assert_eq!(
+        app.balance(Cast::seller()).await.parse::<f64>().unwrap(),
+        105.0 * completed
+    );
+}
