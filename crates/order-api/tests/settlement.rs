@@ -7,7 +7,7 @@ mod support;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{id, listing, seed, token, wait_until, As, Cast, TestApp};
 
 fn path(order: &Value, action: &str) -> String {
     format!("/api/v1/orders/{}/{action}/", id(order))
@@ -441,5 +441,87 @@ async fn an_admins_release_racing_the_buyers_dispute_has_one_winner() {
     assert_eq!(
         app.balance(Cast::seller()).await.parse::<f64>().unwrap(),
         105.0 * completed
+    );
+}
+
+/// An intent a dead replica left is finished by the worker once `resume_at` has passed.
+const QUICK_RESUME: [(&str, &str); 2] = [
+    ("PAYMENT_RESUME_AFTER", "1s"),
+    ("DEADLINE_INTERVAL", "100ms"),
+];
+
+#[tokio::test]
+async fn a_refund_and_a_split_cut_by_a_crash_after_the_wallet_paid_are_finished_once_by_the_worker()
+{
+    let app = &TestApp::spawn_with(seed(0, "1000.00"), &QUICK_RESUME).await;
+    let admin_token = token(Cast::admin(), true);
+    for (n, action, body, ending) in [
+        (1, "refund", reason(), "REFUNDED"),
+        (
+            2,
+            "settle",
+            json!({"refund_amount": "40.00", "reason": "Scratched."}),
+            "COMPLETED",
+        ),
+    ] {
+        let order = app.shipped_order(listing(n), "100.00").await;
+        app.cut_by_a_crash(&path(&order, action), &admin_token, body, &[])
+            .await;
+        assert_eq!(
+            app.order_now(&order).await["status"],
+            "SHIPPED",
+            "not applied yet"
+        );
+        let workers = app.start_workers();
+        wait_until("the worker finishes the payout", || async {
+            app.order_now(&order).await["status"] == ending
+        })
+        .await;
+        workers.stop(std::time::Duration::from_secs(5)).await;
+        let events = app.events_of(&id(&order)).await;
+        assert_eq!(events.len(), 4, "{action} applied once: {events:?}");
+    }
+    // 1000 − 2 × 110 paid, then 110 and 40 back; each payout made once.
+    assert_eq!(app.balance(Cast::buyer()).await, "930.00");
+    assert_eq!(app.ledger().await["held"], "0.00");
+}
+
+#[tokio::test]
+async fn an_extension_racing_the_automatic_completion_has_one_winner() {
+    let quick = [
+        ("AUTO_COMPLETE_AFTER", "1s"),
+        ("AUTO_COMPLETE_INTERVAL", "50ms"),
+    ];
+    let app = &TestApp::spawn_with(seed(0, "100000.00"), &quick).await;
+    let mut orders = Vec::new();
+    for n in 1..=6 {
+        orders.push(app.shipped_order(listing(n), "100.00").await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let workers = app.start_workers();
+    let to = chrono::Utc::now() + chrono::TimeDelta::days(1);
+    let races = orders.iter().map(|order| async move {
+        let body = json!({"auto_complete_at": to, "reason": "Buyer travelling."});
+        let answer = app.post(&path(order, "extend"), &admin(), body).await;
+        (order, answer)
+    });
+    let outcomes = join_all(races).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    workers.stop(std::time::Duration::from_secs(5)).await;
+    let mut completed = 0;
+    for (order, answer) in outcomes {
+        let now = app.order_now(order).await;
+        if answer.status == StatusCode::OK {
+            assert_eq!(now["status"], "SHIPPED", "the extension won: {now}");
+        } else {
+            assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
+            assert_eq!(now["status"], "COMPLETED", "the completion won: {now}");
+            completed += 1;
+        }
+    }
+    assert_eq!(
+        app.balance(Cast::seller()).await,
+        format!("{}.00", 105 * completed),
+        "each completion released once, no extended order released"
     );
 }

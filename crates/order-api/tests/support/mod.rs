@@ -545,6 +545,21 @@ impl TestApp {
     /// before its answer comes back: the money moved, the order row does not say so, and
     /// the caller got no answer. The wallet answers normally again afterwards.
     pub async fn complete_cut_by_a_crash(&self, order: &Value, headers: &[(&str, &str)]) {
+        let path = format!("/api/v1/orders/{}/complete/", id(order));
+        let buyer = token(Cast::buyer(), false);
+        self.cut_by_a_crash(&path, &buyer, json!({}), headers).await;
+    }
+
+    /// Sends a POST of `body` to `path` with the bearer `token` to a replica of its own,
+    /// with `headers`, and kills that replica once the wallet has paid out the escrow (the
+    /// only one) but before its answer comes back. The wallet answers normally afterwards.
+    pub async fn cut_by_a_crash(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) {
         self.fault(json!({"target": "wallet", "mode": "stall", "delay_ms": 30_000}))
             .await;
         // Its own worker would take the release over after a second, but sweeps only every
@@ -554,19 +569,15 @@ impl TestApp {
             .await;
         let mut request = self
             .http
-            .post(format!(
-                "{}/api/v1/orders/{}/complete/",
-                dying.url,
-                id(order)
-            ))
-            .bearer_auth(token(Cast::buyer(), false))
-            .json(&json!({}));
+            .post(format!("{}{path}", dying.url))
+            .bearer_auth(token)
+            .json(&body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let cut = tokio::spawn(request.send());
         let app = self;
-        wait_until("the wallet releases the escrow", || async move {
+        wait_until("the wallet pays the escrow out", || async move {
             app.ledger().await["held"] == "0.00"
         })
         .await;
