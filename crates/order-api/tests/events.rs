@@ -543,6 +543,16 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
         json!({"reason": "Nobody answers me."}),
     )
     .await; // never answered: dispute.escalated
+    let extended = app.paid_order(listing(45), "100.00").await;
+    let to = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    let answer = app
+        .post(
+            &format!("/api/v1/orders/{}/extend/", id(&extended)),
+            &admin,
+            json!({"ship_by": to, "reason": "Carrier strike."}),
+        )
+        .await;
+    assert_eq!(answer.status, reqwest::StatusCode::OK, "{}", answer.body);
 
     let all_kinds: HashSet<&str> = order_domain::EventType::ALL
         .iter()
@@ -570,6 +580,11 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
                     document.order.fee_amount,
                 );
                 assert_eq!(document.settlement, Some(recomputed), "the consumer agrees");
+            }
+            if kind.as_str() == "order.deadline_extended" {
+                let extension = document.extension.expect("the deadline moved");
+                assert_eq!(Some(extension.to), document.order.ship_by);
+                assert_eq!(document.reason.as_deref(), Some("Carrier strike."));
             }
             if kind.as_str() == "order.refunded" {
                 let recomputed = order_domain::Settlement::full_refund(document.order.total);
