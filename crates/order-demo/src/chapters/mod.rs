@@ -5,6 +5,7 @@ mod deadlines;
 mod dispute;
 mod ledger;
 mod sales;
+mod support;
 
 use serde_json::json;
 
@@ -37,6 +38,7 @@ impl Demo {
         self.dispute_settled(&keyboard).await?;
         self.auto_completion().await?;
         self.deadlines().await?;
+        self.support_refund().await?;
         self.money().await?;
         self.timeline(&keyboard).await?;
         self.events(database_url).await
