@@ -525,3 +525,52 @@ async fn an_extension_racing_the_automatic_completion_has_one_winner() {
         "each completion released once, no extended order released"
     );
 }
+
+#[tokio::test]
+async fn a_payout_whose_answers_are_all_lost_is_503_changes_nothing_and_its_retry_pays_once() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    for (n, action, who, body, ending) in [
+        (1, "refund", As::User(Cast::seller()), reason(), "REFUNDED"),
+        (2, "release", admin(), reason(), "COMPLETED"),
+        (
+            3,
+            "settle",
+            admin(),
+            json!({"refund_amount": "40.00", "reason": "Scratched."}),
+            "COMPLETED",
+        ),
+    ] {
+        let order = app.shipped_order(listing(n), "100.00").await;
+        app.fault(json!({"target": "wallet", "mode": "drop"})).await;
+        // What the order shows, less what may be done next: while the lost payout waits to
+        // be carried on, only that same payout may be asked for again.
+        let shown = |mut order: Value| {
+            order["allowed_actions"].take();
+            order
+        };
+        let before = shown(app.order_now(&order).await);
+        let lost = app.post(&path(&order, action), &who, body.clone()).await;
+        assert_eq!(
+            lost.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{action}: {}",
+            lost.body
+        );
+        let after = app.order_now(&order).await;
+        assert_eq!(shown(after.clone()), before, "{action}: nothing shows");
+        // A split is carried on only with the same amount, which a list cannot name.
+        let again = if action == "settle" {
+            json!([])
+        } else {
+            json!([action])
+        };
+        assert_eq!(after["allowed_actions"], again, "{action}");
+        app.clear_faults().await;
+        let retried = app.post(&path(&order, action), &who, body).await;
+        assert_eq!(retried.status, StatusCode::OK, "{action}: {}", retried.body);
+        assert_eq!(retried.body["status"], ending);
+    }
+    // Paid 3 × 110; back 110 (refund) and 40 (split): each payout made once.
+    assert_eq!(app.balance(Cast::buyer()).await, "820.00");
+    assert_eq!(app.ledger().await["held"], "0.00");
+}
