@@ -220,9 +220,17 @@ fn app_reply(error: &AppError) -> (StatusCode, Value) {
             DomainError::InvalidDisputeTransition { from, .. } => {
                 transition(domain.to_string(), from.as_str())
             }
-            DomainError::EvidenceClosed { status } => {
+            DomainError::EvidenceClosed { status } | DomainError::OffersClosed { status } => {
                 transition(domain.to_string(), status.as_str())
             }
+            DomainError::OfferNotFound => {
+                detail(StatusCode::NOT_FOUND, "Not found.".into(), "not_found")
+            }
+            DomainError::OfferNotPending { .. } => detail(
+                StatusCode::CONFLICT,
+                domain.to_string(),
+                "offer_not_pending",
+            ),
             DomainError::OrderCancelled => {
                 detail(StatusCode::CONFLICT, domain.to_string(), "order_cancelled")
             }

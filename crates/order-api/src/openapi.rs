@@ -15,7 +15,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 pub use crate::representation::{EventFeed, HistoryEntryView};
-pub use order_domain::dispute::{DisputeStatus, Resolution};
+pub use order_domain::dispute::{DisputeStatus, Offer, Resolution};
 pub use order_domain::order::{OrderSource, ShippingAddress};
 pub use order_domain::{Money, OrderStatus, Settlement};
 pub use order_events::{DisputeView as Dispute, OrderView as Order};

@@ -553,6 +553,28 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
         )
         .await;
     assert_eq!(answer.status, reqwest::StatusCode::OK, "{}", answer.body);
+    let offered = app.shipped_order(listing(46), "100.00").await;
+    let argued = app
+        .open_dispute(
+            &offered,
+            Cast::buyer(),
+            json!({"reason": "Not as described."}),
+        )
+        .await;
+    let offers = format!("/api/v1/disputes/{}/offers/", id(&argued));
+    let made = app
+        .post(
+            &offers,
+            &As::User(Cast::seller()),
+            json!({"refund_amount": "15.00"}),
+        )
+        .await;
+    app.post(
+        &format!("{offers}{}/decline/", id(&made.body)),
+        &As::User(Cast::buyer()),
+        json!({}),
+    )
+    .await;
 
     let all_kinds: HashSet<&str> = order_domain::EventType::ALL
         .iter()
@@ -580,6 +602,15 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
                     document.order.fee_amount,
                 );
                 assert_eq!(document.settlement, Some(recomputed), "the consumer agrees");
+            }
+            if kind.as_str().starts_with("dispute.offer_") {
+                let offers = &document
+                    .dispute
+                    .as_ref()
+                    .expect("an offer's dispute")
+                    .offers;
+                assert_eq!(offers.len(), 1, "{detail}");
+                assert_eq!(offers[0].refund_amount.to_string(), "15.00");
             }
             if kind.as_str() == "order.deadline_extended" {
                 let extension = document.extension.expect("the deadline moved");

@@ -288,14 +288,18 @@ async fn each_caller_is_told_what_it_may_do_and_events_are_not() {
     };
     assert_eq!(
         read(As::User(Cast::seller())).await,
-        json!(["cancel", "dispute", "ship"])
+        json!(["cancel", "dispute", "refund", "ship"])
     );
     assert_eq!(
         read(As::User(Cast::buyer())).await,
         json!(["dispute"]),
         "not yet past ship_by"
     );
-    assert_eq!(read(As::Admin(Cast::admin())).await, json!([]));
+    assert_eq!(
+        read(As::Admin(Cast::admin())).await,
+        json!(["cancel", "extend", "refund"]),
+        "an admin's operator actions"
+    );
     let dispute = app
         .open_dispute(
             &order,
@@ -303,7 +307,11 @@ async fn each_caller_is_told_what_it_may_do_and_events_are_not() {
             json!({"reason": "Changed my mind entirely."}),
         )
         .await;
-    assert_eq!(dispute["allowed_actions"], json!(["add_evidence"]));
+    assert_eq!(
+        dispute["allowed_actions"],
+        json!(["add_evidence"]),
+        "the buyer's"
+    );
     let as_admin = app
         .get(
             &format!("/api/v1/disputes/{}/", id(&dispute)),

@@ -35,7 +35,7 @@ pub fn story_details(event: &DomainEvent) -> serde_json::Value {
             }
         }
         OrderCompleted | OrderRefunded | OrderDisputed | DisputeResolved | DisputeUpdated
-        | DisputeEscalated | DisputeEvidenceAdded => {}
+        | DisputeEscalated | DisputeEvidenceAdded | DisputeOfferMade | DisputeOfferDeclined => {}
     }
     if let Some(dispute) = &event.dispute {
         put("dispute_id", json!(dispute.id));
@@ -49,6 +49,10 @@ pub fn story_details(event: &DomainEvent) -> serde_json::Value {
             DisputeEvidenceAdded => put("urls", json!(event.new_evidence)),
             _ => {}
         }
+    }
+    if let Some(offer) = &event.offer {
+        put("offer_id", json!(offer.id));
+        put("refund_amount", json!(offer.refund_amount));
     }
     if let Some(settlement) = &event.settlement {
         put("settlement", json!(settlement));

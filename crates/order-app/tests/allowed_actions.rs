@@ -9,7 +9,7 @@ use order_app::{AppError, Caller};
 use order_domain::dispute::{DisputeReason, DisputeStatus, DisputeUpdate, EvidenceUrl};
 use order_domain::fixtures::*;
 use order_domain::order::{CancellationReason, Carrier, IntentRequest, TrackingNumber};
-use order_domain::{Dispute, Order, UserId};
+use order_domain::{Dispute, OfferId, Order, UserId};
 use support::{Found, World};
 
 /// Every order state a front end can meet, with a name for the failure message.
@@ -167,8 +167,28 @@ async fn dispute_accepts(action: &str, order: &Order, dispute: &Dispute, caller:
         dispute: Some(dispute.clone()),
         ..Found::default()
     };
-    let (service, _) = World::new().knowing(dispute).then_finds(found).service();
+    let mut world = World::new()
+        .knowing(dispute)
+        .then_finds(found.clone())
+        .then_finds(found);
+    world.wallet.expect_refund_escrow().returning(|_| Ok(()));
+    let (service, _) = world.service();
+    let offer = dispute
+        .pending_offer()
+        .map_or(OfferId::from_uuid(uuid::Uuid::nil()), |offer| offer.id);
     let outcome = match action {
+        "make_offer" => service
+            .make_offer(caller, dispute.id, money("1.00"))
+            .await
+            .map(drop),
+        "accept_offer" => service
+            .accept_offer(caller, dispute.id, offer)
+            .await
+            .map(drop),
+        "decline_offer" => service
+            .decline_offer(caller, dispute.id, offer)
+            .await
+            .map(drop),
         "add_evidence" => {
             let url = EvidenceUrl::parse("https://img.example.com/1.jpg").unwrap();
             service
@@ -197,8 +217,28 @@ async fn dispute_accepts(action: &str, order: &Order, dispute: &Dispute, caller:
 
 #[tokio::test]
 async fn a_dispute_action_is_listed_exactly_when_its_use_case_accepts_it() {
-    for status in DisputeStatus::ALL {
+    let mut disputes: Vec<(String, Order, Dispute)> = DisputeStatus::ALL
+        .into_iter()
+        .map(|status| {
+            let (order, dispute) = dispute_in(status);
+            (status.as_str().to_owned(), order, dispute)
+        })
+        .collect();
+    for status in [DisputeStatus::Open, DisputeStatus::Review] {
         let (order, dispute) = dispute_in(status);
+        let offered = dispute
+            .make_offer(
+                &order,
+                dispute.seller(seller()).unwrap(),
+                OfferId::from_uuid(uuid::Uuid::from_u128(70)),
+                money("10.00"),
+                later(6),
+            )
+            .unwrap()
+            .value;
+        disputes.push((format!("{} with an offer", status.as_str()), order, offered));
+    }
+    for (status, order, dispute) in disputes {
         for (who, caller) in callers() {
             let listed = match caller {
                 Caller::User { id, is_staff } => dispute.allowed_actions(id, is_staff),

@@ -103,6 +103,16 @@ impl Order {
 }
 
 impl Dispute {
+    /// `user` as the disputed order's buyer, if they are.
+    pub fn buyer(&self, user: UserId) -> Option<Buyer> {
+        (user == self.buyer_id).then_some(Buyer(user))
+    }
+
+    /// `user` as the disputed order's seller, if they are.
+    pub fn seller(&self, user: UserId) -> Option<Seller> {
+        (user == self.seller_id).then_some(Seller(user))
+    }
+
     /// `user` as either party of the disputed order, if they are one.
     pub fn participant(&self, user: UserId) -> Option<Participant> {
         if user == self.buyer_id {

@@ -29,6 +29,22 @@ pub enum DomainError {
         /// The dispute's current status.
         status: DisputeStatus,
     },
+    /// Offers are made only while a dispute is OPEN, in EVIDENCE or in REVIEW (HTTP 409
+    /// `invalid_transition`).
+    #[error("no offer can be made in a dispute whose status is {status}")]
+    OffersClosed {
+        /// The dispute's current status.
+        status: DisputeStatus,
+    },
+    /// The dispute has no such offer (HTTP 404).
+    #[error("Not found.")]
+    OfferNotFound,
+    /// Only the pending offer may be accepted or declined (HTTP 409 `offer_not_pending`).
+    #[error("This offer was already accepted, declined or withdrawn.")]
+    OfferNotPending {
+        /// Where the offer stands.
+        status: crate::dispute::OfferStatus,
+    },
     /// An order has at most one dispute in its life.
     #[error("this order already has a dispute")]
     DisputeExists,

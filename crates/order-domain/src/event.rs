@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dispute::{Dispute, EvidenceUrl};
+use crate::dispute::{Dispute, EvidenceUrl, Offer};
 use crate::id::UserId;
 use crate::money::Settlement;
 use crate::order::{ActionReason, DeadlineExtension, Order};
@@ -42,11 +42,15 @@ pub enum EventType {
     DisputeUpdated,
     /// `order.deadline_extended`: an admin moved a running deadline later.
     OrderDeadlineExtended,
+    /// `dispute.offer_made`: the seller offered the buyer a refund.
+    DisputeOfferMade,
+    /// `dispute.offer_declined`: the buyer declined the seller's offer.
+    DisputeOfferDeclined,
 }
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 16] = [
         EventType::OrderCreated,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -61,6 +65,8 @@ impl EventType {
         EventType::DisputeEvidenceAdded,
         EventType::DisputeUpdated,
         EventType::OrderDeadlineExtended,
+        EventType::DisputeOfferMade,
+        EventType::DisputeOfferDeclined,
     ];
 
     /// The wire name, such as `order.completed`.
@@ -80,6 +86,8 @@ impl EventType {
             EventType::DisputeEvidenceAdded => "dispute.evidence_added",
             EventType::DisputeUpdated => "dispute.updated",
             EventType::OrderDeadlineExtended => "order.deadline_extended",
+            EventType::DisputeOfferMade => "dispute.offer_made",
+            EventType::DisputeOfferDeclined => "dispute.offer_declined",
         }
     }
 }
@@ -123,6 +131,8 @@ pub struct DomainEvent {
     pub reason: Option<ActionReason>,
     /// Which deadline an `order.deadline_extended` moved, from when to when.
     pub extension: Option<DeadlineExtension>,
+    /// The offer a `dispute.offer_made` or `dispute.offer_declined` is about.
+    pub offer: Option<Offer>,
 }
 
 /// Who made a change happen, as the order's history shows it.
@@ -179,6 +189,7 @@ impl DomainEvent {
             new_evidence: Vec::new(),
             reason: None,
             extension: None,
+            offer: None,
         }
     }
 

@@ -77,6 +77,10 @@ uuid_id!(
     /// A published event, unique so that consumers can drop redelivered duplicates.
     EventId
 );
+uuid_id!(
+    /// A seller's settlement offer in a dispute.
+    OfferId
+);
 
 #[cfg(test)]
 mod tests {

@@ -27,7 +27,7 @@ pub use caller::{Admin, Buyer, Participant, Seller, SellerOrAdmin};
 pub use dispute::{Dispute, DisputeStatus, Resolution};
 pub use error::DomainError;
 pub use event::{Actor, DomainEvent, EventType};
-pub use id::{DisputeId, EscrowId, EventId, ListingId, OrderId, UserId};
+pub use id::{DisputeId, EscrowId, EventId, ListingId, OfferId, OrderId, UserId};
 pub use listing::Listing;
 pub use money::{FeeRate, Money, Settlement};
 pub use order::{Changed, Order, OrderStatus};

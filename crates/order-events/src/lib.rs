@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use order_domain::dispute::{
-    DisputeReason, DisputeStatus, DisputeSummary, EvidenceUrl, Resolution,
+    DisputeReason, DisputeStatus, DisputeSummary, EvidenceUrl, Offer, Resolution,
 };
 use order_domain::order::{
     Carrier, DeadlineExtension, OrderSource, ShippingAddress, TrackingNumber,
@@ -178,6 +178,10 @@ pub struct DisputeView {
     pub responded_at: Option<DateTime<Utc>>,
     /// When the dispute went to REVIEW because nobody answered by `respond_by`.
     pub escalated_at: Option<DateTime<Utc>>,
+    /// The seller's settlement offers, oldest first (absent from events written before
+    /// offers existed: read as none).
+    #[serde(default)]
+    pub offers: Vec<Offer>,
 }
 
 impl DisputeView {
@@ -209,6 +213,7 @@ impl From<&Dispute> for DisputeView {
             respond_by: dispute.respond_by,
             responded_at: dispute.responded_at,
             escalated_at: dispute.escalated_at,
+            offers: dispute.offers.clone(),
         }
     }
 }

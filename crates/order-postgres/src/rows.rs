@@ -70,6 +70,7 @@ pub(crate) struct DisputeRow {
     pub respond_by: Option<DateTime<Utc>>,
     pub responded_at: Option<DateTime<Utc>>,
     pub escalated_at: Option<DateTime<Utc>>,
+    pub offers: serde_json::Value,
 }
 
 /// The columns of an order that differ between two versions of its row, and nothing else:
@@ -307,6 +308,7 @@ impl From<&Dispute> for DisputeRow {
             respond_by: dispute.respond_by,
             responded_at: dispute.responded_at,
             escalated_at: dispute.escalated_at,
+            offers: serde_json::to_value(&dispute.offers).unwrap_or_default(),
         }
     }
 }
@@ -340,6 +342,8 @@ impl TryFrom<DisputeRow> for Dispute {
             respond_by: row.respond_by,
             responded_at: row.responded_at,
             escalated_at: row.escalated_at,
+            offers: serde_json::from_value(row.offers)
+                .map_err(|error| StoreError::Internal(format!("unreadable offers: {error}")))?,
         }))
     }
 }

@@ -52,6 +52,7 @@ diesel::table! {
         respond_by -> Nullable<Timestamptz>,
         responded_at -> Nullable<Timestamptz>,
         escalated_at -> Nullable<Timestamptz>,
+        offers -> Jsonb,
     }
 }
 

@@ -5,6 +5,7 @@ mod disputes;
 mod health;
 mod internal;
 pub mod methods;
+mod offers;
 mod orders;
 mod settlement;
 
@@ -12,7 +13,7 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
-use order_domain::{DisputeId, ListingId, OrderId};
+use order_domain::{DisputeId, ListingId, OfferId, OrderId};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::Required;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     orders::configure(cfg);
     settlement::configure(cfg);
     disputes::configure(cfg);
+    offers::configure(cfg);
 }
 
 /// The web application's shared state, as handlers take it.
@@ -59,19 +61,25 @@ pub struct PathId<T>(pub T);
 type OrderPath = PathId<OrderId>;
 type DisputePath = PathId<DisputeId>;
 type ListingPath = PathId<ListingId>;
+type OfferPath = PathId<OfferId>;
 
-impl<T: std::str::FromStr> FromRequest for PathId<T> {
+impl<T: Named + std::str::FromStr> FromRequest for PathId<T> {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let id = req.match_info().get("id").and_then(|raw| raw.parse().ok());
+        let id = req
+            .match_info()
+            .get(T::SEGMENT)
+            .and_then(|raw| raw.parse().ok());
         ready(id.map(PathId).ok_or(ApiError::NotFound))
     }
 }
 
-/// What a path's `{id}` names, for the OpenAPI document.
+/// What a path's id names: its segment and, for the OpenAPI document, its description.
 trait Named {
+    /// The segment of the path that holds it.
+    const SEGMENT: &'static str = "id";
     const DESCRIPTION: &'static str;
 }
 
@@ -87,10 +95,15 @@ impl Named for ListingId {
     const DESCRIPTION: &'static str = "The listing";
 }
 
+impl Named for OfferId {
+    const SEGMENT: &'static str = "offer_id";
+    const DESCRIPTION: &'static str = "The offer";
+}
+
 impl<T: Named> IntoParams for PathId<T> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         let id = ParameterBuilder::new()
-            .name("id")
+            .name(T::SEGMENT)
             .parameter_in(ParameterIn::Path)
             .required(Required::True)
             .description(Some(T::DESCRIPTION))

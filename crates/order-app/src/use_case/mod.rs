@@ -10,6 +10,7 @@ pub mod dispute_open;
 pub mod dispute_update;
 pub mod evidence;
 pub mod mark_paid;
+pub mod offers;
 pub mod operator;
 pub mod purchase;
 pub mod queries;

@@ -46,9 +46,9 @@ impl Demo {
         let ledger = self.ledger().await?;
         println!("\nWhere the money is (the stand-in Wallet's ledger):");
         for (who, expected) in [
-            (Cast::ALICE, "682.60"),
+            (Cast::ALICE, "670.60"),
             (Cast::BOB, "10.00"),
-            (Cast::SAM, "302.40"),
+            (Cast::SAM, "313.80"),
         ] {
             let balance = self.balance(who).await?;
             println!("   {:<16} {balance:>9}", Cast::name(&who.to_string()));
@@ -80,7 +80,7 @@ impl Demo {
                 "MONEY MISMATCH"
             }
         );
-        if deposits != accounted || ledger["platform"] != "15.00" {
+        if deposits != accounted || ledger["platform"] != "15.60" {
             return Err(format!("the ledger does not add up: {ledger}"));
         }
         Ok(())

@@ -39,6 +39,7 @@ impl Demo {
         self.auto_completion().await?;
         self.deadlines().await?;
         self.support_refund().await?;
+        self.offer_accepted().await?;
         self.money().await?;
         self.timeline(&keyboard).await?;
         self.events(database_url).await

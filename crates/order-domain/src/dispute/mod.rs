@@ -2,10 +2,12 @@
 //! decision on where the escrow goes.
 
 mod evidence;
+mod offer;
 mod status;
 mod transition;
 
 pub use evidence::{DisputeReason, EvidenceUrl};
+pub use offer::{Offer, OfferStatus};
 pub use status::{DisputeStatus, Resolution};
 pub use transition::{DisputeDecision, DisputeOpened, DisputeUpdate, Payout};
 
@@ -55,6 +57,8 @@ pub struct DisputeData {
     pub responded_at: Option<DateTime<Utc>>,
     /// When the deadline worker moved the unanswered dispute to REVIEW.
     pub escalated_at: Option<DateTime<Utc>>,
+    /// The seller's settlement offers, oldest first; at most one PENDING.
+    pub offers: Vec<Offer>,
 }
 
 /// A dispute. Opened by [`crate::order::Order::open_dispute`]; changed by its methods.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{Dispute, DisputeData, DisputeReason, DisputeStatus, EvidenceUrl, Resolution};
 use crate::error::DomainError;
 use crate::event::{DomainEvent, EventType};
-use crate::id::DisputeId;
+use crate::id::{DisputeId, OfferId};
 use crate::money::{FeeRate, Money, Settlement};
 use crate::order::{resumed, Changed, Deadlines, Order, OrderAction, OrderStatus};
 
@@ -112,6 +112,7 @@ impl Order {
             respond_by: Some(deadlines.respond_by(now)),
             responded_at: None,
             escalated_at: None,
+            offers: Vec::new(),
         });
         let data = order.data_mut();
         data.status_before_dispute = Some(self.status);
@@ -277,10 +278,24 @@ impl Dispute {
     /// only with a resolution; CLOSED from an unresolved dispute resolves it as NO_ACTION.
     /// A resolution is applied once: its payout, the order's new status and the events are
     /// in the returned decision.
+    /// A resolution withdraws the pending settlement offer.
     pub fn update(
         &self,
         order: &Order,
         update: DisputeUpdate,
+        fee_rate: FeeRate,
+        now: DateTime<Utc>,
+    ) -> Result<DisputeDecision, DomainError> {
+        self.deciding(order, update, None, fee_rate, now)
+    }
+
+    /// [`Dispute::update`], the resolution coming from the buyer's acceptance of the
+    /// offer `accepted` when given: that offer ends ACCEPTED rather than withdrawn.
+    pub(crate) fn deciding(
+        &self,
+        order: &Order,
+        update: DisputeUpdate,
+        accepted: Option<OfferId>,
         fee_rate: FeeRate,
         now: DateTime<Utc>,
     ) -> Result<DisputeDecision, DomainError> {
@@ -356,6 +371,7 @@ impl Dispute {
             self.created_at,
             now,
         )?;
+        dispute = dispute.deciding_offers(accepted, now);
         dispute.0.resolution = Some(resolution);
         dispute.0.refund_amount = update.refund_amount;
         dispute.0.resolved_at = Some(now);

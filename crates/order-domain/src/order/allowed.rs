@@ -15,7 +15,13 @@ pub const ORDER_ACTIONS: [&str; 8] = [
 ];
 
 /// An action on a dispute a front end may offer.
-pub const DISPUTE_ACTIONS: [&str; 2] = ["add_evidence", "update"];
+pub const DISPUTE_ACTIONS: [&str; 5] = [
+    "accept_offer",
+    "add_evidence",
+    "decline_offer",
+    "make_offer",
+    "update",
+];
 
 impl Order {
     /// The sorted subset of [`ORDER_ACTIONS`] that `user` — an admin when `admin` is given
@@ -103,9 +109,11 @@ impl Order {
 
 impl Dispute {
     /// The sorted subset of [`DISPUTE_ACTIONS`] that a caller may do to this dispute: its
-    /// buyer and seller may add evidence while it takes some and has room for more; an admin
-    /// may update it. (While a resolution's payout is in flight, an update is answered
-    /// `operation_in_progress` for those seconds: a passing state, not a rule.)
+    /// buyer and seller may add evidence while it takes some and has room for more; its
+    /// seller may make an offer while it takes offers; its buyer may accept or decline the
+    /// pending offer; an admin may update it. Each is decided by the rule its transition
+    /// checks. (While a payout is in flight, a change is answered `operation_in_progress`
+    /// for those seconds: a passing state, not a rule.)
     pub fn allowed_actions(&self, user: UserId, is_staff: bool) -> Vec<&'static str> {
         let mut allowed = Vec::new();
         if self.participant(user).is_some()
@@ -114,9 +122,16 @@ impl Dispute {
         {
             allowed.push("add_evidence");
         }
+        if self.seller(user).is_some() && self.check_offers_open().is_ok() {
+            allowed.push("make_offer");
+        }
+        if self.buyer(user).is_some() && self.pending_offer().is_some() {
+            allowed.extend(["accept_offer", "decline_offer"]);
+        }
         if is_staff {
             allowed.push("update");
         }
+        allowed.sort_unstable();
         allowed
     }
 }

@@ -21,10 +21,11 @@ use super::{
     OrderStatus, Party,
 };
 use crate::dispute::{Dispute, DisputeUpdate, Payout};
+use crate::dispute::{DisputeStatus, Resolution};
 use crate::error::DomainError;
 use crate::event::Actor;
 use crate::event::DomainEvent;
-use crate::id::{DisputeId, EscrowId, UserId};
+use crate::id::{DisputeId, EscrowId, OfferId, UserId};
 use crate::money::{FeeRate, Money, Settlement};
 
 /// A Wallet movement this order is waiting on.
@@ -58,17 +59,23 @@ pub enum EscrowPurpose {
         /// Whether the deadline worker completes it, rather than the buyer.
         automatic: bool,
     },
-    /// An admin's resolution of the order's dispute that moves money; then the order and
-    /// the dispute as the same update decides again once the Wallet has done it.
+    /// A resolution of the order's dispute that moves money — an admin's, or the buyer's
+    /// acceptance of the seller's offer; then the order and the dispute as the same update
+    /// decides again once the Wallet has done it.
     Resolution {
         /// The dispute being resolved.
         dispute_id: DisputeId,
-        /// The admin's update, applied once the money has moved.
+        /// The update, applied once the money has moved.
         update: DisputeUpdate,
         /// The movement the resolution calls for.
         payout: Payout,
-        /// The admin who decided it.
-        admin: UserId,
+        /// Who decided it: the admin, or the buyer accepting `offer`. (Stored as `admin`,
+        /// as it was when only admins resolved.)
+        #[serde(rename = "admin")]
+        decided_by: UserId,
+        /// The offer whose acceptance this is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offer: Option<OfferId>,
     },
     /// A paid order called off before shipping: the whole escrow back; then CANCELLED.
     Cancellation {
@@ -195,7 +202,16 @@ impl EscrowPurpose {
             EscrowPurpose::Completion {
                 automatic: true, ..
             } => Actor::System,
-            EscrowPurpose::Resolution { admin, .. } => Actor::Admin(*admin),
+            EscrowPurpose::Resolution {
+                decided_by,
+                offer: None,
+                ..
+            } => Actor::Admin(*decided_by),
+            EscrowPurpose::Resolution {
+                decided_by,
+                offer: Some(_),
+                ..
+            } => Actor::Buyer(*decided_by),
             EscrowPurpose::Cancellation { by, .. } => match by {
                 Canceller::Buyer => Actor::Buyer(order.buyer_id),
                 Canceller::Seller => Actor::Seller(order.seller_id),
@@ -431,6 +447,7 @@ impl Order {
                     dispute_id,
                     update,
                     payout,
+                    offer,
                     ..
                 },
                 WalletAnswer::Done,
@@ -438,7 +455,7 @@ impl Order {
                 let dispute = dispute.filter(|d| d.id == *dispute_id).ok_or_else(|| {
                     DomainError::invalid("dispute", "The resolution's dispute is missing.")
                 })?;
-                let decision = dispute.update(&cleared, update.clone(), fee_rate, now)?;
+                let decision = dispute.deciding(&cleared, update.clone(), *offer, fee_rate, now)?;
                 if decision.payout.as_ref() != Some(payout) {
                     return Err(DomainError::invalid(
                         "refund_amount",
@@ -516,6 +533,12 @@ impl Order {
     }
 }
 
+/// Who decides a dispute: an admin, or the buyer accepting an offer.
+struct Decider {
+    id: UserId,
+    offer: Option<OfferId>,
+}
+
 /// What an admin's update of a dispute comes to.
 // Made once per request and matched at once: boxing would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -540,6 +563,61 @@ impl Order {
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<DisputeChange, DomainError> {
+        let decider = Decider {
+            id: admin.id(),
+            offer: None,
+        };
+        self.request_decision(dispute, update, decider, fee_rate, now, resume_after)
+    }
+
+    /// Step (1) of the buyer's acceptance of the seller's pending offer `offer_id`: the
+    /// dispute is resolved as an admin's PARTIAL_REFUND with the offer's amount would
+    /// resolve it — REFUND_BUYER when the offer is the whole total — and the offer ends
+    /// ACCEPTED once the Wallet has refunded.
+    pub fn request_offer_acceptance(
+        &self,
+        dispute: &Dispute,
+        by: Buyer,
+        offer_id: OfferId,
+        fee_rate: FeeRate,
+        now: DateTime<Utc>,
+        resume_after: TimeDelta,
+    ) -> Result<IntentRequest, DomainError> {
+        let offer = dispute.pending(offer_id)?;
+        let whole = offer.refund_amount == self.total();
+        let update = DisputeUpdate {
+            status: Some(DisputeStatus::Resolved),
+            resolution: Some(if whole {
+                Resolution::RefundBuyer
+            } else {
+                Resolution::PartialRefund
+            }),
+            refund_amount: (!whole).then_some(offer.refund_amount),
+            admin_notes: None,
+        };
+        let decider = Decider {
+            id: by.id(),
+            offer: Some(offer_id),
+        };
+        match self.request_decision(dispute, update, decider, fee_rate, now, resume_after)? {
+            DisputeChange::Movement(request) => Ok(request),
+            // An offer refunds more than nothing, so its resolution always moves money.
+            DisputeChange::Decided(_) => Err(DomainError::invalid(
+                "refund_amount",
+                "An offer's acceptance must move money.",
+            )),
+        }
+    }
+
+    fn request_decision(
+        &self,
+        dispute: &Dispute,
+        update: DisputeUpdate,
+        decider: Decider,
+        fee_rate: FeeRate,
+        now: DateTime<Utc>,
+        resume_after: TimeDelta,
+    ) -> Result<DisputeChange, DomainError> {
         let decision = dispute.update(&self.without_intent(), update.clone(), fee_rate, now)?;
         match decision.payout {
             None if self.escrow_intent.is_some() => Err(DomainError::OperationInProgress),
@@ -549,7 +627,8 @@ impl Order {
                     dispute_id: dispute.id,
                     update,
                     payout,
-                    admin: admin.id(),
+                    decided_by: decider.id,
+                    offer: decider.offer,
                 };
                 self.request_movement(OrderAction::SettleDispute, purpose, now, resume_after)
                     .map(DisputeChange::Movement)

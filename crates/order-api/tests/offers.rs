@@ -1,0 +1,320 @@
+//! Settlement offers over HTTP: the seller offers, the buyer accepts or declines, and an
+//! accepted offer resolves the dispute exactly as an admin's resolution would.
+
+mod support;
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{id, listing, seed, As, Cast, TestApp};
+
+fn buyer() -> As {
+    As::User(Cast::buyer())
+}
+
+fn seller() -> As {
+    As::User(Cast::seller())
+}
+
+/// A shipped order of 100.00 + 10.00 disputed by its buyer: the dispute's path.
+async fn disputed(app: &TestApp, n: u128) -> (Value, String) {
+    let order = app.shipped_order(listing(n), "100.00").await;
+    let dispute = app
+        .open_dispute(
+            &order,
+            Cast::buyer(),
+            json!({"reason": "It arrived scratched."}),
+        )
+        .await;
+    (order, format!("/api/v1/disputes/{}/", id(&dispute)))
+}
+
+async fn offer(app: &TestApp, dispute: &str, amount: &str) -> Value {
+    let made = app
+        .post(
+            &format!("{dispute}offers/"),
+            &seller(),
+            json!({"refund_amount": amount}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    made.body
+}
+
+fn answer_path(dispute: &str, offer: &Value, answer: &str) -> String {
+    format!("{dispute}offers/{}/{answer}/", id(offer))
+}
+
+#[tokio::test]
+async fn an_accepted_offer_resolves_the_dispute_as_an_admins_partial_refund_would() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let (order, dispute) = disputed(&app, 1).await;
+    let made = offer(&app, &dispute, "40.00").await;
+    assert_eq!(made["status"], "PENDING");
+    assert_eq!(made["refund_amount"], "40.00");
+    assert_eq!(made["decided_at"], Value::Null);
+    let read = app.get(&dispute, &buyer()).await.body;
+    assert_eq!(read["offers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        read["allowed_actions"],
+        json!(["accept_offer", "add_evidence", "decline_offer"])
+    );
+
+    let accepted = app
+        .post(&answer_path(&dispute, &made, "accept"), &buyer(), json!({}))
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(accepted.body["status"], "RESOLVED");
+    assert_eq!(accepted.body["resolution"], "PARTIAL_REFUND");
+    assert_eq!(accepted.body["refund_amount"], "40.00");
+    assert_eq!(accepted.body["offers"][0]["status"], "ACCEPTED");
+    assert_eq!(app.order_now(&order).await["status"], "COMPLETED");
+    assert_eq!(app.balance(Cast::buyer()).await, "930.00", "890.00 + 40.00");
+    assert_eq!(app.ledger().await["held"], "0.00");
+    let events = app.events_of(&id(&order)).await;
+    assert_eq!(
+        events[events.len() - 3..],
+        ["dispute.offer_made", "order.completed", "dispute.resolved"]
+    );
+    let history = app
+        .get(&format!("/api/v1/orders/{}/history/", id(&order)), &buyer())
+        .await
+        .body;
+    let resolved = history["results"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(resolved["actor"]["type"], "buyer", "the buyer decided");
+}
+
+#[tokio::test]
+async fn an_offer_of_the_whole_total_accepted_refunds_the_buyer() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let (order, dispute) = disputed(&app, 1).await;
+    let made = offer(&app, &dispute, "110.00").await;
+    let accepted = app
+        .post(&answer_path(&dispute, &made, "accept"), &buyer(), json!({}))
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(accepted.body["resolution"], "REFUND_BUYER");
+    assert_eq!(app.order_now(&order).await["status"], "REFUNDED");
+    assert_eq!(app.balance(Cast::buyer()).await, "1000.00");
+}
+
+#[tokio::test]
+async fn a_new_offer_withdraws_the_pending_one_and_only_the_pending_one_is_answered() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let (order, dispute) = disputed(&app, 1).await;
+    let first = offer(&app, &dispute, "10.00").await;
+    let second = offer(&app, &dispute, "20.00").await;
+    let read = app.get(&dispute, &buyer()).await.body;
+    assert_eq!(read["offers"][0]["status"], "WITHDRAWN");
+    assert!(read["offers"][0]["decided_at"].is_string());
+    assert_eq!(read["offers"][1]["status"], "PENDING");
+
+    let stale = app
+        .post(
+            &answer_path(&dispute, &first, "accept"),
+            &buyer(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    assert_eq!(stale.body["code"], "offer_not_pending");
+
+    let declined = app
+        .post(
+            &answer_path(&dispute, &second, "decline"),
+            &buyer(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(declined.status, StatusCode::OK, "{}", declined.body);
+    assert_eq!(declined.body["offers"][1]["status"], "DECLINED");
+    assert_eq!(declined.body["status"], "OPEN", "the dispute goes on");
+    let again = app
+        .post(
+            &answer_path(&dispute, &second, "accept"),
+            &buyer(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.body["code"], "offer_not_pending", "{}", again.body);
+    assert_eq!(
+        app.events_of(&id(&order)).await.last().unwrap(),
+        "dispute.offer_declined"
+    );
+    assert_eq!(app.ledger().await["held"], "110.00", "no money moved");
+}
+
+#[tokio::test]
+async fn an_admins_resolution_withdraws_the_pending_offer() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let (_, dispute) = disputed(&app, 1).await;
+    let made = offer(&app, &dispute, "10.00").await;
+    let resolved = app
+        .patch(
+            &dispute,
+            &As::Admin(Cast::admin()),
+            json!({"status": "RESOLVED", "resolution": "RELEASE_SELLER"}),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    assert_eq!(resolved.body["offers"][0]["status"], "WITHDRAWN");
+    let late = app
+        .post(&answer_path(&dispute, &made, "accept"), &buyer(), json!({}))
+        .await;
+    assert_eq!(late.body["code"], "offer_not_pending", "{}", late.body);
+    assert_eq!(app.balance(Cast::seller()).await, "105.00", "released once");
+}
+
+#[tokio::test]
+async fn who_may_offer_and_answer_and_what_an_offer_may_be() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let (_, dispute) = disputed(&app, 1).await;
+    let offers = format!("{dispute}offers/");
+    let ten = json!({"refund_amount": "10.00"});
+    for (who, status) in [
+        (buyer(), StatusCode::FORBIDDEN),
+        (As::Admin(Cast::admin()), StatusCode::FORBIDDEN),
+        (As::User(Cast::stranger()), StatusCode::NOT_FOUND),
+        (As::Nobody, StatusCode::UNAUTHORIZED),
+    ] {
+        let answer = app.post(&offers, &who, ten.clone()).await;
+        assert_eq!(answer.status, status, "{who:?}: {}", answer.body);
+    }
+    for amount in [
+        json!("0.00"),
+        json!("110.01"),
+        json!("abc"),
+        json!("1.001"),
+        Value::Null,
+    ] {
+        let answer = app
+            .post(&offers, &seller(), json!({"refund_amount": amount}))
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{amount}: {}",
+            answer.body
+        );
+        assert!(answer.body["refund_amount"].is_array(), "{}", answer.body);
+    }
+    let made = offer(&app, &dispute, "10.00").await;
+    for (who, status) in [
+        (seller(), StatusCode::FORBIDDEN),
+        (As::User(Cast::stranger()), StatusCode::NOT_FOUND),
+    ] {
+        let answer = app
+            .post(&answer_path(&dispute, &made, "accept"), &who, json!({}))
+            .await;
+        assert_eq!(answer.status, status, "{who:?}: {}", answer.body);
+    }
+    let unknown = format!("{dispute}offers/{}/accept/", uuid::Uuid::nil());
+    assert_eq!(
+        app.post(&unknown, &buyer(), json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let read = app.get(&dispute, &seller()).await.body;
+    assert_eq!(
+        read["offers"].as_array().unwrap().len(),
+        1,
+        "nothing else was made"
+    );
+    assert_eq!(
+        read["allowed_actions"],
+        json!(["add_evidence", "make_offer"])
+    );
+}
+
+#[tokio::test]
+async fn a_resolved_dispute_takes_no_offer() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let (_, dispute) = disputed(&app, 1).await;
+    app.patch(
+        &dispute,
+        &As::Admin(Cast::admin()),
+        json!({"status": "RESOLVED", "resolution": "NO_ACTION"}),
+    )
+    .await;
+    let late = app
+        .post(
+            &format!("{dispute}offers/"),
+            &seller(),
+            json!({"refund_amount": "1.00"}),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
+    assert_eq!(late.body["code"], "invalid_transition");
+    assert_eq!(late.body["status"], "RESOLVED");
+}
+
+#[tokio::test]
+async fn one_offer_accepted_twice_at_once_refunds_once() {
+    let app = TestApp::spawn(seed(0, "100000.00")).await;
+    let mut cases = Vec::new();
+    for n in 1..=8 {
+        let (order, dispute) = disputed(&app, n).await;
+        let made = offer(&app, &dispute, "40.00").await;
+        cases.push((order, answer_path(&dispute, &made, "accept")));
+    }
+    let races = cases.iter().map(|(_, accept)| async {
+        let who = buyer();
+        let (a, b) = tokio::join!(
+            app.post(accept, &who, json!({})),
+            app.post(accept, &who, json!({}))
+        );
+        let statuses = [a.status, b.status];
+        assert_eq!(
+            statuses.iter().filter(|s| s.is_success()).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+    });
+    join_all(races).await;
+    for (order, _) in &cases {
+        assert_eq!(app.order_now(order).await["status"], "COMPLETED");
+    }
+    // 100000 − 8 × 110 paid, 8 × 40 back.
+    assert_eq!(app.balance(Cast::buyer()).await, "99440.00");
+}
+
+#[tokio::test]
+async fn an_offer_accepted_while_an_admin_resolves_has_one_winner_and_one_payout() {
+    let app = TestApp::spawn(seed(0, "100000.00")).await;
+    let mut cases = Vec::new();
+    for n in 1..=8 {
+        let (order, dispute) = disputed(&app, n).await;
+        let made = offer(&app, &dispute, "40.00").await;
+        cases.push((
+            order,
+            dispute.clone(),
+            answer_path(&dispute, &made, "accept"),
+        ));
+    }
+    let races = cases.iter().map(|(_, dispute, accept)| async {
+        let (who, admin) = (buyer(), As::Admin(Cast::admin()));
+        let release = json!({"status": "RESOLVED", "resolution": "RELEASE_SELLER"});
+        let (accepted, resolved) = tokio::join!(
+            app.post(accept, &who, json!({})),
+            app.patch(dispute, &admin, release)
+        );
+        let statuses = [accepted.status, resolved.status];
+        assert_eq!(
+            statuses.iter().filter(|s| s.is_success()).count(),
+            1,
+            "{statuses:?}"
+        );
+        accepted.status.is_success()
+    });
+    let accepted = join_all(races).await.into_iter().filter(|a| *a).count() as u64;
+    assert_eq!(
+        app.balance(Cast::buyer()).await,
+        format!("{}.00", 100_000 - 8 * 110 + 40 * accepted)
+    );
+    assert_eq!(app.ledger().await["held"], "0.00");
+}

@@ -1,0 +1,98 @@
+//! Settlement offers: the seller offers, the buyer accepts or declines. An accepted offer
+//! resolves the dispute through the money driver, exactly as an admin's resolution would.
+
+use order_domain::dispute::Offer;
+use order_domain::{Dispute, DisputeId, Money, OfferId};
+
+use crate::{AppError, Caller, OrderService};
+
+impl OrderService {
+    /// The order's seller offers the buyer `refund_amount` while the dispute is OPEN,
+    /// EVIDENCE or REVIEW; a pending offer is withdrawn. Raises `dispute.offer_made`.
+    pub async fn make_offer(
+        &self,
+        caller: Caller,
+        dispute_id: DisputeId,
+        refund_amount: Money,
+    ) -> Result<Offer, AppError> {
+        let mut uow = self.begin().await?;
+        let (order, dispute) = uow
+            .lock_dispute_with_order(dispute_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        caller.require_sees_dispute(&dispute)?;
+        let seller = caller
+            .user_id()
+            .and_then(|id| dispute.seller(id))
+            .ok_or(AppError::Forbidden)?;
+        let id = OfferId::from_uuid(self.ports.ids.new_id());
+        let now = self.ports.clock.now();
+        let made = dispute.make_offer(&order, seller, id, refund_amount, now)?;
+        uow.update_dispute(&made.value).await?;
+        self.append_events(uow.as_mut(), &made.events, seller.into(), order.status)
+            .await?;
+        uow.commit().await?;
+        made.value
+            .offers
+            .last()
+            .copied()
+            .ok_or(AppError::Domain(order_domain::DomainError::OfferNotFound))
+    }
+
+    /// The order's buyer accepts the pending offer `offer_id`: the dispute is resolved as an
+    /// admin's PARTIAL_REFUND (REFUND_BUYER for the whole total) would, the buyer as the one
+    /// who decided, once the Wallet has refunded.
+    pub async fn accept_offer(
+        &self,
+        caller: Caller,
+        dispute_id: DisputeId,
+        offer_id: OfferId,
+    ) -> Result<Dispute, AppError> {
+        let mut uow = self.begin().await?;
+        let (order, dispute) = uow
+            .lock_dispute_with_order(dispute_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        caller.require_sees_dispute(&dispute)?;
+        let buyer = caller
+            .user_id()
+            .and_then(|id| dispute.buyer(id))
+            .ok_or(AppError::Forbidden)?;
+        let request = order.request_offer_acceptance(
+            &dispute,
+            buyer,
+            offer_id,
+            self.settings.fee_rate,
+            self.ports.clock.now(),
+            self.settings.resume_after,
+        )?;
+        let settled = self.drive(uow, &order, request).await?;
+        settled.dispute.ok_or(AppError::NotFound)
+    }
+
+    /// The order's buyer declines the pending offer `offer_id`. Raises
+    /// `dispute.offer_declined`.
+    pub async fn decline_offer(
+        &self,
+        caller: Caller,
+        dispute_id: DisputeId,
+        offer_id: OfferId,
+    ) -> Result<Dispute, AppError> {
+        let mut uow = self.begin().await?;
+        let (order, dispute) = uow
+            .lock_dispute_with_order(dispute_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        caller.require_sees_dispute(&dispute)?;
+        let buyer = caller
+            .user_id()
+            .and_then(|id| dispute.buyer(id))
+            .ok_or(AppError::Forbidden)?;
+        let declined = dispute.decline_offer(&order, buyer, offer_id, self.ports.clock.now())?;
+        uow.update_dispute(&declined.value).await?;
+        self.append_events(uow.as_mut(), &declined.events, buyer.into(), order.status)
+            .await?;
+        uow.commit().await?;
+        Ok(declined.value)
+    }
+}
