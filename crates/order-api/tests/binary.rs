@@ -101,13 +101,7 @@ fn a_bad_value_stops_start_up_with_one_line_naming_it() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use order_testkit::free_port;
 
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish_then_exits_cleanly() {

@@ -37,18 +37,10 @@ fn token(user: u64) -> String {
 }
 
 fn sibling(binary: &str) -> std::path::PathBuf {
-    std::env::current_exe()
-        .expect("this binary's path")
-        .with_file_name(binary)
+    order_testkit::sibling(binary).unwrap_or_else(|missing| panic!("{missing}"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use order_testkit::free_port;
 
 /// The service and its stand-in peers on one seeded database.
 struct Running {

@@ -158,14 +158,9 @@ impl Demo {
         Ok(response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The stand-in Wallet's ledger; an error if it shows a cent lost or made.
     pub(crate) async fn ledger(&self) -> Result<Value> {
-        let response = self
-            .http
-            .get(format!("{}/_stub/ledger/", self.peers))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        response.json().await.map_err(|e| e.to_string())
+        order_testkit::conserved_ledger(&self.http, &self.peers).await
     }
 
     pub(crate) async fn balance(&self, user: Uuid) -> Result<String> {

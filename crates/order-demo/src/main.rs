@@ -125,14 +125,5 @@ async fn recreate_database(url: &str) -> Result<()> {
 }
 
 fn sibling(binary: &str) -> Result<std::path::PathBuf> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let path = me.with_file_name(binary);
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} is missing: build it first (make demo does)",
-            path.display()
-        ))
-    }
+    order_testkit::sibling(binary).map_err(|missing| format!("{missing} (make demo does)"))
 }

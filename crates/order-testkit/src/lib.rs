@@ -1,6 +1,7 @@
 //! What the tests, the demo and the benchmark share to call the Order Service as its
-//! callers do: user tokens signed as an identity provider signs them. The service itself
-//! never depends on it.
+//! callers do: user tokens signed as an identity provider signs them, the stand-in Wallet's
+//! ledger, and the processes they start (free ports, the binaries built beside them). The
+//! service itself never depends on it.
 
 use chrono::{TimeDelta, Utc};
 use jsonwebtoken::{encode, EncodingKey, Header};
@@ -24,4 +25,43 @@ pub fn user_token(secret: &str, user: Uuid, is_staff: bool, valid_for: TimeDelta
         secret,
         &json!({"sub": user, "is_staff": is_staff, "exp": exp}),
     )
+}
+
+/// A port free on 127.0.0.1 at this moment, for a process to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("the loopback interface has a free port")
+}
+
+/// The path of `binary`, built in the same directory as the running one (`cargo build`
+/// puts a workspace's binaries side by side); an error naming it when it is not there.
+pub fn sibling(binary: &str) -> Result<std::path::PathBuf, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let path = me.with_file_name(binary);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!("{} is missing: build it first", path.display()))
+    }
+}
+
+/// The stand-in Wallet's ledger at `peers`, once it shows that money was conserved: every
+/// deposit accounted for in balances, fees and escrow. `Err` says what is wrong, with the
+/// ledger.
+pub async fn conserved_ledger(http: &reqwest::Client, peers: &str) -> Result<Value, String> {
+    let ledger: Value = http
+        .get(format!("{peers}/_stub/ledger/"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    if ledger["accounted"] == ledger["deposits"] {
+        Ok(ledger)
+    } else {
+        Err(format!("money was not conserved: {ledger:#}"))
+    }
 }

@@ -87,20 +87,9 @@ impl Stub {
     }
 
     async fn ledger(&self) -> Value {
-        let ledger: Value = self
-            .http
-            .get(format!("{}/_stub/ledger/", self.url))
-            .send()
+        order_testkit::conserved_ledger(&self.http, &self.url)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(
-            ledger["accounted"], ledger["deposits"],
-            "money is conserved: {ledger:#}"
-        );
-        ledger
+            .unwrap_or_else(|error| panic!("{error}"))
     }
 }
 

@@ -277,20 +277,9 @@ impl TestApp {
 
     /// The stand-in wallet's ledger; asserts that money was conserved.
     pub async fn ledger(&self) -> Value {
-        let ledger: Value = self
-            .http
-            .get(format!("{}/_stub/ledger/", self.peers))
-            .send()
+        order_testkit::conserved_ledger(&self.http, &self.peers)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(
-            ledger["accounted"], ledger["deposits"],
-            "money is conserved: {ledger:#}"
-        );
-        ledger
+            .unwrap_or_else(|error| panic!("{error}"))
     }
 
     pub async fn balance(&self, user: Uuid) -> String {
