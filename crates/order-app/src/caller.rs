@@ -94,6 +94,19 @@ impl Caller {
         acting.ok_or(AppError::Forbidden)
     }
 
+    /// The caller as the dispute's buyer, seller or either, as `role` makes them
+    /// ([`Dispute::buyer`], [`Dispute::seller`], [`Dispute::participant`]): 404 for those
+    /// who cannot see the dispute, 403 for those who can but are not that.
+    pub(crate) fn acting_in<T>(
+        &self,
+        dispute: &Dispute,
+        role: impl FnOnce(&Dispute, UserId) -> Option<T>,
+    ) -> Result<T, AppError> {
+        self.require_sees_dispute(dispute)?;
+        let acting = self.user_id().and_then(|id| role(dispute, id));
+        acting.ok_or(AppError::Forbidden)
+    }
+
     /// Admins and the dispute's parties see a dispute; anyone else is told it does not exist.
     pub(crate) fn require_sees_dispute(&self, dispute: &Dispute) -> Result<(), AppError> {
         match self {

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use order_domain::order::{Changed, Deadlines};
-use order_domain::{Actor, DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus};
+use order_domain::{
+    Actor, Dispute, DisputeId, DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus,
+};
 use order_ports::{
     Clock, IdSource, Listings, OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine,
     UnitOfWork, Wallet,
@@ -71,6 +73,17 @@ impl OrderService {
         id: OrderId,
     ) -> Result<Order, AppError> {
         uow.lock_order(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// The dispute and its order, both locked (the order first, as every use case locks
+    /// them); 404 when there is no such dispute.
+    pub(crate) async fn lock_dispute(
+        uow: &mut dyn UnitOfWork,
+        id: DisputeId,
+    ) -> Result<(Order, Dispute), AppError> {
+        uow.lock_dispute_with_order(id)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 
     /// Writes a transition of an order that was `before`, with its events, done by `actor`.

@@ -19,10 +19,7 @@ impl OrderService {
         update: DisputeUpdate,
     ) -> Result<Dispute, AppError> {
         let mut uow = self.begin().await?;
-        let (order, dispute) = uow
-            .lock_dispute_with_order(dispute_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
         caller.require_sees_dispute(&dispute)?;
         let admin = caller.require_admin()?;
         let change = order.request_resolution(

@@ -15,15 +15,8 @@ impl OrderService {
         urls: Vec<EvidenceUrl>,
     ) -> Result<Dispute, AppError> {
         let mut uow = self.begin().await?;
-        let (order, dispute) = uow
-            .lock_dispute_with_order(dispute_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        caller.require_sees_dispute(&dispute)?;
-        let by = caller
-            .user_id()
-            .and_then(|id| dispute.participant(id))
-            .ok_or(AppError::Forbidden)?;
+        let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
+        let by = caller.acting_in(&dispute, Dispute::participant)?;
         let added = dispute.add_evidence(&order, urls, by, self.ports.clock.now())?;
         uow.update_dispute(&added.value).await?;
         self.append_events(uow.as_mut(), &added.events, by.into(), order.status)

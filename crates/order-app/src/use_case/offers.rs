@@ -16,15 +16,8 @@ impl OrderService {
         refund_amount: Money,
     ) -> Result<Offer, AppError> {
         let mut uow = self.begin().await?;
-        let (order, dispute) = uow
-            .lock_dispute_with_order(dispute_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        caller.require_sees_dispute(&dispute)?;
-        let seller = caller
-            .user_id()
-            .and_then(|id| dispute.seller(id))
-            .ok_or(AppError::Forbidden)?;
+        let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
+        let seller = caller.acting_in(&dispute, Dispute::seller)?;
         let id = OfferId::from_uuid(self.ports.ids.new_id());
         let now = self.ports.clock.now();
         let made = dispute.make_offer(&order, seller, id, refund_amount, now)?;
@@ -49,15 +42,8 @@ impl OrderService {
         offer_id: OfferId,
     ) -> Result<Dispute, AppError> {
         let mut uow = self.begin().await?;
-        let (order, dispute) = uow
-            .lock_dispute_with_order(dispute_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        caller.require_sees_dispute(&dispute)?;
-        let buyer = caller
-            .user_id()
-            .and_then(|id| dispute.buyer(id))
-            .ok_or(AppError::Forbidden)?;
+        let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
+        let buyer = caller.acting_in(&dispute, Dispute::buyer)?;
         let request = order.request_offer_acceptance(
             &dispute,
             buyer,
@@ -79,15 +65,8 @@ impl OrderService {
         offer_id: OfferId,
     ) -> Result<Dispute, AppError> {
         let mut uow = self.begin().await?;
-        let (order, dispute) = uow
-            .lock_dispute_with_order(dispute_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        caller.require_sees_dispute(&dispute)?;
-        let buyer = caller
-            .user_id()
-            .and_then(|id| dispute.buyer(id))
-            .ok_or(AppError::Forbidden)?;
+        let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
+        let buyer = caller.acting_in(&dispute, Dispute::buyer)?;
         let declined = dispute.decline_offer(&order, buyer, offer_id, self.ports.clock.now())?;
         uow.update_dispute(&declined.value).await?;
         self.append_events(uow.as_mut(), &declined.events, buyer.into(), order.status)
