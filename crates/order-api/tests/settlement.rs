@@ -574,3 +574,37 @@ async fn a_payout_whose_answers_are_all_lost_is_503_changes_nothing_and_its_retr
     assert_eq!(app.balance(Cast::buyer()).await, "820.00");
     assert_eq!(app.ledger().await["held"], "0.00");
 }
+
+#[tokio::test]
+async fn a_refund_repeated_with_its_idempotency_key_is_answered_the_same_and_refunds_once() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let order = app.shipped_order(listing(1), "100.00").await;
+    let key = [("Idempotency-Key", "refund-once")];
+    let refund = |body: Value| {
+        let (app, path) = (&app, path(&order, "refund"));
+        async move {
+            app.call_with(
+                reqwest::Method::POST,
+                &path,
+                &As::User(Cast::seller()),
+                Some(body),
+                &key,
+            )
+            .await
+        }
+    };
+    let first = refund(reason()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let again = refund(reason()).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body, first.body, "the first answer, again");
+    let other = refund(json!({"reason": "Another reason."})).await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.body
+    );
+    assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded once");
+    assert_eq!(app.events_of(&id(&order)).await.len(), 4);
+}

@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{OrderPath, PathId, State};
 use crate::auth::User;
-use crate::command::{Command, FieldErrors, FromBody};
+use crate::command::{Command, FromBody};
 use crate::error::ApiError;
 use crate::openapi;
 use crate::reply::Reply;
@@ -155,13 +155,11 @@ impl FromBody for Extend {
     type Body = ExtendBody;
 
     fn from_body(body: ExtendBody) -> Result<Extend, ApiError> {
-        let mut errors = FieldErrors::default();
-        let reason = errors.check(ActionReason::parse(&body.reason));
-        errors.finish(reason.map(|reason| Extend {
+        Ok(Extend {
             ship_by: body.ship_by,
             auto_complete_at: body.auto_complete_at,
-            reason,
-        }))
+            reason: ActionReason::parse(&body.reason)?,
+        })
     }
 }
 
