@@ -152,7 +152,7 @@ impl Authenticator {
 }
 
 /// The one value of header `name`, if sent; sent more than once, it is refused.
-fn single<'r>(
+pub(crate) fn single<'r>(
     req: &'r HttpRequest,
     name: &'static str,
 ) -> Result<Option<&'r actix_web::http::header::HeaderValue>, ApiError> {

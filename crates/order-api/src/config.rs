@@ -6,6 +6,8 @@ use std::time::Duration;
 use order_domain::FeeRate;
 use order_peers::{GuardSettings, PeerConfig};
 
+pub use crate::carrier_signature::CarrierSecret;
+
 /// Why the configuration cannot be used: the variable, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {variable}: {problem}")]
@@ -67,6 +69,12 @@ pub struct Config {
     pub listing: PeerConfig,
     pub fee_rate: FeeRate,
     pub auto_complete_after: Duration,
+    /// How long after its delivery an order completes at the latest
+    /// (`AUTO_COMPLETE_AFTER_DELIVERY`).
+    pub auto_complete_after_delivery: Duration,
+    /// The secret carriers' updates are signed with (`CARRIER_WEBHOOK_SECRET`); unset, the
+    /// carrier endpoint answers 404.
+    pub carrier_webhook_secret: Option<CarrierSecret>,
     /// The deadline windows: `PAYMENT_WINDOW`, `SHIP_WITHIN`, `DISPUTE_RESPONSE_WINDOW`.
     pub payment_window: Duration,
     pub ship_within: Duration,
@@ -190,6 +198,9 @@ impl Config {
             fee_rate: vars.parsed("FEE_RATE", FeeRate::default())?,
             auto_complete_after: vars
                 .duration("AUTO_COMPLETE_AFTER", Duration::from_secs(7 * 24 * 3600))?,
+            auto_complete_after_delivery: vars
+                .duration("AUTO_COMPLETE_AFTER_DELIVERY", Duration::from_secs(3 * DAY))?,
+            carrier_webhook_secret: vars.text("CARRIER_WEBHOOK_SECRET").map(CarrierSecret::new),
             auto_complete_interval: vars
                 .duration("AUTO_COMPLETE_INTERVAL", Duration::from_secs(60))?,
             payment_window: vars.duration("PAYMENT_WINDOW", Duration::from_secs(4 * DAY))?,
@@ -257,6 +268,10 @@ impl Config {
         }
         let positive = [
             ("AUTO_COMPLETE_AFTER", config.auto_complete_after),
+            (
+                "AUTO_COMPLETE_AFTER_DELIVERY",
+                config.auto_complete_after_delivery,
+            ),
             ("PAYMENT_WINDOW", config.payment_window),
             ("SHIP_WITHIN", config.ship_within),
             ("DISPUTE_RESPONSE_WINDOW", config.dispute_response_window),
@@ -283,6 +298,10 @@ impl Config {
         }
         let windows = [
             ("AUTO_COMPLETE_AFTER", config.auto_complete_after),
+            (
+                "AUTO_COMPLETE_AFTER_DELIVERY",
+                config.auto_complete_after_delivery,
+            ),
             ("PAYMENT_WINDOW", config.payment_window),
             ("SHIP_WITHIN", config.ship_within),
             ("DISPUTE_RESPONSE_WINDOW", config.dispute_response_window),

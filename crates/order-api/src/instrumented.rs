@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use order_domain::order::Sweep;
+use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::{
     Dispute, DisputeId, EscrowId, EventType, Listing, ListingId, Order, OrderId, OrderStatus,
 };
@@ -173,6 +173,10 @@ impl OrderStore for MeasuredStore {
     async fn feed(&self, after: u64, limit: u32) -> Result<Vec<FeedEvent>, StoreError> {
         self.inner.feed(after, limit).await
     }
+
+    async fn forget_carrier_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.forget_carrier_events(before).await
+    }
 }
 
 #[async_trait]
@@ -205,6 +209,29 @@ impl UnitOfWork for MeasuredUnitOfWork {
         skip: Vec<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
         self.inner.claim_unanswered_disputes(now, limit, skip).await
+    }
+
+    async fn lock_orders_by_parcel(
+        &mut self,
+        parcel: &ParcelKey,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.inner.lock_orders_by_parcel(parcel).await
+    }
+
+    async fn record_carrier_event(
+        &mut self,
+        event_id: &CarrierEventId,
+        orders: Vec<OrderId>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.record_carrier_event(event_id, orders, at).await
+    }
+
+    async fn carrier_event(
+        &mut self,
+        event_id: &CarrierEventId,
+    ) -> Result<Option<Vec<OrderId>>, StoreError> {
+        self.inner.carrier_event(event_id).await
     }
 
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {

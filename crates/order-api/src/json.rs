@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::web::BytesMut;
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
@@ -24,6 +24,20 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + PartialSchema + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = JsonBytes::from_request(req, payload);
+        Box::pin(async move { parse(&body.await?.0).map(JsonBody) })
+    }
+}
+
+/// A JSON request body as sent, not parsed yet: for a signature computed over the very
+/// bytes. The media type and size are checked as for [`JsonBody`].
+pub struct JsonBytes(pub Bytes);
+
+impl FromRequest for JsonBytes {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -67,7 +81,7 @@ impl<T: DeserializeOwned + PartialSchema + 'static> FromRequest for JsonBody<T> 
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse(&body).map(JsonBody)
+            Ok(JsonBytes(body.freeze()))
         })
     }
 }

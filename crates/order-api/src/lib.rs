@@ -9,6 +9,7 @@
 
 mod admission;
 pub mod auth;
+pub mod carrier_signature;
 mod command;
 pub mod config;
 mod cors;
@@ -121,6 +122,7 @@ impl Application {
                 ship_within: window(config.ship_within)?,
                 dispute_response_window: window(config.dispute_response_window)?,
                 auto_complete_after: window(config.auto_complete_after)?,
+                auto_complete_after_delivery: window(config.auto_complete_after_delivery)?,
             },
             resume_after: window(config.payment_resume_after)?,
         };
@@ -175,6 +177,7 @@ impl Application {
             wallet_guard: wallet,
             cors_allowed_origins: config.cors_allowed_origins.clone(),
             hosts: Hosts::new(config.hosts.clone()),
+            carrier_secret: config.carrier_webhook_secret.clone(),
         });
         Ok(Application {
             state,

@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use order_api::carrier_signature::CarrierSecret;
 use order_api::config::Config;
 use order_api::outbox_admin::{self, Requeue};
 use order_api::{serve, telemetry, Application, StartError};
@@ -43,6 +44,13 @@ enum Command {
         /// An admin's token (`is_staff`).
         #[arg(long)]
         staff: bool,
+    },
+    /// Print the Carrier-Signature header value of the body on stdin, signed with
+    /// $CARRIER_WEBHOOK_SECRET now, for trying the carrier endpoint by hand.
+    CarrierSign {
+        /// Sign at this time (unix seconds) instead of now.
+        #[arg(long, value_name = "UNIX_SECONDS")]
+        timestamp: Option<i64>,
     },
 }
 
@@ -89,6 +97,9 @@ async fn main() -> ExitCode {
     }
     if let Some(Command::Token { user, staff }) = cli.command {
         return token(user, staff);
+    }
+    if let Some(Command::CarrierSign { timestamp }) = cli.command {
+        return carrier_sign(timestamp);
     }
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -139,6 +150,28 @@ async fn run(command: Command, config: Config) -> Result<(), StartError> {
     workers.stop(Duration::from_secs(10)).await;
     tracing::info!("order-api stopped");
     Ok(())
+}
+
+/// `order-api carrier-sign`: the signature a carrier aggregator would send with the body
+/// read from stdin, exactly as read (sign the very bytes you then send).
+fn carrier_sign(timestamp: Option<i64>) -> ExitCode {
+    use std::io::Read;
+    let _ = dotenvy::dotenv();
+    let Some(secret) = std::env::var("CARRIER_WEBHOOK_SECRET")
+        .ok()
+        .filter(|secret| !secret.is_empty())
+    else {
+        eprintln!("CARRIER_WEBHOOK_SECRET is not set");
+        return ExitCode::from(2);
+    };
+    let mut body = Vec::new();
+    if let Err(error) = std::io::stdin().read_to_end(&mut body) {
+        eprintln!("cannot read the body from stdin: {error}");
+        return ExitCode::FAILURE;
+    }
+    let at = timestamp.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    println!("{}", CarrierSecret::new(secret).sign(at, &body));
+    ExitCode::SUCCESS
 }
 
 /// A token as the marketplace's identity provider would issue it, for trying the API out

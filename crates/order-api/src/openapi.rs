@@ -197,6 +197,7 @@ pub struct FieldErrors(std::collections::BTreeMap<String, Vec<String>>);
     tags(
         (name = "orders", description = "Orders, for their buyer and seller"),
         (name = "internal", description = "What other services tell this one (X-Service-Token)"),
+        (name = "carriers", description = "Tracking updates pushed by a carrier aggregator (Carrier-Signature)"),
         (name = "disputes", description = "Disputes, for admins and the order's parties"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
@@ -295,8 +296,27 @@ impl Modify for Conventions {
                     .build(),
             ))
         };
+        components.add_security_scheme(
+            "carrierSignature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Carrier-Signature",
+                "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with \
+                 CARRIER_WEBHOOK_SECRET>; t within 300 s of the service's clock.",
+            ))),
+        );
         for item in openapi.paths.paths.values_mut() {
-            for write in [&mut item.post, &mut item.patch].into_iter().flatten() {
+            // A carrier's update is applied once by its own `event_id`.
+            let keyed = |write: &utoipa::openapi::path::Operation| {
+                !write
+                    .tags
+                    .as_ref()
+                    .is_some_and(|tags| tags.iter().any(|t| t == "carriers"))
+            };
+            for write in [&mut item.post, &mut item.patch]
+                .into_iter()
+                .flatten()
+                .filter(|write| keyed(write))
+            {
                 write
                     .parameters
                     .get_or_insert_with(Vec::new)
@@ -319,6 +339,8 @@ impl Modify for Conventions {
                 let public = tagged("operations");
                 let scheme = if tagged("internal") {
                     "serviceToken"
+                } else if tagged("carriers") {
+                    "carrierSignature"
                 } else {
                     "bearer"
                 };

@@ -29,6 +29,8 @@ pub struct AppState {
     pub cors_allowed_origins: Vec<String>,
     /// Which hosts are answered, and where links point.
     pub hosts: Hosts,
+    /// The secret carriers sign their updates with; `None` turns the endpoint off.
+    pub carrier_secret: Option<crate::carrier_signature::CarrierSecret>,
 }
 
 impl AppState {

@@ -482,6 +482,7 @@ async fn shipped_orders_complete_by_themselves_unless_disputed_or_not_yet_due() 
 /// consumers' types field for field (`order-events`).
 #[tokio::test]
 async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
+    use order_domain::order::ProblemStatus;
     use order_events::{EventDocument, EventKind};
     let emulator = Emulator::start().await;
     let queue = emulator.route(BUS, "marketplace.orders").await;
@@ -505,6 +506,23 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
     )
     .await;
     app.complete(&delivered).await;
+    let returned = app.paid_order(listing(47), "100.00").await;
+    app.post(
+        &format!("/api/v1/orders/{}/ship/", id(&returned)),
+        &As::User(Cast::seller()),
+        json!({"tracking_number": "RET-1", "carrier": "DHL"}),
+    )
+    .await;
+    let answer = app
+        .carrier_update(&json!({
+            "event_id": "evt-returned",
+            "carrier": "dhl",
+            "tracking_number": "ret-1",
+            "status": "RETURNED_TO_SENDER",
+            "occurred_at": chrono::Utc::now(),
+        }))
+        .await;
+    assert_eq!(answer.status, reqwest::StatusCode::OK, "{}", answer.body);
     let unpaid = app.auction_win(listing(41), "5.00").await;
     app.post(
         "/api/v1/orders/internal/cancel/",
@@ -616,6 +634,11 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
                 let extension = document.extension.expect("the deadline moved");
                 assert_eq!(Some(extension.to), document.order.ship_by);
                 assert_eq!(document.reason.as_deref(), Some("Carrier strike."));
+            }
+            if kind.as_str() == "order.delivery_problem" {
+                let problem = document.order.delivery_problem.expect("the problem");
+                assert_eq!(problem.status, ProblemStatus::ReturnedToSender);
+                assert_eq!(document.order.auto_complete_at, None, "the clock stopped");
             }
             if kind.as_str() == "order.refunded" {
                 let recomputed = order_domain::Settlement::full_refund(document.order.total);

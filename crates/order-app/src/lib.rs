@@ -29,4 +29,5 @@ pub use use_case::deadlines::DeadlineSweep;
 pub use use_case::purchase::Purchase;
 pub use use_case::queries::OrderListRequest;
 pub use use_case::resume::IntentSweep;
+pub use use_case::tracking::TrackingReceipt;
 pub use use_case::Placed;

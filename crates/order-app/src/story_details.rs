@@ -25,6 +25,7 @@ pub fn story_details(event: &DomainEvent) -> serde_json::Value {
             put("carrier", json!(order.carrier));
         }
         OrderDelivered => put("delivered_at", json!(order.delivered_at)),
+        OrderDeliveryProblem => put("delivery_problem", json!(order.delivery_problem)),
         OrderCancelled => put("reason", json!(order.cancellation_reason)),
         OrderShipOverdue => put("ship_by", json!(order.ship_by)),
         OrderDeadlineExtended => {

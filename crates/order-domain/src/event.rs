@@ -46,11 +46,14 @@ pub enum EventType {
     DisputeOfferMade,
     /// `dispute.offer_declined`: the buyer declined the seller's offer.
     DisputeOfferDeclined,
+    /// `order.delivery_problem`: the carrier reported a problem with the parcel, or that
+    /// the parcel is moving again (the order's `delivery_problem` is then null).
+    OrderDeliveryProblem,
 }
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 17] = [
         EventType::OrderCreated,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -67,6 +70,7 @@ impl EventType {
         EventType::OrderDeadlineExtended,
         EventType::DisputeOfferMade,
         EventType::DisputeOfferDeclined,
+        EventType::OrderDeliveryProblem,
     ];
 
     /// The wire name, such as `order.completed`.
@@ -88,6 +92,7 @@ impl EventType {
             EventType::OrderDeadlineExtended => "order.deadline_extended",
             EventType::DisputeOfferMade => "dispute.offer_made",
             EventType::DisputeOfferDeclined => "dispute.offer_declined",
+            EventType::OrderDeliveryProblem => "order.delivery_problem",
         }
     }
 }
@@ -149,10 +154,12 @@ pub enum Actor {
     Service,
     /// This service on its own: a deadline, the automatic completion.
     System,
+    /// A carrier's signed tracking update.
+    Carrier,
 }
 
 impl Actor {
-    /// `buyer`, `seller`, `admin`, `service` or `system`.
+    /// `buyer`, `seller`, `admin`, `service`, `system` or `carrier`.
     pub fn kind(&self) -> &'static str {
         match self {
             Actor::Buyer(_) => "buyer",
@@ -160,6 +167,7 @@ impl Actor {
             Actor::Admin(_) => "admin",
             Actor::Service => "service",
             Actor::System => "system",
+            Actor::Carrier => "carrier",
         }
     }
 
@@ -167,7 +175,7 @@ impl Actor {
     pub fn id(&self) -> Option<UserId> {
         match self {
             Actor::Buyer(id) | Actor::Seller(id) | Actor::Admin(id) => Some(*id),
-            Actor::Service | Actor::System => None,
+            Actor::Service | Actor::System | Actor::Carrier => None,
         }
     }
 }

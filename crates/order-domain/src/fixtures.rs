@@ -138,7 +138,10 @@ pub fn shipped() -> Order {
 
 /// The shipped order, delivered three hours after [`t0`].
 pub fn delivered() -> Order {
-    shipped().mark_delivered(None, later(3)).unwrap().value
+    shipped()
+        .mark_delivered(None, &Deadlines::default(), later(3))
+        .unwrap()
+        .value
 }
 
 /// `order` disputed by the buyer, with its new OPEN dispute.
@@ -171,7 +174,13 @@ pub fn resolve(
         admin_notes: None,
     };
     let decision = dispute
-        .update(order, update, FeeRate::default(), later(5))
+        .update(
+            order,
+            update,
+            FeeRate::default(),
+            &Deadlines::default(),
+            later(5),
+        )
         .unwrap();
     (decision.order.unwrap(), decision.dispute)
 }
@@ -211,7 +220,13 @@ pub fn dispute_in(status: DisputeStatus) -> (Order, Dispute) {
         ..Default::default()
     };
     let decision = dispute
-        .update(&order, update, FeeRate::default(), later(5))
+        .update(
+            &order,
+            update,
+            FeeRate::default(),
+            &Deadlines::default(),
+            later(5),
+        )
         .unwrap();
     (decision.order.unwrap_or(order), decision.dispute)
 }

@@ -29,7 +29,7 @@ fn each_deadline_is_set_by_its_transition_and_cleared_by_the_next() {
         (buy_now_placed(), None, None, None),
         (paid(), None, Some(later(1) + days(4)), None),
         (shipped(), None, None, Some(later(2) + days(7))),
-        (delivered(), None, None, Some(later(2) + days(7))),
+        (delivered(), None, None, Some(later(3) + days(3))),
     ];
     for (order, pay_by, ship_by, auto_complete_at) in table {
         let status = order.status;
@@ -162,7 +162,13 @@ fn a_dispute_leaving_open_or_evidence_has_no_answer_deadline() {
         ..DisputeUpdate::default()
     };
     let decision = dispute
-        .update(&order, review, FeeRate::default(), later(5))
+        .update(
+            &order,
+            review,
+            FeeRate::default(),
+            &Deadlines::default(),
+            later(5),
+        )
         .unwrap();
     assert_eq!(decision.dispute.respond_by, None);
     let evidence = DisputeUpdate {
@@ -170,7 +176,13 @@ fn a_dispute_leaving_open_or_evidence_has_no_answer_deadline() {
         ..DisputeUpdate::default()
     };
     let decision = dispute
-        .update(&order, evidence, FeeRate::default(), later(5))
+        .update(
+            &order,
+            evidence,
+            FeeRate::default(),
+            &Deadlines::default(),
+            later(5),
+        )
         .unwrap();
     assert_eq!(decision.dispute.respond_by, dispute.respond_by);
 }
@@ -215,7 +227,7 @@ fn no_action(order: &Order, dispute: &order_domain::Dispute, at: DateTime<Utc>) 
         ..DisputeUpdate::default()
     };
     dispute
-        .update(order, update, FeeRate::default(), at)
+        .update(order, update, FeeRate::default(), &Deadlines::default(), at)
         .unwrap()
         .order
         .unwrap()

@@ -85,7 +85,12 @@ fn a_pending_movement_refuses_every_other_change() {
             .map(|_| ()),
         refused
     );
-    assert_eq!(order.mark_delivered(None, later(6)).map(|_| ()), refused);
+    assert_eq!(
+        order
+            .mark_delivered(None, &Deadlines::default(), later(6))
+            .map(|_| ()),
+        refused
+    );
     assert_eq!(order.complete(later(6)).map(|_| ()), refused);
     assert_eq!(
         order
@@ -226,6 +231,7 @@ fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_
             resolution(Resolution::PartialRefund),
             admin(),
             FeeRate::default(),
+            &Deadlines::default(),
             later(9),
             wait(),
         )
@@ -277,6 +283,7 @@ fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
             resolution(Resolution::PartialRefund),
             admin(),
             FeeRate::default(),
+            &Deadlines::default(),
             later(9),
             wait(),
         )
@@ -304,6 +311,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
             resolution(Resolution::NoAction),
             admin(),
             FeeRate::default(),
+            &Deadlines::default(),
             later(9),
             wait(),
         )
@@ -316,6 +324,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
             resolution(Resolution::RefundBuyer),
             admin(),
             FeeRate::default(),
+            &Deadlines::default(),
             later(9),
             wait(),
         )
@@ -334,6 +343,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
             notes,
             admin(),
             FeeRate::default(),
+            &Deadlines::default(),
             later(9),
             wait()
         ),
@@ -345,6 +355,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
             resolution(Resolution::ReleaseSeller),
             admin(),
             FeeRate::default(),
+            &Deadlines::default(),
             later(9),
             wait()
         ),

@@ -311,7 +311,7 @@ fn an_extension_moves_only_the_running_deadline_later_and_not_too_far() {
     let extension = event.extension.unwrap();
     assert_eq!(
         (extension.deadline, extension.from, extension.to),
-        (ExtendedDeadline::ShipBy, ship_by, to)
+        (ExtendedDeadline::ShipBy, Some(ship_by), to)
     );
 }
 

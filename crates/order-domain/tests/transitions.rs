@@ -76,7 +76,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
             Ok((changed.value.clone(), types(&changed.events)))
         }
         Action::MarkDelivered => {
-            let changed = order.mark_delivered(None, now)?;
+            let changed = order.mark_delivered(None, &Deadlines::default(), now)?;
             Ok((changed.value.clone(), types(&changed.events)))
         }
         Action::Complete => {
@@ -108,7 +108,13 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
                 refund_amount: (resolution == Resolution::PartialRefund).then(|| money("20.00")),
                 admin_notes: None,
             };
-            let decision = dispute.update(order, update, FeeRate::default(), now)?;
+            let decision = dispute.update(
+                order,
+                update,
+                FeeRate::default(),
+                &Deadlines::default(),
+                now,
+            )?;
             let mut raised: Vec<EventType> = types(&decision.events);
             assert_eq!(raised.pop(), Some(EventType::DisputeResolved));
             Ok((decision.order.unwrap(), raised))
@@ -193,7 +199,13 @@ fn an_order_is_disputed_at_most_once() {
         ..Default::default()
     };
     let back = dispute
-        .update(&disputed, update, FeeRate::default(), later(6))
+        .update(
+            &disputed,
+            update,
+            FeeRate::default(),
+            &Deadlines::default(),
+            later(6),
+        )
         .unwrap();
     let order = back.order.unwrap();
     assert_eq!(order.status, OrderStatus::Shipped);
@@ -239,7 +251,13 @@ fn every_dispute_status_change_is_allowed_exactly_as_the_spec_says() {
                 resolution: (to == DisputeStatus::Resolved).then_some(Resolution::RefundBuyer),
                 ..Default::default()
             };
-            let outcome = dispute.update(&order, update, FeeRate::default(), later(8));
+            let outcome = dispute.update(
+                &order,
+                update,
+                FeeRate::default(),
+                &Deadlines::default(),
+                later(8),
+            );
             match dispute_spec(from, to) {
                 Expect::MovesTo => assert_eq!(outcome.unwrap().dispute.status, to, "{from} → {to}"),
                 Expect::Unchanged => {

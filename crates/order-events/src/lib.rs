@@ -18,7 +18,7 @@ use order_domain::dispute::{
     DisputeReason, DisputeStatus, DisputeSummary, EvidenceUrl, Offer, Resolution,
 };
 use order_domain::order::{
-    Carrier, DeadlineExtension, OrderSource, ShippingAddress, TrackingNumber,
+    Carrier, DeadlineExtension, DeliveryProblem, OrderSource, ShippingAddress, TrackingNumber,
 };
 use order_domain::{
     Dispute, DisputeId, DomainEvent, EscrowId, EventId, EventType, ListingId, Money, Order,
@@ -91,9 +91,16 @@ pub struct OrderView {
     /// Past it the buyer may cancel the order.
     pub ship_by: Option<DateTime<Utc>>,
     /// When the order completes by itself while SHIPPED or DELIVERED, else null:
-    /// `shipped_at + AUTO_COMPLETE_AFTER`, or after a NO_ACTION resolution what was left
-    /// of that window when the dispute opened (at least an hour), counted from then.
+    /// `shipped_at + AUTO_COMPLETE_AFTER`, brought forward to
+    /// `delivered_at + AUTO_COMPLETE_AFTER_DELIVERY` on delivery, or after a NO_ACTION
+    /// resolution what was left of that window when the dispute opened (at least an hour),
+    /// counted from then. Null while SHIPPED or DELIVERED when a returned parcel stopped
+    /// the clock.
     pub auto_complete_at: Option<DateTime<Utc>>,
+    /// The last problem the carrier reported (a failed attempt, a return, an exception),
+    /// null once it reports the parcel moving again or if it never reported one.
+    #[serde(default)]
+    pub delivery_problem: Option<DeliveryProblem>,
     /// Its dispute's id, status and resolution, if it ever had one.
     pub dispute: Option<DisputeSummary>,
 }
@@ -132,6 +139,7 @@ impl OrderView {
                 order.auto_complete_at,
                 &[OrderStatus::Shipped, OrderStatus::Delivered],
             ),
+            delivery_problem: order.delivery_problem.clone(),
             dispute: order.dispute,
         }
     }

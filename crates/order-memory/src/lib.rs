@@ -166,4 +166,11 @@ impl OrderStore for MemoryStore {
     async fn feed(&self, after: u64, limit: u32) -> Result<Vec<FeedEvent>, StoreError> {
         Ok(self.state()?.feed(after, limit))
     }
+
+    async fn forget_carrier_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state()?;
+        let kept = state.carrier_events.len();
+        state.carrier_events.retain(|_, (_, at)| *at >= before);
+        Ok((kept - state.carrier_events.len()) as u64)
+    }
 }

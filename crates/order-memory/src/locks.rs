@@ -11,6 +11,9 @@ use tokio::sync::{Mutex as RowMutex, OwnedMutexGuard};
 pub(crate) enum Key {
     Order(OrderId),
     Dispute(DisputeId),
+    /// A carrier's update, by a hash of its id: as the primary key's index makes a second
+    /// insert of one id wait for the first, two ids sharing a hash merely wait for each other.
+    CarrierEvent(u64),
 }
 
 /// A held row lock; dropping it lets the row go.

@@ -1,8 +1,9 @@
 //! The committed rows, and the reads that need no lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use order_domain::order::CarrierEventId;
 use order_domain::{Dispute, DisputeId, Order, OrderId, OrderStatus};
 use order_ports::store::{Page, Total};
 use order_ports::{FeedEvent, HistoryEntry, IntentStats, RecordedEvent};
@@ -31,6 +32,8 @@ pub(crate) struct State {
     pub outbox: Vec<OutboxRow>,
     /// The last feed position handed out.
     pub last_position: u64,
+    /// Carriers' updates applied: the orders each went to, and when.
+    pub carrier_events: HashMap<CarrierEventId, (Vec<OrderId>, DateTime<Utc>)>,
 }
 
 /// `order` with `disputes`' summary of its dispute, if it has one.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
-use order_domain::order::Sweep;
+use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
 use order_ports::{RecordedEvent, StoreError, UnitOfWork};
 
@@ -30,6 +30,8 @@ pub(crate) struct MemoryUnitOfWork {
     /// events of.
     sequences: HashMap<OrderId, u64>,
     outbox: Vec<RecordedEvent>,
+    /// Carriers' updates this unit of work recorded.
+    carrier_events: Vec<(CarrierEventId, Vec<OrderId>, DateTime<Utc>)>,
 }
 
 impl MemoryUnitOfWork {
@@ -41,6 +43,7 @@ impl MemoryUnitOfWork {
             disputes: HashMap::new(),
             sequences: HashMap::new(),
             outbox: Vec::new(),
+            carrier_events: Vec::new(),
         }
     }
 
@@ -275,6 +278,75 @@ impl UnitOfWork for MemoryUnitOfWork {
         Ok(claimed)
     }
 
+    async fn lock_orders_by_parcel(
+        &mut self,
+        parcel: &ParcelKey,
+    ) -> Result<Vec<Order>, StoreError> {
+        let mut ids: Vec<OrderId> = {
+            let state = self.state()?;
+            self.seen_orders(&state)
+                .filter(|order| order.followed_parcel().as_ref() == Some(parcel))
+                .map(|order| order.id)
+                .collect()
+        };
+        ids.sort();
+        let mut locked = Vec::new();
+        for id in ids {
+            self.hold(Key::Order(id)).await;
+            // Checked again once locked, as PostgreSQL does a row that changed meanwhile.
+            match self.current_order(id)? {
+                Some(order) if order.followed_parcel().as_ref() == Some(parcel) => {
+                    locked.push(order)
+                }
+                _ => {
+                    self.held.remove(&Key::Order(id));
+                }
+            }
+        }
+        Ok(locked)
+    }
+
+    async fn record_carrier_event(
+        &mut self,
+        event_id: &CarrierEventId,
+        orders: Vec<OrderId>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(event_id, &mut hasher);
+        self.hold(Key::CarrierEvent(std::hash::Hasher::finish(&hasher)))
+            .await;
+        let recorded_here = self.carrier_events.iter().any(|(id, ..)| id == event_id);
+        if recorded_here || self.state()?.carrier_events.contains_key(event_id) {
+            return Ok(false);
+        }
+        self.carrier_events.push((event_id.clone(), orders, at));
+        Ok(true)
+    }
+
+    async fn carrier_event(
+        &mut self,
+        event_id: &CarrierEventId,
+    ) -> Result<Option<Vec<OrderId>>, StoreError> {
+        let here = self
+            .carrier_events
+            .iter()
+            .find(|(id, ..)| id == event_id)
+            .map(|(_, orders, _)| orders.clone());
+        let committed = || {
+            self.state().map(|state| {
+                state
+                    .carrier_events
+                    .get(event_id)
+                    .map(|(ids, _)| ids.clone())
+            })
+        };
+        match here {
+            Some(orders) => Ok(Some(orders)),
+            None => committed(),
+        }
+    }
+
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {
         {
             let state = self.state()?;
@@ -419,6 +491,9 @@ impl UnitOfWork for MemoryUnitOfWork {
         }
         for (id, (dispute, _)) in self.disputes.drain() {
             state.disputes.insert(id, dispute);
+        }
+        for (id, orders, at) in self.carrier_events.drain(..) {
+            state.carrier_events.insert(id, (orders, at));
         }
         state
             .outbox

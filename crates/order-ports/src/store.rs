@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
-use order_domain::order::Sweep;
+use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::{
     Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
 };
@@ -71,6 +71,30 @@ pub trait UnitOfWork: Send {
         limit: usize,
         skip: Vec<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError>;
+
+    /// The orders whose parcel is `parcel` — exactly those whose
+    /// [`Order::followed_parcel`] is it: SHIPPED or DELIVERED — each locked, in id order
+    /// (so that two units of work locking the same parcel's orders cannot deadlock).
+    /// Several orders share a parcel when a seller ships them together.
+    async fn lock_orders_by_parcel(&mut self, parcel: &ParcelKey)
+        -> Result<Vec<Order>, StoreError>;
+
+    /// Records that the carrier's update `event_id` was applied to `orders` at `at`, as part
+    /// of this unit of work. `false`, recording nothing, when it was recorded before; an
+    /// update another unit of work is recording at the same time is waited for, so that
+    /// of two units racing with one update exactly one gets `true`.
+    async fn record_carrier_event(
+        &mut self,
+        event_id: &CarrierEventId,
+        orders: Vec<OrderId>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// The orders the carrier's update `event_id` was applied to, if it was recorded.
+    async fn carrier_event(
+        &mut self,
+        event_id: &CarrierEventId,
+    ) -> Result<Option<Vec<OrderId>>, StoreError>;
 
     /// Stores a new order. MUST return [`StoreError::Conflict`] if its listing already has
     /// a live order.
@@ -163,6 +187,9 @@ pub trait OrderStore: Send + Sync {
 
     /// Up to `limit` events of the replay feed after `after`, in position order.
     async fn feed(&self, after: u64, limit: u32) -> Result<Vec<FeedEvent>, StoreError>;
+
+    /// Forgets the carriers' updates recorded before `before`; how many it forgot.
+    async fn forget_carrier_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// One event of an order's history.

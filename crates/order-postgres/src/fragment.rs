@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, ValidGrouping};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::QueryResult;
 use uuid::Uuid;
 
@@ -170,4 +170,40 @@ impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Cached<Q> {
 impl<Q> QueryId for Cached<Q> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+/// `lower(orders.tracking_number COLLATE "C") = … AND lower(orders.carrier COLLATE "C") = …`:
+/// the domain's `ParcelKey` rule (ASCII case folded, whatever the database's locale), in
+/// the words of the `orders_by_parcel` index, so that the index serves it.
+#[derive(Clone, Debug)]
+pub(crate) struct ParcelMatch {
+    /// Already folded, as `ParcelKey` holds it.
+    pub tracking_number: String,
+    /// Already folded.
+    pub carrier: String,
+}
+
+impl Expression for ParcelMatch {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for ParcelMatch {}
+
+impl ValidGrouping<()> for ParcelMatch {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for ParcelMatch {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Pg> for ParcelMatch {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("lower(\"orders\".\"tracking_number\" COLLATE \"C\") = ");
+        out.push_bind_param::<Text, _>(&self.tracking_number)?;
+        out.push_sql(" AND lower(\"orders\".\"carrier\" COLLATE \"C\") = ");
+        out.push_bind_param::<Text, _>(&self.carrier)?;
+        Ok(())
+    }
 }

@@ -48,6 +48,7 @@ pub(crate) struct OrderRow {
     pub ship_by: Option<DateTime<Utc>>,
     pub ship_overdue_at: Option<DateTime<Utc>>,
     pub auto_complete_at: Option<DateTime<Utc>>,
+    pub delivery_problem: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
@@ -127,6 +128,7 @@ order_changes!(
     ship_by: Option<DateTime<Utc>>,
     ship_overdue_at: Option<DateTime<Utc>>,
     auto_complete_at: Option<DateTime<Utc>>,
+    delivery_problem: Option<serde_json::Value>,
 );
 
 /// What an order shows of its dispute: `(id, status, resolution)`.
@@ -172,6 +174,9 @@ impl From<&Order> for OrderRow {
             ship_by: order.ship_by,
             ship_overdue_at: order.ship_overdue_at,
             auto_complete_at: order.auto_complete_at,
+            delivery_problem: order.delivery_problem.as_ref().map(|problem| {
+                serde_json::to_value(problem).expect("a delivery problem is a JSON object")
+            }),
         }
     }
 }
@@ -253,6 +258,10 @@ impl OrderRow {
             ship_by: self.ship_by,
             ship_overdue_at: self.ship_overdue_at,
             auto_complete_at: self.auto_complete_at,
+            delivery_problem: self
+                .delivery_problem
+                .map(|problem| parsed("delivery problem", serde_json::from_value(problem)))
+                .transpose()?,
             status_before_dispute: self
                 .status_before_dispute
                 .map(|s| parsed("order status", s.parse()))

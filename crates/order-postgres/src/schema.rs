@@ -30,6 +30,7 @@ diesel::table! {
         ship_overdue_at -> Nullable<Timestamptz>,
         auto_complete_at -> Nullable<Timestamptz>,
         event_sequence -> BigInt,
+        delivery_problem -> Nullable<Jsonb>,
     }
 }
 
@@ -89,6 +90,14 @@ diesel::table! {
         response_body -> Nullable<Text>,
         created_at -> Timestamptz,
         claimed_by -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    carrier_events (event_id) {
+        event_id -> Text,
+        order_ids -> Array<Uuid>,
+        received_at -> Timestamptz,
     }
 }
 

@@ -17,7 +17,7 @@ use crate::list::{read_disputes, read_orders};
 use crate::page::PagePlan;
 use crate::pool::PgPool;
 use crate::rows::{summary, DisputeRow, OrderRow, SummaryRow};
-use crate::schema::{disputes, orders};
+use crate::schema::{carrier_events, disputes, orders};
 use crate::unit_of_work::PgUnitOfWork;
 
 type Connection = Object<AsyncPgConnection>;
@@ -316,6 +316,16 @@ impl OrderStore for PgStore {
 
     async fn feed(&self, after: u64, limit: u32) -> Result<Vec<FeedEvent>, StoreError> {
         self.read_feed(after, limit).await
+    }
+
+    async fn forget_carrier_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut conn = self.connection().await?;
+        let forgotten =
+            diesel::delete(carrier_events::table.filter(carrier_events::received_at.lt(before)))
+                .execute(&mut conn)
+                .await
+                .map_err(store_error)?;
+        Ok(u64::try_from(forgotten).unwrap_or_default())
     }
 
     async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {

@@ -59,6 +59,7 @@ impl TryFrom<HistoryRow> for HistoryEntry {
             "seller" => Actor::Seller(user()?),
             "admin" => Actor::Admin(user()?),
             "service" => Actor::Service,
+            "carrier" => Actor::Carrier,
             _ => Actor::System,
         };
         Ok(HistoryEntry {

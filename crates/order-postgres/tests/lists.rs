@@ -322,7 +322,13 @@ async fn disputes_list_newest_first_filtered_by_status() {
             };
             opened
                 .dispute
-                .update(&opened.order, update, FeeRate::default(), later(9))
+                .update(
+                    &opened.order,
+                    update,
+                    FeeRate::default(),
+                    &Deadlines::default(),
+                    later(9),
+                )
                 .unwrap()
                 .dispute
         } else {

@@ -28,6 +28,11 @@ macro_rules! store_contract {
             the_feed_positions_committed_events_in_commit_order,
             each_visibility_lists_exactly_the_orders_it_admits,
             keyset_pages_walk_the_whole_list_forward_and_back,
+            a_parcel_finds_exactly_the_orders_the_domain_says_it_follows,
+            a_carrier_event_is_recorded_once_and_only_when_committed,
+            a_carrier_event_recorded_concurrently_waits_and_is_refused,
+            carrier_events_are_forgotten_after_their_time,
+            a_delivery_problem_reads_back,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {

@@ -1,6 +1,7 @@
 //! The endpoints, one module per resource.
 
 mod api_docs;
+mod carriers;
 mod disputes;
 mod health;
 mod internal;
@@ -31,6 +32,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     api_docs::configure(cfg);
     // Internal paths first: `/orders/internal/…` must not be read as an order id.
     internal::configure(cfg);
+    // Before `/orders/{id}/`, which would read `carrier-events` as an order id.
+    carriers::configure(cfg);
     orders::configure(cfg);
     settlement::configure(cfg);
     disputes::configure(cfg);

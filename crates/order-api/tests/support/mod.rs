@@ -18,6 +18,8 @@ use uuid::Uuid;
 
 pub const JWT_SECRET: &str = "test-secret-0123456789";
 pub const SERVICE_TOKEN: &str = "auction-service-token";
+/// The secret the test apps' carriers sign with (`CARRIER_WEBHOOK_SECRET`).
+pub const CARRIER_SECRET: &str = "whsec-carrier-test";
 const PEER_TOKEN: &str = "peer-token";
 
 pub fn uuid(n: u128) -> Uuid {
@@ -122,6 +124,7 @@ impl TestApp {
                 format!("other-token,{SERVICE_TOKEN}"),
             ),
             ("PEER_SERVICE_TOKEN", PEER_TOKEN.to_owned()),
+            ("CARRIER_WEBHOOK_SECRET", CARRIER_SECRET.to_owned()),
             ("WALLET_URL", format!("{peers}/api/v1/wallet")),
             ("LISTING_URL", format!("{peers}/api/v1/listings")),
             ("PEER_TIMEOUT", "2s".to_owned()),
@@ -256,6 +259,31 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Sends `update` to the carrier endpoint as a carrier aggregator would: signed now
+    /// with [`CARRIER_SECRET`].
+    pub async fn carrier_update(&self, update: &Value) -> Answer {
+        let body = serde_json::to_vec(update).unwrap();
+        let signature = order_api::carrier_signature::CarrierSecret::new(CARRIER_SECRET)
+            .sign(chrono::Utc::now().timestamp(), &body);
+        let response = self
+            .http
+            .post(format!("{}/api/v1/orders/carrier-events/", self.url))
+            .header("Content-Type", "application/json")
+            .header("Carrier-Signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
         Answer {
             status,
             headers,

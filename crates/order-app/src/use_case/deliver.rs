@@ -14,7 +14,11 @@ impl OrderService {
         caller.require_service()?;
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let changed = order.mark_delivered(delivered_at, self.ports.clock.now())?;
+        let changed = order.mark_delivered(
+            delivered_at,
+            &self.settings.deadlines,
+            self.ports.clock.now(),
+        )?;
         let delivered = self
             .store_change(uow.as_mut(), order.status, changed, Actor::Service)
             .await?;

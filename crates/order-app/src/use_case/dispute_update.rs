@@ -27,6 +27,7 @@ impl OrderService {
             update,
             admin,
             self.settings.fee_rate,
+            &self.settings.deadlines,
             self.ports.clock.now(),
             self.settings.resume_after,
         )?;

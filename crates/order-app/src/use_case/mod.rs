@@ -17,6 +17,7 @@ pub mod queries;
 pub mod resume;
 pub mod ship;
 pub mod story;
+pub mod tracking;
 
 use order_domain::Order;
 

@@ -49,6 +49,7 @@ impl OrderService {
             buyer,
             offer_id,
             self.settings.fee_rate,
+            &self.settings.deadlines,
             self.ports.clock.now(),
             self.settings.resume_after,
         )?;

@@ -135,12 +135,13 @@ impl Order {
     /// escrow, and which order event (if any) announces it.
     ///
     /// NO_ACTION gives the order back the deadline the dispute (opened at `opened_at`)
-    /// paused, counted from now.
+    /// paused, counted from now; a clock a returned parcel had stopped restarts with the
+    /// window a delivery leaves, so that the dispute's end is the admin's word on the parcel.
     fn settle(
         &self,
         resolution: Resolution,
         refund_amount: Option<Money>,
-        fee_rate: FeeRate,
+        (fee_rate, deadlines): (FeeRate, &Deadlines),
         opened_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(Order, Option<Payout>, Option<EventType>), DomainError> {
@@ -176,9 +177,10 @@ impl Order {
                     .status_before_dispute
                     .expect("a disputed order remembers the status it came from");
                 data.ship_by = data.ship_by.map(|due| resumed(due, opened_at, now));
-                data.auto_complete_at = data
-                    .auto_complete_at
-                    .map(|due| resumed(due, opened_at, now));
+                data.auto_complete_at = Some(match data.auto_complete_at {
+                    Some(due) => resumed(due, opened_at, now),
+                    None => deadlines.auto_complete_at_delivery(now),
+                });
                 (None, None)
             }
         };
@@ -278,15 +280,17 @@ impl Dispute {
     /// only with a resolution; CLOSED from an unresolved dispute resolves it as NO_ACTION.
     /// A resolution is applied once: its payout, the order's new status and the events are
     /// in the returned decision.
-    /// A resolution withdraws the pending settlement offer.
+    /// A resolution withdraws the pending settlement offer. NO_ACTION gives the order back
+    /// its paused deadline (a stopped clock restarts with the window after a delivery).
     pub fn update(
         &self,
         order: &Order,
         update: DisputeUpdate,
         fee_rate: FeeRate,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
     ) -> Result<DisputeDecision, DomainError> {
-        self.deciding(order, update, None, fee_rate, now)
+        self.deciding(order, update, None, fee_rate, deadlines, now)
     }
 
     /// [`Dispute::update`], the resolution coming from the buyer's acceptance of the
@@ -297,6 +301,7 @@ impl Dispute {
         update: DisputeUpdate,
         accepted: Option<OfferId>,
         fee_rate: FeeRate,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
     ) -> Result<DisputeDecision, DomainError> {
         debug_assert_eq!(
@@ -367,7 +372,7 @@ impl Dispute {
         let (mut settled, payout, order_event) = order.settle(
             resolution,
             update.refund_amount,
-            fee_rate,
+            (fee_rate, deadlines),
             self.created_at,
             now,
         )?;

@@ -21,17 +21,20 @@ pub struct Deadlines {
     pub dispute_response_window: TimeDelta,
     /// A shipped order completes by itself this long after shipping (`auto_complete_at`).
     pub auto_complete_after: TimeDelta,
+    /// A delivered order completes by itself at the latest this long after its delivery.
+    pub auto_complete_after_delivery: TimeDelta,
 }
 
 impl Default for Deadlines {
     /// The marketplace's standard: 4 days to pay, 4 to ship, 3 to answer a dispute, 7 to
-    /// confirm receipt.
+    /// confirm receipt after shipping and 3 after delivery.
     fn default() -> Self {
         Deadlines {
             payment_window: TimeDelta::days(4),
             ship_within: TimeDelta::days(4),
             dispute_response_window: TimeDelta::days(3),
             auto_complete_after: TimeDelta::days(7),
+            auto_complete_after_delivery: TimeDelta::days(3),
         }
     }
 }
@@ -105,6 +108,12 @@ impl Deadlines {
     /// `auto_complete_at` of an order shipped at `shipped_at`.
     pub fn auto_complete_at(&self, shipped_at: DateTime<Utc>) -> DateTime<Utc> {
         shipped_at + self.auto_complete_after
+    }
+
+    /// The latest `auto_complete_at` of an order delivered at `delivered_at`; also the
+    /// window a stopped clock restarts with when a dispute ends in NO_ACTION.
+    pub fn auto_complete_at_delivery(&self, delivered_at: DateTime<Utc>) -> DateTime<Utc> {
+        delivered_at + self.auto_complete_after_delivery
     }
 
     /// `respond_by` of a dispute opened at `opened_at`.

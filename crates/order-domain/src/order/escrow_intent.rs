@@ -455,7 +455,8 @@ impl Order {
                 let dispute = dispute.filter(|d| d.id == *dispute_id).ok_or_else(|| {
                     DomainError::invalid("dispute", "The resolution's dispute is missing.")
                 })?;
-                let decision = dispute.deciding(&cleared, update.clone(), *offer, fee_rate, now)?;
+                let decision =
+                    dispute.deciding(&cleared, update.clone(), *offer, fee_rate, deadlines, now)?;
                 if decision.payout.as_ref() != Some(payout) {
                     return Err(DomainError::invalid(
                         "refund_amount",
@@ -560,6 +561,7 @@ impl Order {
         update: DisputeUpdate,
         admin: Admin,
         fee_rate: FeeRate,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<DisputeChange, DomainError> {
@@ -567,7 +569,8 @@ impl Order {
             id: admin.id(),
             offer: None,
         };
-        self.request_decision(dispute, update, decider, fee_rate, now, resume_after)
+        let rules = (fee_rate, deadlines);
+        self.request_decision(dispute, update, decider, rules, now, resume_after)
     }
 
     /// Step (1) of the buyer's acceptance of the seller's pending offer `offer_id`: the
@@ -580,6 +583,7 @@ impl Order {
         by: Buyer,
         offer_id: OfferId,
         fee_rate: FeeRate,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<IntentRequest, DomainError> {
@@ -599,7 +603,8 @@ impl Order {
             id: by.id(),
             offer: Some(offer_id),
         };
-        match self.request_decision(dispute, update, decider, fee_rate, now, resume_after)? {
+        let rules = (fee_rate, deadlines);
+        match self.request_decision(dispute, update, decider, rules, now, resume_after)? {
             DisputeChange::Movement(request) => Ok(request),
             // An offer refunds more than nothing, so its resolution always moves money.
             DisputeChange::Decided(_) => Err(DomainError::invalid(
@@ -614,11 +619,17 @@ impl Order {
         dispute: &Dispute,
         update: DisputeUpdate,
         decider: Decider,
-        fee_rate: FeeRate,
+        (fee_rate, deadlines): (FeeRate, &Deadlines),
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<DisputeChange, DomainError> {
-        let decision = dispute.update(&self.without_intent(), update.clone(), fee_rate, now)?;
+        let decision = dispute.update(
+            &self.without_intent(),
+            update.clone(),
+            fee_rate,
+            deadlines,
+            now,
+        )?;
         match decision.payout {
             None if self.escrow_intent.is_some() => Err(DomainError::OperationInProgress),
             None => Ok(DisputeChange::Decided(decision)),

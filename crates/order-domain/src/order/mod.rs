@@ -2,6 +2,7 @@
 
 mod allowed;
 mod cancellation;
+mod carrier;
 mod deadline;
 mod escrow_intent;
 mod operator;
@@ -11,6 +12,10 @@ mod transition;
 
 pub use allowed::{DISPUTE_ACTIONS, ORDER_ACTIONS};
 pub use cancellation::{ActionReason, CancellationReason};
+pub use carrier::{
+    CarrierDetail, CarrierEventId, DeliveryProblem, ParcelKey, ProblemStatus, TrackingStatus,
+    TrackingUpdate,
+};
 pub use deadline::{resumed, Deadlines, Sweep, MIN_RESUMED_WINDOW};
 pub use escrow_intent::{
     Canceller, DisputeChange, EscrowIntent, EscrowPurpose, IntentFinished, IntentRequest, Movement,
@@ -85,8 +90,10 @@ pub struct OrderData {
     /// When the seller's lateness was announced (`order.ship_overdue`), once per order.
     pub ship_overdue_at: Option<DateTime<Utc>>,
     /// When the order completes by itself; set while SHIPPED or DELIVERED (kept, paused,
-    /// while disputed from either).
+    /// while disputed from either), unless a returned parcel stopped the clock.
     pub auto_complete_at: Option<DateTime<Utc>>,
+    /// The last problem the carrier reported, until it reports the parcel moving again.
+    pub delivery_problem: Option<DeliveryProblem>,
     /// Where a NO_ACTION resolution returns the order to; set while it is disputed.
     pub status_before_dispute: Option<OrderStatus>,
     /// The order's one dispute, if it ever had one.

@@ -61,8 +61,9 @@ pub enum ExtendedDeadline {
 pub struct DeadlineExtension {
     /// The deadline moved.
     pub deadline: ExtendedDeadline,
-    /// When it was due.
-    pub from: DateTime<Utc>,
+    /// When it was due; `None` when the extension restarted a clock a returned parcel
+    /// had stopped.
+    pub from: Option<DateTime<Utc>>,
     /// When it is due now.
     pub to: DateTime<Utc>,
 }
@@ -175,7 +176,9 @@ impl Order {
     /// An admin moves the running deadline later — `ship_by` while PAID, `auto_complete_at`
     /// while SHIPPED or DELIVERED — to a time after the current one and at most
     /// [`MAX_EXTENSION`] from now. A lateness already announced is forgotten with the
-    /// deadline it was about. Raises `order.deadline_extended`.
+    /// deadline it was about. An `auto_complete_at` a returned parcel stopped is set again,
+    /// to any time after now: the admin has looked at the parcel. Raises
+    /// `order.deadline_extended`.
     pub fn extend(
         &self,
         _by: Admin,
@@ -204,14 +207,22 @@ impl Order {
         let mut extension = None;
         for (deadline, field, to, current) in asked {
             let Some(to) = to else { continue };
-            let Some(from) = current.filter(|_| running(deadline)) else {
+            if !running(deadline) {
                 return Err(DomainError::invalid(field, "This deadline is not running."));
-            };
-            if to <= from {
-                return Err(DomainError::invalid(
-                    field,
-                    "Enter a time later than the current deadline.",
-                ));
+            }
+            // Only a returned parcel leaves a SHIPPED or DELIVERED order without its clock.
+            let from = current;
+            match from {
+                Some(due) if to <= due => {
+                    return Err(DomainError::invalid(
+                        field,
+                        "Enter a time later than the current deadline.",
+                    ))
+                }
+                None if to <= now => {
+                    return Err(DomainError::invalid(field, "Enter a time in the future."))
+                }
+                _ => {}
             }
             if to > now + MAX_EXTENSION {
                 return Err(DomainError::invalid(

@@ -120,11 +120,13 @@ pub enum OrderAction {
     Settle,
     /// Move a running deadline later (an admin).
     Extend,
+    /// Apply a carrier's tracking update.
+    TrackParcel,
 }
 
 impl OrderAction {
     /// Every action.
-    pub const ALL: [OrderAction; 12] = [
+    pub const ALL: [OrderAction; 13] = [
         OrderAction::MarkPaid,
         OrderAction::Ship,
         OrderAction::MarkDelivered,
@@ -137,6 +139,7 @@ impl OrderAction {
         OrderAction::Release,
         OrderAction::Settle,
         OrderAction::Extend,
+        OrderAction::TrackParcel,
     ];
 
     /// The statuses this action may start from. The one table every transition
@@ -165,7 +168,9 @@ impl OrderAction {
             OrderAction::OpenDispute => &[Paid, Shipped, Delivered],
             OrderAction::SettleDispute => &[Disputed],
             OrderAction::Refund | OrderAction::Extend => &[Paid, Shipped, Delivered],
-            OrderAction::Release | OrderAction::Settle => &[Shipped, Delivered],
+            OrderAction::Release | OrderAction::Settle | OrderAction::TrackParcel => {
+                &[Shipped, Delivered]
+            }
         }
     }
 }
@@ -184,6 +189,7 @@ impl fmt::Display for OrderAction {
             OrderAction::Release => "release the escrow of",
             OrderAction::Settle => "settle",
             OrderAction::Extend => "extend a deadline of",
+            OrderAction::TrackParcel => "apply a carrier's update to",
         })
     }
 }

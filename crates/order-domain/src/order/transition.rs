@@ -118,6 +118,7 @@ impl Order {
             ship_by: None,
             ship_overdue_at: None,
             auto_complete_at: None,
+            delivery_problem: None,
             status_before_dispute: None,
             dispute: None,
             escrow_intent: None,
@@ -192,10 +193,14 @@ impl Order {
     }
 
     /// SHIPPED → DELIVERED, at the carrier's `delivered_at` (default: now), which can be
-    /// neither before shipping nor in the future. Raises `order.delivered`.
+    /// neither before shipping nor in the future. The buyer's window shortens to
+    /// [`Deadlines::auto_complete_at_delivery`] if that is earlier; a clock a returned parcel
+    /// stopped stays stopped. A delivered parcel has no delivery problem. Raises
+    /// `order.delivered`.
     pub fn mark_delivered(
         &self,
         delivered_at: Option<DateTime<Utc>>,
+        deadlines: &Deadlines,
         now: DateTime<Utc>,
     ) -> Result<Changed<Order>, DomainError> {
         let mut order = self.begin(OrderAction::MarkDelivered)?;
@@ -218,6 +223,10 @@ impl Order {
         let data = order.data_mut();
         data.status = OrderStatus::Delivered;
         data.delivered_at = Some(delivered_at);
+        data.delivery_problem = None;
+        data.auto_complete_at = data
+            .auto_complete_at
+            .map(|due| due.min(deadlines.auto_complete_at_delivery(delivered_at)));
         Ok(order.announce(EventType::OrderDelivered, now))
     }
 

@@ -11,6 +11,7 @@
 mod claims;
 mod locks;
 mod outbox_rows;
+mod parcels;
 mod rollback;
 mod write_behind;
 
@@ -22,7 +23,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
-use order_domain::order::Sweep;
+use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
 use order_ports::{RecordedEvent, StoreError, UnitOfWork};
 use uuid::Uuid;
@@ -140,6 +141,29 @@ impl UnitOfWork for PgUnitOfWork {
         skip: Vec<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
         self.claim_unanswered(now, limit, skip).await
+    }
+
+    async fn lock_orders_by_parcel(
+        &mut self,
+        parcel: &ParcelKey,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.lock_parcel(parcel).await
+    }
+
+    async fn record_carrier_event(
+        &mut self,
+        event_id: &CarrierEventId,
+        orders: Vec<OrderId>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.record_carrier(event_id, orders, at).await
+    }
+
+    async fn carrier_event(
+        &mut self,
+        event_id: &CarrierEventId,
+    ) -> Result<Option<Vec<OrderId>>, StoreError> {
+        self.recorded_carrier(event_id).await
     }
 
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {
