@@ -187,6 +187,9 @@ impl Workers {
                 if let Err(error) = context.idempotency.purge_expired(context.clock.now()).await {
                     tracing::warn!(%error, "idempotency key expiry failed");
                 }
+                if let Err(error) = context.service.forget_old_carrier_events().await {
+                    tracing::warn!(%error, "carrier update expiry failed");
+                }
             }
         });
         Workers {

@@ -5,7 +5,9 @@
 use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
-use diesel::expression::{is_aggregate, AppearsOnTable, Expression, ValidGrouping};
+use diesel::expression::{
+    is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping,
+};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
@@ -188,6 +190,8 @@ impl Expression for ParcelMatch {
 }
 
 impl<QS> AppearsOnTable<QS> for ParcelMatch {}
+
+impl SelectableExpression<crate::schema::orders::table> for ParcelMatch {}
 
 impl ValidGrouping<()> for ParcelMatch {
     type IsAggregate = is_aggregate::Never;

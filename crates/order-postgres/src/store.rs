@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use order_domain::order::Sweep;
+use order_domain::order::{ParcelKey, Sweep};
 use order_domain::{Dispute, DisputeId, Order, OrderId};
 use order_ports::store::{DisputeQuery, OrderQuery, Page, SortOrder};
 use order_ports::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
@@ -197,6 +197,16 @@ impl PgStore {
             .map_err(|(_, error)| store_error(error))?;
         // Dropped unfinished: rolled back, setting and all.
         unit.explain_claim(sweep, now).await
+    }
+
+    /// The plan of a carrier's lookup of `parcel`'s orders, as `EXPLAIN` prints it with
+    /// sequential scans priced out: whether the index made for it serves it.
+    pub async fn explain_parcel(&self, parcel: &ParcelKey) -> Result<String, StoreError> {
+        let connection = self.connection().await?;
+        let mut unit = PgUnitOfWork::begin(connection)
+            .await
+            .map_err(|(_, error)| store_error(error))?;
+        unit.explain_parcel(parcel).await
     }
 }
 

@@ -1,9 +1,10 @@
-//! Each sweep's claim is served by the partial index made for it in `migrations/`: were the
-//! claim's filter and the index's predicate to drift apart, PostgreSQL could no longer use
-//! the index, and at ten million orders every sweep would read the whole table.
+//! Each sweep's claim, and a carrier's lookup of a parcel, is served by the index made for
+//! it in `migrations/`: were the query's filter and the index's expressions or predicate
+//! to drift apart, PostgreSQL could no longer use the index, and at ten million orders
+//! each would read the whole table.
 
 use order_domain::fixtures::later;
-use order_domain::order::Sweep;
+use order_domain::order::{Carrier, ParcelKey, Sweep, TrackingNumber};
 use order_postgres::test_db::TestDatabase;
 use order_postgres::PgStore;
 
@@ -37,4 +38,17 @@ async fn every_sweep_reads_only_its_partial_index() {
             "{sweep:?} reads the table:\n{plan}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_carriers_lookup_reads_only_its_index() {
+    let db = TestDatabase::new();
+    let store = PgStore::new(db.pool());
+    let parcel = ParcelKey::new(
+        &Carrier::parse("UPS").unwrap(),
+        &TrackingNumber::parse("1Z-999").unwrap(),
+    );
+    let plan = store.explain_parcel(&parcel).await.unwrap();
+    assert!(plan.contains("orders_by_parcel"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
 }

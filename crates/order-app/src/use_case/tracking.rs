@@ -1,7 +1,13 @@
+use chrono::TimeDelta;
 use order_domain::order::TrackingUpdate;
 use order_domain::{Actor, OrderId};
 
 use crate::{AppError, OrderService};
+
+/// How long an applied update's id is remembered: aggregators retry for hours, at most
+/// days. A repeat arriving later would be applied again, but by then its order has
+/// almost always ended, and an update for an ended order changes nothing.
+pub const CARRIER_EVENTS_KEPT: TimeDelta = TimeDelta::days(30);
 
 /// What became of a carrier's tracking update.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,5 +57,12 @@ impl OrderService {
         }
         uow.commit().await?;
         Ok(TrackingReceipt::Applied(ids))
+    }
+
+    /// Forgets the ids of carriers' updates applied more than [`CARRIER_EVENTS_KEPT`] ago;
+    /// how many it forgot.
+    pub async fn forget_old_carrier_events(&self) -> Result<u64, AppError> {
+        let before = self.ports.clock.now() - CARRIER_EVENTS_KEPT;
+        Ok(self.ports.store.forget_carrier_events(before).await?)
     }
 }

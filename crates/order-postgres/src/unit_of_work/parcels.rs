@@ -2,7 +2,9 @@
 //! applied, whose primary key makes two replicas receiving one update apply it once.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use diesel_async::RunQueryDsl;
 use order_domain::order::{CarrierEventId, OrderAction, ParcelKey};
 use order_domain::{Order, OrderId};
@@ -16,6 +18,25 @@ use crate::schema::{carrier_events, orders};
 
 use super::PgUnitOfWork;
 
+type Filter = Box<dyn BoxableExpression<orders::table, Pg, SqlType = Bool>>;
+
+/// The orders `Order::followed_parcel` says `parcel` is: the `orders_by_parcel` index's
+/// expressions and predicate, so that the index serves the lookup.
+fn of_parcel(parcel: &ParcelKey) -> Filter {
+    let followed: Vec<&str> = OrderAction::TrackParcel
+        .allowed_from()
+        .iter()
+        .map(|status| status.as_str())
+        .collect();
+    Box::new(
+        ParcelMatch {
+            tracking_number: parcel.tracking_number().to_owned(),
+            carrier: parcel.carrier().to_owned(),
+        }
+        .and(orders::status.eq_any(followed)),
+    )
+}
+
 impl PgUnitOfWork {
     /// `UnitOfWork::lock_orders_by_parcel`: `FOR UPDATE` in id order; a row that changed
     /// status while this waited for its lock is checked again by PostgreSQL and left out.
@@ -24,16 +45,8 @@ impl PgUnitOfWork {
         parcel: &ParcelKey,
     ) -> Result<Vec<Order>, StoreError> {
         self.flush().await?;
-        let followed = OrderAction::TrackParcel
-            .allowed_from()
-            .iter()
-            .map(|status| status.as_str());
         let rows: Vec<(OrderRow, i64)> = orders::table
-            .filter(ParcelMatch {
-                tracking_number: parcel.tracking_number().to_owned(),
-                carrier: parcel.carrier().to_owned(),
-            })
-            .filter(orders::status.eq_any(followed))
+            .filter(of_parcel(parcel))
             .order(orders::id)
             .for_update()
             .select((OrderRow::as_select(), orders::event_sequence))
@@ -41,6 +54,27 @@ impl PgUnitOfWork {
             .await
             .map_err(store_error)?;
         self.hold_all(rows).await
+    }
+
+    /// The plan of the parcel lookup, as `EXPLAIN` prints it with sequential scans priced
+    /// out: whether `orders_by_parcel` serves it.
+    pub(crate) async fn explain_parcel(
+        &mut self,
+        parcel: &ParcelKey,
+    ) -> Result<String, StoreError> {
+        diesel::sql_query("SET LOCAL enable_seqscan = off")
+            .execute(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        let query = orders::table
+            .filter(of_parcel(parcel))
+            .order(orders::id)
+            .select(orders::id);
+        let lines: Vec<String> = crate::explain::Explain(query)
+            .load(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        Ok(lines.join("\n"))
     }
 
     /// `UnitOfWork::record_carrier_event`: `ON CONFLICT DO NOTHING` waits for a concurrent
