@@ -23,7 +23,9 @@ api_port=$(port); peers_port=$(port)
 STUB_PEERS_ADDR=127.0.0.1:$peers_port STUB_SERVICE_TOKEN=fuzz-peer STUB_SEED=crates/stub-peers/seed/demo.json \
   RUST_LOG=warn "$bin/stub-peers" >/dev/null &
 stub=$!
+CARRIER_SECRET=fuzz-carrier-secret
 JWT_SECRET=fuzz-secret-0123456789 INTERNAL_SERVICE_TOKENS=fuzz-service PEER_SERVICE_TOKEN=fuzz-peer \
+  CARRIER_WEBHOOK_SECRET=$CARRIER_SECRET \
   WALLET_URL=http://127.0.0.1:$peers_port/api/v1/wallet LISTING_URL=http://127.0.0.1:$peers_port/api/v1/listings \
   DATABASE_URL=$PGURL/$DB PORT=$api_port RUST_LOG=error "$bin/order-api" >/tmp/order-api-fuzz.log 2>&1 &
 api=$!
@@ -49,7 +51,10 @@ run() {
     --workers 2 --suppress-health-check all --no-color "$@"
 }
 echo "== as an admin: orders, disputes, operations"
-run --header "Authorization: Bearer $ADMIN_TOKEN" --exclude-tag internal
+run --header "Authorization: Bearer $ADMIN_TOKEN" --exclude-tag internal --exclude-tag carriers
+echo "== as a carrier aggregator: tracking updates, each signed by scripts/fuzz_hooks.py"
+(export CARRIER_WEBHOOK_SECRET=$CARRIER_SECRET PYTHONPATH=scripts SCHEMATHESIS_HOOKS=fuzz_hooks
+  run --include-tag carriers)
 echo "== as a service: internal endpoints and Buy It Now"
 run --header "X-Service-Token: fuzz-service" --include-tag internal
 echo "== as the seller of a PAID order: read, ship, dispute, cancel"

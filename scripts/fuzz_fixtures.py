@@ -82,9 +82,9 @@ def paid_order():
     return order["id"]
 
 
-def shipped_order():
+def shipped_order(tracking="1Z-FUZZ"):
     order = paid_order()
-    as_user(SELLER, f"/api/v1/orders/{order}/ship/", {"tracking_number": "1Z-FUZZ", "carrier": "UPS"})
+    as_user(SELLER, f"/api/v1/orders/{order}/ship/", {"tracking_number": tracking, "carrier": "UPS"})
     return order
 
 
@@ -104,3 +104,5 @@ print(f"SHIPPED_ORDER={shipped_order()}")
 print(f"OPEN_DISPUTE={open_dispute()}")
 print(f"ADMIN_DISPUTE={open_dispute()}")
 print(f"BUY_NOW_LISTING={LISTING}")
+# The parcel of the carrier endpoint's documented example, so that its updates find orders.
+print(f"CARRIER_ORDER={shipped_order('1Z999AA10123456784')}")

@@ -48,6 +48,9 @@ impl CarrierSecret {
         CarrierSecret(secret.into())
     }
 
+    // HMAC accepts a key of any length (a long one is hashed first), so `new_from_slice`
+    // cannot fail here; its `Result` exists for MACs with fixed key sizes.
+    #[expect(clippy::expect_used, reason = "HMAC takes a key of any length")]
     fn mac(&self, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");

@@ -235,8 +235,7 @@ impl OrderService {
         let finished = order.finish_intent(
             answer,
             dispute.as_ref(),
-            self.settings.fee_rate,
-            &self.settings.deadlines,
+            &self.settings.terms(),
             self.ports.clock.now(),
         )?;
         uow.update_order(&finished.order, order.status).await?;

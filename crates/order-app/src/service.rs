@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use order_domain::order::{Changed, Deadlines};
+use order_domain::order::{Changed, Deadlines, Terms};
 use order_domain::{
     Actor, Dispute, DisputeId, DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus,
 };
@@ -35,6 +35,16 @@ pub struct Settings {
     pub fee_rate: FeeRate,
     pub deadlines: Deadlines,
     pub resume_after: TimeDelta,
+}
+
+impl Settings {
+    /// The fee and deadline windows, as the domain's rules take them together.
+    pub fn terms(&self) -> Terms {
+        Terms {
+            fee_rate: self.fee_rate,
+            deadlines: self.deadlines,
+        }
+    }
 }
 
 impl Default for Settings {

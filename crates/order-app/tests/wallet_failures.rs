@@ -9,7 +9,7 @@ use order_app::{AppError, Caller, Peer, Purchase};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{NewOrder, ShippingAddress};
-use order_domain::{EscrowId, EventType, FeeRate, Order, OrderId, OrderStatus};
+use order_domain::{EscrowId, EventType, Order, OrderId, OrderStatus};
 use order_ports::{HoldEscrow, ReleaseEscrow, WalletError};
 use support::{scripted, Found, World};
 use uuid::Uuid;
@@ -319,8 +319,7 @@ async fn a_retried_buy_it_now_resumes_the_pending_order_with_the_same_hold_key()
     let pending = Order::place(
         OrderId::from_uuid(Uuid::from_u128(22)),
         new,
-        FeeRate::default(),
-        &order_domain::order::Deadlines::default(),
+        &order_domain::order::Terms::default(),
         t0(),
     )
     .unwrap()

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use tokio::process::Command;
 use uuid::Uuid;
 
-use crate::{sibling, text, Cast, Demo, Result, JWT_SECRET, PEER_TOKEN, SERVICE_TOKEN};
+use crate::{
+    sibling, text, Cast, Demo, Result, CARRIER_SECRET, JWT_SECRET, PEER_TOKEN, SERVICE_TOKEN,
+};
 
 impl Demo {
     pub(crate) async fn start(database_url: &str, port: &str, peers_port: &str) -> Result<Demo> {
@@ -31,6 +33,8 @@ impl Demo {
             .env("WALLET_URL", format!("{peers}/api/v1/wallet"))
             .env("LISTING_URL", format!("{peers}/api/v1/listings"))
             .env("AUTO_COMPLETE_AFTER", "4s")
+            .env("AUTO_COMPLETE_AFTER_DELIVERY", "2s")
+            .env("CARRIER_WEBHOOK_SECRET", CARRIER_SECRET)
             .env("AUTO_COMPLETE_INTERVAL", "1s")
             // Deadlines of seconds instead of days, so that the story can show them pass.
             .env("PAYMENT_WINDOW", "3s")

@@ -19,6 +19,7 @@ mod chapters;
 mod demo;
 
 const JWT_SECRET: &str = "demo-jwt-secret-0123456789";
+const CARRIER_SECRET: &str = "demo-carrier-secret";
 const SERVICE_TOKEN: &str = "demo-auction-service";
 const PEER_TOKEN: &str = "demo-peer-token";
 

@@ -5,11 +5,12 @@
 //! 10.00 shipping at the default 5 % fee, placed at [`t0`] and moved along an hour a step.
 
 use crate::dispute::{Dispute, DisputeReason, DisputeStatus, DisputeUpdate, Resolution};
+use crate::order::Terms;
 use crate::order::{
     CancellationReason, Carrier, Deadlines, NewOrder, OrderSource, ShippingAddress, TrackingNumber,
 };
 use crate::{Admin, Buyer, Participant, Seller};
-use crate::{DisputeId, EscrowId, FeeRate, ListingId, Money, Order, OrderId, OrderStatus, UserId};
+use crate::{DisputeId, EscrowId, ListingId, Money, Order, OrderId, OrderStatus, UserId};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
@@ -91,8 +92,7 @@ pub fn placed() -> Order {
     Order::place(
         OrderId::from_uuid(Uuid::from_u128(20)),
         new_order(),
-        FeeRate::default(),
-        &Deadlines::default(),
+        &Terms::default(),
         t0(),
     )
     .unwrap()
@@ -105,8 +105,7 @@ pub fn buy_now_placed() -> Order {
     Order::place(
         OrderId::from_uuid(Uuid::from_u128(77)),
         new,
-        FeeRate::default(),
-        &Deadlines::default(),
+        &Terms::default(),
         t0(),
     )
     .unwrap()
@@ -174,13 +173,7 @@ pub fn resolve(
         admin_notes: None,
     };
     let decision = dispute
-        .update(
-            order,
-            update,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(5),
-        )
+        .update(order, update, &Terms::default(), later(5))
         .unwrap();
     (decision.order.unwrap(), decision.dispute)
 }
@@ -220,13 +213,7 @@ pub fn dispute_in(status: DisputeStatus) -> (Order, Dispute) {
         ..Default::default()
     };
     let decision = dispute
-        .update(
-            &order,
-            update,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(5),
-        )
+        .update(&order, update, &Terms::default(), later(5))
         .unwrap();
     (decision.order.unwrap_or(order), decision.dispute)
 }

@@ -5,11 +5,12 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
+use order_domain::order::Terms;
 use order_domain::order::{
     ActionReason, Carrier, CarrierDetail, CarrierEventId, Deadlines, ParcelKey, ProblemStatus,
     Sweep, TrackingNumber, TrackingStatus, TrackingUpdate,
 };
-use order_domain::{DomainError, EventType, FeeRate, Order, OrderStatus};
+use order_domain::{DomainError, EventType, Order, OrderStatus};
 
 fn update(status: TrackingStatus, at: DateTime<Utc>) -> TrackingUpdate {
     TrackingUpdate {
@@ -202,13 +203,7 @@ fn a_dispute_ending_in_no_action_restarts_a_stopped_clock() {
         admin_notes: None,
     };
     let decision = dispute
-        .update(
-            &disputed,
-            close,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(40),
-        )
+        .update(&disputed, close, &Terms::default(), later(40))
         .unwrap();
     assert_eq!(dispute.resolution, None);
     assert_eq!(decision.dispute.resolution, Some(Resolution::NoAction));

@@ -4,11 +4,12 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
+use order_domain::order::Terms;
 use order_domain::order::{
     CancellationReason, Deadlines, IntentRequest, Movement, NewOrder, OrderSource, Sweep,
     WalletAnswer, WalletCall,
 };
-use order_domain::{DomainError, EventType, FeeRate, Money, Order, OrderStatus};
+use order_domain::{DomainError, EventType, Money, Order, OrderStatus};
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -162,13 +163,7 @@ fn a_dispute_leaving_open_or_evidence_has_no_answer_deadline() {
         ..DisputeUpdate::default()
     };
     let decision = dispute
-        .update(
-            &order,
-            review,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(5),
-        )
+        .update(&order, review, &Terms::default(), later(5))
         .unwrap();
     assert_eq!(decision.dispute.respond_by, None);
     let evidence = DisputeUpdate {
@@ -176,13 +171,7 @@ fn a_dispute_leaving_open_or_evidence_has_no_answer_deadline() {
         ..DisputeUpdate::default()
     };
     let decision = dispute
-        .update(
-            &order,
-            evidence,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(5),
-        )
+        .update(&order, evidence, &Terms::default(), later(5))
         .unwrap();
     assert_eq!(decision.dispute.respond_by, dispute.respond_by);
 }
@@ -227,7 +216,7 @@ fn no_action(order: &Order, dispute: &order_domain::Dispute, at: DateTime<Utc>) 
         ..DisputeUpdate::default()
     };
     dispute
-        .update(order, update, FeeRate::default(), &Deadlines::default(), at)
+        .update(order, update, &Terms::default(), at)
         .unwrap()
         .order
         .unwrap()
@@ -342,13 +331,7 @@ fn a_cancellation_refunds_the_whole_escrow_then_cancels() {
         format!("order-{}-cancel-refund", pending.id)
     );
     let finished = pending
-        .finish_intent(
-            WalletAnswer::Done,
-            None,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(3),
-        )
+        .finish_intent(WalletAnswer::Done, None, &Terms::default(), later(3))
         .unwrap();
     assert_eq!(finished.order.status, OrderStatus::Cancelled);
     assert_eq!(finished.order.cancelled_at, Some(later(3)));
@@ -380,7 +363,7 @@ proptest! {
             source: OrderSource::Auction,
             ..new_order()
         };
-        let order = Order::place(placed().id, new, FeeRate::default(), &Deadlines::default(), t0())
+        let order = Order::place(placed().id, new, &Terms::default(), t0())
             .unwrap()
             .value
             .mark_paid(escrow(), &Deadlines::default(), later(1))

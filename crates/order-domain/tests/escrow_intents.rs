@@ -4,6 +4,7 @@
 use chrono::TimeDelta;
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
+use order_domain::order::Terms;
 use order_domain::order::{
     Carrier, Deadlines, DisputeChange, EscrowPurpose, IntentRequest, Movement, TrackingNumber,
     WalletAnswer, WalletCall,
@@ -142,13 +143,7 @@ fn the_same_movement_again_is_carried_on_not_recorded_twice() {
 #[test]
 fn the_wallets_answer_completes_the_order_and_clears_the_intent() {
     let finished = completing()
-        .finish_intent(
-            WalletAnswer::Done,
-            None,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(6),
-        )
+        .finish_intent(WalletAnswer::Done, None, &Terms::default(), later(6))
         .unwrap();
     assert_eq!(finished.order.status, OrderStatus::Completed);
     assert_eq!(finished.order.completed_at, Some(later(6)));
@@ -162,18 +157,12 @@ fn an_answer_that_does_not_fit_the_movement_is_refused() {
     let held = completing().finish_intent(
         WalletAnswer::Held(escrow()),
         None,
-        FeeRate::default(),
-        &Deadlines::default(),
+        &Terms::default(),
         later(6),
     );
     assert!(matches!(held, Err(DomainError::Invalid { .. })));
-    let nothing_pending = shipped().finish_intent(
-        WalletAnswer::Done,
-        None,
-        FeeRate::default(),
-        &Deadlines::default(),
-        later(6),
-    );
+    let nothing_pending =
+        shipped().finish_intent(WalletAnswer::Done, None, &Terms::default(), later(6));
     assert!(nothing_pending.is_err());
 }
 
@@ -194,24 +183,12 @@ fn a_buy_it_now_payment_holds_the_total_then_pays_or_cancels() {
         }
     );
     let paid = paying
-        .finish_intent(
-            WalletAnswer::Held(escrow()),
-            None,
-            FeeRate::default(),
-            &Deadlines::default(),
-            t0(),
-        )
+        .finish_intent(WalletAnswer::Held(escrow()), None, &Terms::default(), t0())
         .unwrap();
     assert_eq!(paid.order.status, OrderStatus::Paid);
     assert_eq!(paid.order.escrow_id, Some(escrow()));
     let declined = paying
-        .finish_intent(
-            WalletAnswer::Declined,
-            None,
-            FeeRate::default(),
-            &Deadlines::default(),
-            t0(),
-        )
+        .finish_intent(WalletAnswer::Declined, None, &Terms::default(), t0())
         .unwrap();
     assert_eq!(declined.order.status, OrderStatus::Cancelled);
     assert_eq!(declined.events[0].event_type, EventType::OrderCancelled);
@@ -230,8 +207,7 @@ fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_
             &dispute,
             resolution(Resolution::PartialRefund),
             admin(),
-            FeeRate::default(),
-            &Deadlines::default(),
+            &Terms::default(),
             later(9),
             wait(),
         )
@@ -255,8 +231,7 @@ fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_
         .finish_intent(
             WalletAnswer::Done,
             Some(&dispute),
-            FeeRate::default(),
-            &Deadlines::default(),
+            &Terms::default(),
             later(10),
         )
         .unwrap();
@@ -282,8 +257,7 @@ fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
             &dispute,
             resolution(Resolution::PartialRefund),
             admin(),
-            FeeRate::default(),
-            &Deadlines::default(),
+            &Terms::default(),
             later(9),
             wait(),
         )
@@ -295,8 +269,10 @@ fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
     let outcome = recorded(request).finish_intent(
         WalletAnswer::Done,
         Some(&dispute),
-        other_rate,
-        &Deadlines::default(),
+        &Terms {
+            fee_rate: other_rate,
+            ..Terms::default()
+        },
         later(10),
     );
     assert!(matches!(outcome, Err(DomainError::Invalid { .. })));
@@ -310,8 +286,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
             &dispute,
             resolution(Resolution::NoAction),
             admin(),
-            FeeRate::default(),
-            &Deadlines::default(),
+            &Terms::default(),
             later(9),
             wait(),
         )
@@ -323,8 +298,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
             &dispute,
             resolution(Resolution::RefundBuyer),
             admin(),
-            FeeRate::default(),
-            &Deadlines::default(),
+            &Terms::default(),
             later(9),
             wait(),
         )
@@ -342,8 +316,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
             &dispute,
             notes,
             admin(),
-            FeeRate::default(),
-            &Deadlines::default(),
+            &Terms::default(),
             later(9),
             wait()
         ),
@@ -354,8 +327,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
             &dispute,
             resolution(Resolution::ReleaseSeller),
             admin(),
-            FeeRate::default(),
-            &Deadlines::default(),
+            &Terms::default(),
             later(9),
             wait()
         ),

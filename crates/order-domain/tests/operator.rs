@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 use order_domain::fixtures::*;
 use order_domain::money::{FeeRate, Money};
+use order_domain::order::Terms;
 use order_domain::order::{
     ActionReason, AdminCancellation, Deadlines, ExtendedDeadline, IntentRequest, NewOrder,
     WalletAnswer, WalletCall, MAX_EXTENSION,
@@ -29,13 +30,7 @@ fn recorded(request: IntentRequest) -> Order {
 /// `order`'s pending movement, answered `Done` by the Wallet.
 fn finished(order: &Order) -> (Order, order_domain::DomainEvent) {
     let done = order
-        .finish_intent(
-            WalletAnswer::Done,
-            None,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(9),
-        )
+        .finish_intent(WalletAnswer::Done, None, &Terms::default(), later(9))
         .unwrap();
     assert_eq!(done.events.len(), 1);
     (done.order, done.events[0].clone())
@@ -344,8 +339,7 @@ fn shipped_for(amount: u64, shipping: u64) -> Order {
     let placed = Order::place(
         OrderId::from_uuid(Uuid::from_u128(5)),
         new,
-        FeeRate::default(),
-        &Deadlines::default(),
+        &Terms::default(),
         t0(),
     )
     .unwrap()

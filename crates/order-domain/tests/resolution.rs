@@ -2,8 +2,8 @@
 
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Payout, Resolution};
 use order_domain::fixtures::*;
-use order_domain::order::Deadlines;
-use order_domain::{DomainError, EventType, FeeRate, OrderStatus};
+use order_domain::order::Terms;
+use order_domain::{DomainError, EventType, OrderStatus};
 
 fn resolved(
     resolution: Resolution,
@@ -17,13 +17,7 @@ fn resolved(
         admin_notes: None,
     };
     dispute
-        .update(
-            &order,
-            update,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(10),
-        )
+        .update(&order, update, &Terms::default(), later(10))
         .unwrap()
 }
 
@@ -103,13 +97,7 @@ fn no_action_returns_the_order_to_the_status_it_had_before_the_dispute() {
             ..Default::default()
         };
         let decision = dispute
-            .update(
-                &order,
-                update,
-                FeeRate::default(),
-                &Deadlines::default(),
-                later(10),
-            )
+            .update(&order, update, &Terms::default(), later(10))
             .unwrap();
         assert_eq!(decision.order.as_ref().unwrap().status, before);
         assert_eq!(decision.payout, None);
@@ -125,13 +113,7 @@ fn closing_an_unresolved_dispute_resolves_it_as_no_action() {
         ..Default::default()
     };
     let decision = dispute
-        .update(
-            &order,
-            update,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(10),
-        )
+        .update(&order, update, &Terms::default(), later(10))
         .unwrap();
     assert_eq!(decision.dispute.status, DisputeStatus::Closed);
     assert_eq!(decision.dispute.resolution, Some(Resolution::NoAction));
@@ -150,13 +132,7 @@ fn closing_a_resolved_dispute_moves_no_money_again() {
         ..Default::default()
     };
     let decision = dispute
-        .update(
-            &order,
-            update,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(11),
-        )
+        .update(&order, update, &Terms::default(), later(11))
         .unwrap();
     assert_eq!(decision.dispute.status, DisputeStatus::Closed);
     assert_eq!(decision.dispute.resolution, Some(Resolution::ReleaseSeller));
@@ -172,13 +148,7 @@ fn closing_a_resolved_dispute_moves_no_money_again() {
 
 fn refused_field(update: DisputeUpdate) -> &'static str {
     let (order, dispute) = disputed_from(shipped());
-    match dispute.update(
-        &order,
-        update,
-        FeeRate::default(),
-        &Deadlines::default(),
-        later(10),
-    ) {
+    match dispute.update(&order, update, &Terms::default(), later(10)) {
         Err(DomainError::Invalid { field, .. }) => field,
         other => panic!("expected a validation error, got {other:?}"),
     }
@@ -247,13 +217,7 @@ fn admin_notes_change_without_moving_the_status() {
         ..Default::default()
     };
     let decision = dispute
-        .update(
-            &order,
-            update,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(10),
-        )
+        .update(&order, update, &Terms::default(), later(10))
         .unwrap();
     assert_eq!(decision.dispute.admin_notes, "Asked for photos.");
     assert_eq!(decision.dispute.status, DisputeStatus::Open);

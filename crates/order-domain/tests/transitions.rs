@@ -3,8 +3,9 @@
 
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
+use order_domain::order::Terms;
 use order_domain::order::{CancellationReason, Carrier, Deadlines, OrderStatus, TrackingNumber};
-use order_domain::{DisputeId, DomainError, EscrowId, EventType, FeeRate, Order};
+use order_domain::{DisputeId, DomainError, EscrowId, EventType, Order};
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -108,13 +109,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
                 refund_amount: (resolution == Resolution::PartialRefund).then(|| money("20.00")),
                 admin_notes: None,
             };
-            let decision = dispute.update(
-                order,
-                update,
-                FeeRate::default(),
-                &Deadlines::default(),
-                now,
-            )?;
+            let decision = dispute.update(order, update, &Terms::default(), now)?;
             let mut raised: Vec<EventType> = types(&decision.events);
             assert_eq!(raised.pop(), Some(EventType::DisputeResolved));
             Ok((decision.order.unwrap(), raised))
@@ -199,13 +194,7 @@ fn an_order_is_disputed_at_most_once() {
         ..Default::default()
     };
     let back = dispute
-        .update(
-            &disputed,
-            update,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(6),
-        )
+        .update(&disputed, update, &Terms::default(), later(6))
         .unwrap();
     let order = back.order.unwrap();
     assert_eq!(order.status, OrderStatus::Shipped);
@@ -251,13 +240,7 @@ fn every_dispute_status_change_is_allowed_exactly_as_the_spec_says() {
                 resolution: (to == DisputeStatus::Resolved).then_some(Resolution::RefundBuyer),
                 ..Default::default()
             };
-            let outcome = dispute.update(
-                &order,
-                update,
-                FeeRate::default(),
-                &Deadlines::default(),
-                later(8),
-            );
+            let outcome = dispute.update(&order, update, &Terms::default(), later(8));
             match dispute_spec(from, to) {
                 Expect::MovesTo => assert_eq!(outcome.unwrap().dispute.status, to, "{from} → {to}"),
                 Expect::Unchanged => {

@@ -139,7 +139,7 @@ fn main() -> io::Result<()> {
 mod tests {
     use order_domain::fixtures::*;
     use order_domain::order::{Carrier, TrackingNumber};
-    use order_domain::{FeeRate, Order};
+    use order_domain::Order;
     use serde_json::json;
     use uuid::Uuid;
 
@@ -149,13 +149,7 @@ mod tests {
     /// each transition, numbered as the service numbers them.
     fn life_of_completed_order() -> Vec<EventDocument> {
         let deadlines = Default::default();
-        let created = Order::place(
-            placed().id,
-            new_order(),
-            FeeRate::default(),
-            &deadlines,
-            t0(),
-        );
+        let created = Order::place(placed().id, new_order(), &Default::default(), t0());
         let payment = placed().mark_paid(escrow(), &deadlines, later(1));
         let tracking = TrackingNumber::parse("1Z999").unwrap();
         let paid = paid();

@@ -4,8 +4,9 @@ use chrono::TimeDelta;
 use order_domain::dispute::{DisputeStatus, DisputeUpdate};
 use order_domain::fixtures::*;
 use order_domain::order::Deadlines;
+use order_domain::order::Terms;
 use order_domain::order::{NewOrder, OrderSource, ShippingAddress};
-use order_domain::{DisputeId, FeeRate, ListingId, Order, OrderId, OrderStatus, UserId};
+use order_domain::{DisputeId, ListingId, Order, OrderId, OrderStatus, UserId};
 use order_ports::store::{
     DisputeQuery, OrderQuery, Page, PageRequest, Position, SortOrder, Total, Visibility,
 };
@@ -33,8 +34,7 @@ fn order(n: u128, buyer: UserId, seller: UserId) -> Order {
     Order::place(
         OrderId::from_uuid(Uuid::from_u128(n)),
         new,
-        FeeRate::default(),
-        &Deadlines::default(),
+        &Terms::default(),
         at,
     )
     .unwrap()
@@ -322,13 +322,7 @@ async fn disputes_list_newest_first_filtered_by_status() {
             };
             opened
                 .dispute
-                .update(
-                    &opened.order,
-                    update,
-                    FeeRate::default(),
-                    &Deadlines::default(),
-                    later(9),
-                )
+                .update(&opened.order, update, &Terms::default(), later(9))
                 .unwrap()
                 .dispute
         } else {

@@ -5,8 +5,8 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
-use order_domain::order::Deadlines;
-use order_domain::{FeeRate, Order, OrderId, OrderStatus};
+use order_domain::order::Terms;
+use order_domain::{Order, OrderId, OrderStatus};
 use order_ports::{OrderStore, StoreError};
 use order_postgres::test_db::TestDatabase;
 use order_postgres::PgStore;
@@ -52,8 +52,7 @@ fn another_order_of_the_same_listing() -> Order {
     Order::place(
         OrderId::from_uuid(Uuid::from_u128(77)),
         new_order(),
-        FeeRate::default(),
-        &Deadlines::default(),
+        &Terms::default(),
         t0(),
     )
     .unwrap()
@@ -80,13 +79,7 @@ async fn a_dispute_update_is_stored_and_shows_on_its_order() {
         admin_notes: Some("half the box was missing".into()),
     };
     let decision = dispute
-        .update(
-            &disputed,
-            update,
-            FeeRate::default(),
-            &Deadlines::default(),
-            later(9),
-        )
+        .update(&disputed, update, &Terms::default(), later(9))
         .unwrap();
     let mut uow = store.begin().await.unwrap();
     assert_eq!(
@@ -112,14 +105,7 @@ async fn a_dispute_update_is_stored_and_shows_on_its_order() {
 async fn outbox_messages_commit_with_their_change_or_not_at_all() {
     let db = TestDatabase::new();
     let store = store(&db);
-    let placed_order = Order::place(
-        placed().id,
-        new_order(),
-        FeeRate::default(),
-        &Deadlines::default(),
-        t0(),
-    )
-    .unwrap();
+    let placed_order = Order::place(placed().id, new_order(), &Terms::default(), t0()).unwrap();
     let message = |n: u128| order_ports::RecordedEvent {
         message: order_ports::OutboxMessage {
             event_id: order_domain::EventId::from_uuid(Uuid::from_u128(n)),

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{dev::Payload, post, FromRequest, HttpRequest};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use futures_util::future::LocalBoxFuture;
 use order_app::TrackingReceipt;
 use order_domain::order::{
@@ -84,7 +84,8 @@ impl FromBody for CarrierUpdate {
                 .transpose()
                 .map(Option::flatten),
         );
-        let (status, occurred_at) = (body.status, body.occurred_at);
+        // Kept to the microsecond, as every other time of an order is stored and shown.
+        let (status, occurred_at) = (body.status, body.occurred_at.trunc_subsecs(6));
         let parts = event_id.zip(carrier).zip(tracking_number).zip(detail).map(
             |(((event_id, carrier), tracking_number), detail)| {
                 CarrierUpdate(TrackingUpdate {

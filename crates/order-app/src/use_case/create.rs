@@ -60,8 +60,7 @@ impl OrderService {
         let placed = Order::place(
             id,
             new.clone(),
-            self.settings.fee_rate,
-            &self.settings.deadlines,
+            &self.settings.terms(),
             self.ports.clock.now(),
         )?;
         uow.insert_order(&placed.value).await?;

@@ -26,8 +26,7 @@ impl OrderService {
             &dispute,
             update,
             admin,
-            self.settings.fee_rate,
-            &self.settings.deadlines,
+            &self.settings.terms(),
             self.ports.clock.now(),
             self.settings.resume_after,
         )?;

@@ -48,8 +48,7 @@ impl OrderService {
             &dispute,
             buyer,
             offer_id,
-            self.settings.fee_rate,
-            &self.settings.deadlines,
+            &self.settings.terms(),
             self.ports.clock.now(),
             self.settings.resume_after,
         )?;

@@ -88,13 +88,7 @@ impl OrderService {
             }
             let id = OrderId::from_uuid(self.ports.ids.new_id());
             let now = self.ports.clock.now();
-            let placed = Order::place(
-                id,
-                new.clone(),
-                self.settings.fee_rate,
-                &self.settings.deadlines,
-                now,
-            )?;
+            let placed = Order::place(id, new.clone(), &self.settings.terms(), now)?;
             // A new order has no intent yet: this one is freshly recorded.
             let movement = placed
                 .value

@@ -59,8 +59,8 @@ impl OrderService {
         Ok(TrackingReceipt::Applied(ids))
     }
 
-    /// Forgets the ids of carriers' updates applied more than [`CARRIER_EVENTS_KEPT`] ago;
-    /// how many it forgot.
+    /// Forgets the ids of carriers' updates applied more than 30 days ago (far longer than
+    /// any carrier retries a delivery); how many it forgot.
     pub async fn forget_old_carrier_events(&self) -> Result<u64, AppError> {
         let before = self.ports.clock.now() - CARRIER_EVENTS_KEPT;
         Ok(self.ports.store.forget_carrier_events(before).await?)

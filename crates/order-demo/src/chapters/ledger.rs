@@ -46,9 +46,9 @@ impl Demo {
         let ledger = self.ledger().await?;
         println!("\nWhere the money is (the stand-in Wallet's ledger):");
         for (who, expected) in [
-            (Cast::ALICE, "670.60"),
+            (Cast::ALICE, "640.60"),
             (Cast::BOB, "10.00"),
-            (Cast::SAM, "313.80"),
+            (Cast::SAM, "342.30"),
         ] {
             let balance = self.balance(who).await?;
             println!("   {:<16} {balance:>9}", Cast::name(&who.to_string()));
@@ -80,7 +80,7 @@ impl Demo {
                 "MONEY MISMATCH"
             }
         );
-        if deposits != accounted || ledger["platform"] != "15.60" {
+        if deposits != accounted || ledger["platform"] != "17.10" {
             return Err(format!("the ledger does not add up: {ledger}"));
         }
         Ok(())

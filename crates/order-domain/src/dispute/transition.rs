@@ -9,8 +9,8 @@ use super::{Dispute, DisputeData, DisputeReason, DisputeStatus, EvidenceUrl, Res
 use crate::error::DomainError;
 use crate::event::{DomainEvent, EventType};
 use crate::id::{DisputeId, OfferId};
-use crate::money::{FeeRate, Money, Settlement};
-use crate::order::{resumed, Changed, Deadlines, Order, OrderAction, OrderStatus};
+use crate::money::{Money, Settlement};
+use crate::order::{resumed, Changed, Deadlines, Order, OrderAction, OrderStatus, Terms};
 
 /// An order that has just been disputed, with its new dispute.
 #[must_use]
@@ -141,7 +141,7 @@ impl Order {
         &self,
         resolution: Resolution,
         refund_amount: Option<Money>,
-        (fee_rate, deadlines): (FeeRate, &Deadlines),
+        terms: &Terms,
         opened_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(Order, Option<Payout>, Option<EventType>), DomainError> {
@@ -163,8 +163,12 @@ impl Order {
                 let refund = refund_amount.ok_or_else(|| {
                     DomainError::invalid("refund_amount", "This field is required.")
                 })?;
-                let settlement =
-                    Settlement::partial_refund(self.amount, self.shipping_cost, refund, fee_rate)?;
+                let settlement = Settlement::partial_refund(
+                    self.amount,
+                    self.shipping_cost,
+                    refund,
+                    terms.fee_rate,
+                )?;
                 data.status = OrderStatus::Completed;
                 data.completed_at = Some(now);
                 (
@@ -179,7 +183,7 @@ impl Order {
                 data.ship_by = data.ship_by.map(|due| resumed(due, opened_at, now));
                 data.auto_complete_at = Some(match data.auto_complete_at {
                     Some(due) => resumed(due, opened_at, now),
-                    None => deadlines.auto_complete_at_delivery(now),
+                    None => terms.deadlines.auto_complete_at_delivery(now),
                 });
                 (None, None)
             }
@@ -286,11 +290,10 @@ impl Dispute {
         &self,
         order: &Order,
         update: DisputeUpdate,
-        fee_rate: FeeRate,
-        deadlines: &Deadlines,
+        terms: &Terms,
         now: DateTime<Utc>,
     ) -> Result<DisputeDecision, DomainError> {
-        self.deciding(order, update, None, fee_rate, deadlines, now)
+        self.deciding(order, update, None, terms, now)
     }
 
     /// [`Dispute::update`], the resolution coming from the buyer's acceptance of the
@@ -300,8 +303,7 @@ impl Dispute {
         order: &Order,
         update: DisputeUpdate,
         accepted: Option<OfferId>,
-        fee_rate: FeeRate,
-        deadlines: &Deadlines,
+        terms: &Terms,
         now: DateTime<Utc>,
     ) -> Result<DisputeDecision, DomainError> {
         debug_assert_eq!(
@@ -372,7 +374,7 @@ impl Dispute {
         let (mut settled, payout, order_event) = order.settle(
             resolution,
             update.refund_amount,
-            (fee_rate, deadlines),
+            terms,
             self.created_at,
             now,
         )?;

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::operator::DirectSettlement;
 use super::{
-    ActionReason, CancellationReason, Changed, Deadlines, Order, OrderAction, OrderSource,
-    OrderStatus, Party,
+    ActionReason, CancellationReason, Changed, Order, OrderAction, OrderSource, OrderStatus, Party,
+    Terms,
 };
 use crate::dispute::{Dispute, DisputeUpdate, Payout};
 use crate::dispute::{DisputeStatus, Resolution};
@@ -26,7 +26,7 @@ use crate::error::DomainError;
 use crate::event::Actor;
 use crate::event::DomainEvent;
 use crate::id::{DisputeId, EscrowId, OfferId, UserId};
-use crate::money::{FeeRate, Money, Settlement};
+use crate::money::{Money, Settlement};
 
 /// A Wallet movement this order is waiting on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -412,8 +412,7 @@ impl Order {
         &self,
         answer: WalletAnswer,
         dispute: Option<&Dispute>,
-        fee_rate: FeeRate,
-        deadlines: &Deadlines,
+        terms: &Terms,
         now: DateTime<Utc>,
     ) -> Result<IntentFinished, DomainError> {
         let Some(intent) = &self.escrow_intent else {
@@ -431,7 +430,7 @@ impl Order {
         match (&intent.purpose, answer) {
             (EscrowPurpose::Payment { .. }, WalletAnswer::Held(escrow_id)) => {
                 let paid = cleared
-                    .mark_paid(escrow_id, deadlines, now)?
+                    .mark_paid(escrow_id, &terms.deadlines, now)?
                     .ok_or_else(|| cleared.refuse(OrderAction::MarkPaid))?;
                 Ok(changed(paid))
             }
@@ -455,8 +454,7 @@ impl Order {
                 let dispute = dispute.filter(|d| d.id == *dispute_id).ok_or_else(|| {
                     DomainError::invalid("dispute", "The resolution's dispute is missing.")
                 })?;
-                let decision =
-                    dispute.deciding(&cleared, update.clone(), *offer, fee_rate, deadlines, now)?;
+                let decision = dispute.deciding(&cleared, update.clone(), *offer, terms, now)?;
                 if decision.payout.as_ref() != Some(payout) {
                     return Err(DomainError::invalid(
                         "refund_amount",
@@ -560,8 +558,7 @@ impl Order {
         dispute: &Dispute,
         update: DisputeUpdate,
         admin: Admin,
-        fee_rate: FeeRate,
-        deadlines: &Deadlines,
+        terms: &Terms,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<DisputeChange, DomainError> {
@@ -569,8 +566,7 @@ impl Order {
             id: admin.id(),
             offer: None,
         };
-        let rules = (fee_rate, deadlines);
-        self.request_decision(dispute, update, decider, rules, now, resume_after)
+        self.request_decision(dispute, update, decider, terms, now, resume_after)
     }
 
     /// Step (1) of the buyer's acceptance of the seller's pending offer `offer_id`: the
@@ -582,8 +578,7 @@ impl Order {
         dispute: &Dispute,
         by: Buyer,
         offer_id: OfferId,
-        fee_rate: FeeRate,
-        deadlines: &Deadlines,
+        terms: &Terms,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<IntentRequest, DomainError> {
@@ -603,8 +598,7 @@ impl Order {
             id: by.id(),
             offer: Some(offer_id),
         };
-        let rules = (fee_rate, deadlines);
-        match self.request_decision(dispute, update, decider, rules, now, resume_after)? {
+        match self.request_decision(dispute, update, decider, terms, now, resume_after)? {
             DisputeChange::Movement(request) => Ok(request),
             // An offer refunds more than nothing, so its resolution always moves money.
             DisputeChange::Decided(_) => Err(DomainError::invalid(
@@ -619,17 +613,11 @@ impl Order {
         dispute: &Dispute,
         update: DisputeUpdate,
         decider: Decider,
-        (fee_rate, deadlines): (FeeRate, &Deadlines),
+        terms: &Terms,
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<DisputeChange, DomainError> {
-        let decision = dispute.update(
-            &self.without_intent(),
-            update.clone(),
-            fee_rate,
-            deadlines,
-            now,
-        )?;
+        let decision = dispute.update(&self.without_intent(), update.clone(), terms, now)?;
         match decision.payout {
             None if self.escrow_intent.is_some() => Err(DomainError::OperationInProgress),
             None => Ok(DisputeChange::Decided(decision)),

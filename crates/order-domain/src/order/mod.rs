@@ -8,6 +8,7 @@ mod escrow_intent;
 mod operator;
 mod shipping;
 mod status;
+mod terms;
 mod transition;
 
 pub use allowed::{DISPUTE_ACTIONS, ORDER_ACTIONS};
@@ -27,6 +28,7 @@ pub use operator::{
 pub(crate) use shipping::string_newtype_conversions;
 pub use shipping::{Carrier, ShippingAddress, TrackingNumber};
 pub use status::{OrderAction, OrderSource, OrderStatus, UnknownOrderStatus};
+pub use terms::Terms;
 pub use transition::NewOrder;
 
 use std::ops::Deref;

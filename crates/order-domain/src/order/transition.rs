@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 
 use super::{
     CancellationReason, Carrier, Changed, Deadlines, Order, OrderAction, OrderData, OrderSource,
-    OrderStatus, ShippingAddress, TrackingNumber,
+    OrderStatus, ShippingAddress, Terms, TrackingNumber,
 };
 use crate::error::{DomainError, ListingUnavailable};
 use crate::event::EventType;
 use crate::id::{EscrowId, ListingId, OrderId, UserId};
 use crate::listing::Listing;
-use crate::money::{FeeRate, Money, Settlement};
+use crate::money::{Money, Settlement};
 
 /// What a new order is made of, before it gets an id, a fee and a status.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,13 +66,12 @@ impl NewOrder {
 }
 
 impl Order {
-    /// A new order awaiting payment, its fee computed at `fee_rate` and, for an auction's
-    /// winner, its payment deadline set. Raises `order.created`.
+    /// A new order awaiting payment, its fee computed at the terms' fee rate and, for an
+    /// auction's winner, its payment deadline set. Raises `order.created`.
     pub fn place(
         id: OrderId,
         new: NewOrder,
-        fee_rate: FeeRate,
-        deadlines: &Deadlines,
+        terms: &Terms,
         now: DateTime<Utc>,
     ) -> Result<Changed<Order>, DomainError> {
         if new.buyer_id == new.seller_id {
@@ -99,7 +98,7 @@ impl Order {
             buyer_id: new.buyer_id,
             seller_id: new.seller_id,
             source: new.source,
-            fee_amount: fee_rate.fee_on(new.amount),
+            fee_amount: terms.fee_rate.fee_on(new.amount),
             amount: new.amount,
             shipping_cost: new.shipping_cost,
             status: OrderStatus::PendingPayment,
@@ -114,7 +113,7 @@ impl Order {
             completed_at: None,
             cancelled_at: None,
             cancellation_reason: None,
-            pay_by: deadlines.pay_by(new.source, now),
+            pay_by: terms.deadlines.pay_by(new.source, now),
             ship_by: None,
             ship_overdue_at: None,
             auto_complete_at: None,
