@@ -21,6 +21,7 @@ pub mod id;
 pub mod listing;
 pub mod money;
 pub mod order;
+pub mod reconcile;
 mod text;
 
 pub use caller::{Admin, Buyer, Participant, Seller, SellerOrAdmin};

@@ -96,6 +96,16 @@ impl Settlement {
         })
     }
 
+    /// The parts as another party reports them (the Wallet's account of a payout), to be
+    /// compared with the order's own: no rule is checked, they need not even add up.
+    pub fn from_parts(buyer_refund: Money, seller_amount: Money, fee_amount: Money) -> Settlement {
+        Settlement {
+            buyer_refund,
+            seller_amount,
+            fee_amount,
+        }
+    }
+
     /// What goes back to the buyer.
     pub fn buyer_refund(&self) -> Money {
         self.buyer_refund
