@@ -7,6 +7,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
+use order_domain::reconcile::EscrowRecord;
 use order_domain::{
     Dispute, DisputeId, EscrowId, EventType, Listing, ListingId, Order, OrderId, OrderStatus,
 };
@@ -83,6 +84,14 @@ impl Wallet for MeasuredWallet {
         let result = self.inner.refund_escrow(request).await;
         self.metrics
             .peer_call("wallet", "refund_escrow", started, wallet_outcome(&result));
+        result
+    }
+
+    async fn escrow(&self, id: EscrowId) -> Result<Option<EscrowRecord>, WalletError> {
+        let started = Instant::now();
+        let result = self.inner.escrow(id).await;
+        self.metrics
+            .peer_call("wallet", "read_escrow", started, wallet_outcome(&result));
         result
     }
 }

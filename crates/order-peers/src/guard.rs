@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
+use order_domain::reconcile::EscrowRecord;
 use order_domain::EscrowId;
 use order_ports::{Clock, HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
 use tokio::sync::Semaphore;
@@ -200,6 +201,10 @@ impl Wallet for GuardedWallet {
 
     async fn refund_escrow(&self, request: RefundEscrow) -> Result<(), WalletError> {
         self.guarded(self.inner.refund_escrow(request)).await
+    }
+
+    async fn escrow(&self, id: EscrowId) -> Result<Option<EscrowRecord>, WalletError> {
+        self.guarded(self.inner.escrow(id)).await
     }
 }
 

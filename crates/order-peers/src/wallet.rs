@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use order_domain::reconcile::EscrowRecord;
 use order_domain::EscrowId;
 use order_ports::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
 use reqwest::{Method, StatusCode};
@@ -112,5 +113,31 @@ impl Wallet for HttpWallet {
         self.post("/internal/refund-escrow/", &body, &request.idempotency_key)
             .await
             .map(drop)
+    }
+
+    async fn escrow(&self, id: EscrowId) -> Result<Option<EscrowRecord>, WalletError> {
+        let answer = self
+            .client
+            .call(
+                Method::GET,
+                &format!("/internal/escrows/{id}/"),
+                None::<&()>,
+                None,
+            )
+            .await
+            .map_err(WalletError::Unavailable)?;
+        match answer.status {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => return Ok(None),
+            _ => return Err(WalletError::Rejected(answer.excerpt())),
+        }
+        let record: EscrowRecord = answer.json().map_err(WalletError::Rejected)?;
+        if record.escrow_id != id {
+            return Err(WalletError::Rejected(format!(
+                "asked for escrow {id}, got escrow {}",
+                record.escrow_id
+            )));
+        }
+        Ok(Some(record))
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::fixtures::*;
+use order_domain::reconcile::EscrowRecord;
 use order_domain::EscrowId;
 use order_peers::{BreakerState, GuardSettings, GuardedWallet};
 use order_ports::{Clock, HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
@@ -50,6 +51,10 @@ impl Wallet for FlakyWallet {
     }
 
     async fn refund_escrow(&self, _: RefundEscrow) -> Result<(), WalletError> {
+        unreachable!()
+    }
+
+    async fn escrow(&self, _: EscrowId) -> Result<Option<EscrowRecord>, WalletError> {
         unreachable!()
     }
 }
@@ -123,6 +128,10 @@ impl Wallet for GatedWallet {
     }
 
     async fn refund_escrow(&self, _: RefundEscrow) -> Result<(), WalletError> {
+        unreachable!()
+    }
+
+    async fn escrow(&self, _: EscrowId) -> Result<Option<EscrowRecord>, WalletError> {
         unreachable!()
     }
 }

@@ -5,6 +5,7 @@
 //! retry, the caller's retry, a worker finishing the intent — never moves money twice.
 
 use async_trait::async_trait;
+use order_domain::reconcile::EscrowRecord;
 use order_domain::{EscrowId, Money, OrderId, UserId};
 
 /// Take `amount` from the buyer's balance into a new escrow for the order.
@@ -77,4 +78,10 @@ pub trait Wallet: Send + Sync {
 
     /// Refunds the escrow as split in the request; again with the same request is a no-op.
     async fn refund_escrow(&self, request: RefundEscrow) -> Result<(), WalletError>;
+
+    /// The Wallet's account of one escrow, read without changing anything; `None` when the
+    /// Wallet does not know it (a 404). MUST return [`WalletError::Unavailable`] or
+    /// [`WalletError::Shed`] when it could not be read, never `None`: an unreadable Wallet
+    /// is not an unknown escrow.
+    async fn escrow(&self, id: EscrowId) -> Result<Option<EscrowRecord>, WalletError>;
 }

@@ -4,11 +4,14 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse, Scope};
+use order_domain::Money;
 use rust_decimal::Decimal;
+use serde::Deserialize;
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::fault::{Fault, FaultMode, FaultTarget};
-use crate::state::{Seed, StubState};
+use crate::state::{EscrowState, Seed, StubState};
 use crate::StubConfig;
 
 pub(crate) enum Guarded {
@@ -89,6 +92,57 @@ pub(crate) fn routes() -> Scope {
         .route("/faults/", web::delete().to(clear_faults))
         .route("/ledger/", web::get().to(ledger))
         .route("/reset/", web::post().to(reset))
+        .route("/escrows/{escrow_id}/drift/", web::post().to(drift))
+}
+
+/// A silent change to one escrow: what a restored backup or a hand fix in the Wallet's
+/// database would do. No ledger entry is written and no balance moves, so that the Order
+/// Service's reconciliation, not the stand-in, has to notice.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscrowDrift {
+    state: Option<EscrowState>,
+    amount: Option<Money>,
+    seller_amount: Option<Money>,
+    fee_amount: Option<Money>,
+    refund_amount: Option<Money>,
+    /// Forget the escrow altogether.
+    #[serde(default)]
+    forget: bool,
+}
+
+async fn drift(
+    path: web::Path<Uuid>,
+    body: web::Json<EscrowDrift>,
+    state: web::Data<StubState>,
+) -> HttpResponse {
+    let change = body.into_inner();
+    let mut book = state.book();
+    let id = path.into_inner();
+    if change.forget {
+        return match book.escrows.remove(&id) {
+            Some(_) => HttpResponse::NoContent().finish(),
+            None => HttpResponse::NotFound().json(json!({"detail": "Not found."})),
+        };
+    }
+    let Some(escrow) = book.escrows.get_mut(&id) else {
+        return HttpResponse::NotFound().json(json!({"detail": "Not found."}));
+    };
+    let amount = |money: Money| money.amount();
+    if let Some(to) = change.state {
+        escrow.state = to;
+    }
+    escrow.amount = change.amount.map(amount).unwrap_or(escrow.amount);
+    for (part, value) in [
+        (&mut escrow.seller_amount, change.seller_amount),
+        (&mut escrow.fee_amount, change.fee_amount),
+        (&mut escrow.refund_amount, change.refund_amount),
+    ] {
+        if let Some(value) = value {
+            *part = Some(value.amount());
+        }
+    }
+    HttpResponse::Ok().json(crate::wallet::describe(escrow))
 }
 
 /// Adds listings and deposits money into wallets.
@@ -137,7 +191,7 @@ async fn ledger(state: web::Data<StubState>) -> HttpResponse {
 }
 
 /// Amounts with two places, as money is written everywhere else.
-fn cents(mut amount: Decimal) -> Decimal {
+pub(crate) fn cents(mut amount: Decimal) -> Decimal {
     amount.rescale(2);
     amount
 }

@@ -38,7 +38,7 @@ pub struct Seed {
     pub wallets: Vec<SeedWallet>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(crate) enum EscrowState {
     Held,
@@ -53,6 +53,10 @@ pub(crate) struct Escrow {
     pub buyer_id: Uuid,
     pub amount: Decimal,
     pub state: EscrowState,
+    /// How it was paid out; `None` while held.
+    pub seller_amount: Option<Decimal>,
+    pub fee_amount: Option<Decimal>,
+    pub refund_amount: Option<Decimal>,
 }
 
 /// One movement of money, as the ledger shows it.

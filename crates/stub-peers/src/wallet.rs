@@ -19,6 +19,46 @@ pub(crate) fn routes() -> Scope {
         .route("/hold-escrow/", web::post().to(hold))
         .route("/release-escrow/", web::post().to(release))
         .route("/refund-escrow/", web::post().to(refund))
+        .route("/escrows/{escrow_id}/", web::get().to(read_escrow))
+}
+
+/// One escrow as the Wallet describes it: the three parts null while it is held.
+async fn read_escrow(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<StubState>,
+    config: web::Data<StubConfig>,
+) -> HttpResponse {
+    let (drop_answer, stall) = match guard(&req, &state, &config, FaultTarget::Wallet).await {
+        Guarded::Refused(response) => return response,
+        Guarded::Serve { drop_answer, stall } => (drop_answer, stall),
+    };
+    let found = Uuid::parse_str(&path)
+        .ok()
+        .and_then(|id| state.book().escrows.get(&id).cloned());
+    if drop_answer {
+        return crate::control::dropped_answer();
+    }
+    if let Some(stall) = stall {
+        tokio::time::sleep(stall).await;
+    }
+    match found {
+        Some(escrow) => HttpResponse::Ok().json(describe(&escrow)),
+        None => HttpResponse::NotFound().json(json!({"detail": "Not found."})),
+    }
+}
+
+pub(crate) fn describe(escrow: &Escrow) -> Value {
+    let money = |amount: Option<Decimal>| amount.map(crate::control::cents);
+    json!({
+        "escrow_id": escrow.id,
+        "order_id": escrow.order_id,
+        "state": escrow.state,
+        "amount": crate::control::cents(escrow.amount),
+        "seller_amount": money(escrow.seller_amount),
+        "fee_amount": money(escrow.fee_amount),
+        "refund_amount": money(escrow.refund_amount),
+    })
 }
 
 #[derive(Deserialize)]
@@ -87,6 +127,9 @@ async fn hold(
                     buyer_id: hold.buyer_id,
                     amount,
                     state: EscrowState::Held,
+                    seller_amount: None,
+                    fee_amount: None,
+                    refund_amount: None,
                 },
             );
             book.entries.push(crate::state::Entry {
@@ -119,14 +162,20 @@ async fn release(
                 Ok(escrow) => escrow,
                 Err(refusal) => return refusal,
             };
+            let escrow_buyer = escrow.buyer_id;
             settle(
                 book,
                 escrow,
                 EscrowState::Released,
                 "release",
                 [
-                    (Account::User(r.seller_id), r.seller_amount.amount()),
-                    (Account::Platform, r.fee_amount.amount()),
+                    (Part::Refund, Account::User(escrow_buyer), Decimal::ZERO),
+                    (
+                        Part::Seller,
+                        Account::User(r.seller_id),
+                        r.seller_amount.amount(),
+                    ),
+                    (Part::Fee, Account::Platform, r.fee_amount.amount()),
                 ],
             )
         },
@@ -168,9 +217,17 @@ async fn refund(
                 EscrowState::Refunded,
                 "refund",
                 [
-                    (Account::User(r.buyer_id), r.refund_amount.amount()),
-                    (Account::User(r.seller_id), r.seller_amount.amount()),
-                    (Account::Platform, r.fee_amount.amount()),
+                    (
+                        Part::Refund,
+                        Account::User(r.buyer_id),
+                        r.refund_amount.amount(),
+                    ),
+                    (
+                        Part::Seller,
+                        Account::User(r.seller_id),
+                        r.seller_amount.amount(),
+                    ),
+                    (Part::Fee, Account::Platform, r.fee_amount.amount()),
                 ],
             )
         },
@@ -209,20 +266,31 @@ fn payable(
     Ok(escrow.clone())
 }
 
-fn settle<const N: usize>(
+/// Which of an escrow's three parts a credit pays.
+enum Part {
+    Refund,
+    Seller,
+    Fee,
+}
+
+fn settle(
     book: &mut Book,
     escrow: Escrow,
     to: EscrowState,
     kind: &'static str,
-    credits: [(Account, Decimal); N],
+    credits: [(Part, Account, Decimal); 3],
 ) -> Outcome {
-    for (account, amount) in credits {
+    let mut paid = escrow.clone();
+    paid.state = to;
+    for (part, account, amount) in credits {
         book.credit(kind, escrow.id, account, amount);
+        *match part {
+            Part::Refund => &mut paid.refund_amount,
+            Part::Seller => &mut paid.seller_amount,
+            Part::Fee => &mut paid.fee_amount,
+        } = Some(amount);
     }
-    book.escrows
-        .get_mut(&escrow.id)
-        .expect("the escrow was just read")
-        .state = to;
+    book.escrows.insert(escrow.id, paid);
     (200, json!({"escrow_id": escrow.id, "status": to}))
 }
 

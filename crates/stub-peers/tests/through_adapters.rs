@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use order_domain::fixtures::*;
-use order_domain::{EscrowId, ListingId, OrderId, UserId};
+use order_domain::reconcile::{EscrowRecord, EscrowState};
+use order_domain::{EscrowId, ListingId, OrderId, Settlement, UserId};
 use order_peers::{HttpListings, HttpWallet, PeerConfig};
 use order_ports::{
     HoldEscrow, ListingError, Listings, RefundEscrow, ReleaseEscrow, Wallet, WalletError,
@@ -333,4 +334,117 @@ async fn a_wrong_service_token_is_refused() {
         matches!(outcome, Err(WalletError::Rejected(ref m)) if m.contains("403")),
         "{outcome:?}"
     );
+}
+
+#[tokio::test]
+async fn a_held_escrow_reads_back_with_its_amount_and_no_parts() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "135.00").await;
+    let escrow = hold(&stub, order(20)).await;
+    let record = stub.wallet().escrow(escrow).await.unwrap().unwrap();
+    assert_eq!(
+        record,
+        EscrowRecord {
+            escrow_id: escrow,
+            order_id: order(20),
+            state: EscrowState::Held,
+            amount: money("135.00"),
+            seller_amount: None,
+            fee_amount: None,
+            refund_amount: None,
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_paid_out_escrow_reads_back_with_its_three_parts() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "270.00").await;
+    let released = hold(&stub, order(21)).await;
+    stub.wallet()
+        .release_escrow(release(released, order(21)))
+        .await
+        .unwrap();
+    let refunded = hold(&stub, order(22)).await;
+    stub.wallet()
+        .refund_escrow(refund(refunded, order(22), "25.00", "105.00", "5.00"))
+        .await
+        .unwrap();
+    let wallet = stub.wallet();
+    let record = wallet.escrow(released).await.unwrap().unwrap();
+    assert_eq!(record.state, EscrowState::Released);
+    assert_eq!(
+        record.split(),
+        Some(Settlement::from_parts(
+            money("0.00"),
+            money("128.75"),
+            money("6.25")
+        ))
+    );
+    let record = wallet.escrow(refunded).await.unwrap().unwrap();
+    assert_eq!(record.state, EscrowState::Refunded);
+    assert_eq!(
+        record.split(),
+        Some(Settlement::from_parts(
+            money("25.00"),
+            money("105.00"),
+            money("5.00")
+        ))
+    );
+}
+
+#[tokio::test]
+async fn an_escrow_the_wallet_never_held_reads_as_none() {
+    let stub = Stub::start();
+    let unknown = EscrowId::from_uuid(Uuid::from_u128(123));
+    assert_eq!(stub.wallet().escrow(unknown).await, Ok(None));
+}
+
+#[tokio::test]
+async fn an_unreadable_wallet_is_unavailable_not_an_unknown_escrow() {
+    let stub = Stub::start();
+    stub.post(
+        "/_stub/faults/",
+        json!({"target": "wallet", "mode": "unavailable"}),
+    )
+    .await;
+    let unknown = EscrowId::from_uuid(Uuid::from_u128(123));
+    assert!(matches!(
+        stub.wallet().escrow(unknown).await,
+        Err(WalletError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_drift_made_on_purpose_shows_in_the_escrow_and_moves_no_money() {
+    let stub = Stub::start();
+    stub.deposit(buyer(), "135.00").await;
+    let escrow = hold(&stub, order(23)).await;
+    stub.post(
+        &format!("/_stub/escrows/{escrow}/drift/"),
+        json!({"state": "RELEASED", "amount": "134.99"}),
+    )
+    .await;
+    let record = stub.wallet().escrow(escrow).await.unwrap().unwrap();
+    assert_eq!(record.state, EscrowState::Released);
+    assert_eq!(record.amount, money("134.99"));
+    let ledger: Value = stub
+        .http
+        .get(format!("{}/_stub/ledger/", stub.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(balance(&ledger, buyer()), "0.00");
+    assert_eq!(balance(&ledger, seller()), "0.00");
+    assert_eq!(ledger["platform"], "0.00");
+
+    stub.post(
+        &format!("/_stub/escrows/{escrow}/drift/"),
+        json!({"forget": true}),
+    )
+    .await;
+    assert_eq!(stub.wallet().escrow(escrow).await, Ok(None));
 }
