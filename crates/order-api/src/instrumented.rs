@@ -11,7 +11,7 @@ use order_domain::reconcile::EscrowRecord;
 use order_domain::{
     Dispute, DisputeId, EscrowId, EventType, Listing, ListingId, Order, OrderId, OrderStatus,
 };
-use order_ports::store::{DisputeQuery, OrderQuery, Page};
+use order_ports::store::{DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page};
 use order_ports::{
     FeedEvent, HistoryEntry, HoldEscrow, IntentStats, ListingError, Listings, OrderStore,
     RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, UnitOfWork, Wallet, WalletError,
@@ -164,6 +164,15 @@ impl OrderStore for MeasuredStore {
 
     async fn intent_stats(&self) -> Result<IntentStats, StoreError> {
         self.inner.intent_stats().await
+    }
+
+    async fn escrow_lines(
+        &self,
+        scope: EscrowScope,
+        after: Option<EscrowCursor>,
+        limit: usize,
+    ) -> Result<EscrowLines, StoreError> {
+        self.inner.escrow_lines(scope, after, limit).await
     }
 
     async fn history(

@@ -8,6 +8,7 @@
 //!
 //! It is not durable and keeps every row and lock it ever had: not for production.
 
+mod escrows;
 mod lists;
 mod locks;
 mod state;
@@ -19,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::{Dispute, DisputeId, Order, OrderId};
-use order_ports::store::{DisputeQuery, OrderQuery, Page};
+use order_ports::store::{DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page};
 use order_ports::{
     FeedEvent, HistoryEntry, IntentStats, OrderStore, RecordedEvent, StoreError, UnitOfWork,
 };
@@ -172,5 +173,14 @@ impl OrderStore for MemoryStore {
         let kept = state.carrier_events.len();
         state.carrier_events.retain(|_, (_, at)| *at >= before);
         Ok((kept - state.carrier_events.len()) as u64)
+    }
+
+    async fn escrow_lines(
+        &self,
+        scope: EscrowScope,
+        after: Option<EscrowCursor>,
+        limit: usize,
+    ) -> Result<EscrowLines, StoreError> {
+        Ok(self.state()?.escrow_lines(scope, after, limit))
     }
 }

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::{
-    Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
+    Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, Settlement,
+    UserId,
 };
 use uuid::Uuid;
 
@@ -190,6 +191,57 @@ pub trait OrderStore: Send + Sync {
 
     /// Forgets the carriers' updates recorded before `before`; how many it forgot.
     async fn forget_carrier_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Up to `limit` of the orders in `scope` that have an escrow, after `after` (from the
+    /// start when `None`), each with the settlement its payout recorded, as last committed.
+    /// Paging with the returned `next` until it is `None` reads every such order once
+    /// (an order changed while the pages are read may be read again, never skipped), in
+    /// constant memory however many there are. Nothing is locked.
+    async fn escrow_lines(
+        &self,
+        scope: EscrowScope,
+        after: Option<EscrowCursor>,
+        limit: usize,
+    ) -> Result<EscrowLines, StoreError>;
+}
+
+/// Which orders a reconciliation reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EscrowScope {
+    /// Every order.
+    All,
+    /// The orders changed at or after this time: at least those — a store may include a few
+    /// changed shortly before, never leave one out.
+    ChangedSince(DateTime<Utc>),
+    /// One order.
+    Order(OrderId),
+}
+
+/// Where a read of [`OrderStore::escrow_lines`] stopped. Only the store that returned it
+/// knows what it means: pass it back unchanged, with the same scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EscrowCursor {
+    /// After this order, in id order.
+    AfterOrder(OrderId),
+    /// After this place in the store's log of changes.
+    AfterChange(i64),
+}
+
+/// An order as a reconciliation compares it with its escrow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscrowLine {
+    pub order: Order,
+    /// The split its payout recorded (the settlement of its latest event carrying one),
+    /// if it was paid out and the record is kept.
+    pub settlement: Option<Settlement>,
+}
+
+/// One page of [`OrderStore::escrow_lines`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscrowLines {
+    pub lines: Vec<EscrowLine>,
+    /// Where the next page starts; `None` when this was the last.
+    pub next: Option<EscrowCursor>,
 }
 
 /// One event of an order's history.

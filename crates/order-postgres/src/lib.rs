@@ -6,6 +6,7 @@
 //! their outbox rows in the same transaction. It holds no business rule.
 
 mod error;
+mod escrows;
 mod explain;
 mod fragment;
 mod idempotency;

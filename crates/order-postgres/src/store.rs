@@ -8,7 +8,9 @@ use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use order_domain::order::{ParcelKey, Sweep};
 use order_domain::{Dispute, DisputeId, Order, OrderId};
-use order_ports::store::{DisputeQuery, OrderQuery, Page, SortOrder};
+use order_ports::store::{
+    DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, SortOrder,
+};
 use order_ports::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
 use uuid::Uuid;
 
@@ -336,6 +338,15 @@ impl OrderStore for PgStore {
                 .await
                 .map_err(store_error)?;
         Ok(u64::try_from(forgotten).unwrap_or_default())
+    }
+
+    async fn escrow_lines(
+        &self,
+        scope: EscrowScope,
+        after: Option<EscrowCursor>,
+        limit: usize,
+    ) -> Result<EscrowLines, StoreError> {
+        self.read_escrow_lines(scope, after, limit).await
     }
 
     async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {

@@ -33,6 +33,9 @@ macro_rules! store_contract {
             a_carrier_event_recorded_concurrently_waits_and_is_refused,
             carrier_events_are_forgotten_after_their_time,
             a_delivery_problem_reads_back,
+            escrow_lines_page_through_every_order_with_an_escrow_once,
+            a_paid_out_order_reads_with_the_settlement_its_latest_event_recorded,
+            changed_since_reads_each_changed_order_once,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
