@@ -22,7 +22,7 @@ impl State {
                 };
                 self.orders
                     .keys()
-                    .filter(|id| from.is_none_or(|from| **id > from))
+                    .filter(|id| from.map_or(true, |from| **id > from))
                     .map(|id| (EscrowCursor::AfterOrder(*id), *id))
                     .collect()
             }
