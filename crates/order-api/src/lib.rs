@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox_admin;
 pub mod query;
+pub mod reconcile;
 pub mod reply;
 pub mod representation;
 mod routes;

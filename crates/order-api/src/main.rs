@@ -45,6 +45,25 @@ enum Command {
         #[arg(long)]
         staff: bool,
     },
+    /// Compare every order that has an escrow with the Wallet's account of it. Exit 0 when
+    /// they all agree, 1 when something drifts, 2 when the run could not finish (the Wallet
+    /// or the database could not be read).
+    Reconcile {
+        /// Only the orders changed since then: a time (2026-12-01T00:00:00Z) or how long
+        /// ago (24h, 7d).
+        #[arg(long, value_name = "TIME", value_parser = since)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only this order.
+        #[arg(long, value_name = "ORDER_ID")]
+        order: Option<uuid::Uuid>,
+        /// One JSON object a line (each finding, then the summary) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Wallet calls in flight at most.
+        #[arg(long, value_name = "N", default_value_t = order_api::reconcile::DEFAULT_CONCURRENCY,
+              value_parser = concurrency)]
+        concurrency: usize,
+    },
     /// Print the Carrier-Signature header value of the body on stdin, signed with
     /// $CARRIER_WEBHOOK_SECRET now, for trying the carrier endpoint by hand.
     CarrierSign {
@@ -108,6 +127,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Command::Reconcile {
+        since,
+        order,
+        json,
+        concurrency,
+    }) = cli.command
+    {
+        return reconcile(&config, since, order, json, concurrency).await;
+    }
     if !matches!(cli.command, Some(Command::Outbox(_))) {
         telemetry::init(config.log_format);
     }
@@ -150,6 +178,43 @@ async fn run(command: Command, config: Config) -> Result<(), StartError> {
     workers.stop(Duration::from_secs(10)).await;
     tracing::info!("order-api stopped");
     Ok(())
+}
+
+fn concurrency(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n @ 1..=256) => Ok(n),
+        _ => Err(format!("{value:?}: give a number of calls from 1 to 256")),
+    }
+}
+
+fn since(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    order_api::reconcile::parse_since(value, chrono::Utc::now())
+}
+
+/// `order-api reconcile`: the findings on stdout, progress on a terminal's stderr, the
+/// verdict in the exit code.
+async fn reconcile(
+    config: &Config,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    order: Option<uuid::Uuid>,
+    json: bool,
+    concurrency: usize,
+) -> ExitCode {
+    use order_api::reconcile::{self, Options, Verdict};
+    let service = match reconcile::service(config, concurrency) {
+        Ok(service) => service,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(Verdict::Unfinished.exit_code());
+        }
+    };
+    let options = Options {
+        scope: reconcile::scope(since, order.map(order_domain::OrderId::from_uuid)),
+        json,
+        concurrency,
+    };
+    let verdict = reconcile::run(&service, options, &mut std::io::stdout().lock()).await;
+    ExitCode::from(verdict.exit_code())
 }
 
 /// `order-api carrier-sign`: the signature a carrier aggregator would send with the body

@@ -28,6 +28,9 @@ pub use use_case::create::AuctionWin;
 pub use use_case::deadlines::DeadlineSweep;
 pub use use_case::purchase::Purchase;
 pub use use_case::queries::OrderListRequest;
+pub use use_case::reconcile::{
+    Finding, FindingKind, ReconcileError, ReconcileProgress, ReconcileSummary,
+};
 pub use use_case::resume::IntentSweep;
 pub use use_case::tracking::TrackingReceipt;
 pub use use_case::Placed;

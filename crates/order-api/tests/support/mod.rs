@@ -217,6 +217,16 @@ impl TestApp {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// Runs `order-api ARGS…` with this app's settings to the end, off the runtime's
+    /// threads (it calls the stand-ins this process serves); whatever it exited with.
+    pub async fn run_binary_output(&self, args: &[&str]) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_order-api"));
+        command.args(args).env_clear().envs(&self.vars);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+
     /// Another replica of the service: the same database, peers and settings, its own
     /// workers and pool.
     pub async fn replica(&self) -> Application {
@@ -318,14 +328,23 @@ impl TestApp {
     }
 
     pub async fn fault(&self, fault: Value) {
+        self.stub_post("/_stub/faults/", fault).await;
+    }
+
+    /// POSTs `body` to the stand-ins' `path`, asserting it succeeded.
+    pub async fn stub_post(&self, path: &str, body: Value) {
         let response = self
             .http
-            .post(format!("{}/_stub/faults/", self.peers))
-            .json(&fault)
+            .post(format!("{}{path}", self.peers))
+            .json(&body)
             .send()
             .await
             .unwrap();
-        assert!(response.status().is_success());
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
     }
 
     pub async fn clear_faults(&self) {

@@ -14,6 +14,7 @@ pub mod offers;
 pub mod operator;
 pub mod purchase;
 pub mod queries;
+pub mod reconcile;
 pub mod resume;
 pub mod ship;
 pub mod story;
