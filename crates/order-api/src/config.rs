@@ -72,6 +72,9 @@ pub struct Config {
     /// How long after its delivery an order completes at the latest
     /// (`AUTO_COMPLETE_AFTER_DELIVERY`).
     pub auto_complete_after_delivery: Duration,
+    /// How often the orders changed lately are reconciled with the Wallet
+    /// (`RECONCILE_INTERVAL`); unset, never.
+    pub reconcile_interval: Option<Duration>,
     /// The secret carriers' updates are signed with (`CARRIER_WEBHOOK_SECRET`); unset, the
     /// carrier endpoint answers 404.
     pub carrier_webhook_secret: Option<CarrierSecret>,
@@ -201,6 +204,10 @@ impl Config {
             auto_complete_after_delivery: vars
                 .duration("AUTO_COMPLETE_AFTER_DELIVERY", Duration::from_secs(3 * DAY))?,
             carrier_webhook_secret: vars.text("CARRIER_WEBHOOK_SECRET").map(CarrierSecret::new),
+            reconcile_interval: vars
+                .text("RECONCILE_INTERVAL")
+                .map(|_| vars.duration("RECONCILE_INTERVAL", Duration::ZERO))
+                .transpose()?,
             auto_complete_interval: vars
                 .duration("AUTO_COMPLETE_INTERVAL", Duration::from_secs(60))?,
             payment_window: vars.duration("PAYMENT_WINDOW", Duration::from_secs(4 * DAY))?,
@@ -285,10 +292,15 @@ impl Config {
             ("DEADLINE_INTERVAL", config.deadline_interval),
             ("WALLET_BREAKER_COOLDOWN", config.wallet_guard.cooldown),
         ];
-        let set = config.jwt_max_age.map(|age| ("JWT_MAX_AGE", age));
+        let set = [
+            config.jwt_max_age.map(|age| ("JWT_MAX_AGE", age)),
+            config
+                .reconcile_interval
+                .map(|every| ("RECONCILE_INTERVAL", every)),
+        ];
         if let Some((variable, _)) = positive
             .into_iter()
-            .chain(set)
+            .chain(set.into_iter().flatten())
             .find(|(_, value)| value.is_zero())
         {
             return Err(ConfigError {

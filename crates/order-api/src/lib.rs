@@ -40,7 +40,7 @@ use order_domain::order::Deadlines;
 use order_eventbridge::{EventBridgePublisher, LogPublisher};
 use order_peers::{GuardedWallet, HttpListings, HttpWallet};
 use order_ports::{EventPublisher, SystemClock, UuidV7Ids};
-use order_postgres::{build_pool, IdempotencyKeys, Liveness, PgStore, PoolConfig};
+use order_postgres::{build_pool, IdempotencyKeys, Liveness, PgStore, PoolConfig, WorkerRuns};
 use utoipa_actix_web::AppExt;
 
 use crate::auth::Authenticator;
@@ -159,6 +159,7 @@ impl Application {
             relay_settings,
         );
         let service = OrderService::new(ports, settings);
+        let runs = WorkerRuns::new(pool.clone());
         let idempotency = IdempotencyKeys::new(pool)
             .signed_by(Arc::new(Liveness::start(config.database_url.clone())));
         let state = web::Data::new(AppState {
@@ -188,6 +189,7 @@ impl Application {
                 idempotency,
                 clock,
                 metrics,
+                runs,
             },
             worker_settings: WorkerSettings {
                 outbox_poll_interval: config.outbox_poll_interval,
@@ -196,6 +198,7 @@ impl Application {
                 deadline_interval: config.deadline_interval,
                 deadline_batch: 100,
                 key_expiry_interval: std::time::Duration::from_secs(3600),
+                reconcile_interval: config.reconcile_interval,
             },
         })
     }

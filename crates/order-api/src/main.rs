@@ -213,7 +213,7 @@ async fn reconcile(
         json,
         concurrency,
     };
-    let verdict = reconcile::run(&service, options, &mut std::io::stdout().lock()).await;
+    let verdict = reconcile::run(&service, options, &mut std::io::stdout()).await;
     ExitCode::from(verdict.exit_code())
 }
 

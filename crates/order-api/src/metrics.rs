@@ -62,6 +62,12 @@ pub struct DeadlineLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DriftLabels {
+    /// escrow_unknown, state_mismatch, amount_mismatch or split_mismatch.
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransitionLabels {
     /// The event the transition raised, e.g. `order.shipped`.
     pub event: &'static str,
@@ -94,6 +100,10 @@ pub struct Metrics {
     pub intents_abandoned: Counter,
     pub wallet_breaker_state: Gauge,
     pub wallet_calls_in_flight: Gauge,
+    pub reconcile_drift: Family<DriftLabels, Gauge>,
+    pub reconcile_in_flight: Gauge,
+    pub reconcile_last_run: Gauge,
+    pub reconcile_failures: Counter,
 }
 
 impl Metrics {
@@ -131,6 +141,10 @@ impl Metrics {
             intents_abandoned: Counter::default(),
             wallet_breaker_state: Gauge::default(),
             wallet_calls_in_flight: Gauge::default(),
+            reconcile_drift: Family::default(),
+            reconcile_in_flight: Gauge::default(),
+            reconcile_last_run: Gauge::default(),
+            reconcile_failures: Counter::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -248,6 +262,26 @@ impl Metrics {
             "escrow_intents_abandoned",
             "Wallet movements the Wallet refused for good; dropped, nothing moved",
             m.intents_abandoned.clone(),
+        );
+        registry.register(
+            "reconcile_drift",
+            "Orders' disagreements with their Wallet escrows found by the last reconciliation (any replica's), by kind",
+            m.reconcile_drift.clone(),
+        );
+        registry.register(
+            "reconcile_in_flight",
+            "Orders waiting on a Wallet movement when the last reconciliation read them (not drift)",
+            m.reconcile_in_flight.clone(),
+        );
+        registry.register(
+            "reconcile_last_run_timestamp_seconds",
+            "When the last reconciliation finished (unix seconds; 0 before the first)",
+            m.reconcile_last_run.clone(),
+        );
+        registry.register(
+            "reconcile_failures",
+            "Reconciliations this replica could not finish (the Wallet or the database unreadable)",
+            m.reconcile_failures.clone(),
         );
         registry.register(
             "wallet_breaker_state",

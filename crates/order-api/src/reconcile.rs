@@ -103,7 +103,11 @@ pub fn service(config: &Config, concurrency: usize) -> Result<OrderService, Stri
 
 /// Runs the reconciliation, writing findings and the summary to `out` and progress to a
 /// terminal's stderr.
-pub async fn run(service: &OrderService, options: Options, out: &mut dyn Write) -> Verdict {
+pub async fn run(
+    service: &OrderService,
+    options: Options,
+    out: &mut (dyn Write + Send),
+) -> Verdict {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{spinner} {pos} orders checked ({per_sec}), {msg}")
@@ -138,7 +142,7 @@ pub async fn run(service: &OrderService, options: Options, out: &mut dyn Write) 
 
 /// Writes what the reconciliation finds as it goes.
 struct Report<'a> {
-    out: &'a mut dyn Write,
+    out: &'a mut (dyn Write + Send),
     json: bool,
     bar: ProgressBar,
     drift: u64,

@@ -1,19 +1,25 @@
 //! The background workers every replica runs: the outbox relay, auto-completion, the
-//! deadlines (with the finishing of escrow intents whose requester went silent), and the
-//! expiry of idempotency keys. They coordinate through the database (`SKIP LOCKED`), never
-//! through memory, so any number of replicas may run them at once.
+//! deadlines (with the finishing of escrow intents whose requester went silent), the
+//! expiry of idempotency keys, and (when configured) the reconciliation with the Wallet.
+//! They coordinate through the database (`SKIP LOCKED`, or a claimed round in
+//! `worker_runs`), never through memory, so any number of replicas may run them at once.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use order_app::{BusState, OrderService, OutboxRelay};
+use chrono::TimeDelta;
+use order_app::{
+    BusState, Finding, FindingKind, OrderService, OutboxRelay, ReconcileProgress, ReconcileSummary,
+};
+use order_domain::reconcile::DriftKind;
+use order_ports::store::EscrowScope;
 use order_ports::Clock;
-use order_postgres::IdempotencyKeys;
+use order_postgres::{IdempotencyKeys, WorkerRuns};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::metrics::{DeadlineLabels, Metrics};
+use crate::metrics::{DeadlineLabels, DriftLabels, Metrics};
 
 /// How often each worker wakes up.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +34,9 @@ pub struct WorkerSettings {
     pub deadline_interval: Duration,
     /// Rows a transaction of that sweep takes at most.
     pub deadline_batch: usize,
+    /// How often the orders changed in the last two intervals are reconciled with the
+    /// Wallet, by one replica a round; `None`: never.
+    pub reconcile_interval: Option<Duration>,
 }
 
 /// What the workers need.
@@ -38,6 +47,7 @@ pub struct WorkerContext {
     pub idempotency: IdempotencyKeys,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    pub runs: WorkerRuns,
 }
 
 /// Running workers; [`Workers::stop`] ends them between two rounds of work.
@@ -181,6 +191,14 @@ impl Workers {
                 }
             })
         };
+        let mut handles = Vec::new();
+        if let Some(interval) = settings.reconcile_interval {
+            let context = context.clone();
+            handles.push(every(interval, stopped.clone(), move || {
+                let context = context.clone();
+                async move { reconcile_round(&context, interval).await }
+            }));
+        }
         let expiry = every(settings.key_expiry_interval, stopped, move || {
             let context = context.clone();
             async move {
@@ -192,10 +210,8 @@ impl Workers {
                 }
             }
         });
-        Workers {
-            stop,
-            handles: vec![relay, auto_complete, deadlines, expiry],
-        }
+        handles.extend([relay, auto_complete, deadlines, expiry]);
+        Workers { stop, handles }
     }
 
     /// Asks the workers to stop and waits up to `grace` for the round in progress.
@@ -207,6 +223,100 @@ impl Workers {
             }
         }
     }
+}
+
+/// The reconciliation's row in `worker_runs`.
+const RECONCILE: &str = "reconcile";
+
+/// Wallet calls the reconciliation worker makes at once: a few, so that the requests'
+/// own calls keep the room the Wallet guard gives them.
+const RECONCILE_CONCURRENCY: usize = 4;
+
+/// One replica a round reconciles the orders changed in the last two intervals (so that a
+/// round that ran late leaves none out); every replica then exports the last round's
+/// result, whichever ran it.
+async fn reconcile_round(context: &WorkerContext, interval: Duration) {
+    let now = context.clock.now();
+    let interval = TimeDelta::from_std(interval).unwrap_or(TimeDelta::MAX);
+    let next_at = now.checked_add_signed(interval).unwrap_or(now);
+    match context.runs.claim(RECONCILE, now, next_at).await {
+        Ok(true) => {
+            let since = now.checked_sub_signed(interval * 2).unwrap_or(now);
+            let outcome = context
+                .service
+                .reconcile(
+                    EscrowScope::ChangedSince(since),
+                    RECONCILE_CONCURRENCY,
+                    &mut LoggedFindings,
+                )
+                .await;
+            match outcome {
+                Ok(summary) => {
+                    if !summary.is_clean() {
+                        tracing::error!(
+                            drifting = summary.drifting,
+                            "orders disagree with their Wallet escrows"
+                        );
+                    }
+                    let report = serde_json::to_value(&summary).unwrap_or_default();
+                    let finished = context.runs.finish(RECONCILE, context.clock.now(), &report);
+                    if let Err(error) = finished.await {
+                        tracing::warn!(%error, "the reconciliation's result was not recorded");
+                    }
+                }
+                Err(error) => {
+                    context.metrics.reconcile_failures.inc();
+                    tracing::warn!(%error, "reconciliation not finished");
+                }
+            }
+        }
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, "reconciliation round not claimed"),
+    }
+    match context.runs.last(RECONCILE).await {
+        Ok(Some(last)) => {
+            let Ok(summary) = serde_json::from_value::<ReconcileSummary>(last.report) else {
+                return;
+            };
+            let metrics = &context.metrics;
+            for kind in DriftKind::ALL {
+                let count = summary.drift.get(&kind).copied().unwrap_or_default();
+                metrics
+                    .reconcile_drift
+                    .get_or_create(&DriftLabels {
+                        kind: kind.as_str(),
+                    })
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+            }
+            metrics
+                .reconcile_in_flight
+                .set(i64::try_from(summary.in_flight).unwrap_or(i64::MAX));
+            metrics.reconcile_last_run.set(last.finished_at.timestamp());
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "the last reconciliation could not be read"),
+    }
+}
+
+/// Each drift found, in the log with its order and escrow.
+struct LoggedFindings;
+
+impl ReconcileProgress for LoggedFindings {
+    fn finding(&mut self, finding: &Finding) {
+        match finding.kind {
+            FindingKind::Drift(kind) => tracing::error!(
+                order_id = %finding.order_id,
+                escrow_id = %finding.escrow_id,
+                %kind,
+                expected = %finding.expected,
+                found = %finding.found,
+                "order and escrow disagree"
+            ),
+            FindingKind::InFlight => {}
+        }
+    }
+
+    fn checked(&mut self, _count: u64) {}
 }
 
 /// Runs `work` every `interval` until told to stop; a round in progress is finished.

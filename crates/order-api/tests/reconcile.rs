@@ -243,3 +243,34 @@ async fn an_order_waiting_on_the_wallet_is_in_flight_not_drift() {
         run.stdout
     );
 }
+
+#[tokio::test]
+async fn the_worker_exports_the_drift_of_recently_changed_orders_on_every_replica() {
+    let app = TestApp::spawn_with(seed(6, "1000.00"), &[("RECONCILE_INTERVAL", "200ms")]).await;
+    let orders = every_kind_of_order(&app).await;
+    drift(&app, &orders[3], json!({"amount": "1.00"})).await;
+    let _workers = app.start_workers();
+    let replica = app.replica().await;
+    let _replica_workers = replica.spawn_workers();
+
+    support::wait_until("the worker finds the drift", || async {
+        app.metric("order_service_reconcile_drift").await == Some(1.0)
+    })
+    .await;
+    assert!(
+        app.metric("order_service_reconcile_last_run_timestamp_seconds")
+            .await
+            > Some(0.0)
+    );
+    assert_eq!(app.count("worker_runs", "name = 'reconcile'").await, 1);
+
+    app.stub_post(
+        &format!("/_stub/escrows/{}/drift/", escrow(&orders[3])),
+        json!({"amount": "110.00"}),
+    )
+    .await;
+    support::wait_until("the worker sees it mended", || async {
+        app.metric("order_service_reconcile_drift").await == Some(0.0)
+    })
+    .await;
+}

@@ -22,6 +22,7 @@ mod schema;
 mod store;
 mod story;
 mod unit_of_work;
+mod worker_runs;
 
 #[cfg(feature = "test-db")]
 pub mod test_db;
@@ -33,3 +34,4 @@ pub use outbox::ParkedEvent;
 pub use pool::{build_pool, PgPool, PoolBuildError, PoolConfig};
 pub use store::PgStore;
 pub use unit_of_work::PgUnitOfWork;
+pub use worker_runs::{LastRun, WorkerRuns};

@@ -8,7 +8,7 @@ use order_domain::reconcile::{DriftKind, EscrowRecord, EscrowVerdict};
 use order_domain::{EscrowId, OrderId};
 use order_ports::store::{EscrowLine, EscrowScope};
 use order_ports::WalletError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{AppError, OrderService};
 
@@ -64,7 +64,7 @@ impl fmt::Display for Finding {
 }
 
 /// What a whole reconciliation found.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReconcileSummary {
     /// Orders with an escrow read.
     pub checked: u64,
@@ -121,7 +121,7 @@ impl OrderService {
         &self,
         scope: EscrowScope,
         concurrency: usize,
-        progress: &mut dyn ReconcileProgress,
+        progress: &mut (dyn ReconcileProgress + Send),
     ) -> Result<ReconcileSummary, ReconcileError> {
         let mut summary = ReconcileSummary::default();
         let mut after = None;
