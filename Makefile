@@ -6,7 +6,7 @@ VENV := .venv
 # The EventBridge emulator the event tests run against (moto's server, from PyPI).
 export MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
 
-.PHONY: demo run test fuzz bench lint fmt build clean moto docs-check chaos
+.PHONY: demo run test fuzz bench bench-reconcile lint fmt build clean moto docs-check chaos
 
 ## The whole story over HTTP against the stand-in peers, with a transcript. Uses the
 ## PostgreSQL on 127.0.0.1:5432, or a throwaway one when none listens (scripts/with-postgres.sh).
@@ -45,6 +45,12 @@ chaos: moto
 ## Throughput and latency of the release build against pgbench's limit (BENCH_ORDERS=10000 for a quick run).
 bench:
 	scripts/bench.sh
+
+## `order-api reconcile` over BENCH_RECONCILE_ORDERS (default 1,000,000) seeded orders and a
+## tenth of them: orders per second and peak RSS at both (docs/benchmarks.md).
+bench-reconcile:
+	$(CARGO) build --release -q -p order-api -p stub-peers -p order-bench
+	$$($(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/order-bench reconcile
 
 ## Formatting, clippy and the API documentation, warnings as errors.
 lint:

@@ -73,7 +73,7 @@ class Campaign(Faults, Reconciliation):
         # soak's tail would measure.
         log("building order-api and stub-peers (release)")
         sh("cargo", "build", "--release", "-q", "-p", "order-api", "-p", "stub-peers", cwd=ROOT)
-        binaries = cargo_target() / "release"
+        binaries = self.binaries = cargo_target() / "release"
         ensure_primary()
         sh(str(binaries / "order-api"), "migrate", env={**os.environ, "DATABASE_URL": f"{PG_PRIMARY}/{DB}"})
         standby_port, stop_standby = start_standby()

@@ -5,10 +5,12 @@
 //! one), drives them over loopback with wrk and a lifecycle driver, runs pgbench on the
 //! same SQL, and prints a table (and `BENCH_OUTPUT`, default `bench-results.json`).
 //! With more than 10,000 orders, the reads are also measured on 10,000, as a scaling check.
-//! Run it through `make bench`, which builds it and installs wrk.
+//! Run it through `make bench`, which builds it and installs wrk. `order-bench reconcile`
+//! (`make bench-reconcile`) measures `order-api reconcile` instead.
 
 mod load;
 mod pgbench;
+mod reconcile;
 mod seed;
 
 use std::process::Stdio;
@@ -267,12 +269,15 @@ async fn main() {
 }
 
 async fn run() -> Result<(), String> {
+    let server = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    if std::env::args().nth(1).as_deref() == Some("reconcile") {
+        return reconcile::run(&server).await;
+    }
     let orders = env_number("BENCH_ORDERS", 1_000_000);
     let users = env_number("BENCH_USERS", 10_000).max(2);
     let duration = Duration::from_secs(env_number("BENCH_DURATION", 10));
     let connections = env_number("BENCH_CONNECTIONS", 32) as u32;
-    let server = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let output = std::env::var("BENCH_OUTPUT").unwrap_or_else(|_| "bench-results.json".into());
     let workdir = std::env::temp_dir().join(format!("order-bench-{}", std::process::id()));
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;

@@ -21,7 +21,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 pub use fault::{Fault, FaultMode, FaultTarget};
-pub use state::{Seed, SeedWallet, StubListing, StubState};
+pub use state::{EscrowState, Seed, SeedEscrow, SeedWallet, StubListing, StubState};
 
 /// The stand-ins' settings.
 #[derive(Clone, Debug)]

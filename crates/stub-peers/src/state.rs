@@ -29,6 +29,23 @@ pub struct SeedWallet {
     pub amount: Money,
 }
 
+/// An escrow the Wallet already holds or paid out, as a large seeded world needs it (the
+/// reconciliation's benchmark): it moves no balance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedEscrow {
+    pub escrow_id: Uuid,
+    pub order_id: Uuid,
+    pub buyer_id: Uuid,
+    pub amount: Money,
+    pub state: EscrowState,
+    #[serde(default)]
+    pub seller_amount: Option<Money>,
+    #[serde(default)]
+    pub fee_amount: Option<Money>,
+    #[serde(default)]
+    pub refund_amount: Option<Money>,
+}
+
 /// What the stand-ins start with (the `STUB_SEED` file).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seed {
@@ -36,11 +53,14 @@ pub struct Seed {
     pub listings: Vec<StubListing>,
     #[serde(default)]
     pub wallets: Vec<SeedWallet>,
+    #[serde(default)]
+    pub escrows: Vec<SeedEscrow>,
 }
 
+/// Where an escrow's money is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum EscrowState {
+pub enum EscrowState {
     Held,
     Released,
     Refunded,
@@ -109,6 +129,22 @@ impl StubState {
         }
         for wallet in seed.wallets {
             book.deposit(wallet.user_id, wallet.amount.amount());
+        }
+        let part = |money: Option<Money>| money.map(|money| money.amount());
+        for escrow in seed.escrows {
+            book.escrows.insert(
+                escrow.escrow_id,
+                Escrow {
+                    id: escrow.escrow_id,
+                    order_id: escrow.order_id,
+                    buyer_id: escrow.buyer_id,
+                    amount: escrow.amount.amount(),
+                    state: escrow.state,
+                    seller_amount: part(escrow.seller_amount),
+                    fee_amount: part(escrow.fee_amount),
+                    refund_amount: part(escrow.refund_amount),
+                },
+            );
         }
     }
 

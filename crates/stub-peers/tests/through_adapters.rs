@@ -448,3 +448,27 @@ async fn a_drift_made_on_purpose_shows_in_the_escrow_and_moves_no_money() {
     .await;
     assert_eq!(stub.wallet().escrow(escrow).await, Ok(None));
 }
+
+#[tokio::test]
+async fn a_seeded_escrow_reads_back_as_seeded_and_moves_no_balance() {
+    let stub = Stub::start();
+    let escrow = EscrowId::from_uuid(Uuid::from_u128(77));
+    stub.post(
+        "/_stub/seed/",
+        json!({"escrows": [{"escrow_id": escrow, "order_id": order(24), "buyer_id": buyer(),
+                            "amount": "110.00", "state": "RELEASED", "seller_amount": "105.00",
+                            "fee_amount": "5.00", "refund_amount": "0.00"}]}),
+    )
+    .await;
+    let record = stub.wallet().escrow(escrow).await.unwrap().unwrap();
+    assert_eq!(record.order_id, order(24));
+    assert_eq!(record.state, EscrowState::Released);
+    assert_eq!(
+        record.split(),
+        Some(Settlement::from_parts(
+            money("0.00"),
+            money("105.00"),
+            money("5.00")
+        ))
+    );
+}
