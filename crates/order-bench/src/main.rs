@@ -44,6 +44,18 @@ fn sibling(binary: &str) -> std::path::PathBuf {
 
 use order_testkit::free_port;
 
+/// The stand-in peers on `port`, killed when dropped.
+fn spawn_stub(port: u16) -> Result<Child, String> {
+    Command::new(sibling("stub-peers"))
+        .env("STUB_PEERS_ADDR", format!("127.0.0.1:{port}"))
+        .env("STUB_SERVICE_TOKEN", PEER_TOKEN)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("stub-peers: {e}"))
+}
+
 /// The service and its stand-in peers on one seeded database.
 struct Running {
     api: String,
@@ -56,14 +68,7 @@ impl Running {
     async fn start(database_url: &str, shape: &Shape) -> Result<Running, String> {
         let (api_port, peers_port) = (free_port(), free_port());
         let peers = format!("http://127.0.0.1:{peers_port}");
-        let stub = Command::new(sibling("stub-peers"))
-            .env("STUB_PEERS_ADDR", format!("127.0.0.1:{peers_port}"))
-            .env("STUB_SERVICE_TOKEN", PEER_TOKEN)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("stub-peers: {e}"))?;
+        let stub = spawn_stub(peers_port)?;
         let service = Command::new(sibling("order-api"))
             .env("DATABASE_URL", database_url)
             .env("PORT", api_port.to_string())

@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 use crate::seed::{self, id, Kind, Shape};
-use crate::{env_number, free_port, sibling, PEER_TOKEN};
+use crate::{env_number, free_port, sibling, spawn_stub, PEER_TOKEN};
 
 /// Escrows sent to the stand-in in one request: well under its 64 MiB body limit.
 const ESCROWS_A_REQUEST: u64 = 50_000;
@@ -64,14 +64,7 @@ async fn reconcile(
 ) -> Result<Measured, String> {
     let port = free_port();
     let peers = format!("http://127.0.0.1:{port}");
-    let mut stub = Command::new(sibling("stub-peers"))
-        .env("STUB_PEERS_ADDR", format!("127.0.0.1:{port}"))
-        .env("STUB_SERVICE_TOKEN", PEER_TOKEN)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("stub-peers: {e}"))?;
+    let mut stub = spawn_stub(port)?;
     let client = reqwest::Client::new();
     let started = Instant::now();
     while !client

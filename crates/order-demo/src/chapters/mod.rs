@@ -1,6 +1,7 @@
 //! The demo's story, a chapter a module: each tells one part of an order's life over HTTP
 //! and stops the demo if the service answers otherwise than promised.
 
+mod books;
 mod carriers;
 mod deadlines;
 mod dispute;
@@ -43,6 +44,7 @@ impl Demo {
         self.offer_accepted().await?;
         self.carrier_updates().await?;
         self.money().await?;
+        self.books(database_url, &keyboard).await?;
         self.timeline(&keyboard).await?;
         self.events(database_url).await
     }
