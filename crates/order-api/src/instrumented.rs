@@ -14,7 +14,8 @@ use order_domain::{
 use order_ports::store::{DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page};
 use order_ports::{
     FeedEvent, HistoryEntry, HoldEscrow, IntentStats, ListingError, Listings, OrderStore,
-    RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, UnitOfWork, Wallet, WalletError,
+    RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, StoredDocument, UnitOfWork, Wallet,
+    WalletError,
 };
 
 use crate::metrics::{Metrics, PeerLabels, TransitionLabels};
@@ -291,6 +292,14 @@ impl UnitOfWork for MeasuredUnitOfWork {
         self.events
             .extend(events.iter().map(|e| e.message.event_type));
         self.inner.append_outbox(events).await
+    }
+
+    async fn order_documents(&mut self, order: OrderId) -> Result<Vec<StoredDocument>, StoreError> {
+        self.inner.order_documents(order).await
+    }
+
+    async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
+        self.inner.replace_document(document).await
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {

@@ -21,6 +21,7 @@ pub mod json;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox_admin;
+pub mod personal_data;
 pub mod query;
 pub mod reconcile;
 pub mod reply;

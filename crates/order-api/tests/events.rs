@@ -530,6 +530,23 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
         json!({"order_id": unpaid["id"], "reason": "The winner withdrew."}),
     )
     .await;
+    let forgotten = app.auction_win(listing(48), "5.00").await;
+    app.post(
+        "/api/v1/orders/internal/cancel/",
+        &As::Service,
+        json!({"order_id": forgotten["id"], "reason": "Alice Marker withdrew."}),
+    )
+    .await;
+    let forgotten_id = order_domain::OrderId::from_uuid(id(&forgotten).parse().unwrap());
+    assert_eq!(
+        app.application
+            .workers
+            .service
+            .erase_personal_data(forgotten_id)
+            .await
+            .unwrap(),
+        order_app::ErasureOutcome::Erased
+    );
     let refunded = app.shipped_order(listing(42), "100.00").await;
     let dispute = app
         .open_dispute(
@@ -636,9 +653,19 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
                 assert_eq!(document.reason.as_deref(), Some("Carrier strike."));
             }
             if kind.as_str() == "order.delivery_problem" {
-                let problem = document.order.delivery_problem.expect("the problem");
+                let problem = document
+                    .order
+                    .delivery_problem
+                    .clone()
+                    .expect("the problem");
                 assert_eq!(problem.status, ProblemStatus::ReturnedToSender);
                 assert_eq!(document.order.auto_complete_at, None, "the clock stopped");
+            }
+            if kind.as_str() == "order.personal_data_erased" {
+                let order = &document.order;
+                assert!(order.shipping_address.is_empty(), "{detail}");
+                assert_eq!(document.reason, None, "it carries no personal data");
+                assert!(order.personal_data_erased_at.is_some());
             }
             if kind.as_str() == "order.refunded" {
                 let recomputed = order_domain::Settlement::full_refund(document.order.total);

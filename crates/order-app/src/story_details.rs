@@ -35,8 +35,16 @@ pub fn story_details(event: &DomainEvent) -> serde_json::Value {
                 put("to", json!(extension.to));
             }
         }
-        OrderCompleted | OrderRefunded | OrderDisputed | DisputeResolved | DisputeUpdated
-        | DisputeEscalated | DisputeEvidenceAdded | DisputeOfferMade | DisputeOfferDeclined => {}
+        OrderCompleted
+        | OrderRefunded
+        | OrderDisputed
+        | DisputeResolved
+        | DisputeUpdated
+        | DisputeEscalated
+        | DisputeEvidenceAdded
+        | DisputeOfferMade
+        | DisputeOfferDeclined
+        | OrderPersonalDataErased => {}
     }
     if let Some(dispute) = &event.dispute {
         put("dispute_id", json!(dispute.id));

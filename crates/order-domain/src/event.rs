@@ -49,11 +49,14 @@ pub enum EventType {
     /// `order.delivery_problem`: the carrier reported a problem with the parcel, or that
     /// the parcel is moving again (the order's `delivery_problem` is then null).
     OrderDeliveryProblem,
+    /// `order.personal_data_erased`: the order's personal data was erased (its retention
+    /// ran out, or a party asked); consumers erase their own copies. It carries none.
+    OrderPersonalDataErased,
 }
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 18] = [
         EventType::OrderCreated,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -71,6 +74,7 @@ impl EventType {
         EventType::DisputeOfferMade,
         EventType::DisputeOfferDeclined,
         EventType::OrderDeliveryProblem,
+        EventType::OrderPersonalDataErased,
     ];
 
     /// The wire name, such as `order.completed`.
@@ -93,6 +97,7 @@ impl EventType {
             EventType::DisputeOfferMade => "dispute.offer_made",
             EventType::DisputeOfferDeclined => "dispute.offer_declined",
             EventType::OrderDeliveryProblem => "order.delivery_problem",
+            EventType::OrderPersonalDataErased => "order.personal_data_erased",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod id;
 pub mod listing;
 pub mod money;
 pub mod order;
+pub mod personal;
 pub mod reconcile;
 mod text;
 

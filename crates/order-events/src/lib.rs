@@ -10,6 +10,8 @@
 
 #![warn(missing_docs)]
 
+mod erasure;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -25,6 +27,8 @@ use order_domain::{
     OrderId, OrderStatus, Settlement, UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use erasure::erase_personal_fields;
 
 /// The version of the event document this crate writes and reads. It is bumped only by an
 /// incompatible change: a field removed, renamed or given another meaning, or an event
@@ -101,6 +105,9 @@ pub struct OrderView {
     /// null once it reports the parcel moving again or if it never reported one.
     #[serde(default)]
     pub delivery_problem: Option<DeliveryProblem>,
+    /// When its personal data (address, free texts) was erased; null while it is kept.
+    #[serde(default)]
+    pub personal_data_erased_at: Option<DateTime<Utc>>,
     /// Its dispute's id, status and resolution, if it ever had one.
     pub dispute: Option<DisputeSummary>,
 }
@@ -140,6 +147,7 @@ impl OrderView {
                 &[OrderStatus::Shipped, OrderStatus::Delivered],
             ),
             delivery_problem: order.delivery_problem.clone(),
+            personal_data_erased_at: order.personal_data_erased_at,
             dispute: order.dispute,
         }
     }

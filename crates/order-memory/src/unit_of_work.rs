@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
-use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
-use order_ports::{RecordedEvent, StoreError, UnitOfWork};
+use order_domain::{Dispute, DisputeId, EventId, ListingId, Order, OrderId, OrderStatus};
+use order_ports::{RecordedEvent, StoreError, StoredDocument, UnitOfWork};
 
 use crate::locks::{Held, Key};
 use crate::state::{with_dispute, OutboxRow, State, StoredOrder};
@@ -32,6 +32,8 @@ pub(crate) struct MemoryUnitOfWork {
     outbox: Vec<RecordedEvent>,
     /// Carriers' updates this unit of work recorded.
     carrier_events: Vec<(CarrierEventId, Vec<OrderId>, DateTime<Utc>)>,
+    /// Stored events this unit of work rewrote, by event id.
+    documents: HashMap<EventId, StoredDocument>,
 }
 
 impl MemoryUnitOfWork {
@@ -44,6 +46,7 @@ impl MemoryUnitOfWork {
             sequences: HashMap::new(),
             outbox: Vec::new(),
             carrier_events: Vec::new(),
+            documents: HashMap::new(),
         }
     }
 
@@ -452,6 +455,32 @@ impl UnitOfWork for MemoryUnitOfWork {
         Ok(())
     }
 
+    async fn order_documents(&mut self, order: OrderId) -> Result<Vec<StoredDocument>, StoreError> {
+        // The order's lock, which every unit of work changing its events holds, guards them.
+        let state = self.shared.state()?;
+        let committed = state.outbox.iter().map(|row| &row.event);
+        Ok(committed
+            .chain(self.outbox.iter())
+            .filter(|event| event.message.order_id == order)
+            .map(|event| {
+                let stored = StoredDocument {
+                    event_id: event.message.event_id,
+                    payload: event.message.payload.clone(),
+                    details: event.story.details.clone(),
+                };
+                self.documents
+                    .get(&stored.event_id)
+                    .cloned()
+                    .unwrap_or(stored)
+            })
+            .collect())
+    }
+
+    async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
+        self.documents.insert(document.event_id, document.clone());
+        Ok(())
+    }
+
     async fn commit(&mut self) -> Result<(), StoreError> {
         let shared = self.shared.clone();
         let mut state = shared.state()?;
@@ -501,6 +530,12 @@ impl UnitOfWork for MemoryUnitOfWork {
                 event,
                 position: None,
             }));
+        for row in &mut state.outbox {
+            if let Some(document) = self.documents.remove(&row.event.message.event_id) {
+                row.event.message.payload = document.payload;
+                row.event.story.details = document.details;
+            }
+        }
         drop(state);
         self.held.clear();
         Ok(())

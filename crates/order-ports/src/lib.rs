@@ -17,7 +17,9 @@ pub use outbox::{
     EventPublisher, Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent, PublishError,
     RecordedEvent, StoryLine,
 };
-pub use store::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
+pub use store::{
+    FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, StoredDocument, UnitOfWork,
+};
 pub use system::{Clock, IdSource, SystemClock, UuidV7Ids};
 pub use wallet::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
 

@@ -134,6 +134,13 @@ pub trait UnitOfWork: Send {
     /// the order's history.
     async fn append_outbox(&mut self, events: Vec<RecordedEvent>) -> Result<(), StoreError>;
 
+    /// The order's stored events — the documents behind its history and the replay feed —
+    /// oldest first, locked until the unit of work ends.
+    async fn order_documents(&mut self, order: OrderId) -> Result<Vec<StoredDocument>, StoreError>;
+
+    /// Stores `document`'s payload and details over those of its event.
+    async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError>;
+
     /// Makes every write of this unit of work durable and visible, and releases its locks.
     async fn commit(&mut self) -> Result<(), StoreError>;
 }
@@ -242,6 +249,16 @@ pub struct EscrowLines {
     pub lines: Vec<EscrowLine>,
     /// Where the next page starts; `None` when this was the last.
     pub next: Option<EscrowCursor>,
+}
+
+/// One stored event's document and history details, as an erasure rewrites them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDocument {
+    pub event_id: EventId,
+    /// The document as EventBridge got it (and the replay feed serves it).
+    pub payload: String,
+    /// What the history shows of it.
+    pub details: serde_json::Value,
 }
 
 /// One event of an order's history.

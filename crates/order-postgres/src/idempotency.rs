@@ -175,4 +175,48 @@ impl IdempotencyKeys {
             .await
             .map_err(store_error)
     }
+
+    /// Rewrites with `rewrite` every saved answer whose text mentions `text` (an order's
+    /// id: every answer about the order or its dispute names it); how many it changed.
+    /// Answers are kept a day only, so the table this reads is small. An answer saved again
+    /// meanwhile is left as it is now (the update is conditional on the text read).
+    pub async fn rewrite_answers_mentioning(
+        &self,
+        text: &str,
+        rewrite: impl Fn(&mut serde_json::Value) -> bool,
+    ) -> Result<usize, StoreError> {
+        let mut conn = self.pool.get().await.map_err(pool_error)?;
+        let pattern = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let saved: Vec<(String, String, Option<String>)> = keys::table
+            .filter(keys::response_body.like(pattern))
+            .select((keys::caller, keys::key, keys::response_body))
+            .load(&mut conn)
+            .await
+            .map_err(store_error)?;
+        let mut changed = 0;
+        for (caller, key, body) in saved {
+            let Some(body) = body else { continue };
+            let Ok(mut answer) = serde_json::from_str::<serde_json::Value>(&body) else {
+                continue;
+            };
+            if !rewrite(&mut answer) {
+                continue;
+            }
+            changed += diesel::update(
+                keys::table
+                    .find((&caller, &key))
+                    .filter(keys::response_body.eq(&body)),
+            )
+            .set(keys::response_body.eq(answer.to_string()))
+            .execute(&mut conn)
+            .await
+            .map_err(store_error)?;
+        }
+        Ok(changed)
+    }
 }

@@ -49,6 +49,7 @@ pub(crate) struct OrderRow {
     pub ship_overdue_at: Option<DateTime<Utc>>,
     pub auto_complete_at: Option<DateTime<Utc>>,
     pub delivery_problem: Option<serde_json::Value>,
+    pub personal_data_erased_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
@@ -129,6 +130,7 @@ order_changes!(
     ship_overdue_at: Option<DateTime<Utc>>,
     auto_complete_at: Option<DateTime<Utc>>,
     delivery_problem: Option<serde_json::Value>,
+    personal_data_erased_at: Option<DateTime<Utc>>,
 );
 
 /// What an order shows of its dispute: `(id, status, resolution)`.
@@ -177,6 +179,7 @@ impl From<&Order> for OrderRow {
             delivery_problem: order.delivery_problem.as_ref().map(|problem| {
                 serde_json::to_value(problem).expect("a delivery problem is a JSON object")
             }),
+            personal_data_erased_at: order.personal_data_erased_at,
         }
     }
 }
@@ -262,6 +265,7 @@ impl OrderRow {
                 .delivery_problem
                 .map(|problem| parsed("delivery problem", serde_json::from_value(problem)))
                 .transpose()?,
+            personal_data_erased_at: self.personal_data_erased_at,
             status_before_dispute: self
                 .status_before_dispute
                 .map(|s| parsed("order status", s.parse()))
@@ -332,7 +336,7 @@ impl TryFrom<DisputeRow> for Dispute {
             opened_by: row.opened_by.into(),
             buyer_id: row.buyer_id.into(),
             seller_id: row.seller_id.into(),
-            reason: parsed("dispute reason", DisputeReason::parse(&row.reason))?,
+            reason: parsed("dispute reason", DisputeReason::stored(&row.reason))?,
             evidence: row
                 .evidence
                 .iter()

@@ -31,6 +31,7 @@ diesel::table! {
         auto_complete_at -> Nullable<Timestamptz>,
         event_sequence -> BigInt,
         delivery_problem -> Nullable<Jsonb>,
+        personal_data_erased_at -> Nullable<Timestamptz>,
     }
 }
 

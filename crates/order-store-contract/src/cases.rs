@@ -854,3 +854,32 @@ pub async fn changed_since_reads_each_changed_order_once<S: OrderStore>(store: A
         assert!(!ids.contains(&unpaid.id), "an order without an escrow");
     }
 }
+
+pub async fn an_erased_order_and_its_dispute_read_back<S: OrderStore>(store: Arc<S>) {
+    let (open, opened) = disputed_from(shipped());
+    let (order, dispute) = resolve(&open, &opened, order_domain::Resolution::RefundBuyer, None);
+    insert(store.as_ref(), std::slice::from_ref(&open)).await;
+    let mut uow = store.begin().await.unwrap();
+    uow.lock_order(open.id).await.unwrap();
+    uow.insert_dispute(&dispute).await.unwrap();
+    uow.update_order(&order, open.status).await.unwrap();
+    uow.commit().await.unwrap();
+    let order_domain::personal::Erasure::Erased(erased) = order.erase_personal_data(later(100))
+    else {
+        panic!("a refunded order is erased");
+    };
+    let mut uow = store.begin().await.unwrap();
+    uow.lock_order(order.id).await.unwrap();
+    uow.update_order(&erased.value, order.status).await.unwrap();
+    uow.update_dispute(&dispute.erase_personal_data())
+        .await
+        .unwrap();
+    uow.commit().await.unwrap();
+    let read = store.order(order.id).await.unwrap().unwrap();
+    assert_eq!(read.personal_data_erased_at, Some(later(100)));
+    assert!(read.shipping_address.is_empty());
+    assert_eq!(
+        store.dispute(dispute.id).await.unwrap(),
+        Some(dispute.erase_personal_data())
+    );
+}

@@ -36,6 +36,7 @@ macro_rules! store_contract {
             escrow_lines_page_through_every_order_with_an_escrow_once,
             a_paid_out_order_reads_with_the_settlement_its_latest_event_recorded,
             changed_since_reads_each_changed_order_once,
+            an_erased_order_and_its_dispute_read_back,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {

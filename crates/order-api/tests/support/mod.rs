@@ -20,7 +20,7 @@ pub const JWT_SECRET: &str = "test-secret-0123456789";
 pub const SERVICE_TOKEN: &str = "auction-service-token";
 /// The secret the test apps' carriers sign with (`CARRIER_WEBHOOK_SECRET`).
 pub const CARRIER_SECRET: &str = "whsec-carrier-test";
-const PEER_TOKEN: &str = "peer-token";
+pub const PEER_TOKEN: &str = "peer-token";
 
 pub fn uuid(n: u128) -> Uuid {
     Uuid::from_u128(n)

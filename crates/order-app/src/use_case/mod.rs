@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod mark_paid;
 pub mod offers;
 pub mod operator;
+pub mod personal_data;
 pub mod purchase;
 pub mod queries;
 pub mod reconcile;

@@ -32,6 +32,20 @@ impl DisputeReason {
         Ok(DisputeReason(value.to_owned()))
     }
 
+    /// A reason whose text was erased: [`crate::personal::ERASED_TEXT`], shorter than a
+    /// reason may be written, so that no caller can write it.
+    pub fn erased() -> Self {
+        DisputeReason(crate::personal::ERASED_TEXT.to_owned())
+    }
+
+    /// A reason as it was stored: one that passed [`DisputeReason::parse`], or an erased one.
+    pub fn stored(value: &str) -> Result<Self, DomainError> {
+        if value == crate::personal::ERASED_TEXT {
+            return Ok(DisputeReason::erased());
+        }
+        DisputeReason::parse(value)
+    }
+
     /// The reason's text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -25,6 +25,11 @@ impl CancellationReason {
         Ok(CancellationReason(value.to_owned()))
     }
 
+    /// A reason whose text was erased: [`crate::personal::ERASED_TEXT`].
+    pub fn erased() -> Self {
+        CancellationReason(crate::personal::ERASED_TEXT.to_owned())
+    }
+
     /// The reason's text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -104,6 +104,11 @@ impl CarrierDetail {
         Ok((!value.is_empty()).then(|| CarrierDetail(value.to_owned())))
     }
 
+    /// A note whose text was erased: [`crate::personal::ERASED_TEXT`].
+    pub fn erased() -> Self {
+        CarrierDetail(crate::personal::ERASED_TEXT.to_owned())
+    }
+
     /// The note's text.
     pub fn as_str(&self) -> &str {
         &self.0

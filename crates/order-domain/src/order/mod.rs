@@ -96,6 +96,8 @@ pub struct OrderData {
     pub auto_complete_at: Option<DateTime<Utc>>,
     /// The last problem the carrier reported, until it reports the parcel moving again.
     pub delivery_problem: Option<DeliveryProblem>,
+    /// When its personal data was erased (see [`crate::personal`]).
+    pub personal_data_erased_at: Option<DateTime<Utc>>,
     /// Where a NO_ACTION resolution returns the order to; set while it is disputed.
     pub status_before_dispute: Option<OrderStatus>,
     /// The order's one dispute, if it ever had one.

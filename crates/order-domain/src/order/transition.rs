@@ -118,6 +118,7 @@ impl Order {
             ship_overdue_at: None,
             auto_complete_at: None,
             delivery_problem: None,
+            personal_data_erased_at: None,
             status_before_dispute: None,
             dispute: None,
             escrow_intent: None,

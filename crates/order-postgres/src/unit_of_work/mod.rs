@@ -9,6 +9,7 @@
 //! come from that call. Rows it does not hold are written at once.
 
 mod claims;
+mod documents;
 mod locks;
 mod outbox_rows;
 mod parcels;
@@ -25,7 +26,7 @@ use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
-use order_ports::{RecordedEvent, StoreError, UnitOfWork};
+use order_ports::{RecordedEvent, StoreError, StoredDocument, UnitOfWork};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -305,6 +306,14 @@ impl UnitOfWork for PgUnitOfWork {
     async fn append_outbox(&mut self, events: Vec<RecordedEvent>) -> Result<(), StoreError> {
         self.pending.push(Write::Outbox(events));
         self.flush().await
+    }
+
+    async fn order_documents(&mut self, order: OrderId) -> Result<Vec<StoredDocument>, StoreError> {
+        self.documents_of(order).await
+    }
+
+    async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
+        self.replace(document).await
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {
