@@ -51,25 +51,7 @@ async fn shipped_to_the_marker(app: &TestApp, n: u128) -> Value {
         &format!("create-{n}"),
     )
     .await;
-    let hold: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/wallet/internal/hold-escrow/", app.peers))
-        .header("X-Service-Token", support::PEER_TOKEN)
-        .header("Idempotency-Key", format!("hold-{n}"))
-        .json(&json!({"order_id": order["id"], "buyer_id": Cast::buyer(), "amount": "110.00"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let paid = app
-        .post(
-            "/api/v1/orders/internal/mark-paid/",
-            &As::Service,
-            json!({"order_id": order["id"], "escrow_id": hold["escrow_id"]}),
-        )
-        .await;
-    assert_eq!(paid.status, StatusCode::OK, "{}", paid.body);
+    app.pay(&order).await;
     let shipped = app
         .post(
             &format!("/api/v1/orders/{}/ship/", id(&order)),

@@ -20,7 +20,7 @@ pub const JWT_SECRET: &str = "test-secret-0123456789";
 pub const SERVICE_TOKEN: &str = "auction-service-token";
 /// The secret the test apps' carriers sign with (`CARRIER_WEBHOOK_SECRET`).
 pub const CARRIER_SECRET: &str = "whsec-carrier-test";
-pub const PEER_TOKEN: &str = "peer-token";
+const PEER_TOKEN: &str = "peer-token";
 
 pub fn uuid(n: u128) -> Uuid {
     Uuid::from_u128(n)
@@ -540,6 +540,11 @@ impl TestApp {
     /// An auction order held in escrow by the stand-in wallet, then marked paid.
     pub async fn paid_order(&self, listing: Uuid, amount: &str) -> Value {
         let order = self.auction_win(listing, amount).await;
+        self.pay(&order).await
+    }
+
+    /// `order`, just created, held in escrow by the stand-in wallet and marked paid.
+    pub async fn pay(&self, order: &Value) -> Value {
         let hold: Value = self
             .http
             .post(format!("{}/api/v1/wallet/internal/hold-escrow/", self.peers))
