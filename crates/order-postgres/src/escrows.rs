@@ -121,11 +121,10 @@ impl PgStore {
                     .select((OrderRow::as_select(), SUMMARY_COLUMNS.nullable()))
                     .load(conn)
                     .await)?;
-                let mut orders: Vec<Order> = rows
+                let orders: Vec<Order> = rows
                     .into_iter()
                     .map(with_summary)
                     .collect::<Result<_, _>>()?;
-                orders.sort_by_key(|order| ids.iter().position(|id| id == order.id.as_uuid()));
                 (orders, next)
             }
         };

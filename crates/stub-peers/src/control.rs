@@ -73,6 +73,22 @@ pub(crate) async fn guard(
     }
 }
 
+/// What a request that was served answers: `response`, unless its fault cuts the answer or
+/// holds it back first.
+pub(crate) async fn deliver(
+    drop_answer: bool,
+    stall: Option<Duration>,
+    response: HttpResponse,
+) -> HttpResponse {
+    if drop_answer {
+        return dropped_answer();
+    }
+    if let Some(stall) = stall {
+        tokio::time::sleep(stall).await;
+    }
+    response
+}
+
 /// A 200 whose body fails after the headers: the connection is cut mid-answer.
 pub(crate) fn dropped_answer() -> HttpResponse {
     let failing = futures_util::stream::once(async {

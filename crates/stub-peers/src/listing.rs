@@ -23,15 +23,12 @@ async fn read(
         Guarded::Refused(response) => return response,
         Guarded::Serve { drop_answer, stall } => (drop_answer, stall),
     };
-    if let Some(stall) = stall {
-        tokio::time::sleep(stall).await;
-    }
     let listing = Uuid::parse_str(&id)
         .ok()
         .and_then(|id| state.book().listings.get(&id).cloned());
-    match listing {
-        _ if drop_answer => crate::control::dropped_answer(),
+    let response = match listing {
         Some(listing) => HttpResponse::Ok().json(listing),
         None => HttpResponse::NotFound().json(json!({"detail": "Not found."})),
-    }
+    };
+    crate::control::deliver(drop_answer, stall, response).await
 }

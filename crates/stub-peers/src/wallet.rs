@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::control::{guard, Guarded};
+use crate::control::{deliver, guard, Guarded};
 use crate::fault::FaultTarget;
 use crate::state::{Account, Book, Escrow, EscrowState, Reply, StubState};
 use crate::StubConfig;
@@ -36,16 +36,11 @@ async fn read_escrow(
     let found = Uuid::parse_str(&path)
         .ok()
         .and_then(|id| state.book().escrows.get(&id).cloned());
-    if drop_answer {
-        return crate::control::dropped_answer();
-    }
-    if let Some(stall) = stall {
-        tokio::time::sleep(stall).await;
-    }
-    match found {
+    let response = match found {
         Some(escrow) => HttpResponse::Ok().json(describe(&escrow)),
         None => HttpResponse::NotFound().json(json!({"detail": "Not found."})),
-    }
+    };
+    deliver(drop_answer, stall, response).await
 }
 
 pub(crate) fn describe(escrow: &Escrow) -> Value {
@@ -343,12 +338,6 @@ async fn once_per_key<T: DeserializeOwned>(
             }
         }
     };
-    if drop_answer {
-        return crate::control::dropped_answer();
-    }
-    if let Some(stall) = stall {
-        tokio::time::sleep(stall).await;
-    }
     let status = actix_web::http::StatusCode::from_u16(status).expect("a valid status");
-    HttpResponse::build(status).json(answer)
+    deliver(drop_answer, stall, HttpResponse::build(status).json(answer)).await
 }
