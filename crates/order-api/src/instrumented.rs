@@ -7,11 +7,15 @@ use std::time::Instant;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
+use order_domain::personal::ErasureDue;
 use order_domain::reconcile::EscrowRecord;
 use order_domain::{
     Dispute, DisputeId, EscrowId, EventType, Listing, ListingId, Order, OrderId, OrderStatus,
+    UserId,
 };
-use order_ports::store::{DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page};
+use order_ports::store::{
+    DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, UserErasure,
+};
 use order_ports::{
     FeedEvent, HistoryEntry, HoldEscrow, IntentStats, ListingError, Listings, OrderStore,
     RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, StoredDocument, UnitOfWork, Wallet,
@@ -196,6 +200,14 @@ impl OrderStore for MeasuredStore {
     async fn forget_carrier_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.forget_carrier_events(before).await
     }
+
+    async fn erasure_of(&self, user: UserId) -> Result<UserErasure, StoreError> {
+        self.inner.erasure_of(user).await
+    }
+
+    async fn backfill_ended_at(&self, limit: usize) -> Result<u64, StoreError> {
+        self.inner.backfill_ended_at(limit).await
+    }
 }
 
 #[async_trait]
@@ -300,6 +312,22 @@ impl UnitOfWork for MeasuredUnitOfWork {
 
     async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
         self.inner.replace_document(document).await
+    }
+
+    async fn claim_erasable_orders(
+        &mut self,
+        due: ErasureDue,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.inner.claim_erasable_orders(due, limit).await
+    }
+
+    async fn request_erasure(
+        &mut self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.inner.request_erasure(user, now).await
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {

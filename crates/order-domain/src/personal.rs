@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 
 use crate::dispute::{Dispute, DisputeReason};
 use crate::event::EventType;
+use crate::id::UserId;
 use crate::order::{
-    CancellationReason, CarrierDetail, Changed, DeliveryProblem, Order, OrderStatus,
-    ShippingAddress,
+    CancellationReason, CarrierDetail, Changed, DeliveryProblem, Order, ShippingAddress,
 };
 
 /// What an erased free text reads.
@@ -111,14 +111,55 @@ pub enum Erasure {
     NotEnded,
 }
 
+/// Which orders an erasure sweep takes: each a rule over ended orders whose personal data is
+/// still kept, stated once here for every store's claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErasureDue {
+    /// Ended at or before `ended_before`: the retention period has passed.
+    RetentionPassed {
+        /// Now, less the retention period.
+        ended_before: DateTime<Utc>,
+    },
+    /// A party asked for their personal data to be erased (see
+    /// [`OrderData::erasure_requested_at`](crate::order::OrderData::erasure_requested_at)).
+    Requested,
+    /// The user is the buyer or the seller: their request, answered at once.
+    PartyIs(UserId),
+}
+
 impl Order {
+    /// Whether the order is due for erasure under `due`: ended, its personal data still
+    /// kept, and `due`'s own condition met. [`Order::erase_personal_data`] erases every
+    /// order due, and every store's claim takes exactly these.
+    pub fn is_erasable(&self, due: ErasureDue) -> bool {
+        self.personal_data_erased_at.is_none()
+            && self.has_ended()
+            && match due {
+                ErasureDue::RetentionPassed { ended_before } => {
+                    self.ended_at.is_some_and(|at| at <= ended_before)
+                }
+                ErasureDue::Requested => self.erasure_requested_at.is_some(),
+                ErasureDue::PartyIs(user) => self.buyer_id == user || self.seller_id == user,
+            }
+    }
+
+    /// The order marked at `now` as one a party asked to have erased, so that it is erased
+    /// as soon as it has ended ([`ErasureDue::Requested`]); `None` when there is nothing to
+    /// mark: erased already, or asked before (the first request's time is kept). No event:
+    /// the request changes nothing anyone else reads.
+    pub fn request_erasure(&self, now: DateTime<Utc>) -> Option<Order> {
+        if self.personal_data_erased_at.is_some() || self.erasure_requested_at.is_some() {
+            return None;
+        }
+        let mut data = self.clone().into_data();
+        data.erasure_requested_at = Some(now);
+        Some(Order::rehydrate(data))
+    }
+
     /// Whether the order has ended: COMPLETED, REFUNDED or CANCELLED, nothing left to
     /// deliver or pay.
     pub fn has_ended(&self) -> bool {
-        matches!(
-            self.status,
-            OrderStatus::Completed | OrderStatus::Refunded | OrderStatus::Cancelled
-        )
+        self.status.has_ended()
     }
 
     /// The order with its personal data erased at `now` — the address emptied, the

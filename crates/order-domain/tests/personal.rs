@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use order_domain::dispute::Resolution;
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
 use order_domain::fixtures::*;
 use order_domain::order::{
     CancellationReason, CarrierDetail, DeliveryProblem, ProblemStatus, ShippingAddress,
 };
-use order_domain::personal::{Erased, Erasure, PersonalField, ERASED_TEXT};
+use order_domain::personal::{Erased, Erasure, ErasureDue, PersonalField, ERASED_TEXT};
 use order_domain::{EventType, Order, OrderStatus};
 
 fn with_personal_data(order: Order) -> Order {
@@ -173,4 +174,78 @@ fn an_erased_reason_reads_back_from_storage_but_cannot_be_written() {
         Ok(DisputeReason::erased())
     );
     assert!(DisputeReason::parse(ERASED_TEXT).is_err());
+}
+
+#[test]
+fn every_way_of_ending_records_when_the_order_ended() {
+    assert_eq!(order_in(OrderStatus::Completed).ended_at, Some(later(4)));
+    assert_eq!(order_in(OrderStatus::Cancelled).ended_at, Some(later(1)));
+    assert_eq!(order_in(OrderStatus::Refunded).ended_at, Some(later(5)));
+    let (disputed, dispute) = disputed_from(shipped());
+    let (released, _) = resolve(&disputed, &dispute, Resolution::ReleaseSeller, None);
+    assert_eq!(released.ended_at, Some(later(5)));
+    let (split, _) = resolve(
+        &disputed,
+        &dispute,
+        Resolution::PartialRefund,
+        Some("10.00"),
+    );
+    assert_eq!(split.ended_at, Some(later(5)));
+}
+
+#[test]
+fn an_open_order_has_not_ended() {
+    for status in [
+        OrderStatus::PendingPayment,
+        OrderStatus::Paid,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Disputed,
+    ] {
+        assert_eq!(order_in(status).ended_at, None, "{status:?}");
+    }
+    let (disputed, dispute) = disputed_from(shipped());
+    let (resumed, _) = resolve(&disputed, &dispute, Resolution::NoAction, None);
+    assert_eq!(resumed.ended_at, None);
+}
+
+#[test]
+fn retention_counts_from_the_end() {
+    let completed = order_in(OrderStatus::Completed);
+    let due = |hours| ErasureDue::RetentionPassed {
+        ended_before: later(hours),
+    };
+    assert!(!completed.is_erasable(due(3)));
+    assert!(completed.is_erasable(due(4)));
+    assert!(completed.is_erasable(due(400)));
+    assert!(!order_in(OrderStatus::Delivered).is_erasable(due(400)));
+}
+
+#[test]
+fn a_request_makes_an_ended_order_due_at_once_and_an_open_one_once_it_ends() {
+    let mut open = delivered().into_data();
+    open.erasure_requested_at = Some(later(3));
+    let open = Order::rehydrate(open);
+    assert!(!open.is_erasable(ErasureDue::Requested));
+    let ended = open.complete(later(4)).unwrap().value;
+    assert!(ended.is_erasable(ErasureDue::Requested));
+    assert!(!order_in(OrderStatus::Completed).is_erasable(ErasureDue::Requested));
+}
+
+#[test]
+fn a_users_own_ended_orders_are_due_for_their_request() {
+    let completed = order_in(OrderStatus::Completed);
+    assert!(completed.is_erasable(ErasureDue::PartyIs(buyer())));
+    assert!(completed.is_erasable(ErasureDue::PartyIs(seller())));
+    assert!(!completed.is_erasable(ErasureDue::PartyIs(stranger())));
+    assert!(!order_in(OrderStatus::Paid).is_erasable(ErasureDue::PartyIs(buyer())));
+}
+
+#[test]
+fn an_erased_order_is_due_for_nothing() {
+    let (erased, _) = erased(order_in(OrderStatus::Completed).erase_personal_data(later(100)));
+    assert!(!erased.is_erasable(ErasureDue::PartyIs(buyer())));
+    assert!(!erased.is_erasable(ErasureDue::RetentionPassed {
+        ended_before: later(400)
+    }));
 }

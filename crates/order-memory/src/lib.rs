@@ -8,6 +8,7 @@
 //!
 //! It is not durable and keeps every row and lock it ever had: not for production.
 
+mod erasure;
 mod escrows;
 mod lists;
 mod locks;
@@ -19,8 +20,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use order_domain::{Dispute, DisputeId, Order, OrderId};
-use order_ports::store::{DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page};
+use order_domain::{Dispute, DisputeId, Order, OrderId, UserId};
+use order_ports::store::{
+    DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, UserErasure,
+};
 use order_ports::{
     FeedEvent, HistoryEntry, IntentStats, OrderStore, RecordedEvent, StoreError, UnitOfWork,
 };
@@ -173,6 +176,24 @@ impl OrderStore for MemoryStore {
         let kept = state.carrier_events.len();
         state.carrier_events.retain(|_, (_, at)| *at >= before);
         Ok((kept - state.carrier_events.len()) as u64)
+    }
+
+    async fn erasure_of(&self, user: UserId) -> Result<UserErasure, StoreError> {
+        Ok(self.state()?.erasure_of(user))
+    }
+
+    async fn backfill_ended_at(&self, limit: usize) -> Result<u64, StoreError> {
+        // Rows a unit of work holds are passed over, as `SKIP LOCKED` does.
+        let unrecorded = self.state()?.end_unrecorded();
+        let mut filled = 0;
+        for id in unrecorded.into_iter().take(limit) {
+            let Some(_held) = self.shared.locks.try_lock(Key::Order(id)) else {
+                continue;
+            };
+            self.state()?.record_end(id);
+            filled += 1;
+        }
+        Ok(filled)
     }
 
     async fn escrow_lines(

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
-use order_domain::{Dispute, DisputeId, EventId, ListingId, Order, OrderId, OrderStatus};
+use order_domain::personal::ErasureDue;
+use order_domain::{Dispute, DisputeId, EventId, ListingId, Order, OrderId, OrderStatus, UserId};
 use order_ports::{RecordedEvent, StoreError, StoredDocument, UnitOfWork};
 
 use crate::locks::{Held, Key};
@@ -479,6 +480,48 @@ impl UnitOfWork for MemoryUnitOfWork {
     async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
         self.documents.insert(document.event_id, document.clone());
         Ok(())
+    }
+
+    async fn claim_erasable_orders(
+        &mut self,
+        due: ErasureDue,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        let erasable = |order: &Order| order.is_erasable(due);
+        let candidates = self.candidates(erasable, |order| match due {
+            ErasureDue::Requested => order.erasure_requested_at,
+            ErasureDue::RetentionPassed { .. } | ErasureDue::PartyIs(_) => order.ended_at,
+        })?;
+        self.claim(candidates, limit, erasable)
+    }
+
+    async fn request_erasure(
+        &mut self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut ids: Vec<OrderId> = {
+            let state = self.state()?;
+            self.seen_orders(&state)
+                .filter(|order| order.buyer_id == user || order.seller_id == user)
+                .map(|order| order.id)
+                .collect()
+        };
+        // In id order, as the database's UPDATE meets rows: two requests cannot deadlock.
+        ids.sort();
+        let mut marked = 0;
+        for id in ids {
+            self.hold(Key::Order(id)).await;
+            let Some(order) = self.current_order(id)? else {
+                continue;
+            };
+            if let Some(order) = order.request_erasure(now) {
+                let inserted = self.orders.get(&id).is_some_and(|(_, inserted)| *inserted);
+                self.orders.insert(id, (order, inserted));
+                marked += 1;
+            }
+        }
+        Ok(marked)
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {

@@ -19,6 +19,7 @@ pub use outbox::{
 };
 pub use store::{
     FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, StoredDocument, UnitOfWork,
+    UserErasure,
 };
 pub use system::{Clock, IdSource, SystemClock, UuidV7Ids};
 pub use wallet::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};

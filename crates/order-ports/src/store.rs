@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
+use order_domain::personal::ErasureDue;
 use order_domain::{
     Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, Settlement,
     UserId,
@@ -141,6 +142,26 @@ pub trait UnitOfWork: Send {
     /// Stores `document`'s payload and details over those of its event.
     async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError>;
 
+    /// Locks and returns up to `limit` orders due for erasure under `due` — exactly those
+    /// [`Order::is_erasable`] calls due — that no other unit of work has locked, the
+    /// longest ended first where the store knows when. Workers calling this at once each
+    /// get different orders.
+    async fn claim_erasable_orders(
+        &mut self,
+        due: ErasureDue,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// Records at `now` that `user` asked for their personal data to be erased: every
+    /// order of theirs (as buyer or seller) whose personal data is kept and whose
+    /// `erasure_requested_at` is unset gets it set, so that it is erased once it has ended
+    /// — after a restart too. Asking again changes nothing. How many orders it marked.
+    async fn request_erasure(
+        &mut self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
     /// Makes every write of this unit of work durable and visible, and releases its locks.
     async fn commit(&mut self) -> Result<(), StoreError>;
 }
@@ -199,6 +220,15 @@ pub trait OrderStore: Send + Sync {
     /// Forgets the carriers' updates recorded before `before`; how many it forgot.
     async fn forget_carrier_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
+    /// Where `user`'s orders (as buyer or seller) stand on erasure, as last committed.
+    async fn erasure_of(&self, user: UserId) -> Result<UserErasure, StoreError>;
+
+    /// Fills in `ended_at` on up to `limit` ended orders that have none — orders that ended
+    /// before it was recorded — from the time their status records (completed or
+    /// cancelled), else their latest event. One short statement; skips rows others hold.
+    /// How many it filled in: 0 once none is left.
+    async fn backfill_ended_at(&self, limit: usize) -> Result<u64, StoreError>;
+
     /// Up to `limit` of the orders in `scope` that have an escrow, after `after` (from the
     /// start when `None`), each with the settlement its payout recorded, as last committed.
     /// Paging with the returned `next` until it is `None` reads every such order once
@@ -210,6 +240,16 @@ pub trait OrderStore: Send + Sync {
         after: Option<EscrowCursor>,
         limit: usize,
     ) -> Result<EscrowLines, StoreError>;
+}
+
+/// Where a user's orders stand on erasure ([`OrderStore::erasure_of`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserErasure {
+    /// Orders whose personal data is erased.
+    pub erased: u64,
+    /// Orders whose personal data is still kept: open ones, needed until they end, and
+    /// ended ones a worker is erasing now.
+    pub pending: u64,
 }
 
 /// Which orders a reconciliation reads.

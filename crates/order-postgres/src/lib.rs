@@ -5,6 +5,7 @@
 //! written with an update conditional on the status they were read in, and committed with
 //! their outbox rows in the same transaction. It holds no business rule.
 
+mod erasure;
 mod error;
 mod escrows;
 mod explain;

@@ -50,6 +50,8 @@ pub(crate) struct OrderRow {
     pub auto_complete_at: Option<DateTime<Utc>>,
     pub delivery_problem: Option<serde_json::Value>,
     pub personal_data_erased_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub erasure_requested_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
@@ -131,6 +133,8 @@ order_changes!(
     auto_complete_at: Option<DateTime<Utc>>,
     delivery_problem: Option<serde_json::Value>,
     personal_data_erased_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+    erasure_requested_at: Option<DateTime<Utc>>,
 );
 
 /// What an order shows of its dispute: `(id, status, resolution)`.
@@ -180,6 +184,8 @@ impl From<&Order> for OrderRow {
                 serde_json::to_value(problem).expect("a delivery problem is a JSON object")
             }),
             personal_data_erased_at: order.personal_data_erased_at,
+            ended_at: order.ended_at,
+            erasure_requested_at: order.erasure_requested_at,
         }
     }
 }
@@ -266,6 +272,8 @@ impl OrderRow {
                 .map(|problem| parsed("delivery problem", serde_json::from_value(problem)))
                 .transpose()?,
             personal_data_erased_at: self.personal_data_erased_at,
+            ended_at: self.ended_at,
+            erasure_requested_at: self.erasure_requested_at,
             status_before_dispute: self
                 .status_before_dispute
                 .map(|s| parsed("order status", s.parse()))

@@ -32,6 +32,8 @@ diesel::table! {
         event_sequence -> BigInt,
         delivery_problem -> Nullable<Jsonb>,
         personal_data_erased_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        erasure_requested_at -> Nullable<Timestamptz>,
     }
 }
 

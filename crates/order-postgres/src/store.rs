@@ -7,9 +7,9 @@ use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use order_domain::order::{ParcelKey, Sweep};
-use order_domain::{Dispute, DisputeId, Order, OrderId};
+use order_domain::{Dispute, DisputeId, Order, OrderId, UserId};
 use order_ports::store::{
-    DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, SortOrder,
+    DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, SortOrder, UserErasure,
 };
 use order_ports::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
 use uuid::Uuid;
@@ -338,6 +338,14 @@ impl OrderStore for PgStore {
                 .await
                 .map_err(store_error)?;
         Ok(u64::try_from(forgotten).unwrap_or_default())
+    }
+
+    async fn erasure_of(&self, user: UserId) -> Result<UserErasure, StoreError> {
+        self.erasure_counts(user).await
+    }
+
+    async fn backfill_ended_at(&self, limit: usize) -> Result<u64, StoreError> {
+        self.fill_ended_at(limit).await
     }
 
     async fn escrow_lines(

@@ -12,11 +12,13 @@ use order_domain::order::{
     CancellationReason, Carrier, CarrierDetail, CarrierEventId, Deadlines, IntentRequest,
     ParcelKey, Sweep, TrackingNumber, TrackingStatus, TrackingUpdate,
 };
+use order_domain::personal::{Erasure, ErasureDue};
 use order_domain::{
     Actor, Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
 };
 use order_ports::store::{
-    EscrowLine, EscrowScope, OrderQuery, Page, PageRequest, Position, SortOrder, Visibility,
+    EscrowLine, EscrowScope, OrderQuery, Page, PageRequest, Position, SortOrder, UserErasure,
+    Visibility,
 };
 use order_ports::{OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine};
 use uuid::Uuid;
@@ -882,4 +884,180 @@ pub async fn an_erased_order_and_its_dispute_read_back<S: OrderStore>(store: Arc
         store.dispute(dispute.id).await.unwrap(),
         Some(dispute.erase_personal_data())
     );
+}
+
+/// `order` as stored by a release that did not record when orders ended.
+fn without_ended_at(order: Order) -> Order {
+    let mut data = order.into_data();
+    data.ended_at = None;
+    Order::rehydrate(data)
+}
+
+/// The ids a claim under `due` takes, in the order it takes them.
+async fn claim_erasable<S: OrderStore>(store: &S, due: ErasureDue) -> Vec<OrderId> {
+    let mut uow = store.begin().await.unwrap();
+    let claimed = uow.claim_erasable_orders(due, 10).await.unwrap();
+    claimed.into_iter().map(|order| order.id).collect()
+}
+
+pub async fn erasure_claims_take_exactly_the_orders_the_domain_calls_due<S: OrderStore>(
+    store: Arc<S>,
+) {
+    let cancelled = between(nth(order_in(OrderStatus::Cancelled), 1), 1, 2);
+    let completed = between(nth(order_in(OrderStatus::Completed), 2), 3, 1);
+    let refunded = between(nth(order_in(OrderStatus::Refunded), 3), 3, 4);
+    let open = between(nth(order_in(OrderStatus::Delivered), 4), 1, 4);
+    let Erasure::Erased(erased) =
+        nth(order_in(OrderStatus::Completed), 5).erase_personal_data(later(6))
+    else {
+        panic!("a completed order is erased");
+    };
+    let erased = between(erased.value, 1, 4);
+    let requested = between(nth(order_in(OrderStatus::Completed), 6), 5, 6);
+    let all = [
+        cancelled,
+        completed,
+        refunded,
+        open,
+        erased,
+        requested.clone(),
+    ];
+    insert(store.as_ref(), &all).await;
+    let mut uow = store.begin().await.unwrap();
+    assert_eq!(uow.request_erasure(user(5), later(7)).await.unwrap(), 1);
+    uow.commit().await.unwrap();
+
+    let dues = [
+        ErasureDue::RetentionPassed {
+            ended_before: later(0),
+        },
+        ErasureDue::RetentionPassed {
+            ended_before: later(2),
+        },
+        ErasureDue::RetentionPassed {
+            ended_before: later(10),
+        },
+        ErasureDue::Requested,
+        ErasureDue::PartyIs(user(1)),
+        ErasureDue::PartyIs(user(4)),
+    ];
+    for due in dues {
+        let mut expected = Vec::new();
+        for order in &all {
+            let stored = store.order(order.id).await.unwrap().unwrap();
+            if stored.is_erasable(due) {
+                expected.push(order.id);
+            }
+        }
+        let mut claimed = claim_erasable(store.as_ref(), due).await;
+        claimed.sort();
+        expected.sort();
+        assert_eq!(claimed, expected, "{due:?}");
+    }
+    // Past the retention, the longest ended goes first.
+    let claimed = claim_erasable(store.as_ref(), dues[2]).await;
+    assert_eq!(claimed.first(), Some(&all[0].id));
+    assert_eq!(claimed.last(), Some(&all[2].id));
+}
+
+pub async fn an_erasure_claim_skips_orders_another_unit_of_work_holds<S: OrderStore>(
+    store: Arc<S>,
+) {
+    let a = nth(order_in(OrderStatus::Completed), 1);
+    let b = nth(order_in(OrderStatus::Completed), 2);
+    insert(store.as_ref(), &[a.clone(), b.clone()]).await;
+    let due = ErasureDue::PartyIs(buyer());
+    let mut first = store.begin().await.unwrap();
+    let taken = first.claim_erasable_orders(due, 1).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    let other = claim_erasable(store.as_ref(), due).await;
+    assert_eq!(other.len(), 1);
+    assert_ne!(other[0], taken[0].id);
+}
+
+pub async fn a_request_marks_each_kept_order_of_the_user_once<S: OrderStore>(store: Arc<S>) {
+    let open = between(nth(order_in(OrderStatus::Paid), 1), 1, 2);
+    let ended = between(nth(order_in(OrderStatus::Completed), 2), 3, 1);
+    let someone_elses = between(nth(order_in(OrderStatus::Completed), 3), 3, 4);
+    let Erasure::Erased(erased) =
+        nth(order_in(OrderStatus::Completed), 4).erase_personal_data(later(6))
+    else {
+        panic!("a completed order is erased");
+    };
+    let erased = between(erased.value, 1, 4);
+    insert(
+        store.as_ref(),
+        &[
+            open.clone(),
+            ended.clone(),
+            someone_elses.clone(),
+            erased.clone(),
+        ],
+    )
+    .await;
+    let request = |at: DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            let mut uow = store.begin().await.unwrap();
+            let marked = uow.request_erasure(user(1), at).await.unwrap();
+            uow.commit().await.unwrap();
+            marked
+        }
+    };
+    assert_eq!(request(later(7)).await, 2);
+    assert_eq!(request(later(8)).await, 0, "asking again marks nothing");
+    let requested_at = |id: OrderId| {
+        let store = store.clone();
+        async move { store.order(id).await.unwrap().unwrap().erasure_requested_at }
+    };
+    assert_eq!(requested_at(open.id).await, Some(later(7)));
+    assert_eq!(requested_at(ended.id).await, Some(later(7)));
+    assert_eq!(requested_at(someone_elses.id).await, None);
+    assert_eq!(requested_at(erased.id).await, None);
+    assert_eq!(
+        store.erasure_of(user(1)).await.unwrap(),
+        UserErasure {
+            erased: 1,
+            pending: 2
+        }
+    );
+    assert_eq!(
+        store.erasure_of(user(9)).await.unwrap(),
+        UserErasure::default()
+    );
+}
+
+pub async fn ended_at_is_filled_in_for_orders_that_ended_before_it_was_recorded<S: OrderStore>(
+    store: Arc<S>,
+) {
+    let completed = without_ended_at(nth(order_in(OrderStatus::Completed), 1));
+    let refunded = without_ended_at(nth(order_in(OrderStatus::Refunded), 2));
+    let open = nth(order_in(OrderStatus::Delivered), 3);
+    let recorded = nth(order_in(OrderStatus::Cancelled), 4);
+    insert(
+        store.as_ref(),
+        &[
+            completed.clone(),
+            refunded.clone(),
+            open.clone(),
+            recorded.clone(),
+        ],
+    )
+    .await;
+    record_events(store.as_ref(), &refunded, 2, 40).await;
+    assert_eq!(store.backfill_ended_at(1).await.unwrap(), 1);
+    assert_eq!(store.backfill_ended_at(10).await.unwrap(), 1);
+    assert_eq!(store.backfill_ended_at(10).await.unwrap(), 0);
+    let ended_at = |id: OrderId| {
+        let store = store.clone();
+        async move { store.order(id).await.unwrap().unwrap().ended_at }
+    };
+    assert_eq!(ended_at(completed.id).await, completed.completed_at);
+    // A refund records no time of its own: its latest event says when.
+    assert_eq!(
+        ended_at(refunded.id).await,
+        Some(t0() + TimeDelta::seconds(41))
+    );
+    assert_eq!(ended_at(open.id).await, None);
+    assert_eq!(ended_at(recorded.id).await, recorded.ended_at);
 }

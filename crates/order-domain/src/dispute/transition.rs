@@ -10,7 +10,7 @@ use crate::error::DomainError;
 use crate::event::{DomainEvent, EventType};
 use crate::id::{DisputeId, OfferId};
 use crate::money::{Money, Settlement};
-use crate::order::{resumed, Changed, Deadlines, Order, OrderAction, OrderStatus, Terms};
+use crate::order::{resumed, Changed, Deadlines, Ending, Order, OrderAction, OrderStatus, Terms};
 
 /// An order that has just been disputed, with its new dispute.
 #[must_use]
@@ -149,13 +149,12 @@ impl Order {
         let data = order.data_mut();
         let (payout, event) = match resolution {
             Resolution::RefundBuyer => {
-                data.status = OrderStatus::Refunded;
+                data.end(Ending::Refunded, now);
                 let payout = Payout::Refund(Settlement::full_refund(self.total()));
                 (Some(payout), Some(EventType::OrderRefunded))
             }
             Resolution::ReleaseSeller => {
-                data.status = OrderStatus::Completed;
-                data.completed_at = Some(now);
+                data.end(Ending::Completed, now);
                 let payout = Payout::Release(self.release_settlement());
                 (Some(payout), Some(EventType::OrderCompleted))
             }
@@ -169,8 +168,7 @@ impl Order {
                     refund,
                     terms.fee_rate,
                 )?;
-                data.status = OrderStatus::Completed;
-                data.completed_at = Some(now);
+                data.end(Ending::Completed, now);
                 (
                     Some(Payout::Refund(settlement)),
                     Some(EventType::OrderCompleted),

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::operator::DirectSettlement;
 use super::{
-    ActionReason, CancellationReason, Changed, Order, OrderAction, OrderSource, OrderStatus, Party,
-    Terms,
+    ActionReason, CancellationReason, Changed, Ending, Order, OrderAction, OrderSource,
+    OrderStatus, Party, Terms,
 };
 use crate::dispute::{Dispute, DisputeUpdate, Payout};
 use crate::dispute::{DisputeStatus, Resolution};
@@ -521,8 +521,7 @@ impl Order {
     ) -> Result<Changed<Order>, DomainError> {
         let mut order = self.begin(OrderAction::CancelPaid)?;
         let data = order.data_mut();
-        data.status = OrderStatus::Cancelled;
-        data.cancelled_at = Some(now);
+        data.end(Ending::Cancelled, now);
         data.cancellation_reason = Some(reason);
         data.ship_by = None;
         let refund = Settlement::full_refund(order.total());

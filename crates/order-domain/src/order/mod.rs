@@ -96,6 +96,13 @@ pub struct OrderData {
     pub auto_complete_at: Option<DateTime<Utc>>,
     /// The last problem the carrier reported, until it reports the parcel moving again.
     pub delivery_problem: Option<DeliveryProblem>,
+    /// When it ended (COMPLETED, REFUNDED or CANCELLED): the retention of its personal
+    /// data counts from here. Orders that ended before this was recorded have it filled in
+    /// by the store (see `Store::backfill_ended_at`).
+    pub ended_at: Option<DateTime<Utc>>,
+    /// When a party to it asked for their personal data to be erased: erased as soon as it
+    /// has ended rather than after the retention period.
+    pub erasure_requested_at: Option<DateTime<Utc>>,
     /// When its personal data was erased (see [`crate::personal`]).
     pub personal_data_erased_at: Option<DateTime<Utc>>,
     /// Where a NO_ACTION resolution returns the order to; set while it is disputed.
@@ -104,6 +111,36 @@ pub struct OrderData {
     pub dispute: Option<DisputeSummary>,
     /// The Wallet movement the order waits on, if any; every other change waits for it.
     pub escrow_intent: Option<EscrowIntent>,
+}
+
+/// The three ways an order ends; [`OrderData::end`] is the one way to reach them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The escrow went to the seller, in whole or in part.
+    Completed,
+    /// The whole escrow went back to the buyer after the item shipped.
+    Refunded,
+    /// Called off before shipping; a paid order's escrow went back to the buyer.
+    Cancelled,
+}
+
+impl OrderData {
+    /// Ends the order as `ending` at `now`, with the time each status records and the
+    /// `ended_at` that every ending records alike.
+    pub(crate) fn end(&mut self, ending: Ending, now: DateTime<Utc>) {
+        match ending {
+            Ending::Completed => {
+                self.status = OrderStatus::Completed;
+                self.completed_at = Some(now);
+            }
+            Ending::Refunded => self.status = OrderStatus::Refunded,
+            Ending::Cancelled => {
+                self.status = OrderStatus::Cancelled;
+                self.cancelled_at = Some(now);
+            }
+        }
+        self.ended_at = Some(now);
+    }
 }
 
 /// An order. Read its fields through `Deref`; change it through its transition methods,

@@ -8,7 +8,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::escrow_intent::Canceller;
-use super::{ActionReason, Changed, EscrowPurpose, IntentRequest, Order, OrderAction, OrderStatus};
+use super::{
+    ActionReason, Changed, Ending, EscrowPurpose, IntentRequest, Order, OrderAction, OrderStatus,
+};
 use crate::caller::{Admin, SellerOrAdmin};
 use crate::dispute::Payout;
 use crate::error::DomainError;
@@ -261,12 +263,11 @@ impl Order {
         let data = order.data_mut();
         let event = match how {
             DirectSettlement::Refund => {
-                data.status = OrderStatus::Refunded;
+                data.end(Ending::Refunded, now);
                 EventType::OrderRefunded
             }
             DirectSettlement::Release | DirectSettlement::Settle => {
-                data.status = OrderStatus::Completed;
-                data.completed_at = Some(now);
+                data.end(Ending::Completed, now);
                 EventType::OrderCompleted
             }
         };

@@ -53,6 +53,21 @@ impl OrderStatus {
         }
     }
 
+    /// The statuses an order ends in: nothing is left to deliver or pay.
+    pub const ENDED: [OrderStatus; 3] = [
+        OrderStatus::Completed,
+        OrderStatus::Refunded,
+        OrderStatus::Cancelled,
+    ];
+
+    /// Whether an order in this status has ended (one of [`OrderStatus::ENDED`]).
+    pub const fn has_ended(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Completed | OrderStatus::Refunded | OrderStatus::Cancelled
+        )
+    }
+
     /// Whether the order still holds its listing: every status but CANCELLED does, so a
     /// listing has at most one such order.
     pub const fn holds_listing(self) -> bool {

@@ -4,8 +4,8 @@ use crate::caller::Seller;
 use chrono::{DateTime, Utc};
 
 use super::{
-    CancellationReason, Carrier, Changed, Deadlines, Order, OrderAction, OrderData, OrderSource,
-    OrderStatus, ShippingAddress, Terms, TrackingNumber,
+    CancellationReason, Carrier, Changed, Deadlines, Ending, Order, OrderAction, OrderData,
+    OrderSource, OrderStatus, ShippingAddress, Terms, TrackingNumber,
 };
 use crate::error::{DomainError, ListingUnavailable};
 use crate::event::EventType;
@@ -118,6 +118,8 @@ impl Order {
             ship_overdue_at: None,
             auto_complete_at: None,
             delivery_problem: None,
+            ended_at: None,
+            erasure_requested_at: None,
             personal_data_erased_at: None,
             status_before_dispute: None,
             dispute: None,
@@ -236,8 +238,7 @@ impl Order {
     pub fn complete(&self, now: DateTime<Utc>) -> Result<Changed<Order>, DomainError> {
         let mut order = self.begin(OrderAction::Complete)?;
         let data = order.data_mut();
-        data.status = OrderStatus::Completed;
-        data.completed_at = Some(now);
+        data.end(Ending::Completed, now);
         data.auto_complete_at = None;
         let settlement = order.release_settlement();
         let mut completed = order.announce(EventType::OrderCompleted, now);
@@ -254,8 +255,7 @@ impl Order {
     ) -> Result<Changed<Order>, DomainError> {
         let mut order = self.begin(OrderAction::Cancel)?;
         let data = order.data_mut();
-        data.status = OrderStatus::Cancelled;
-        data.cancelled_at = Some(now);
+        data.end(Ending::Cancelled, now);
         data.cancellation_reason = Some(reason);
         data.pay_by = None;
         Ok(order.announce(EventType::OrderCancelled, now))

@@ -10,6 +10,7 @@
 
 mod claims;
 mod documents;
+mod erasure;
 mod locks;
 mod outbox_rows;
 mod parcels;
@@ -25,7 +26,8 @@ use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
-use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
+use order_domain::personal::ErasureDue;
+use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus, UserId};
 use order_ports::{RecordedEvent, StoreError, StoredDocument, UnitOfWork};
 use uuid::Uuid;
 
@@ -314,6 +316,22 @@ impl UnitOfWork for PgUnitOfWork {
 
     async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
         self.replace(document).await
+    }
+
+    async fn claim_erasable_orders(
+        &mut self,
+        due: ErasureDue,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.claim_erasable(due, limit).await
+    }
+
+    async fn request_erasure(
+        &mut self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.mark_for_erasure(user, now).await
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {

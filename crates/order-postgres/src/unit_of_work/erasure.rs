@@ -1,0 +1,99 @@
+//! What an erasure of personal data claims and marks: the orders due under an
+//! [`ErasureDue`] rule (the domain's `Order::is_erasable`, written here as SQL and held to it
+//! by the store contract), and a user's request, remembered on their orders' rows.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable, Timestamptz};
+use diesel_async::RunQueryDsl;
+use order_domain::personal::ErasureDue;
+use order_domain::{Order, OrderStatus, UserId};
+use order_ports::StoreError;
+
+use crate::error::store_error;
+use crate::rows::OrderRow;
+use crate::schema::orders;
+
+use super::PgUnitOfWork;
+
+type Condition = Box<dyn BoxableExpression<orders::table, Pg, SqlType = Bool>>;
+type Time = Box<dyn BoxableExpression<orders::table, Pg, SqlType = Nullable<Timestamptz>>>;
+
+/// The statuses an order ends in, as stored.
+fn ended() -> Vec<&'static str> {
+    OrderStatus::ENDED
+        .iter()
+        .map(|status| status.as_str())
+        .collect()
+}
+
+/// `Order::is_erasable` under `due`, less the status, as SQL. Each rule past the first is
+/// served by an index of its own (`orders_erasable_by_age`, `orders_erasure_requested`, and
+/// the buyer's and seller's indexes).
+fn erasable(due: ErasureDue) -> Condition {
+    let kept = orders::personal_data_erased_at.is_null();
+    match due {
+        ErasureDue::RetentionPassed { ended_before } => Box::new(
+            kept.and(orders::ended_at.is_not_null())
+                .and(orders::ended_at.assume_not_null().le(ended_before)),
+        ),
+        ErasureDue::Requested => Box::new(kept.and(orders::erasure_requested_at.is_not_null())),
+        ErasureDue::PartyIs(user) => {
+            let user = *user.as_uuid();
+            Box::new(kept.and(orders::buyer_id.eq(user).or(orders::seller_id.eq(user))))
+        }
+    }
+}
+
+/// What a claim under `due` takes first: the order that has waited longest.
+fn oldest_first(due: ErasureDue) -> Time {
+    match due {
+        ErasureDue::Requested => Box::new(orders::erasure_requested_at),
+        ErasureDue::RetentionPassed { .. } | ErasureDue::PartyIs(_) => Box::new(orders::ended_at),
+    }
+}
+
+impl PgUnitOfWork {
+    /// `UnitOfWork::claim_erasable_orders`.
+    pub(super) async fn claim_erasable(
+        &mut self,
+        due: ErasureDue,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.flush().await?;
+        let rows: Vec<(OrderRow, i64)> = orders::table
+            .filter(erasable(due))
+            .filter(orders::status.eq_any(ended()))
+            .order(oldest_first(due).asc())
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .for_update()
+            .skip_locked()
+            .select((OrderRow::as_select(), orders::event_sequence))
+            .load(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        self.hold_all(rows).await
+    }
+
+    /// `UnitOfWork::request_erasure`.
+    pub(super) async fn mark_for_erasure(
+        &mut self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.flush().await?;
+        let user = *user.as_uuid();
+        let marked = diesel::update(
+            orders::table
+                .filter(orders::buyer_id.eq(user).or(orders::seller_id.eq(user)))
+                .filter(orders::personal_data_erased_at.is_null())
+                .filter(orders::erasure_requested_at.is_null()),
+        )
+        .set(orders::erasure_requested_at.eq(now))
+        .execute(self.conn()?)
+        .await
+        .map_err(store_error)?;
+        Ok(u64::try_from(marked).unwrap_or_default())
+    }
+}
