@@ -72,6 +72,12 @@ pub struct Config {
     /// How long after its delivery an order completes at the latest
     /// (`AUTO_COMPLETE_AFTER_DELIVERY`).
     pub auto_complete_after_delivery: Duration,
+    /// How long after an order ended its personal data is kept
+    /// (`PERSONAL_DATA_RETENTION`, 90 days).
+    pub personal_data_retention: Duration,
+    /// How often the erasure worker looks for orders to erase (`ERASURE_INTERVAL`): the
+    /// longest an order whose erasure was asked for keeps its data once it has ended.
+    pub erasure_interval: Duration,
     /// How often the orders changed lately are reconciled with the Wallet
     /// (`RECONCILE_INTERVAL`); unset, never.
     pub reconcile_interval: Option<Duration>,
@@ -204,6 +210,9 @@ impl Config {
             auto_complete_after_delivery: vars
                 .duration("AUTO_COMPLETE_AFTER_DELIVERY", Duration::from_secs(3 * DAY))?,
             carrier_webhook_secret: vars.text("CARRIER_WEBHOOK_SECRET").map(CarrierSecret::new),
+            personal_data_retention: vars
+                .duration("PERSONAL_DATA_RETENTION", Duration::from_secs(90 * DAY))?,
+            erasure_interval: vars.duration("ERASURE_INTERVAL", Duration::from_secs(60))?,
             reconcile_interval: vars
                 .text("RECONCILE_INTERVAL")
                 .map(|_| vars.duration("RECONCILE_INTERVAL", Duration::ZERO))
@@ -291,6 +300,8 @@ impl Config {
             ("PAYMENT_RESUME_AFTER", config.payment_resume_after),
             ("DEADLINE_INTERVAL", config.deadline_interval),
             ("WALLET_BREAKER_COOLDOWN", config.wallet_guard.cooldown),
+            ("PERSONAL_DATA_RETENTION", config.personal_data_retention),
+            ("ERASURE_INTERVAL", config.erasure_interval),
         ];
         let set = [
             config.jwt_max_age.map(|age| ("JWT_MAX_AGE", age)),

@@ -200,6 +200,9 @@ impl Application {
                 deadline_batch: 100,
                 key_expiry_interval: std::time::Duration::from_secs(3600),
                 reconcile_interval: config.reconcile_interval,
+                erasure_interval: config.erasure_interval,
+                personal_data_retention: config.personal_data_retention,
+                erasure_batch: order_app::ERASURE_BATCH,
             },
         })
     }

@@ -98,6 +98,8 @@ pub struct Metrics {
     pub intent_oldest_seconds: Gauge<f64, AtomicU64>,
     pub intents_resumed: Counter,
     pub intents_abandoned: Counter,
+    pub personal_data_erased: Counter,
+    pub personal_data_erasure_failures: Counter,
     pub wallet_breaker_state: Gauge,
     pub wallet_calls_in_flight: Gauge,
     pub reconcile_drift: Family<DriftLabels, Gauge>,
@@ -139,6 +141,8 @@ impl Metrics {
             intent_oldest_seconds: Gauge::default(),
             intents_resumed: Counter::default(),
             intents_abandoned: Counter::default(),
+            personal_data_erased: Counter::default(),
+            personal_data_erasure_failures: Counter::default(),
             wallet_breaker_state: Gauge::default(),
             wallet_calls_in_flight: Gauge::default(),
             reconcile_drift: Family::default(),
@@ -262,6 +266,16 @@ impl Metrics {
             "escrow_intents_abandoned",
             "Wallet movements the Wallet refused for good; dropped, nothing moved",
             m.intents_abandoned.clone(),
+        );
+        registry.register(
+            "personal_data_erased",
+            "Orders whose personal data this replica's worker erased (retention passed, or a party asked)",
+            m.personal_data_erased.clone(),
+        );
+        registry.register(
+            "personal_data_erasure_failures",
+            "Rounds of this replica's erasure worker that failed (retried next round)",
+            m.personal_data_erasure_failures.clone(),
         );
         registry.register(
             "reconcile_drift",

@@ -1,15 +1,18 @@
-//! Erasing an order's personal data everywhere this service keeps it: the order, its
-//! dispute and stored events (the use case), and the answers saved for replay under an
+//! Erasing orders' personal data everywhere this service keeps it: the orders, their
+//! disputes and stored events (the use cases), and the answers saved for replay under an
 //! `Idempotency-Key`, which only this HTTP edge keeps.
+//!
+//! The answers come second: an answer is a replay of a request about the order, and while
+//! the order is open a retried request must get its answer as it was. Should the process
+//! stop between the two, the answers still expire with their keys (a day).
 
-use order_app::{AppError, ErasureOutcome, OrderService};
-use order_domain::OrderId;
+use chrono::TimeDelta;
+use order_app::{AppError, ErasureOutcome, ErasureRound, OrderService, UserErasureOutcome};
+use order_domain::{OrderId, UserId};
 use order_postgres::IdempotencyKeys;
 
 /// Erases order `id`'s personal data if it has ended, then rewrites the saved answers that
-/// show it. The answers come second: an answer is a replay of a request about the order,
-/// and while the order is open a retried request must get its answer as it was. Should
-/// the process stop between the two, the answers still expire with their keys (a day).
+/// show it.
 pub async fn erase_order(
     service: &OrderService,
     idempotency: &IdempotencyKeys,
@@ -17,9 +20,45 @@ pub async fn erase_order(
 ) -> Result<ErasureOutcome, AppError> {
     let outcome = service.erase_personal_data(id).await?;
     if outcome != ErasureOutcome::NotEnded {
-        idempotency
-            .rewrite_answers_mentioning(&id.to_string(), order_events::erase_personal_fields)
-            .await?;
+        rewrite_answers(idempotency, &[id]).await?;
     }
     Ok(outcome)
+}
+
+/// One round of the erasure worker (see [`OrderService::erase_due`]), then the saved
+/// answers about the orders it erased.
+pub async fn erase_due(
+    service: &OrderService,
+    idempotency: &IdempotencyKeys,
+    retention: TimeDelta,
+    limit: usize,
+) -> Result<ErasureRound, AppError> {
+    let round = service.erase_due(retention, limit).await?;
+    rewrite_answers(idempotency, &round.erased).await?;
+    Ok(round)
+}
+
+/// A user's request to be erased (see [`OrderService::erase_user`]), then the saved
+/// answers about the orders it erased.
+pub async fn erase_user(
+    service: &OrderService,
+    idempotency: &IdempotencyKeys,
+    user: UserId,
+) -> Result<UserErasureOutcome, AppError> {
+    let outcome = service.erase_user(user).await?;
+    for ids in outcome.erased_now.chunks(order_app::ERASURE_BATCH) {
+        rewrite_answers(idempotency, ids).await?;
+    }
+    Ok(outcome)
+}
+
+async fn rewrite_answers(
+    idempotency: &IdempotencyKeys,
+    orders: &[OrderId],
+) -> Result<(), AppError> {
+    let ids: Vec<String> = orders.iter().map(ToString::to_string).collect();
+    idempotency
+        .rewrite_answers_mentioning(&ids, order_events::erase_personal_fields)
+        .await?;
+    Ok(())
 }

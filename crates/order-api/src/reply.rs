@@ -28,6 +28,14 @@ impl Reply {
         }
     }
 
+    /// 202: taken on, some of it to be done later.
+    pub fn accepted(body: Value) -> Reply {
+        Reply {
+            status: StatusCode::ACCEPTED,
+            body,
+        }
+    }
+
     /// 201 for what the request created, 200 for what an earlier one did.
     pub fn placed(created: bool, body: Value) -> Reply {
         if created {

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::metrics::{DeadlineLabels, DriftLabels, Metrics};
+use crate::personal_data;
 
 /// How often each worker wakes up.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +38,12 @@ pub struct WorkerSettings {
     /// How often the orders changed in the last two intervals are reconciled with the
     /// Wallet, by one replica a round; `None`: never.
     pub reconcile_interval: Option<Duration>,
+    /// How often ended orders past `personal_data_retention`, and those whose erasure a
+    /// party asked for, are erased.
+    pub erasure_interval: Duration,
+    pub personal_data_retention: Duration,
+    /// Orders a transaction of that sweep erases at most.
+    pub erasure_batch: usize,
 }
 
 /// What the workers need.
@@ -199,6 +206,15 @@ impl Workers {
                 async move { reconcile_round(&context, interval).await }
             }));
         }
+        let erasure = {
+            let context = context.clone();
+            let stopped_now = stopped.clone();
+            every(settings.erasure_interval, stopped.clone(), move || {
+                let context = context.clone();
+                let stopped = stopped_now.clone();
+                async move { erasure_round(&context, settings, &stopped).await }
+            })
+        };
         let expiry = every(settings.key_expiry_interval, stopped, move || {
             let context = context.clone();
             async move {
@@ -210,7 +226,7 @@ impl Workers {
                 }
             }
         });
-        handles.extend([relay, auto_complete, deadlines, expiry]);
+        handles.extend([relay, auto_complete, deadlines, erasure, expiry]);
         Workers { stop, handles }
     }
 
@@ -220,6 +236,43 @@ impl Workers {
         for handle in self.handles {
             if tokio::time::timeout(grace, handle).await.is_err() {
                 tracing::warn!("a worker did not stop in time");
+            }
+        }
+    }
+}
+
+/// Erases until nothing is left due (or the workers are stopped), a batch a transaction, so
+/// that a backlog — the first run past the retention, a large seller's request — drains in
+/// one round rather than a batch a round.
+async fn erasure_round(
+    context: &WorkerContext,
+    settings: WorkerSettings,
+    stopped: &watch::Receiver<bool>,
+) {
+    let retention = TimeDelta::from_std(settings.personal_data_retention).unwrap_or(TimeDelta::MAX);
+    let batch = settings.erasure_batch;
+    while !*stopped.borrow() {
+        match personal_data::erase_due(&context.service, &context.idempotency, retention, batch)
+            .await
+        {
+            Ok(round) => {
+                let erased = round.erased.len();
+                context.metrics.personal_data_erased.inc_by(erased as u64);
+                if erased > 0 || round.ends_recorded > 0 {
+                    tracing::info!(
+                        erased,
+                        ends_recorded = round.ends_recorded,
+                        "personal data erased"
+                    );
+                }
+                if erased < batch && round.ends_recorded < batch as u64 {
+                    break;
+                }
+            }
+            Err(error) => {
+                context.metrics.personal_data_erasure_failures.inc();
+                tracing::warn!(%error, "personal data erasure failed");
+                break;
             }
         }
     }

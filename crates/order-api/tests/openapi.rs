@@ -29,6 +29,7 @@ fn spec_endpoints() -> BTreeSet<(String, String)> {
         ("POST", "/api/v1/orders/{id}/purchase/"),
         ("POST", "/api/v1/orders/internal/cancel/"),
         ("POST", "/api/v1/orders/internal/mark-delivered/"),
+        ("POST", "/api/v1/orders/internal/erase-user/"),
         ("POST", "/api/v1/orders/carrier-events/"),
         ("GET", "/api/v1/disputes/"),
         ("GET", "/api/v1/disputes/{id}/"),

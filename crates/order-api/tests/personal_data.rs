@@ -1,14 +1,15 @@
-//! An ended order's personal data erased everywhere the service keeps it: marker strings
-//! written into an address, a dispute's reason, its evidence, an admin's notes and an
-//! action's reason (each request with an Idempotency-Key, so that saved answers hold them
-//! too) are found in no row of any table afterwards, while the money record, the history
-//! and the replay feed stay as they were.
+//! An ended order's personal data erased everywhere the service keeps it — once its
+//! retention has passed, or at once when a party asks: marker strings written into an
+//! address, a dispute's reason, its evidence, an admin's notes and an action's reason (each
+//! request with an Idempotency-Key, so that saved answers hold them too) are found in no row
+//! of any table afterwards, while the money record, the history, the replay feed and the
+//! Wallet's books stay as they were.
 
 mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{id, listing, seed, wait_until, As, Cast, TestApp};
 
 const MARKERS: [&str; 5] = [
     "MARKER-ADDRESS-7f3a",
@@ -17,6 +18,9 @@ const MARKERS: [&str; 5] = [
     "MARKER-NOTES-0c4d",
     "MARKER-ACTION-a8e2",
 ];
+
+/// The address of an order still open when its buyer asks to be erased.
+const OPEN_MARKER: &str = "MARKER-OPEN-ADDRESS-3e9d";
 
 async fn keyed(
     app: &TestApp,
@@ -40,6 +44,11 @@ async fn keyed(
 
 /// An auction win shipped to the marked address, paid and shipped.
 async fn shipped_to_the_marker(app: &TestApp, n: u128) -> Value {
+    shipped_to(app, n, MARKERS[0]).await
+}
+
+/// An auction win to `street`, paid and shipped.
+async fn shipped_to(app: &TestApp, n: u128, street: &str) -> Value {
     let order = keyed(
         app,
         Method::POST,
@@ -47,7 +56,7 @@ async fn shipped_to_the_marker(app: &TestApp, n: u128) -> Value {
         &As::Service,
         json!({"listing_id": listing(n), "buyer_id": Cast::buyer(), "seller_id": Cast::seller(),
                "amount": "100.00", "shipping_cost": "10.00",
-               "shipping_address": {"name": "Alice", "street": MARKERS[0]}}),
+               "shipping_address": {"name": "Alice", "street": street}}),
         &format!("create-{n}"),
     )
     .await;
@@ -65,6 +74,11 @@ async fn shipped_to_the_marker(app: &TestApp, n: u128) -> Value {
 
 /// Every table's rows, as text, that hold one of the markers: `(table, marker)`.
 async fn markers_left(app: &TestApp) -> Vec<(String, &'static str)> {
+    texts_left(app, &MARKERS).await
+}
+
+/// Every table's rows, as text, that hold one of `markers`: `(table, marker)`.
+async fn texts_left(app: &TestApp, markers: &[&'static str]) -> Vec<(String, &'static str)> {
     use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
     #[derive(diesel::QueryableByName)]
     struct Table {
@@ -87,7 +101,7 @@ async fn markers_left(app: &TestApp) -> Vec<(String, &'static str)> {
     assert!(tables.len() > 5, "every table is searched");
     let mut found = Vec::new();
     for table in tables {
-        for marker in MARKERS {
+        for &marker in markers {
             let count: Count = diesel::sql_query(format!(
                 "SELECT count(*) AS n FROM \"{}\" AS t WHERE t::text LIKE '%{marker}%'",
                 table.name
@@ -129,15 +143,12 @@ async fn record_of(app: &TestApp, order: &Value) -> (Value, Vec<(Value, Value)>)
     (record, places)
 }
 
-#[tokio::test]
-async fn an_erased_order_leaves_no_personal_text_in_any_table_and_keeps_its_money_record() {
-    let app = TestApp::spawn(seed(2, "1000.00")).await;
-    let admin = As::Admin(Cast::admin());
-
-    // A disputed order, settled by an admin in part.
-    let disputed = shipped_to_the_marker(&app, 1).await;
+/// Two ended orders holding every marker: one disputed and settled in part by an admin
+/// (with notes), one refunded by its seller with a reason.
+async fn ended_with_every_marker(app: &TestApp) -> [Value; 2] {
+    let disputed = shipped_to_the_marker(app, 1).await;
     let dispute = keyed(
-        &app,
+        app,
         Method::POST,
         &format!("/api/v1/orders/{}/dispute/", id(&disputed)),
         &As::User(Cast::buyer()),
@@ -147,19 +158,18 @@ async fn an_erased_order_leaves_no_personal_text_in_any_table_and_keeps_its_mone
     )
     .await;
     keyed(
-        &app,
+        app,
         Method::PATCH,
         &format!("/api/v1/disputes/{}/", id(&dispute)),
-        &admin,
+        &As::Admin(Cast::admin()),
         json!({"status": "RESOLVED", "resolution": "PARTIAL_REFUND", "refund_amount": "30.00",
                "admin_notes": format!("Called the buyer, {}", MARKERS[3])}),
         "resolve-1",
     )
     .await;
-    // An order its seller refunded, with a reason.
-    let refunded = shipped_to_the_marker(&app, 2).await;
+    let refunded = shipped_to_the_marker(app, 2).await;
     keyed(
-        &app,
+        app,
         Method::POST,
         &format!("/api/v1/orders/{}/refund/", id(&refunded)),
         &As::User(Cast::seller()),
@@ -167,13 +177,107 @@ async fn an_erased_order_leaves_no_personal_text_in_any_table_and_keeps_its_mone
         "refund-2",
     )
     .await;
-    let _workers = app.start_workers();
-    let mut before = Vec::new();
-    for order in [&disputed, &refunded] {
-        before.push(record_of(&app, order).await);
+    [disputed, refunded]
+}
+
+/// Every event's feed position and id, in feed order.
+async fn feed_positions(app: &TestApp) -> Vec<(Value, Value)> {
+    let feed = app
+        .get(
+            "/api/v1/orders/internal/events/?after=0&limit=500",
+            &As::Service,
+        )
+        .await
+        .body;
+    feed["results"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .map(|e| (e["position"].clone(), e["event_id"].clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What an erasure must keep of `orders`, taken before it: their money records, their
+/// histories' places and the feed's positions.
+struct Kept {
+    records: Vec<(Value, Vec<(Value, Value)>)>,
+    feed: Vec<(Value, Value)>,
+}
+
+impl Kept {
+    async fn before(app: &TestApp, orders: &[Value]) -> Kept {
+        app.application
+            .workers
+            .service
+            .position_feed()
+            .await
+            .unwrap();
+        let mut records = Vec::new();
+        for order in orders {
+            records.push(record_of(app, order).await);
+        }
+        Kept {
+            records,
+            feed: feed_positions(app).await,
+        }
     }
-    let feed = "/api/v1/orders/internal/events/?after=0&limit=500";
-    let feed_before = app.get(feed, &As::Service).await.body;
+
+    /// Asserts each order kept its record and its history's places, gaining one entry
+    /// (the erasure), and that the feed kept every position.
+    async fn assert_kept(&self, app: &TestApp, orders: &[Value]) {
+        for (order, before) in orders.iter().zip(&self.records) {
+            let (record, places) = record_of(app, order).await;
+            assert_eq!(record, before.0, "the money record is kept");
+            assert_eq!(
+                places[..before.1.len()],
+                before.1[..],
+                "the history keeps its places"
+            );
+            assert_eq!(places.len(), before.1.len() + 1, "and gains the erasure");
+        }
+        app.application
+            .workers
+            .service
+            .position_feed()
+            .await
+            .unwrap();
+        let feed = feed_positions(app).await;
+        assert_eq!(
+            feed[..self.feed.len()],
+            self.feed[..],
+            "the feed's positions are unchanged"
+        );
+        assert_eq!(feed.len(), self.feed.len() + orders.len());
+    }
+}
+
+/// `order-api reconcile` finds the Wallet's books agreeing with every order.
+async fn books_agree(app: &TestApp) {
+    let output = app.run_binary_output(&["reconcile"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    app.ledger().await;
+}
+
+#[tokio::test]
+async fn past_its_retention_an_ended_order_leaves_no_personal_text_in_any_table() {
+    let app = TestApp::spawn_with(
+        seed(2, "1000.00"),
+        &[
+            ("PERSONAL_DATA_RETENTION", "1s"),
+            ("ERASURE_INTERVAL", "100ms"),
+        ],
+    )
+    .await;
+    let orders = ended_with_every_marker(&app).await;
+    let kept = Kept::before(&app, &orders).await;
     let written: std::collections::HashSet<_> = markers_left(&app)
         .await
         .into_iter()
@@ -185,8 +289,36 @@ async fn an_erased_order_leaves_no_personal_text_in_any_table_and_keeps_its_mone
         "every marker is written before the erasure"
     );
 
+    let _workers = app.start_workers();
+    wait_until("the retention passes and the worker erases", || async {
+        app.count("orders", "personal_data_erased_at IS NOT NULL")
+            .await
+            == 2
+    })
+    .await;
+
+    assert_eq!(markers_left(&app).await, []);
+    kept.assert_kept(&app, &orders).await;
+    for order in &orders {
+        assert_eq!(
+            app.events_of(&id(order))
+                .await
+                .into_iter()
+                .filter(|event| event == "order.personal_data_erased")
+                .count(),
+            1
+        );
+    }
+    books_agree(&app).await;
+}
+
+#[tokio::test]
+async fn erasing_an_ended_order_on_demand_leaves_no_personal_text() {
+    let app = TestApp::spawn(seed(2, "1000.00")).await;
+    let orders = ended_with_every_marker(&app).await;
+    let kept = Kept::before(&app, &orders).await;
     let context = &app.application.workers;
-    for order in [&disputed, &refunded] {
+    for order in &orders {
         let order_id = order_domain::OrderId::from_uuid(id(order).parse().unwrap());
         let outcome =
             order_api::personal_data::erase_order(&context.service, &context.idempotency, order_id)
@@ -194,37 +326,8 @@ async fn an_erased_order_leaves_no_personal_text_in_any_table_and_keeps_its_mone
                 .unwrap();
         assert_eq!(outcome, order_app::ErasureOutcome::Erased);
     }
-
     assert_eq!(markers_left(&app).await, []);
-    for (order, before) in [&disputed, &refunded].into_iter().zip(before) {
-        let (record, places) = record_of(&app, order).await;
-        assert_eq!(record, before.0, "the money record is kept");
-        assert_eq!(
-            places[..before.1.len()],
-            before.1[..],
-            "the history keeps its places"
-        );
-        assert_eq!(places.len(), before.1.len() + 1, "and gains the erasure");
-    }
-    let feed_after = app.get(feed, &As::Service).await.body;
-    let positions = |feed: &Value| -> Vec<(Value, Value)> {
-        feed["results"]
-            .as_array()
-            .map(|events| {
-                events
-                    .iter()
-                    .map(|e| (e["position"].clone(), e["event_id"].clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (was, is) = (positions(&feed_before), positions(&feed_after));
-    assert_eq!(
-        is[..was.len()],
-        was[..],
-        "the feed's positions are unchanged"
-    );
-    app.ledger().await;
+    kept.assert_kept(&app, &orders).await;
 }
 
 #[tokio::test]
@@ -243,4 +346,111 @@ async fn an_order_still_open_is_not_erased() {
         MARKERS[0]
     );
     assert!(!markers_left(&app).await.is_empty());
+}
+
+/// `POST /api/v1/orders/internal/erase-user/` for the buyer, sent to `base`.
+async fn erase_buyer(app: &TestApp, base: &str) -> reqwest::StatusCode {
+    let answer = app
+        .call_at(
+            base,
+            Method::POST,
+            "/api/v1/orders/internal/erase-user/",
+            &As::Service,
+            Some(json!({"user_id": Cast::buyer()})),
+            &[],
+        )
+        .await;
+    assert_eq!(answer.body, json!({"erased": 2, "pending": 1}));
+    answer.status
+}
+
+#[tokio::test]
+async fn a_users_ended_orders_are_erased_at_once_and_an_open_one_once_it_ends_after_a_restart() {
+    let app = TestApp::spawn(seed(3, "1000.00")).await;
+    let ended = ended_with_every_marker(&app).await;
+    let open = shipped_to(&app, 3, OPEN_MARKER).await;
+    let kept = Kept::before(&app, &ended).await;
+
+    let mut first = app.spawn_binary(&[("ERASURE_INTERVAL", "100ms")]).await;
+    assert_eq!(erase_buyer(&app, &first.url).await, StatusCode::ACCEPTED);
+    assert_eq!(markers_left(&app).await, [], "the ended orders at once");
+    kept.assert_kept(&app, &ended).await;
+    assert_eq!(
+        app.order_now(&open).await["shipping_address"]["street"],
+        OPEN_MARKER,
+        "the open order keeps its address to be delivered"
+    );
+    assert_eq!(
+        erase_buyer(&app, &first.url).await,
+        StatusCode::ACCEPTED,
+        "asking again answers the same"
+    );
+    assert_eq!(
+        app.count("outbox", "event_type = 'order.personal_data_erased'")
+            .await,
+        2,
+        "and erases nothing twice"
+    );
+
+    // The service restarts: nothing of the request is left in any process's memory.
+    first.kill();
+    let _second = app.spawn_binary(&[("ERASURE_INTERVAL", "100ms")]).await;
+    keyed(
+        &app,
+        Method::POST,
+        &format!("/api/v1/orders/{}/complete/", id(&open)),
+        &As::User(Cast::buyer()),
+        json!({}),
+        "complete-3",
+    )
+    .await;
+    wait_until("the open order is erased once it ends", || async {
+        texts_left(&app, &[OPEN_MARKER]).await.is_empty()
+    })
+    .await;
+    assert_eq!(app.order_now(&open).await["status"], "COMPLETED");
+    assert_eq!(markers_left(&app).await, []);
+    books_agree(&app).await;
+}
+
+#[tokio::test]
+async fn erase_user_takes_a_user_id_from_a_service_only() {
+    let app = TestApp::spawn(seed(1, "1000.00")).await;
+    let order = shipped_to_the_marker(&app, 1).await;
+    let path = "/api/v1/orders/internal/erase-user/";
+    let bad = app
+        .post(path, &As::Service, json!({"user_id": "not-a-uuid"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body["user_id"].is_array(), "{}", bad.body);
+    let missing = app.post(path, &As::Service, json!({})).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert!(missing.body["user_id"].is_array(), "{}", missing.body);
+    let user = app
+        .post(
+            path,
+            &As::User(Cast::buyer()),
+            json!({"user_id": Cast::buyer()}),
+        )
+        .await;
+    assert_eq!(user.status, StatusCode::FORBIDDEN);
+    let nobody = app
+        .post(path, &As::Nobody, json!({"user_id": Cast::buyer()}))
+        .await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.count("orders", "erasure_requested_at IS NOT NULL")
+            .await,
+        0,
+        "a refused request marks nothing"
+    );
+    assert_eq!(
+        app.order_now(&order).await["shipping_address"]["street"],
+        MARKERS[0]
+    );
+    let stranger = app
+        .post(path, &As::Service, json!({"user_id": Cast::stranger()}))
+        .await;
+    assert_eq!(stranger.status, StatusCode::ACCEPTED);
+    assert_eq!(stranger.body, json!({"erased": 0, "pending": 0}));
 }

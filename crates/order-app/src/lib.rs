@@ -26,7 +26,9 @@ pub use service::{OrderService, Ports, Settings};
 pub use use_case::auto_complete::AutoCompletion;
 pub use use_case::create::AuctionWin;
 pub use use_case::deadlines::DeadlineSweep;
-pub use use_case::personal_data::ErasureOutcome;
+pub use use_case::personal_data::{
+    ErasureOutcome, ErasureRound, UserErasureOutcome, ERASURE_BATCH,
+};
 pub use use_case::purchase::Purchase;
 pub use use_case::queries::OrderListRequest;
 pub use use_case::reconcile::{

@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::sql_types::{Array, Bool, Text};
 use diesel_async::RunQueryDsl;
 use order_ports::StoreError;
 
@@ -176,24 +176,37 @@ impl IdempotencyKeys {
             .map_err(store_error)
     }
 
-    /// Rewrites with `rewrite` every saved answer whose text mentions `text` (an order's
-    /// id: every answer about the order or its dispute names it); how many it changed.
-    /// Answers are kept a day only, so the table this reads is small. An answer saved again
-    /// meanwhile is left as it is now (the update is conditional on the text read).
+    /// Rewrites with `rewrite` every saved answer whose text mentions one of `texts` (orders'
+    /// ids: every answer about an order or its dispute names it), in one read of the table;
+    /// how many it changed. Answers are kept a day only, so the table this reads is small.
+    /// An answer saved again meanwhile is left as it is now (the update is conditional on
+    /// the text read).
     pub async fn rewrite_answers_mentioning(
         &self,
-        text: &str,
+        texts: &[String],
         rewrite: impl Fn(&mut serde_json::Value) -> bool,
     ) -> Result<usize, StoreError> {
+        if texts.is_empty() {
+            return Ok(0);
+        }
         let mut conn = self.pool.get().await.map_err(pool_error)?;
-        let pattern = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let patterns: Vec<String> = texts
+            .iter()
+            .map(|text| {
+                format!(
+                    "%{}%",
+                    text.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                )
+            })
+            .collect();
         let saved: Vec<(String, String, Option<String>)> = keys::table
-            .filter(keys::response_body.like(pattern))
+            .filter(
+                diesel::dsl::sql::<Bool>("response_body LIKE ANY(")
+                    .bind::<Array<Text>, _>(patterns)
+                    .sql(")"),
+            )
             .select((keys::caller, keys::key, keys::response_body))
             .load(&mut conn)
             .await

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use order_app::{AuctionWin, Caller};
 use order_domain::order::{CancellationReason, ShippingAddress};
 use order_domain::{EscrowId, ListingId, Money, OrderId, UserId};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -15,6 +15,7 @@ use crate::command::{Command, FromBody};
 use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::openapi;
+use crate::personal_data;
 use crate::query::Params;
 use crate::reply::Reply;
 use crate::representation::{EventFeed, FeedEventView};
@@ -24,7 +25,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(create)
         .service(mark_paid)
         .service(cancel)
-        .service(mark_delivered);
+        .service(mark_delivered)
+        .service(erase_user);
 }
 
 /// The replay feed: every event of every order in one total order, each once, each
@@ -230,4 +232,49 @@ async fn mark_delivered(
         .mark_delivered(Caller::Service, delivered.order_id, delivered.delivered_at)
         .await?;
     Ok(Reply::ok(state.order_json(&order, Caller::Service)?))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct EraseUserBody {
+    /// The user whose personal data is to be erased, as buyer and as seller.
+    #[schema(value_type = uuid::Uuid)]
+    user_id: UserId,
+}
+
+/// Where a user's orders stand once their erasure was asked for.
+#[derive(Serialize, ToSchema)]
+struct ErasureAccepted {
+    /// Their orders whose personal data is erased: the ended ones, now or before.
+    erased: u64,
+    /// Their orders still open, whose address is needed until they end: each is erased as
+    /// soon as it has ended, the request remembered on the order (a restart keeps it).
+    pending: u64,
+}
+
+/// Erases a user's personal data (as buyer or seller): their ended orders' addresses and
+/// free texts at once, in the orders, their disputes, histories, stored events and saved
+/// answers; their open orders' as soon as each ends. Amounts, statuses, times and
+/// settlements are kept. Each erased order raises `order.personal_data_erased`. Asking again
+/// changes nothing more and answers where the orders stand.
+#[utoipa::path(
+    tag = "internal",
+    request_body = EraseUserBody,
+    responses((status = 202, description = "Erased what has ended; the rest is pending", body = ErasureAccepted))
+)]
+#[post("/api/v1/orders/internal/erase-user/")]
+async fn erase_user(
+    state: State,
+    _service: Service,
+    body: JsonBody<EraseUserBody>,
+) -> Result<Reply, ApiError> {
+    let JsonBody(body) = body;
+    let outcome =
+        personal_data::erase_user(&state.service, &state.idempotency, body.user_id).await?;
+    let accepted = ErasureAccepted {
+        erased: outcome.orders.erased,
+        pending: outcome.orders.pending,
+    };
+    Ok(Reply::accepted(
+        serde_json::to_value(accepted).map_err(ApiError::serializing)?,
+    ))
 }

@@ -246,7 +246,21 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        self.call_at(&self.url, method, path, who, body, headers)
+            .await
+    }
+
+    /// [`TestApp::call_with`] to the service at `base`, such as a [`Process`] of it.
+    pub async fn call_at(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        who: &As,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.http.request(method, format!("{base}{path}"));
         request = match who {
             As::Nobody => request,
             As::User(id) => request.bearer_auth(token(*id, false)),

@@ -1,11 +1,18 @@
-//! Erasing an ended order's personal data everywhere the store keeps it.
+//! Erasing ended orders' personal data everywhere the store keeps it: one order on demand,
+//! the orders whose retention has passed or whose erasure a party asked for (the worker's
+//! round), and a user's orders on their request.
 
-use order_domain::personal::Erasure;
-use order_domain::{Actor, OrderId};
+use chrono::{DateTime, TimeDelta};
+use order_domain::personal::{Erasure, ErasureDue};
+use order_domain::{Actor, Changed, Order, OrderId, UserId};
 use order_events::erase_personal_fields;
-use order_ports::StoreError;
+use order_ports::store::UserErasure;
+use order_ports::{StoreError, UnitOfWork};
 
 use crate::{AppError, OrderService};
+
+/// Orders a unit of work of the erasure erases at most.
+pub const ERASURE_BATCH: usize = 100;
 
 /// What asking to erase an order's personal data came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +23,24 @@ pub enum ErasureOutcome {
     AlreadyErased,
     /// The order has not ended: its address is still needed. Nothing changed.
     NotEnded,
+}
+
+/// What one round of the erasure worker did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErasureRound {
+    /// The orders it erased.
+    pub erased: Vec<OrderId>,
+    /// Orders that had ended before their end was recorded, recorded now.
+    pub ends_recorded: u64,
+}
+
+/// What a user's request to be erased came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserErasureOutcome {
+    /// The user's ended orders erased by this request.
+    pub erased_now: Vec<OrderId>,
+    /// Where all the user's orders stand now.
+    pub orders: UserErasure,
 }
 
 impl OrderService {
@@ -32,12 +57,90 @@ impl OrderService {
             Erasure::AlreadyErased => return Ok(ErasureOutcome::AlreadyErased),
             Erasure::NotEnded => return Ok(ErasureOutcome::NotEnded),
         };
+        self.store_erasure(uow.as_mut(), &order, changed).await?;
+        uow.commit().await?;
+        Ok(ErasureOutcome::Erased)
+    }
+
+    /// One round of the erasure worker: records the end of up to `limit` orders that ended
+    /// before ends were recorded, then erases up to `limit` orders whose erasure a party
+    /// asked for and up to `limit` whose `retention` has passed since they ended. Replicas
+    /// running it at once erase different orders.
+    pub async fn erase_due(
+        &self,
+        retention: TimeDelta,
+        limit: usize,
+    ) -> Result<ErasureRound, AppError> {
+        let ends_recorded = self.ports.store.backfill_ended_at(limit).await?;
+        let now = self.ports.clock.now();
+        let ended_before = now
+            .checked_sub_signed(retention)
+            .unwrap_or(DateTime::<chrono::Utc>::MIN_UTC);
+        let mut erased = self.erase_claimed(ErasureDue::Requested, limit).await?;
+        erased.extend(
+            self.erase_claimed(ErasureDue::RetentionPassed { ended_before }, limit)
+                .await?,
+        );
+        Ok(ErasureRound {
+            erased,
+            ends_recorded,
+        })
+    }
+
+    /// `user` asks for their personal data to be erased: their ended orders (as buyer or
+    /// seller) are erased now, and every other order of theirs is marked, durably, to be
+    /// erased as soon as it ends (by [`OrderService::erase_due`]). Asking again changes
+    /// nothing more.
+    pub async fn erase_user(&self, user: UserId) -> Result<UserErasureOutcome, AppError> {
+        let mut uow = self.begin().await?;
+        uow.request_erasure(user, self.ports.clock.now()).await?;
+        uow.commit().await?;
+        let mut erased_now = Vec::new();
+        loop {
+            let batch = self
+                .erase_claimed(ErasureDue::PartyIs(user), ERASURE_BATCH)
+                .await?;
+            let last = batch.len() < ERASURE_BATCH;
+            erased_now.extend(batch);
+            if last {
+                break;
+            }
+        }
+        let orders = self.ports.store.erasure_of(user).await?;
+        Ok(UserErasureOutcome { erased_now, orders })
+    }
+
+    /// Claims up to `limit` orders due under `due` and erases them, in one unit of work.
+    async fn erase_claimed(&self, due: ErasureDue, limit: usize) -> Result<Vec<OrderId>, AppError> {
+        let now = self.ports.clock.now();
+        let mut uow = self.begin().await?;
+        let claimed = uow.claim_erasable_orders(due, limit).await?;
+        let mut erased = Vec::with_capacity(claimed.len());
+        for order in claimed {
+            // A claimed order is erasable: the claim takes exactly what the domain calls due.
+            if let Erasure::Erased(changed) = order.erase_personal_data(now) {
+                self.store_erasure(uow.as_mut(), &order, *changed).await?;
+                erased.push(order.id);
+            }
+        }
+        uow.commit().await?;
+        Ok(erased)
+    }
+
+    /// Stores `order`'s erasure: the order, its dispute, and every stored event document
+    /// and history entry of it.
+    async fn store_erasure(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        order: &Order,
+        changed: Changed<Order>,
+    ) -> Result<(), AppError> {
         if let Some(summary) = order.dispute {
             if let Some(dispute) = uow.lock_dispute(summary.id).await? {
                 uow.update_dispute(&dispute.erase_personal_data()).await?;
             }
         }
-        for mut document in uow.order_documents(id).await? {
+        for mut document in uow.order_documents(order.id).await? {
             let mut payload: serde_json::Value =
                 serde_json::from_str(&document.payload).map_err(|error| {
                     StoreError::Internal(format!(
@@ -52,9 +155,8 @@ impl OrderService {
                 uow.replace_document(&document).await?;
             }
         }
-        self.store_change(uow.as_mut(), order.status, changed, Actor::System)
+        self.store_change(uow, order.status, changed, Actor::System)
             .await?;
-        uow.commit().await?;
-        Ok(ErasureOutcome::Erased)
+        Ok(())
     }
 }
