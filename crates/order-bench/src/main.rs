@@ -8,6 +8,7 @@
 //! Run it through `make bench`, which builds it and installs wrk. `order-bench reconcile`
 //! (`make bench-reconcile`) measures `order-api reconcile` instead.
 
+mod erasure;
 mod load;
 mod pgbench;
 mod reconcile;
@@ -66,6 +67,15 @@ struct Running {
 
 impl Running {
     async fn start(database_url: &str, shape: &Shape) -> Result<Running, String> {
+        Running::start_with(database_url, shape, &[]).await
+    }
+
+    /// [`Running::start`] with the service's settings `extra` on top.
+    async fn start_with(
+        database_url: &str,
+        shape: &Shape,
+        extra: &[(&str, &str)],
+    ) -> Result<Running, String> {
         let (api_port, peers_port) = (free_port(), free_port());
         let peers = format!("http://127.0.0.1:{peers_port}");
         let stub = spawn_stub(peers_port)?;
@@ -80,6 +90,7 @@ impl Running {
             .env("DB_POOL_SIZE", "16")
             .env("RUST_LOG", "warn")
             .env_remove("EVENT_BUS_NAME")
+            .envs(extra.iter().copied())
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -180,6 +191,19 @@ fn admin_token() -> String {
     order_testkit::user_token(JWT_SECRET, admin, true, TimeDelta::hours(2))
 }
 
+/// 20,000 detail reads of orders spread over the settled ones, each as its buyer.
+fn detail_sample(shape: &Shape) -> Vec<[String; 4]> {
+    (0..20_000u64)
+        .map(|i| (i.wrapping_mul(2_654_435_761) % shape.settled()) + 1)
+        .map(|n| {
+            get(
+                format!("/api/v1/orders/{}/", id(Kind::Order, n)),
+                shape.buyer(n),
+            )
+        })
+        .collect()
+}
+
 /// Reads at one scale: one order by id (random orders, each as its buyer); the default list
 /// (bought or sold) of the heavy user and of a light one, numbered first pages; the heavy
 /// user's list through a deep cursor; and an admin's lists: all orders, the largest status,
@@ -191,15 +215,7 @@ async fn reads(
     scale: &str,
 ) -> Result<Vec<Measured>, String> {
     let settled = shape.settled();
-    let sample: Vec<[String; 4]> = (0..20_000u64)
-        .map(|i| (i.wrapping_mul(2_654_435_761) % settled) + 1)
-        .map(|n| {
-            get(
-                format!("/api/v1/orders/{}/", id(Kind::Order, n)),
-                shape.buyer(n),
-            )
-        })
-        .collect();
+    let sample = detail_sample(shape);
     let heavy = vec![get("/api/v1/orders/?page_size=20".into(), HEAVY_USER)];
     let light = vec![get("/api/v1/orders/?page_size=20".into(), LIGHT_USER)];
     let depth = (shape.orders as usize / 50 / 2).min(10_000);
@@ -302,6 +318,7 @@ async fn run() -> Result<(), String> {
     let mut results: Vec<Measured> = Vec::new();
     let mut peak_rss = 0.0f64;
     let mut limits = None;
+    let mut erasure_line = None;
     for &scale in &scales {
         let shape = Shape::new(scale, users.min(scale));
         let label = format!("{scale} orders");
@@ -337,12 +354,49 @@ async fn run() -> Result<(), String> {
             running.stop().await;
             eprintln!("pgbench…");
             limits = Some(pgbench::limits(&workdir, &url, &shape, 8, duration).await?);
+            // Last, so that the scenarios above run on the table as seeded.
+            let count = env_number("BENCH_ERASE_ORDERS", 100_000).min(shape.settled());
+            eprintln!("erasing the personal data of {count} ended orders…");
+            // The detail reads again, against the replica that erases.
+            let template = Wrk {
+                base_url: "",
+                workdir: &workdir,
+                threads: 2,
+                connections,
+                duration,
+            };
+            let sample = detail_sample(&shape);
+            let erased = erasure::measure(&url, &shape, count, &template, &sample, &label).await?;
+            results.push(erased.reads);
+            erasure_line = Some(format!(
+                "erasing the personal data of {} ended orders: {:.1} s, {:.0} orders/s \
+                 (one replica's worker, four stored events an order)",
+                erased.orders,
+                erased.seconds,
+                erased.orders as f64 / erased.seconds
+            ));
         } else {
             running.stop().await;
         }
     }
     let limits = limits.expect("the last scale measures the limits");
-    report(&results, &limits, peak_rss, &scales, &output)
+    report(&results, &limits, peak_rss, &scales, &output)?;
+    if let Some(line) = erasure_line {
+        println!("{line}");
+        let at = format!("({orders} orders)");
+        if let (Some(before), Some(during)) = (
+            find(&results, &format!("detail {at}")),
+            find(&results, &format!("detail while erasing {at}")),
+        ) {
+            println!(
+                "detail p99 while erasing: {:.2} ms, {:.2} × its {:.2} ms without",
+                during.p99_ms,
+                during.p99_ms / before.p99_ms,
+                before.p99_ms
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `rate` as a share of `limit`, or nothing where there is no limit to compare with.

@@ -120,7 +120,7 @@ pub async fn seed(server: &str, database: &str, shape: Shape) -> Result<(), Stri
     let sql = format!(
         "INSERT INTO orders (id, listing_id, buyer_id, seller_id, source, amount, fee_amount, shipping_cost,
                              status, shipping_address, tracking_number, carrier, escrow_id, created_at,
-                             paid_at, shipped_at, completed_at)
+                             paid_at, shipped_at, completed_at, ended_at)
          SELECT {order}, {listing}, {buyer_id}, {seller_id}, 'AUCTION', 100.00, 5.00, 10.00,
                 CASE WHEN n <= {settled} THEN 'COMPLETED' ELSE 'PAID' END,
                 '{{\"city\": \"Lyon\"}}',
@@ -130,9 +130,13 @@ pub async fn seed(server: &str, database: &str, shape: Shape) -> Result<(), Stri
                 created,
                 created + interval '1 minute',
                 CASE WHEN n <= {settled} THEN created + interval '1 hour' END,
+                CASE WHEN n <= {settled} THEN created + interval '2 days' END,
                 CASE WHEN n <= {settled} THEN created + interval '2 days' END
-         FROM (SELECT n, timestamptz '2025-01-01 00:00:00+00' + n * interval '1 second' AS created
+         FROM (SELECT n, {start} + n * interval '1 second' AS created
                FROM generate_series(1, {orders}) AS n) AS series",
+        // Recent enough that no order has passed the personal data's retention: the erasure
+        // is measured on its own (`crate::erasure`), not behind the other scenarios.
+        start = "date_trunc('second', now()) - interval '30 days'",
         order = sql_id(Kind::Order, "n"),
         listing = sql_id(Kind::Listing, "n"),
         buyer_id = sql_id(Kind::User, &buyer),
