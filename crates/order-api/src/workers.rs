@@ -1,6 +1,7 @@
 //! The background workers every replica runs: the outbox relay, auto-completion, the
 //! deadlines (with the finishing of escrow intents whose requester went silent), the
-//! expiry of idempotency keys, and (when configured) the reconciliation with the Wallet.
+//! erasure of personal data, the expiry of idempotency keys, and (when configured) the
+//! reconciliation with the Wallet.
 //! They coordinate through the database (`SKIP LOCKED`, or a claimed round in
 //! `worker_runs`), never through memory, so any number of replicas may run them at once.
 
@@ -243,7 +244,9 @@ impl Workers {
 
 /// Erases until nothing is left due (or the workers are stopped), a batch a transaction, so
 /// that a backlog — the first run past the retention, a large seller's request — drains in
-/// one round rather than a batch a round.
+/// one round rather than a batch a round. Between two batches it rests as long as the last
+/// one took: an erasure has days to happen, and the requests sharing the database and the
+/// cores keep at least half of this worker's share.
 async fn erasure_round(
     context: &WorkerContext,
     settings: WorkerSettings,
@@ -252,6 +255,7 @@ async fn erasure_round(
     let retention = TimeDelta::from_std(settings.personal_data_retention).unwrap_or(TimeDelta::MAX);
     let batch = settings.erasure_batch;
     while !*stopped.borrow() {
+        let started = std::time::Instant::now();
         match personal_data::erase_due(&context.service, &context.idempotency, retention, batch)
             .await
         {
@@ -268,6 +272,7 @@ async fn erasure_round(
                 if erased < batch && round.ends_recorded < batch as u64 {
                     break;
                 }
+                tokio::time::sleep(started.elapsed()).await;
             }
             Err(error) => {
                 context.metrics.personal_data_erasure_failures.inc();

@@ -1,9 +1,10 @@
 //! The erasure of personal data at scale: `BENCH_ERASE_ORDERS` (default 100,000) completed
-//! orders are made to have ended 120 days ago, each with the four stored events a real
-//! order has (created, paid, shipped, completed, their documents holding its address);
-//! then a freshly started replica's worker erases them while detail reads run against it.
-//! Orders erased per second, and the reads' p99 during the erasure — to set beside the
-//! same reads measured before, with no erasure running.
+//! orders are given the four stored events a real order has (created, paid, shipped,
+//! completed, their documents holding its address) and made to pass the 90-day retention a
+//! minute later. A replica starts meanwhile; detail reads are measured against it before
+//! the minute is up, then again while its worker erases. Orders erased per second from the
+//! moment they fall due, and the reads' p99 during the erasure beside the same replica's
+//! before it.
 
 use std::time::{Duration, Instant};
 
@@ -18,9 +19,15 @@ use crate::Running;
 pub struct Erasure {
     pub orders: u64,
     pub seconds: f64,
-    /// The detail reads measured while it ran.
-    pub reads: Measured,
+    /// The detail reads on the replica before the orders fell due.
+    pub before: Measured,
+    /// The same reads while it erased.
+    pub during: Measured,
 }
+
+/// How long after the preparation the orders fall due: time to start the replica and
+/// measure it before.
+const DUE_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(diesel::QueryableByName)]
 struct Count {
@@ -28,8 +35,9 @@ struct Count {
     n: i64,
 }
 
-/// Makes the `count` first completed orders ended 120 days ago (past the default 90-day
-/// retention; every other order ended within 30 days), each with four stored events.
+/// Gives the `count` first completed orders four stored events each and an end that passes
+/// the default 90-day retention `DUE_AFTER` from now (every other order ended within 30
+/// days).
 async fn prepare(url: &str, count: u64) -> Result<(), String> {
     let mut conn = AsyncPgConnection::establish(url)
         .await
@@ -39,7 +47,8 @@ async fn prepare(url: &str, count: u64) -> Result<(), String> {
              SELECT id, shipping_address, created_at FROM orders
              WHERE status = 'COMPLETED' AND personal_data_erased_at IS NULL
              ORDER BY id LIMIT {count};
-         UPDATE orders SET ended_at = now() - interval '120 days', event_sequence = 4
+         UPDATE orders SET ended_at = now() - interval '90 days' + interval '{due} seconds',
+                           event_sequence = 4
              WHERE id IN (SELECT id FROM due);
          INSERT INTO outbox (event_id, event_type, order_id, occurred_at, payload, published_at,
                              sequence, actor_type, from_status, to_status, details, position)
@@ -56,13 +65,19 @@ async fn prepare(url: &str, count: u64) -> Result<(), String> {
                  ('order.paid', 2, 'PENDING_PAYMENT', 'PAID'),
                  ('order.shipped', 3, 'PAID', 'SHIPPED'),
                  ('order.completed', 4, 'SHIPPED', 'COMPLETED')
-             ) AS e(kind, sequence, from_status, to_status);
-         VACUUM ANALYZE orders;
-         VACUUM ANALYZE outbox;"
+             ) AS e(kind, sequence, from_status, to_status);",
+        due = DUE_AFTER.as_secs()
     );
     conn.batch_execute(&sql)
         .await
-        .map_err(|e| format!("preparing the erasure: {e}"))
+        .map_err(|e| format!("preparing the erasure: {e}"))?;
+    // Each alone: VACUUM cannot run in the transaction statements sent together make.
+    for table in ["orders", "outbox"] {
+        conn.batch_execute(&format!("VACUUM ANALYZE {table}"))
+            .await
+            .map_err(|e| format!("vacuuming {table}: {e}"))?;
+    }
+    Ok(())
 }
 
 async fn erased(conn: &mut AsyncPgConnection) -> Result<u64, String> {
@@ -75,9 +90,10 @@ async fn erased(conn: &mut AsyncPgConnection) -> Result<u64, String> {
     Ok(u64::try_from(count.n).unwrap_or_default())
 }
 
-/// Prepares `count` orders, starts a replica whose erasure worker wakes every second, runs
-/// `reads` with `wrk`'s settings (its own URL aside) while it erases, and times the erasure
-/// to its last order.
+/// Prepares `count` orders, starts a replica whose erasure worker wakes every second,
+/// runs `reads` with `wrk`'s settings (its own URL aside) before the orders fall due and
+/// again as they are erased, and times the erasure from the moment they fall due to its
+/// last order.
 pub async fn measure(
     url: &str,
     shape: &Shape,
@@ -86,29 +102,36 @@ pub async fn measure(
     reads: &[[String; 4]],
     label: &str,
 ) -> Result<Erasure, String> {
+    let due = Instant::now() + DUE_AFTER;
     prepare(url, count).await?;
     let mut conn = AsyncPgConnection::establish(url)
         .await
         .map_err(|e| e.to_string())?;
-    let before = erased(&mut conn).await?;
+    let already = erased(&mut conn).await?;
     let running = Running::start_with(url, shape, &[("ERASURE_INTERVAL", "1s")]).await?;
-    let started = Instant::now();
-    let during = Wrk {
+    let replica = Wrk {
         base_url: &running.api,
         workdir: wrk.workdir,
         threads: wrk.threads,
         connections: wrk.connections,
         duration: wrk.duration,
     };
-    let measured = during
+    let before = replica
+        .run(&format!("detail before erasing ({label})"), reads)
+        .await?;
+    if Instant::now() >= due {
+        return Err("the orders fell due before the replica was measured without".into());
+    }
+    tokio::time::sleep_until(due.into()).await;
+    let during = replica
         .run(&format!("detail while erasing ({label})"), reads)
-        .await;
+        .await?;
     let done = loop {
-        let now = erased(&mut conn).await? - before;
+        let now = erased(&mut conn).await? - already;
         if now >= count {
-            break Ok(started.elapsed());
+            break Ok(due.elapsed());
         }
-        if started.elapsed() > Duration::from_secs(3600) {
+        if due.elapsed() > Duration::from_secs(3600) {
             break Err(format!("only {now} of {count} orders erased in an hour"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -117,6 +140,7 @@ pub async fn measure(
     Ok(Erasure {
         orders: count,
         seconds: done?.as_secs_f64(),
-        reads: measured?,
+        before,
+        during,
     })
 }

@@ -7,6 +7,7 @@ use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use order_domain::order::{ParcelKey, Sweep};
+use order_domain::personal::ErasureDue;
 use order_domain::{Dispute, DisputeId, Order, OrderId, UserId};
 use order_ports::store::{
     DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, SortOrder, UserErasure,
@@ -199,6 +200,16 @@ impl PgStore {
             .map_err(|(_, error)| store_error(error))?;
         // Dropped unfinished: rolled back, setting and all.
         unit.explain_claim(sweep, now).await
+    }
+
+    /// The plan of an erasure's claim under `due`, as `EXPLAIN` prints it with sequential
+    /// scans priced out: whether the index made for it serves it.
+    pub async fn explain_erasure_claim(&self, due: ErasureDue) -> Result<String, StoreError> {
+        let connection = self.connection().await?;
+        let mut unit = PgUnitOfWork::begin(connection)
+            .await
+            .map_err(|(_, error)| store_error(error))?;
+        unit.explain_erasable(due).await
     }
 
     /// The plan of a carrier's lookup of `parcel`'s orders, as `EXPLAIN` prints it with

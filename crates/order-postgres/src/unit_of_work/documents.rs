@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::error::store_error;
 
+use super::write_behind::Write;
 use super::PgUnitOfWork;
 
 #[derive(QueryableByName)]
@@ -47,16 +48,9 @@ impl PgUnitOfWork {
             .collect())
     }
 
-    /// `UnitOfWork::replace_document`.
-    pub(super) async fn replace(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
-        self.flush().await?;
-        diesel::sql_query("UPDATE outbox SET payload = $2, details = $3 WHERE event_id = $1")
-            .bind::<diesel::sql_types::Uuid, _>(*document.event_id.as_uuid())
-            .bind::<Text, _>(&document.payload)
-            .bind::<Jsonb, _>(&document.details)
-            .execute(self.conn()?)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+    /// `UnitOfWork::replace_document`: sent with the unit's next writes, all at once, so
+    /// that an order's documents cost no round trip of their own.
+    pub(super) fn replace(&mut self, document: &StoredDocument) {
+        self.pending.push(Write::Document(document.clone()));
     }
 }

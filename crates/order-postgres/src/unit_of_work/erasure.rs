@@ -76,6 +76,28 @@ impl PgUnitOfWork {
         self.hold_all(rows).await
     }
 
+    /// The plan of a claim under `due`, as `EXPLAIN` prints it with sequential scans priced
+    /// out: whether the index made for it serves it.
+    pub(crate) async fn explain_erasable(&mut self, due: ErasureDue) -> Result<String, StoreError> {
+        diesel::sql_query("SET LOCAL enable_seqscan = off")
+            .execute(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        let query = orders::table
+            .filter(erasable(due))
+            .filter(orders::status.eq_any(ended()))
+            .order(oldest_first(due).asc())
+            .limit(100)
+            .for_update()
+            .skip_locked()
+            .select(orders::id);
+        let lines: Vec<String> = crate::explain::Explain(query)
+            .load(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        Ok(lines.join("\n"))
+    }
+
     /// `UnitOfWork::request_erasure`.
     pub(super) async fn mark_for_erasure(
         &mut self,

@@ -315,7 +315,8 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
-        self.replace(document).await
+        self.replace(document);
+        Ok(())
     }
 
     async fn claim_erasable_orders(

@@ -6,7 +6,7 @@ use diesel::result::Error as DieselError;
 use diesel_async::RunQueryDsl;
 use futures_util::future::BoxFuture;
 use order_domain::Order;
-use order_ports::{RecordedEvent, StoreError};
+use order_ports::{RecordedEvent, StoreError, StoredDocument};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -53,6 +53,8 @@ pub(super) enum Write {
     InsertDispute(DisputeRow),
     UpdateDispute(DisputeRow),
     Outbox(Vec<RecordedEvent>),
+    /// A stored event's document rewritten (an erasure of personal data).
+    Document(StoredDocument),
 }
 
 impl PgUnitOfWork {
@@ -141,6 +143,19 @@ impl PgUnitOfWork {
                     sent.push(Box::pin(async move {
                         insert.await.map(drop).map_err(store_error)
                     }));
+                }
+                Write::Document(document) => {
+                    let update = Cached(
+                        diesel::update(
+                            outbox::table.filter(outbox::event_id.eq(document.event_id.as_uuid())),
+                        )
+                        .set((
+                            outbox::payload.eq(&document.payload),
+                            outbox::details.eq(&document.details),
+                        )),
+                    )
+                    .execute(&mut conn);
+                    sent.push(Box::pin(async move { one_row(update.await) }));
                 }
             }
         }
