@@ -37,6 +37,12 @@ fixtures=$(API=http://127.0.0.1:$api_port PEERS=http://127.0.0.1:$peers_port SER
   PEER_TOKEN=fuzz-peer JWT_SECRET=fuzz-secret-0123456789 python3 scripts/fuzz_fixtures.py)
 eval "$fixtures"
 
+# The served document as consumers' tools read it: the standard validator and Spectral.
+VENV=$VENV scripts/api-check.sh "http://127.0.0.1:$api_port"
+# And as a TypeScript consumer's generated client reads it: type-checked, then run.
+API=http://127.0.0.1:$api_port PEERS=http://127.0.0.1:$peers_port SERVICE_TOKEN=fuzz-service \
+  PEER_TOKEN=fuzz-peer JWT_SECRET=fuzz-secret-0123456789 scripts/client-check.sh
+
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 # run [ID] ARGS…: with an ID, every {id} of the selected operations is that object.
 run() {

@@ -192,6 +192,11 @@ pub struct FieldErrors(std::collections::BTreeMap<String, Vec<String>>);
     info(
         title = "Order Service",
         description = "Orders of the auction marketplace, from the auction win or the Buy It Now click until escrow pays the seller. See docs/api.md for authentication, errors, pagination and idempotency.",
+        contact(name = "Order Service team"),
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    servers(
+        (url = "http://localhost:8005", description = "The service run locally (`make run`); a deployment serves this document at its own address, which clients are given instead"),
     ),
     components(schemas(Order, Dispute, OrderPage, DisputePage, HistoryDetails, ErrorDetail, FieldErrors, Role, Ordering)),
     tags(

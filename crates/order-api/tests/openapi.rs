@@ -69,6 +69,36 @@ async fn the_document_lists_exactly_the_spec_endpoints() {
 }
 
 #[tokio::test]
+async fn every_operation_has_its_own_name_and_says_what_it_does() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
+    let mut names = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            let name = operation["operationId"].as_str().unwrap_or_default();
+            assert!(
+                name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{at}: operationId {name:?} is not lowerCamelCase"
+            );
+            assert!(names.insert(name.to_owned()), "{at}: {name} is used twice");
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty() && !summary.ends_with(','),
+                "{at}: summary {summary:?}"
+            );
+            let description = operation["description"].as_str().unwrap_or_default();
+            assert!(description.len() > 40, "{at}: description {description:?}");
+        }
+    }
+    assert!(names.contains("cancelUnpaidOrder") && names.contains("cancelOrder"));
+    assert_eq!(document["servers"].as_array().map(Vec::len), Some(1));
+    assert!(document["info"]["contact"]["name"].is_string());
+    assert_eq!(document["info"]["license"]["identifier"], "MIT");
+}
+
+#[tokio::test]
 async fn every_documented_operation_is_served() {
     let app = TestApp::spawn(seed(0, "1.00")).await;
     let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;

@@ -24,8 +24,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .route("/api/docs/{file}/", web::get().to(docs_file));
 }
 
-/// This document.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "The OpenAPI 3 document")))]
+/// Read this OpenAPI document.
+///
+/// Anyone: the document, generated from the code.
+#[utoipa::path(operation_id = "getApiDocument", tag = "operations", responses((status = 200, description = "The OpenAPI 3 document")))]
 #[get("/api/v1/openapi.json/")]
 async fn openapi_document() -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
@@ -110,8 +112,10 @@ fn ui_file(name: &str) -> Result<Option<UiFile>, ApiError> {
     Ok(compiled_file(name).map(|file| (file.content_type, file.bytes)))
 }
 
-/// A browsable rendering of this document (Swagger UI, served by this service itself).
-#[utoipa::path(tag = "operations", responses((status = 200, description = "An HTML page", content_type = "text/html")))]
+/// Browse the API.
+///
+/// Anyone: Swagger UI over this document, served by the binary itself.
+#[utoipa::path(operation_id = "getApiDocsPage", tag = "operations", responses((status = 200, description = "An HTML page", content_type = "text/html")))]
 #[get("/api/docs/")]
 async fn docs() -> Result<HttpResponse, ApiError> {
     index_page()

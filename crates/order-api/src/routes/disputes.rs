@@ -23,8 +23,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(add_evidence);
 }
 
-/// Every dispute, for admins.
+/// List disputes.
+///
+/// Admins: every dispute, filtered by status (repeatable), paged. Changes nothing. Errors: 400
+/// for a filter it cannot read, 403 for anyone but an admin.
 #[utoipa::path(
+    operation_id = "listDisputes",
     tag = "disputes",
     params(
         ("status" = Option<Vec<openapi::DisputeStatus>>, Query, description = "Any of these statuses (repeatable)"),
@@ -49,8 +53,13 @@ async fn list(state: State, user: User, req: HttpRequest) -> Result<HttpResponse
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// One dispute, for admins and the order's buyer and seller.
+/// Read a dispute.
+///
+/// An admin, or the disputed order's buyer or seller (who read `admin_notes` as null): the
+/// dispute with its offers, `allowed_actions` and an `ETag`. Changes nothing. Errors: 404 for
+/// a dispute the caller may not see.
 #[utoipa::path(
+    operation_id = "getDispute",
     tag = "disputes",
     params(DisputePath),
     responses((status = 200, description = "The dispute", body = openapi::Dispute))
@@ -100,10 +109,16 @@ impl FromBody for Update {
     }
 }
 
-/// An admin's update: notes, status, and the resolution, whose effects (refund, release)
-/// are applied once. Takes an `Idempotency-Key` like a POST: a resolution whose answer was
-/// lost is retried with the same key and answered the same, not refused as a second one.
+/// Move a dispute forward, or resolve it.
+///
+/// An admin: notes, a status (OPEN → EVIDENCE → REVIEW → RESOLVED → CLOSED, steps may be
+/// skipped) and a resolution, whose money (REFUND_BUYER, RELEASE_SELLER, PARTIAL_REFUND) moves
+/// once; NO_ACTION returns the order to where it was. Takes an `Idempotency-Key` like a POST.
+/// Raises `dispute.updated` or `dispute.resolved` with the order's `order.refunded` or
+/// `order.completed`. Errors: 400, 403, 409 `invalid_transition` or `operation_in_progress`,
+/// 503 if the Wallet fails (nothing changes; a retry moves the money once).
 #[utoipa::path(
+    operation_id = "updateDispute",
     tag = "disputes",
     params(DisputePath),
     request_body = UpdateBody,
@@ -149,8 +164,14 @@ impl FromBody for AddEvidence {
     }
 }
 
-/// Adds evidence, by the order's buyer or seller, while the dispute is OPEN or in EVIDENCE.
+/// Add evidence to a dispute.
+///
+/// The disputed order's buyer or seller, while the dispute is OPEN or in EVIDENCE: http(s)
+/// URLs appended, at most 20 in all; the respondent's first evidence is its answer. Raises
+/// `dispute.evidence_added`. Errors: 400 for the URLs, 403, 409 when the dispute no longer
+/// takes evidence.
 #[utoipa::path(
+    operation_id = "addDisputeEvidence",
     tag = "disputes",
     params(DisputePath),
     request_body = EvidenceBody,

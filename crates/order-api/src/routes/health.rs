@@ -10,15 +10,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(live).service(ready).service(metrics);
 }
 
-/// The process is up and serving.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Alive")))]
+/// Check liveness.
+///
+/// Anyone: 200 while the process serves HTTP. For an orchestrator's liveness probe.
+#[utoipa::path(operation_id = "checkLiveness", tag = "operations", responses((status = 200, description = "Alive")))]
 #[get("/healthz/")]
 async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// The service can do its work: the database answers.
+/// Check readiness.
+///
+/// Anyone: 200 while the database answers, 503 with `Retry-After` otherwise. For taking a
+/// replica out of a load balancer.
 #[utoipa::path(
+    operation_id = "checkReadiness",
     tag = "operations",
     responses(
         (status = 200, description = "Ready"),
@@ -38,8 +44,12 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text. The gauges are read now, from the database and the pool.
+/// Read the metrics.
+///
+/// Anyone who can reach it: the Prometheus text exposition of requests, peers, the outbox,
+/// the workers and the pool.
 #[utoipa::path(
+    operation_id = "getMetrics",
     tag = "operations",
     responses((status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain"))
 )]

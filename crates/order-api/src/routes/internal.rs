@@ -29,9 +29,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(erase_user);
 }
 
-/// The replay feed: every event of every order in one total order, each once, each
-/// order's in its sequence, even while changes commit. Page with `after = next_after`.
+/// Read the replay feed.
+///
+/// A service: every event of every order in one total order, each once, each order's in its
+/// sequence, even while changes commit. Page with `after = next_after`. Changes nothing.
+/// Errors: 400 for `after` or `limit`, 401, 403 for a user.
 #[utoipa::path(
+    operation_id = "readEventFeed",
     tag = "internal",
     params(
         ("after" = Option<u64>, Query, minimum = 0, description = "The last position seen; 0 (the default) for the start"),
@@ -104,9 +108,14 @@ impl FromBody for Create {
     }
 }
 
-/// An auction's winner: creates the order PENDING_PAYMENT. The same content again answers
-/// the existing order (200); other content for the listing conflicts (409).
+/// Create an auction's order.
+///
+/// The auction service, for a won auction: the order PENDING_PAYMENT with its fee fixed and
+/// `pay_by` set (201). The same content again answers the existing order (200). Raises
+/// `order.created`. Errors: 400 (buyer and seller differ, amount above 0), 401, 403 for a
+/// user, 409 `order_exists` for other content on the listing.
 #[utoipa::path(
+    operation_id = "createAuctionOrder",
     tag = "internal",
     request_body = CreateBody,
     responses(
@@ -139,9 +148,14 @@ struct MarkPaidBody {
     escrow_id: EscrowId,
 }
 
-/// PENDING_PAYMENT → PAID through the escrow the Wallet holds. The same escrow again
-/// answers the order unchanged; another escrow conflicts.
+/// Mark an order paid.
+///
+/// The payment flow, once the Wallet holds the escrow: PENDING_PAYMENT → PAID with
+/// `escrow_id`. The same escrow again answers the order unchanged. Raises `order.paid`.
+/// Errors: 400, 401, 403 for a user, 404, 409 `escrow_mismatch` or `order_cancelled` (the
+/// payer's side must return the money).
 #[utoipa::path(
+    operation_id = "markOrderPaid",
     tag = "internal",
     request_body = MarkPaidBody,
     responses((status = 200, description = "The paid order", body = openapi::Order))
@@ -185,8 +199,13 @@ impl FromBody for CancelUnpaid {
     }
 }
 
-/// PENDING_PAYMENT → CANCELLED (an auction winner who never paid).
+/// Cancel an unpaid order.
+///
+/// The auction service, for a winner who did not pay: PENDING_PAYMENT → CANCELLED with a
+/// `reason`. Raises `order.cancelled`. Errors: 400, 401, 403 for a user, 404, 409
+/// `invalid_transition`.
 #[utoipa::path(
+    operation_id = "cancelUnpaidOrder",
     tag = "internal",
     request_body = CancelBody,
     responses((status = 200, description = "The cancelled order", body = openapi::Order))
@@ -214,8 +233,14 @@ struct MarkDeliveredBody {
     delivered_at: Option<DateTime<Utc>>,
 }
 
-/// SHIPPED → DELIVERED, on the carrier's confirmation.
+/// Mark an order delivered.
+///
+/// The carrier integration: SHIPPED → DELIVERED at `delivered_at` (default now), the
+/// auto-completion brought forward to the delivery window if that is sooner. Raises
+/// `order.delivered`. Errors: 400 (not before shipping, not in the future), 401, 403 for a
+/// user, 404, 409 `invalid_transition`.
 #[utoipa::path(
+    operation_id = "markOrderDelivered",
     tag = "internal",
     request_body = MarkDeliveredBody,
     responses((status = 200, description = "The delivered order", body = openapi::Order))
@@ -251,12 +276,16 @@ struct ErasureAccepted {
     pending: u64,
 }
 
-/// Erases a user's personal data (as buyer or seller): their ended orders' addresses and
-/// free texts at once, in the orders, their disputes, histories, stored events and saved
-/// answers; their open orders' as soon as each ends. Amounts, statuses, times and
-/// settlements are kept. Each erased order raises `order.personal_data_erased`. Asking again
-/// changes nothing more and answers where the orders stand.
+/// Erase a user's personal data.
+///
+/// The user service, when an account is deleted: the ended orders where the user is buyer or
+/// seller lose their address and free texts at once — in the orders, their disputes,
+/// histories, stored events and saved answers — and their open orders as soon as each ends.
+/// Amounts, statuses, times and settlements are kept. Answers 202 with where the orders stand;
+/// asking again changes nothing more. Raises `order.personal_data_erased` for each order
+/// erased. Errors: 400 for `user_id`, 401, 403 for a user.
 #[utoipa::path(
+    operation_id = "eraseUserPersonalData",
     tag = "internal",
     request_body = EraseUserBody,
     responses((status = 202, description = "Erased what has ended; the rest is pending", body = ErasureAccepted))

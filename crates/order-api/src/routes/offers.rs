@@ -24,9 +24,13 @@ struct OfferBody {
     refund_amount: Money,
 }
 
-/// The order's seller offers the buyer a refund, while the dispute is OPEN, EVIDENCE or
-/// REVIEW; a pending offer is withdrawn. Raises `dispute.offer_made`.
+/// Offer the buyer a refund.
+///
+/// The disputed order's seller, while the dispute is OPEN, EVIDENCE or REVIEW: an offer of
+/// `refund_amount` (above 0, at most the total), answered 201; a pending offer is withdrawn.
+/// Raises `dispute.offer_made`. Errors: 400, 403, 409 when the dispute takes no offers.
 #[utoipa::path(
+    operation_id = "makeOffer",
     tag = "disputes",
     params(DisputePath),
     request_body = OfferBody,
@@ -47,11 +51,16 @@ async fn make(
     Ok(Reply::created(offer))
 }
 
-/// The order's buyer accepts the pending offer: the dispute is resolved as an admin's
-/// PARTIAL_REFUND with its amount (REFUND_BUYER for the whole total) would resolve it — the
-/// same money, statuses and events, the buyer as the one who decided. 409
-/// `offer_not_pending` for an offer already decided.
+/// Accept a refund offer.
+///
+/// The disputed order's buyer: the pending offer resolves the dispute as an admin's
+/// PARTIAL_REFUND (REFUND_BUYER for the whole total) would — the same money, statuses and
+/// events (`dispute.resolved` with the order's `order.completed` or `order.refunded`), the
+/// buyer as the one who decided. Errors: 403, 404, 409 `offer_not_pending` or
+/// `operation_in_progress`, 503 if the Wallet fails (nothing changes; a retry moves the money
+/// once).
 #[utoipa::path(
+    operation_id = "acceptOffer",
     tag = "disputes",
     params(DisputePath, OfferPath),
     responses((status = 200, description = "The resolved dispute", body = openapi::Dispute))
@@ -70,8 +79,12 @@ async fn accept(
     Ok(Reply::ok(state.dispute_json(&dispute, user.0)?))
 }
 
-/// The order's buyer declines the pending offer. Raises `dispute.offer_declined`.
+/// Decline a refund offer.
+///
+/// The disputed order's buyer: the pending offer is DECLINED and the dispute goes on. Raises
+/// `dispute.offer_declined`. Errors: 403, 404, 409 `offer_not_pending`.
 #[utoipa::path(
+    operation_id = "declineOffer",
     tag = "disputes",
     params(DisputePath, OfferPath),
     responses((status = 200, description = "The dispute, its offer declined", body = openapi::Dispute))

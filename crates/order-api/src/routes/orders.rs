@@ -31,8 +31,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(purchase);
 }
 
-/// The orders the caller buys or sells (admins: all), filtered and paginated.
+/// List orders.
+///
+/// Any user: the orders they buy or sell; an admin: every order. Filters by status (repeatable),
+/// role, listing and creation time; ordered and paged as DRF pages (numbered pages or cursors).
+/// Changes nothing. Errors: 400 for a filter, `ordering` or page size it cannot read, 404
+/// `Invalid page.` or `Invalid cursor.`
 #[utoipa::path(
+    operation_id = "listOrders",
     tag = "orders",
     params(
         ("status" = Option<Vec<openapi::OrderStatus>>, Query, description = "Any of these statuses (repeatable)"),
@@ -91,8 +97,13 @@ async fn list(state: State, user: User, req: HttpRequest) -> Result<HttpResponse
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// One order, for its buyer, its seller and admins.
+/// Read an order.
+///
+/// The order's buyer, its seller or an admin: the order with `allowed_actions` (what this
+/// caller may do to it now) and an `ETag`; `If-None-Match` answers 304 when nothing changed.
+/// Changes nothing. Errors: 404 for an order the caller may not see.
 #[utoipa::path(
+    operation_id = "getOrder",
     tag = "orders",
     params(OrderPath),
     responses((status = 200, description = "The order", body = openapi::Order))
@@ -108,10 +119,13 @@ async fn detail(
     cacheable(&req, &state.order_view(&order, user.0))
 }
 
-/// An order's history, oldest first: every event, who caused it, the order's status before
-/// and after, and what the event added — never an admin's notes. For the order's buyer,
-/// its seller and admins.
+/// Read an order's history.
+///
+/// The order's buyer, its seller or an admin: every event of the order, oldest first, with who
+/// caused it, the status before and after, and what the event added — never an admin's notes.
+/// Paged. Changes nothing. Errors: 404 for an order the caller may not see.
 #[utoipa::path(
+    operation_id = "getOrderHistory",
     tag = "orders",
     params(
         OrderPath,
@@ -179,8 +193,13 @@ impl FromBody for Ship {
     }
 }
 
-/// PAID → SHIPPED, by the seller.
+/// Ship an order.
+///
+/// The order's seller: PAID → SHIPPED with `tracking_number` and `carrier`; the
+/// auto-completion window starts. Raises `order.shipped`. Errors: 400 for the fields, 403 for
+/// anyone else, 409 `invalid_transition` from any other status.
 #[utoipa::path(
+    operation_id = "shipOrder",
     tag = "orders",
     params(OrderPath),
     request_body = ShipBody,
@@ -201,8 +220,14 @@ async fn ship(
     Ok(Reply::ok(state.order_json(&order, user.0)?))
 }
 
-/// SHIPPED/DELIVERED → COMPLETED, by the buyer: the escrow is released to the seller.
+/// Confirm receipt of an order.
+///
+/// The order's buyer: SHIPPED or DELIVERED → COMPLETED. The escrow is released to the seller
+/// (less the fee) before the change is stored. Raises `order.completed` with the settlement.
+/// Errors: 403 for anyone else, 409 `invalid_transition` or `operation_in_progress`, 503 if
+/// the Wallet fails (nothing changes; a retry releases once).
 #[utoipa::path(
+    operation_id = "completeOrder",
     tag = "orders",
     params(OrderPath),
     responses((status = 200, description = "The completed order", body = openapi::Order))
@@ -237,12 +262,15 @@ impl FromBody for CancelPaid {
     }
 }
 
-/// PAID → CANCELLED by the seller (before shipping) or the buyer (once `ship_by` has
-/// passed); PENDING_PAYMENT or PAID → CANCELLED by an admin (409 `order_disputed` while its
-/// dispute is open). A paid order's whole escrow goes back to the buyer first. 409
-/// `not_yet_overdue` for a buyer before `ship_by`; 503 if the Wallet fails (nothing changes,
-/// and a retry refunds once).
+/// Cancel an order.
+///
+/// With a `reason`: the seller cancels a PAID order before shipping, the buyer once `ship_by`
+/// has passed; an admin cancels a PENDING_PAYMENT or PAID order. A paid order's whole escrow
+/// goes back to the buyer first. Raises `order.cancelled`. Errors: 400 for the reason, 403,
+/// 409 `invalid_transition`, `not_yet_overdue` (a buyer before `ship_by`) or `order_disputed`,
+/// 503 if the Wallet fails (nothing changes; a retry refunds once).
 #[utoipa::path(
+    operation_id = "cancelOrder",
     tag = "orders",
     params(OrderPath),
     request_body = CancelBody,
@@ -298,8 +326,14 @@ impl FromBody for OpenDispute {
     }
 }
 
-/// PAID/SHIPPED/DELIVERED → DISPUTED, by the buyer or the seller; opens the dispute.
+/// Open a dispute on an order.
+///
+/// The order's buyer or seller, with a `reason` and optional evidence URLs: PAID, SHIPPED or
+/// DELIVERED → DISPUTED, the running deadline paused and the dispute opened OPEN. Raises
+/// `order.disputed`. Errors: 400 for the fields, 403, 409 `invalid_transition` or
+/// `dispute_exists`.
 #[utoipa::path(
+    operation_id = "openDispute",
     tag = "orders",
     params(OrderPath),
     request_body = DisputeBody,
@@ -331,9 +365,16 @@ struct PurchaseBody {
     buyer_id: Option<UserId>,
 }
 
-/// Buy It Now: the path's id is the **listing**'s. Holds the total in escrow; the order
-/// answers PAID. A retry by the same buyer resumes the same order without a second debit.
+/// Buy a listing now.
+///
+/// A user, or a service naming `buyer_id`; the path's id is the **listing**'s. Checks the
+/// listing has a Buy It Now price and the buyer is not its seller, creates the order, holds the
+/// total in escrow and answers the PAID order (201; 200 for the same buyer's retry, which
+/// resumes the order without a second debit). Raises `order.created` and `order.paid`. Errors:
+/// 400, 402 `insufficient_funds` (the order is CANCELLED), 404 for an unknown listing, 409
+/// `listing_sold` or `listing_unavailable`, 503 if a peer fails (a retry finishes the order).
 #[utoipa::path(
+    operation_id = "buyNow",
     tag = "orders",
     params(ListingPath),
     request_body = PurchaseBody,

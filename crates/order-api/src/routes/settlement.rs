@@ -42,11 +42,14 @@ impl FromBody for Reasoned {
     }
 }
 
-/// PAID/SHIPPED/DELIVERED → REFUNDED, by its seller or an admin: the whole escrow goes back
-/// to the buyer. Raises `order.refunded` with the settlement. 403 for the buyer, 409
-/// `order_disputed` while its dispute is open; 503 if the Wallet fails (nothing changes, and
-/// a retry refunds once).
+/// Refund an order in full.
+///
+/// The order's seller or an admin, with a `reason`: PAID, SHIPPED or DELIVERED → REFUNDED, the
+/// whole escrow back to the buyer. Raises `order.refunded` with the settlement. Errors: 400,
+/// 403 (the buyer too), 409 `invalid_transition` or `order_disputed` (settle it through the
+/// dispute), 503 if the Wallet fails (nothing changes; a retry refunds once).
 #[utoipa::path(
+    operation_id = "refundOrder",
     tag = "orders",
     params(OrderPath),
     request_body = ReasonBody,
@@ -63,9 +66,13 @@ async fn refund(
     Ok(Reply::ok(state.order_json(&order, user.0)?))
 }
 
-/// SHIPPED/DELIVERED → COMPLETED, by an admin: the escrow is released to the seller and the
-/// platform as a completion would release it. Raises `order.completed` with the settlement.
+/// Release an order's escrow to the seller.
+///
+/// An admin, with a `reason`: SHIPPED or DELIVERED → COMPLETED, the escrow released as the
+/// buyer's confirmation would release it. Raises `order.completed` with the settlement.
+/// Errors: 400, 403, 409 `invalid_transition` or `order_disputed`, 503 if the Wallet fails.
 #[utoipa::path(
+    operation_id = "releaseOrder",
     tag = "orders",
     params(OrderPath),
     request_body = ReasonBody,
@@ -109,10 +116,15 @@ impl FromBody for Settle {
     }
 }
 
-/// SHIPPED/DELIVERED → COMPLETED, by an admin: `refund_amount` back to the buyer, the rest to
-/// the seller less the fee, as a dispute's PARTIAL_REFUND would split it. Raises
-/// `order.completed` with the settlement.
+/// Split an order's escrow.
+///
+/// An admin, with `refund_amount` and a `reason`: SHIPPED or DELIVERED → COMPLETED, the refund
+/// back to the buyer and the rest to the seller less the fee on it, as a dispute's
+/// PARTIAL_REFUND would split it. Raises `order.completed` with the settlement. Errors: 400
+/// (the amount above 0 and below the total), 403, 409 `invalid_transition` or
+/// `order_disputed`, 503 if the Wallet fails.
 #[utoipa::path(
+    operation_id = "settleOrder",
     tag = "orders",
     params(OrderPath),
     request_body = SettleBody,
@@ -163,11 +175,14 @@ impl FromBody for Extend {
     }
 }
 
-/// Moves the running deadline of an order later, by an admin: `ship_by` while PAID,
-/// `auto_complete_at` while SHIPPED or DELIVERED; never earlier, never more than 30 days
-/// from now. The status does not change. Raises `order.deadline_extended` with the old and
-/// new times.
+/// Extend an order's deadline.
+///
+/// An admin, with a `reason`: moves the running deadline later — `ship_by` while PAID,
+/// `auto_complete_at` while SHIPPED or DELIVERED — never earlier and at most 30 days from now.
+/// The status does not change. Raises `order.deadline_extended` with the old and new times.
+/// Errors: 400, 403, 409 `invalid_transition` or `order_disputed`.
 #[utoipa::path(
+    operation_id = "extendOrderDeadline",
     tag = "orders",
     params(OrderPath),
     request_body = ExtendBody,
