@@ -180,8 +180,15 @@ async fn ended_with_every_marker(app: &TestApp) -> [Value; 2] {
     [disputed, refunded]
 }
 
-/// Every event's feed position and id, in feed order.
+/// Every event's feed position and id, in feed order, once every committed event has its
+/// position (as the relay's sequencer gives them).
 async fn feed_positions(app: &TestApp) -> Vec<(Value, Value)> {
+    app.application
+        .workers
+        .service
+        .position_feed()
+        .await
+        .unwrap();
     let feed = app
         .get(
             "/api/v1/orders/internal/events/?after=0&limit=500",
@@ -209,12 +216,6 @@ struct Kept {
 
 impl Kept {
     async fn before(app: &TestApp, orders: &[Value]) -> Kept {
-        app.application
-            .workers
-            .service
-            .position_feed()
-            .await
-            .unwrap();
         let mut records = Vec::new();
         for order in orders {
             records.push(record_of(app, order).await);
@@ -238,12 +239,6 @@ impl Kept {
             );
             assert_eq!(places.len(), before.1.len() + 1, "and gains the erasure");
         }
-        app.application
-            .workers
-            .service
-            .position_feed()
-            .await
-            .unwrap();
         let feed = feed_positions(app).await;
         assert_eq!(
             feed[..self.feed.len()],

@@ -5,6 +5,10 @@ use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::Text;
 use diesel::QueryResult;
+use diesel_async::RunQueryDsl;
+use order_ports::StoreError;
+
+use crate::error::store_error;
 
 /// The query `Q`, explained: one row of text per line of the plan.
 pub(crate) struct Explain<Q>(pub Q);
@@ -23,4 +27,23 @@ impl<Q> QueryId for Explain<Q> {
 
 impl<Q> Query for Explain<Q> {
     type SqlType = Text;
+}
+
+impl crate::PgUnitOfWork {
+    /// The plan of `query`, as `EXPLAIN` prints it with sequential scans priced out for this
+    /// transaction: on a table of any size, whether an index can serve the query at all.
+    pub(crate) async fn plan_of<Q>(&mut self, query: Q) -> Result<String, StoreError>
+    where
+        Q: QueryFragment<Pg> + Send + 'static,
+    {
+        diesel::sql_query("SET LOCAL enable_seqscan = off")
+            .execute(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        let lines: Vec<String> = Explain(query)
+            .load(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        Ok(lines.join("\n"))
+    }
 }

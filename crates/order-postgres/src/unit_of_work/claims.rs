@@ -90,10 +90,6 @@ impl PgUnitOfWork {
         sweep: Sweep,
         now: DateTime<Utc>,
     ) -> Result<String, StoreError> {
-        diesel::sql_query("SET LOCAL enable_seqscan = off")
-            .execute(self.conn()?)
-            .await
-            .map_err(store_error)?;
         let query = orders::table
             .filter(due(sweep, now))
             .filter(orders::id.ne_all(Vec::<Uuid>::new()))
@@ -102,11 +98,7 @@ impl PgUnitOfWork {
             .for_update()
             .skip_locked()
             .select(orders::id);
-        let lines: Vec<String> = crate::explain::Explain(query)
-            .load(self.conn()?)
-            .await
-            .map_err(store_error)?;
-        Ok(lines.join("\n"))
+        self.plan_of(query).await
     }
 
     /// `UnitOfWork::claim_unanswered_disputes`.

@@ -79,10 +79,6 @@ impl PgUnitOfWork {
     /// The plan of a claim under `due`, as `EXPLAIN` prints it with sequential scans priced
     /// out: whether the index made for it serves it.
     pub(crate) async fn explain_erasable(&mut self, due: ErasureDue) -> Result<String, StoreError> {
-        diesel::sql_query("SET LOCAL enable_seqscan = off")
-            .execute(self.conn()?)
-            .await
-            .map_err(store_error)?;
         let query = orders::table
             .filter(erasable(due))
             .filter(orders::status.eq_any(ended()))
@@ -91,11 +87,7 @@ impl PgUnitOfWork {
             .for_update()
             .skip_locked()
             .select(orders::id);
-        let lines: Vec<String> = crate::explain::Explain(query)
-            .load(self.conn()?)
-            .await
-            .map_err(store_error)?;
-        Ok(lines.join("\n"))
+        self.plan_of(query).await
     }
 
     /// `UnitOfWork::request_erasure`.

@@ -62,19 +62,11 @@ impl PgUnitOfWork {
         &mut self,
         parcel: &ParcelKey,
     ) -> Result<String, StoreError> {
-        diesel::sql_query("SET LOCAL enable_seqscan = off")
-            .execute(self.conn()?)
-            .await
-            .map_err(store_error)?;
         let query = orders::table
             .filter(of_parcel(parcel))
             .order(orders::id)
             .select(orders::id);
-        let lines: Vec<String> = crate::explain::Explain(query)
-            .load(self.conn()?)
-            .await
-            .map_err(store_error)?;
-        Ok(lines.join("\n"))
+        self.plan_of(query).await
     }
 
     /// `UnitOfWork::record_carrier_event`: `ON CONFLICT DO NOTHING` waits for a concurrent
