@@ -2,7 +2,7 @@
 //! orders stored without one.
 
 use chrono::{DateTime, Utc};
-use order_domain::{EventType, Order, OrderId, OrderStatus, UserId};
+use order_domain::{EventType, Order, OrderId, UserId};
 use order_ports::store::UserErasure;
 
 use crate::state::State;
@@ -64,7 +64,6 @@ impl State {
             .unwrap_or(order.created_at);
         let mut data = order.clone().into_data();
         data.ended_at = Some(ended_at);
-        debug_assert!(OrderStatus::ENDED.contains(&data.status));
         stored.order = Order::rehydrate(data);
     }
 }

@@ -893,6 +893,14 @@ fn without_ended_at(order: Order) -> Order {
     Order::rehydrate(data)
 }
 
+/// The `n`th completed order, its personal data erased.
+fn erased_nth(n: u128) -> Order {
+    match nth(order_in(OrderStatus::Completed), n).erase_personal_data(later(6)) {
+        Erasure::Erased(erased) => erased.value,
+        other => panic!("a completed order is erased, not {other:?}"),
+    }
+}
+
 /// The ids a claim under `due` takes, in the order it takes them.
 async fn claim_erasable<S: OrderStore>(store: &S, due: ErasureDue) -> Vec<OrderId> {
     let mut uow = store.begin().await.unwrap();
@@ -907,12 +915,7 @@ pub async fn erasure_claims_take_exactly_the_orders_the_domain_calls_due<S: Orde
     let completed = between(nth(order_in(OrderStatus::Completed), 2), 3, 1);
     let refunded = between(nth(order_in(OrderStatus::Refunded), 3), 3, 4);
     let open = between(nth(order_in(OrderStatus::Delivered), 4), 1, 4);
-    let Erasure::Erased(erased) =
-        nth(order_in(OrderStatus::Completed), 5).erase_personal_data(later(6))
-    else {
-        panic!("a completed order is erased");
-    };
-    let erased = between(erased.value, 1, 4);
+    let erased = between(erased_nth(5), 1, 4);
     let requested = between(nth(order_in(OrderStatus::Completed), 6), 5, 6);
     let all = [
         cancelled,
@@ -979,12 +982,7 @@ pub async fn a_request_marks_each_kept_order_of_the_user_once<S: OrderStore>(sto
     let open = between(nth(order_in(OrderStatus::Paid), 1), 1, 2);
     let ended = between(nth(order_in(OrderStatus::Completed), 2), 3, 1);
     let someone_elses = between(nth(order_in(OrderStatus::Completed), 3), 3, 4);
-    let Erasure::Erased(erased) =
-        nth(order_in(OrderStatus::Completed), 4).erase_personal_data(later(6))
-    else {
-        panic!("a completed order is erased");
-    };
-    let erased = between(erased.value, 1, 4);
+    let erased = between(erased_nth(4), 1, 4);
     insert(
         store.as_ref(),
         &[

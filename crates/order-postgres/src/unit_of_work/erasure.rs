@@ -54,6 +54,20 @@ fn oldest_first(due: ErasureDue) -> Time {
     }
 }
 
+/// The claim of up to `$limit` orders due under `$due`, oldest first, passing over rows others
+/// hold: one query, which the claim and its plan each select from.
+macro_rules! claim {
+    ($due:expr, $limit:expr) => {
+        orders::table
+            .filter(erasable($due))
+            .filter(orders::status.eq_any(ended()))
+            .order(oldest_first($due).asc())
+            .limit($limit)
+            .for_update()
+            .skip_locked()
+    };
+}
+
 impl PgUnitOfWork {
     /// `UnitOfWork::claim_erasable_orders`.
     pub(super) async fn claim_erasable(
@@ -62,13 +76,7 @@ impl PgUnitOfWork {
         limit: usize,
     ) -> Result<Vec<Order>, StoreError> {
         self.flush().await?;
-        let rows: Vec<(OrderRow, i64)> = orders::table
-            .filter(erasable(due))
-            .filter(orders::status.eq_any(ended()))
-            .order(oldest_first(due).asc())
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .for_update()
-            .skip_locked()
+        let rows: Vec<(OrderRow, i64)> = claim!(due, i64::try_from(limit).unwrap_or(i64::MAX))
             .select((OrderRow::as_select(), orders::event_sequence))
             .load(self.conn()?)
             .await
@@ -79,15 +87,7 @@ impl PgUnitOfWork {
     /// The plan of a claim under `due`, as `EXPLAIN` prints it with sequential scans priced
     /// out: whether the index made for it serves it.
     pub(crate) async fn explain_erasable(&mut self, due: ErasureDue) -> Result<String, StoreError> {
-        let query = orders::table
-            .filter(erasable(due))
-            .filter(orders::status.eq_any(ended()))
-            .order(oldest_first(due).asc())
-            .limit(100)
-            .for_update()
-            .skip_locked()
-            .select(orders::id);
-        self.plan_of(query).await
+        self.plan_of(claim!(due, 100).select(orders::id)).await
     }
 
     /// `UnitOfWork::request_erasure`.
