@@ -340,6 +340,9 @@ pub async fn overdue_claims_take_exactly_the_orders_past_their_deadline<S: Order
         async move {
             let mut uow = store.begin().await.unwrap();
             let claimed = uow.claim_due_orders(sweep, now, 10, skip).await.unwrap();
+            // Ended at once: a dropped unit of work lets go of its rows only once its
+            // rollback has run in the background, and the next claim would skip them.
+            uow.commit().await.unwrap();
             claimed
                 .into_iter()
                 .map(|order| order.id)
@@ -901,10 +904,12 @@ fn erased_nth(n: u128) -> Order {
     }
 }
 
-/// The ids a claim under `due` takes, in the order it takes them.
+/// The ids a claim under `due` takes, in the order it takes them; the claim is let go of
+/// before this returns, so that the next claim sees the same rows.
 async fn claim_erasable<S: OrderStore>(store: &S, due: ErasureDue) -> Vec<OrderId> {
     let mut uow = store.begin().await.unwrap();
     let claimed = uow.claim_erasable_orders(due, 10).await.unwrap();
+    uow.commit().await.unwrap();
     claimed.into_iter().map(|order| order.id).collect()
 }
 
