@@ -559,27 +559,50 @@ impl TestApp {
 
     /// `order`, just created, held in escrow by the stand-in wallet and marked paid.
     pub async fn pay(&self, order: &Value) -> Value {
+        let escrow = self
+            .hold_escrow(&id(order), order["total"].as_str().unwrap())
+            .await;
+        let answer = self
+            .post(
+                "/api/v1/orders/internal/mark-paid/",
+                &As::Service,
+                json!({"order_id": order["id"], "escrow_id": escrow}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body
+    }
+
+    /// Has the stand-in wallet hold `amount` of the buyer's money for `order_id`, as the
+    /// payment flow does before it marks the order paid; the escrow's id.
+    pub async fn hold_escrow(&self, order_id: &str, amount: &str) -> Uuid {
         let hold: Value = self
             .http
-            .post(format!("{}/api/v1/wallet/internal/hold-escrow/", self.peers))
+            .post(format!(
+                "{}/api/v1/wallet/internal/hold-escrow/",
+                self.peers
+            ))
             .header("X-Service-Token", PEER_TOKEN)
-            .header("Idempotency-Key", format!("test-hold-{}", order["id"].as_str().unwrap()))
-            .json(&json!({"order_id": order["id"], "buyer_id": Cast::buyer(), "amount": order["total"]}))
+            .header("Idempotency-Key", format!("test-hold-{order_id}"))
+            .json(&json!({"order_id": order_id, "buyer_id": Cast::buyer(), "amount": amount}))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        let answer = self
-            .post(
-                "/api/v1/orders/internal/mark-paid/",
-                &As::Service,
-                json!({"order_id": order["id"], "escrow_id": hold["escrow_id"]}),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body
+        hold["escrow_id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// A client of this app, calling as `who` (a [`As::Raw`] header is not sent).
+    pub fn client(&self, who: &As) -> order_client::OrderClient {
+        let anonymous = order_client::OrderClient::with_http(self.http.clone(), &self.url);
+        match who {
+            As::Nobody | As::Raw(..) => anonymous,
+            As::User(user) => anonymous.as_user(token(*user, false)),
+            As::Admin(user) => anonymous.as_user(token(*user, true)),
+            As::Service => anonymous.as_service(SERVICE_TOKEN),
+        }
     }
 
     /// Opens a dispute on `order` as the user `by`, asserting it opened; the dispute.
