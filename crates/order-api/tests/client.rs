@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, Utc};
 use order_client::{
     CarrierResult, CarrierSigningKey, CarrierUpdate, DisputeChange, DisputeFilter, Error,
-    ErrorCode, Extension, NewAuctionOrder, NewDispute, OrderClient, OrderFilter, Purchase,
+    ErrorCode, Extension, NewAuctionOrder, NewDispute, Order, OrderClient, OrderFilter, Purchase,
     RetryPolicy, Role, Shipment, Split,
 };
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
@@ -18,7 +18,6 @@ use order_domain::order::{
     TrackingStatus,
 };
 use order_domain::{DisputeStatus, ListingId, Money, OrderId, OrderStatus, UserId};
-use order_events::OrderView;
 use serde_json::json;
 use support::*;
 
@@ -71,7 +70,7 @@ impl Callers {
     }
 
     /// The buyer's Buy It Now order of listing `n`, shipped as `tracking` when given.
-    async fn bought(&self, n: u128, tracking: Option<&str>) -> OrderView {
+    async fn bought(&self, n: u128, tracking: Option<&str>) -> Order {
         let order = self.buyer.buy_now(listing_id(n), &address()).await.unwrap();
         assert_eq!(order.status, OrderStatus::Paid);
         match tracking {
@@ -85,7 +84,7 @@ impl Callers {
     }
 
     /// The auction order of listing `n`, won at `amount`.
-    async fn won(&self, n: u128, amount: &str) -> OrderView {
+    async fn won(&self, n: u128, amount: &str) -> Order {
         self.service
             .create_auction_order(&NewAuctionOrder {
                 listing_id: listing_id(n),
@@ -117,6 +116,16 @@ async fn the_client_drives_every_endpoint_of_the_service() {
         .await
         .unwrap();
     assert_eq!(shipped.status, OrderStatus::Shipped);
+    assert!(
+        !shipped.allows("complete"),
+        "the seller does not confirm receipt"
+    );
+    assert!(who
+        .buyer
+        .get_order(won.id)
+        .await
+        .unwrap()
+        .allows("complete"));
     let receipt = who
         .anonymous
         .carrier_update(

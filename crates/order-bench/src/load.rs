@@ -4,6 +4,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use order_client::{NewAuctionOrder, OrderClient, RetryPolicy, Shipment};
+use order_domain::order::{Carrier, TrackingNumber};
+use order_domain::{EscrowId, ListingId, Money, UserId};
 use serde_json::{json, Value};
 
 /// What one load run measured.
@@ -171,18 +174,28 @@ pub struct Lifecycle<'a> {
 
 impl Lifecycle<'_> {
     pub async fn run(&self, users: u64) -> Result<Measured, String> {
-        let client = reqwest::Client::new();
+        let http = reqwest::Client::new();
+        let callers = Callers {
+            service: OrderClient::with_http(http.clone(), self.api)
+                .with_retry(RetryPolicy::never())
+                .as_service(self.service_token),
+            wallet: http,
+            shipment: Shipment {
+                tracking_number: TrackingNumber::parse("BENCH-1").map_err(|e| e.to_string())?,
+                carrier: Carrier::parse("UPS").map_err(|e| e.to_string())?,
+            },
+        };
         let deadline = Instant::now() + self.duration;
         let started = Instant::now();
         let tasks = (0..self.concurrency).map(|worker| {
-            let client = client.clone();
+            let callers = &callers;
             async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0u64;
                 let mut n = worker as u64;
                 while Instant::now() < deadline {
                     let began = Instant::now();
-                    match self.one(&client, n, users).await {
+                    match self.one(callers, n, users).await {
                         Ok(()) => latencies.push(began.elapsed().as_secs_f64() * 1000.0),
                         Err(_) => errors += 1,
                     }
@@ -216,54 +229,68 @@ impl Lifecycle<'_> {
         })
     }
 
-    async fn one(&self, client: &reqwest::Client, n: u64, users: u64) -> Result<(), String> {
+    /// One order's whole life, through the same client the platform's services use
+    /// (each write under its own Idempotency-Key, as they send it), sent once: a refusal
+    /// counts as an error rather than hiding in a retry's latency.
+    async fn one(&self, clients: &Callers, n: u64, users: u64) -> Result<(), String> {
         use crate::seed::{id, Kind};
         let (buyer, seller) = (1 + n % (users - 1), 0);
-        let send = |request: reqwest::RequestBuilder| async move {
-            let response = request.send().await.map_err(|e| e.to_string())?;
-            if !response.status().is_success() {
-                return Err(format!("{}", response.status()));
-            }
-            response.json::<Value>().await.map_err(|e| e.to_string())
-        };
-        let order = send(
-            client
-                .post(format!("{}/api/v1/orders/internal/create/", self.api))
-                .header("X-Service-Token", self.service_token)
-                .json(&json!({"listing_id": id(Kind::Fresh, n), "buyer_id": id(Kind::User, buyer),
-                              "seller_id": id(Kind::User, seller), "amount": "50.00", "shipping_cost": "5.00"})),
-        )
-        .await?;
-        let order_id = order["id"].as_str().unwrap_or_default().to_owned();
-        let held = send(
-            client
-                .post(format!("{}/api/v1/wallet/internal/hold-escrow/", self.peers))
-                .header("X-Service-Token", self.peer_token)
-                .header("Idempotency-Key", format!("bench-hold-{order_id}"))
-                .json(&json!({"order_id": order_id, "buyer_id": id(Kind::User, buyer), "amount": "55.00"})),
-        )
-        .await?;
-        send(
-            client
-                .post(format!("{}/api/v1/orders/internal/mark-paid/", self.api))
-                .header("X-Service-Token", self.service_token)
-                .json(&json!({"order_id": order_id, "escrow_id": held["escrow_id"]})),
-        )
-        .await?;
-        send(
-            client
-                .post(format!("{}/api/v1/orders/{order_id}/ship/", self.api))
-                .bearer_auth((self.token)(seller))
-                .json(&json!({"tracking_number": "BENCH-1", "carrier": "UPS"})),
-        )
-        .await?;
-        send(
-            client
-                .post(format!("{}/api/v1/orders/{order_id}/complete/", self.api))
-                .bearer_auth((self.token)(buyer))
-                .json(&json!({})),
-        )
-        .await?;
+        let money = |amount: &str| amount.parse::<Money>().map_err(|e| e.to_string());
+        let order = clients
+            .service
+            .create_auction_order(&NewAuctionOrder {
+                listing_id: ListingId::from_uuid(id(Kind::Fresh, n)),
+                buyer_id: UserId::from_uuid(id(Kind::User, buyer)),
+                seller_id: UserId::from_uuid(id(Kind::User, seller)),
+                amount: money("50.00")?,
+                shipping_cost: Some(money("5.00")?),
+                shipping_address: None,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let held: Value = clients
+            .wallet
+            .post(format!("{}/api/v1/wallet/internal/hold-escrow/", self.peers))
+            .header("X-Service-Token", self.peer_token)
+            .header("Idempotency-Key", format!("bench-hold-{}", order.id))
+            .json(&json!({"order_id": order.id, "buyer_id": id(Kind::User, buyer), "amount": order.total}))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let escrow = held["escrow_id"]
+            .as_str()
+            .and_then(|escrow| escrow.parse().ok())
+            .ok_or("the Wallet held no escrow")?;
+        clients
+            .service
+            .mark_paid(order.id, EscrowId::from_uuid(escrow))
+            .await
+            .map_err(|e| e.to_string())?;
+        clients
+            .service
+            .as_user((self.token)(seller))
+            .ship(order.id, &clients.shipment)
+            .await
+            .map_err(|e| e.to_string())?;
+        clients
+            .service
+            .as_user((self.token)(buyer))
+            .complete(order.id)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
+}
+
+/// What a lifecycle worker calls with.
+struct Callers {
+    /// The Order Service, as the Auction service; its clones call as users.
+    service: OrderClient,
+    /// The stand-in Wallet, which the Order Service's client does not reach.
+    wallet: reqwest::Client,
+    shipment: Shipment,
 }

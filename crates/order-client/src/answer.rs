@@ -2,10 +2,45 @@
 //! [`OrderView`](order_events::OrderView) and [`DisputeView`](order_events::DisputeView),
 //! the very types the service writes them with).
 
+use std::ops::Deref;
+
 use chrono::{DateTime, Utc};
 use order_domain::{Actor, EventId, OrderId, OrderStatus};
 use order_events::{EventDocument, EventKind};
 use serde::Deserialize;
+
+/// An order or a dispute as the service shows it to this caller: the resource (which
+/// reads through this wrapper, `shown.status`) and what the caller may do to it next.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Shown<T> {
+    /// The order or the dispute.
+    #[serde(flatten)]
+    pub view: T,
+    /// The actions this caller may take now (`complete`, `dispute`, `cancel`…), sorted;
+    /// empty for a service.
+    #[serde(default)]
+    pub allowed_actions: Vec<String>,
+}
+
+impl<T> Shown<T> {
+    /// Whether the caller may take `action` now.
+    pub fn allows(&self, action: &str) -> bool {
+        self.allowed_actions.iter().any(|allowed| allowed == action)
+    }
+
+    /// The resource, without what the caller may do to it.
+    pub fn into_view(self) -> T {
+        self.view
+    }
+}
+
+impl<T> Deref for Shown<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.view
+    }
+}
 
 /// A page of a list, as Django REST Framework pages: follow `next` with
 /// [`crate::OrderClient::next_page`].

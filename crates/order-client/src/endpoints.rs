@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::answer::{CarrierReceipt, ErasureAccepted, FeedPage, HistoryEntry, Page};
+use crate::answer::{CarrierReceipt, ErasureAccepted, FeedPage, HistoryEntry, Page, Shown};
 use crate::carrier::CarrierSigningKey;
 use crate::client::{OrderClient, Write};
 use crate::error::Error;
@@ -19,6 +19,12 @@ use crate::request::{
     CarrierUpdate, DisputeChange, DisputeFilter, Extension, NewAuctionOrder, NewDispute,
     OrderFilter, Purchase, Shipment, Split,
 };
+
+/// An order as this caller is shown it.
+pub type Order = Shown<OrderView>;
+
+/// A dispute as this caller is shown it.
+pub type Dispute = Shown<DisputeView>;
 
 /// No body: the action's path says it all.
 #[derive(Serialize)]
@@ -30,7 +36,7 @@ impl OrderClient {
     /// Creates the order of an auction's win (PENDING_PAYMENT, to be paid by its deadline).
     /// Sent again for the same auction with the same terms, it answers the order created
     /// the first time.
-    pub fn create_auction_order(&self, order: &NewAuctionOrder) -> Write<'_, OrderView> {
+    pub fn create_auction_order(&self, order: &NewAuctionOrder) -> Write<'_, Order> {
         self.write(
             Method::POST,
             "/api/v1/orders/internal/create/".into(),
@@ -39,7 +45,7 @@ impl OrderClient {
     }
 
     /// Marks an auction order paid, once the Wallet holds `escrow_id` for it.
-    pub fn mark_paid(&self, order: OrderId, escrow_id: EscrowId) -> Write<'_, OrderView> {
+    pub fn mark_paid(&self, order: OrderId, escrow_id: EscrowId) -> Write<'_, Order> {
         self.write(
             Method::POST,
             "/api/v1/orders/internal/mark-paid/".into(),
@@ -48,11 +54,7 @@ impl OrderClient {
     }
 
     /// Cancels an unpaid auction order (the winner never paid).
-    pub fn cancel_unpaid(
-        &self,
-        order: OrderId,
-        reason: &CancellationReason,
-    ) -> Write<'_, OrderView> {
+    pub fn cancel_unpaid(&self, order: OrderId, reason: &CancellationReason) -> Write<'_, Order> {
         self.write(
             Method::POST,
             "/api/v1/orders/internal/cancel/".into(),
@@ -65,7 +67,7 @@ impl OrderClient {
         &self,
         order: OrderId,
         delivered_at: Option<DateTime<Utc>>,
-    ) -> Write<'_, OrderView> {
+    ) -> Write<'_, Order> {
         let mut body = json!({"order_id": order});
         if let Some(at) = delivered_at {
             body["delivered_at"] = json!(at);
@@ -113,7 +115,7 @@ impl OrderClient {
 /// [`OrderClient::as_user`].
 impl OrderClient {
     /// Buys `listing` at its Buy It Now price (PAID at once: the buyer's wallet pays).
-    pub fn buy_now(&self, listing: ListingId, purchase: &Purchase) -> Write<'_, OrderView> {
+    pub fn buy_now(&self, listing: ListingId, purchase: &Purchase) -> Write<'_, Order> {
         self.write(
             Method::POST,
             format!("/api/v1/orders/{listing}/purchase/"),
@@ -122,12 +124,12 @@ impl OrderClient {
     }
 
     /// The caller's orders (any order, for an admin) that `filter` admits.
-    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Page<OrderView>, Error> {
+    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Page<Order>, Error> {
         self.read("/api/v1/orders/", &filter.params()).await
     }
 
     /// One order.
-    pub async fn get_order(&self, order: OrderId) -> Result<OrderView, Error> {
+    pub async fn get_order(&self, order: OrderId) -> Result<Order, Error> {
         self.read(&format!("/api/v1/orders/{order}/"), &[]).await
     }
 
@@ -145,7 +147,7 @@ impl OrderClient {
     }
 
     /// The seller ships a paid order.
-    pub fn ship(&self, order: OrderId, shipment: &Shipment) -> Write<'_, OrderView> {
+    pub fn ship(&self, order: OrderId, shipment: &Shipment) -> Write<'_, Order> {
         self.write(
             Method::POST,
             format!("/api/v1/orders/{order}/ship/"),
@@ -154,7 +156,7 @@ impl OrderClient {
     }
 
     /// The buyer confirms receipt: the escrow is released to the seller.
-    pub fn complete(&self, order: OrderId) -> Write<'_, OrderView> {
+    pub fn complete(&self, order: OrderId) -> Write<'_, Order> {
         self.write(
             Method::POST,
             format!("/api/v1/orders/{order}/complete/"),
@@ -163,7 +165,7 @@ impl OrderClient {
     }
 
     /// A party (or an admin) cancels the order, refunding what was paid.
-    pub fn cancel(&self, order: OrderId, reason: &CancellationReason) -> Write<'_, OrderView> {
+    pub fn cancel(&self, order: OrderId, reason: &CancellationReason) -> Write<'_, Order> {
         self.write(
             Method::POST,
             format!("/api/v1/orders/{order}/cancel/"),
@@ -172,7 +174,7 @@ impl OrderClient {
     }
 
     /// A party opens a dispute about the order.
-    pub fn open_dispute(&self, order: OrderId, dispute: &NewDispute) -> Write<'_, DisputeView> {
+    pub fn open_dispute(&self, order: OrderId, dispute: &NewDispute) -> Write<'_, Dispute> {
         self.write(
             Method::POST,
             format!("/api/v1/orders/{order}/dispute/"),
@@ -181,7 +183,7 @@ impl OrderClient {
     }
 
     /// The seller (or an admin) refunds the whole order.
-    pub fn refund(&self, order: OrderId, reason: &ActionReason) -> Write<'_, OrderView> {
+    pub fn refund(&self, order: OrderId, reason: &ActionReason) -> Write<'_, Order> {
         self.write(
             Method::POST,
             format!("/api/v1/orders/{order}/refund/"),
@@ -190,7 +192,7 @@ impl OrderClient {
     }
 
     /// An admin releases the escrow to the seller.
-    pub fn release(&self, order: OrderId, reason: &ActionReason) -> Write<'_, OrderView> {
+    pub fn release(&self, order: OrderId, reason: &ActionReason) -> Write<'_, Order> {
         self.write(
             Method::POST,
             format!("/api/v1/orders/{order}/release/"),
@@ -200,7 +202,7 @@ impl OrderClient {
 
     /// The seller (or an admin) splits the escrow: part back to the buyer, the rest to the
     /// seller.
-    pub fn settle(&self, order: OrderId, split: &Split) -> Write<'_, OrderView> {
+    pub fn settle(&self, order: OrderId, split: &Split) -> Write<'_, Order> {
         self.write(
             Method::POST,
             format!("/api/v1/orders/{order}/settle/"),
@@ -209,7 +211,7 @@ impl OrderClient {
     }
 
     /// An admin moves the deadline the order's status runs.
-    pub fn extend_deadline(&self, order: OrderId, extension: &Extension) -> Write<'_, OrderView> {
+    pub fn extend_deadline(&self, order: OrderId, extension: &Extension) -> Write<'_, Order> {
         self.write(
             Method::POST,
             format!("/api/v1/orders/{order}/extend/"),
@@ -218,22 +220,18 @@ impl OrderClient {
     }
 
     /// The caller's disputes (any, for an admin) that `filter` admits.
-    pub async fn list_disputes(&self, filter: &DisputeFilter) -> Result<Page<DisputeView>, Error> {
+    pub async fn list_disputes(&self, filter: &DisputeFilter) -> Result<Page<Dispute>, Error> {
         self.read("/api/v1/disputes/", &filter.params()).await
     }
 
     /// One dispute.
-    pub async fn get_dispute(&self, dispute: DisputeId) -> Result<DisputeView, Error> {
+    pub async fn get_dispute(&self, dispute: DisputeId) -> Result<Dispute, Error> {
         self.read(&format!("/api/v1/disputes/{dispute}/"), &[])
             .await
     }
 
     /// An admin moves a dispute on, resolves it, or writes notes.
-    pub fn update_dispute(
-        &self,
-        dispute: DisputeId,
-        change: &DisputeChange,
-    ) -> Write<'_, DisputeView> {
+    pub fn update_dispute(&self, dispute: DisputeId, change: &DisputeChange) -> Write<'_, Dispute> {
         self.write(
             Method::PATCH,
             format!("/api/v1/disputes/{dispute}/"),
@@ -242,7 +240,7 @@ impl OrderClient {
     }
 
     /// A party adds links to evidence.
-    pub fn add_evidence(&self, dispute: DisputeId, urls: &[EvidenceUrl]) -> Write<'_, DisputeView> {
+    pub fn add_evidence(&self, dispute: DisputeId, urls: &[EvidenceUrl]) -> Write<'_, Dispute> {
         self.write(
             Method::POST,
             format!("/api/v1/disputes/{dispute}/evidence/"),
@@ -264,7 +262,7 @@ impl OrderClient {
     }
 
     /// The buyer accepts an offer: the escrow is split as it says and the dispute ends.
-    pub fn accept_offer(&self, dispute: DisputeId, offer: OfferId) -> Write<'_, DisputeView> {
+    pub fn accept_offer(&self, dispute: DisputeId, offer: OfferId) -> Write<'_, Dispute> {
         self.write(
             Method::POST,
             format!("/api/v1/disputes/{dispute}/offers/{offer}/accept/"),
@@ -273,7 +271,7 @@ impl OrderClient {
     }
 
     /// The buyer declines an offer.
-    pub fn decline_offer(&self, dispute: DisputeId, offer: OfferId) -> Write<'_, DisputeView> {
+    pub fn decline_offer(&self, dispute: DisputeId, offer: OfferId) -> Write<'_, Dispute> {
         self.write(
             Method::POST,
             format!("/api/v1/disputes/{dispute}/offers/{offer}/decline/"),

@@ -3,7 +3,8 @@
 //! (erasure), and any tool that drives orders.
 //!
 //! Answers are `order-events`' [`OrderView`] and [`DisputeView`] — the types the service
-//! itself writes them with — so client and service cannot disagree about a field. Requests
+//! itself writes them with — so client and service cannot disagree about a field; each
+//! comes [`Shown`] with the actions the caller may take next. Requests
 //! are built from `order-domain`'s checked values, so that a malformed reason, tracking
 //! number or amount cannot be sent.
 //!
@@ -68,10 +69,11 @@ mod request;
 mod retry;
 
 pub use answer::{
-    CarrierReceipt, CarrierResult, ErasureAccepted, FeedEvent, FeedPage, HistoryEntry, Page,
+    CarrierReceipt, CarrierResult, ErasureAccepted, FeedEvent, FeedPage, HistoryEntry, Page, Shown,
 };
 pub use carrier::CarrierSigningKey;
 pub use client::{Credentials, OrderClient, Write};
+pub use endpoints::{Dispute, Order};
 pub use error::{Error, ErrorCode, FieldErrors, Refusal};
 pub use order_events::{DisputeView, OrderView};
 pub use request::{

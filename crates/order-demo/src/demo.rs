@@ -3,13 +3,17 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use reqwest::{Client, StatusCode};
+use order_client::{Dispute, NewAuctionOrder, Order, OrderClient, Shipment};
+use order_domain::order::{ActionReason, Carrier, ShippingAddress, TrackingNumber};
+use order_domain::{DisputeId, EscrowId, ListingId, Money, OrderId, UserId};
+use order_events::OrderView;
+use reqwest::Client;
 use serde_json::{json, Value};
 use tokio::process::Command;
 use uuid::Uuid;
 
 use crate::{
-    sibling, text, Cast, Demo, Result, CARRIER_SECRET, JWT_SECRET, PEER_TOKEN, SERVICE_TOKEN,
+    sibling, Cast, Demo, Result, Told, CARRIER_SECRET, JWT_SECRET, PEER_TOKEN, SERVICE_TOKEN,
 };
 
 impl Demo {
@@ -48,8 +52,10 @@ impl Demo {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start order-api: {e}"))?;
+        let http = Client::new();
         let mut demo = Demo {
-            http: Client::new(),
+            orders: OrderClient::with_http(http.clone(), &api),
+            http,
             children: vec![
                 ("stub-peers", peers.clone(), stub),
                 ("order-api", api.clone(), service),
@@ -106,42 +112,19 @@ impl Demo {
         order_testkit::user_token(JWT_SECRET, user, is_staff, chrono::TimeDelta::hours(1))
     }
 
-    /// A call to the service as `user` (or as the Auction service with `None`).
-    pub(crate) async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        user: Option<(Uuid, bool)>,
-        body: Value,
-    ) -> Result<(StatusCode, Value)> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.api))
-            .json(&body);
-        request = match user {
-            Some((id, staff)) => request.bearer_auth(Demo::token(id, staff)),
-            None => request.header("X-Service-Token", SERVICE_TOKEN),
-        };
-        let response = request.send().await.map_err(|e| e.to_string())?;
-        let status = response.status();
-        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    /// The service as the Auction service calls it.
+    pub(crate) fn service(&self) -> OrderClient {
+        self.orders.as_service(SERVICE_TOKEN)
     }
 
-    pub(crate) async fn expect(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        user: Option<(Uuid, bool)>,
-        body: Value,
-        expected: StatusCode,
-    ) -> Result<Value> {
-        let (status, answer) = self.call(method, path, user, body).await?;
-        if status != expected {
-            return Err(format!(
-                "{path} answered {status} (expected {expected}): {answer}"
-            ));
-        }
-        Ok(answer)
+    /// The service as `user` calls it.
+    pub(crate) fn user(&self, user: Uuid) -> OrderClient {
+        self.orders.as_user(Demo::token(user, false))
+    }
+
+    /// The service as the admin calls it.
+    pub(crate) fn admin(&self) -> OrderClient {
+        self.orders.as_user(Demo::token(Cast::ADMIN, true))
     }
 
     pub(crate) async fn peers_post(
@@ -174,15 +157,54 @@ impl Demo {
             .to_owned())
     }
 
-    pub(crate) async fn order(&self, id: &str) -> Result<Value> {
-        self.expect(
-            reqwest::Method::GET,
-            &format!("/api/v1/orders/{id}/"),
-            Some((Cast::ADMIN, true)),
-            Value::Null,
-            StatusCode::OK,
-        )
-        .await
+    /// The order as an admin reads it now.
+    pub(crate) async fn order(&self, id: OrderId) -> Result<Order> {
+        self.admin().get_order(id).await.told()
+    }
+
+    /// The order of `buyer`'s win of `listing_id` at `amount`, created by the Auction
+    /// service, with its shipping cost and address when given.
+    pub(crate) async fn won(
+        &self,
+        listing_id: Uuid,
+        buyer: Uuid,
+        amount: &str,
+        shipping: Option<(&str, ShippingAddress)>,
+    ) -> Result<Order> {
+        let (shipping_cost, shipping_address) = match shipping {
+            Some((cost, address)) => (Some(money(cost)?), Some(address)),
+            None => (None, None),
+        };
+        self.service()
+            .create_auction_order(&NewAuctionOrder {
+                listing_id: ListingId::from_uuid(listing_id),
+                buyer_id: UserId::from_uuid(buyer),
+                seller_id: UserId::from_uuid(Cast::SAM),
+                amount: money(amount)?,
+                shipping_cost,
+                shipping_address,
+            })
+            .await
+            .told()
+    }
+
+    /// `order` held in escrow by the stand-in Wallet and marked paid by the payment flow.
+    pub(crate) async fn pay(&self, order: &OrderView) -> Result<Order> {
+        let held = self
+            .peers_post(
+                "/api/v1/wallet/internal/hold-escrow/",
+                json!({"order_id": order.id, "buyer_id": order.buyer_id, "amount": order.total}),
+                Some(format!("demo-hold-{}", order.id)),
+            )
+            .await?;
+        let escrow = held["escrow_id"]
+            .as_str()
+            .and_then(|escrow| escrow.parse().ok())
+            .ok_or(format!("the Wallet held no escrow: {held}"))?;
+        self.service()
+            .mark_paid(order.id, EscrowId::from_uuid(escrow))
+            .await
+            .told()
     }
 
     /// An auction order held in escrow for `buyer` and marked paid; its id.
@@ -191,61 +213,79 @@ impl Demo {
         listing_id: Uuid,
         buyer: Uuid,
         amount: &str,
-    ) -> Result<String> {
-        use reqwest::Method;
-        let won = self
-            .expect(
-                Method::POST,
-                "/api/v1/orders/internal/create/",
-                None,
-                json!({"listing_id": listing_id, "buyer_id": buyer, "seller_id": Cast::SAM, "amount": amount}),
-                StatusCode::CREATED,
-            )
-            .await?;
-        let id = text(&won["id"]).to_owned();
-        let held = self
-            .peers_post(
-                "/api/v1/wallet/internal/hold-escrow/",
-                json!({"order_id": id, "buyer_id": buyer, "amount": amount}),
-                Some(format!("demo-hold-{id}")),
-            )
-            .await?;
-        self.expect(
-            Method::POST,
-            "/api/v1/orders/internal/mark-paid/",
-            None,
-            json!({"order_id": id, "escrow_id": held["escrow_id"]}),
-            StatusCode::OK,
-        )
-        .await?;
-        Ok(id)
+    ) -> Result<OrderId> {
+        let won = self.won(listing_id, buyer, amount, None).await?;
+        Ok(self.pay(&won).await?.id)
     }
 
-    /// Polls `path` (as an admin) until `done` holds for it; the last answer.
-    pub(crate) async fn wait_for(
+    /// Sam ships `order` with `carrier` under `tracking`.
+    pub(crate) async fn ship(
         &self,
-        path: &str,
+        order: OrderId,
+        tracking: &str,
+        carrier: &str,
+    ) -> Result<Order> {
+        let shipment = Shipment {
+            tracking_number: TrackingNumber::parse(tracking).map_err(|e| e.to_string())?,
+            carrier: Carrier::parse(carrier).map_err(|e| e.to_string())?,
+        };
+        self.user(Cast::SAM).ship(order, &shipment).await.told()
+    }
+
+    /// Reads the order (as an admin) until `done` holds for it; the last answer.
+    pub(crate) async fn wait_for_order(
+        &self,
+        order: OrderId,
         what: &str,
-        done: impl Fn(&Value) -> bool,
-    ) -> Result<Value> {
+        done: impl Fn(&Order) -> bool,
+    ) -> Result<Order> {
+        self.wait_until(what, || self.order(order), done).await
+    }
+
+    /// Reads the dispute (as an admin) until `done` holds for it; the last answer.
+    pub(crate) async fn wait_for_dispute(
+        &self,
+        dispute: DisputeId,
+        what: &str,
+        done: impl Fn(&Dispute) -> bool,
+    ) -> Result<Dispute> {
+        let admin = self.admin();
+        self.wait_until(
+            what,
+            || async { admin.get_dispute(dispute).await.told() },
+            done,
+        )
+        .await
+    }
+
+    async fn wait_until<T: std::fmt::Debug, F: std::future::Future<Output = Result<T>>>(
+        &self,
+        what: &str,
+        read: impl Fn() -> F,
+        done: impl Fn(&T) -> bool,
+    ) -> Result<T> {
         let started = Instant::now();
         loop {
-            let answer = self
-                .expect(
-                    reqwest::Method::GET,
-                    path,
-                    Some((Cast::ADMIN, true)),
-                    Value::Null,
-                    StatusCode::OK,
-                )
-                .await?;
+            let answer = read().await?;
             if done(&answer) {
                 return Ok(answer);
             }
             if started.elapsed() > Duration::from_secs(30) {
-                return Err(format!("{what} did not happen: {answer}"));
+                return Err(format!("{what} did not happen: {answer:?}"));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+/// Money from a literal of the story.
+pub(crate) fn money(amount: &str) -> Result<Money> {
+    amount
+        .parse()
+        .map_err(|e: order_domain::money::MoneyError| e.to_string())
+}
+
+/// A reason of the story, checked as the service checks it.
+pub(crate) fn reason(text: &str) -> Result<ActionReason> {
+    ActionReason::parse(text).map_err(|e| e.to_string())
 }

@@ -25,6 +25,17 @@ const PEER_TOKEN: &str = "demo-peer-token";
 
 type Result<T> = std::result::Result<T, String>;
 
+/// A call's outcome, its failure told as the demo tells every failure.
+trait Told<T> {
+    fn told(self) -> Result<T>;
+}
+
+impl<T> Told<T> for std::result::Result<T, order_client::Error> {
+    fn told(self) -> Result<T> {
+        self.map_err(|error| error.to_string())
+    }
+}
+
 /// Who takes part, with stable ids so that runs can be compared.
 struct Cast;
 
@@ -54,6 +65,9 @@ fn listing(n: u128) -> Uuid {
 }
 
 struct Demo {
+    /// The Order Service, through the client the platform's services use.
+    orders: order_client::OrderClient,
+    /// The stand-in peers, which the Order Service's client does not reach.
     http: Client,
     api: String,
     peers: String,

@@ -3,11 +3,13 @@
 
 use serde_json::json;
 
-use crate::{sibling, text, Demo, Result, PEER_TOKEN};
+use order_domain::OrderId;
+
+use crate::{sibling, Demo, Result, PEER_TOKEN};
 
 impl Demo {
     /// Chapter 10: a clean bill, a drift made on purpose and found, the drift mended.
-    pub(super) async fn books(&self, database_url: &str, order_id: &str) -> Result<()> {
+    pub(super) async fn books(&self, database_url: &str, order_id: OrderId) -> Result<()> {
         println!(
             "\n10. The books: every order against its escrow at the Wallet (order-api reconcile)"
         );
@@ -17,12 +19,16 @@ impl Demo {
         }
         println!("   order-api reconcile → exit 0: {}", first_line(&out));
         let order = self.order(order_id).await?;
-        let escrow = text(&order["escrow_id"]);
+        let escrow = order
+            .escrow_id
+            .ok_or("the keyboard's order has no escrow")?;
         let drift = format!("/_stub/escrows/{escrow}/drift/");
-        let restore = json!({"amount": order["total"]});
+        let restore = json!({"amount": order.total});
         self.peers_post(&drift, json!({"amount": "0.01"}), None)
             .await?;
-        let (code, out) = self.reconcile(database_url, &["--order", order_id]).await?;
+        let (code, out) = self
+            .reconcile(database_url, &["--order", &order_id.to_string()])
+            .await?;
         if code != 1 {
             return Err(format!(
                 "reconcile exited {code} on a drifted escrow: {out}"

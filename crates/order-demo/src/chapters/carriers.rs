@@ -1,10 +1,12 @@
 //! Chapter 9: the carrier's own word — signed tracking updates deliver an order and shorten
 //! the buyer's window.
 
-use reqwest::{Method, StatusCode};
+use order_domain::OrderStatus;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
+use super::sales::shown;
 use crate::{listing, sibling, text, Cast, Demo, Result, CARRIER_SECRET};
 
 impl Demo {
@@ -14,18 +16,10 @@ impl Demo {
             "\n9. Carriers: UPS tells the service itself where Alice's parcel is (signed updates)"
         );
         let id = self.paid_auction(listing(10), Cast::ALICE, "30.00").await?;
-        let shipped = self
-            .expect(
-                Method::POST,
-                &format!("/api/v1/orders/{id}/ship/"),
-                Some((Cast::SAM, false)),
-                json!({"tracking_number": "1Z-DEMO-9", "carrier": "UPS"}),
-                StatusCode::OK,
-            )
-            .await?;
+        let shipped = self.ship(id, "1Z-DEMO-9", "UPS").await?;
         println!(
             "   Sam ships a desk lamp with UPS 1Z-DEMO-9: it completes by itself at {} unless Alice acts",
-            text(&shipped["auto_complete_at"])
+            shown(shipped.auto_complete_at)
         );
         let failed = self
             .carrier_update(json!({
@@ -37,11 +31,15 @@ impl Demo {
                 "detail": "Nobody home; card left",
             }))
             .await?;
-        let order = self.order(&id).await?;
+        let order = self.order(id).await?;
+        let problem = order
+            .delivery_problem
+            .as_ref()
+            .map(|problem| json!(problem).to_string())
+            .unwrap_or_default();
         println!(
-            "   UPS: FAILED_ATTEMPT → HTTP 200 {}; the order shows delivery_problem {}",
+            "   UPS: FAILED_ATTEMPT → HTTP 200 {}; the order shows delivery_problem {problem}",
             text(&failed["result"]),
-            order["delivery_problem"]
         );
         let update = json!({
             "event_id": "ups-demo-2",
@@ -51,12 +49,12 @@ impl Demo {
             "occurred_at": chrono::Utc::now(),
         });
         self.carrier_update(update.clone()).await?;
-        let delivered = self.order(&id).await?;
+        let delivered = self.order(id).await?;
         println!(
             "   UPS: DELIVERED → {} at {}; the problem is cleared and the window shortens to {} (delivery + 2 s)",
-            text(&delivered["status"]),
-            text(&delivered["delivered_at"]),
-            text(&delivered["auto_complete_at"])
+            delivered.status,
+            shown(delivered.delivered_at),
+            shown(delivered.auto_complete_at)
         );
         let repeat = self.carrier_update(update).await?;
         println!(
@@ -64,15 +62,13 @@ impl Demo {
             text(&repeat["result"])
         );
         let completed = self
-            .wait_for(
-                &format!("/api/v1/orders/{id}/"),
-                "the completion after delivery",
-                |order| order["status"] == "COMPLETED",
-            )
+            .wait_for_order(id, "the completion after delivery", |order| {
+                order.status == OrderStatus::Completed
+            })
             .await?;
         println!(
             "   COMPLETED at {}, before the 4 s shipping gave: Sam gets 28.50, the platform 1.50",
-            text(&completed["completed_at"])
+            shown(completed.completed_at)
         );
         Ok(())
     }

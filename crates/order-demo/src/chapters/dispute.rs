@@ -1,51 +1,58 @@
 //! Chapter 4: a dispute settled by an admin's partial refund.
 
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use order_client::{DisputeChange, NewDispute};
+use order_domain::dispute::{DisputeReason, EvidenceUrl};
+use order_domain::{DisputeStatus, OrderId, Resolution};
 
-use crate::{text, Cast, Demo, Result};
+use crate::demo::money;
+use crate::{Cast, Demo, Result, Told};
 
 impl Demo {
     /// Chapter 4: the buyer disputes `keyboard`, an admin refunds part of it.
-    pub(super) async fn dispute_settled(&self, keyboard: &str) -> Result<()> {
+    pub(super) async fn dispute_settled(&self, keyboard: OrderId) -> Result<()> {
         println!("\n4. Dispute: Alice says the keyboard arrived with broken keys");
-        self.expect(
-            Method::POST,
-            &format!("/api/v1/orders/{keyboard}/ship/"),
-            Some((Cast::SAM, false)),
-            json!({"tracking_number": "DHL-42", "carrier": "DHL"}),
-            StatusCode::OK,
-        )
-        .await?;
+        self.ship(keyboard, "DHL-42", "DHL").await?;
+        let complaint = NewDispute {
+            reason: DisputeReason::parse("Three keys are broken on arrival.")
+                .map_err(|e| e.to_string())?,
+            evidence: vec![EvidenceUrl::parse("https://img.example.com/keys.jpg")
+                .map_err(|e| e.to_string())?],
+        };
         let dispute = self
-            .expect(
-                Method::POST,
-                &format!("/api/v1/orders/{keyboard}/dispute/"),
-                Some((Cast::ALICE, false)),
-                json!({"reason": "Three keys are broken on arrival.", "evidence": ["https://img.example.com/keys.jpg"]}),
-                StatusCode::CREATED,
-            )
-            .await?;
-        let dispute_id = dispute["id"].as_str().unwrap_or_default().to_owned();
+            .user(Cast::ALICE)
+            .open_dispute(keyboard, &complaint)
+            .await
+            .told()?;
         println!(
-            "   dispute {dispute_id}: {} → order {}",
-            text(&dispute["status"]),
-            text(&self.order(keyboard).await?["status"])
+            "   dispute {}: {} → order {}",
+            dispute.id,
+            dispute.status,
+            self.order(keyboard).await?.status
         );
         let settled = self
-            .expect(
-                Method::PATCH,
-                &format!("/api/v1/disputes/{dispute_id}/"),
-                Some((Cast::ADMIN, true)),
-                json!({"status": "RESOLVED", "resolution": "PARTIAL_REFUND", "refund_amount": "30.00", "admin_notes": "Refund the repair."}),
-                StatusCode::OK,
+            .admin()
+            .update_dispute(
+                dispute.id,
+                &DisputeChange {
+                    status: Some(DisputeStatus::Resolved),
+                    resolution: Some(Resolution::PartialRefund),
+                    refund_amount: Some(money("30.00")?),
+                    admin_notes: Some("Refund the repair.".into()),
+                },
             )
-            .await?;
+            .await
+            .told()?;
         println!(
             "   the admin resolves {} with {} → order {}",
-            text(&settled["resolution"]),
-            text(&settled["refund_amount"]),
-            text(&self.order(keyboard).await?["status"])
+            settled
+                .resolution
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+            settled
+                .refund_amount
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            self.order(keyboard).await?.status
         );
         println!("   of 97.40: Alice gets 30.00 back, the platform 5 % of (89.90 − 30.00) = 3.00, Sam 64.40");
         Ok(())

@@ -3,40 +3,37 @@
 use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use reqwest::StatusCode;
-use serde_json::Value;
+use order_domain::OrderId;
+use serde_json::{json, Value};
 
-use crate::{text, Cast, Demo, Result};
+use crate::{text, Cast, Demo, Result, Told};
 
 impl Demo {
     /// One order's history, as support staff would read it.
-    pub(super) async fn timeline(&self, order: &str) -> Result<()> {
+    pub(super) async fn timeline(&self, order: OrderId) -> Result<()> {
         let history = self
-            .expect(
-                reqwest::Method::GET,
-                &format!("/api/v1/orders/{order}/history/"),
-                Some((Cast::ALICE, false)),
-                Value::Null,
-                StatusCode::OK,
-            )
-            .await?;
+            .user(Cast::ALICE)
+            .order_history(order, 1)
+            .await
+            .told()?;
         println!(
             "\nThe keyboard's story, as Alice reads it (GET /api/v1/orders/{order}/history/):"
         );
-        for entry in history["results"].as_array().cloned().unwrap_or_default() {
-            let who = match entry["actor"]["id"].as_str().map(Cast::name) {
+        for entry in history.results {
+            let actor = json!(entry.actor);
+            let who = match actor["id"].as_str().map(Cast::name) {
                 Some(name) if name != "someone" => name,
-                _ => text(&entry["actor"]["type"]),
+                _ => text(&actor["type"]),
             };
             println!(
                 "   {:>2}. {}  {:<22} by {:<22} {} → {}  {}",
-                entry["sequence"],
-                text(&entry["occurred_at"]).get(11..19).unwrap_or_default(),
-                text(&entry["event_type"]),
+                entry.sequence,
+                entry.occurred_at.format("%H:%M:%S"),
+                entry.event_type.as_str(),
                 who,
-                text(&entry["from_status"]),
-                text(&entry["to_status"]),
-                entry["details"]
+                entry.from_status,
+                entry.to_status,
+                Value::Object(entry.details)
             );
         }
         Ok(())

@@ -37,15 +37,15 @@ impl Demo {
         self.auction_sale().await?;
         let keyboard = self.buy_it_now().await?;
         self.declined_buy_it_now().await?;
-        self.dispute_settled(&keyboard).await?;
+        self.dispute_settled(keyboard).await?;
         self.auto_completion().await?;
         self.deadlines().await?;
         self.support_refund().await?;
         self.offer_accepted().await?;
         self.carrier_updates().await?;
         self.money().await?;
-        self.books(database_url, &keyboard).await?;
-        self.timeline(&keyboard).await?;
+        self.books(database_url, keyboard).await?;
+        self.timeline(keyboard).await?;
         self.events(database_url).await
     }
 }
