@@ -7,11 +7,12 @@ use std::ops::Deref;
 use chrono::{DateTime, Utc};
 use order_domain::{Actor, EventId, OrderId, OrderStatus};
 use order_events::{EventDocument, EventKind};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// An order or a dispute as the service shows it to this caller: the resource (which
 /// reads through this wrapper, `shown.status`) and what the caller may do to it next.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+/// It serializes back to the service's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shown<T> {
     /// The order or the dispute.
     #[serde(flatten)]

@@ -10,6 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use order_api::config::Config;
 use order_api::workers::Workers;
 use order_api::Application;
+use order_domain::order::{Carrier, ShippingAddress, TrackingNumber};
 use order_postgres::test_db::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -514,41 +515,29 @@ impl TestApp {
 
     /// The order as an admin reads it now.
     pub async fn order_now(&self, order: &Value) -> Value {
-        let answer = self
-            .get(
-                &format!("/api/v1/orders/{}/", id(order)),
-                &As::Admin(Cast::admin()),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body
+        let admin = self.client(&As::Admin(Cast::admin()));
+        wire(admin.get_order(typed_id(order)).await)
     }
 
     /// The dispute as an admin reads it now.
     pub async fn dispute_now(&self, dispute: &Value) -> Value {
-        let answer = self
-            .get(
-                &format!("/api/v1/disputes/{}/", id(dispute)),
-                &As::Admin(Cast::admin()),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body
+        let admin = self.client(&As::Admin(Cast::admin()));
+        wire(admin.get_dispute(typed_id(dispute)).await)
     }
 
     // The story's steps, each asserting it succeeded.
 
     pub async fn auction_win(&self, listing: Uuid, amount: &str) -> Value {
-        let answer = self
-            .post(
-                "/api/v1/orders/internal/create/",
-                &As::Service,
-                json!({"listing_id": listing, "buyer_id": Cast::buyer(), "seller_id": Cast::seller(),
-                       "amount": amount, "shipping_cost": "10.00", "shipping_address": {"city": "Lyon"}}),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
-        answer.body
+        let city = [("city".to_owned(), "Lyon".to_owned())].into();
+        let won = order_client::NewAuctionOrder {
+            listing_id: listing.into(),
+            buyer_id: Cast::buyer().into(),
+            seller_id: Cast::seller().into(),
+            amount: amount.parse().unwrap(),
+            shipping_cost: Some("10.00".parse().unwrap()),
+            shipping_address: Some(ShippingAddress::new(city).unwrap()),
+        };
+        wire(self.client(&As::Service).create_auction_order(&won).await)
     }
 
     /// An auction order held in escrow by the stand-in wallet, then marked paid.
@@ -562,15 +551,8 @@ impl TestApp {
         let escrow = self
             .hold_escrow(&id(order), order["total"].as_str().unwrap())
             .await;
-        let answer = self
-            .post(
-                "/api/v1/orders/internal/mark-paid/",
-                &As::Service,
-                json!({"order_id": order["id"], "escrow_id": escrow}),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body
+        let service = self.client(&As::Service);
+        wire(service.mark_paid(typed_id(order), escrow.into()).await)
     }
 
     /// Has the stand-in wallet hold `amount` of the buyer's money for `order_id`, as the
@@ -682,15 +664,12 @@ impl TestApp {
 
     pub async fn shipped_order(&self, listing: Uuid, amount: &str) -> Value {
         let order = self.paid_order(listing, amount).await;
-        let answer = self
-            .post(
-                &format!("/api/v1/orders/{}/ship/", order["id"].as_str().unwrap()),
-                &As::User(Cast::seller()),
-                json!({"tracking_number": "1Z-999", "carrier": "UPS"}),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body
+        let shipment = order_client::Shipment {
+            tracking_number: TrackingNumber::parse("1Z-999").unwrap(),
+            carrier: Carrier::parse("UPS").unwrap(),
+        };
+        let seller = self.client(&As::User(Cast::seller()));
+        wire(seller.ship(typed_id(&order), &shipment).await)
     }
 }
 
@@ -743,6 +722,17 @@ pub fn documented_operations(document: &Value) -> Vec<(String, Vec<String>)> {
             (path.clone(), methods)
         })
         .collect()
+}
+
+/// A story step's answer through the client, as the service sent it; the step must have
+/// succeeded.
+fn wire<T: serde::Serialize>(answer: Result<T, order_client::Error>) -> Value {
+    serde_json::to_value(answer.unwrap_or_else(|error| panic!("{error}"))).unwrap()
+}
+
+/// The typed id (an order's, a dispute's) of an answer.
+fn typed_id<T: From<Uuid>>(value: &Value) -> T {
+    id(value).parse::<Uuid>().unwrap().into()
 }
 
 /// The `id` of an order or a dispute as an answer shows it.
