@@ -81,3 +81,8 @@ pub use request::{
     OrderFilter, Ordering, PageOf, Purchase, Role, Shipment, Split,
 };
 pub use retry::RetryPolicy;
+
+// The README's example compiles as a doc test, so that it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
