@@ -99,6 +99,29 @@ async fn every_operation_has_its_own_name_and_says_what_it_does() {
 }
 
 #[tokio::test]
+async fn every_request_body_shows_an_example() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
+    let mut bodies = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+            let Some(reference) = schema["$ref"].as_str() else {
+                continue;
+            };
+            let name = reference.trim_start_matches("#/components/schemas/");
+            let example = &document["components"]["schemas"][name]["example"];
+            assert!(
+                example.as_object().is_some_and(|fields| !fields.is_empty()),
+                "{method} {path}: {name} has no example"
+            );
+            bodies += 1;
+        }
+    }
+    assert!(bodies >= 15, "only {bodies} request bodies");
+}
+
+#[tokio::test]
 async fn every_documented_operation_is_served() {
     let app = TestApp::spawn(seed(0, "1.00")).await;
     let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;

@@ -76,6 +76,7 @@ async fn detail(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"status": "RESOLVED", "resolution": "PARTIAL_REFUND", "refund_amount": "30.00", "admin_notes": "Refund the repair."}))]
 struct UpdateBody {
     /// Forward only: OPEN → EVIDENCE → REVIEW → RESOLVED → CLOSED.
     #[serde(default)]
@@ -140,6 +141,7 @@ async fn update(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"urls": ["https://img.example.com/box.jpg"]}))]
 struct EvidenceBody {
     /// http(s) URLs; at most 20 per dispute in all.
     #[schema(min_items = 1, max_items = 20, value_type = Vec<openapi::EvidenceUrl>)]

@@ -74,6 +74,7 @@ async fn events(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"listing_id": "7c1e4d2a-0b7e-4c55-9d1a-2f4b8e6a1c01", "buyer_id": "2a9d6c1e-5b3f-4e8a-9c7d-1e2f3a4b5c6d", "seller_id": "5e8f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b", "amount": "125.00", "shipping_cost": "10.00", "shipping_address": {"name": "Alice Martin", "line1": "12 rue de la Paix", "city": "Lyon", "postal_code": "69002", "country": "FR"}}))]
 struct CreateBody {
     #[schema(value_type = uuid::Uuid)]
     listing_id: ListingId,
@@ -141,6 +142,7 @@ async fn create(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"order_id": "0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b", "escrow_id": "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"}))]
 struct MarkPaidBody {
     #[schema(value_type = uuid::Uuid)]
     order_id: OrderId,
@@ -175,6 +177,7 @@ async fn mark_paid(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"order_id": "0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b", "reason": "The winner did not pay within the payment window."}))]
 struct CancelBody {
     #[schema(value_type = uuid::Uuid)]
     order_id: OrderId,
@@ -225,6 +228,7 @@ async fn cancel(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"order_id": "0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b", "delivered_at": "2026-12-04T09:30:00Z"}))]
 struct MarkDeliveredBody {
     #[schema(value_type = uuid::Uuid)]
     order_id: OrderId,
@@ -260,6 +264,7 @@ async fn mark_delivered(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"user_id": "2a9d6c1e-5b3f-4e8a-9c7d-1e2f3a4b5c6d"}))]
 struct EraseUserBody {
     /// The user whose personal data is to be erased, as buyer and as seller.
     #[schema(value_type = uuid::Uuid)]

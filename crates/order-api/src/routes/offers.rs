@@ -18,6 +18,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"refund_amount": "20.00"}))]
 struct OfferBody {
     /// What the buyer would get back: more than 0, at most the order's total.
     #[schema(value_type = openapi::MoneyInput)]

@@ -160,6 +160,7 @@ async fn history(
 const HISTORY_PAGE_SIZE: u32 = 50;
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"tracking_number": "1Z999AA10123456784", "carrier": "UPS"}))]
 struct ShipBody {
     /// 1–64 letters, digits and hyphens.
     #[schema(pattern = r"^[A-Za-z0-9-]{1,64}$")]
@@ -243,6 +244,7 @@ async fn complete(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "The seller never shipped."}))]
 struct CancelBody {
     /// Why the order is called off: 1–500 characters.
     #[schema(min_length = 1, max_length = 500)]
@@ -292,6 +294,7 @@ async fn cancel(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "The lens arrived scratched.", "evidence": ["https://img.example.com/lens.jpg"]}))]
 struct DisputeBody {
     /// 10–5000 characters.
     #[schema(min_length = 10, max_length = 5000)]
@@ -355,6 +358,7 @@ async fn dispute(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"shipping_address": {"name": "Alice Martin", "city": "Lyon"}}))]
 struct PurchaseBody {
     #[serde(default)]
     #[schema(value_type = Option<openapi::ShippingAddress>)]

@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "Parcel lost by the carrier."}))]
 struct ReasonBody {
     /// Why, for the order's history: 1–500 characters.
     #[schema(min_length = 1, max_length = 500)]
@@ -90,6 +91,7 @@ async fn release(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"refund_amount": "30.00", "reason": "Arrived damaged; the buyer keeps it."}))]
 struct SettleBody {
     /// What goes back to the buyer: more than 0, less than the order's total.
     #[schema(value_type = openapi::MoneyInput)]
@@ -145,6 +147,7 @@ async fn settle(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"ship_by": "2026-12-10T18:00:00Z", "reason": "The seller is travelling until Thursday."}))]
 struct ExtendBody {
     /// The seller's new shipping deadline, while PAID.
     #[serde(default)]
