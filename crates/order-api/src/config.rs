@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use order_domain::FeeRate;
 use order_peers::{GuardSettings, PeerConfig};
+use order_postgres::MigrationLimits;
 
 pub use crate::carrier_signature::CarrierSecret;
 
@@ -112,6 +113,9 @@ pub struct Config {
     pub wallet_guard: GuardSettings,
     pub log_format: LogFormat,
     pub migrate_on_start: bool,
+    /// How migrations keep from stalling writes (`MIGRATION_LOCK_TIMEOUT`,
+    /// `MIGRATION_STATEMENT_TIMEOUT`, `MIGRATION_ATTEMPTS`).
+    pub migration_limits: MigrationLimits,
 }
 
 impl Config {
@@ -253,6 +257,18 @@ impl Config {
                 }
             },
             migrate_on_start: vars.parsed("MIGRATE_ON_START", true)?,
+            migration_limits: MigrationLimits {
+                lock_timeout: vars.duration(
+                    "MIGRATION_LOCK_TIMEOUT",
+                    MigrationLimits::default().lock_timeout,
+                )?,
+                statement_timeout: vars.duration(
+                    "MIGRATION_STATEMENT_TIMEOUT",
+                    MigrationLimits::default().statement_timeout,
+                )?,
+                attempts: vars.parsed("MIGRATION_ATTEMPTS", MigrationLimits::default().attempts)?,
+                ..MigrationLimits::default()
+            },
         };
         if config.outbox_max_attempts == 0 {
             return Err(ConfigError {
@@ -274,6 +290,10 @@ impl Config {
             (
                 "WALLET_MAX_CONCURRENT_CALLS",
                 config.wallet_guard.max_concurrent_calls,
+            ),
+            (
+                "MIGRATION_ATTEMPTS",
+                config.migration_limits.attempts as usize,
             ),
         ];
         if let Some((variable, _)) = at_least_one.into_iter().find(|(_, value)| *value == 0) {
@@ -302,6 +322,14 @@ impl Config {
             ("WALLET_BREAKER_COOLDOWN", config.wallet_guard.cooldown),
             ("PERSONAL_DATA_RETENTION", config.personal_data_retention),
             ("ERASURE_INTERVAL", config.erasure_interval),
+            (
+                "MIGRATION_LOCK_TIMEOUT",
+                config.migration_limits.lock_timeout,
+            ),
+            (
+                "MIGRATION_STATEMENT_TIMEOUT",
+                config.migration_limits.statement_timeout,
+            ),
         ];
         let set = [
             config.jwt_max_age.map(|age| ("JWT_MAX_AGE", age)),
@@ -534,6 +562,36 @@ mod tests {
         assert_eq!(config.auto_complete_after, Duration::from_secs(604_800));
         assert_eq!(config.auto_complete_interval, Duration::from_secs(90));
         assert_eq!(config.outbox_poll_interval, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn migrations_wait_a_second_per_lock_unless_told_otherwise() {
+        let default = config(&[("DATABASE_URL", "postgres://x/y")]).unwrap();
+        assert_eq!(default.migration_limits, MigrationLimits::default());
+        let told = config(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("MIGRATION_LOCK_TIMEOUT", "250ms"),
+            ("MIGRATION_STATEMENT_TIMEOUT", "2h"),
+            ("MIGRATION_ATTEMPTS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(
+            told.migration_limits.lock_timeout,
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            told.migration_limits.statement_timeout,
+            Duration::from_secs(7200)
+        );
+        assert_eq!(told.migration_limits.attempts, 5);
+        assert_eq!(
+            refused(&[("MIGRATION_ATTEMPTS", "0")]),
+            "MIGRATION_ATTEMPTS"
+        );
+        assert_eq!(
+            refused(&[("MIGRATION_LOCK_TIMEOUT", "0s")]),
+            "MIGRATION_LOCK_TIMEOUT"
+        );
     }
 
     #[test]

@@ -163,7 +163,12 @@ async fn run(command: Command, config: Config) -> Result<(), StartError> {
         return Ok(());
     }
     if command == Command::Migrate || config.migrate_on_start {
-        let applied = order_postgres::run_migrations(&config.database_url).await?;
+        let applied = order_postgres::run_migrations_from(
+            &config.database_url,
+            order_postgres::MIGRATIONS,
+            config.migration_limits,
+        )
+        .await?;
         tracing::info!(applied, "database schema up to date");
     }
     if command == Command::Migrate {

@@ -30,7 +30,9 @@ pub mod test_db;
 
 pub use idempotency::{Claim, IdempotencyKeys};
 pub use liveness::Liveness;
-pub use migrate::{run_migrations, MigrationError, MIGRATIONS};
+pub use migrate::{
+    run_migrations, run_migrations_from, MigrationError, MigrationLimits, MIGRATIONS,
+};
 pub use outbox::ParkedEvent;
 pub use pool::{build_pool, PgPool, PoolBuildError, PoolConfig};
 pub use store::PgStore;
