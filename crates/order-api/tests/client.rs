@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use order_client::{
-    CarrierResult, CarrierSigningKey, CarrierUpdate, DisputeChange, DisputeFilter, Error,
+    CarrierResult, CarrierSigningKey, CarrierUpdate, Dispute, DisputeChange, DisputeFilter, Error,
     ErrorCode, Extension, NewAuctionOrder, NewDispute, Order, OrderClient, OrderFilter, Purchase,
     RetryPolicy, Role, Shipment, Split,
 };
@@ -81,6 +81,15 @@ impl Callers {
                 .unwrap(),
             None => order,
         }
+    }
+
+    /// The buyer's dispute of `order`, for `reason`.
+    async fn disputed(&self, order: OrderId, reason: &str) -> Dispute {
+        let dispute = NewDispute {
+            reason: DisputeReason::parse(reason).unwrap(),
+            evidence: vec![],
+        };
+        self.buyer.open_dispute(order, &dispute).await.unwrap()
     }
 
     /// The auction order of listing `n`, won at `amount`.
@@ -192,17 +201,7 @@ async fn the_client_drives_every_endpoint_of_the_service() {
 
     // A dispute ended by the seller's second offer.
     let disputed = who.bought(4, Some("1Z-CLIENT-D")).await;
-    let dispute = who
-        .buyer
-        .open_dispute(
-            disputed.id,
-            &NewDispute {
-                reason: DisputeReason::parse("The lens is scratched.").unwrap(),
-                evidence: vec![],
-            },
-        )
-        .await
-        .unwrap();
+    let dispute = who.disputed(disputed.id, "The lens is scratched.").await;
     let with_evidence = who
         .buyer
         .add_evidence(
@@ -229,17 +228,7 @@ async fn the_client_drives_every_endpoint_of_the_service() {
 
     // A dispute an admin takes notes on.
     let reviewed = who.bought(5, Some("1Z-CLIENT-E")).await;
-    let open = who
-        .buyer
-        .open_dispute(
-            reviewed.id,
-            &NewDispute {
-                reason: DisputeReason::parse("The parcel never arrived.").unwrap(),
-                evidence: vec![],
-            },
-        )
-        .await
-        .unwrap();
+    let open = who.disputed(reviewed.id, "The parcel never arrived.").await;
     let noted = who
         .admin
         .update_dispute(

@@ -64,6 +64,25 @@ async fn seller(server: &MockServer) -> OrderClient {
         .as_user("seller-token")
 }
 
+/// A server that answers every POST with `answer`.
+async fn answering_every_post(answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The seller's shipment, sent to `server`, which refuses it.
+async fn refused_shipment(server: &MockServer) -> Error {
+    seller(server)
+        .await
+        .ship(order_id(), &shipment())
+        .await
+        .unwrap_err()
+}
+
 #[tokio::test]
 async fn a_write_refused_with_503_is_sent_again_after_its_retry_after_under_the_same_key() {
     let server = MockServer::start().await;
@@ -101,17 +120,9 @@ async fn a_write_refused_with_503_is_sent_again_after_its_retry_after_under_the_
 
 #[tokio::test]
 async fn a_503_asking_for_longer_than_the_client_waits_is_returned_at_once() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(unavailable("120"))
-        .mount(&server)
-        .await;
+    let server = answering_every_post(unavailable("120")).await;
 
-    let error = seller(&server)
-        .await
-        .ship(order_id(), &shipment())
-        .await
-        .unwrap_err();
+    let error = refused_shipment(&server).await;
 
     let Error::Refused(refusal) = error else {
         panic!("a refusal, not {error:?}");
@@ -172,11 +183,9 @@ async fn a_write_whose_answer_never_arrives_is_sent_again_under_the_same_key() {
 
 #[tokio::test]
 async fn each_write_has_a_key_of_its_own_unless_the_caller_names_one() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(order_answer("COMPLETED")))
-        .mount(&server)
-        .await;
+    let server =
+        answering_every_post(ResponseTemplate::new(200).set_body_json(order_answer("COMPLETED")))
+            .await;
     let buyer = OrderClient::new(&server.uri())
         .unwrap()
         .as_user("buyer-token");
@@ -196,19 +205,13 @@ async fn each_write_has_a_key_of_its_own_unless_the_caller_names_one() {
 
 #[tokio::test]
 async fn a_refusal_of_the_request_is_returned_with_its_fields_and_not_retried() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(
+    let server =
+        answering_every_post(ResponseTemplate::new(400).set_body_json(
             json!({"tracking_number": ["Enter 1 to 64 letters, digits or hyphens."]}),
         ))
-        .mount(&server)
         .await;
 
-    let error = seller(&server)
-        .await
-        .ship(order_id(), &shipment())
-        .await
-        .unwrap_err();
+    let error = refused_shipment(&server).await;
 
     let Error::Invalid(fields) = error else {
         panic!("field errors, not {error:?}");
