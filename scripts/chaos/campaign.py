@@ -23,6 +23,7 @@ from faults import Faults
 from load import World, worker
 from parts import Process, cargo_target, ensure_haproxy, ensure_primary, start_standby, wait_http
 from reconcile import Reconciliation
+from upgrade import Upgrade
 
 
 def p99_rank(ordered):
@@ -46,7 +47,7 @@ def request_kind(method, path):
     return f"{method} {words[-1] if words else path}"
 
 
-class Campaign(Faults, Reconciliation):
+class Campaign(Faults, Reconciliation, Upgrade):
     def __init__(self):
         self.cleanups = []
         self.report = {"seed": SEED, "quick": QUICK, "faults": collections.Counter()}
@@ -71,11 +72,13 @@ class Campaign(Faults, Reconciliation):
         # The release build, as operators run it: the debug build spends several times the
         # CPU on each request, and on two cores shared by every part that CPU is what the
         # soak's tail would measure.
+        # The replicas start from the previous release and are upgraded under load.
+        previous = self.build_previous()
         log("building order-api and stub-peers (release)")
         sh("cargo", "build", "--release", "-q", "-p", "order-api", "-p", "stub-peers", cwd=ROOT)
         binaries = self.binaries = cargo_target() / "release"
         ensure_primary()
-        sh(str(binaries / "order-api"), "migrate", env={**os.environ, "DATABASE_URL": f"{PG_PRIMARY}/{DB}"})
+        sh(str(previous), "migrate", env={**os.environ, "DATABASE_URL": f"{PG_PRIMARY}/{DB}"})
         standby_port, stop_standby = start_standby()
         self.cleanups.append(stop_standby)
         self.standby = f"postgres://postgres@127.0.0.1:{standby_port}/{DB}"
@@ -130,7 +133,7 @@ class Campaign(Faults, Reconciliation):
         self.replicas = []
         for i in range(3):
             port = free_port()
-            replica = Process(f"replica-{i}", [str(binaries / "order-api"), "serve"],
+            replica = Process(f"replica-{i}", [str(previous), "serve"],
                               {**self.replica_env, "PORT": str(port)}, port=port).start()
             self.cleanups.append(replica.stop)
             self.replicas.append(replica)
@@ -173,7 +176,8 @@ backend replicas
         wait_http(lb_port, "/healthz/")
         self.api = Api(lb_port)
         self.world = World(buyers, sellers, admin, [l["id"] for l in listings if l["buy_now_price"]], peers_port)
-        log(f"3 replicas behind HAProxy on 127.0.0.1:{lb_port}; stand-ins on {peers_port}; moto on {moto_port}")
+        log(f"3 replicas of {self.previous[0]} behind HAProxy on 127.0.0.1:{lb_port}; stand-ins on {peers_port}; "
+            f"moto on {moto_port}")
 
     def cleanup(self):
         for step in reversed(self.cleanups):
@@ -239,19 +243,24 @@ backend replicas
             if rss_last[name] > 1.2 * rss_first[name]:
                 STATS.problem(f"soak: {name}'s RSS grew from {rss_first[name]} KiB to {rss_last[name]} KiB (over 1.2x)")
 
+    def balancer_log(self):
+        """Every request the balancer's log shows: when it came (epoch seconds), how long its
+        replica took (ms, -1 if none answered), the status, the method and the path."""
+        requests = []
+        for line in (OUT / "haproxy.log").read_text().splitlines():
+            fields = line.split()
+            if len(fields) != 5 or not fields[1].lstrip("-").isdigit() or not fields[2].isdigit():
+                continue  # the balancer's own messages
+            requests.append({"at": float(fields[0]), "ms": int(fields[1]), "status": int(fields[2]),
+                             "method": fields[3], "path": fields[4]})
+        return requests
+
     def replicas_answer_times(self):
         """(when received, ms, kind of request) of every request the balancer's log shows a
         replica answered. Measured there rather than in this driver, whose threads share one
         interpreter lock and would add their own waits to the tail."""
-        answered = []
-        for line in (OUT / "haproxy.log").read_text().splitlines():
-            fields = line.split()
-            if len(fields) != 5 or not fields[1].lstrip("-").isdigit():
-                continue  # the balancer's own messages
-            at, ms = float(fields[0]), int(fields[1])
-            if ms >= 0:
-                answered.append((at, ms, request_kind(fields[3], fields[4])))
-        return answered
+        return [(r["at"], r["ms"], request_kind(r["method"], r["path"]))
+                for r in self.balancer_log() if r["ms"] >= 0]
 
     def window(self, answered, begin, end):
         """The replicas' answer times to the requests received in [begin, end), by kind of
@@ -320,6 +329,7 @@ backend replicas
             self.setup()
             self.start_load()
             time.sleep(plan("warmup"))
+            self.upgrade(self.binaries / "order-api")
             acts = ["kill"] * (plan("kills") - 1) + ["kill_between", "postgres", "wallet", "bus"]
             RNG.shuffle(acts)
             for act_name in acts:

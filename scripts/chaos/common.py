@@ -25,6 +25,8 @@ RNG = random.Random(SEED)
 # How long each act lasts, in seconds: (quick, full).
 PLAN = {
     "warmup": (10, 30),
+    # The load measured before the migration, and at least as long during it.
+    "upgrade_baseline": (15, 30),
     "kills": (3, 8),
     "wallet_hang": (8, 30),
     "wallet_fail": (8, 30),
