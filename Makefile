@@ -6,7 +6,7 @@ VENV := .venv
 # The EventBridge emulator the event tests run against (moto's server, from PyPI).
 export MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
 
-.PHONY: demo run test fuzz bench bench-reconcile lint fmt build clean moto docs-check chaos migration-check
+.PHONY: demo run test fuzz bench bench-reconcile bench-migrate lint fmt build clean moto docs-check chaos migration-check
 
 ## The whole story over HTTP against the stand-in peers, with a transcript. Uses the
 ## PostgreSQL on 127.0.0.1:5432, or a throwaway one when none listens (scripts/with-postgres.sh).
@@ -56,6 +56,11 @@ bench:
 bench-reconcile:
 	$(CARGO) build --release -q -p order-api -p stub-peers -p order-bench
 	$$($(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/order-bench reconcile
+
+## This release's migrations on BENCH_MIGRATE_ORDERS (default 10,000,000) orders at an earlier
+## release's schema while writes run: the longest a write waited (docs/benchmarks.md).
+bench-migrate:
+	scripts/bench-migrate.sh
 
 ## Formatting, clippy and the API documentation, warnings as errors.
 lint:

@@ -36,14 +36,17 @@ def p99_of(times):
 
 class Upgrade:
     def build_previous(self):
-        """The previous release's order-api, built from its commit in a worktree of its own
-        (sharing the target directory, so that the dependencies are built once)."""
+        """The previous release's order-api, built from its commit in a worktree of its own,
+        into a target directory of that commit's own: cargo names a workspace's artifacts
+        and records their sources by their path within the workspace, so two checkouts
+        sharing one directory take each other's crates for their own. Kept between runs:
+        the second build is quick."""
         version, commit = self.previous = previous_release()
         tree = OUT / "previous-release"
         log(f"building {version} ({commit[:7]}), the release the replicas start from")
         sh("git", "worktree", "prune", cwd=ROOT)  # one a killed run left registered
         sh("git", "worktree", "add", "--force", "--detach", str(tree), commit, cwd=ROOT)
-        target = cargo_target()
+        target = cargo_target() / "releases" / commit
         try:
             sh("cargo", "build", "--release", "-q", "-p", "order-api", cwd=tree,
                env={**os.environ, "CARGO_TARGET_DIR": str(target)})

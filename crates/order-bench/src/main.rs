@@ -6,10 +6,13 @@
 //! same SQL, and prints a table (and `BENCH_OUTPUT`, default `bench-results.json`).
 //! With more than 10,000 orders, the reads are also measured on 10,000, as a scaling check.
 //! Run it through `make bench`, which builds it and installs wrk. `order-bench reconcile`
-//! (`make bench-reconcile`) measures `order-api reconcile` instead.
+//! (`make bench-reconcile`) measures `order-api reconcile` instead; `order-bench migrate`
+//! (`make bench-migrate`) applies this release's migrations to a large database at an
+//! earlier release's schema while writes run.
 
 mod erasure;
 mod load;
+mod migrate;
 mod pgbench;
 mod reconcile;
 mod seed;
@@ -292,8 +295,10 @@ async fn main() {
 async fn run() -> Result<(), String> {
     let server = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    if std::env::args().nth(1).as_deref() == Some("reconcile") {
-        return reconcile::run(&server).await;
+    match std::env::args().nth(1).as_deref() {
+        Some("reconcile") => return reconcile::run(&server).await,
+        Some("migrate") => return migrate::run(&server).await,
+        _ => {}
     }
     let orders = env_number("BENCH_ORDERS", 1_000_000);
     let users = env_number("BENCH_USERS", 10_000).max(2);

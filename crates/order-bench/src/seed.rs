@@ -1,7 +1,7 @@
 //! The benchmark's data: a large, realistic orders table written with `generate_series`,
 //! and ids that a benchmark client and pgbench can both compute from a number.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use uuid::Uuid;
 
 /// What kind of thing an id names; each kind has its own id space.
@@ -88,6 +88,15 @@ impl Shape {
 
 /// Drops and creates `database`, migrates it and fills it with `shape.orders` orders.
 pub async fn seed(server: &str, database: &str, shape: Shape) -> Result<(), String> {
+    let url = recreate(server, database).await?;
+    order_postgres::run_migrations(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    fill(&url, shape).await
+}
+
+/// Drops and creates `database`, empty; its URL.
+pub async fn recreate(server: &str, database: &str) -> Result<String, String> {
     let mut admin = AsyncPgConnection::establish(&format!("{server}/postgres"))
         .await
         .map_err(|e| e.to_string())?;
@@ -100,13 +109,16 @@ pub async fn seed(server: &str, database: &str, shape: Shape) -> Result<(), Stri
             .await
             .map_err(|e| format!("{statement}: {e}"))?;
     }
-    let url = format!("{server}/{database}");
-    order_postgres::run_migrations(&url)
+    Ok(format!("{server}/{database}"))
+}
+
+/// Fills the migrated database at `url` with `shape.orders` orders. A schema from before
+/// orders recorded when they ended (an earlier release's) gets the same orders without it.
+pub async fn fill(url: &str, shape: Shape) -> Result<(), String> {
+    let mut conn = AsyncPgConnection::establish(url)
         .await
         .map_err(|e| e.to_string())?;
-    let mut conn = AsyncPgConnection::establish(&url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let ended_at = has_column(&mut conn, "orders", "ended_at").await?;
     // The kept counts' triggers would fire once a row; the load skips them (a replica
     // session fires no ordinary trigger) and the counts are rebuilt once at the end.
     conn.batch_execute("SET session_replication_role = replica")
@@ -120,7 +132,7 @@ pub async fn seed(server: &str, database: &str, shape: Shape) -> Result<(), Stri
     let sql = format!(
         "INSERT INTO orders (id, listing_id, buyer_id, seller_id, source, amount, fee_amount, shipping_cost,
                              status, shipping_address, tracking_number, carrier, escrow_id, created_at,
-                             paid_at, shipped_at, completed_at, ended_at)
+                             paid_at, shipped_at, completed_at{ended_column})
          SELECT {order}, {listing}, {buyer_id}, {seller_id}, 'AUCTION', 100.00, 5.00, 10.00,
                 CASE WHEN n <= {settled} THEN 'COMPLETED' ELSE 'PAID' END,
                 '{{\"city\": \"Lyon\"}}',
@@ -130,8 +142,8 @@ pub async fn seed(server: &str, database: &str, shape: Shape) -> Result<(), Stri
                 created,
                 created + interval '1 minute',
                 CASE WHEN n <= {settled} THEN created + interval '1 hour' END,
-                CASE WHEN n <= {settled} THEN created + interval '2 days' END,
                 CASE WHEN n <= {settled} THEN created + interval '2 days' END
+                {ended_value}
          FROM (SELECT n, {start} + n * interval '1 second' AS created
                FROM generate_series(1, {orders}) AS n) AS series",
         // Recent enough that no order has passed the personal data's retention: the erasure
@@ -143,6 +155,12 @@ pub async fn seed(server: &str, database: &str, shape: Shape) -> Result<(), Stri
         seller_id = sql_id(Kind::User, &seller),
         escrow = sql_id(Kind::Escrow, "n"),
         orders = shape.total(),
+        ended_column = if ended_at { ", ended_at" } else { "" },
+        ended_value = if ended_at {
+            format!(", CASE WHEN n <= {settled} THEN created + interval '2 days' END")
+        } else {
+            String::new()
+        },
     );
     conn.batch_execute(&sql)
         .await
@@ -154,4 +172,27 @@ pub async fn seed(server: &str, database: &str, shape: Shape) -> Result<(), Stri
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Whether `table` has `column` (a schema of an earlier release may not).
+async fn has_column(
+    conn: &mut AsyncPgConnection,
+    table: &str,
+    column: &str,
+) -> Result<bool, String> {
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns \
+         WHERE table_name = $1 AND column_name = $2) AS found",
+    )
+    .bind::<diesel::sql_types::Text, _>(table)
+    .bind::<diesel::sql_types::Text, _>(column)
+    .get_result::<Found>(conn)
+    .await
+    .map(|found| found.found)
+    .map_err(|e| e.to_string())
 }
