@@ -139,10 +139,7 @@ impl OrderClient {
             client: self,
             method,
             path,
-            body: serde_json::to_vec(body).map_err(|error| Error::Unexpected {
-                status: 0,
-                message: format!("the request did not serialize: {error}"),
-            }),
+            body: encode(body),
             key: None,
             answer: PhantomData,
         }
@@ -156,10 +153,7 @@ impl OrderClient {
         body: &B,
         key: &CarrierSigningKey,
     ) -> Result<T, Error> {
-        let body = serde_json::to_vec(body).map_err(|error| Error::Unexpected {
-            status: 0,
-            message: format!("the update did not serialize: {error}"),
-        })?;
+        let body = encode(body)?;
         let url = self.url(path, &[])?;
         self.send_signed(Method::POST, url, Some(&body), &[], Some(key))
             .await?
@@ -187,11 +181,7 @@ impl OrderClient {
 
     fn url(&self, path: &str, query: &[(&'static str, String)]) -> Result<Url, Error> {
         let mut url = Url::parse(&format!("{}{path}", self.base)).map_err(|error| {
-            Error::unexpected(
-                0,
-                format!("the base URL does not make a URL ({error})"),
-                self.base.as_bytes(),
-            )
+            Error::InvalidRequest(format!("\"{}\" does not make a URL ({error})", self.base))
         })?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -253,6 +243,12 @@ impl OrderClient {
     }
 }
 
+/// A request's JSON body.
+fn encode<B: Serialize>(body: &B) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(body)
+        .map_err(|error| Error::InvalidRequest(format!("the body does not serialize: {error}")))
+}
+
 /// One attempt: the answer when it succeeded, its error otherwise.
 async fn attempt_once(request: reqwest::RequestBuilder) -> Result<Answer, Error> {
     let response = request.send().await.map_err(Error::Transport)?;
@@ -308,9 +304,10 @@ impl<T: DeserializeOwned> Write<'_, T> {
     pub async fn send(self) -> Result<T, Error> {
         let body = self.body?;
         let key = self.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let key = HeaderValue::from_str(&key).map_err(|_| Error::Unexpected {
-            status: 0,
-            message: "an Idempotency-Key must be printable ASCII".into(),
+        let key = HeaderValue::from_str(&key).map_err(|_| {
+            Error::InvalidRequest(format!(
+                "the Idempotency-Key {key:?} is not printable ASCII"
+            ))
         })?;
         let url = self.client.url(&self.path, &[])?;
         self.client

@@ -23,6 +23,10 @@ pub enum Error {
     /// A write may have happened: send it again with the same Idempotency-Key to find out.
     #[error("the Order Service could not be reached: {0}")]
     Transport(#[source] reqwest::Error),
+    /// The request could not be built, so nothing was sent: a base URL that makes no URL,
+    /// an Idempotency-Key that is not printable ASCII, a body that does not serialize.
+    #[error("the request was not sent: {0}")]
+    InvalidRequest(String),
     /// An answer in none of the service's documented shapes (a proxy's error page, or a
     /// body this version cannot read).
     #[error("unexpected answer {status}: {message}")]
@@ -41,7 +45,7 @@ impl Error {
             Error::Invalid(_) => Some(400),
             Error::Refused(refusal) => Some(refusal.status),
             Error::Unexpected { status, .. } => Some(*status),
-            Error::Transport(_) => None,
+            Error::Transport(_) | Error::InvalidRequest(_) => None,
         }
     }
 

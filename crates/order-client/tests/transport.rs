@@ -325,3 +325,27 @@ async fn a_carrier_update_is_signed_over_the_bytes_sent() {
     assert_eq!(signature, key.sign(timestamp, &request.body));
     assert!(request.headers.get("authorization").is_none());
 }
+
+#[tokio::test]
+async fn a_request_that_cannot_be_built_is_refused_without_sending_anything() {
+    let server =
+        answering_every_post(ResponseTemplate::new(200).set_body_json(order_answer("SHIPPED")))
+            .await;
+
+    let bad_key = seller(&server)
+        .await
+        .ship(order_id(), &shipment())
+        .idempotency_key("line\nbreak")
+        .await
+        .unwrap_err();
+    let bad_base = OrderClient::new("not a url")
+        .unwrap()
+        .get_order(order_id())
+        .await
+        .unwrap_err();
+
+    assert!(matches!(bad_key, Error::InvalidRequest(_)), "{bad_key:?}");
+    assert!(matches!(bad_base, Error::InvalidRequest(_)), "{bad_base:?}");
+    assert_eq!(bad_key.status(), None);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
