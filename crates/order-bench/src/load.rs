@@ -248,23 +248,15 @@ impl Lifecycle<'_> {
             })
             .await
             .map_err(|e| e.to_string())?;
-        let held: Value = clients
-            .wallet
-            .post(format!("{}/api/v1/wallet/internal/hold-escrow/", self.peers))
-            .header("X-Service-Token", self.peer_token)
-            .header("Idempotency-Key", format!("bench-hold-{}", order.id))
-            .json(&json!({"order_id": order.id, "buyer_id": id(Kind::User, buyer), "amount": order.total}))
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        let escrow = held["escrow_id"]
-            .as_str()
-            .and_then(|escrow| escrow.parse().ok())
-            .ok_or("the Wallet held no escrow")?;
+        let escrow = order_testkit::hold_escrow(
+            &clients.wallet,
+            self.peers,
+            self.peer_token,
+            order.id.into(),
+            id(Kind::User, buyer),
+            &order.total.to_string(),
+        )
+        .await?;
         clients
             .service
             .mark_paid(order.id, EscrowId::from_uuid(escrow))

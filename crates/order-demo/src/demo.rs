@@ -8,7 +8,7 @@ use order_domain::order::{ActionReason, Carrier, ShippingAddress, TrackingNumber
 use order_domain::{DisputeId, EscrowId, ListingId, Money, OrderId, UserId};
 use order_events::OrderView;
 use reqwest::Client;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::process::Command;
 use uuid::Uuid;
 
@@ -190,17 +190,15 @@ impl Demo {
 
     /// `order` held in escrow by the stand-in Wallet and marked paid by the payment flow.
     pub(crate) async fn pay(&self, order: &OrderView) -> Result<Order> {
-        let held = self
-            .peers_post(
-                "/api/v1/wallet/internal/hold-escrow/",
-                json!({"order_id": order.id, "buyer_id": order.buyer_id, "amount": order.total}),
-                Some(format!("demo-hold-{}", order.id)),
-            )
-            .await?;
-        let escrow = held["escrow_id"]
-            .as_str()
-            .and_then(|escrow| escrow.parse().ok())
-            .ok_or(format!("the Wallet held no escrow: {held}"))?;
+        let escrow = order_testkit::hold_escrow(
+            &self.http,
+            &self.peers,
+            PEER_TOKEN,
+            order.id.into(),
+            order.buyer_id.into(),
+            &order.total.to_string(),
+        )
+        .await?;
         self.service()
             .mark_paid(order.id, EscrowId::from_uuid(escrow))
             .await

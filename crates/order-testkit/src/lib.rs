@@ -65,3 +65,32 @@ pub async fn conserved_ledger(http: &reqwest::Client, peers: &str) -> Result<Val
         Err(format!("money was not conserved: {ledger:#}"))
     }
 }
+
+/// Has the stand-in Wallet at `peers` hold `amount` of `buyer`'s money for `order`, as the
+/// payment flow does before it marks an auction order paid; the escrow's id. Under a key
+/// derived from the order, so that holding it again holds nothing more.
+pub async fn hold_escrow(
+    http: &reqwest::Client,
+    peers: &str,
+    peer_token: &str,
+    order: Uuid,
+    buyer: Uuid,
+    amount: &str,
+) -> Result<Uuid, String> {
+    let held: Value = http
+        .post(format!("{peers}/api/v1/wallet/internal/hold-escrow/"))
+        .header("X-Service-Token", peer_token)
+        .header("Idempotency-Key", format!("hold-{order}"))
+        .json(&json!({"order_id": order, "buyer_id": buyer, "amount": amount}))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("holding the escrow of {order}: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("holding the escrow of {order}: {e}"))?;
+    held["escrow_id"]
+        .as_str()
+        .and_then(|escrow| escrow.parse().ok())
+        .ok_or_else(|| format!("the Wallet held no escrow for {order}: {held}"))
+}

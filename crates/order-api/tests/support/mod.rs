@@ -558,22 +558,17 @@ impl TestApp {
     /// Has the stand-in wallet hold `amount` of the buyer's money for `order_id`, as the
     /// payment flow does before it marks the order paid; the escrow's id.
     pub async fn hold_escrow(&self, order_id: &str, amount: &str) -> Uuid {
-        let hold: Value = self
-            .http
-            .post(format!(
-                "{}/api/v1/wallet/internal/hold-escrow/",
-                self.peers
-            ))
-            .header("X-Service-Token", PEER_TOKEN)
-            .header("Idempotency-Key", format!("test-hold-{order_id}"))
-            .json(&json!({"order_id": order_id, "buyer_id": Cast::buyer(), "amount": amount}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        hold["escrow_id"].as_str().unwrap().parse().unwrap()
+        let order = order_id.parse().unwrap();
+        order_testkit::hold_escrow(
+            &self.http,
+            &self.peers,
+            PEER_TOKEN,
+            order,
+            Cast::buyer(),
+            amount,
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{error}"))
     }
 
     /// A client of this app, calling as `who` (a [`As::Raw`] header is not sent).
