@@ -92,31 +92,31 @@ pub async fn run_migrations_from<S: MigrationSource<Pg>>(
     // this thread, out of the runtime's way, as the harness itself does.
     let (connection, applied) =
         tokio::task::block_in_place(|| apply_pending(connection, source, limits));
-    let mut connection = connection?;
-    connection
-        .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-        .await
-        .map_err(|e| MigrationError::Run(e.to_string()))?;
+    // A connection that failed has lost its session, and the advisory lock with it.
+    if let Some(mut connection) = connection {
+        connection
+            .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .await
+            .map_err(|e| MigrationError::Run(e.to_string()))?;
+    }
     applied
 }
 
 /// Applies the pending migrations one by one, each under its own settings; the connection
-/// back (to let go of the advisory lock) with how many were applied. Blocks its thread.
+/// back unless it failed (to let go of the advisory lock), with how many were applied.
+/// Blocks its thread.
 fn apply_pending<S: MigrationSource<Pg>>(
     connection: AsyncPgConnection,
     source: S,
     limits: MigrationLimits,
-) -> (
-    Result<AsyncPgConnection, MigrationError>,
-    Result<usize, MigrationError>,
-) {
+) -> (Option<AsyncPgConnection>, Result<usize, MigrationError>) {
     let run = |e: &dyn std::fmt::Display| MigrationError::Run(e.to_string());
     let mut harness = AsyncMigrationHarness::new(connection);
     let pending = harness.pending_migrations(source);
     let mut connection = harness.into_inner();
     let pending = match pending {
         Ok(pending) => pending,
-        Err(e) => return (Ok(connection), Err(run(&e))),
+        Err(e) => return (Some(connection), Err(run(&e))),
     };
     for (applied, migration) in pending.iter().enumerate() {
         let lock_timeout = if migration.metadata().run_in_transaction() {
@@ -134,7 +134,7 @@ fn apply_pending<S: MigrationSource<Pg>>(
             let set =
                 tokio::runtime::Handle::current().block_on(connection.batch_execute(&settings));
             if let Err(e) = set {
-                return (Err(run(&e)), Err(run(&e)));
+                return (None, Err(run(&e)));
             }
             let mut harness = AsyncMigrationHarness::new(connection);
             let outcome = harness.run_migration(&**migration);
@@ -142,7 +142,7 @@ fn apply_pending<S: MigrationSource<Pg>>(
             let error = match outcome {
                 Ok(_) => break,
                 Err(e) if e.to_string().contains("lock timeout") => e,
-                Err(e) => return (Ok(connection), Err(run(&e))),
+                Err(e) => return (Some(connection), Err(run(&e))),
             };
             if attempt >= limits.attempts {
                 let error = MigrationError::LockTimeout {
@@ -150,7 +150,7 @@ fn apply_pending<S: MigrationSource<Pg>>(
                     lock_timeout: limits.lock_timeout,
                     attempts: attempt,
                 };
-                return (Ok(connection), Err(error));
+                return (Some(connection), Err(error));
             }
             tracing::warn!(
                 migration = %migration.name(),
@@ -165,5 +165,5 @@ fn apply_pending<S: MigrationSource<Pg>>(
         tracing::info!(migration = %migration.name(), done = applied + 1, "migration applied");
     }
     let applied = pending.len();
-    (Ok(connection), Ok(applied))
+    (Some(connection), Ok(applied))
 }
