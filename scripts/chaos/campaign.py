@@ -47,6 +47,68 @@ def request_kind(method, path):
     return f"{method} {words[-1] if words else path}"
 
 
+class DatabaseObserver:
+    """What the database did in each soak window, beside the service's own work: which
+    tables autovacuum was working on (seconds seen), how many buffers checkpoints wrote, and
+    how the tables grew and gathered dead rows. A window slower than the first one is
+    explained from here before the service's code is suspected."""
+
+    def __init__(self):
+        self.vacuuming = collections.Counter()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.last = self.counters()
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(10)
+
+    def watch(self):
+        while not self.done.wait(1.0):
+            try:
+                tables = psql("""SELECT coalesce(json_agg(c.relname), '[]') FROM pg_stat_progress_vacuum v
+                                 JOIN pg_class c ON c.oid = v.relid""")
+            except Exception:  # an observer never stops the campaign
+                continue
+            for table in tables:
+                self.vacuuming[table] += 1
+
+    @staticmethod
+    def counters():
+        try:
+            return psql("""SELECT json_build_object(
+                'checkpoint_buffers', (SELECT buffers_checkpoint FROM pg_stat_bgwriter),
+                'checkpoints', (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
+                'wal_bytes', (SELECT wal_bytes FROM pg_stat_wal),
+                'tables', (SELECT json_object_agg(relname, json_build_object(
+                    'live', n_live_tup, 'dead', n_dead_tup, 'inserted', n_tup_ins,
+                    'updated', n_tup_upd, 'seq_scans', seq_scan,
+                    'vacuums', autovacuum_count, 'analyzes', autoanalyze_count))
+                    FROM pg_stat_user_tables))""")
+        except Exception:
+            return None
+
+    def window(self):
+        now = self.counters()
+        last, self.last = self.last, now
+        seen = {"autovacuum_seconds": dict(self.vacuuming)}
+        self.vacuuming.clear()
+        if now and last:
+            seen["checkpoints"] = now["checkpoints"] - last["checkpoints"]
+            seen["checkpoint_buffers"] = now["checkpoint_buffers"] - last["checkpoint_buffers"]
+            seen["wal_mib"] = round((float(now["wal_bytes"]) - float(last["wal_bytes"])) / 2**20, 1)
+            seen["tables"] = {
+                name: {"live": t["live"], "dead": t["dead"],
+                       **{k: t[k] - last["tables"].get(name, t)[k]
+                          for k in ("inserted", "updated", "seq_scans", "vacuums", "analyzes")}}
+                for name, t in (now["tables"] or {}).items()
+                if t["inserted"] or t["updated"]}
+        return seen
+
+
 class Campaign(Faults, Reconciliation, Upgrade):
     def __init__(self):
         self.cleanups = []
@@ -218,18 +280,24 @@ backend replicas
         cpu_first = {part.name: part.cpu_seconds() for part in parts}
         driver_first = sum(os.times()[:2])
         bounds = []
+        database = []
+        observer = DatabaseObserver()
+        observer.start()
         started = time.time()
         while time.time() - started < plan("soak"):
             begin = time.time()
             time.sleep(window)
             bounds.append((begin, time.time()))
+            database.append(observer.window())
+        observer.stop()
         rss_last = {r.name: r.rss_kib() for r in self.replicas}
         # What shares the two cores with the replicas: the tail's noise comes from there.
         busy = time.time() - started
         cpu_share = {part.name: round((part.cpu_seconds() - cpu_first[part.name]) / busy, 3) for part in parts}
         cpu_share["driver"] = round((sum(os.times()[:2]) - driver_first) / busy, 3)
         answered = self.replicas_answer_times()
-        windows = [self.window(answered, begin, end) for begin, end in bounds]
+        windows = [{**self.window(answered, begin, end), "database": seen}
+                   for (begin, end), seen in zip(bounds, database)]
         self.report["soak"] = {"windows": windows, "rss_kib_first": rss_first, "rss_kib_last": rss_last,
                                "cpu_cores_used": cpu_share}
         first, last = windows[0], windows[-1]

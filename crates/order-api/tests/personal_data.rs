@@ -117,7 +117,8 @@ async fn texts_left(app: &TestApp, markers: &[&'static str]) -> Vec<(String, &'s
     found
 }
 
-/// What must not move: the order's money record and its story's places.
+/// What must not move: the order's money record and its story's places, read two entries a
+/// page so that a page boundary the erasure disturbed would show as a gap or a repeat.
 async fn record_of(app: &TestApp, order: &Value) -> (Value, Vec<(Value, Value)>) {
     let now = app.order_now(order).await;
     let record = json!({
@@ -127,19 +128,40 @@ async fn record_of(app: &TestApp, order: &Value) -> (Value, Vec<(Value, Value)>)
         "shipped_at": now["shipped_at"], "completed_at": now["completed_at"],
         "dispute": now["dispute"],
     });
-    let history = app
-        .get(
-            &format!("/api/v1/orders/{}/history/?page_size=100", id(order)),
-            &As::Admin(Cast::admin()),
-        )
-        .await;
-    assert_eq!(history.status, StatusCode::OK, "{}", history.body);
-    let places = history.body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| (entry["event_id"].clone(), entry["sequence"].clone()))
-        .collect();
+    let mut places: Vec<(Value, Value)> = Vec::new();
+    for page in 1.. {
+        let history = app
+            .get(
+                &format!(
+                    "/api/v1/orders/{}/history/?page_size=2&page={page}",
+                    id(order)
+                ),
+                &As::Admin(Cast::admin()),
+            )
+            .await;
+        assert_eq!(history.status, StatusCode::OK, "{}", history.body);
+        places.extend(
+            history.body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|entry| (entry["event_id"].clone(), entry["sequence"].clone())),
+        );
+        if history.body["next"].is_null() {
+            assert_eq!(
+                history.body["count"],
+                json!(places.len()),
+                "every entry once"
+            );
+            break;
+        }
+    }
+    let sequences: Vec<i64> = places.iter().map(|(_, s)| s.as_i64().unwrap()).collect();
+    assert_eq!(
+        sequences,
+        (1..=sequences.len() as i64).collect::<Vec<_>>(),
+        "the history pages without a gap"
+    );
     (record, places)
 }
 
@@ -182,6 +204,7 @@ async fn ended_with_every_marker(app: &TestApp) -> [Value; 2] {
 
 /// Every event's feed position and id, in feed order, once every committed event has its
 /// position (as the relay's sequencer gives them).
+/// The replay feed's (position, event id) pairs, read three events a page from the start.
 async fn feed_positions(app: &TestApp) -> Vec<(Value, Value)> {
     app.application
         .workers
@@ -189,22 +212,33 @@ async fn feed_positions(app: &TestApp) -> Vec<(Value, Value)> {
         .position_feed()
         .await
         .unwrap();
-    let feed = app
-        .get(
-            "/api/v1/orders/internal/events/?after=0&limit=500",
-            &As::Service,
-        )
-        .await
-        .body;
-    feed["results"]
-        .as_array()
-        .map(|events| {
-            events
+    let mut events: Vec<(Value, Value)> = Vec::new();
+    let mut after = json!(0);
+    loop {
+        let page = app
+            .get(
+                &format!("/api/v1/orders/internal/events/?after={after}&limit=3"),
+                &As::Service,
+            )
+            .await
+            .body;
+        let results = page["results"].as_array().unwrap();
+        if results.is_empty() {
+            break;
+        }
+        events.extend(
+            results
                 .iter()
-                .map(|e| (e["position"].clone(), e["event_id"].clone()))
-                .collect()
-        })
-        .unwrap_or_default()
+                .map(|e| (e["position"].clone(), e["event_id"].clone())),
+        );
+        after = page["next_after"].clone();
+    }
+    let positions: Vec<i64> = events.iter().map(|(p, _)| p.as_i64().unwrap()).collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "the feed pages each event once, in order: {positions:?}"
+    );
+    events
 }
 
 /// What an erasure must keep of `orders`, taken before it: their money records, their
