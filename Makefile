@@ -6,7 +6,7 @@ VENV := .venv
 # The EventBridge emulator the event tests run against (moto's server, from PyPI).
 export MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
 
-.PHONY: demo run test fuzz bench bench-reconcile bench-migrate lint fmt build clean moto docs-check chaos migration-check
+.PHONY: demo run test fuzz bench bench-reconcile bench-migrate lint fmt build clean moto docs-check chaos migration-check monitoring-check
 
 ## The whole story over HTTP against the stand-in peers, with a transcript. Uses the
 ## PostgreSQL on 127.0.0.1:5432, or a throwaway one when none listens (scripts/with-postgres.sh).
@@ -19,7 +19,7 @@ run:
 	scripts/run.sh
 
 ## Every check CI makes: formatting, lints, then every test of the workspace.
-test: lint moto migration-check
+test: lint moto migration-check monitoring-check
 	$(CARGO) test --workspace --doc --quiet
 	scripts/with-postgres.sh TEST_DATABASE_URL postgres $(CARGO) nextest run --workspace --no-fail-fast
 
@@ -27,6 +27,10 @@ test: lint moto migration-check
 ## migrations/lint-exceptions.toml; and that a plain CREATE INDEX on orders would fail it.
 migration-check:
 	VENV=$(VENV) scripts/migration-check.sh --self-test
+
+## The Prometheus rules (promtool check and unit tests) and the Grafana dashboard.
+monitoring-check:
+	scripts/monitoring-check.sh
 
 ## Installs the EventBridge emulator into .venv (once).
 moto: $(MOTO_SERVER)

@@ -53,6 +53,12 @@ pub struct Config {
     pub database_read_url: Option<String>,
     pub port: u16,
     pub jwt: JwtKey,
+    /// The identity provider's JSON Web Key Set (`JWT_JWKS_URL`): user tokens naming one
+    /// of its keys by `kid` are verified with it (RS256, ES256).
+    pub jwt_jwks_url: Option<String>,
+    /// The least time between two fetches of the key set (`JWT_JWKS_REFETCH_INTERVAL`,
+    /// 30 s): a token naming an unknown `kid` fetches it again at most this often.
+    pub jwt_jwks_refetch_interval: Duration,
     /// When set, a user token must carry this `aud` (`JWT_AUDIENCE`).
     pub jwt_audience: Option<String>,
     /// When set, a user token must carry this `iss` (`JWT_ISSUER`).
@@ -138,13 +144,7 @@ impl Config {
                 vars.duration("PEER_CONNECT_TIMEOUT", config.connect_timeout)?;
             config.timeout = vars.duration("PEER_TIMEOUT", config.timeout)?;
             config.max_retries = vars.parsed("PEER_MAX_RETRIES", config.max_retries)?;
-            if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://"))
-            {
-                return Err(ConfigError {
-                    variable,
-                    problem: format!("\"{}\" is not an http(s) URL", config.base_url),
-                });
-            }
+            http_url(variable, config.base_url.clone())?;
             Ok(config)
         };
         let jwt = match (vars.text("JWT_SECRET"), vars.text("JWT_PUBLIC_KEY")) {
@@ -190,6 +190,12 @@ impl Config {
                 .transpose()?,
             port: vars.parsed("PORT", 8005)?,
             jwt,
+            jwt_jwks_url: vars
+                .text("JWT_JWKS_URL")
+                .map(|url| http_url("JWT_JWKS_URL", url))
+                .transpose()?,
+            jwt_jwks_refetch_interval: vars
+                .duration("JWT_JWKS_REFETCH_INTERVAL", Duration::from_secs(30))?,
             jwt_audience: vars.text("JWT_AUDIENCE"),
             jwt_issuer: vars.text("JWT_ISSUER"),
             jwt_max_age: vars
@@ -323,6 +329,10 @@ impl Config {
             ("PERSONAL_DATA_RETENTION", config.personal_data_retention),
             ("ERASURE_INTERVAL", config.erasure_interval),
             (
+                "JWT_JWKS_REFETCH_INTERVAL",
+                config.jwt_jwks_refetch_interval,
+            ),
+            (
                 "MIGRATION_LOCK_TIMEOUT",
                 config.migration_limits.lock_timeout,
             ),
@@ -375,6 +385,18 @@ const DAY: u64 = 24 * 3600;
 
 /// A PostgreSQL connection URL, as the pool takes it: checked at start, so that a typo
 /// stops the service with one line instead of failing every list later.
+/// `url` if it is an http:// or https:// URL.
+fn http_url(variable: &'static str, url: String) -> Result<String, ConfigError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url)
+    } else {
+        Err(ConfigError {
+            variable,
+            problem: format!("\"{url}\" is not an http(s) URL"),
+        })
+    }
+}
+
 fn postgres_url(variable: &'static str, url: String) -> Result<String, ConfigError> {
     let rest = ["postgres://", "postgresql://"]
         .iter()
@@ -701,6 +723,31 @@ mod tests {
         assert_eq!(
             config.internal_service_tokens,
             ["auction-token", "wallet-token"]
+        );
+    }
+
+    #[test]
+    fn a_key_set_is_an_http_s_url_fetched_again_at_most_every_30_s_by_default() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            (
+                "JWT_JWKS_URL",
+                "https://id.example.com/.well-known/jwks.json",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.jwt_jwks_url.as_deref(),
+            Some("https://id.example.com/.well-known/jwks.json")
+        );
+        assert_eq!(config.jwt_jwks_refetch_interval, Duration::from_secs(30));
+        assert_eq!(
+            refused(&[("JWT_JWKS_URL", "id.example.com/jwks")]),
+            "JWT_JWKS_URL"
+        );
+        assert_eq!(
+            refused(&[("JWT_JWKS_REFETCH_INTERVAL", "0s")]),
+            "JWT_JWKS_REFETCH_INTERVAL"
         );
     }
 

@@ -171,6 +171,21 @@ impl OrderStore for MeasuredStore {
         self.inner.intent_stats().await
     }
 
+    async fn oldest_due(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.oldest_due(sweep, now).await
+    }
+
+    async fn oldest_unanswered_dispute(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.oldest_unanswered_dispute(now).await
+    }
+
     async fn escrow_lines(
         &self,
         scope: EscrowScope,

@@ -44,7 +44,7 @@ use order_ports::{EventPublisher, SystemClock, UuidV7Ids};
 use order_postgres::{build_pool, IdempotencyKeys, Liveness, PgStore, PoolConfig, WorkerRuns};
 use utoipa_actix_web::AppExt;
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, TokenRules};
 use crate::config::Config;
 use crate::hosts::Hosts;
 use crate::instrumented::{MeasuredListings, MeasuredStore, MeasuredWallet};
@@ -128,9 +128,9 @@ impl Application {
             },
             resume_after: window(config.payment_resume_after)?,
         };
-        if config.jwt == config::JwtKey::Unset {
+        if config.jwt == config::JwtKey::Unset && config.jwt_jwks_url.is_none() {
             tracing::warn!(
-                "neither JWT_SECRET nor JWT_PUBLIC_KEY is set: no user token will be accepted"
+                "none of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL is set: no user token will be accepted"
             );
         }
         let publisher: Arc<dyn EventPublisher> = match &config.event_bus_name {
@@ -166,11 +166,17 @@ impl Application {
         let state = web::Data::new(AppState {
             service: service.clone(),
             auth: Authenticator::new(
-                &config.jwt,
+                TokenRules {
+                    key: &config.jwt,
+                    jwks: config
+                        .jwt_jwks_url
+                        .as_deref()
+                        .map(|url| (url, config.jwt_jwks_refetch_interval)),
+                    audience: config.jwt_audience.as_deref(),
+                    issuer: config.jwt_issuer.as_deref(),
+                    max_age: config.jwt_max_age,
+                },
                 &config.internal_service_tokens,
-                config.jwt_audience.as_deref(),
-                config.jwt_issuer.as_deref(),
-                config.jwt_max_age,
             )
             .map_err(|e| setup(&e))?,
             idempotency: idempotency.clone(),
@@ -182,6 +188,7 @@ impl Application {
             hosts: Hosts::new(config.hosts.clone()),
             carrier_secret: config.carrier_webhook_secret.clone(),
         });
+        state.auth.prefetch().await;
         Ok(Application {
             state,
             workers: WorkerContext {
@@ -224,6 +231,7 @@ pub fn serve(
         let app = App::new()
             .app_data(state.clone())
             .wrap(from_fn(idempotency::keyed))
+            .wrap(from_fn(auth::authenticate))
             .wrap(from_fn(routes::methods::head_as_get))
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .wrap(from_fn(admission::admit))

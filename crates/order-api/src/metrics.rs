@@ -62,6 +62,12 @@ pub struct DeadlineLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SweepLabels {
+    /// unpaid_auction, late_shipment, due_completion or unanswered_dispute.
+    pub sweep: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DriftLabels {
     /// escrow_unknown, state_mismatch, amount_mismatch or split_mismatch.
     pub kind: &'static str,
@@ -94,6 +100,7 @@ pub struct Metrics {
     pub db_pool_idle: Gauge,
     pub db_pool_waiting: Gauge,
     pub deadline_effects: Family<DeadlineLabels, Counter>,
+    pub deadline_overdue_seconds: Family<SweepLabels, Gauge<f64, AtomicU64>>,
     pub intents_pending: Gauge,
     pub intent_oldest_seconds: Gauge<f64, AtomicU64>,
     pub intents_resumed: Counter,
@@ -137,6 +144,7 @@ impl Metrics {
             db_pool_idle: Gauge::default(),
             db_pool_waiting: Gauge::default(),
             deadline_effects: Family::default(),
+            deadline_overdue_seconds: Family::default(),
             intents_pending: Gauge::default(),
             intent_oldest_seconds: Gauge::default(),
             intents_resumed: Counter::default(),
@@ -246,6 +254,11 @@ impl Metrics {
             "deadline_effects",
             "What this replica's deadline worker did: payments expired, late shipments announced, disputes escalated",
             m.deadline_effects.clone(),
+        );
+        registry.register(
+            "deadline_overdue_seconds",
+            "How long past its deadline the longest overdue order (or dispute) of each sweep has waited for it (database-wide; 0 when none is due)",
+            m.deadline_overdue_seconds.clone(),
         );
         registry.register(
             "escrow_intents_pending",

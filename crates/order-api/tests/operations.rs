@@ -238,3 +238,132 @@ async fn with_a_read_replica_lists_and_histories_read_it_and_everything_else_the
         "the history came from the replica"
     );
 }
+
+/// Every sample line of `/metrics` with `name` and a label `label="value"`, summed.
+async fn labelled(app: &TestApp, name: &str, label: &str) -> Option<f64> {
+    let text = app.get("/metrics", &As::Nobody).await.body;
+    text.as_str()
+        .unwrap()
+        .lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")) && line.contains(label))
+        .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
+        .reduce(|sum: f64, value| sum + value)
+}
+
+#[tokio::test]
+async fn the_deadline_backlog_shows_a_sweep_left_behind_until_its_worker_catches_up() {
+    let app = &TestApp::spawn_with(
+        seed(0, "1000.00"),
+        &[("PAYMENT_WINDOW", "1s"), ("DEADLINE_INTERVAL", "100ms")],
+    )
+    .await;
+    let series = "order_service_deadline_overdue_seconds";
+    let unpaid = r#"sweep="unpaid_auction""#;
+    app.auction_win(listing(1), "100.00").await;
+    assert_eq!(
+        labelled(app, series, unpaid).await,
+        Some(0.0),
+        "not due yet"
+    );
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let behind = labelled(app, series, unpaid).await.unwrap();
+    assert!(
+        (1.0..60.0).contains(&behind),
+        "no worker runs: {behind} s behind"
+    );
+    for other in ["late_shipment", "due_completion", "unanswered_dispute"] {
+        assert_eq!(
+            labelled(app, series, &format!(r#"sweep="{other}""#)).await,
+            Some(0.0),
+            "{other}"
+        );
+    }
+
+    let _workers = app.start_workers();
+    support::wait_until("the sweep catches up", || async move {
+        labelled(app, series, unpaid).await == Some(0.0)
+    })
+    .await;
+}
+
+/// The metric names a text mentions: `order_service_` and what follows, up to the first
+/// character a metric name cannot hold.
+fn series_named_in(text: &str) -> Vec<String> {
+    text.match_indices("order_service_")
+        .map(|(at, _)| {
+            text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// The recording rules a text uses: `order_service:` and what follows.
+fn recorded_named_in(text: &str) -> Vec<String> {
+    text.match_indices("order_service:")
+        .map(|(at, _)| {
+            text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect()
+        })
+        .collect()
+}
+
+fn monitoring(file: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../monitoring")
+        .join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[tokio::test]
+async fn every_series_the_alerts_and_the_dashboard_read_is_exported() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let text = app.get("/metrics", &As::Nobody).await.body;
+    // A family is exported, with its samples' names, even before it has a sample.
+    let mut exported = std::collections::BTreeSet::new();
+    for line in text.as_str().unwrap().lines() {
+        let mut words = line.strip_prefix("# TYPE ").unwrap_or("").split(' ');
+        let (Some(family), Some(kind)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let suffixes: &[&str] = match kind {
+            "counter" => &["_total"],
+            "histogram" => &["_bucket", "_sum", "_count"],
+            _ => &[""],
+        };
+        exported.extend(suffixes.iter().map(|suffix| format!("{family}{suffix}")));
+    }
+    assert!(exported.len() > 30, "{exported:?}");
+
+    let rules = monitoring("prometheus/order-service.rules.yml");
+    let recorded: Vec<String> = rules
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- record: "))
+        .map(str::to_owned)
+        .collect();
+    let dashboard = monitoring("grafana/order-service.json");
+    for (file, text) in [("rules", &rules), ("dashboard", &dashboard)] {
+        for series in series_named_in(text) {
+            assert!(
+                exported.contains(&series),
+                "{file} reads {series}: not in /metrics"
+            );
+        }
+        for rule in recorded_named_in(text) {
+            assert!(
+                recorded.contains(&rule),
+                "{file} reads {rule}: no rule records it"
+            );
+        }
+    }
+    // What the alerts watch is on the dashboard.
+    for rule in &recorded {
+        assert!(
+            dashboard.contains(rule.as_str()),
+            "{rule} is not on the dashboard"
+        );
+    }
+}

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use order_domain::order::Sweep;
 use order_domain::{Dispute, DisputeId, Order, OrderId, UserId};
 use order_ports::store::{
     DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, UserErasure,
@@ -152,6 +153,21 @@ impl OrderStore for MemoryStore {
 
     async fn intent_stats(&self) -> Result<IntentStats, StoreError> {
         Ok(self.state()?.intent_stats())
+    }
+
+    async fn oldest_due(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.state()?.oldest_due(sweep, now))
+    }
+
+    async fn oldest_unanswered_dispute(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.state()?.oldest_unanswered_dispute(now))
     }
 
     async fn history(

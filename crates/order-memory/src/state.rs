@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use order_domain::order::CarrierEventId;
+use order_domain::order::{CarrierEventId, Sweep};
 use order_domain::{Dispute, DisputeId, Order, OrderId, OrderStatus};
 use order_ports::store::{Page, Total};
 use order_ports::{FeedEvent, HistoryEntry, IntentStats, RecordedEvent};
@@ -107,6 +107,30 @@ impl State {
             pending: intents.len() as u64,
             oldest: intents.iter().map(|intent| intent.requested_at).min(),
         }
+    }
+
+    /// `OrderStore::oldest_due`: the claim's rule and order, without locking.
+    pub fn oldest_due(&self, sweep: Sweep, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.orders
+            .values()
+            .map(|stored| &stored.order)
+            .filter(|order| order.is_due(sweep, now))
+            .filter_map(|order| sweep.deadline(order))
+            .min()
+    }
+
+    /// `OrderStore::oldest_unanswered_dispute`: the escalation's rule, without locking.
+    pub fn oldest_unanswered_dispute(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.disputes
+            .values()
+            .filter(|dispute| dispute.is_unanswered(now))
+            .filter(|dispute| {
+                self.orders
+                    .get(&dispute.order_id)
+                    .is_some_and(|stored| stored.order.escrow_intent.is_none())
+            })
+            .filter_map(|dispute| dispute.respond_by)
+            .min()
     }
 
     pub fn history(&self, order: OrderId, offset: u64, limit: u32) -> Page<HistoryEntry> {

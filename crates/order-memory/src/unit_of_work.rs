@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use order_domain::dispute::DisputeStatus;
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::personal::ErasureDue;
 use order_domain::{Dispute, DisputeId, EventId, ListingId, Order, OrderId, OrderStatus, UserId};
@@ -226,13 +225,8 @@ impl UnitOfWork for MemoryUnitOfWork {
         limit: usize,
         skip: Vec<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
-        let unanswered = |dispute: &Dispute| {
-            matches!(
-                dispute.status,
-                DisputeStatus::Open | DisputeStatus::Evidence
-            ) && dispute.respond_by.is_some_and(|at| at <= now)
-                && !skip.contains(&dispute.id)
-        };
+        let unanswered =
+            |dispute: &Dispute| dispute.is_unanswered(now) && !skip.contains(&dispute.id);
         let mut candidates: Vec<_> = self
             .state()?
             .disputes

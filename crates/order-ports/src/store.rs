@@ -200,6 +200,24 @@ pub trait OrderStore: Send + Sync {
     /// How many orders wait on the Wallet, and since when the oldest has.
     async fn intent_stats(&self) -> Result<IntentStats, StoreError>;
 
+    /// The deadline of the longest overdue order due for `sweep` at `now` — of exactly those
+    /// [`Order::is_due`] calls due, as [`UnitOfWork::claim_due_orders`] would claim them
+    /// first — or `None` when none is: how far behind its deadlines the sweep is. Locks
+    /// nothing.
+    async fn oldest_due(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// The `respond_by` of the longest unanswered dispute at `now`, as
+    /// [`UnitOfWork::claim_unanswered_disputes`] would claim it first, or `None`. Locks
+    /// nothing.
+    async fn oldest_unanswered_dispute(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
     /// Rows `offset..offset + limit` of the order's history, oldest first, with the total.
     async fn history(
         &self,

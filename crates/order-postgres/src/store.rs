@@ -21,7 +21,7 @@ use crate::page::PagePlan;
 use crate::pool::PgPool;
 use crate::rows::{summary, DisputeRow, OrderRow, SummaryRow};
 use crate::schema::{carrier_events, disputes, orders};
-use crate::unit_of_work::PgUnitOfWork;
+use crate::unit_of_work::{claims, PgUnitOfWork};
 
 type Connection = Object<AsyncPgConnection>;
 
@@ -322,6 +322,23 @@ impl OrderStore for PgStore {
             pending: pending.try_into().unwrap_or_default(),
             oldest,
         })
+    }
+
+    async fn oldest_due(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut conn = self.connection().await?;
+        claims::oldest_due(&mut conn, sweep, now).await
+    }
+
+    async fn oldest_unanswered_dispute(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut conn = self.connection().await?;
+        claims::oldest_unanswered(&mut conn, now).await
     }
 
     async fn history(

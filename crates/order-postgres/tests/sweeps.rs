@@ -23,11 +23,7 @@ fn index_of(sweep: Sweep) -> &'static str {
 async fn every_sweep_reads_only_its_partial_index() {
     let db = TestDatabase::new();
     let store = PgStore::new(db.pool());
-    for sweep in [
-        Sweep::UnpaidAuction,
-        Sweep::LateShipment,
-        Sweep::DueCompletion,
-    ] {
+    for sweep in Sweep::ALL {
         let plan = store.explain_claim(sweep, later(24)).await.unwrap();
         assert!(
             plan.contains(&format!(" on {}", index_of(sweep)))

@@ -375,11 +375,7 @@ pub async fn overdue_claims_take_exactly_the_orders_past_their_deadline<S: Order
     // At any time, a claim takes exactly the orders the domain's rule calls due.
     let orders = [unpaid, buy_now, unshipped, on_time];
     for now in [0, 24, 24 * 4, 24 * 5, 24 * 30].map(later) {
-        for sweep in [
-            Sweep::UnpaidAuction,
-            Sweep::LateShipment,
-            Sweep::DueCompletion,
-        ] {
+        for sweep in Sweep::ALL {
             let mut claimed = claim(sweep, now, vec![]).await;
             claimed.sort();
             let mut due: Vec<OrderId> = orders
@@ -390,6 +386,71 @@ pub async fn overdue_claims_take_exactly_the_orders_past_their_deadline<S: Order
             due.sort();
             assert_eq!(claimed, due, "{sweep:?} at {now}");
         }
+    }
+}
+
+pub async fn a_sweeps_backlog_is_the_deadline_of_its_longest_overdue_order<S: OrderStore>(
+    store: Arc<S>,
+) {
+    let orders = [
+        nth(placed(), 1),
+        nth(placed(), 2),
+        nth(buy_now_placed(), 3),
+        nth(paid(), 4),
+        nth(shipped(), 5),
+        nth(delivered(), 6),
+    ];
+    insert(store.as_ref(), &orders).await;
+    for now in [0, 24, 24 * 4, 24 * 5, 24 * 30].map(later) {
+        for sweep in Sweep::ALL {
+            let oldest = orders
+                .iter()
+                .filter(|order| order.is_due(sweep, now))
+                .filter_map(|order| sweep.deadline(order))
+                .min();
+            assert_eq!(
+                store.oldest_due(sweep, now).await.unwrap(),
+                oldest,
+                "{sweep:?} at {now}"
+            );
+        }
+    }
+}
+
+pub async fn the_escalation_backlog_is_the_longest_unanswered_disputes_deadline<S: OrderStore>(
+    store: Arc<S>,
+) {
+    let before = shipped();
+    insert(store.as_ref(), std::slice::from_ref(&before)).await;
+    let (disputed, dispute) = disputed_from(before.clone());
+    let mut uow = store.begin().await.unwrap();
+    uow.lock_order(before.id).await.unwrap();
+    uow.update_order(&disputed, before.status).await.unwrap();
+    uow.insert_dispute(&dispute).await.unwrap();
+    uow.commit().await.unwrap();
+    let respond_by = dispute.respond_by.unwrap();
+    for now in [
+        respond_by - TimeDelta::seconds(1),
+        respond_by,
+        later(24 * 30),
+    ] {
+        let unanswered = dispute.is_unanswered(now).then_some(respond_by);
+        assert_eq!(
+            store.oldest_unanswered_dispute(now).await.unwrap(),
+            unanswered,
+            "at {now}"
+        );
+        let mut uow = store.begin().await.unwrap();
+        let claimed = uow
+            .claim_unanswered_disputes(now, 10, vec![])
+            .await
+            .unwrap();
+        uow.commit().await.unwrap();
+        assert_eq!(
+            claimed.first().map(|(_, claimed)| claimed.id),
+            unanswered.map(|_| dispute.id),
+            "the escalation claims what the backlog counts, at {now}"
+        );
     }
 }
 

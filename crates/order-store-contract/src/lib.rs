@@ -23,6 +23,8 @@ macro_rules! store_contract {
             a_second_dispute_for_an_order_conflicts_and_the_order_shows_its_dispute,
             a_claim_skips_rows_another_unit_of_work_holds,
             overdue_claims_take_exactly_the_orders_past_their_deadline,
+            a_sweeps_backlog_is_the_deadline_of_its_longest_overdue_order,
+            the_escalation_backlog_is_the_longest_unanswered_disputes_deadline,
             stale_intents_are_leased_once,
             the_history_pages_an_orders_events_in_sequence,
             the_feed_positions_committed_events_in_commit_order,

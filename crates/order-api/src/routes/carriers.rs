@@ -132,7 +132,7 @@ impl FromRequest for SignedBody {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("no application state".into()))?;
             let secret = state.carrier_secret.as_ref().ok_or(ApiError::NotFound)?;
-            let header = header?;
+            let header = header.map_err(ApiError::AmbiguousCredentials)?;
             let body = body.await?.0;
             secret
                 .verify(header.as_deref(), &body, state.clock.now())

@@ -1,9 +1,11 @@
 //! What orchestrators and monitoring read: liveness, readiness and metrics.
 
 use actix_web::{get, web, HttpResponse};
+use order_domain::order::Sweep;
 use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::metrics::SweepLabels;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -21,18 +23,25 @@ async fn live() -> HttpResponse {
 
 /// Check readiness.
 ///
-/// Anyone: 200 while the database answers, 503 with `Retry-After` otherwise. For taking a
-/// replica out of a load balancer.
+/// Anyone: 200 while the database answers and user tokens can be verified, 503 with
+/// `Retry-After` otherwise (a service whose only keys come from `JWT_JWKS_URL` is not ready
+/// until it has fetched one). For taking a replica out of a load balancer.
 #[utoipa::path(
     operation_id = "checkReadiness",
     tag = "operations",
     responses(
         (status = 200, description = "Ready"),
-        (status = 503, description = "The database is unreachable"),
+        (status = 503, description = "The database is unreachable, or no key to verify user tokens with has been fetched"),
     )
 )]
 #[get("/readyz/")]
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    if !state.auth.has_signing_keys().await {
+        tracing::warn!("not ready: no signing keys (JWT_JWKS_URL never answered with one)");
+        return HttpResponse::ServiceUnavailable()
+            .insert_header((actix_web::http::header::RETRY_AFTER, "5"))
+            .json(json!({"status": "unavailable", "signing_keys": "none"}));
+    }
     match state.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
         Err(error) => {
@@ -75,6 +84,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         }
         Err(error) => tracing::warn!(%error, "escrow intent statistics unavailable"),
     }
+    sweep_backlog(&state).await;
     let guard = state.wallet_guard.snapshot();
     metrics.wallet_breaker_state.set(guard.state.code());
     metrics.wallet_calls_in_flight.set(guard.in_flight as i64);
@@ -85,4 +95,33 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render())
+}
+
+/// `deadline_overdue_seconds` of each sweep: how long its longest overdue order (or
+/// dispute) has waited past its deadline. A worker keeping up holds it under its interval;
+/// one that stopped lets it grow without bound, which is what the alert watches.
+async fn sweep_backlog(state: &AppState) {
+    let now = state.clock.now();
+    let mut oldest = Vec::with_capacity(Sweep::ALL.len() + 1);
+    for sweep in Sweep::ALL {
+        let due = order_ports::OrderStore::oldest_due(&state.store, sweep, now).await;
+        oldest.push((sweep.as_str(), due));
+    }
+    let unanswered = order_ports::OrderStore::oldest_unanswered_dispute(&state.store, now).await;
+    oldest.push(("unanswered_dispute", unanswered));
+    for (sweep, due) in oldest {
+        match due {
+            Ok(due) => {
+                let behind = due.map_or(0.0, |at| {
+                    (now - at).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                state
+                    .metrics
+                    .deadline_overdue_seconds
+                    .get_or_create(&SweepLabels { sweep })
+                    .set(behind);
+            }
+            Err(error) => tracing::warn!(%error, sweep, "sweep backlog unavailable"),
+        }
+    }
 }

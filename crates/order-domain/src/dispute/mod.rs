@@ -101,6 +101,13 @@ impl Dispute {
         }
     }
 
+    /// Whether the respondent let `respond_by` pass at `now` while the dispute still
+    /// waited for an answer: the one statement of when [`Dispute::escalate`] applies, which
+    /// every store's escalation claim takes (for an order not waiting on the Wallet).
+    pub fn is_unanswered(&self, now: DateTime<Utc>) -> bool {
+        self.status.accepts_evidence() && self.respond_by.is_some_and(|due| due <= now)
+    }
+
     /// The party expected to answer: the one that did not open the dispute.
     pub fn respondent(&self) -> UserId {
         if self.opened_by == self.buyer_id {

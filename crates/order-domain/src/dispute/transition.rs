@@ -256,9 +256,8 @@ impl Dispute {
         order: &Order,
         now: DateTime<Utc>,
     ) -> Result<(Dispute, Order, Vec<DomainEvent>), DomainError> {
-        match self.respond_by {
-            Some(due) if due <= now && self.status.accepts_evidence() => {}
-            _ => return Err(DomainError::NotYetOverdue),
+        if !self.is_unanswered(now) {
+            return Err(DomainError::NotYetOverdue);
         }
         let mut dispute = self.clone();
         dispute.0.status = DisputeStatus::Review;

@@ -51,6 +51,22 @@ pub enum Sweep {
 }
 
 impl Sweep {
+    /// Every sweep, each once.
+    pub const ALL: [Sweep; 3] = [
+        Sweep::UnpaidAuction,
+        Sweep::LateShipment,
+        Sweep::DueCompletion,
+    ];
+
+    /// The sweep's name in metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sweep::UnpaidAuction => "unpaid_auction",
+            Sweep::LateShipment => "late_shipment",
+            Sweep::DueCompletion => "due_completion",
+        }
+    }
+
     /// The deadline `self` enforces on `order`, by which claims are ordered: the longest
     /// overdue first.
     pub fn deadline(self, order: &Order) -> Option<DateTime<Utc>> {

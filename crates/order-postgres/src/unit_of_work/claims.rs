@@ -4,10 +4,11 @@
 //! `tests/sweeps.rs` to the partial index made for each sweep in `migrations/`.
 
 use chrono::{DateTime, Utc};
+use diesel::helper_types::InnerJoinQuerySource;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable, Timestamptz};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::{OrderSource, Sweep};
 use order_domain::{Dispute, DisputeId, Order, OrderId, OrderStatus};
@@ -54,6 +55,64 @@ fn deadline(sweep: Sweep) -> Deadline {
         Sweep::LateShipment => Box::new(orders::ship_by),
         Sweep::DueCompletion => Box::new(orders::auto_complete_at),
     }
+}
+
+/// A dispute left unanswered at `now`: still OPEN or in EVIDENCE past its `respond_by`,
+/// its order not waiting on the Wallet. What the escalation claims, and what its backlog
+/// reads.
+fn unanswered(now: DateTime<Utc>) -> Unanswered {
+    Box::new(
+        disputes::status
+            .eq_any([
+                DisputeStatus::Open.as_str(),
+                DisputeStatus::Evidence.as_str(),
+            ])
+            .and(disputes::respond_by.le(now))
+            .and(orders::escrow_intent.is_null()),
+    )
+}
+
+type Unanswered = Box<
+    dyn BoxableExpression<
+        InnerJoinQuerySource<disputes::table, orders::table>,
+        Pg,
+        SqlType = Nullable<Bool>,
+    >,
+>;
+
+/// `OrderStore::oldest_due`: the claim's filter and order, read without locking.
+pub(crate) async fn oldest_due(
+    conn: &mut AsyncPgConnection,
+    sweep: Sweep,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    orders::table
+        .filter(due(sweep, now))
+        .order(deadline(sweep).asc())
+        .select(deadline(sweep))
+        .first::<Option<DateTime<Utc>>>(conn)
+        .await
+        .optional()
+        .map(Option::flatten)
+        .map_err(store_error)
+}
+
+/// `OrderStore::oldest_unanswered_dispute`: the escalation's filter and order, read without
+/// locking.
+pub(crate) async fn oldest_unanswered(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    disputes::table
+        .inner_join(orders::table)
+        .filter(unanswered(now))
+        .order(disputes::respond_by.asc())
+        .select(disputes::respond_by)
+        .first::<Option<DateTime<Utc>>>(conn)
+        .await
+        .optional()
+        .map(Option::flatten)
+        .map_err(store_error)
 }
 
 impl PgUnitOfWork {
@@ -110,15 +169,9 @@ impl PgUnitOfWork {
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
         self.flush().await?;
         let skip: Vec<Uuid> = skip.iter().map(|id| *id.as_uuid()).collect();
-        let open = [
-            DisputeStatus::Open.as_str(),
-            DisputeStatus::Evidence.as_str(),
-        ];
         let rows: Vec<(DisputeRow, OrderRow, i64)> = disputes::table
             .inner_join(orders::table)
-            .filter(disputes::status.eq_any(open))
-            .filter(disputes::respond_by.le(now))
-            .filter(orders::escrow_intent.is_null())
+            .filter(unanswered(now))
             .filter(disputes::id.ne_all(skip))
             .order(disputes::respond_by.asc())
             .limit(i64::try_from(limit).unwrap_or(i64::MAX))

@@ -8,7 +8,7 @@
 //! with the unit's next statement that needs it, at the latest at commit, and its errors
 //! come from that call. Rows it does not hold are written at once.
 
-mod claims;
+pub(crate) mod claims;
 mod documents;
 mod erasure;
 mod locks;
