@@ -21,7 +21,10 @@ from common import (
 )
 from faults import Faults
 from load import World, worker
-from parts import Process, cargo_target, ensure_haproxy, ensure_primary, start_standby, wait_http
+from parts import (
+    Process, autovacuum_as_in_production, cargo_target, ensure_haproxy, ensure_primary, start_standby,
+    wait_http,
+)
 from reconcile import Reconciliation
 from upgrade import Upgrade
 
@@ -140,6 +143,8 @@ class Campaign(Faults, Reconciliation, Upgrade):
         sh("cargo", "build", "--release", "-q", "-p", "order-api", "-p", "stub-peers", cwd=ROOT)
         binaries = self.binaries = cargo_target() / "release"
         ensure_primary()
+        self.cleanups.append(autovacuum_as_in_production())
+        self.report["autovacuum"] = "on"
         sh(str(previous), "migrate", env={**os.environ, "DATABASE_URL": f"{PG_PRIMARY}/{DB}"})
         standby_port, stop_standby = start_standby()
         self.cleanups.append(stop_standby)

@@ -107,6 +107,25 @@ def ensure_primary():
        "-c", f"CREATE DATABASE {DB}")
 
 
+def autovacuum_as_in_production():
+    """Turns autovacuum on for the campaign where the machine's cluster runs without it (a
+    CI machine's setting: `autovacuum = off`), and returns what puts it back. Without it no
+    dead row is ever cleaned up: the soak's tables gather several dead versions per live
+    row and its latency drifts up for a reason no production database has. `ALTER SYSTEM`
+    outlives the PostgreSQL restart the faults make; the returned step resets it."""
+    on = sh("psql", f"{PG_PRIMARY}/postgres", "-AtXc", "SHOW autovacuum").stdout.strip() == "on"
+    if on:
+        return lambda: None
+
+    def put_back():
+        sh("psql", f"{PG_PRIMARY}/postgres", "-qAtXc", "ALTER SYSTEM RESET autovacuum")
+        sh("psql", f"{PG_PRIMARY}/postgres", "-qAtXc", "SELECT pg_reload_conf()")
+
+    sh("psql", f"{PG_PRIMARY}/postgres", "-qAtXc", "ALTER SYSTEM SET autovacuum = on")
+    sh("psql", f"{PG_PRIMARY}/postgres", "-qAtXc", "SELECT pg_reload_conf()")
+    return put_back
+
+
 def start_standby():
     """A streaming standby of the primary, made with pg_basebackup, on a port of its own."""
     _, bindir = pg_cluster()
