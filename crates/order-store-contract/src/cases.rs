@@ -70,6 +70,7 @@ fn event(order: &Order, sequence: u64, n: u128) -> RecordedEvent {
             order_id: order.id,
             occurred_at: t0() + TimeDelta::seconds(n as i64),
             payload: format!("{{\"n\":{n}}}"),
+            trace: None,
         },
         story: StoryLine {
             sequence,
@@ -100,6 +101,20 @@ async fn record_events(
     uow.append_outbox(events).await.unwrap();
     uow.commit().await.unwrap();
     sequences
+}
+
+/// A shipped order stored, then disputed by its buyer as a use case does it: the order as
+/// it was before, and its dispute.
+async fn store_disputed(store: &dyn OrderStore) -> (Order, Dispute) {
+    let before = shipped();
+    insert(store, std::slice::from_ref(&before)).await;
+    let (disputed, dispute) = disputed_from(before.clone());
+    let mut uow = store.begin().await.unwrap();
+    uow.lock_order(before.id).await.unwrap();
+    uow.update_order(&disputed, before.status).await.unwrap();
+    uow.insert_dispute(&dispute).await.unwrap();
+    uow.commit().await.unwrap();
+    (before, dispute)
 }
 
 fn is_conflict<T: std::fmt::Debug>(outcome: &Result<T, StoreError>) -> bool {
@@ -235,14 +250,7 @@ pub async fn a_second_dispute_for_an_order_conflicts_and_the_order_shows_its_dis
 >(
     store: Arc<S>,
 ) {
-    let before = shipped();
-    insert(store.as_ref(), std::slice::from_ref(&before)).await;
-    let (disputed, dispute) = disputed_from(before.clone());
-    let mut uow = store.begin().await.unwrap();
-    uow.lock_order(before.id).await.unwrap();
-    uow.update_order(&disputed, before.status).await.unwrap();
-    uow.insert_dispute(&dispute).await.unwrap();
-    uow.commit().await.unwrap();
+    let (before, dispute) = store_disputed(store.as_ref()).await;
     let read = store.order(before.id).await.unwrap().unwrap();
     assert_eq!(read.dispute, Some(dispute.summary()));
     assert_eq!(
@@ -420,14 +428,7 @@ pub async fn a_sweeps_backlog_is_the_deadline_of_its_longest_overdue_order<S: Or
 pub async fn the_escalation_backlog_is_the_longest_unanswered_disputes_deadline<S: OrderStore>(
     store: Arc<S>,
 ) {
-    let before = shipped();
-    insert(store.as_ref(), std::slice::from_ref(&before)).await;
-    let (disputed, dispute) = disputed_from(before.clone());
-    let mut uow = store.begin().await.unwrap();
-    uow.lock_order(before.id).await.unwrap();
-    uow.update_order(&disputed, before.status).await.unwrap();
-    uow.insert_dispute(&dispute).await.unwrap();
-    uow.commit().await.unwrap();
+    let (_, dispute) = store_disputed(store.as_ref()).await;
     let respond_by = dispute.respond_by.unwrap();
     for now in [
         respond_by - TimeDelta::seconds(1),
