@@ -18,6 +18,8 @@ pub fn policy(origins: &[String]) -> Cors {
             header::IF_NONE_MATCH,
             header::HeaderName::from_static("idempotency-key"),
             header::HeaderName::from_static("x-request-id"),
+            // A browser's tracing (OpenTelemetry web) continues its trace into the service.
+            header::HeaderName::from_static("traceparent"),
         ])
         .expose_headers([
             header::RETRY_AFTER,

@@ -6,6 +6,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use order_ports::trace::{RequestTrace, TraceContext};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
@@ -13,6 +14,9 @@ use crate::config::LogFormat;
 use crate::metrics::{method_label, RequestLabels, RouteLabels, UNMATCHED};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// W3C Trace Context's header: the caller's trace and span.
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// Installs the global log subscriber; `RUST_LOG` filters (default `info`).
 pub fn init(format: LogFormat) {
@@ -37,8 +41,10 @@ fn acceptable(id: &HeaderValue) -> Option<String> {
     ok.then(|| id.to_owned())
 }
 
-/// Gives every request an id (the caller's `X-Request-Id`, or a new one), logs it with
-/// everything the request logs, and returns it in the response's `X-Request-Id`.
+/// Gives every request an id (the caller's `X-Request-Id`, or a new one) and a trace
+/// context (the caller's `traceparent` continued, or a new trace), logs both with
+/// everything the request logs, carries both to the peers and the events the request
+/// writes (`order_ports::trace`), and returns the id in the response's `X-Request-Id`.
 pub async fn request_id(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -48,11 +54,30 @@ pub async fn request_id(
         .get(&REQUEST_ID)
         .and_then(acceptable)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // The caller's trace continued, or one started here: a malformed or repeated
+    // `traceparent` is not the caller's trace, so a new one starts (as W3C asks).
+    let mut sent = req.headers().get_all(&TRACEPARENT);
+    let context = match (sent.next(), sent.next()) {
+        (Some(header), None) => header.to_str().ok().and_then(TraceContext::parse),
+        _ => None,
+    }
+    .map_or_else(TraceContext::start, |parent| parent.child());
     // The method as labelled, not as sent: an invented one may be kilobytes long.
     let method = method_label(req.method());
-    let span = tracing::info_span!("request", request_id = %id, method);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        trace_id = %context.trace_id(),
+        method
+    );
     let started = Instant::now();
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    let trace = RequestTrace {
+        context,
+        request_id: id.clone(),
+    };
+    let mut response = order_ports::trace::scope(trace, next.call(req))
+        .instrument(span.clone())
+        .await?;
     let route = response
         .request()
         .match_pattern()

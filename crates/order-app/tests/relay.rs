@@ -26,6 +26,7 @@ fn pending(seq: i64, refusals: u32) -> PendingEvent {
             order_id: OrderId::from_uuid(Uuid::from_u128(1)),
             occurred_at: t0(),
             payload: "{}".into(),
+            trace: None,
         },
     }
 }

@@ -70,6 +70,8 @@ impl EventBridgePublisher {
             .detail_type(event.event_type.as_str())
             .detail(&event.payload)
             .time(DateTime::from_millis(event.occurred_at.timestamp_millis()))
+            // The change's trace, continued by whatever EventBridge delivers the event to.
+            .set_trace_header(event.trace.map(|trace| trace.xray_header()))
             .build()
     }
 

@@ -32,6 +32,7 @@ fn event(n: u128, payload: &str) -> OutboxMessage {
         order_id: OrderId::from_uuid(Uuid::from_u128(7)),
         occurred_at: Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap(),
         payload: payload.to_owned(),
+        trace: None,
     }
 }
 
@@ -108,4 +109,56 @@ async fn the_probe_tells_a_reachable_bus_from_a_missing_or_unreachable_one() {
     let orders = publisher(&emulator, "orders").await;
     emulator.stop();
     assert!(orders.probe().await.is_err());
+}
+
+/// EventBridge as the SDK sees it, recording every PutEvents body: the emulator keeps no
+/// `TraceHeader`, so the entry is read as sent.
+#[tokio::test]
+async fn an_events_trace_is_sent_as_the_entrys_trace_header() {
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let bus = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "AWSEvents.PutEvents"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.1")
+                .set_body_string(
+                    r#"{"FailedEntryCount":0,"Entries":[{"EventId":"a"},{"EventId":"b"}]}"#,
+                ),
+        )
+        .mount(&bus)
+        .await;
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(bus.uri())
+        .credentials_provider(aws_sdk_eventbridge::config::Credentials::for_tests())
+        .load()
+        .await;
+    let publisher = EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&config),
+        "orders",
+        "marketplace.orders",
+    );
+    let traced = OutboxMessage {
+        trace: order_ports::trace::TraceContext::parse(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ),
+        ..event(1, r#"{"n": 1}"#)
+    };
+    let results = publisher
+        .publish(vec![traced, event(2, r#"{"n": 2}"#)])
+        .await;
+    assert_eq!(results, vec![Ok(()), Ok(())]);
+
+    let sent = bus.received_requests().await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(
+        body["Entries"][0]["TraceHeader"],
+        "Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7;Sampled=1"
+    );
+    assert!(
+        body["Entries"][1].get("TraceHeader").is_none(),
+        "an event written outside any trace carries none: {body}"
+    );
 }

@@ -87,6 +87,13 @@ impl PeerClient {
             if let Some(key) = idempotency_key {
                 request = request.header("Idempotency-Key", key);
             }
+            // The request this call serves, so that the peer's logs and traces join ours:
+            // each attempt a span of its own in the same trace.
+            if let Some(trace) = order_ports::trace::current() {
+                request = request
+                    .header("traceparent", trace.context.child().traceparent())
+                    .header("X-Request-Id", trace.request_id);
+            }
             if let Some(body) = body {
                 request = request.json(body);
             }

@@ -4,12 +4,14 @@
 //! the use cases in `order-app` can rely on it without knowing PostgreSQL, reqwest or
 //! EventBridge. With the `mocks` feature, every trait gets a `mockall` mock for unit tests.
 //!
-//! This crate holds no implementation of its own but the system clock and id source.
+//! This crate holds no implementation of its own but the system clock, the id source and
+//! the trace context a request carries to the adapters (`trace`).
 
 pub mod listing;
 pub mod outbox;
 pub mod store;
 pub mod system;
+pub mod trace;
 pub mod wallet;
 
 pub use listing::{ListingError, Listings};

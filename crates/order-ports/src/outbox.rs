@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use order_domain::{Actor, EventId, EventType, OrderId, OrderStatus};
 
 use crate::store::StoreError;
+use crate::trace::TraceContext;
 
 /// One event as stored in the transactional outbox, ready to be published as is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub struct OutboxMessage {
     pub occurred_at: DateTime<Utc>,
     /// The event's JSON document (EventBridge's `Detail`), fixed when the change is made.
     pub payload: String,
+    /// The trace the change that wrote it was part of, if it came with (or started) one.
+    pub trace: Option<TraceContext>,
 }
 
 /// An event as a unit of work records it: what is published, and what the order's history

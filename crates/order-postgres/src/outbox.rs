@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Timestamptz};
 use diesel_async::RunQueryDsl;
+use order_ports::trace::TraceContext;
 use order_ports::{Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent, StoreError};
 use uuid::Uuid;
 
@@ -27,6 +28,8 @@ struct Row {
     occurred_at: DateTime<Utc>,
     #[diesel(sql_type = diesel::sql_types::Text)]
     payload: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
+    traceparent: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     attempts: i32,
     #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -51,6 +54,7 @@ impl TryFrom<Row> for PendingEvent {
                 order_id: row.order_id.into(),
                 occurred_at: row.occurred_at,
                 payload: row.payload,
+                trace: row.traceparent.as_deref().and_then(TraceContext::parse),
             },
         })
     }
@@ -66,7 +70,7 @@ impl TryFrom<Row> for PendingEvent {
 /// snapshot and our lock still looks like a head there. PostgreSQL rechecks only the outer
 /// conditions on the row's newest version once it is locked, and they drop it.
 const CLAIM: &str = "
-    SELECT seq, event_id, event_type, order_id, occurred_at, payload, attempts, refusals
+    SELECT seq, event_id, event_type, order_id, occurred_at, payload, traceparent, attempts, refusals
     FROM outbox
     WHERE seq IN (
         SELECT min(seq) FROM outbox

@@ -81,6 +81,7 @@ diesel::table! {
         to_status -> Nullable<Text>,
         details -> Nullable<Jsonb>,
         position -> Nullable<BigInt>,
+        traceparent -> Nullable<Text>,
     }
 }
 

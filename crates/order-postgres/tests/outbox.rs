@@ -16,6 +16,7 @@ fn message(n: u128, order: u128) -> OutboxMessage {
         order_id: OrderId::from_uuid(Uuid::from_u128(order)),
         occurred_at: t0(),
         payload: format!("{{\"n\": {n}}}"),
+        trace: None,
     }
 }
 

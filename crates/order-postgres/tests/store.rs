@@ -113,6 +113,7 @@ async fn outbox_messages_commit_with_their_change_or_not_at_all() {
             order_id: placed().id,
             occurred_at: t0(),
             payload: format!("{{\"n\": {n}}}"),
+            trace: None,
         },
         story: order_ports::StoryLine {
             sequence: n as u64,
@@ -215,6 +216,7 @@ async fn a_conflict_sent_in_a_pipeline_is_the_answer_not_the_aborted_statements_
             order_id: second.id,
             occurred_at: t0(),
             payload: "{}".into(),
+            trace: None,
         },
         story: order_ports::StoryLine {
             sequence: 1,

@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::fault::{Fault, FaultMode, FaultTarget};
-use crate::state::{EscrowState, Seed, StubState};
+use crate::state::{Call, EscrowState, Seed, StubState, KEPT_CALLS};
 use crate::StubConfig;
 
 pub(crate) enum Guarded {
@@ -32,6 +32,7 @@ pub(crate) async fn guard(
     config: &StubConfig,
     target: FaultTarget,
 ) -> Guarded {
+    record(req, state);
     match req.headers().get("X-Service-Token").map(|t| t.as_bytes()) {
         None => {
             return Guarded::Refused(
@@ -73,6 +74,27 @@ pub(crate) async fn guard(
     }
 }
 
+/// Remembers `req` among the latest calls.
+fn record(req: &HttpRequest, state: &StubState) {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let call = Call {
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+        traceparent: header("traceparent"),
+        request_id: header("x-request-id"),
+    };
+    let mut book = state.book();
+    if book.calls.len() == KEPT_CALLS {
+        book.calls.pop_front();
+    }
+    book.calls.push_back(call);
+}
+
 /// What a request that was served answers: `response`, unless its fault cuts the answer or
 /// holds it back first.
 pub(crate) async fn deliver(
@@ -107,6 +129,7 @@ pub(crate) fn routes() -> Scope {
         .route("/faults/", web::post().to(add_fault))
         .route("/faults/", web::delete().to(clear_faults))
         .route("/ledger/", web::get().to(ledger))
+        .route("/calls/", web::get().to(calls))
         .route("/reset/", web::post().to(reset))
         .route("/escrows/{escrow_id}/drift/", web::post().to(drift))
 }
@@ -180,6 +203,12 @@ async fn clear_faults(state: web::Data<StubState>) -> HttpResponse {
 async fn reset(state: web::Data<StubState>) -> HttpResponse {
     *state.book() = Default::default();
     HttpResponse::NoContent().finish()
+}
+
+/// The latest contract calls, oldest first, with the headers that tie them to the
+/// caller's request and trace.
+async fn calls(state: web::Data<StubState>) -> HttpResponse {
+    HttpResponse::Ok().json(&state.book().calls)
 }
 
 /// Where all the money is: `accounted` (balances + platform + held escrow) always equals

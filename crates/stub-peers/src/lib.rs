@@ -4,7 +4,8 @@
 //! They let the Order Service run, be demonstrated, tested and load-tested on a machine
 //! where neither peer exists. Besides the contract they serve a control API under
 //! `/_stub/` to seed listings and balances, read the money ledger (so a test can check
-//! that money is conserved) and inject faults (delay, 503, dropped answers).
+//! that money is conserved), read the latest calls with their trace headers, and inject
+//! faults (delay, 503, dropped answers).
 //!
 //! They are not the real services: no persistence, no authentication beyond the
 //! service token, one process.
@@ -21,7 +22,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 pub use fault::{Fault, FaultMode, FaultTarget};
-pub use state::{EscrowState, Seed, SeedEscrow, SeedWallet, StubListing, StubState};
+pub use state::{Call, EscrowState, Seed, SeedEscrow, SeedWallet, StubListing, StubState};
 
 /// The stand-ins' settings.
 #[derive(Clone, Debug)]

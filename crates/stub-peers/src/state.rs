@@ -109,6 +109,23 @@ pub(crate) struct Book {
     /// Keyed by endpoint and idempotency key.
     pub replies: HashMap<(String, String), Reply>,
     pub faults: Vec<Fault>,
+    /// The latest contract calls, oldest first, at most [`KEPT_CALLS`].
+    pub calls: std::collections::VecDeque<Call>,
+}
+
+/// How many calls the stand-ins remember: enough for a test's story, bounded for a
+/// benchmark's millions.
+pub(crate) const KEPT_CALLS: usize = 1000;
+
+/// A contract call as it arrived: what a test reads to see what the service sends along.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    /// W3C `traceparent`, if sent.
+    pub traceparent: Option<String>,
+    /// `X-Request-Id`, if sent.
+    pub request_id: Option<String>,
 }
 
 /// The shared, in-memory state of both stand-ins. Cheap to clone.

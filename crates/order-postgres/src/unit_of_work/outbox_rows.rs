@@ -19,6 +19,7 @@ pub(super) fn outbox_rows(
         diesel::dsl::Eq<outbox::occurred_at, DateTime<Utc>>,
         diesel::dsl::Eq<outbox::next_attempt_at, DateTime<Utc>>,
         diesel::dsl::Eq<outbox::payload, &str>,
+        diesel::dsl::Eq<outbox::traceparent, Option<String>>,
     ),
     (
         diesel::dsl::Eq<outbox::sequence, i64>,
@@ -43,6 +44,7 @@ pub(super) fn outbox_rows(
                     // service's would hold every new event back by the difference.
                     outbox::next_attempt_at.eq(message.occurred_at),
                     outbox::payload.eq(message.payload.as_str()),
+                    outbox::traceparent.eq(message.trace.map(|trace| trace.traceparent())),
                 ),
                 (
                     outbox::sequence.eq(i64::try_from(story.sequence).unwrap_or(i64::MAX)),
