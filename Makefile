@@ -6,7 +6,7 @@ VENV := .venv
 # The EventBridge emulator the event tests run against (moto's server, from PyPI).
 export MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
 
-.PHONY: demo run test fuzz bench bench-reconcile bench-migrate lint fmt build clean moto docs-check chaos migration-check monitoring-check
+.PHONY: demo run test fuzz bench bench-reconcile bench-migrate lint fmt build clean moto docs-check chaos migration-check monitoring-check image image-check
 
 ## The whole story over HTTP against the stand-in peers, with a transcript. Uses the
 ## PostgreSQL on 127.0.0.1:5432, or a throwaway one when none listens (scripts/with-postgres.sh).
@@ -50,6 +50,16 @@ docs-check:
 ## hanging Wallet, a bus outage, a soak; then money and events reconciled (CHAOS_QUICK=1: minutes).
 chaos: moto
 	$(VENV)/bin/python scripts/chaos
+
+## The container image (docker/Dockerfile) with docker or podman; needs a registry.
+image:
+	scripts/image.sh build
+
+## Builds the image (offline where no registry answers) and runs it: readiness, a whole
+## lifecycle through its port, not root, HEALTHCHECK, SIGTERM within the grace period.
+## Needs root; not part of CI.
+image-check:
+	scripts/image.sh check
 
 ## Throughput and latency of the release build against pgbench's limit (BENCH_ORDERS=10000 for a quick run).
 bench:
