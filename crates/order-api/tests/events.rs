@@ -30,21 +30,10 @@ async fn app_on_bus_at(endpoint: &str, extra: &[(&str, &str)]) -> TestApp {
 }
 
 async fn event_ids_in_outbox(app: &TestApp) -> HashSet<String> {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        event_id: String,
-    }
-    use diesel_async::{AsyncConnection, RunQueryDsl};
-    let mut conn = diesel_async::AsyncPgConnection::establish(app.db.url())
+    app.texts("SELECT event_id::text AS text FROM outbox")
         .await
-        .unwrap();
-    diesel::sql_query("SELECT event_id::text AS event_id FROM outbox")
-        .load::<Row>(&mut conn)
-        .await
-        .unwrap()
         .into_iter()
-        .map(|r| r.event_id)
+        .flatten()
         .collect()
 }
 

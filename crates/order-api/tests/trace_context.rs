@@ -51,22 +51,8 @@ fn ids(traceparent: &str) -> (&str, &str) {
 
 /// The `traceparent`s stored with the outbox's events.
 async fn stored_traces(app: &TestApp) -> Vec<Option<String>> {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        traceparent: Option<String>,
-    }
-    use diesel_async::{AsyncConnection, RunQueryDsl};
-    let mut conn = diesel_async::AsyncPgConnection::establish(app.db.url())
+    app.texts("SELECT traceparent AS text FROM outbox ORDER BY seq")
         .await
-        .unwrap();
-    diesel::sql_query("SELECT traceparent FROM outbox ORDER BY seq")
-        .load::<Row>(&mut conn)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|row| row.traceparent)
-        .collect()
 }
 
 #[tokio::test]

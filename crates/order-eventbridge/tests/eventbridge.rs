@@ -12,9 +12,14 @@ use order_ports::{EventPublisher, OutboxMessage, PublishError};
 use uuid::Uuid;
 
 async fn publisher(emulator: &Emulator, bus: &str) -> EventBridgePublisher {
+    publisher_at(emulator.url(), bus).await
+}
+
+/// A publisher to `bus` of whatever answers as EventBridge at `endpoint`.
+async fn publisher_at(endpoint: String, bus: &str) -> EventBridgePublisher {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
-        .endpoint_url(emulator.url())
+        .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_eventbridge::config::Credentials::for_tests())
         .load()
         .await;
@@ -129,17 +134,7 @@ async fn an_events_trace_is_sent_as_the_entrys_trace_header() {
         )
         .mount(&bus)
         .await;
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .endpoint_url(bus.uri())
-        .credentials_provider(aws_sdk_eventbridge::config::Credentials::for_tests())
-        .load()
-        .await;
-    let publisher = EventBridgePublisher::new(
-        aws_sdk_eventbridge::Client::new(&config),
-        "orders",
-        "marketplace.orders",
-    );
+    let publisher = publisher_at(bus.uri(), "orders").await;
     let traced = OutboxMessage {
         trace: order_ports::trace::TraceContext::parse(
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",

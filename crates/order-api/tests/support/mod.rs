@@ -486,21 +486,30 @@ impl TestApp {
 
     /// The event types written for an order, in order.
     pub async fn events_of(&self, order_id: &str) -> Vec<String> {
+        self.texts(&format!(
+            "SELECT event_type AS text FROM outbox WHERE order_id = '{order_id}' ORDER BY seq"
+        ))
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The one text column, `text`, of every row `sql` selects (`None` where it is null).
+    pub async fn texts(&self, sql: &str) -> Vec<Option<String>> {
         #[derive(diesel::QueryableByName)]
-        struct E {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            event_type: String,
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            text: Option<String>,
         }
         let mut conn = AsyncPgConnection::establish(self.db.url()).await.unwrap();
-        diesel::sql_query(format!(
-            "SELECT event_type FROM outbox WHERE order_id = '{order_id}' ORDER BY seq"
-        ))
-        .load::<E>(&mut conn)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect()
+        diesel::sql_query(sql)
+            .load::<Row>(&mut conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.text)
+            .collect()
     }
 
     /// The buyer confirms receipt of `order`.
