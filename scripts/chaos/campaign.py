@@ -7,6 +7,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -213,6 +214,8 @@ class Campaign(Faults, Reconciliation, Upgrade):
         (OUT / "haproxy.cfg").write_text(f"""global
     maxconn 4096
     log stdout format raw local0
+    # The runtime API: a replica is drained here before it is stopped, as a deploy does.
+    stats socket {OUT / "haproxy.sock"} mode 600 level admin
 defaults
     mode http
     # One line per request: when it came (epoch seconds) and how long its replica took to
@@ -315,6 +318,34 @@ backend replicas
         for name in rss_first:
             if rss_last[name] > 1.2 * rss_first[name]:
                 STATS.problem(f"soak: {name}'s RSS grew from {rss_first[name]} KiB to {rss_last[name]} KiB (over 1.2x)")
+
+    def balancer(self, command):
+        """Sends `command` to HAProxy's runtime API; its answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(str(OUT / "haproxy.sock"))
+            conn.sendall(command.encode() + b"\n")
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        return answer.decode()
+
+    def drain(self, index, timeout=10.0):
+        """Takes replica `index` out of the balancer's rotation and waits until none of its
+        requests is left in flight: what a rolling deploy does before stopping a replica, so
+        that no request is sent to one as it closes its connections."""
+        self.balancer(f"set server replicas/r{index} state drain")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            stats = self.balancer("show stat").splitlines()
+            header = stats[0].lstrip("# ").split(",")
+            row = next((dict(zip(header, line.split(","))) for line in stats[1:]
+                        if line.startswith(f"replicas,r{index},")), None)
+            if row is None or row.get("scur") == "0":
+                return
+            time.sleep(0.1)
+
+    def undrain(self, index):
+        self.balancer(f"set server replicas/r{index} state ready")
 
     def balancer_log(self):
         """Every request the balancer's log shows: when it came (epoch seconds), how long its

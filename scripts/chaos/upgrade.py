@@ -69,12 +69,17 @@ class Upgrade:
         # At least a baseline's length, so that its p99 is not that of a handful of requests.
         time.sleep(max(0.0, began + baseline - time.time()))
         during_migration = (began, time.time())
-        for replica in self.replicas:
+        for index, replica in enumerate(self.replicas):
             log(f"upgrade: replacing {replica.name} by this commit's build")
+            # Out of the rotation first, its requests in flight answered: a replica stopped
+            # while the balancer still sends to it closes connections a request is on its
+            # way over (seen: a 502).
+            self.drain(index)
             replica.stop()  # SIGTERM: it finishes what it has in hand
             replica.args[0] = str(current)
             replica.start()
             wait_http(replica.port, "/readyz/")
+            self.undrain(index)
             # HAProxy takes it back after two good checks, 500 ms apart, before the next goes.
             time.sleep(2)
         ended = time.time()
