@@ -383,8 +383,6 @@ impl Config {
 
 const DAY: u64 = 24 * 3600;
 
-/// A PostgreSQL connection URL, as the pool takes it: checked at start, so that a typo
-/// stops the service with one line instead of failing every list later.
 /// `url` if it is an http:// or https:// URL.
 fn http_url(variable: &'static str, url: String) -> Result<String, ConfigError> {
     if url.starts_with("http://") || url.starts_with("https://") {
@@ -397,6 +395,8 @@ fn http_url(variable: &'static str, url: String) -> Result<String, ConfigError> 
     }
 }
 
+/// A PostgreSQL connection URL, as the pool takes it: checked at start, so that a typo
+/// stops the service with one line instead of failing every list later.
 fn postgres_url(variable: &'static str, url: String) -> Result<String, ConfigError> {
     let rest = ["postgres://", "postgresql://"]
         .iter()

@@ -126,8 +126,7 @@ impl OrderService {
         let mut sequence = uow.reserve_sequences(first.order.id, count).await?;
         let mut from_status = before;
         let mut recorded = Vec::with_capacity(events.len());
-        let trace = order_ports::trace::current();
-        let trace = trace.as_ref();
+        let trace = order_ports::trace::context();
         for event in events {
             let event_id = EventId::from_uuid(self.ports.ids.new_id());
             let detail = EventDocument::new(event_id, event, sequence);
@@ -140,7 +139,7 @@ impl OrderService {
                     payload: serde_json::to_string(&detail).map_err(|error| {
                         StoreError::Internal(format!("an event did not serialize: {error}"))
                     })?,
-                    trace: trace.map(|trace| trace.context),
+                    trace,
                 },
                 story: StoryLine {
                     sequence,

@@ -2,8 +2,8 @@
 //! name by `kid`. Fetched at start, and again when a token names a `kid` the set does not
 //! hold, so that a provider's key rotation needs no restart — at most once per interval
 //! (`JWT_JWKS_REFETCH_INTERVAL`, 30 s by default), so that tokens with made-up `kid`s cannot
-//! turn the service into a flood of requests to the provider. A fetch that fails keeps the keys already held: the
-//! provider being unreachable signs nobody out.
+//! turn the service into a flood of requests to the provider. A fetch that fails keeps the
+//! keys already held: the provider being unreachable signs nobody out.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -28,8 +28,9 @@ pub struct Jwks {
     /// The least time between two fetches.
     refetch_after: Duration,
     client: reqwest::Client,
-    /// The keys of the last set fetched, by `kid`; swapped whole, never edited.
-    keys: RwLock<Arc<HashMap<String, SigningKey>>>,
+    /// The keys of the last set fetched, by `kid`; swapped whole, never edited. Each key
+    /// shared, so that a request verifying with it copies a pointer, not the key.
+    keys: RwLock<Arc<HashMap<String, Arc<SigningKey>>>>,
     /// When a fetch was last started. An async lock, so that one fetch runs at a time and
     /// the requests that queued behind it read what it found instead of fetching again.
     fetched: tokio::sync::Mutex<Option<Instant>>,
@@ -60,9 +61,9 @@ impl Jwks {
 
     /// The key `kid` names: held already, or in the set fetched again now (if the last
     /// fetch started long enough ago).
-    pub async fn key(&self, kid: &str) -> Option<SigningKey> {
+    pub async fn key(&self, kid: &str) -> Option<Arc<SigningKey>> {
         if let Some(key) = self.held().get(kid) {
-            return Some(key.clone());
+            return Some(Arc::clone(key));
         }
         self.refresh().await;
         self.held().get(kid).cloned()
@@ -92,14 +93,14 @@ impl Jwks {
         }
     }
 
-    fn held(&self) -> Arc<HashMap<String, SigningKey>> {
+    fn held(&self) -> Arc<HashMap<String, Arc<SigningKey>>> {
         self.keys
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
     }
 
-    async fn fetch(&self) -> Result<HashMap<String, SigningKey>, reqwest::Error> {
+    async fn fetch(&self) -> Result<HashMap<String, Arc<SigningKey>>, reqwest::Error> {
         let set: KeySet = self
             .client
             .get(&self.url)
@@ -113,6 +114,7 @@ impl Jwks {
             .into_iter()
             .filter_map(|key| serde_json::from_value::<Jwk>(key).ok())
             .filter_map(|jwk| signing_key(&jwk))
+            .map(|(kid, key)| (kid, Arc::new(key)))
             .collect())
     }
 }

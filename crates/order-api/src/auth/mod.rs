@@ -202,9 +202,8 @@ impl Authenticator {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or(Refused::Failed("Invalid Authorization header."))?
-            .to_owned();
-        let claims = self.verify(&token).await?;
+            .ok_or(Refused::Failed("Invalid Authorization header."))?;
+        let claims = self.verify(token).await?;
         if let Some(max_age) = self.max_age {
             if !issued_within(claims.iat, max_age) {
                 return Err(Refused::Failed(
@@ -225,7 +224,10 @@ impl Authenticator {
             (Some(jwks), Some(kid)) => jwks.key(kid).await,
             _ => None,
         };
-        let key = named.or_else(|| self.fixed.clone()).ok_or(INVALID_TOKEN)?;
+        let key = named
+            .as_deref()
+            .or(self.fixed.as_ref())
+            .ok_or(INVALID_TOKEN)?;
         let validation = ALGORITHMS
             .iter()
             .position(|algorithm| *algorithm == key.algorithm)

@@ -1,7 +1,9 @@
 //! What orchestrators and monitoring read: liveness, readiness and metrics.
 
 use actix_web::{get, web, HttpResponse};
+use chrono::{DateTime, Utc};
 use order_domain::order::Sweep;
+use order_ports::{OrderStore, StoreError};
 use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -102,26 +104,24 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 /// one that stopped lets it grow without bound, which is what the alert watches.
 async fn sweep_backlog(state: &AppState) {
     let now = state.clock.now();
-    let mut oldest = Vec::with_capacity(Sweep::ALL.len() + 1);
-    for sweep in Sweep::ALL {
-        let due = order_ports::OrderStore::oldest_due(&state.store, sweep, now).await;
-        oldest.push((sweep.as_str(), due));
-    }
-    let unanswered = order_ports::OrderStore::oldest_unanswered_dispute(&state.store, now).await;
-    oldest.push(("unanswered_dispute", unanswered));
-    for (sweep, due) in oldest {
-        match due {
-            Ok(due) => {
-                let behind = due.map_or(0.0, |at| {
-                    (now - at).num_milliseconds().max(0) as f64 / 1000.0
-                });
-                state
-                    .metrics
-                    .deadline_overdue_seconds
-                    .get_or_create(&SweepLabels { sweep })
-                    .set(behind);
-            }
-            Err(error) => tracing::warn!(%error, sweep, "sweep backlog unavailable"),
+    let record = |sweep: &'static str, due: Result<Option<DateTime<Utc>>, StoreError>| match due {
+        Ok(due) => {
+            let behind = due.map_or(0.0, |at| {
+                (now - at).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            state
+                .metrics
+                .deadline_overdue_seconds
+                .get_or_create(&SweepLabels { sweep })
+                .set(behind);
         }
+        Err(error) => tracing::warn!(%error, sweep, "sweep backlog unavailable"),
+    };
+    for sweep in Sweep::ALL {
+        record(sweep.as_str(), state.store.oldest_due(sweep, now).await);
     }
+    record(
+        "unanswered_dispute",
+        state.store.oldest_unanswered_dispute(now).await,
+    );
 }
