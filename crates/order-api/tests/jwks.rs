@@ -57,6 +57,14 @@ async fn outage(provider: &MockServer) {
         .await;
 }
 
+/// The provider publishing `kids`, and the service verifying tokens with its set.
+async fn publishing(kids: &[&str]) -> (MockServer, TestApp) {
+    let provider = MockServer::start().await;
+    publish(&provider, kids).await;
+    let app = service(&provider, &[]).await;
+    (provider, app)
+}
+
 async fn service(provider: &MockServer, extra: &[(&str, &str)]) -> TestApp {
     service_refetching_after(provider, REFETCH, extra).await
 }
@@ -101,9 +109,7 @@ async fn fetches(provider: &MockServer) -> usize {
 
 #[tokio::test]
 async fn a_token_signed_with_a_key_of_the_set_is_accepted() {
-    let provider = MockServer::start().await;
-    publish(&provider, &["rsa-1"]).await;
-    let app = service(&provider, &[]).await;
+    let (provider, app) = publishing(&["rsa-1"]).await;
     let signed = token(Algorithm::RS256, RSA_1, Some("rsa-1"));
     assert_eq!(read_with(&app, signed).await, StatusCode::OK);
     assert_eq!(fetches(&provider).await, 1, "fetched once, at start");
@@ -111,9 +117,7 @@ async fn a_token_signed_with_a_key_of_the_set_is_accepted() {
 
 #[tokio::test]
 async fn a_key_the_provider_rotates_in_is_fetched_when_a_token_first_names_it() {
-    let provider = MockServer::start().await;
-    publish(&provider, &["rsa-1"]).await;
-    let app = service(&provider, &[]).await;
+    let (provider, app) = publishing(&["rsa-1"]).await;
     publish(&provider, &["rsa-1", "rsa-2"]).await;
     tokio::time::sleep(REFETCH).await;
     let rotated = token(Algorithm::RS256, RSA_2, Some("rsa-2"));
@@ -124,18 +128,14 @@ async fn a_key_the_provider_rotates_in_is_fetched_when_a_token_first_names_it() 
 
 #[tokio::test]
 async fn an_es256_key_of_the_set_verifies_es256_tokens() {
-    let provider = MockServer::start().await;
-    publish(&provider, &["ec-1"]).await;
-    let app = service(&provider, &[]).await;
+    let (_provider, app) = publishing(&["ec-1"]).await;
     let signed = token(Algorithm::ES256, EC_1, Some("ec-1"));
     assert_eq!(read_with(&app, signed).await, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_token_signed_with_another_key_under_a_known_kid_is_refused() {
-    let provider = MockServer::start().await;
-    publish(&provider, &["rsa-1", "rsa-2"]).await;
-    let app = service(&provider, &[]).await;
+    let (_provider, app) = publishing(&["rsa-1", "rsa-2"]).await;
     let forged = token(Algorithm::RS256, RSA_2, Some("rsa-1"));
     assert_eq!(read_with(&app, forged).await, StatusCode::UNAUTHORIZED);
     // Nor does an ES256 signature pass under an RSA key's kid.
@@ -182,9 +182,7 @@ async fn an_hs256_token_naming_a_kid_of_the_set_is_refused() {
 
 #[tokio::test]
 async fn while_the_set_is_unreachable_the_keys_held_keep_working() {
-    let provider = MockServer::start().await;
-    publish(&provider, &["rsa-1"]).await;
-    let app = service(&provider, &[]).await;
+    let (provider, app) = publishing(&["rsa-1"]).await;
     outage(&provider).await;
     tokio::time::sleep(REFETCH).await;
     // An unknown kid makes the service try the set, which fails...

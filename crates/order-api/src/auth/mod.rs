@@ -305,16 +305,26 @@ pub struct Service;
 /// A user or a service (Buy It Now may be called by either).
 pub struct UserOrService(pub Caller);
 
+/// An extractor's answer from the request's verified credentials: `accept` decides what a
+/// caller who presented some may do here; one who presented none is not authenticated.
+fn extract<T>(
+    req: &HttpRequest,
+    accept: impl FnOnce(Presented) -> Option<T>,
+) -> Ready<Result<T, ApiError>> {
+    ready(presented(req).and_then(|presented| match presented {
+        Presented::Nothing => Err(ApiError::NotAuthenticated),
+        presented => accept(presented).ok_or(ApiError::PermissionDenied),
+    }))
+}
+
 impl FromRequest for User {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match presented(req) {
-            Ok(Presented::User { id, is_staff }) => Ok(User(Caller::User { id, is_staff })),
-            Ok(Presented::Service { .. }) => Err(ApiError::PermissionDenied),
-            Ok(Presented::Nothing) => Err(ApiError::NotAuthenticated),
-            Err(error) => Err(error),
+        extract(req, |presented| match presented {
+            Presented::User { id, is_staff } => Some(User(Caller::User { id, is_staff })),
+            _ => None,
         })
     }
 }
@@ -324,11 +334,9 @@ impl FromRequest for Service {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match presented(req) {
-            Ok(Presented::Service { .. }) => Ok(Service),
-            Ok(Presented::User { .. }) => Err(ApiError::PermissionDenied),
-            Ok(Presented::Nothing) => Err(ApiError::NotAuthenticated),
-            Err(error) => Err(error),
+        extract(req, |presented| match presented {
+            Presented::Service { .. } => Some(Service),
+            _ => None,
         })
     }
 }
@@ -338,13 +346,10 @@ impl FromRequest for UserOrService {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match presented(req) {
-            Ok(Presented::Service { .. }) => Ok(UserOrService(Caller::Service)),
-            Ok(Presented::User { id, is_staff }) => {
-                Ok(UserOrService(Caller::User { id, is_staff }))
-            }
-            Ok(Presented::Nothing) => Err(ApiError::NotAuthenticated),
-            Err(error) => Err(error),
+        extract(req, |presented| match presented {
+            Presented::Service { .. } => Some(UserOrService(Caller::Service)),
+            Presented::User { id, is_staff } => Some(UserOrService(Caller::User { id, is_staff })),
+            Presented::Nothing => None,
         })
     }
 }
