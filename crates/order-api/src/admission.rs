@@ -17,9 +17,14 @@ pub const LONGEST_METHOD: usize = 16;
 /// The longest path accepted; this service's own paths are under 100 bytes.
 pub const LONGEST_PATH: usize = 2048;
 
-/// Probes and scrapers call by address, with whatever `Host` that gives; these paths
-/// build no links, so they are answered whatever the host.
-const ANY_HOST: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+/// The paths probes and scrapers call.
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Whether `path` is a probe's or a scraper's: called by address, with whatever `Host`
+/// that gives, every few seconds, about nothing but the service itself.
+pub fn is_probe(path: &str) -> bool {
+    PROBES.contains(&path.trim_end_matches('/'))
+}
 
 pub async fn admit(
     req: ServiceRequest,
@@ -45,7 +50,8 @@ fn refusal(req: &ServiceRequest) -> Option<ApiError> {
         tracing::warn!(bytes = path.len(), "refused a request path too long");
         return Some(ApiError::UriTooLong);
     }
-    if ANY_HOST.contains(&path.trim_end_matches('/')) {
+    // Probes build no links, so they are answered whatever the host.
+    if is_probe(path) {
         return None;
     }
     let state = req.app_data::<web::Data<AppState>>()?;

@@ -23,6 +23,17 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Where and how spans are exported over OTLP/HTTP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtlpSettings {
+    /// The collector's base URL; traces go to its `/v1/traces`.
+    pub endpoint: String,
+    /// JSON rather than protobuf (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`).
+    pub json: bool,
+    /// The `service.name` every span is exported under (`order-service`).
+    pub service_name: String,
+}
+
 /// How user tokens are verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JwtKey {
@@ -118,6 +129,9 @@ pub struct Config {
     /// `WALLET_BREAKER_COOLDOWN`, `WALLET_MAX_CONCURRENT_CALLS`).
     pub wallet_guard: GuardSettings,
     pub log_format: LogFormat,
+    /// Where the service's spans are exported (`OTEL_EXPORTER_OTLP_ENDPOINT`, with
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` and `OTEL_SERVICE_NAME`); unset, none are.
+    pub otlp: Option<OtlpSettings>,
     pub migrate_on_start: bool,
     /// How migrations keep from stalling writes (`MIGRATION_LOCK_TIMEOUT`,
     /// `MIGRATION_STATEMENT_TIMEOUT`, `MIGRATION_ATTEMPTS`).
@@ -261,6 +275,27 @@ impl Config {
                         problem: format!("\"{other}\" is neither json nor pretty"),
                     })
                 }
+            },
+            otlp: match vars.text("OTEL_EXPORTER_OTLP_ENDPOINT") {
+                None => None,
+                Some(endpoint) => Some(OtlpSettings {
+                    endpoint: http_url("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)?,
+                    json: match vars.text("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref() {
+                        None | Some("http/protobuf") => false,
+                        Some("http/json") => true,
+                        Some(other) => {
+                            return Err(ConfigError {
+                                variable: "OTEL_EXPORTER_OTLP_PROTOCOL",
+                                problem: format!(
+                                    "\"{other}\" is neither http/protobuf nor http/json (grpc is not offered)"
+                                ),
+                            })
+                        }
+                    },
+                    service_name: vars
+                        .text("OTEL_SERVICE_NAME")
+                        .unwrap_or_else(|| "order-service".into()),
+                }),
             },
             migrate_on_start: vars.parsed("MIGRATE_ON_START", true)?,
             migration_limits: MigrationLimits {
@@ -613,6 +648,33 @@ mod tests {
         assert_eq!(
             refused(&[("MIGRATION_LOCK_TIMEOUT", "0s")]),
             "MIGRATION_LOCK_TIMEOUT"
+        );
+    }
+
+    #[test]
+    fn spans_are_exported_only_where_an_otlp_endpoint_is_set() {
+        assert_eq!(config(&[("DATABASE_URL", "postgres://x/y")]).unwrap().otlp, None);
+        let exporting = config(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        ])
+        .unwrap();
+        assert_eq!(
+            exporting.otlp,
+            Some(OtlpSettings {
+                endpoint: "http://collector:4318".into(),
+                json: false,
+                service_name: "order-service".into(),
+            })
+        );
+        let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318");
+        assert_eq!(
+            refused(&[endpoint, ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]),
+            "OTEL_EXPORTER_OTLP_PROTOCOL"
+        );
+        assert_eq!(
+            refused(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")]),
+            "OTEL_EXPORTER_OTLP_ENDPOINT"
         );
     }
 

@@ -28,6 +28,7 @@ pub mod reply;
 pub mod representation;
 mod routes;
 pub mod state;
+mod span_export;
 pub mod telemetry;
 pub mod workers;
 
@@ -77,13 +78,17 @@ impl Application {
     /// pool opens connections on first use.
     pub async fn build(config: &Config) -> Result<Application, StartError> {
         let setup = |e: &dyn std::fmt::Display| StartError::Setup(e.to_string());
+        // A span per statement only where spans are exported (installed by `telemetry`).
+        let trace_statements = order_ports::trace::exporter().is_some();
         let mut pool_config = PoolConfig::new(config.database_url.clone());
         pool_config.max_size = config.db_pool_size;
+        pool_config.trace_statements = trace_statements;
         let pool = build_pool(&pool_config).map_err(|e| setup(&e))?;
         let mut store = PgStore::new(pool.clone());
         if let Some(url) = &config.database_read_url {
             let mut replica = PoolConfig::new(url.clone());
             replica.max_size = config.db_pool_size;
+            replica.trace_statements = trace_statements;
             store = store.with_read_replica(build_pool(&replica).map_err(|e| setup(&e))?);
         }
         let clock = Arc::new(SystemClock);

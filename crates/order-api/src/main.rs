@@ -136,16 +136,31 @@ async fn main() -> ExitCode {
     {
         return reconcile(&config, since, order, json, concurrency).await;
     }
-    if !matches!(cli.command, Some(Command::Outbox(_))) {
-        telemetry::init(config.log_format);
-    }
-    match run(cli.command.unwrap_or(Command::Serve), config).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Spans are exported only by the service itself; the outbox commands log nothing.
+    let telemetry = match command {
+        Command::Outbox(_) => None,
+        Command::Serve => Some(telemetry::init(config.log_format, config.otlp.as_ref())),
+        _ => Some(telemetry::init(config.log_format, None)),
+    };
+    let telemetry = match telemetry.transpose() {
+        Ok(telemetry) => telemetry,
         Err(error) => {
-            tracing::error!(%error, "order-api stopped");
             eprintln!("{error}");
-            ExitCode::FAILURE
+            return ExitCode::from(2);
         }
+    };
+    let outcome = run(command, config).await;
+    if let Err(error) = &outcome {
+        tracing::error!(%error, "order-api stopped");
+        eprintln!("{error}");
+    }
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown().await;
+    }
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
     }
 }
 

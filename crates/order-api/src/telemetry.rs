@@ -1,4 +1,6 @@
 //! Logs: one line per request with its id, route, status and latency; JSON or pretty.
+//! Traces: the request's span, continuing the caller's trace, exported with the spans below
+//! it where an OTLP endpoint is set (`span_export`).
 
 use std::time::Instant;
 
@@ -8,30 +10,77 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use order_ports::trace::{RequestTrace, TraceContext};
 use tracing::Instrument;
-use tracing_subscriber::EnvFilter;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, OtlpSettings};
+use crate::span_export::SpanExportError;
 use crate::metrics::{method_label, RequestLabels, RouteLabels, UNMATCHED};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The target of a probe's request span, which the span exporter leaves out.
+pub(crate) const PROBE_TARGET: &str = "order_api::probe";
+
 /// W3C Trace Context's header: the caller's trace and span.
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
-/// Installs the global log subscriber; `RUST_LOG` filters (default `info`).
-pub fn init(format: LogFormat) {
+/// The process's telemetry once installed: what must be flushed before it exits.
+#[must_use = "spans still queued are lost unless `shutdown` is awaited"]
+pub struct Telemetry {
+    spans: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Sends the spans still queued, waiting at most the exporter's timeout.
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.spans {
+            // The SDK's shutdown blocks until its export thread has finished.
+            let flushed = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+            if let Ok(Err(error)) = flushed {
+                tracing::warn!(%error, "the last spans could not be exported");
+            }
+        }
+    }
+}
+
+/// Installs the global subscriber: logs filtered by `RUST_LOG` (default `info`), and, with
+/// `otlp`, the span exporter, which sees the service's spans at every level whatever the
+/// logs show. Must run inside the Tokio runtime.
+pub fn init(format: LogFormat, otlp: Option<&OtlpSettings>) -> Result<Telemetry, SpanExportError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = match format {
-        LogFormat::Json => builder
+    let logs = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_target(false)
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .try_init(),
-        LogFormat::Pretty => builder.try_init(),
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).boxed(),
+    }
+    .with_filter(filter);
+    let (spans, export) = match otlp {
+        Some(settings) => {
+            let (provider, layer) = crate::span_export::pipeline(settings)?;
+            (Some(provider), Some(layer))
+        }
+        None => (None, None),
     };
+    let installed = tracing_subscriber::registry()
+        .with(logs)
+        .with(export)
+        .try_init()
+        .is_ok();
+    // The bridge only where this process's subscriber exports: a second `init` (tests)
+    // leaves the first in place.
+    if installed && spans.is_some() {
+        let _ = order_ports::trace::export_spans_with(Box::new(
+            crate::span_export::OpenTelemetryIds,
+        ));
+    }
+    Ok(Telemetry { spans })
 }
 
 /// A request id a caller may hand us: short, printable, no spaces.
@@ -57,19 +106,39 @@ pub async fn request_id(
     // The caller's trace continued, or one started here: a malformed or repeated
     // `traceparent` is not the caller's trace, so a new one starts (as W3C asks).
     let mut sent = req.headers().get_all(&TRACEPARENT);
-    let context = match (sent.next(), sent.next()) {
+    let caller = match (sent.next(), sent.next()) {
         (Some(header), None) => header.to_str().ok().and_then(TraceContext::parse),
         _ => None,
-    }
-    .map_or_else(TraceContext::start, |parent| parent.child());
+    };
     // The method as labelled, not as sent: an invented one may be kilobytes long.
     let method = method_label(req.method());
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        trace_id = %context.trace_id(),
-        method
-    );
+    macro_rules! request_span {
+        ($target:expr) => {
+            tracing::info_span!(
+                target: $target,
+                "request",
+                request_id = %id,
+                trace_id = tracing::field::Empty,
+                method,
+                otel.kind = "server",
+            )
+        };
+    }
+    // Probes are logged like any request but not exported: every few seconds, about
+    // nothing but the service itself, they would bury the traces worth reading.
+    let probe = crate::admission::is_probe(req.path());
+    let span = if probe {
+        request_span!(PROBE_TARGET)
+    } else {
+        request_span!(module_path!())
+    };
+    // Where spans are exported, the request's span is the one the trace continues with;
+    // elsewhere a span id is made up for it.
+    let exporter = order_ports::trace::exporter().filter(|_| !probe);
+    let context = exporter
+        .and_then(|exporter| exporter.begin(&span, caller))
+        .unwrap_or_else(|| caller.map_or_else(TraceContext::start, |parent| parent.child()));
+    span.record("trace_id", tracing::field::display(context.trace_id()));
     let started = Instant::now();
     let trace = RequestTrace {
         context,
@@ -113,6 +182,15 @@ pub async fn request_id(
         r if r.starts_with("/api/v1/disputes/") => (None, named, None),
         _ => (named, None, None),
     };
+    if exporter.is_some() {
+        // Named for its route as the semantic conventions have it, once the route is
+        // known, which is after the span started.
+        use opentelemetry::trace::TraceContextExt;
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        span.context()
+            .span()
+            .update_name(format!("{method} {route}"));
+    }
     span.in_scope(|| {
         tracing::info!(
             order_id,

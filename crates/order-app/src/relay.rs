@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use order_ports::{Clock, EventPublisher, Outbox, PublishError};
+use tracing::Instrument;
 
 use crate::AppError;
 
@@ -128,8 +129,21 @@ impl OutboxRelay {
         if pending.is_empty() {
             return Ok(RelayReport::default());
         }
+        // The publication is a span of its own, linked to the request that wrote each
+        // event (each in its trace, which the event's consumers continue).
+        let span = tracing::debug_span!(
+            "relay publish",
+            otel.kind = "producer",
+            messaging.system = "aws_eventbridge",
+            messaging.batch.message_count = pending.len(),
+        );
+        if let Some(exporter) = order_ports::trace::exporter() {
+            for trace in pending.iter().filter_map(|p| p.message.trace) {
+                exporter.link(&span, trace);
+            }
+        }
         let messages = pending.iter().map(|p| p.message.clone()).collect();
-        let results: Vec<_> = self.publisher.publish(messages).await;
+        let results: Vec<_> = self.publisher.publish(messages).instrument(span).await;
         self.note_bus(&results, now);
         let mut results = results.into_iter();
         let mut report = RelayReport::default();

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::config::{InvalidPeerConfig, PeerConfig};
 
@@ -32,6 +33,8 @@ impl Answer {
 /// A JSON client of one peer: base URL, service token, timeouts and retries.
 #[derive(Clone, Debug)]
 pub struct PeerClient {
+    /// Which peer this is (`wallet`, `listing`), as its calls' spans name it.
+    peer: &'static str,
     http: reqwest::Client,
     base_url: String,
     service_token: String,
@@ -40,7 +43,7 @@ pub struct PeerClient {
 }
 
 impl PeerClient {
-    pub fn new(config: PeerConfig) -> Result<PeerClient, InvalidPeerConfig> {
+    pub fn new(peer: &'static str, config: PeerConfig) -> Result<PeerClient, InvalidPeerConfig> {
         let base_url = config.base_url.trim_end_matches('/').to_owned();
         match Url::parse(&base_url) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
@@ -55,6 +58,7 @@ impl PeerClient {
             .build()
             .map_err(|error| InvalidPeerConfig::Client(error.to_string()))?;
         Ok(PeerClient {
+            peer,
             http,
             base_url,
             service_token: config.service_token,
@@ -79,44 +83,25 @@ impl PeerClient {
         let url = format!("{}{path}", self.base_url);
         let mut attempt = 0;
         loop {
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .header("X-Service-Token", &self.service_token)
-                .header(reqwest::header::ACCEPT, "application/json");
-            if let Some(key) = idempotency_key {
-                request = request.header("Idempotency-Key", key);
-            }
-            // The request this call serves, so that the peer's logs and traces join ours:
-            // each attempt a span of its own in the same trace.
-            if let Some(trace) = order_ports::trace::current() {
-                request = request
-                    .header("traceparent", trace.context.child().traceparent())
-                    .header("X-Request-Id", trace.request_id);
-            }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let failure = match request.send().await {
-                Ok(response) if response.status().is_server_error() => {
-                    format!(
-                        "{method} {url} answered HTTP {}",
-                        response.status().as_u16()
-                    )
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    match response.bytes().await {
-                        Ok(body) => {
-                            return Ok(Answer {
-                                status,
-                                body: body.to_vec(),
-                            })
-                        }
-                        Err(error) => format!("{method} {url}: reading the answer failed: {error}"),
-                    }
-                }
-                Err(error) => format!("{method} {url}: {}", describe(&error)),
+            // Each attempt a span of its own (exported when tracing is), whose context the
+            // call carries, so that the peer's spans of it hang below this one.
+            let span = tracing::debug_span!(
+                "peer call",
+                otel.kind = "client",
+                otel.name = %format_args!("{} {method}", self.peer),
+                peer.service = self.peer,
+                http.request.method = %method,
+                url.path = path,
+                http.response.status_code = tracing::field::Empty,
+                attempt,
+            );
+            let outcome = self
+                .attempt(&method, &url, body, idempotency_key, &span)
+                .instrument(span.clone())
+                .await;
+            let failure = match outcome {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
             };
             if attempt >= self.max_retries {
                 return Err(failure);
@@ -124,6 +109,51 @@ impl PeerClient {
             tracing::debug!(%failure, attempt, "retrying peer call");
             tokio::time::sleep(self.backoff_before(attempt)).await;
             attempt += 1;
+        }
+    }
+
+    /// One attempt of [`PeerClient::call`]: the answer, or why the peer is unavailable.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<&(impl Serialize + Sync)>,
+        idempotency_key: Option<&str>,
+        span: &tracing::Span,
+    ) -> Result<Answer, String> {
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .header("X-Service-Token", &self.service_token)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        // The request this call serves, so that the peer's logs and traces join ours.
+        if let Some(context) = order_ports::trace::outgoing(span) {
+            request = request.header("traceparent", context.traceparent());
+        }
+        if let Some(trace) = order_ports::trace::current() {
+            request = request.header("X-Request-Id", trace.request_id);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return Err(format!("{method} {url}: {}", describe(&error))),
+        };
+        let status = response.status();
+        span.record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            return Err(format!("{method} {url} answered HTTP {}", status.as_u16()));
+        }
+        match response.bytes().await {
+            Ok(body) => Ok(Answer {
+                status,
+                body: body.to_vec(),
+            }),
+            Err(error) => Err(format!("{method} {url}: reading the answer failed: {error}")),
         }
     }
 

@@ -16,7 +16,7 @@ pub struct HttpListings {
 impl HttpListings {
     pub fn new(config: PeerConfig) -> Result<HttpListings, InvalidPeerConfig> {
         Ok(HttpListings {
-            client: PeerClient::new(config)?,
+            client: PeerClient::new("listing", config)?,
         })
     }
 }

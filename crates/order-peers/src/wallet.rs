@@ -17,7 +17,7 @@ pub struct HttpWallet {
 impl HttpWallet {
     pub fn new(config: PeerConfig) -> Result<HttpWallet, InvalidPeerConfig> {
         Ok(HttpWallet {
-            client: PeerClient::new(config)?,
+            client: PeerClient::new("wallet", config)?,
         })
     }
 

@@ -5,6 +5,11 @@
 //!
 //! It travels with the task handling a request ([`scope`], [`current`]) rather than through
 //! every port's signature: the adapters that send it read it where they send.
+//!
+//! Where the service's spans are exported too (OpenTelemetry, installed by the binary at
+//! start through [`export_spans_with`]), the ids it propagates are the exported spans' own:
+//! the request's span continues the caller's trace, and a peer call carries the id of the
+//! span that records it, so that the peer's spans hang below that one in the trace.
 
 use std::fmt;
 use std::future::Future;
@@ -54,6 +59,21 @@ impl TraceContext {
             sampled: u8::from_str_radix(flags, 16).ok()? & 1 == 1,
         };
         (context.trace_id != 0 && context.span_id != 0).then_some(context)
+    }
+
+    /// The context of a span whose ids are known (an exported span's).
+    pub fn from_ids(trace_id: u128, span_id: u64, sampled: bool) -> Option<TraceContext> {
+        (trace_id != 0 && span_id != 0).then_some(TraceContext {
+            trace_id,
+            span_id,
+            sampled,
+        })
+    }
+
+    /// The trace's id as a number, the span's, and whether the trace is sampled: what an
+    /// exporter needs to continue it.
+    pub fn ids(&self) -> (u128, u64, bool) {
+        (self.trace_id, self.span_id, self.sampled)
     }
 
     /// A span of this trace below this one: what a call made under it carries.
@@ -146,6 +166,43 @@ pub fn current() -> Option<RequestTrace> {
 /// [`current`]'s trace context alone, read without copying the request's id.
 pub fn context() -> Option<TraceContext> {
     CURRENT.try_with(|trace| trace.context).ok()
+}
+
+/// The context an outgoing call recorded by `span` carries: the span's own when spans are
+/// exported, else a new span below the request's. `None` outside a request.
+pub fn outgoing(span: &tracing::Span) -> Option<TraceContext> {
+    exporter()
+        .and_then(|exporter| exporter.context_of(span))
+        .or_else(|| context().map(|context| context.child()))
+}
+
+/// What the service's spans are exported through (OpenTelemetry's tracing layer, in the
+/// binary): the bridge between its span ids and the contexts this module propagates.
+pub trait SpanExporter: Send + Sync {
+    /// Makes `span`, not yet entered, continue `parent` (a caller's trace) or start a
+    /// trace of its own; the context it then has, if the exporter records it.
+    fn begin(&self, span: &tracing::Span, parent: Option<TraceContext>) -> Option<TraceContext>;
+
+    /// `span`'s context, if the exporter records it.
+    fn context_of(&self, span: &tracing::Span) -> Option<TraceContext>;
+
+    /// Records, before `span` is entered, that it carries on work done under `cause`: the
+    /// relay's publication of events that requests wrote, each in its own trace.
+    fn link(&self, span: &tracing::Span, cause: TraceContext);
+}
+
+static EXPORTER: std::sync::OnceLock<Box<dyn SpanExporter>> = std::sync::OnceLock::new();
+
+/// Installs the process's span exporter; the first one stays (`Err` gives back a second).
+pub fn export_spans_with(
+    exporter: Box<dyn SpanExporter>,
+) -> Result<(), Box<dyn SpanExporter>> {
+    EXPORTER.set(exporter)
+}
+
+/// The process's span exporter, if spans are exported.
+pub fn exporter() -> Option<&'static dyn SpanExporter> {
+    EXPORTER.get().map(|exporter| &**exporter)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod pipeline;
 mod pool;
 mod rows;
 mod schema;
+mod statement_spans;
 mod store;
 mod story;
 mod unit_of_work;

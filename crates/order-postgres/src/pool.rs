@@ -9,6 +9,8 @@ use diesel_async::pooled_connection::{
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 
+use crate::statement_spans::StatementSpans;
+
 pub type PgPool = Pool<AsyncPgConnection>;
 
 /// How the service talks to PostgreSQL.
@@ -24,6 +26,9 @@ pub struct PoolConfig {
     pub lock_timeout: Duration,
     /// How long one statement may run.
     pub statement_timeout: Duration,
+    /// A span for each statement, below the span that sends it: on where spans are
+    /// exported, off (costing nothing) elsewhere.
+    pub trace_statements: bool,
 }
 
 impl PoolConfig {
@@ -34,6 +39,7 @@ impl PoolConfig {
             wait_timeout: Duration::from_secs(5),
             lock_timeout: Duration::from_secs(20),
             statement_timeout: Duration::from_secs(30),
+            trace_statements: false,
         }
     }
 }
@@ -64,6 +70,7 @@ pub fn build_pool(config: &PoolConfig) -> Result<PgPool, PoolBuildError> {
     // `is_broken`), and one found dead in use is dropped, with the pool's idle ones, by
     // the store's `read!` path, which then reads once more.
     manager_config.recycling_method = RecyclingMethod::Fast;
+    let trace_statements = config.trace_statements;
     manager_config.custom_setup = Box::new(move |url| {
         let session = session.clone();
         Box::pin(async move {
@@ -72,6 +79,9 @@ pub fn build_pool(config: &PoolConfig) -> Result<PgPool, PoolBuildError> {
                 .batch_execute(&session)
                 .await
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            if trace_statements {
+                connection.set_instrumentation(StatementSpans::default());
+            }
             Ok(connection)
         })
     });

@@ -20,6 +20,7 @@ impl OrderService {
     /// so that any number of workers can sweep at once without completing an order twice;
     /// the Wallet is then called with nothing locked, and a failing Wallet holds up only the
     /// order it failed on.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn complete_due(&self, limit: usize) -> Result<AutoCompletion, AppError> {
         let mut sweep = AutoCompletion::default();
         while sweep.completed.len() + sweep.failed.len() < limit {

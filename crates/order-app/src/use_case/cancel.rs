@@ -6,6 +6,7 @@ use crate::{AppError, Caller, OrderService};
 impl OrderService {
     /// PENDING_PAYMENT → CANCELLED by a service, for example an auction whose winner never
     /// paid.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn cancel(
         &self,
         caller: Caller,
@@ -30,6 +31,7 @@ impl OrderService {
     /// PENDING_PAYMENT or PAID order whose dispute is not open. A paid order's whole escrow
     /// goes back to the buyer first, through the money driver: a refund is made once,
     /// however often it is asked.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn cancel_by_user(
         &self,
         caller: Caller,

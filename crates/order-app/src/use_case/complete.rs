@@ -8,6 +8,7 @@ impl OrderService {
     /// Recorded before the Wallet is called, the release makes a dispute racing with the
     /// confirmation refused (`operation_in_progress`) instead of disputing an order whose
     /// money is on its way to the seller.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn complete(&self, caller: Caller, order_id: OrderId) -> Result<Order, AppError> {
         let resume_after = self.settings.resume_after;
         let settled = self

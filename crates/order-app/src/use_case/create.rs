@@ -19,6 +19,7 @@ pub struct AuctionWin {
 impl OrderService {
     /// Creates the order of an auction's winner, PENDING_PAYMENT. A retry with the same
     /// content answers the existing order and raises nothing; other content conflicts.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_auction_order(
         &self,
         caller: Caller,

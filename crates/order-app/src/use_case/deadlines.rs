@@ -28,6 +28,7 @@ impl OrderService {
     /// unanswered disputes escalated. Rows are claimed with `SKIP LOCKED`, so any number of
     /// replicas may sweep at once and each effect happens once. (A Buy It Now cut by a
     /// Wallet outage is resumed by the intent worker, as the buyer's retry would.)
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enforce_deadlines(&self, batch: usize) -> Result<DeadlineSweep, AppError> {
         Ok(DeadlineSweep {
             payments_expired: self

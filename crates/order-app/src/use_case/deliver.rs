@@ -5,6 +5,7 @@ use crate::{AppError, Caller, OrderService};
 
 impl OrderService {
     /// SHIPPED → DELIVERED, on the carrier's confirmation relayed by a service.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_delivered(
         &self,
         caller: Caller,

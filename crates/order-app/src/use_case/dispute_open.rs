@@ -8,6 +8,7 @@ use crate::{AppError, Caller, OrderService};
 impl OrderService {
     /// PAID/SHIPPED/DELIVERED → DISPUTED, by the buyer or the seller, opening the
     /// order's one dispute.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_dispute(
         &self,
         caller: Caller,

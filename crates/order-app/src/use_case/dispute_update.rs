@@ -12,6 +12,7 @@ impl OrderService {
     /// update that moves no money is stored at once. A resolution that does is recorded as
     /// the order's escrow intent and carried out with nothing locked (the money driver); if the
     /// Wallet fails, the answer is 503 and neither order nor dispute shows a change.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_dispute(
         &self,
         caller: Caller,

@@ -8,6 +8,7 @@ impl OrderService {
     /// EVIDENCE; the first evidence of the party that did not open it is its answer.
     /// Raises `dispute.evidence_added`, numbered in the order's sequence, so the order is
     /// locked first, as every use case locks it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_evidence(
         &self,
         caller: Caller,

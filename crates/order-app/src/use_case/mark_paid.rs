@@ -5,6 +5,7 @@ use crate::{AppError, Caller, OrderService};
 impl OrderService {
     /// PENDING_PAYMENT → PAID once the Wallet holds the escrow. The same escrow again
     /// answers the order unchanged, with no second event; another escrow conflicts.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_paid(
         &self,
         caller: Caller,

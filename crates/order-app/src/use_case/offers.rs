@@ -9,6 +9,7 @@ use crate::{AppError, Caller, OrderService};
 impl OrderService {
     /// The order's seller offers the buyer `refund_amount` while the dispute is OPEN,
     /// EVIDENCE or REVIEW; a pending offer is withdrawn. Raises `dispute.offer_made`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn make_offer(
         &self,
         caller: Caller,
@@ -35,6 +36,7 @@ impl OrderService {
     /// The order's buyer accepts the pending offer `offer_id`: the dispute is resolved as an
     /// admin's PARTIAL_REFUND (REFUND_BUYER for the whole total) would, the buyer as the one
     /// who decided, once the Wallet has refunded.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn accept_offer(
         &self,
         caller: Caller,
@@ -58,6 +60,7 @@ impl OrderService {
 
     /// The order's buyer declines the pending offer `offer_id`. Raises
     /// `dispute.offer_declined`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn decline_offer(
         &self,
         caller: Caller,

@@ -31,6 +31,7 @@ impl Caller {
 impl OrderService {
     /// PAID/SHIPPED/DELIVERED → REFUNDED by its seller or an admin: the whole escrow goes
     /// back to the buyer (Wallet key `order-{id}-refund`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refund(
         &self,
         caller: Caller,
@@ -49,6 +50,7 @@ impl OrderService {
 
     /// SHIPPED/DELIVERED → COMPLETED by an admin: the escrow is released as a completion
     /// would release it (the order's one release key, `order-{id}-release`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn release(
         &self,
         caller: Caller,
@@ -67,6 +69,7 @@ impl OrderService {
 
     /// SHIPPED/DELIVERED → COMPLETED by an admin: `refund_amount` back to the buyer, the rest
     /// to the seller less the fee (Wallet key `order-{id}-settle`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn settle(
         &self,
         caller: Caller,
@@ -93,6 +96,7 @@ impl OrderService {
 
     /// An admin moves the running deadline of an order later: `ship_by` while PAID,
     /// `auto_complete_at` while SHIPPED or DELIVERED. Raises `order.deadline_extended`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn extend(
         &self,
         caller: Caller,

@@ -48,6 +48,7 @@ impl OrderService {
     /// and every stored event document and history entry of it — and announces it with
     /// `order.personal_data_erased`, all in one unit of work. Amounts, statuses, times,
     /// settlements and every event's place in the history and the replay feed are kept.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn erase_personal_data(&self, id: OrderId) -> Result<ErasureOutcome, AppError> {
         let now = self.ports.clock.now();
         let mut uow = self.begin().await?;
@@ -66,6 +67,7 @@ impl OrderService {
     /// before ends were recorded, then erases up to `limit` orders whose erasure a party
     /// asked for and up to `limit` whose `retention` has passed since they ended. Replicas
     /// running it at once erase different orders.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn erase_due(
         &self,
         retention: TimeDelta,
@@ -91,6 +93,7 @@ impl OrderService {
     /// seller) are erased now, and every other order of theirs is marked, durably, to be
     /// erased as soon as it ends (by [`OrderService::erase_due`]). Asking again changes
     /// nothing more.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn erase_user(&self, user: UserId) -> Result<UserErasureOutcome, AppError> {
         let mut uow = self.begin().await?;
         uow.request_erasure(user, self.ports.clock.now()).await?;

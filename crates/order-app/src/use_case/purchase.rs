@@ -30,6 +30,7 @@ impl OrderService {
     /// order stays PENDING_PAYMENT with its payment recorded, and the buyer's retry (or the
     /// intent worker) resumes it: the hold's idempotency key comes from the order, so the
     /// buyer is never charged twice. A second buyer of the same listing gets a conflict.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purchase(&self, caller: Caller, purchase: Purchase) -> Result<Placed, AppError> {
         let buyer_id = match (caller, purchase.buyer_id) {
             (Caller::User { id, .. }, Some(other)) if other != id => {

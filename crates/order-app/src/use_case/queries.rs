@@ -21,6 +21,7 @@ pub struct OrderListRequest {
 impl OrderService {
     /// One order, for its buyer, its seller, admins and services; anyone else is told it
     /// does not exist.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn order(&self, caller: Caller, id: OrderId) -> Result<Order, AppError> {
         let order = self
             .ports
@@ -33,6 +34,7 @@ impl OrderService {
     }
 
     /// The orders the caller is party to (all orders for admins and services).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_orders(
         &self,
         caller: Caller,
@@ -51,6 +53,7 @@ impl OrderService {
     }
 
     /// One dispute, for admins and the order's parties.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn dispute(&self, caller: Caller, id: DisputeId) -> Result<Dispute, AppError> {
         let dispute = self
             .ports
@@ -63,6 +66,7 @@ impl OrderService {
     }
 
     /// Every dispute, for admins.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_disputes(
         &self,
         caller: Caller,

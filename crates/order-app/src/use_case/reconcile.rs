@@ -117,6 +117,7 @@ impl OrderService {
     /// A difference is looked at twice: if the order changed while its escrow was being read
     /// (a payout finishing between the two reads), it is compared again as it is now, so
     /// that only what persists is reported.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reconcile(
         &self,
         scope: EscrowScope,

@@ -25,6 +25,7 @@ impl OrderService {
     ///
     /// Each claimed intent is leased for `resume_after`, so that other replicas' workers
     /// leave it alone meanwhile; nothing stays locked while the Wallet is called.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn resume_intents(&self, limit: usize) -> Result<IntentSweep, AppError> {
         let now = self.ports.clock.now();
         let claimed = self

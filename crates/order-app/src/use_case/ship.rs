@@ -5,6 +5,7 @@ use crate::{AppError, Caller, OrderService};
 
 impl OrderService {
     /// PAID → SHIPPED, by the order's seller.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ship(
         &self,
         caller: Caller,

@@ -10,6 +10,7 @@ const FEED_SEQUENCER_BATCH: usize = 1000;
 impl OrderService {
     /// Rows `offset..offset + limit` of the order's history, oldest first: who did what,
     /// and what it changed. Its buyer, its seller and admins see it; anyone else gets 404.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn history(
         &self,
         caller: Caller,
@@ -30,6 +31,7 @@ impl OrderService {
     /// Up to `limit` events of the replay feed after position `after`, for services: every
     /// event of every order, once, each order's in its sequence. Committed events get their
     /// positions first, so the feed is current even where no worker runs.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn feed(
         &self,
         caller: Caller,
@@ -45,7 +47,8 @@ impl OrderService {
     }
 
     /// One step of the feed's sequencer, for the relay worker: positions for the events
-    /// committed since the last step.
+    /// committed since the last step. No span of its own: a step every relay poll would
+    /// bury the traces worth reading.
     pub async fn position_feed(&self) -> Result<usize, AppError> {
         Ok(self
             .ports

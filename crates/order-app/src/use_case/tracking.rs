@@ -28,6 +28,7 @@ impl OrderService {
     /// The orders are locked before the update is recorded: a second replica given the
     /// same update waits for the first to commit, then finds it recorded. The update is
     /// recorded, and the orders changed, in one unit of work: all of it or none.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn receive_tracking_update(
         &self,
         update: TrackingUpdate,
@@ -61,6 +62,7 @@ impl OrderService {
 
     /// Forgets the ids of carriers' updates applied more than 30 days ago (far longer than
     /// any carrier retries a delivery); how many it forgot.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn forget_old_carrier_events(&self) -> Result<u64, AppError> {
         let before = self.ports.clock.now() - CARRIER_EVENTS_KEPT;
         Ok(self.ports.store.forget_carrier_events(before).await?)
