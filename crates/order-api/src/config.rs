@@ -653,7 +653,10 @@ mod tests {
 
     #[test]
     fn spans_are_exported_only_where_an_otlp_endpoint_is_set() {
-        assert_eq!(config(&[("DATABASE_URL", "postgres://x/y")]).unwrap().otlp, None);
+        assert_eq!(
+            config(&[("DATABASE_URL", "postgres://x/y")]).unwrap().otlp,
+            None
+        );
         let exporting = config(&[
             ("DATABASE_URL", "postgres://x/y"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),

@@ -27,8 +27,8 @@ pub mod reconcile;
 pub mod reply;
 pub mod representation;
 mod routes;
-pub mod state;
 mod span_export;
+pub mod state;
 pub mod telemetry;
 pub mod workers;
 

@@ -53,8 +53,8 @@ where
         .timeout(EXPORT_TIMEOUT)
         .build()
         .map_err(|error| SpanExportError(error.to_string()))?;
-    let runtime =
-        tokio::runtime::Handle::try_current().map_err(|error| SpanExportError(error.to_string()))?;
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|error| SpanExportError(error.to_string()))?;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_http_client(OnTokio { http, runtime })

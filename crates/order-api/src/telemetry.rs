@@ -8,16 +8,16 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use order_ports::trace::{RequestTrace, TraceContext};
 use tracing::Instrument;
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, OtlpSettings};
-use crate::span_export::SpanExportError;
 use crate::metrics::{method_label, RequestLabels, RouteLabels, UNMATCHED};
+use crate::span_export::SpanExportError;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -76,9 +76,8 @@ pub fn init(format: LogFormat, otlp: Option<&OtlpSettings>) -> Result<Telemetry,
     // The bridge only where this process's subscriber exports: a second `init` (tests)
     // leaves the first in place.
     if installed && spans.is_some() {
-        let _ = order_ports::trace::export_spans_with(Box::new(
-            crate::span_export::OpenTelemetryIds,
-        ));
+        let _ =
+            order_ports::trace::export_spans_with(Box::new(crate::span_export::OpenTelemetryIds));
     }
     Ok(Telemetry { spans })
 }

@@ -127,16 +127,19 @@ async fn a_purchase_is_one_exported_trace_from_the_caller_to_the_peers_and_its_e
 
     // The event's publication, and every span of it, arrive within a few batches.
     let mut spans = Vec::new();
-    wait_until("the purchase's spans and its event's publication", async || {
-        spans = exported_spans(&collector).await;
-        let published = spans.iter().any(|s| {
-            s["name"] == "relay publish"
-                && s["links"]
-                    .as_array()
-                    .is_some_and(|links| links.iter().any(|l| l["traceId"] == CALLER_TRACE))
-        });
-        published && spans.iter().any(|s| calls_peer(s, "wallet"))
-    })
+    wait_until(
+        "the purchase's spans and its event's publication",
+        async || {
+            spans = exported_spans(&collector).await;
+            let published = spans.iter().any(|s| {
+                s["name"] == "relay publish"
+                    && s["links"]
+                        .as_array()
+                        .is_some_and(|links| links.iter().any(|l| l["traceId"] == CALLER_TRACE))
+            });
+            published && spans.iter().any(|s| calls_peer(s, "wallet"))
+        },
+    )
     .await;
 
     let trace: Vec<&Value> = spans
@@ -248,12 +251,18 @@ async fn a_purchase_is_one_exported_trace_from_the_caller_to_the_peers_and_its_e
             .is_some_and(|name| name.contains("/readyz"))),
         "the readiness probe's requests stay out of the traces"
     );
-    let ids: HashSet<&str> = spans.iter().map(|s| s["spanId"].as_str().unwrap()).collect();
+    let ids: HashSet<&str> = spans
+        .iter()
+        .map(|s| s["spanId"].as_str().unwrap())
+        .collect();
     for statement in spans
         .iter()
         .filter(|s| attribute(s, "db.system.name") == "postgresql")
     {
         let parent = statement["parentSpanId"].as_str().unwrap_or_default();
-        assert!(ids.contains(parent), "a statement of its own: {statement:#}");
+        assert!(
+            ids.contains(parent),
+            "a statement of its own: {statement:#}"
+        );
     }
 }

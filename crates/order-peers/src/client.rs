@@ -153,7 +153,9 @@ impl PeerClient {
                 status,
                 body: body.to_vec(),
             }),
-            Err(error) => Err(format!("{method} {url}: reading the answer failed: {error}")),
+            Err(error) => Err(format!(
+                "{method} {url}: reading the answer failed: {error}"
+            )),
         }
     }
 

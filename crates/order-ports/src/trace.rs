@@ -194,9 +194,7 @@ pub trait SpanExporter: Send + Sync {
 static EXPORTER: std::sync::OnceLock<Box<dyn SpanExporter>> = std::sync::OnceLock::new();
 
 /// Installs the process's span exporter; the first one stays (`Err` gives back a second).
-pub fn export_spans_with(
-    exporter: Box<dyn SpanExporter>,
-) -> Result<(), Box<dyn SpanExporter>> {
+pub fn export_spans_with(exporter: Box<dyn SpanExporter>) -> Result<(), Box<dyn SpanExporter>> {
     EXPORTER.set(exporter)
 }
 
