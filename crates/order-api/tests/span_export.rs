@@ -266,3 +266,47 @@ async fn a_purchase_is_one_exported_trace_from_the_caller_to_the_peers_and_its_e
         );
     }
 }
+
+#[tokio::test]
+async fn requests_are_served_while_the_collector_cannot_be_reached() {
+    let app = TestApp::spawn(seed(1, "1000.00")).await;
+    // A port nothing listens on: every export fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let service = app
+        .spawn_binary(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ])
+        .await;
+    let client = reqwest::Client::new();
+    let purchase = client
+        .post(format!(
+            "{}/api/v1/orders/{}/purchase/",
+            service.url,
+            listing(1)
+        ))
+        .bearer_auth(token(Cast::buyer(), false))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(purchase.status(), 201);
+    let order: Value = purchase.json().await.unwrap();
+    // Exports keep failing meanwhile; reads are answered all the same.
+    for _ in 0..20 {
+        let read = client
+            .get(format!(
+                "{}/api/v1/orders/{}/",
+                service.url,
+                order["id"].as_str().unwrap()
+            ))
+            .bearer_auth(token(Cast::buyer(), false))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
