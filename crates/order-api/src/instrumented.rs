@@ -18,8 +18,8 @@ use order_ports::store::{
 };
 use order_ports::{
     FeedEvent, HistoryEntry, HoldEscrow, IntentStats, ListingError, Listings, OrderStore,
-    RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, StoredDocument, UnitOfWork, Wallet,
-    WalletError,
+    RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, StoredDocument, SweepClaim, UnitOfWork,
+    Wallet, WalletError,
 };
 
 use crate::metrics::{Metrics, PeerLabels, TransitionLabels};
@@ -241,20 +241,16 @@ impl UnitOfWork for MeasuredUnitOfWork {
     async fn claim_due_orders(
         &mut self,
         sweep: Sweep,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<OrderId>,
+        claim: SweepClaim<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
-        self.inner.claim_due_orders(sweep, now, limit, skip).await
+        self.inner.claim_due_orders(sweep, claim).await
     }
 
     async fn claim_unanswered_disputes(
         &mut self,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<DisputeId>,
+        claim: SweepClaim<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
-        self.inner.claim_unanswered_disputes(now, limit, skip).await
+        self.inner.claim_unanswered_disputes(claim).await
     }
 
     async fn lock_orders_by_parcel(

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::personal::ErasureDue;
 use order_domain::{Dispute, DisputeId, EventId, ListingId, Order, OrderId, OrderStatus, UserId};
-use order_ports::{RecordedEvent, StoreError, StoredDocument, UnitOfWork};
+use order_ports::{RecordedEvent, StoreError, StoredDocument, SweepClaim, UnitOfWork};
 
 use crate::locks::{Held, Key};
 use crate::state::{with_dispute, OutboxRow, State, StoredOrder};
@@ -210,10 +210,9 @@ impl UnitOfWork for MemoryUnitOfWork {
     async fn claim_due_orders(
         &mut self,
         sweep: Sweep,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<OrderId>,
+        claim: SweepClaim<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
+        let SweepClaim { now, limit, skip } = claim;
         let due = |order: &Order| order.is_due(sweep, now) && !skip.contains(&order.id);
         let candidates = self.candidates(due, |order| sweep.deadline(order))?;
         self.claim(candidates, limit, due)
@@ -221,10 +220,9 @@ impl UnitOfWork for MemoryUnitOfWork {
 
     async fn claim_unanswered_disputes(
         &mut self,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<DisputeId>,
+        claim: SweepClaim<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
+        let SweepClaim { now, limit, skip } = claim;
         let unanswered =
             |dispute: &Dispute| dispute.is_unanswered(now) && !skip.contains(&dispute.id);
         let mut candidates: Vec<_> = self

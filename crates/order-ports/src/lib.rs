@@ -20,8 +20,8 @@ pub use outbox::{
     RecordedEvent, StoryLine,
 };
 pub use store::{
-    FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, StoredDocument, UnitOfWork,
-    UserErasure,
+    FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, StoredDocument, SweepClaim,
+    UnitOfWork, UserErasure,
 };
 pub use system::{Clock, IdSource, SystemClock, UuidV7Ids};
 pub use wallet::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};

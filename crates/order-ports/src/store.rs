@@ -35,6 +35,21 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// What a sweep claims: the rows due at `now`, `limit` at most, none of `skip` (those the
+/// sweep has already left alone).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweepClaim<Id> {
+    pub now: DateTime<Utc>,
+    pub limit: usize,
+    pub skip: Vec<Id>,
+}
+
+impl<Id> SweepClaim<Id> {
+    pub fn new(now: DateTime<Utc>, limit: usize, skip: Vec<Id>) -> SweepClaim<Id> {
+        SweepClaim { now, limit, skip }
+    }
+}
+
 /// One database transaction. Dropping it without [`UnitOfWork::commit`] rolls it back.
 ///
 /// A store may hold back the writes to rows this unit of work holds (locked, claimed or
@@ -52,26 +67,22 @@ pub trait UnitOfWork: Send {
         listing_id: ListingId,
     ) -> Result<Option<Order>, StoreError>;
 
-    /// Locks and returns up to `limit` orders due for `sweep` at `now` — exactly those
-    /// [`Order::is_due`] calls due — that no other unit of work has locked and that are not
-    /// in `skip`, the longest overdue first. Workers calling this at once each get
-    /// different orders.
+    /// Locks and returns up to `claim.limit` orders due for `sweep` at `claim.now` —
+    /// exactly those [`Order::is_due`] calls due — that no other unit of work has locked and
+    /// that are not in `claim.skip`, the longest overdue first. Workers calling this at once
+    /// each get different orders.
     async fn claim_due_orders(
         &mut self,
         sweep: Sweep,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<OrderId>,
+        claim: SweepClaim<OrderId>,
     ) -> Result<Vec<Order>, StoreError>;
 
-    /// Locks and returns up to `limit` OPEN or EVIDENCE disputes past `respond_by` at `now`,
-    /// each with its order, both locked; rows another unit of work holds, and the disputes
-    /// in `skip`, are left out.
+    /// Locks and returns up to `claim.limit` OPEN or EVIDENCE disputes past `respond_by` at
+    /// `claim.now`, each with its order, both locked; rows another unit of work holds, and
+    /// the disputes in `claim.skip`, are left out.
     async fn claim_unanswered_disputes(
         &mut self,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<DisputeId>,
+        claim: SweepClaim<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError>;
 
     /// The orders whose parcel is `parcel` — exactly those whose

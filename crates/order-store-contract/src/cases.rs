@@ -20,7 +20,7 @@ use order_ports::store::{
     EscrowLine, EscrowScope, OrderQuery, Page, PageRequest, Position, SortOrder, UserErasure,
     Visibility,
 };
-use order_ports::{OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine};
+use order_ports::{OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine, SweepClaim};
 use uuid::Uuid;
 
 /// `order` as the `n`th of its kind: its own id, listing and creation time (`n` minutes
@@ -281,7 +281,7 @@ pub async fn a_claim_skips_rows_another_unit_of_work_holds<S: OrderStore>(store:
     holding.lock_order(a.id).await.unwrap();
     let mut worker = store.begin().await.unwrap();
     let claimed = worker
-        .claim_due_orders(Sweep::DueCompletion, due, 1, vec![])
+        .claim_due_orders(Sweep::DueCompletion, SweepClaim::new(due, 1, vec![]))
         .await
         .unwrap()
         .pop();
@@ -289,7 +289,7 @@ pub async fn a_claim_skips_rows_another_unit_of_work_holds<S: OrderStore>(store:
     let mut another = store.begin().await.unwrap();
     assert_eq!(
         another
-            .claim_due_orders(Sweep::DueCompletion, due, 1, vec![])
+            .claim_due_orders(Sweep::DueCompletion, SweepClaim::new(due, 1, vec![]))
             .await
             .unwrap()
             .pop(),
@@ -301,7 +301,7 @@ pub async fn a_claim_skips_rows_another_unit_of_work_holds<S: OrderStore>(store:
     let mut worker = store.begin().await.unwrap();
     assert_eq!(
         worker
-            .claim_due_orders(Sweep::DueCompletion, due, 1, vec![b.id])
+            .claim_due_orders(Sweep::DueCompletion, SweepClaim::new(due, 1, vec![b.id]))
             .await
             .unwrap()
             .pop(),
@@ -314,7 +314,7 @@ pub async fn a_claim_skips_rows_another_unit_of_work_holds<S: OrderStore>(store:
     let mut claimed = None;
     for _ in 0..250 {
         claimed = worker
-            .claim_due_orders(Sweep::DueCompletion, due, 1, vec![b.id])
+            .claim_due_orders(Sweep::DueCompletion, SweepClaim::new(due, 1, vec![b.id]))
             .await
             .unwrap()
             .pop();
@@ -347,7 +347,10 @@ pub async fn overdue_claims_take_exactly_the_orders_past_their_deadline<S: Order
         let store = store.clone();
         async move {
             let mut uow = store.begin().await.unwrap();
-            let claimed = uow.claim_due_orders(sweep, now, 10, skip).await.unwrap();
+            let claimed = uow
+                .claim_due_orders(sweep, SweepClaim::new(now, 10, skip))
+                .await
+                .unwrap();
             // Ended at once: a dropped unit of work lets go of its rows only once its
             // rollback has run in the background, and the next claim would skip them.
             uow.commit().await.unwrap();
@@ -443,7 +446,7 @@ pub async fn the_escalation_backlog_is_the_longest_unanswered_disputes_deadline<
         );
         let mut uow = store.begin().await.unwrap();
         let claimed = uow
-            .claim_unanswered_disputes(now, 10, vec![])
+            .claim_unanswered_disputes(SweepClaim::new(now, 10, vec![]))
             .await
             .unwrap();
         uow.commit().await.unwrap();

@@ -1,5 +1,6 @@
 use order_domain::order::Sweep;
 use order_domain::OrderId;
+use order_ports::SweepClaim;
 
 use crate::{AppError, OrderService};
 
@@ -27,7 +28,10 @@ impl OrderService {
             let now = self.ports.clock.now();
             let mut uow = self.begin().await?;
             let claimed = uow
-                .claim_due_orders(Sweep::DueCompletion, now, 1, sweep.failed.clone())
+                .claim_due_orders(
+                    Sweep::DueCompletion,
+                    SweepClaim::new(now, 1, sweep.failed.clone()),
+                )
                 .await?;
             let Some(order) = claimed.into_iter().next() else {
                 break;

@@ -1,5 +1,6 @@
 use order_domain::order::{Changed, Sweep};
 use order_domain::{Actor, DisputeId, DomainError, Order, OrderId};
+use order_ports::SweepClaim;
 
 use crate::{AppError, OrderService};
 
@@ -57,7 +58,7 @@ impl OrderService {
             let now = self.ports.clock.now();
             let mut uow = self.begin().await?;
             let due = uow
-                .claim_due_orders(sweep, now, batch, refused.clone())
+                .claim_due_orders(sweep, SweepClaim::new(now, batch, refused.clone()))
                 .await?;
             let mut changed_ids = Vec::with_capacity(due.len());
             for order in &due {
@@ -93,7 +94,7 @@ impl OrderService {
             let now = self.ports.clock.now();
             let mut uow = self.begin().await?;
             let due = uow
-                .claim_unanswered_disputes(now, batch, refused.clone())
+                .claim_unanswered_disputes(SweepClaim::new(now, batch, refused.clone()))
                 .await?;
             let mut escalated_ids = Vec::with_capacity(due.len());
             for (order, dispute) in &due {

@@ -11,7 +11,7 @@ use order_domain::order::Sweep;
 use order_domain::{Dispute, EventType, Order, OrderStatus};
 use order_ports::{
     MockListings, MockOrderStore, MockUnitOfWork, MockWallet, OutboxMessage, RecordedEvent,
-    StoreError,
+    StoreError, SweepClaim,
 };
 
 /// One write a unit of work was asked to make.
@@ -147,7 +147,7 @@ impl Found {
         let due = Mutex::new(VecDeque::from(self.due.clone()));
         let overdue = self.overdue.clone();
         uow.expect_claim_due_orders()
-            .returning(move |sweep, _, limit, skip| {
+            .returning(move |sweep, SweepClaim { limit, skip, .. }| {
                 if sweep == Sweep::DueCompletion {
                     let mut due = due.lock().unwrap();
                     let next = std::iter::from_fn(|| due.pop_front())
@@ -162,7 +162,7 @@ impl Found {
                     .collect())
             });
         uow.expect_claim_unanswered_disputes()
-            .returning(|_, _, _| Ok(Vec::new()));
+            .returning(|_| Ok(Vec::new()));
         let (p, conflicts) = (pending.clone(), self.insert_conflicts);
         uow.expect_insert_order().returning(move |order| {
             if conflicts {

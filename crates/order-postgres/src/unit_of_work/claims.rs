@@ -12,7 +12,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::{OrderSource, Sweep};
 use order_domain::{Dispute, DisputeId, Order, OrderId, OrderStatus};
-use order_ports::StoreError;
+use order_ports::{StoreError, SweepClaim};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -120,15 +120,13 @@ impl PgUnitOfWork {
     pub(super) async fn claim_due(
         &mut self,
         sweep: Sweep,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<OrderId>,
+        claim: SweepClaim<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
         self.flush().await?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let skip: Vec<Uuid> = skip.iter().map(|id| *id.as_uuid()).collect();
+        let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+        let skip: Vec<Uuid> = claim.skip.iter().map(|id| *id.as_uuid()).collect();
         let rows: Vec<(OrderRow, i64)> = orders::table
-            .filter(due(sweep, now))
+            .filter(due(sweep, claim.now))
             .filter(orders::id.ne_all(skip))
             .order(deadline(sweep).asc())
             .limit(limit)
@@ -163,18 +161,16 @@ impl PgUnitOfWork {
     /// `UnitOfWork::claim_unanswered_disputes`.
     pub(super) async fn claim_unanswered(
         &mut self,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<DisputeId>,
+        claim: SweepClaim<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
         self.flush().await?;
-        let skip: Vec<Uuid> = skip.iter().map(|id| *id.as_uuid()).collect();
+        let skip: Vec<Uuid> = claim.skip.iter().map(|id| *id.as_uuid()).collect();
         let rows: Vec<(DisputeRow, OrderRow, i64)> = disputes::table
             .inner_join(orders::table)
-            .filter(unanswered(now))
+            .filter(unanswered(claim.now))
             .filter(disputes::id.ne_all(skip))
             .order(disputes::respond_by.asc())
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .limit(i64::try_from(claim.limit).unwrap_or(i64::MAX))
             .for_update()
             .skip_locked()
             .select((

@@ -28,7 +28,7 @@ use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, Trans
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::personal::ErasureDue;
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus, UserId};
-use order_ports::{RecordedEvent, StoreError, StoredDocument, UnitOfWork};
+use order_ports::{RecordedEvent, StoreError, StoredDocument, SweepClaim, UnitOfWork};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -130,20 +130,16 @@ impl UnitOfWork for PgUnitOfWork {
     async fn claim_due_orders(
         &mut self,
         sweep: Sweep,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<OrderId>,
+        claim: SweepClaim<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
-        self.claim_due(sweep, now, limit, skip).await
+        self.claim_due(sweep, claim).await
     }
 
     async fn claim_unanswered_disputes(
         &mut self,
-        now: DateTime<Utc>,
-        limit: usize,
-        skip: Vec<DisputeId>,
+        claim: SweepClaim<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
-        self.claim_unanswered(now, limit, skip).await
+        self.claim_unanswered(claim).await
     }
 
     async fn lock_orders_by_parcel(
