@@ -78,8 +78,8 @@ impl Application {
     /// pool opens connections on first use.
     pub async fn build(config: &Config) -> Result<Application, StartError> {
         let setup = |e: &dyn std::fmt::Display| StartError::Setup(e.to_string());
-        // A span per statement only where spans are exported (installed by `telemetry`).
-        let trace_statements = order_ports::trace::exporter().is_some();
+        // A span per statement only where spans are exported.
+        let trace_statements = config.otlp.is_some();
         let mut pool_config = PoolConfig::new(config.database_url.clone());
         pool_config.max_size = config.db_pool_size;
         pool_config.trace_statements = trace_statements;

@@ -153,6 +153,11 @@ impl order_ports::trace::SpanExporter for OpenTelemetryIds {
     }
 }
 
+/// Renames an exported span already started, which `otel.name` can no longer do.
+pub(crate) fn rename(span: &tracing::Span, name: String) {
+    span.context().span().update_name(name);
+}
+
 /// A propagated context as OpenTelemetry's remote parent.
 fn span_context(context: TraceContext) -> SpanContext {
     let (trace_id, span_id, sampled) = context.ids();

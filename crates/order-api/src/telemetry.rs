@@ -74,8 +74,9 @@ pub fn init(format: LogFormat, otlp: Option<&OtlpSettings>) -> Result<Telemetry,
         .try_init()
         .is_ok();
     // The bridge only where this process's subscriber exports: a second `init` (tests)
-    // leaves the first in place.
-    if installed && spans.is_some() {
+    // leaves the first in place, and the provider it built is dropped, its thread with it.
+    let spans = spans.filter(|_| installed);
+    if spans.is_some() {
         let _ =
             order_ports::trace::export_spans_with(Box::new(crate::span_export::OpenTelemetryIds));
     }
@@ -184,11 +185,7 @@ pub async fn request_id(
     if exporter.is_some() {
         // Named for its route as the semantic conventions have it, once the route is
         // known, which is after the span started.
-        use opentelemetry::trace::TraceContextExt;
-        use tracing_opentelemetry::OpenTelemetrySpanExt;
-        span.context()
-            .span()
-            .update_name(format!("{method} {route}"));
+        crate::span_export::rename(&span, format!("{method} {route}"));
     }
     span.in_scope(|| {
         tracing::info!(

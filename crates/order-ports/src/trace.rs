@@ -53,15 +53,15 @@ impl TraceContext {
         if !hex(trace, 32) || !hex(span, 16) || !hex(flags, 2) {
             return None;
         }
-        let context = TraceContext {
-            trace_id: u128::from_str_radix(trace, 16).ok()?,
-            span_id: u64::from_str_radix(span, 16).ok()?,
-            sampled: u8::from_str_radix(flags, 16).ok()? & 1 == 1,
-        };
-        (context.trace_id != 0 && context.span_id != 0).then_some(context)
+        TraceContext::from_ids(
+            u128::from_str_radix(trace, 16).ok()?,
+            u64::from_str_radix(span, 16).ok()?,
+            u8::from_str_radix(flags, 16).ok()? & 1 == 1,
+        )
     }
 
-    /// The context of a span whose ids are known (an exported span's).
+    /// The context of a span whose ids are known (an exported span's, a header's); all-zero
+    /// ids mean "none" and make none.
     pub fn from_ids(trace_id: u128, span_id: u64, sampled: bool) -> Option<TraceContext> {
         (trace_id != 0 && span_id != 0).then_some(TraceContext {
             trace_id,
