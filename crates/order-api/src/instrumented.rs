@@ -17,9 +17,9 @@ use order_ports::store::{
     DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, UserErasure,
 };
 use order_ports::{
-    FeedEvent, HistoryEntry, HoldEscrow, IntentStats, ListingError, Listings, OrderStore,
-    RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, StoredDocument, SweepClaim, UnitOfWork,
-    Wallet, WalletError,
+    FeedEvent, HistoryEntry, HoldEscrow, IntentLease, IntentStats, ListingError, Listings,
+    OrderStore, RecordedEvent, RefundEscrow, ReleaseEscrow, StoreError, StoredDocument, SweepClaim,
+    SweepClaims, UnitOfWork, Wallet, WalletError,
 };
 
 use crate::metrics::{Metrics, PeerLabels, TransitionLabels};
@@ -156,15 +156,8 @@ impl OrderStore for MeasuredStore {
         self.inner.list_disputes(query).await
     }
 
-    async fn claim_stale_intents(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Order>, StoreError> {
-        self.inner
-            .claim_stale_intents(now, lease_until, limit)
-            .await
+    async fn claim_stale_intents(&self, lease: IntentLease) -> Result<Vec<Order>, StoreError> {
+        self.inner.claim_stale_intents(lease).await
     }
 
     async fn intent_stats(&self) -> Result<IntentStats, StoreError> {
@@ -226,18 +219,7 @@ impl OrderStore for MeasuredStore {
 }
 
 #[async_trait]
-impl UnitOfWork for MeasuredUnitOfWork {
-    async fn lock_order(&mut self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.inner.lock_order(id).await
-    }
-
-    async fn lock_live_order_for_listing(
-        &mut self,
-        listing_id: ListingId,
-    ) -> Result<Option<Order>, StoreError> {
-        self.inner.lock_live_order_for_listing(listing_id).await
-    }
-
+impl SweepClaims for MeasuredUnitOfWork {
     async fn claim_due_orders(
         &mut self,
         sweep: Sweep,
@@ -251,6 +233,28 @@ impl UnitOfWork for MeasuredUnitOfWork {
         claim: SweepClaim<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
         self.inner.claim_unanswered_disputes(claim).await
+    }
+
+    async fn claim_erasable_orders(
+        &mut self,
+        due: ErasureDue,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.inner.claim_erasable_orders(due, limit).await
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for MeasuredUnitOfWork {
+    async fn lock_order(&mut self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.inner.lock_order(id).await
+    }
+
+    async fn lock_live_order_for_listing(
+        &mut self,
+        listing_id: ListingId,
+    ) -> Result<Option<Order>, StoreError> {
+        self.inner.lock_live_order_for_listing(listing_id).await
     }
 
     async fn lock_orders_by_parcel(
@@ -323,14 +327,6 @@ impl UnitOfWork for MeasuredUnitOfWork {
 
     async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
         self.inner.replace_document(document).await
-    }
-
-    async fn claim_erasable_orders(
-        &mut self,
-        due: ErasureDue,
-        limit: usize,
-    ) -> Result<Vec<Order>, StoreError> {
-        self.inner.claim_erasable_orders(due, limit).await
     }
 
     async fn request_erasure(

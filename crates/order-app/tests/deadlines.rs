@@ -3,8 +3,9 @@
 mod support;
 
 use order_domain::fixtures::*;
+use order_domain::order::Sweep;
 use order_domain::OrderStatus;
-use support::scripted::{Found, ScriptedWorld};
+use support::{Found, World};
 
 #[tokio::test]
 async fn an_order_the_domain_refuses_is_left_alone_and_the_rest_of_its_batch_goes_on() {
@@ -12,20 +13,16 @@ async fn an_order_the_domain_refuses_is_left_alone_and_the_rest_of_its_batch_goe
     // auction, the domain refuses to expire it.
     let refused = buy_now_placed();
     let due = placed();
-    // Scripted: an honest store claims no row its domain refuses.
-    let (service, journal) = ScriptedWorld::new()
-        .then_finds(Found {
-            overdue: vec![refused.clone(), due.clone()],
-            ..Found::default()
-        })
-        // The next batch skips the refused order: nothing is left.
-        .then_finds(Found {
-            overdue: vec![refused.clone()],
-            ..Found::default()
-        })
-        .then_finds(Found::nothing())
-        .then_finds(Found::nothing())
-        .service();
+    let world = World::new().then_finds(Found {
+        due: vec![refused.clone(), due.clone()],
+        ..Found::default()
+    });
+    // Staged: an honest store claims no row its domain refuses.
+    world
+        .store
+        .misclaim(Sweep::UnpaidAuction, refused.id)
+        .unwrap();
+    let (service, journal) = world.service();
 
     let sweep = service.enforce_deadlines(2).await.unwrap();
 

@@ -7,7 +7,8 @@ use order_app::{AppError, AuctionWin, Caller};
 use order_domain::fixtures::*;
 use order_domain::order::ShippingAddress;
 use order_domain::{DomainError, EscrowId, EventType, OrderStatus};
-use support::{scripted, Found, World};
+use order_memory::Moment;
+use support::{Found, World};
 use uuid::Uuid;
 
 fn win() -> AuctionWin {
@@ -76,26 +77,21 @@ async fn a_create_with_other_content_for_the_same_listing_conflicts() {
 
 #[tokio::test]
 async fn a_create_that_loses_an_insert_race_to_its_twin_answers_the_twin() {
-    // Scripted: the insert loses the race, and the second look finds the twin.
-    let lost = scripted::Found {
-        insert_conflicts: true,
-        ..scripted::Found::default()
-    };
-    let twin = scripted::Found {
-        live: Some(placed()),
-        ..scripted::Found::default()
-    };
-    let (service, journal) = scripted::ScriptedWorld::new()
-        .then_finds(lost)
-        .then_finds(twin)
-        .service();
+    // Staged: the twin commits between this request's first look and its insert.
+    let world = World::new();
+    world
+        .store
+        .stage_write(Moment::BeforeOrderInsert, placed())
+        .unwrap();
+    let (service, journal) = world.service();
     let placed_order = service
         .create_auction_order(Caller::Service, win())
         .await
         .unwrap();
     assert!(!placed_order.created);
     assert_eq!(placed_order.order, placed());
-    assert!(journal.is_empty());
+    assert_eq!(journal.orders(), [placed()], "only the twin is stored");
+    assert!(journal.events().is_empty());
 }
 
 #[tokio::test]

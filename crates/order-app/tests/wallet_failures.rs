@@ -10,8 +10,9 @@ use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{NewOrder, ShippingAddress};
 use order_domain::{EscrowId, EventType, Order, OrderId, OrderStatus};
+use order_memory::Moment;
 use order_ports::{HoldEscrow, ReleaseEscrow, WalletError};
-use support::{scripted, Found, World};
+use support::{Found, World};
 use uuid::Uuid;
 
 fn unavailable() -> WalletError {
@@ -448,15 +449,15 @@ async fn an_intent_whose_resume_time_moved_meanwhile_is_still_applied_once() {
     // The requester let go of it after the worker claimed it: only `resume_at` differs.
     let let_go = recorded.let_go_of_intent(t0() + chrono::TimeDelta::seconds(1));
     assert_ne!(let_go.escrow_intent, recorded.escrow_intent);
-    // Scripted: the claim hands over the version it leased, the store holds the later one.
-    let mut world = scripted::ScriptedWorld::new();
-    let claimed = recorded.clone();
+    // Staged: the claim hands over the version it leased, then the requester's let-go
+    // commits.
+    let mut world = World::new().then_finds(Found::order(recorded));
     world
         .store
-        .expect_claim_stale_intents()
-        .returning(move |_, _, _| Ok(vec![claimed.clone()]));
+        .stage_write(Moment::AfterIntentClaim, let_go)
+        .unwrap();
     world.wallet.expect_release_escrow().returning(|_| Ok(()));
-    let (service, journal) = world.then_finds(scripted::Found::order(let_go)).service();
+    let (service, journal) = world.service();
     let sweep = service.resume_intents(10).await.unwrap();
     assert_eq!(sweep.applied, vec![shipped().id]);
     let stored: Vec<_> = journal

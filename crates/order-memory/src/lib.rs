@@ -12,6 +12,7 @@ mod erasure;
 mod escrows;
 mod lists;
 mod locks;
+mod races;
 mod state;
 mod unit_of_work;
 
@@ -26,12 +27,16 @@ use order_ports::store::{
     DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, UserErasure,
 };
 use order_ports::{
-    FeedEvent, HistoryEntry, IntentStats, OrderStore, RecordedEvent, StoreError, UnitOfWork,
+    FeedEvent, HistoryEntry, IntentLease, IntentStats, OrderStore, RecordedEvent, StoreError,
+    UnitOfWork,
 };
 
 use crate::locks::{Key, Locks};
+use crate::races::Races;
 use crate::state::{State, StoredOrder};
 use crate::unit_of_work::MemoryUnitOfWork;
+
+pub use crate::races::Moment;
 
 /// The store. Clones share the same rows.
 #[derive(Clone, Default)]
@@ -45,6 +50,8 @@ struct Shared {
     state: Mutex<State>,
     /// Row locks, held by units of work across awaits until they end.
     locks: Locks,
+    /// What tests staged to happen inside store calls.
+    races: Mutex<Races>,
 }
 
 /// Every committed row, as a test reads them back.
@@ -102,6 +109,19 @@ impl Shared {
             .lock()
             .map_err(|_| StoreError::Internal("a unit of work panicked mid-commit".into()))
     }
+
+    fn races(&self) -> Result<MutexGuard<'_, Races>, StoreError> {
+        self.races
+            .lock()
+            .map_err(|_| StoreError::Internal("a test's staging panicked".into()))
+    }
+
+    /// Commits what a test staged for `moment`.
+    fn play(&self, moment: Moment) -> Result<(), StoreError> {
+        let mut races = self.races()?;
+        races.play(moment, &mut *self.state()?);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -126,12 +146,8 @@ impl OrderStore for MemoryStore {
         Ok(self.state()?.list_disputes(&query))
     }
 
-    async fn claim_stale_intents(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Order>, StoreError> {
+    async fn claim_stale_intents(&self, lease: IntentLease) -> Result<Vec<Order>, StoreError> {
+        let IntentLease { now, until, limit } = lease;
         // Rows a unit of work holds are passed over, as `SKIP LOCKED` does; each claimed
         // row is leased and committed at once, its lock let go.
         let candidates = self.state()?.stale_intents(now);
@@ -144,10 +160,11 @@ impl OrderStore for MemoryStore {
                 continue;
             };
             let mut state = self.state()?;
-            if let Some(order) = state.lease_intent(id, now, lease_until) {
+            if let Some(order) = state.lease_intent(id, now, until) {
                 claimed.push(order);
             }
         }
+        self.shared.play(Moment::AfterIntentClaim)?;
         Ok(claimed)
     }
 

@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::personal::ErasureDue;
 use order_domain::{Dispute, DisputeId, EventId, ListingId, Order, OrderId, OrderStatus, UserId};
-use order_ports::{RecordedEvent, StoreError, StoredDocument, SweepClaim, UnitOfWork};
+use order_ports::{RecordedEvent, StoreError, StoredDocument, SweepClaim, SweepClaims, UnitOfWork};
 
 use crate::locks::{Held, Key};
+use crate::races::Moment;
 use crate::state::{with_dispute, OutboxRow, State, StoredOrder};
 use crate::Shared;
 
@@ -174,46 +175,18 @@ fn live_elsewhere<'a>(
 }
 
 #[async_trait]
-impl UnitOfWork for MemoryUnitOfWork {
-    async fn lock_order(&mut self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.hold(Key::Order(id)).await;
-        self.current_order(id)
-    }
-
-    async fn lock_live_order_for_listing(
-        &mut self,
-        listing_id: ListingId,
-    ) -> Result<Option<Order>, StoreError> {
-        // As `FOR UPDATE` does, the row is checked again once its lock is had: it may have
-        // been cancelled meanwhile.
-        loop {
-            let written = self
-                .orders
-                .values()
-                .find(|(order, _)| {
-                    order.listing_id == listing_id && order.status != OrderStatus::Cancelled
-                })
-                .map(|(order, _)| order.id);
-            let Some(id) = written.or(self.state()?.live_order_of(listing_id)) else {
-                return Ok(None);
-            };
-            self.hold(Key::Order(id)).await;
-            match self.current_order(id)? {
-                Some(order) if order.status != OrderStatus::Cancelled => return Ok(Some(order)),
-                _ => {
-                    self.held.remove(&Key::Order(id));
-                }
-            }
-        }
-    }
-
+impl SweepClaims for MemoryUnitOfWork {
     async fn claim_due_orders(
         &mut self,
         sweep: Sweep,
         claim: SweepClaim<OrderId>,
     ) -> Result<Vec<Order>, StoreError> {
         let SweepClaim { now, limit, skip } = claim;
-        let due = |order: &Order| order.is_due(sweep, now) && !skip.contains(&order.id);
+        let misclaimed = self.shared.races()?.misclaimed(sweep);
+        let due = |order: &Order| {
+            (order.is_due(sweep, now) || misclaimed.contains(&order.id))
+                && !skip.contains(&order.id)
+        };
         let candidates = self.candidates(due, |order| sweep.deadline(order))?;
         self.claim(candidates, limit, due)
     }
@@ -272,6 +245,54 @@ impl UnitOfWork for MemoryUnitOfWork {
             }
         }
         Ok(claimed)
+    }
+
+    async fn claim_erasable_orders(
+        &mut self,
+        due: ErasureDue,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        let erasable = |order: &Order| order.is_erasable(due);
+        let candidates = self.candidates(erasable, |order| match due {
+            ErasureDue::Requested => order.erasure_requested_at,
+            ErasureDue::RetentionPassed { .. } | ErasureDue::PartyIs(_) => order.ended_at,
+        })?;
+        self.claim(candidates, limit, erasable)
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for MemoryUnitOfWork {
+    async fn lock_order(&mut self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.hold(Key::Order(id)).await;
+        self.current_order(id)
+    }
+
+    async fn lock_live_order_for_listing(
+        &mut self,
+        listing_id: ListingId,
+    ) -> Result<Option<Order>, StoreError> {
+        // As `FOR UPDATE` does, the row is checked again once its lock is had: it may have
+        // been cancelled meanwhile.
+        loop {
+            let written = self
+                .orders
+                .values()
+                .find(|(order, _)| {
+                    order.listing_id == listing_id && order.status != OrderStatus::Cancelled
+                })
+                .map(|(order, _)| order.id);
+            let Some(id) = written.or(self.state()?.live_order_of(listing_id)) else {
+                return Ok(None);
+            };
+            self.hold(Key::Order(id)).await;
+            match self.current_order(id)? {
+                Some(order) if order.status != OrderStatus::Cancelled => return Ok(Some(order)),
+                _ => {
+                    self.held.remove(&Key::Order(id));
+                }
+            }
+        }
     }
 
     async fn lock_orders_by_parcel(
@@ -344,6 +365,7 @@ impl UnitOfWork for MemoryUnitOfWork {
     }
 
     async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError> {
+        self.shared.play(Moment::BeforeOrderInsert)?;
         {
             let state = self.state()?;
             if state.orders.contains_key(&order.id)
@@ -472,19 +494,6 @@ impl UnitOfWork for MemoryUnitOfWork {
     async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
         self.documents.insert(document.event_id, document.clone());
         Ok(())
-    }
-
-    async fn claim_erasable_orders(
-        &mut self,
-        due: ErasureDue,
-        limit: usize,
-    ) -> Result<Vec<Order>, StoreError> {
-        let erasable = |order: &Order| order.is_erasable(due);
-        let candidates = self.candidates(erasable, |order| match due {
-            ErasureDue::Requested => order.erasure_requested_at,
-            ErasureDue::RetentionPassed { .. } | ErasureDue::PartyIs(_) => order.ended_at,
-        })?;
-        self.claim(candidates, limit, erasable)
     }
 
     async fn request_erasure(

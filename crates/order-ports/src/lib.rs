@@ -2,7 +2,9 @@
 //!
 //! Each trait says what its adapter MUST do and which error it MUST return when, so that
 //! the use cases in `order-app` can rely on it without knowing PostgreSQL, reqwest or
-//! EventBridge. With the `mocks` feature, every trait gets a `mockall` mock for unit tests.
+//! EventBridge. With the `mocks` feature, the peers', the outbox's and the system's traits
+//! get a `mockall` mock for unit tests; the store's have an in-memory adapter instead
+//! (`order-memory`), held to the same contract as the PostgreSQL one.
 //!
 //! This crate holds no implementation of its own but the system clock, the id source and
 //! the trace context a request carries to the adapters (`trace`).
@@ -10,6 +12,7 @@
 pub mod listing;
 pub mod outbox;
 pub mod store;
+pub mod sweep;
 pub mod system;
 pub mod trace;
 pub mod wallet;
@@ -20,9 +23,10 @@ pub use outbox::{
     RecordedEvent, StoryLine,
 };
 pub use store::{
-    FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, StoredDocument, SweepClaim,
-    UnitOfWork, UserErasure,
+    FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, StoredDocument, UnitOfWork,
+    UserErasure,
 };
+pub use sweep::{IntentLease, SweepClaim, SweepClaims};
 pub use system::{Clock, IdSource, SystemClock, UuidV7Ids};
 pub use wallet::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
 
@@ -30,8 +34,6 @@ pub use wallet::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
 pub use listing::MockListings;
 #[cfg(feature = "mocks")]
 pub use outbox::{MockEventPublisher, MockOutbox, MockOutboxBatch};
-#[cfg(feature = "mocks")]
-pub use store::{MockOrderStore, MockUnitOfWork};
 #[cfg(feature = "mocks")]
 pub use system::{MockClock, MockIdSource};
 #[cfg(feature = "mocks")]

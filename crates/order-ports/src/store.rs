@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
-use order_domain::personal::ErasureDue;
 use order_domain::{
     Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, Settlement,
     UserId,
@@ -16,6 +15,7 @@ use order_domain::{
 use uuid::Uuid;
 
 use crate::outbox::{RecordedEvent, StoryLine};
+use crate::sweep::{IntentLease, SweepClaims};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -35,29 +35,16 @@ pub enum StoreError {
     Internal(String),
 }
 
-/// What a sweep claims: the rows due at `now`, `limit` at most, none of `skip` (those the
-/// sweep has already left alone).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SweepClaim<Id> {
-    pub now: DateTime<Utc>,
-    pub limit: usize,
-    pub skip: Vec<Id>,
-}
-
-impl<Id> SweepClaim<Id> {
-    pub fn new(now: DateTime<Utc>, limit: usize, skip: Vec<Id>) -> SweepClaim<Id> {
-        SweepClaim { now, limit, skip }
-    }
-}
-
 /// One database transaction. Dropping it without [`UnitOfWork::commit`] rolls it back.
 ///
 /// A store may hold back the writes to rows this unit of work holds (locked, claimed or
 /// inserted by it) and send them with a later call, at the latest with `commit`: an error
 /// a write MUST return (`Conflict`, `Stale`) may then come from that later call.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+///
+/// Its claims for the workers' sweeps are a port of their own, [`SweepClaims`]: they lock
+/// rows in this same transaction, which the sweep's writes rely on.
 #[async_trait]
-pub trait UnitOfWork: Send {
+pub trait UnitOfWork: SweepClaims {
     /// The order, locked until the unit of work ends; `None` if there is no such order.
     async fn lock_order(&mut self, id: OrderId) -> Result<Option<Order>, StoreError>;
 
@@ -66,24 +53,6 @@ pub trait UnitOfWork: Send {
         &mut self,
         listing_id: ListingId,
     ) -> Result<Option<Order>, StoreError>;
-
-    /// Locks and returns up to `claim.limit` orders due for `sweep` at `claim.now` —
-    /// exactly those [`Order::is_due`] calls due — that no other unit of work has locked and
-    /// that are not in `claim.skip`, the longest overdue first. Workers calling this at once
-    /// each get different orders.
-    async fn claim_due_orders(
-        &mut self,
-        sweep: Sweep,
-        claim: SweepClaim<OrderId>,
-    ) -> Result<Vec<Order>, StoreError>;
-
-    /// Locks and returns up to `claim.limit` OPEN or EVIDENCE disputes past `respond_by` at
-    /// `claim.now`, each with its order, both locked; rows another unit of work holds, and
-    /// the disputes in `claim.skip`, are left out.
-    async fn claim_unanswered_disputes(
-        &mut self,
-        claim: SweepClaim<DisputeId>,
-    ) -> Result<Vec<(Order, Dispute)>, StoreError>;
 
     /// The orders whose parcel is `parcel` — exactly those whose
     /// [`Order::followed_parcel`] is it: SHIPPED or DELIVERED — each locked, in id order
@@ -153,16 +122,6 @@ pub trait UnitOfWork: Send {
     /// Stores `document`'s payload and details over those of its event.
     async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError>;
 
-    /// Locks and returns up to `limit` orders due for erasure under `due` — exactly those
-    /// [`Order::is_erasable`] calls due — that no other unit of work has locked, the
-    /// longest ended first where the store knows when. Workers calling this at once each
-    /// get different orders.
-    async fn claim_erasable_orders(
-        &mut self,
-        due: ErasureDue,
-        limit: usize,
-    ) -> Result<Vec<Order>, StoreError>;
-
     /// Records at `now` that `user` asked for their personal data to be erased: every
     /// order of theirs (as buyer or seller) whose personal data is kept and whose
     /// `erasure_requested_at` is unset gets it set, so that it is erased once it has ended
@@ -178,7 +137,6 @@ pub trait UnitOfWork: Send {
 }
 
 /// The order and dispute store.
-#[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait OrderStore: Send + Sync {
     /// Starts a unit of work. MUST return [`StoreError::Unavailable`] when no connection
@@ -197,22 +155,18 @@ pub trait OrderStore: Send + Sync {
     /// One page of the disputes matching `query`.
     async fn list_disputes(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError>;
 
-    /// Up to `limit` orders whose escrow intent was due to be taken over at `now`, each
-    /// leased to the caller: its `resume_at` moves to `lease_until`, so that other workers
-    /// pass it over meanwhile. One statement, committed at once; nothing stays locked while
-    /// the caller calls the Wallet. Several workers calling this at once get different orders.
-    async fn claim_stale_intents(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Order>, StoreError>;
+    /// Up to `lease.limit` orders whose escrow intent was due to be taken over at
+    /// `lease.now`, each leased to the caller: its `resume_at` moves to `lease.until`, so
+    /// that other workers pass it over meanwhile. One statement, committed at once; nothing
+    /// stays locked while the caller calls the Wallet. Several workers calling this at once
+    /// get different orders.
+    async fn claim_stale_intents(&self, lease: IntentLease) -> Result<Vec<Order>, StoreError>;
 
     /// How many orders wait on the Wallet, and since when the oldest has.
     async fn intent_stats(&self) -> Result<IntentStats, StoreError>;
 
     /// The deadline of the longest overdue order due for `sweep` at `now` — of exactly those
-    /// [`Order::is_due`] calls due, as [`UnitOfWork::claim_due_orders`] would claim them
+    /// [`Order::is_due`] calls due, as [`SweepClaims::claim_due_orders`] would claim them
     /// first — or `None` when none is: how far behind its deadlines the sweep is. Locks
     /// nothing.
     async fn oldest_due(
@@ -222,7 +176,7 @@ pub trait OrderStore: Send + Sync {
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// The `respond_by` of the longest unanswered dispute at `now`, as
-    /// [`UnitOfWork::claim_unanswered_disputes`] would claim it first, or `None`. Locks
+    /// [`SweepClaims::claim_unanswered_disputes`] would claim it first, or `None`. Locks
     /// nothing.
     async fn oldest_unanswered_dispute(
         &self,

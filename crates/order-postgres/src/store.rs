@@ -12,7 +12,9 @@ use order_domain::{Dispute, DisputeId, Order, OrderId, UserId};
 use order_ports::store::{
     DisputeQuery, EscrowCursor, EscrowLines, EscrowScope, OrderQuery, Page, SortOrder, UserErasure,
 };
-use order_ports::{FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, UnitOfWork};
+use order_ports::{
+    FeedEvent, HistoryEntry, IntentLease, IntentStats, OrderStore, StoreError, UnitOfWork,
+};
 use uuid::Uuid;
 
 use crate::error::{connection_lost, pool_error, store_error};
@@ -279,12 +281,7 @@ impl OrderStore for PgStore {
         .transpose()
     }
 
-    async fn claim_stale_intents(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Order>, StoreError> {
+    async fn claim_stale_intents(&self, lease: IntentLease) -> Result<Vec<Order>, StoreError> {
         use diesel::sql_types::{BigInt, Timestamptz};
         let mut conn = self.connection().await?;
         // Diesel's builder has no `FOR UPDATE SKIP LOCKED` inside a subquery.
@@ -296,9 +293,9 @@ impl OrderStore for PgStore {
                           FOR UPDATE SKIP LOCKED) \
              RETURNING *",
         )
-        .bind::<Timestamptz, _>(lease_until)
-        .bind::<Timestamptz, _>(now)
-        .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind::<Timestamptz, _>(lease.until)
+        .bind::<Timestamptz, _>(lease.now)
+        .bind::<BigInt, _>(i64::try_from(lease.limit).unwrap_or(i64::MAX))
         .load(&mut conn)
         .await
         .map_err(store_error)?;

@@ -20,7 +20,9 @@ use order_ports::store::{
     EscrowLine, EscrowScope, OrderQuery, Page, PageRequest, Position, SortOrder, UserErasure,
     Visibility,
 };
-use order_ports::{OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine, SweepClaim};
+use order_ports::{
+    IntentLease, OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine, SweepClaim,
+};
 use uuid::Uuid;
 
 /// `order` as the `n`th of its kind: its own id, listing and creation time (`n` minutes
@@ -472,23 +474,26 @@ pub async fn stale_intents_are_leased_once<S: OrderStore>(store: Arc<S>) {
     let resume_at = movement.intent.resume_at;
 
     let early = store
-        .claim_stale_intents(resume_at - TimeDelta::seconds(1), later(6), 10)
+        .claim_stale_intents(IntentLease {
+            now: resume_at - TimeDelta::seconds(1),
+            until: later(6),
+            limit: 10,
+        })
         .await
         .unwrap();
     assert_eq!(early, vec![], "its requester still has it");
     let lease_until = resume_at + TimeDelta::minutes(1);
-    let claimed = store
-        .claim_stale_intents(resume_at, lease_until, 10)
-        .await
-        .unwrap();
+    let lease = IntentLease {
+        now: resume_at,
+        until: lease_until,
+        limit: 10,
+    };
+    let claimed = store.claim_stale_intents(lease).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let leased = claimed[0].escrow_intent.clone().unwrap();
     assert_eq!(leased.resume_at, lease_until);
     assert!(leased.is_same(&movement.intent));
-    let again = store
-        .claim_stale_intents(resume_at, lease_until, 10)
-        .await
-        .unwrap();
+    let again = store.claim_stale_intents(lease).await.unwrap();
     assert_eq!(again, vec![], "leased to the first worker");
     let stats = store.intent_stats().await.unwrap();
     assert_eq!((stats.pending, stats.oldest), (1, Some(requested)));

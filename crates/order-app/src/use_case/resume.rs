@@ -1,4 +1,5 @@
 use order_domain::OrderId;
+use order_ports::IntentLease;
 
 use crate::money::IntentOutcome;
 use crate::{AppError, OrderService};
@@ -28,11 +29,9 @@ impl OrderService {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn resume_intents(&self, limit: usize) -> Result<IntentSweep, AppError> {
         let now = self.ports.clock.now();
-        let claimed = self
-            .ports
-            .store
-            .claim_stale_intents(now, now + self.settings.resume_after, limit)
-            .await?;
+        let until = now + self.settings.resume_after;
+        let lease = IntentLease { now, until, limit };
+        let claimed = self.ports.store.claim_stale_intents(lease).await?;
         let mut sweep = IntentSweep::default();
         for order in claimed {
             let outcome = self.resume_intent(&order).await?;

@@ -5,8 +5,6 @@
 //! PostgreSQL adapter does, so a test asserts what was stored, not which calls were made.
 #![allow(dead_code)]
 
-pub mod scripted;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 

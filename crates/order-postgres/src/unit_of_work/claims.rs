@@ -3,6 +3,7 @@
 //! here is written from the same `Sweep`; the store contract holds it to that rule, and
 //! `tests/sweeps.rs` to the partial index made for each sweep in `migrations/`.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::helper_types::InnerJoinQuerySource;
 use diesel::pg::Pg;
@@ -11,8 +12,9 @@ use diesel::sql_types::{Bool, Nullable, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::{OrderSource, Sweep};
+use order_domain::personal::ErasureDue;
 use order_domain::{Dispute, DisputeId, Order, OrderId, OrderStatus};
-use order_ports::{StoreError, SweepClaim};
+use order_ports::{StoreError, SweepClaim, SweepClaims};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -115,9 +117,9 @@ pub(crate) async fn oldest_unanswered(
         .map_err(store_error)
 }
 
-impl PgUnitOfWork {
-    /// `UnitOfWork::claim_due_orders`.
-    pub(super) async fn claim_due(
+#[async_trait]
+impl SweepClaims for PgUnitOfWork {
+    async fn claim_due_orders(
         &mut self,
         sweep: Sweep,
         claim: SweepClaim<OrderId>,
@@ -139,27 +141,7 @@ impl PgUnitOfWork {
         self.hold_all(rows).await
     }
 
-    /// The plan of `sweep`'s claim, as `EXPLAIN` prints it, with sequential scans priced
-    /// out for this transaction: on a table of any size, whether the partial index made for
-    /// the sweep can serve its query.
-    pub(crate) async fn explain_claim(
-        &mut self,
-        sweep: Sweep,
-        now: DateTime<Utc>,
-    ) -> Result<String, StoreError> {
-        let query = orders::table
-            .filter(due(sweep, now))
-            .filter(orders::id.ne_all(Vec::<Uuid>::new()))
-            .order(deadline(sweep).asc())
-            .limit(50)
-            .for_update()
-            .skip_locked()
-            .select(orders::id);
-        self.plan_of(query).await
-    }
-
-    /// `UnitOfWork::claim_unanswered_disputes`.
-    pub(super) async fn claim_unanswered(
+    async fn claim_unanswered_disputes(
         &mut self,
         claim: SweepClaim<DisputeId>,
     ) -> Result<Vec<(Order, Dispute)>, StoreError> {
@@ -190,5 +172,34 @@ impl PgUnitOfWork {
                 Ok((order, dispute))
             })
             .collect()
+    }
+
+    async fn claim_erasable_orders(
+        &mut self,
+        due: ErasureDue,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.claim_erasable(due, limit).await
+    }
+}
+
+impl PgUnitOfWork {
+    /// The plan of `sweep`'s claim, as `EXPLAIN` prints it, with sequential scans priced
+    /// out for this transaction: on a table of any size, whether the partial index made for
+    /// the sweep can serve its query.
+    pub(crate) async fn explain_claim(
+        &mut self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let query = orders::table
+            .filter(due(sweep, now))
+            .filter(orders::id.ne_all(Vec::<Uuid>::new()))
+            .order(deadline(sweep).asc())
+            .limit(50)
+            .for_update()
+            .skip_locked()
+            .select(orders::id);
+        self.plan_of(query).await
     }
 }

@@ -69,7 +69,7 @@ macro_rules! claim {
 }
 
 impl PgUnitOfWork {
-    /// `UnitOfWork::claim_erasable_orders`.
+    /// `SweepClaims::claim_erasable_orders`.
     pub(super) async fn claim_erasable(
         &mut self,
         due: ErasureDue,

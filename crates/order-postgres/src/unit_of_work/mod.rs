@@ -25,10 +25,9 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
-use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
-use order_domain::personal::ErasureDue;
+use order_domain::order::{CarrierEventId, ParcelKey};
 use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus, UserId};
-use order_ports::{RecordedEvent, StoreError, StoredDocument, SweepClaim, UnitOfWork};
+use order_ports::{RecordedEvent, StoreError, StoredDocument, UnitOfWork};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -125,21 +124,6 @@ impl UnitOfWork for PgUnitOfWork {
             .optional()
             .map_err(store_error)?;
         Ok(self.hold_all(row.into_iter().collect()).await?.pop())
-    }
-
-    async fn claim_due_orders(
-        &mut self,
-        sweep: Sweep,
-        claim: SweepClaim<OrderId>,
-    ) -> Result<Vec<Order>, StoreError> {
-        self.claim_due(sweep, claim).await
-    }
-
-    async fn claim_unanswered_disputes(
-        &mut self,
-        claim: SweepClaim<DisputeId>,
-    ) -> Result<Vec<(Order, Dispute)>, StoreError> {
-        self.claim_unanswered(claim).await
     }
 
     async fn lock_orders_by_parcel(
@@ -313,14 +297,6 @@ impl UnitOfWork for PgUnitOfWork {
     async fn replace_document(&mut self, document: &StoredDocument) -> Result<(), StoreError> {
         self.replace(document);
         Ok(())
-    }
-
-    async fn claim_erasable_orders(
-        &mut self,
-        due: ErasureDue,
-        limit: usize,
-    ) -> Result<Vec<Order>, StoreError> {
-        self.claim_erasable(due, limit).await
     }
 
     async fn request_erasure(
