@@ -164,18 +164,15 @@ impl Config {
         let jwt = match (vars.text("JWT_SECRET"), vars.text("JWT_PUBLIC_KEY")) {
             (_, Some(pem)) => {
                 if !pem.contains("BEGIN PUBLIC KEY") {
-                    return Err(ConfigError {
-                        variable: "JWT_PUBLIC_KEY",
-                        problem: "expected a PEM-encoded RSA public key".into(),
-                    });
+                    return Err(refused(
+                        "JWT_PUBLIC_KEY",
+                        "expected a PEM-encoded RSA public key",
+                    ));
                 }
                 JwtKey::PublicKey(pem)
             }
             (Some(secret), None) if secret.len() < 16 => {
-                return Err(ConfigError {
-                    variable: "JWT_SECRET",
-                    problem: "must be at least 16 characters".into(),
-                })
+                return Err(refused("JWT_SECRET", "must be at least 16 characters"))
             }
             (Some(secret), None) => JwtKey::Secret(secret),
             (None, None) => JwtKey::Unset,
@@ -190,13 +187,13 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-        let config = Config {
+        Ok(Config {
             database_url: postgres_url(
                 "DATABASE_URL",
-                vars.text("DATABASE_URL").ok_or(ConfigError {
-                    variable: "DATABASE_URL",
-                    problem: "is required (e.g. postgres://postgres@127.0.0.1:5432/orders)".into(),
-                })?,
+                vars.text("DATABASE_URL").ok_or(refused(
+                    "DATABASE_URL",
+                    "is required (e.g. postgres://postgres@127.0.0.1:5432/orders)",
+                ))?,
             )?,
             database_read_url: vars
                 .text("DATABASE_READ_URL")
@@ -209,13 +206,10 @@ impl Config {
                 .map(|url| http_url("JWT_JWKS_URL", url))
                 .transpose()?,
             jwt_jwks_refetch_interval: vars
-                .duration("JWT_JWKS_REFETCH_INTERVAL", Duration::from_secs(30))?,
+                .period("JWT_JWKS_REFETCH_INTERVAL", Duration::from_secs(30))?,
             jwt_audience: vars.text("JWT_AUDIENCE"),
             jwt_issuer: vars.text("JWT_ISSUER"),
-            jwt_max_age: vars
-                .text("JWT_MAX_AGE")
-                .map(|_| vars.duration("JWT_MAX_AGE", Duration::ZERO))
-                .transpose()?,
+            jwt_max_age: vars.optional_period("JWT_MAX_AGE")?,
             hosts: HostSettings {
                 public_base_url: vars
                     .text("PUBLIC_BASE_URL")
@@ -230,50 +224,44 @@ impl Config {
             listing: peer("LISTING_URL", "http://127.0.0.1:8006/api/v1/listings")?,
             fee_rate: vars.parsed("FEE_RATE", FeeRate::default())?,
             auto_complete_after: vars
-                .duration("AUTO_COMPLETE_AFTER", Duration::from_secs(7 * 24 * 3600))?,
+                .window("AUTO_COMPLETE_AFTER", Duration::from_secs(7 * 24 * 3600))?,
             auto_complete_after_delivery: vars
-                .duration("AUTO_COMPLETE_AFTER_DELIVERY", Duration::from_secs(3 * DAY))?,
+                .window("AUTO_COMPLETE_AFTER_DELIVERY", Duration::from_secs(3 * DAY))?,
             carrier_webhook_secret: vars.text("CARRIER_WEBHOOK_SECRET").map(CarrierSecret::new),
             personal_data_retention: vars
-                .duration("PERSONAL_DATA_RETENTION", Duration::from_secs(90 * DAY))?,
-            erasure_interval: vars.duration("ERASURE_INTERVAL", Duration::from_secs(60))?,
-            reconcile_interval: vars
-                .text("RECONCILE_INTERVAL")
-                .map(|_| vars.duration("RECONCILE_INTERVAL", Duration::ZERO))
-                .transpose()?,
+                .period("PERSONAL_DATA_RETENTION", Duration::from_secs(90 * DAY))?,
+            erasure_interval: vars.period("ERASURE_INTERVAL", Duration::from_secs(60))?,
+            reconcile_interval: vars.optional_period("RECONCILE_INTERVAL")?,
             auto_complete_interval: vars
-                .duration("AUTO_COMPLETE_INTERVAL", Duration::from_secs(60))?,
-            payment_window: vars.duration("PAYMENT_WINDOW", Duration::from_secs(4 * DAY))?,
-            ship_within: vars.duration("SHIP_WITHIN", Duration::from_secs(4 * DAY))?,
+                .period("AUTO_COMPLETE_INTERVAL", Duration::from_secs(60))?,
+            payment_window: vars.window("PAYMENT_WINDOW", Duration::from_secs(4 * DAY))?,
+            ship_within: vars.window("SHIP_WITHIN", Duration::from_secs(4 * DAY))?,
             dispute_response_window: vars
-                .duration("DISPUTE_RESPONSE_WINDOW", Duration::from_secs(3 * DAY))?,
-            outbox_poll_interval: vars.duration("OUTBOX_POLL_INTERVAL", Duration::from_secs(1))?,
-            outbox_max_attempts: vars.parsed("OUTBOX_MAX_ATTEMPTS", 10)?,
+                .window("DISPUTE_RESPONSE_WINDOW", Duration::from_secs(3 * DAY))?,
+            outbox_poll_interval: vars.period("OUTBOX_POLL_INTERVAL", Duration::from_secs(1))?,
+            outbox_max_attempts: vars.count("OUTBOX_MAX_ATTEMPTS", 10)?,
             outbox_retry_backoff: vars.duration("OUTBOX_RETRY_BACKOFF", Duration::from_secs(1))?,
             outbox_max_probe_interval: vars
-                .duration("OUTBOX_MAX_PROBE_INTERVAL", Duration::from_secs(30))?,
+                .period("OUTBOX_MAX_PROBE_INTERVAL", Duration::from_secs(30))?,
             event_bus_name: vars.text("EVENT_BUS_NAME"),
             event_source: vars
                 .text("EVENT_SOURCE")
                 .unwrap_or_else(|| "marketplace.orders".into()),
             aws_endpoint_url: vars.text("AWS_ENDPOINT_URL"),
-            db_pool_size: vars.parsed("DB_POOL_SIZE", 10)?,
-            payment_resume_after: vars
-                .duration("PAYMENT_RESUME_AFTER", Duration::from_secs(120))?,
-            deadline_interval: vars.duration("DEADLINE_INTERVAL", Duration::from_secs(60))?,
+            db_pool_size: vars.count("DB_POOL_SIZE", 10)?,
+            payment_resume_after: vars.window("PAYMENT_RESUME_AFTER", Duration::from_secs(120))?,
+            deadline_interval: vars.period("DEADLINE_INTERVAL", Duration::from_secs(60))?,
             wallet_guard: GuardSettings {
-                failure_threshold: vars.parsed("WALLET_BREAKER_FAILURES", 5)?,
-                cooldown: vars.duration("WALLET_BREAKER_COOLDOWN", Duration::from_secs(10))?,
-                max_concurrent_calls: vars.parsed("WALLET_MAX_CONCURRENT_CALLS", 32)?,
+                failure_threshold: vars.count("WALLET_BREAKER_FAILURES", 5)?,
+                cooldown: vars.period("WALLET_BREAKER_COOLDOWN", Duration::from_secs(10))?,
+                max_concurrent_calls: vars.count("WALLET_MAX_CONCURRENT_CALLS", 32)?,
             },
             log_format: match vars.text("LOG_FORMAT").as_deref() {
                 None | Some("pretty") => LogFormat::Pretty,
                 Some("json") => LogFormat::Json,
                 Some(other) => {
-                    return Err(ConfigError {
-                        variable: "LOG_FORMAT",
-                        problem: format!("\"{other}\" is neither json nor pretty"),
-                    })
+                    let problem = format!("\"{other}\" is neither json nor pretty");
+                    return Err(refused("LOG_FORMAT", problem));
                 }
             },
             otlp: match vars.text("OTEL_EXPORTER_OTLP_ENDPOINT") {
@@ -284,12 +272,10 @@ impl Config {
                         None | Some("http/protobuf") => false,
                         Some("http/json") => true,
                         Some(other) => {
-                            return Err(ConfigError {
-                                variable: "OTEL_EXPORTER_OTLP_PROTOCOL",
-                                problem: format!(
-                                    "\"{other}\" is neither http/protobuf nor http/json (grpc is not offered)"
-                                ),
-                            })
+                            let offered =
+                                "neither http/protobuf nor http/json (grpc is not offered)";
+                            let problem = format!("\"{other}\" is {offered}");
+                            return Err(refused("OTEL_EXPORTER_OTLP_PROTOCOL", problem));
                         }
                     },
                     service_name: vars
@@ -299,134 +285,39 @@ impl Config {
             },
             migrate_on_start: vars.parsed("MIGRATE_ON_START", true)?,
             migration_limits: MigrationLimits {
-                lock_timeout: vars.duration(
+                lock_timeout: vars.period(
                     "MIGRATION_LOCK_TIMEOUT",
                     MigrationLimits::default().lock_timeout,
                 )?,
-                statement_timeout: vars.duration(
+                statement_timeout: vars.period(
                     "MIGRATION_STATEMENT_TIMEOUT",
                     MigrationLimits::default().statement_timeout,
                 )?,
-                attempts: vars.parsed("MIGRATION_ATTEMPTS", MigrationLimits::default().attempts)?,
+                attempts: vars.count("MIGRATION_ATTEMPTS", MigrationLimits::default().attempts)?,
                 ..MigrationLimits::default()
             },
-        };
-        if config.outbox_max_attempts == 0 {
-            return Err(ConfigError {
-                variable: "OUTBOX_MAX_ATTEMPTS",
-                problem: "must be at least 1".into(),
-            });
-        }
-        if config.db_pool_size == 0 {
-            return Err(ConfigError {
-                variable: "DB_POOL_SIZE",
-                problem: "must be at least 1".into(),
-            });
-        }
-        let at_least_one = [
-            (
-                "WALLET_BREAKER_FAILURES",
-                config.wallet_guard.failure_threshold as usize,
-            ),
-            (
-                "WALLET_MAX_CONCURRENT_CALLS",
-                config.wallet_guard.max_concurrent_calls,
-            ),
-            (
-                "MIGRATION_ATTEMPTS",
-                config.migration_limits.attempts as usize,
-            ),
-        ];
-        if let Some((variable, _)) = at_least_one.into_iter().find(|(_, value)| *value == 0) {
-            return Err(ConfigError {
-                variable,
-                problem: "must be at least 1".into(),
-            });
-        }
-        let positive = [
-            ("AUTO_COMPLETE_AFTER", config.auto_complete_after),
-            (
-                "AUTO_COMPLETE_AFTER_DELIVERY",
-                config.auto_complete_after_delivery,
-            ),
-            ("PAYMENT_WINDOW", config.payment_window),
-            ("SHIP_WITHIN", config.ship_within),
-            ("DISPUTE_RESPONSE_WINDOW", config.dispute_response_window),
-            ("AUTO_COMPLETE_INTERVAL", config.auto_complete_interval),
-            ("OUTBOX_POLL_INTERVAL", config.outbox_poll_interval),
-            (
-                "OUTBOX_MAX_PROBE_INTERVAL",
-                config.outbox_max_probe_interval,
-            ),
-            ("PAYMENT_RESUME_AFTER", config.payment_resume_after),
-            ("DEADLINE_INTERVAL", config.deadline_interval),
-            ("WALLET_BREAKER_COOLDOWN", config.wallet_guard.cooldown),
-            ("PERSONAL_DATA_RETENTION", config.personal_data_retention),
-            ("ERASURE_INTERVAL", config.erasure_interval),
-            (
-                "JWT_JWKS_REFETCH_INTERVAL",
-                config.jwt_jwks_refetch_interval,
-            ),
-            (
-                "MIGRATION_LOCK_TIMEOUT",
-                config.migration_limits.lock_timeout,
-            ),
-            (
-                "MIGRATION_STATEMENT_TIMEOUT",
-                config.migration_limits.statement_timeout,
-            ),
-        ];
-        let set = [
-            config.jwt_max_age.map(|age| ("JWT_MAX_AGE", age)),
-            config
-                .reconcile_interval
-                .map(|every| ("RECONCILE_INTERVAL", every)),
-        ];
-        if let Some((variable, _)) = positive
-            .into_iter()
-            .chain(set.into_iter().flatten())
-            .find(|(_, value)| value.is_zero())
-        {
-            return Err(ConfigError {
-                variable,
-                problem: "must be longer than 0".into(),
-            });
-        }
-        let windows = [
-            ("AUTO_COMPLETE_AFTER", config.auto_complete_after),
-            (
-                "AUTO_COMPLETE_AFTER_DELIVERY",
-                config.auto_complete_after_delivery,
-            ),
-            ("PAYMENT_WINDOW", config.payment_window),
-            ("SHIP_WITHIN", config.ship_within),
-            ("DISPUTE_RESPONSE_WINDOW", config.dispute_response_window),
-            ("PAYMENT_RESUME_AFTER", config.payment_resume_after),
-        ];
-        if let Some((variable, _)) = windows
-            .into_iter()
-            .find(|(_, value)| *value > LONGEST_WINDOW)
-        {
-            return Err(ConfigError {
-                variable,
-                problem: "must be at most 3650d".into(),
-            });
-        }
-        Ok(config)
+        })
     }
 }
 
 const DAY: u64 = 24 * 3600;
+
+fn refused(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
 
 /// `url` if it is an http:// or https:// URL.
 fn http_url(variable: &'static str, url: String) -> Result<String, ConfigError> {
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(url)
     } else {
-        Err(ConfigError {
+        Err(refused(
             variable,
-            problem: format!("\"{url}\" is not an http(s) URL"),
-        })
+            format!("\"{url}\" is not an http(s) URL"),
+        ))
     }
 }
 
@@ -439,10 +330,10 @@ fn postgres_url(variable: &'static str, url: String) -> Result<String, ConfigErr
     if rest.is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace)) {
         Ok(url)
     } else {
-        Err(ConfigError {
+        Err(refused(
             variable,
-            problem: format!("\"{url}\" is not a postgres:// URL"),
-        })
+            format!("\"{url}\" is not a postgres:// URL"),
+        ))
     }
 }
 
@@ -467,12 +358,11 @@ fn origins(list: Option<String>) -> Result<Vec<String>, ConfigError> {
                 });
             match exact {
                 Some(_) => Ok(origin.to_owned()),
-                None => Err(ConfigError {
-                    variable: "CORS_ALLOWED_ORIGINS",
-                    problem: format!(
-                        "\"{origin}\" is not an origin like https://shop.example.com (scheme, host, optional port, nothing after)"
-                    ),
-                }),
+                None => {
+                    let like = "like https://shop.example.com (scheme, host, optional port, nothing after)";
+                    let problem = format!("\"{origin}\" is not an origin {like}");
+                    Err(refused("CORS_ALLOWED_ORIGINS", problem))
+                }
             }
         })
         .collect()
@@ -481,10 +371,7 @@ fn origins(list: Option<String>) -> Result<Vec<String>, ConfigError> {
 /// `PUBLIC_BASE_URL`: where callers reach the service, `scheme://host[:port][/prefix]`, kept
 /// without its trailing slash so that a request's path can follow it.
 fn public_base_url(url: String) -> Result<String, ConfigError> {
-    let refused = |problem: String| ConfigError {
-        variable: "PUBLIC_BASE_URL",
-        problem,
-    };
+    let refused = |problem: String| refused("PUBLIC_BASE_URL", problem);
     let uri = url.parse::<actix_web::http::Uri>().map_err(|e| {
         refused(format!(
             "\"{url}\" is not a URL like https://api.example.com ({e})"
@@ -521,12 +408,9 @@ fn allowed_hosts(list: Option<String>) -> Result<Vec<String>, ConfigError> {
             if valid {
                 Ok(host.to_ascii_lowercase())
             } else {
-                Err(ConfigError {
-                    variable: "ALLOWED_HOSTS",
-                    problem: format!(
-                        "\"{host}\" is not a host name like api.example.com, .example.com or *"
-                    ),
-                })
+                let like = "like api.example.com, .example.com or *";
+                let problem = format!("\"{host}\" is not a host name {like}");
+                Err(refused("ALLOWED_HOSTS", problem))
             }
         })
         .collect()
@@ -551,20 +435,58 @@ impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
     {
         match self.text(name) {
             None => Ok(default),
-            Some(value) => value.parse().map_err(|e| ConfigError {
-                variable: name,
-                problem: format!("\"{value}\" is not valid: {e}"),
-            }),
+            Some(value) => value
+                .parse()
+                .map_err(|e| refused(name, format!("\"{value}\" is not valid: {e}"))),
         }
+    }
+
+    /// A number of things (attempts, connections, calls): at least 1.
+    fn count<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + Default + PartialEq,
+        T::Err: std::fmt::Display,
+    {
+        let count = self.parsed(name, default)?;
+        if count == T::default() {
+            return Err(refused(name, "must be at least 1"));
+        }
+        Ok(count)
+    }
+
+    /// How often, or how long, something is done: longer than 0.
+    fn period(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        let period = self.duration(name, default)?;
+        if period.is_zero() {
+            return Err(refused(name, "must be longer than 0"));
+        }
+        Ok(period)
+    }
+
+    /// A period that is off unless set.
+    fn optional_period(&self, name: &'static str) -> Result<Option<Duration>, ConfigError> {
+        self.text(name)
+            .map(|_| self.period(name, Duration::ZERO))
+            .transpose()
+    }
+
+    /// A deadline's window, which an order stores: longer than 0, at most
+    /// [`LONGEST_WINDOW`].
+    fn window(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        let window = self.period(name, default)?;
+        if window > LONGEST_WINDOW {
+            return Err(refused(name, "must be at most 3650d"));
+        }
+        Ok(window)
     }
 
     /// Durations are written like `7d`, `90s` or `250ms`.
     fn duration(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
         match self.text(name) {
             None => Ok(default),
-            Some(value) => humantime::parse_duration(&value).map_err(|e| ConfigError {
-                variable: name,
-                problem: format!("\"{value}\" is not a duration like 7d, 90s or 250ms ({e})"),
+            Some(value) => humantime::parse_duration(&value).map_err(|e| {
+                let problem = format!("\"{value}\" is not a duration like 7d, 90s or 250ms ({e})");
+                refused(name, problem)
             }),
         }
     }
@@ -582,6 +504,13 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// The configuration from `vars` and a database URL.
+    fn configured(vars: &[(&str, &str)]) -> Config {
+        let mut all = vec![("DATABASE_URL", "postgres://x/y")];
+        all.extend_from_slice(vars);
+        config(&all).unwrap()
     }
 
     fn refused(vars: &[(&str, &str)]) -> &'static str {
@@ -609,13 +538,11 @@ mod tests {
 
     #[test]
     fn durations_read_like_7d_90s_250ms() {
-        let config = config(&[
-            ("DATABASE_URL", "postgres://x/y"),
+        let config = configured(&[
             ("AUTO_COMPLETE_AFTER", "7d"),
             ("AUTO_COMPLETE_INTERVAL", "90s"),
             ("OUTBOX_POLL_INTERVAL", "250ms"),
-        ])
-        .unwrap();
+        ]);
         assert_eq!(config.auto_complete_after, Duration::from_secs(604_800));
         assert_eq!(config.auto_complete_interval, Duration::from_secs(90));
         assert_eq!(config.outbox_poll_interval, Duration::from_millis(250));
@@ -623,15 +550,13 @@ mod tests {
 
     #[test]
     fn migrations_wait_a_second_per_lock_unless_told_otherwise() {
-        let default = config(&[("DATABASE_URL", "postgres://x/y")]).unwrap();
+        let default = configured(&[]);
         assert_eq!(default.migration_limits, MigrationLimits::default());
-        let told = config(&[
-            ("DATABASE_URL", "postgres://x/y"),
+        let told = configured(&[
             ("MIGRATION_LOCK_TIMEOUT", "250ms"),
             ("MIGRATION_STATEMENT_TIMEOUT", "2h"),
             ("MIGRATION_ATTEMPTS", "5"),
-        ])
-        .unwrap();
+        ]);
         assert_eq!(
             told.migration_limits.lock_timeout,
             Duration::from_millis(250)
@@ -653,15 +578,8 @@ mod tests {
 
     #[test]
     fn spans_are_exported_only_where_an_otlp_endpoint_is_set() {
-        assert_eq!(
-            config(&[("DATABASE_URL", "postgres://x/y")]).unwrap().otlp,
-            None
-        );
-        let exporting = config(&[
-            ("DATABASE_URL", "postgres://x/y"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
-        ])
-        .unwrap();
+        assert_eq!(configured(&[]).otlp, None);
+        let exporting = configured(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")]);
         assert_eq!(
             exporting.otlp,
             Some(OtlpSettings {
@@ -683,62 +601,31 @@ mod tests {
 
     #[test]
     fn each_bad_value_is_named() {
-        assert_eq!(refused(&[("PORT", "eighty")]), "PORT");
-        assert_eq!(refused(&[("FEE_RATE", "1.5")]), "FEE_RATE");
-        assert_eq!(
-            refused(&[("AUTO_COMPLETE_AFTER", "soon")]),
-            "AUTO_COMPLETE_AFTER"
-        );
-        assert_eq!(
-            refused(&[("OUTBOX_POLL_INTERVAL", "0s")]),
-            "OUTBOX_POLL_INTERVAL"
-        );
-        assert_eq!(refused(&[("DB_POOL_SIZE", "0")]), "DB_POOL_SIZE");
-        assert_eq!(
-            refused(&[("PAYMENT_RESUME_AFTER", "0s")]),
-            "PAYMENT_RESUME_AFTER"
-        );
-        assert_eq!(refused(&[("PAYMENT_WINDOW", "later")]), "PAYMENT_WINDOW");
-        assert_eq!(refused(&[("SHIP_WITHIN", "0d")]), "SHIP_WITHIN");
-        assert_eq!(
-            refused(&[("DISPUTE_RESPONSE_WINDOW", "99999d")]),
-            "DISPUTE_RESPONSE_WINDOW"
-        );
-        assert_eq!(
-            refused(&[("DEADLINE_INTERVAL", "often")]),
-            "DEADLINE_INTERVAL"
-        );
-        assert_eq!(
-            refused(&[("WALLET_BREAKER_FAILURES", "0")]),
-            "WALLET_BREAKER_FAILURES"
-        );
-        assert_eq!(
-            refused(&[("WALLET_BREAKER_COOLDOWN", "0ms")]),
-            "WALLET_BREAKER_COOLDOWN"
-        );
-        assert_eq!(
-            refused(&[("WALLET_MAX_CONCURRENT_CALLS", "-1")]),
-            "WALLET_MAX_CONCURRENT_CALLS"
-        );
-        assert_eq!(refused(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
-        assert_eq!(refused(&[("JWT_SECRET", "short")]), "JWT_SECRET");
-        assert_eq!(
-            refused(&[("CORS_ALLOWED_ORIGINS", "https://shop.example.com/")]),
-            "CORS_ALLOWED_ORIGINS"
-        );
-        assert_eq!(
-            refused(&[("CORS_ALLOWED_ORIGINS", "*")]),
-            "CORS_ALLOWED_ORIGINS"
-        );
-        assert_eq!(refused(&[("WALLET_URL", "wallet:8006")]), "WALLET_URL");
-        assert_eq!(
-            refused(&[("MIGRATE_ON_START", "maybe")]),
-            "MIGRATE_ON_START"
-        );
-        assert_eq!(
-            refused(&[("DATABASE_READ_URL", "standby:5432/orders")]),
-            "DATABASE_READ_URL"
-        );
+        let bad = [
+            ("PORT", "eighty"),
+            ("FEE_RATE", "1.5"),
+            ("AUTO_COMPLETE_AFTER", "soon"),
+            ("OUTBOX_POLL_INTERVAL", "0s"),
+            ("DB_POOL_SIZE", "0"),
+            ("PAYMENT_RESUME_AFTER", "0s"),
+            ("PAYMENT_WINDOW", "later"),
+            ("SHIP_WITHIN", "0d"),
+            ("DISPUTE_RESPONSE_WINDOW", "99999d"),
+            ("DEADLINE_INTERVAL", "often"),
+            ("WALLET_BREAKER_FAILURES", "0"),
+            ("WALLET_BREAKER_COOLDOWN", "0ms"),
+            ("WALLET_MAX_CONCURRENT_CALLS", "-1"),
+            ("LOG_FORMAT", "xml"),
+            ("JWT_SECRET", "short"),
+            ("CORS_ALLOWED_ORIGINS", "https://shop.example.com/"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            ("WALLET_URL", "wallet:8006"),
+            ("MIGRATE_ON_START", "maybe"),
+            ("DATABASE_READ_URL", "standby:5432/orders"),
+        ];
+        for (variable, value) in bad {
+            assert_eq!(refused(&[(variable, value)]), variable, "{value}");
+        }
         assert_eq!(
             config(&[("DATABASE_URL", "localhost/orders")])
                 .unwrap_err()
@@ -749,13 +636,9 @@ mod tests {
 
     #[test]
     fn a_read_replica_is_optional() {
-        let without = config(&[("DATABASE_URL", "postgres://x/y")]).unwrap();
+        let without = configured(&[]);
         assert_eq!(without.database_read_url, None);
-        let with = config(&[
-            ("DATABASE_URL", "postgres://x/y"),
-            ("DATABASE_READ_URL", "postgresql://reader@standby:5433/y"),
-        ])
-        .unwrap();
+        let with = configured(&[("DATABASE_READ_URL", "postgresql://reader@standby:5433/y")]);
         assert_eq!(
             with.database_read_url.as_deref(),
             Some("postgresql://reader@standby:5433/y")
@@ -764,14 +647,10 @@ mod tests {
 
     #[test]
     fn allowed_origins_are_a_comma_list_of_exact_origins() {
-        let config = config(&[
-            ("DATABASE_URL", "postgres://x/y"),
-            (
-                "CORS_ALLOWED_ORIGINS",
-                "https://shop.example.com, http://localhost:3000",
-            ),
-        ])
-        .unwrap();
+        let config = configured(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://shop.example.com, http://localhost:3000",
+        )]);
         assert_eq!(
             config.cors_allowed_origins,
             ["https://shop.example.com", "http://localhost:3000"]
@@ -780,11 +659,7 @@ mod tests {
 
     #[test]
     fn service_tokens_are_a_comma_list() {
-        let config = config(&[
-            ("DATABASE_URL", "postgres://x/y"),
-            ("INTERNAL_SERVICE_TOKENS", "auction-token, wallet-token,,"),
-        ])
-        .unwrap();
+        let config = configured(&[("INTERNAL_SERVICE_TOKENS", "auction-token, wallet-token,,")]);
         assert_eq!(
             config.internal_service_tokens,
             ["auction-token", "wallet-token"]
@@ -793,14 +668,10 @@ mod tests {
 
     #[test]
     fn a_key_set_is_an_http_s_url_fetched_again_at_most_every_30_s_by_default() {
-        let config = config(&[
-            ("DATABASE_URL", "postgres://x/y"),
-            (
-                "JWT_JWKS_URL",
-                "https://id.example.com/.well-known/jwks.json",
-            ),
-        ])
-        .unwrap();
+        let config = configured(&[(
+            "JWT_JWKS_URL",
+            "https://id.example.com/.well-known/jwks.json",
+        )]);
         assert_eq!(
             config.jwt_jwks_url.as_deref(),
             Some("https://id.example.com/.well-known/jwks.json")
@@ -818,21 +689,19 @@ mod tests {
 
     #[test]
     fn hosts_and_links_default_to_the_requests_own_host_trusting_no_proxy() {
-        let config = config(&[("DATABASE_URL", "postgres://x/y")]).unwrap();
+        let config = configured(&[]);
         assert_eq!(config.hosts, HostSettings::default());
         assert_eq!(config.jwt_max_age, None);
     }
 
     #[test]
     fn a_public_base_url_is_an_http_s_url_kept_without_its_trailing_slash() {
-        let config = config(&[
-            ("DATABASE_URL", "postgres://x/y"),
+        let config = configured(&[
             ("PUBLIC_BASE_URL", "https://api.example.com/orders/"),
             ("ALLOWED_HOSTS", "API.example.com, .internal, *"),
             ("TRUST_FORWARDED_HEADERS", "true"),
             ("JWT_MAX_AGE", "12h"),
-        ])
-        .unwrap();
+        ]);
         assert_eq!(
             config.hosts,
             HostSettings {
