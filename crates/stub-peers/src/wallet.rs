@@ -85,166 +85,96 @@ struct Refund {
 
 type Outcome = (u16, Value);
 
-async fn hold(
-    req: HttpRequest,
-    body: web::Json<Value>,
-    state: web::Data<StubState>,
-    config: web::Data<StubConfig>,
-) -> HttpResponse {
-    once_per_key(
-        req,
-        body.into_inner(),
-        &state,
-        &config,
-        "hold",
-        |book, hold: Hold| {
-            let balance = book.balances.entry(hold.buyer_id).or_default();
-            let amount = hold.amount.amount();
-            if amount.is_zero() {
-                return (
-                    400,
-                    json!({"amount": ["Ensure this value is greater than 0."]}),
-                );
-            }
-            if *balance < amount {
-                return (
-                    402,
-                    json!({"detail": "Insufficient funds.", "code": "insufficient_funds"}),
-                );
-            }
-            *balance -= amount;
-            let id = Uuid::new_v4();
-            book.escrows.insert(
+/// A call to one of the Wallet's writes, as actix hands it over.
+type Call = (
+    HttpRequest,
+    web::Json<Value>,
+    web::Data<StubState>,
+    web::Data<StubConfig>,
+);
+
+async fn hold(call: Call) -> HttpResponse {
+    once_per_key(call, "hold", |book, hold: Hold| {
+        let balance = book.balances.entry(hold.buyer_id).or_default();
+        let amount = hold.amount.amount();
+        if amount.is_zero() {
+            let problem = json!({"amount": ["Ensure this value is greater than 0."]});
+            return (400, problem);
+        }
+        if *balance < amount {
+            let problem = json!({"detail": "Insufficient funds.", "code": "insufficient_funds"});
+            return (402, problem);
+        }
+        *balance -= amount;
+        let id = Uuid::new_v4();
+        book.escrows.insert(
+            id,
+            Escrow {
                 id,
-                Escrow {
-                    id,
-                    order_id: hold.order_id,
-                    buyer_id: hold.buyer_id,
-                    amount,
-                    state: EscrowState::Held,
-                    seller_amount: None,
-                    fee_amount: None,
-                    refund_amount: None,
-                },
-            );
-            book.entries.push(crate::state::Entry {
-                kind: "hold",
-                escrow_id: Some(id),
-                account: hold.buyer_id.to_string(),
-                amount: -amount,
-            });
-            (201, json!({"escrow_id": id}))
-        },
-    )
+                order_id: hold.order_id,
+                buyer_id: hold.buyer_id,
+                amount,
+                state: EscrowState::Held,
+                seller_amount: None,
+                fee_amount: None,
+                refund_amount: None,
+            },
+        );
+        book.entries.push(crate::state::Entry {
+            kind: "hold",
+            escrow_id: Some(id),
+            account: hold.buyer_id.to_string(),
+            amount: -amount,
+        });
+        (201, json!({"escrow_id": id}))
+    })
     .await
 }
 
-async fn release(
-    req: HttpRequest,
-    body: web::Json<Value>,
-    state: web::Data<StubState>,
-    config: web::Data<StubConfig>,
-) -> HttpResponse {
-    once_per_key(
-        req,
-        body.into_inner(),
-        &state,
-        &config,
-        "release",
-        |book, r: Release| {
-            let parts = [r.seller_amount.amount(), r.fee_amount.amount()];
-            let escrow = match payable(book, r.escrow_id, r.order_id, &parts) {
-                Ok(escrow) => escrow,
-                Err(refusal) => return refusal,
-            };
-            let escrow_buyer = escrow.buyer_id;
-            settle(
-                book,
-                escrow,
-                EscrowState::Released,
-                "release",
-                [
-                    (Part::Refund, Account::User(escrow_buyer), Decimal::ZERO),
-                    (
-                        Part::Seller,
-                        Account::User(r.seller_id),
-                        r.seller_amount.amount(),
-                    ),
-                    (Part::Fee, Account::Platform, r.fee_amount.amount()),
-                ],
-            )
-        },
-    )
+async fn release(call: Call) -> HttpResponse {
+    once_per_key(call, "release", |book, r: Release| {
+        let escrow = match payable(book, r.escrow_id, r.order_id) {
+            Ok(escrow) => escrow,
+            Err(refusal) => return refusal,
+        };
+        let payout = Payout {
+            refund: (escrow.buyer_id, Decimal::ZERO),
+            seller: (r.seller_id, r.seller_amount.amount()),
+            fee: r.fee_amount.amount(),
+        };
+        settle(book, escrow, EscrowState::Released, "release", payout)
+    })
     .await
 }
 
-async fn refund(
-    req: HttpRequest,
-    body: web::Json<Value>,
-    state: web::Data<StubState>,
-    config: web::Data<StubConfig>,
-) -> HttpResponse {
-    once_per_key(
-        req,
-        body.into_inner(),
-        &state,
-        &config,
-        "refund",
-        |book, r: Refund| {
-            let parts = [
-                r.refund_amount.amount(),
-                r.seller_amount.amount(),
-                r.fee_amount.amount(),
-            ];
-            let escrow = match payable(book, r.escrow_id, r.order_id, &parts) {
-                Ok(escrow) => escrow,
-                Err(refusal) => return refusal,
-            };
-            if escrow.buyer_id != r.buyer_id {
-                return (
-                    400,
-                    json!({"buyer_id": ["This is not the escrow's buyer."]}),
-                );
-            }
-            settle(
-                book,
-                escrow,
-                EscrowState::Refunded,
-                "refund",
-                [
-                    (
-                        Part::Refund,
-                        Account::User(r.buyer_id),
-                        r.refund_amount.amount(),
-                    ),
-                    (
-                        Part::Seller,
-                        Account::User(r.seller_id),
-                        r.seller_amount.amount(),
-                    ),
-                    (Part::Fee, Account::Platform, r.fee_amount.amount()),
-                ],
-            )
-        },
-    )
+async fn refund(call: Call) -> HttpResponse {
+    once_per_key(call, "refund", |book, r: Refund| {
+        let escrow = match payable(book, r.escrow_id, r.order_id) {
+            Ok(escrow) => escrow,
+            Err(refusal) => return refusal,
+        };
+        if escrow.buyer_id != r.buyer_id {
+            let problem = json!({"buyer_id": ["This is not the escrow's buyer."]});
+            return (400, problem);
+        }
+        let payout = Payout {
+            refund: (r.buyer_id, r.refund_amount.amount()),
+            seller: (r.seller_id, r.seller_amount.amount()),
+            fee: r.fee_amount.amount(),
+        };
+        settle(book, escrow, EscrowState::Refunded, "refund", payout)
+    })
     .await
 }
 
-/// The escrow, if it is held for this order and the parts pay out exactly its amount.
-fn payable(
-    book: &Book,
-    escrow_id: Uuid,
-    order_id: Uuid,
-    parts: &[Decimal],
-) -> Result<Escrow, Outcome> {
+/// The escrow, if it is held for this order.
+fn payable(book: &Book, escrow_id: Uuid, order_id: Uuid) -> Result<Escrow, Outcome> {
     let Some(escrow) = book.escrows.get(&escrow_id) else {
         return Err((404, json!({"detail": "Not found."})));
     };
     if escrow.order_id != order_id {
-        return Err((
-            400,
-            json!({"order_id": ["This is not the escrow's order."]}),
-        ));
+        let problem = json!({"order_id": ["This is not the escrow's order."]});
+        return Err((400, problem));
     }
     if escrow.state != EscrowState::Held {
         return Err((
@@ -252,54 +182,57 @@ fn payable(
             json!({"detail": "This escrow has already been paid out.", "code": "escrow_not_held"}),
         ));
     }
-    if parts.iter().sum::<Decimal>() != escrow.amount {
-        return Err((
-            400,
-            json!({"non_field_errors": [format!("The parts must add up to the escrow's {}.", escrow.amount)]}),
-        ));
-    }
     Ok(escrow.clone())
 }
 
-/// Which of an escrow's three parts a credit pays.
-enum Part {
-    Refund,
-    Seller,
-    Fee,
+/// Who an escrow's three parts go to, and how much each: the buyer's refund, the seller's
+/// share, the platform's fee.
+struct Payout {
+    refund: (Uuid, Decimal),
+    seller: (Uuid, Decimal),
+    fee: Decimal,
 }
 
+/// Pays `escrow` out as `payout` says, if the parts add up to exactly its amount.
 fn settle(
     book: &mut Book,
     escrow: Escrow,
     to: EscrowState,
     kind: &'static str,
-    credits: [(Part, Account, Decimal); 3],
+    payout: Payout,
 ) -> Outcome {
-    let mut paid = escrow.clone();
-    paid.state = to;
-    for (part, account, amount) in credits {
-        book.credit(kind, escrow.id, account, amount);
-        *match part {
-            Part::Refund => &mut paid.refund_amount,
-            Part::Seller => &mut paid.seller_amount,
-            Part::Fee => &mut paid.fee_amount,
-        } = Some(amount);
+    let Payout {
+        refund: (buyer, refund),
+        seller: (seller, share),
+        fee,
+    } = payout;
+    if refund + share + fee != escrow.amount {
+        let problem = format!("The parts must add up to the escrow's {}.", escrow.amount);
+        return (400, json!({ "non_field_errors": [problem] }));
     }
-    book.escrows.insert(escrow.id, paid);
+    book.credit(kind, escrow.id, Account::User(buyer), refund);
+    book.credit(kind, escrow.id, Account::User(seller), share);
+    book.credit(kind, escrow.id, Account::Platform, fee);
+    let paid = Escrow {
+        state: to,
+        refund_amount: Some(refund),
+        seller_amount: Some(share),
+        fee_amount: Some(fee),
+        ..escrow
+    };
+    book.escrows.insert(paid.id, paid);
     (200, json!({"escrow_id": escrow.id, "status": to}))
 }
 
 /// Runs `operation` once per idempotency key: a retry with the same key and body gets the
 /// first answer again; the same key with another body is refused with 422.
 async fn once_per_key<T: DeserializeOwned>(
-    req: HttpRequest,
-    body: Value,
-    state: &StubState,
-    config: &StubConfig,
+    (req, body, state, config): Call,
     endpoint: &str,
     operation: impl FnOnce(&mut Book, T) -> Outcome,
 ) -> HttpResponse {
-    let (drop_answer, stall) = match guard(&req, state, config, FaultTarget::Wallet).await {
+    let body = body.into_inner();
+    let (drop_answer, stall) = match guard(&req, &state, &config, FaultTarget::Wallet).await {
         Guarded::Refused(response) => return response,
         Guarded::Serve { drop_answer, stall } => (drop_answer, stall),
     };
