@@ -17,18 +17,19 @@ mod pgbench;
 mod reconcile;
 mod seed;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use load::{Lifecycle, Measured, Wrk};
 use seed::{id, Kind, Shape, HEAVY_USER, LIGHT_USER};
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-const JWT_SECRET: &str = "bench-jwt-secret-0123456789";
-const SERVICE_TOKEN: &str = "bench-service";
-const PEER_TOKEN: &str = "bench-peer";
+const CREDENTIALS: Credentials = Credentials {
+    jwt_secret: "bench-jwt-secret-0123456789",
+    service_token: "bench-service",
+    peer_token: "bench-peer",
+};
 const FOR_SALE: u64 = 20_000;
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -39,25 +40,27 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 fn token(user: u64) -> String {
-    order_testkit::user_token(JWT_SECRET, id(Kind::User, user), false, TimeDelta::hours(2))
+    order_testkit::user_token(
+        CREDENTIALS.jwt_secret,
+        id(Kind::User, user),
+        false,
+        TimeDelta::hours(2),
+    )
 }
 
-fn sibling(binary: &str) -> std::path::PathBuf {
-    order_testkit::sibling(binary).unwrap_or_else(|missing| panic!("{missing}"))
-}
-
-use order_testkit::free_port;
+use order_testkit::processes::{self, Credentials};
+use order_testkit::{free_port, json_of};
 
 /// The stand-in peers on `port`, killed when dropped.
 fn spawn_stub(port: u16) -> Result<Child, String> {
-    Command::new(sibling("stub-peers"))
-        .env("STUB_PEERS_ADDR", format!("127.0.0.1:{port}"))
-        .env("STUB_SERVICE_TOKEN", PEER_TOKEN)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
+    processes::stub_peers(port, &CREDENTIALS)?
         .spawn()
         .map_err(|e| format!("stub-peers: {e}"))
+}
+
+/// Waits for the stand-in peers or the service at `url` to answer.
+async fn ready(http: &reqwest::Client, url: &str) -> Result<(), String> {
+    processes::wait_ready(http, url, || Ok(())).await
 }
 
 /// The service and its stand-in peers on one seeded database.
@@ -82,20 +85,9 @@ impl Running {
         let (api_port, peers_port) = (free_port(), free_port());
         let peers = format!("http://127.0.0.1:{peers_port}");
         let stub = spawn_stub(peers_port)?;
-        let service = Command::new(sibling("order-api"))
-            .env("DATABASE_URL", database_url)
-            .env("PORT", api_port.to_string())
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("INTERNAL_SERVICE_TOKENS", SERVICE_TOKEN)
-            .env("PEER_SERVICE_TOKEN", PEER_TOKEN)
-            .env("WALLET_URL", format!("{peers}/api/v1/wallet"))
-            .env("LISTING_URL", format!("{peers}/api/v1/listings"))
+        let service = processes::order_api(database_url, api_port, &peers, &CREDENTIALS)?
             .env("DB_POOL_SIZE", "16")
-            .env("RUST_LOG", "warn")
-            .env_remove("EVENT_BUS_NAME")
             .envs(extra.iter().copied())
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("order-api: {e}"))?;
         let running = Running {
@@ -105,23 +97,8 @@ impl Running {
             stub,
         };
         let client = reqwest::Client::new();
-        let started = Instant::now();
-        for url in [
-            format!("{}/healthz", running.peers),
-            format!("{}/readyz", running.api),
-        ] {
-            while !client
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                if started.elapsed() > Duration::from_secs(60) {
-                    return Err(format!("{url} did not come up"));
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+        ready(&client, &format!("{}/healthz", running.peers)).await?;
+        ready(&client, &format!("{}/readyz", running.api)).await?;
         let listings: Vec<Value> = (1..=FOR_SALE)
             .map(|n| json!({"id": id(Kind::ForSale, n), "seller_id": id(Kind::User, HEAVY_USER), "title": "Bench item",
                             "status": "ACTIVE", "buy_now_price": "10.00", "shipping_cost": "0.00"}))
@@ -129,12 +106,8 @@ impl Running {
         let wallets: Vec<Value> = (0..shape.users)
             .map(|u| json!({"user_id": id(Kind::User, u), "amount": "1000000.00"}))
             .collect();
-        client
-            .post(format!("{}/_stub/seed/", running.peers))
-            .json(&json!({"listings": listings, "wallets": wallets}))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let seed = json!({"listings": listings, "wallets": wallets});
+        order_testkit::post_ok(&client, &format!("{}/_stub/seed/", running.peers), &seed).await?;
         Ok(running)
     }
 
@@ -165,15 +138,7 @@ async fn deep_cursor(api: &str, depth: usize) -> Result<String, String> {
     let mut url = format!("{api}/api/v1/orders/?role=buyer&page_size=100&cursor=");
     let mut walked = 0;
     while walked < depth {
-        let page: Value = client
-            .get(&url)
-            .bearer_auth(token(HEAVY_USER))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = json_of(client.get(&url).bearer_auth(token(HEAVY_USER))).await?;
         walked += page["results"].as_array().map_or(0, Vec::len);
         match page["next"].as_str() {
             Some(next) => url = next.to_owned(),
@@ -191,7 +156,7 @@ fn get(path: String, user: u64) -> [String; 4] {
 
 fn admin_token() -> String {
     let admin = id(Kind::User, u64::from(u32::MAX));
-    order_testkit::user_token(JWT_SECRET, admin, true, TimeDelta::hours(2))
+    order_testkit::user_token(CREDENTIALS.jwt_secret, admin, true, TimeDelta::hours(2))
 }
 
 /// 20,000 detail reads of orders spread over the settled ones, each as its buyer.
@@ -348,8 +313,8 @@ async fn run() -> Result<(), String> {
             let lifecycle = Lifecycle {
                 api: &running.api,
                 peers: &running.peers,
-                service_token: SERVICE_TOKEN,
-                peer_token: PEER_TOKEN,
+                service_token: CREDENTIALS.service_token,
+                peer_token: CREDENTIALS.peer_token,
                 concurrency: 16,
                 duration,
                 token: &token,

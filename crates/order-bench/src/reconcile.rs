@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 use crate::seed::{self, id, Kind, Shape};
-use crate::{env_number, free_port, sibling, spawn_stub, PEER_TOKEN};
+use crate::{env_number, free_port, ready, spawn_stub, CREDENTIALS};
 
 /// Escrows sent to the stand-in in one request: well under its 64 MiB body limit.
 const ESCROWS_A_REQUEST: u64 = 50_000;
@@ -66,36 +66,18 @@ async fn reconcile(
     let peers = format!("http://127.0.0.1:{port}");
     let mut stub = spawn_stub(port)?;
     let client = reqwest::Client::new();
-    let started = Instant::now();
-    while !client
-        .get(format!("{peers}/healthz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        if started.elapsed() > Duration::from_secs(30) {
-            return Err("stub-peers did not come up".into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    ready(&client, &format!("{peers}/healthz")).await?;
     let mut first = 1;
     while first <= shape.total() {
         let last = (first + ESCROWS_A_REQUEST - 1).min(shape.total());
         let escrows: Vec<Value> = (first..=last).map(|n| escrow(shape, n)).collect();
-        let answer = client
-            .post(format!("{peers}/_stub/seed/"))
-            .json(&json!({"escrows": escrows}))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !answer.status().is_success() {
-            return Err(format!("seeding escrows: HTTP {}", answer.status()));
-        }
+        let seed = json!({"escrows": escrows});
+        order_testkit::post_ok(&client, &format!("{peers}/_stub/seed/"), &seed).await?;
         first = last + 1;
     }
 
     let started = Instant::now();
-    let mut command = Command::new(sibling("order-api"))
+    let mut command = Command::new(order_testkit::sibling("order-api")?)
         .args([
             "reconcile",
             "--json",
@@ -105,7 +87,7 @@ async fn reconcile(
         .env("DATABASE_URL", database_url)
         .env("WALLET_URL", format!("{peers}/api/v1/wallet"))
         .env("LISTING_URL", format!("{peers}/api/v1/listings"))
-        .env("PEER_SERVICE_TOKEN", PEER_TOKEN)
+        .env("PEER_SERVICE_TOKEN", CREDENTIALS.peer_token)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)

@@ -1,6 +1,5 @@
 //! The demo's parts: the stand-in peers and the service it starts, and the calls it makes.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use order_client::{Dispute, NewAuctionOrder, Order, OrderClient, Shipment};
@@ -9,33 +8,22 @@ use order_domain::{DisputeId, EscrowId, ListingId, Money, OrderId, UserId};
 use order_events::OrderView;
 use reqwest::Client;
 use serde_json::Value;
-use tokio::process::Command;
 use uuid::Uuid;
 
-use crate::{
-    sibling, Cast, Demo, Result, Told, CARRIER_SECRET, JWT_SECRET, PEER_TOKEN, SERVICE_TOKEN,
-};
+use order_testkit::processes;
+
+use crate::{Cast, Demo, Result, Told, CARRIER_SECRET, CREDENTIALS};
 
 impl Demo {
-    pub(crate) async fn start(database_url: &str, port: &str, peers_port: &str) -> Result<Demo> {
+    pub(crate) async fn start(database_url: &str, port: u16, peers_port: u16) -> Result<Demo> {
         let peers = format!("http://127.0.0.1:{peers_port}");
         let api = format!("http://127.0.0.1:{port}");
-        let stub = Command::new(sibling("stub-peers")?)
-            .env("STUB_PEERS_ADDR", format!("127.0.0.1:{peers_port}"))
-            .env("STUB_SERVICE_TOKEN", PEER_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
+        let stub = processes::stub_peers(peers_port, &CREDENTIALS)
+            .map_err(|missing| format!("{missing} (make demo does)"))?
             .spawn()
             .map_err(|e| format!("cannot start stub-peers: {e}"))?;
-        let service = Command::new(sibling("order-api")?)
-            .env("DATABASE_URL", database_url)
-            .env("PORT", port)
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("INTERNAL_SERVICE_TOKENS", SERVICE_TOKEN)
-            .env("PEER_SERVICE_TOKEN", PEER_TOKEN)
-            .env("WALLET_URL", format!("{peers}/api/v1/wallet"))
-            .env("LISTING_URL", format!("{peers}/api/v1/listings"))
+        let service = processes::order_api(database_url, port, &peers, &CREDENTIALS)
+            .map_err(|missing| format!("{missing} (make demo does)"))?
             .env("AUTO_COMPLETE_AFTER", "4s")
             .env("AUTO_COMPLETE_AFTER_DELIVERY", "2s")
             .env("CARRIER_WEBHOOK_SECRET", CARRIER_SECRET)
@@ -46,10 +34,6 @@ impl Demo {
             .env("DISPUTE_RESPONSE_WINDOW", "4s")
             .env("DEADLINE_INTERVAL", "500ms")
             .env("OUTBOX_POLL_INTERVAL", "200ms")
-            .env("RUST_LOG", "warn")
-            .env_remove("EVENT_BUS_NAME")
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start order-api: {e}"))?;
         let http = Client::new();
@@ -78,9 +62,9 @@ impl Demo {
     /// Waits until `url` answers 2xx. A part that stops meanwhile stops the demo: an answer
     /// on its port would come from someone else's server.
     pub(crate) async fn wait_ready(&mut self, url: &str) -> Result<()> {
-        let started = Instant::now();
-        loop {
-            for (name, address, child) in &mut self.children {
+        let children = &mut self.children;
+        processes::wait_ready(&self.http, url, || {
+            for (name, address, child) in children.iter_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     return Err(format!(
                         "{name} stopped as it started ({status}): is {address} already taken \
@@ -89,16 +73,9 @@ impl Demo {
                     ));
                 }
             }
-            if let Ok(response) = self.http.get(url).send().await {
-                if response.status().is_success() {
-                    return Ok(());
-                }
-            }
-            if started.elapsed() > Duration::from_secs(60) {
-                return Err(format!("{url} did not answer within a minute"));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            Ok(())
+        })
+        .await
     }
 
     pub(crate) async fn stop(&mut self) {
@@ -109,12 +86,17 @@ impl Demo {
     }
 
     pub(crate) fn token(user: Uuid, is_staff: bool) -> String {
-        order_testkit::user_token(JWT_SECRET, user, is_staff, chrono::TimeDelta::hours(1))
+        order_testkit::user_token(
+            CREDENTIALS.jwt_secret,
+            user,
+            is_staff,
+            chrono::TimeDelta::hours(1),
+        )
     }
 
     /// The service as the Auction service calls it.
     pub(crate) fn service(&self) -> OrderClient {
-        self.orders.as_service(SERVICE_TOKEN)
+        self.orders.as_service(CREDENTIALS.service_token)
     }
 
     /// The service as `user` calls it.
@@ -136,7 +118,7 @@ impl Demo {
         let mut request = self
             .http
             .post(format!("{}{path}", self.peers))
-            .header("X-Service-Token", PEER_TOKEN)
+            .header("X-Service-Token", CREDENTIALS.peer_token)
             .json(&body);
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
@@ -193,7 +175,7 @@ impl Demo {
         let escrow = order_testkit::hold_escrow(
             &self.http,
             &self.peers,
-            PEER_TOKEN,
+            CREDENTIALS.peer_token,
             order.id.into(),
             order.buyer_id.into(),
             &order.total.to_string(),

@@ -10,6 +10,7 @@
 //! free ports, so that a `make run` left up is never mistaken for the demo's own service).
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use order_testkit::processes::Credentials;
 use reqwest::Client;
 use serde_json::Value;
 use tokio::process::Child;
@@ -18,10 +19,12 @@ use uuid::Uuid;
 mod chapters;
 mod demo;
 
-const JWT_SECRET: &str = "demo-jwt-secret-0123456789";
+const CREDENTIALS: Credentials = Credentials {
+    jwt_secret: "demo-jwt-secret-0123456789",
+    service_token: "demo-auction-service",
+    peer_token: "demo-peer-token",
+};
 const CARRIER_SECRET: &str = "demo-carrier-secret";
-const SERVICE_TOKEN: &str = "demo-auction-service";
-const PEER_TOKEN: &str = "demo-peer-token";
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -89,7 +92,7 @@ async fn run() -> Result<()> {
     let port = port_from("DEMO_PORT")?;
     let peers_port = port_from("DEMO_PEERS_PORT")?;
     recreate_database(&database_url).await?;
-    let mut demo = Demo::start(&database_url, &port, &peers_port).await?;
+    let mut demo = Demo::start(&database_url, port, peers_port).await?;
     let outcome = demo.story(&database_url).await;
     demo.stop().await;
     outcome
@@ -97,7 +100,7 @@ async fn run() -> Result<()> {
 
 /// The port `variable` names, or a free one; a named port already taken stops the demo at
 /// once, before anything answers on it that is not the demo's.
-fn port_from(variable: &str) -> Result<String> {
+fn port_from(variable: &str) -> Result<u16> {
     let named = std::env::var(variable).ok();
     let address = format!("127.0.0.1:{}", named.as_deref().unwrap_or("0"));
     let listener = std::net::TcpListener::bind(&address).map_err(|e| match &named {
@@ -111,7 +114,7 @@ fn port_from(variable: &str) -> Result<String> {
         .local_addr()
         .map_err(|e| format!("cannot find a free port: {e}"))?
         .port();
-    Ok(port.to_string())
+    Ok(port)
 }
 
 /// Drops and creates the demo's own database, so every run starts from nothing.

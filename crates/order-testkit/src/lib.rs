@@ -3,6 +3,8 @@
 //! ledger, and the processes they start (free ports, the binaries built beside them). The
 //! service itself never depends on it.
 
+pub mod processes;
+
 use chrono::{TimeDelta, Utc};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -51,14 +53,7 @@ pub fn sibling(binary: &str) -> Result<std::path::PathBuf, String> {
 /// deposit accounted for in balances, fees and escrow. `Err` says what is wrong, with the
 /// ledger.
 pub async fn conserved_ledger(http: &reqwest::Client, peers: &str) -> Result<Value, String> {
-    let ledger: Value = http
-        .get(format!("{peers}/_stub/ledger/"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let ledger = json_of(http.get(format!("{peers}/_stub/ledger/"))).await?;
     if ledger["accounted"] == ledger["deposits"] {
         Ok(ledger)
     } else {
@@ -93,4 +88,20 @@ pub async fn hold_escrow(
         .as_str()
         .and_then(|escrow| escrow.parse().ok())
         .ok_or_else(|| format!("the Wallet held no escrow for {order}: {held}"))
+}
+
+/// The JSON body `request` is answered with, whatever its status; what went wrong as text.
+pub async fn json_of(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    response.json().await.map_err(|e| e.to_string())
+}
+
+/// POSTs `body` to `url` (a stand-in's control endpoint, say); an error naming `url` unless
+/// it succeeded.
+pub async fn post_ok(http: &reqwest::Client, url: &str, body: &Value) -> Result<(), String> {
+    let response = http.post(url).json(body).send().await;
+    match response.map_err(|e| e.to_string())?.status() {
+        status if status.is_success() => Ok(()),
+        status => Err(format!("{url}: {status}")),
+    }
 }

@@ -65,18 +65,10 @@ impl Stub {
     }
 
     async fn post(&self, path: &str, body: Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(&body)
-            .send()
+        let url = format!("{}{path}", self.url);
+        order_testkit::post_ok(&self.http, &url, &body)
             .await
             .unwrap();
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
     }
 
     async fn deposit(&self, user: UserId, amount: &str) {

@@ -348,18 +348,10 @@ impl TestApp {
 
     /// POSTs `body` to the stand-ins' `path`, asserting it succeeded.
     pub async fn stub_post(&self, path: &str, body: Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.peers))
-            .json(&body)
-            .send()
+        let url = format!("{}{path}", self.peers);
+        order_testkit::post_ok(&self.http, &url, &body)
             .await
             .unwrap();
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
     }
 
     pub async fn clear_faults(&self) {

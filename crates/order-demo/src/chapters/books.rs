@@ -5,7 +5,7 @@ use serde_json::json;
 
 use order_domain::OrderId;
 
-use crate::{sibling, Demo, Result, PEER_TOKEN};
+use crate::{sibling, Demo, Result, CREDENTIALS};
 
 impl Demo {
     /// Chapter 10: a clean bill, a drift made on purpose and found, the drift mended.
@@ -59,7 +59,7 @@ impl Demo {
             .env("DATABASE_URL", database_url)
             .env("WALLET_URL", format!("{}/api/v1/wallet", self.peers))
             .env("LISTING_URL", format!("{}/api/v1/listings", self.peers))
-            .env("PEER_SERVICE_TOKEN", PEER_TOKEN)
+            .env("PEER_SERVICE_TOKEN", CREDENTIALS.peer_token)
             .output()
             .await
             .map_err(|e| format!("order-api reconcile: {e}"))?;
