@@ -39,6 +39,22 @@ fn completing() -> Order {
     )
 }
 
+/// The admin's `update` of `dispute`, as decided on `order` at [`later`]`(9)`.
+fn decide(
+    order: &Order,
+    dispute: &order_domain::Dispute,
+    update: DisputeUpdate,
+) -> Result<DisputeChange, DomainError> {
+    order.request_resolution(
+        dispute,
+        update,
+        admin(),
+        &Terms::default(),
+        later(9),
+        wait(),
+    )
+}
+
 fn resolution(resolution: Resolution) -> DisputeUpdate {
     DisputeUpdate {
         status: Some(DisputeStatus::Resolved),
@@ -202,16 +218,7 @@ fn an_auction_order_is_not_paid_through_an_intent() {
 #[test]
 fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_the_answer() {
     let (order, dispute) = disputed_from(shipped());
-    let change = order
-        .request_resolution(
-            &dispute,
-            resolution(Resolution::PartialRefund),
-            admin(),
-            &Terms::default(),
-            later(9),
-            wait(),
-        )
-        .unwrap();
+    let change = decide(&order, &dispute, resolution(Resolution::PartialRefund)).unwrap();
     let DisputeChange::Movement(request) = change else {
         panic!("a partial refund moves money");
     };
@@ -252,16 +259,8 @@ fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_
 #[test]
 fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
     let (order, dispute) = disputed_from(shipped());
-    let DisputeChange::Movement(request) = order
-        .request_resolution(
-            &dispute,
-            resolution(Resolution::PartialRefund),
-            admin(),
-            &Terms::default(),
-            later(9),
-            wait(),
-        )
-        .unwrap()
+    let DisputeChange::Movement(request) =
+        decide(&order, &dispute, resolution(Resolution::PartialRefund)).unwrap()
     else {
         panic!("a partial refund moves money");
     };
@@ -281,28 +280,11 @@ fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
 #[test]
 fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves() {
     let (order, dispute) = disputed_from(shipped());
-    let no_action = order
-        .request_resolution(
-            &dispute,
-            resolution(Resolution::NoAction),
-            admin(),
-            &Terms::default(),
-            later(9),
-            wait(),
-        )
-        .unwrap();
+    let no_action = decide(&order, &dispute, resolution(Resolution::NoAction)).unwrap();
     assert!(matches!(no_action, DisputeChange::Decided(_)));
 
-    let DisputeChange::Movement(request) = order
-        .request_resolution(
-            &dispute,
-            resolution(Resolution::RefundBuyer),
-            admin(),
-            &Terms::default(),
-            later(9),
-            wait(),
-        )
-        .unwrap()
+    let DisputeChange::Movement(request) =
+        decide(&order, &dispute, resolution(Resolution::RefundBuyer)).unwrap()
     else {
         panic!("a refund moves money");
     };
@@ -312,25 +294,11 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
         ..DisputeUpdate::default()
     };
     assert_eq!(
-        refunding.request_resolution(
-            &dispute,
-            notes,
-            admin(),
-            &Terms::default(),
-            later(9),
-            wait()
-        ),
+        decide(&refunding, &dispute, notes),
         Err(DomainError::OperationInProgress)
     );
     assert_eq!(
-        refunding.request_resolution(
-            &dispute,
-            resolution(Resolution::ReleaseSeller),
-            admin(),
-            &Terms::default(),
-            later(9),
-            wait()
-        ),
+        decide(&refunding, &dispute, resolution(Resolution::ReleaseSeller)),
         Err(DomainError::OperationInProgress),
         "another payout while one is moving"
     );
