@@ -12,6 +12,15 @@ use order_domain::order::{
 };
 use order_domain::{DomainError, EventType, Order, OrderStatus};
 
+/// `order` given the carrier's `status` that occurred `at`, as received at [`later`]`(10)`.
+fn received(
+    order: &Order,
+    status: TrackingStatus,
+    at: DateTime<Utc>,
+) -> Result<Option<order_domain::order::Changed<Order>>, DomainError> {
+    order.apply_tracking_update(&update(status, at), &Deadlines::default(), later(10))
+}
+
 fn update(status: TrackingStatus, at: DateTime<Utc>) -> TrackingUpdate {
     TrackingUpdate {
         event_id: CarrierEventId::parse("evt-1").unwrap(),
@@ -80,12 +89,7 @@ fn a_carriers_delivery_delivers_the_order_at_the_carriers_time() {
 
 #[test]
 fn a_failed_attempt_is_recorded_as_the_orders_delivery_problem() {
-    let changed = shipped()
-        .apply_tracking_update(
-            &update(TrackingStatus::FailedAttempt, later(10)),
-            &Deadlines::default(),
-            later(10),
-        )
+    let changed = received(&shipped(), TrackingStatus::FailedAttempt, later(10))
         .unwrap()
         .unwrap();
     let problem = changed.value.delivery_problem.clone().unwrap();
@@ -130,11 +134,7 @@ fn an_update_older_than_the_problem_changes_nothing() {
 
 #[test]
 fn an_update_that_changes_nothing_raises_nothing() {
-    let moving = shipped().apply_tracking_update(
-        &update(TrackingStatus::InTransit, later(10)),
-        &Deadlines::default(),
-        later(10),
-    );
+    let moving = received(&shipped(), TrackingStatus::InTransit, later(10));
     assert_eq!(moving, Ok(None), "no problem to clear");
     let failed = after(&shipped(), TrackingStatus::FailedAttempt, later(10));
     let again = failed.apply_tracking_update(
@@ -223,11 +223,7 @@ fn updates_apply_only_to_shipped_or_delivered_orders() {
         OrderStatus::Refunded,
     ] {
         let order = order_in(status);
-        let refused = order.apply_tracking_update(
-            &update(TrackingStatus::Delivered, later(10)),
-            &Deadlines::default(),
-            later(10),
-        );
+        let refused = received(&order, TrackingStatus::Delivered, later(10));
         assert!(
             matches!(refused, Err(DomainError::InvalidTransition { .. })),
             "{status}: {refused:?}"
@@ -238,11 +234,7 @@ fn updates_apply_only_to_shipped_or_delivered_orders() {
 
 #[test]
 fn an_update_dated_in_the_future_is_refused_on_its_time() {
-    let refused = shipped().apply_tracking_update(
-        &update(TrackingStatus::FailedAttempt, later(11)),
-        &Deadlines::default(),
-        later(10),
-    );
+    let refused = received(&shipped(), TrackingStatus::FailedAttempt, later(11));
     assert!(matches!(
         refused,
         Err(DomainError::Invalid {
@@ -254,11 +246,7 @@ fn an_update_dated_in_the_future_is_refused_on_its_time() {
 
 #[test]
 fn a_delivery_dated_before_the_shipment_is_refused_on_its_time() {
-    let refused = shipped().apply_tracking_update(
-        &update(TrackingStatus::Delivered, later(1)),
-        &Deadlines::default(),
-        later(10),
-    );
+    let refused = received(&shipped(), TrackingStatus::Delivered, later(1));
     assert!(matches!(
         refused,
         Err(DomainError::Invalid {

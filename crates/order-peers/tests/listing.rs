@@ -108,38 +108,27 @@ async fn a_listing_service_down_is_unavailable() {
 #[tokio::test]
 async fn garbage_or_another_listing_is_a_protocol_error() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("not json"))
-        .mount(&server)
-        .await;
-    assert!(matches!(
-        listings(&server).listing(listing_id()).await,
-        Err(ListingError::Protocol(_))
-    ));
-
-    server.reset().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let answers = [
+        ResponseTemplate::new(200).set_body_string("not json"),
+        ResponseTemplate::new(200).set_body_json(json!({
             "id": seller(), "seller_id": seller(), "title": "x", "status": "ACTIVE",
             "buy_now_price": "1.00", "shipping_cost": "0.00",
-        })))
-        .mount(&server)
-        .await;
-    assert!(matches!(
-        listings(&server).listing(listing_id()).await,
-        Err(ListingError::Protocol(_))
-    ));
-
-    server.reset().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        })),
+        ResponseTemplate::new(200).set_body_json(json!({
             "id": listing_id(), "seller_id": seller(), "title": "x", "status": "ACTIVE",
             "buy_now_price": "1.001", "shipping_cost": "0.00",
-        })))
-        .mount(&server)
-        .await;
-    assert!(matches!(
-        listings(&server).listing(listing_id()).await,
-        Err(ListingError::Protocol(_))
-    ));
+        })),
+    ];
+    for answer in answers {
+        server.reset().await;
+        Mock::given(method("GET"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let outcome = listings(&server).listing(listing_id()).await;
+        assert!(
+            matches!(outcome, Err(ListingError::Protocol(_))),
+            "{outcome:?}"
+        );
+    }
 }
