@@ -4,7 +4,9 @@
 //! one suite against both): a unit of work locks the rows it reads until it ends, writes
 //! nothing others can see before it commits and nothing at all if dropped, numbers each
 //! order's events without gaps, and claims for workers skip rows another unit of work
-//! holds. It is what use-case tests run on, so that they test behaviour rather than calls.
+//! holds. It is what use-case tests run on, so that they test behaviour rather than calls;
+//! a test stages here the races it cannot time against a database ([`Moment`],
+//! [`MemoryStore::misclaim`]).
 //!
 //! It is not durable and keeps every row and lock it ever had: not for production.
 
