@@ -13,10 +13,9 @@ async fn an_order_the_domain_refuses_is_left_alone_and_the_rest_of_its_batch_goe
     // auction, the domain refuses to expire it.
     let refused = buy_now_placed();
     let due = placed();
-    let world = World::new().then_finds(Found {
-        due: vec![refused.clone(), due.clone()],
-        ..Found::default()
-    });
+    let world = World::new()
+        .then_finds(Found::order(refused.clone()))
+        .then_finds(Found::order(due.clone()));
     // Staged: an honest store claims no row its domain refuses.
     world
         .store

@@ -12,18 +12,18 @@ use uuid::Uuid;
 
 use order_testkit::processes;
 
-use crate::{Cast, Demo, Result, Told, CARRIER_SECRET, CREDENTIALS};
+use crate::{unbuilt, Cast, Demo, Result, Told, CARRIER_SECRET, CREDENTIALS};
 
 impl Demo {
     pub(crate) async fn start(database_url: &str, port: u16, peers_port: u16) -> Result<Demo> {
         let peers = format!("http://127.0.0.1:{peers_port}");
         let api = format!("http://127.0.0.1:{port}");
         let stub = processes::stub_peers(peers_port, &CREDENTIALS)
-            .map_err(|missing| format!("{missing} (make demo does)"))?
+            .map_err(unbuilt)?
             .spawn()
             .map_err(|e| format!("cannot start stub-peers: {e}"))?;
         let service = processes::order_api(database_url, port, &peers, &CREDENTIALS)
-            .map_err(|missing| format!("{missing} (make demo does)"))?
+            .map_err(unbuilt)?
             .env("AUTO_COMPLETE_AFTER", "4s")
             .env("AUTO_COMPLETE_AFTER_DELIVERY", "2s")
             .env("CARRIER_WEBHOOK_SECRET", CARRIER_SECRET)

@@ -143,5 +143,10 @@ async fn recreate_database(url: &str) -> Result<()> {
 }
 
 fn sibling(binary: &str) -> Result<std::path::PathBuf> {
-    order_testkit::sibling(binary).map_err(|missing| format!("{missing} (make demo does)"))
+    order_testkit::sibling(binary).map_err(unbuilt)
+}
+
+/// What to tell of a binary that is not built.
+fn unbuilt(missing: String) -> String {
+    format!("{missing} (make demo does)")
 }
