@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp, JWT_SECRET};
+use support::{dispute_path, id, listing, seed, As, Cast, TestApp, JWT_SECRET};
 
 #[derive(Clone, Copy, Debug)]
 enum Endpoint {
@@ -51,13 +51,9 @@ async fn prepare(app: &TestApp, endpoint: Endpoint, n: u128) -> (Method, String,
     use Endpoint::*;
     let dispute = |order: Value| async move {
         let opened = app
-            .open_dispute(
-                &order,
-                Cast::buyer(),
-                json!({"reason": "Not as described at all."}),
-            )
+            .open_dispute(&order, Cast::buyer(), "Not as described at all.")
             .await;
-        format!("/api/v1/disputes/{}/", id(&opened))
+        dispute_path(&opened)
     };
     match endpoint {
         ListOrders => (Method::GET, "/api/v1/orders/".into(), None),

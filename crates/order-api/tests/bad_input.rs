@@ -4,7 +4,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{dispute_path, listing, seed, As, Cast, TestApp};
 
 /// Sends the request, asserts its status and that the database did not change, and
 /// returns the answer's body.
@@ -253,13 +253,9 @@ async fn bad_dispute_updates_are_refused() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
     let order = app.paid_order(listing(1), "10.00").await;
     let opened = app
-        .open_dispute(
-            &order,
-            Cast::buyer(),
-            json!({"reason": "Never arrived at all."}),
-        )
+        .open_dispute(&order, Cast::buyer(), "Never arrived at all.")
         .await;
-    let path = format!("/api/v1/disputes/{}/", id(&opened));
+    let path = dispute_path(&opened);
     let admin = As::Admin(Cast::admin());
     for (body, field) in [
         (json!({"status": "DONE"}), "status"),

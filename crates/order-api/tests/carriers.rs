@@ -79,22 +79,11 @@ fn time(value: &Value) -> DateTime<Utc> {
 
 /// The order's history: each event's type and actor type.
 async fn history(app: &TestApp, order: &Value) -> Vec<(String, String)> {
-    let answer = app
-        .get(
-            &format!("/api/v1/orders/{}/history/", id(order)),
-            &As::Admin(Cast::admin()),
-        )
-        .await;
-    answer.body["results"]
-        .as_array()
-        .unwrap()
+    let text = |value: &Value| value.as_str().unwrap().to_owned();
+    let entries = app.history_entries(order).await;
+    entries
         .iter()
-        .map(|entry| {
-            (
-                entry["event_type"].as_str().unwrap().to_owned(),
-                entry["actor"]["type"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|entry| (text(&entry["event_type"]), text(&entry["actor"]["type"])))
         .collect()
 }
 
@@ -206,14 +195,7 @@ async fn a_returned_parcel_does_not_complete_when_its_window_passes_until_an_adm
     let (status, body) = send(&app, &update("evt-1", "RETURNED_TO_SENDER")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let mut other = app.paid_order(listing(2), "100.00").await;
-    other = app
-        .post(
-            &format!("/api/v1/orders/{}/ship/", id(&other)),
-            &As::User(Cast::seller()),
-            json!({"tracking_number": "1Z-888", "carrier": "UPS"}),
-        )
-        .await
-        .body;
+    other = app.ship(&other, "1Z-888", "UPS").await.body;
     let _workers = app.start_workers();
     support::wait_up_to(
         "the other order completed by itself",

@@ -7,7 +7,7 @@ mod support;
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{id, listing, seed, wait_until, As, Cast, TestApp};
+use support::{dispute_path, id, listing, seed, wait_until, As, Cast, TestApp};
 
 /// Windows short enough for a test to see them pass, and a worker that sweeps often.
 const QUICK: [(&str, &str); 5] = [
@@ -31,9 +31,7 @@ async fn cancel(app: &TestApp, order: &Value, by: As) -> support::Answer {
     .await
 }
 
-fn dispute_body() -> Value {
-    json!({"reason": "The parcel never arrived."})
-}
+const NEVER_ARRIVED: &str = "The parcel never arrived.";
 
 #[tokio::test]
 async fn each_deadline_shows_while_it_runs_and_is_null_otherwise() {
@@ -63,7 +61,7 @@ async fn each_deadline_shows_while_it_runs_and_is_null_otherwise() {
     );
 
     let dispute = app
-        .open_dispute(&shipped, Cast::buyer(), dispute_body())
+        .open_dispute(&shipped, Cast::buyer(), NEVER_ARRIVED)
         .await;
     assert_eq!(
         time(&dispute["respond_by"]),
@@ -84,13 +82,7 @@ async fn each_deadline_shows_while_it_runs_and_is_null_otherwise() {
 #[tokio::test]
 async fn a_buy_it_now_order_never_has_a_payment_deadline() {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
-    let bought = app
-        .post(
-            &format!("/api/v1/orders/{}/purchase/", listing(1)),
-            &As::User(Cast::buyer()),
-            json!({}),
-        )
-        .await;
+    let bought = app.purchase(listing(1)).await;
     assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.body);
     assert_eq!(bought.body["pay_by"], Value::Null);
     assert!(bought.body["ship_by"].is_string());
@@ -134,13 +126,7 @@ async fn the_worker_cancels_an_unpaid_auction_order_and_a_late_payment_is_refuse
 async fn a_buy_it_now_cut_by_a_wallet_outage_is_resumed_by_the_worker_with_one_debit() {
     let app = &TestApp::spawn_with(seed(1, "1000.00"), &QUICK).await;
     app.fault(json!({"target": "wallet", "mode": "drop"})).await;
-    let cut = app
-        .post(
-            &format!("/api/v1/orders/{}/purchase/", listing(1)),
-            &As::User(Cast::buyer()),
-            json!({}),
-        )
-        .await;
+    let cut = app.purchase(listing(1)).await;
     assert_eq!(cut.status, StatusCode::SERVICE_UNAVAILABLE, "{}", cut.body);
     assert_eq!(
         app.balance(Cast::buyer()).await,
@@ -284,10 +270,10 @@ async fn an_unanswered_dispute_is_escalated_and_an_answered_one_is_not() {
     let silent = app.shipped_order(listing(1), "100.00").await;
     let answered = app.shipped_order(listing(2), "100.00").await;
     let ignored = app
-        .open_dispute(&silent, Cast::buyer(), dispute_body())
+        .open_dispute(&silent, Cast::buyer(), NEVER_ARRIVED)
         .await;
     let replied = app
-        .open_dispute(&answered, Cast::buyer(), dispute_body())
+        .open_dispute(&answered, Cast::buyer(), NEVER_ARRIVED)
         .await;
     let evidence = app
         .post(
@@ -326,13 +312,13 @@ async fn no_action_gives_the_buyer_back_the_protection_time_the_dispute_paused()
     let shipped = app.shipped_order(listing(1), "100.00").await;
     let due = time(&shipped["auto_complete_at"]);
     let dispute = app
-        .open_dispute(&shipped, Cast::buyer(), dispute_body())
+        .open_dispute(&shipped, Cast::buyer(), NEVER_ARRIVED)
         .await;
     let left = due - time(&dispute["created_at"]);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let resolved = app
         .patch(
-            &format!("/api/v1/disputes/{}/", id(&dispute)),
+            &dispute_path(&dispute),
             &As::Admin(Cast::admin()),
             json!({"status": "RESOLVED", "resolution": "NO_ACTION"}),
         )
@@ -389,7 +375,7 @@ async fn cancel_racing_ship_dispute_or_another_cancel_has_one_winner_and_moves_m
             format!("/api/v1/orders/{}/dispute/", id(&order)),
             As::User(Cast::buyer()),
         );
-        let dispute = app.post(&dispute_path, &buyer, dispute_body());
+        let dispute = app.post(&dispute_path, &buyer, json!({ "reason": NEVER_ARRIVED }));
         let (cancelled, disputed) =
             race(cancel(app, &order, As::User(Cast::seller())), dispute).await;
         assert!(
@@ -519,7 +505,7 @@ async fn two_processes_running_the_deadline_worker_apply_each_effect_once() {
         paid.push(app.paid_order(listing(200 + n), "10.00").await);
         let shipped = app.shipped_order(listing(300 + n), "10.00").await;
         disputed.push(
-            app.open_dispute(&shipped, Cast::buyer(), dispute_body())
+            app.open_dispute(&shipped, Cast::buyer(), NEVER_ARRIVED)
                 .await,
         );
     }

@@ -10,7 +10,7 @@ use order_eventbridge::emulator::{Emulator, Queue};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::tcp_proxy::TcpProxy;
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{dispute_path, id, listing, seed, As, Cast, TestApp};
 
 const BUS: &str = "orders";
 
@@ -47,25 +47,15 @@ async fn story(app: &TestApp) -> Vec<(String, Vec<&'static str>)> {
         json!({}),
     )
     .await;
-    let bought = app
-        .post(
-            &format!("/api/v1/orders/{}/purchase/", listing(1)),
-            &As::User(Cast::buyer()),
-            json!({}),
-        )
-        .await;
+    let bought = app.purchase(listing(1)).await;
     assert_eq!(bought.status, StatusCode::CREATED);
     let disputed = app.paid_order(listing(11), "50.00").await;
     let opened = app
-        .open_dispute(
-            &disputed,
-            Cast::buyer(),
-            json!({"reason": "The parcel was empty."}),
-        )
+        .open_dispute(&disputed, Cast::buyer(), "The parcel was empty.")
         .await;
     let decided = app
         .patch(
-            &format!("/api/v1/disputes/{}/", id(&opened)),
+            &dispute_path(&opened),
             &As::Admin(Cast::admin()),
             json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"}),
         )
@@ -422,12 +412,8 @@ async fn shipped_orders_complete_by_themselves_unless_disputed_or_not_yet_due() 
     let _workers = app.start_workers();
     let due = app.shipped_order(listing(1), "10.00").await;
     let disputed = app.shipped_order(listing(2), "10.00").await;
-    app.open_dispute(
-        &disputed,
-        Cast::buyer(),
-        json!({"reason": "Wrong size delivered."}),
-    )
-    .await;
+    app.open_dispute(&disputed, Cast::buyer(), "Wrong size delivered.")
+        .await;
     tokio::time::sleep(Duration::from_millis(3200)).await;
     let later = app.shipped_order(listing(3), "10.00").await;
     let status = |order: Value| {
@@ -496,12 +482,7 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
     .await;
     app.complete(&delivered).await;
     let returned = app.paid_order(listing(47), "100.00").await;
-    app.post(
-        &format!("/api/v1/orders/{}/ship/", id(&returned)),
-        &As::User(Cast::seller()),
-        json!({"tracking_number": "RET-1", "carrier": "DHL"}),
-    )
-    .await;
+    app.ship(&returned, "RET-1", "DHL").await;
     let answer = app
         .carrier_update(&json!({
             "event_id": "evt-returned",
@@ -538,13 +519,9 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
     );
     let refunded = app.shipped_order(listing(42), "100.00").await;
     let dispute = app
-        .open_dispute(
-            &refunded,
-            Cast::buyer(),
-            json!({"reason": "It arrived broken."}),
-        )
+        .open_dispute(&refunded, Cast::buyer(), "It arrived broken.")
         .await;
-    let path = format!("/api/v1/disputes/{}/", id(&dispute));
+    let path = dispute_path(&dispute);
     app.post(
         &format!("{path}evidence/"),
         &As::User(Cast::seller()),
@@ -561,12 +538,8 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
     .await;
     app.paid_order(listing(43), "100.00").await; // never shipped: order.ship_overdue
     let ignored = app.shipped_order(listing(44), "100.00").await;
-    app.open_dispute(
-        &ignored,
-        Cast::buyer(),
-        json!({"reason": "Nobody answers me."}),
-    )
-    .await; // never answered: dispute.escalated
+    app.open_dispute(&ignored, Cast::buyer(), "Nobody answers me.")
+        .await; // never answered: dispute.escalated
     let extended = app.paid_order(listing(45), "100.00").await;
     let to = chrono::Utc::now() + chrono::TimeDelta::hours(1);
     let answer = app
@@ -579,11 +552,7 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
     assert_eq!(answer.status, reqwest::StatusCode::OK, "{}", answer.body);
     let offered = app.shipped_order(listing(46), "100.00").await;
     let argued = app
-        .open_dispute(
-            &offered,
-            Cast::buyer(),
-            json!({"reason": "Not as described."}),
-        )
+        .open_dispute(&offered, Cast::buyer(), "Not as described.")
         .await;
     let offers = format!("/api/v1/disputes/{}/offers/", id(&argued));
     let made = app

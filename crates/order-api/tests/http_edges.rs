@@ -6,18 +6,14 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp, JWT_SECRET};
+use support::{dispute_path, id, listing, seed, As, Cast, TestApp, JWT_SECRET};
 
 /// An app with an order and a dispute, and each documented path made concrete with them.
 async fn app_with_objects() -> (TestApp, Vec<(String, String, Vec<String>)>) {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
     let order = app.shipped_order(listing(2), "100.00").await;
     let dispute = app
-        .open_dispute(
-            &order,
-            Cast::buyer(),
-            json!({"reason": "It never arrived."}),
-        )
+        .open_dispute(&order, Cast::buyer(), "It never arrived.")
         .await;
     let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
     let paths = support::documented_operations(&document)
@@ -262,12 +258,7 @@ async fn a_read_carries_an_etag_answers_304_while_unchanged_and_changes_after_a_
     assert_eq!(unchanged.body, Value::Null);
     assert_eq!(unchanged.headers["etag"].to_str().unwrap(), etag);
 
-    app.post(
-        &format!("/api/v1/orders/{}/ship/", id(&order)),
-        &As::User(Cast::seller()),
-        json!({"tracking_number": "1Z-1", "carrier": "UPS"}),
-    )
-    .await;
+    app.ship(&order, "1Z-1", "UPS").await;
     let changed = app
         .call_with(
             Method::GET,
@@ -282,13 +273,9 @@ async fn a_read_carries_an_etag_answers_304_while_unchanged_and_changes_after_a_
     assert_ne!(changed.headers["etag"].to_str().unwrap(), etag);
 
     let dispute = app
-        .open_dispute(
-            &order,
-            Cast::buyer(),
-            json!({"reason": "It never arrived."}),
-        )
+        .open_dispute(&order, Cast::buyer(), "It never arrived.")
         .await;
-    let path = format!("/api/v1/disputes/{}/", id(&dispute));
+    let path = dispute_path(&dispute);
     let tag = app.get(&path, &buyer).await.headers["etag"]
         .to_str()
         .unwrap()

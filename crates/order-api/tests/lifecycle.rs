@@ -4,7 +4,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{dispute_path, id, listing, seed, As, Cast, TestApp};
 
 #[tokio::test]
 async fn an_auction_win_is_paid_shipped_and_completed_and_the_seller_gets_total_less_fee() {
@@ -69,13 +69,7 @@ async fn buy_it_now_holds_the_total_and_answers_the_paid_order() {
 #[tokio::test]
 async fn a_declined_buy_it_now_is_402_and_cancels_the_order() {
     let app = TestApp::spawn(seed(1, "100.00")).await;
-    let declined = app
-        .post(
-            &format!("/api/v1/orders/{}/purchase/", listing(1)),
-            &As::User(Cast::buyer()),
-            json!({}),
-        )
-        .await;
+    let declined = app.purchase(listing(1)).await;
     assert_eq!(
         declined.status,
         StatusCode::PAYMENT_REQUIRED,
@@ -93,17 +87,15 @@ async fn a_declined_buy_it_now_is_402_and_cancels_the_order() {
 async fn decide(app: &TestApp, n: u128, decision: Value) -> (Value, Value) {
     let order = app.shipped_order(listing(n), "100.00").await;
     let opened = app
-        .open_dispute(
+        .open_dispute_with(
             &order,
             Cast::buyer(),
             json!({"reason": "The lens arrived cracked.", "evidence": ["https://img.example.com/lens.jpg"]}),
         )
         .await;
     assert_eq!(opened["status"], "OPEN");
-    let dispute_path = format!("/api/v1/disputes/{}/", id(&opened));
-    let decided = app
-        .patch(&dispute_path, &As::Admin(Cast::admin()), decision)
-        .await;
+    let path = dispute_path(&opened);
+    let decided = app.patch(&path, &As::Admin(Cast::admin()), decision).await;
     assert_eq!(decided.status, StatusCode::OK, "{}", decided.body);
     let order = app
         .get(
@@ -197,10 +189,10 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
         .open_dispute(
             &order,
             Cast::seller(),
-            json!({"reason": "The buyer asks for a different colour."}),
+            "The buyer asks for a different colour.",
         )
         .await;
-    let path = format!("/api/v1/disputes/{}/", id(&opened));
+    let path = dispute_path(&opened);
     let evidence = app
         .post(
             &format!("{path}evidence/"),

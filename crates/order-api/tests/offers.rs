@@ -6,7 +6,7 @@ mod support;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{dispute_path, id, listing, seed, As, Cast, TestApp};
 
 fn buyer() -> As {
     As::User(Cast::buyer())
@@ -20,13 +20,9 @@ fn seller() -> As {
 async fn disputed(app: &TestApp, n: u128) -> (Value, String) {
     let order = app.shipped_order(listing(n), "100.00").await;
     let dispute = app
-        .open_dispute(
-            &order,
-            Cast::buyer(),
-            json!({"reason": "It arrived scratched."}),
-        )
+        .open_dispute(&order, Cast::buyer(), "It arrived scratched.")
         .await;
-    (order, format!("/api/v1/disputes/{}/", id(&dispute)))
+    (order, dispute_path(&dispute))
 }
 
 async fn offer(app: &TestApp, dispute: &str, amount: &str) -> Value {

@@ -174,11 +174,7 @@ async fn answers_have_the_documented_fields() {
     let order = app.shipped_order(listing(1), "10.00").await;
     assert_eq!(keys(&order), properties(&document, "Order"));
     let dispute = app
-        .open_dispute(
-            &order,
-            Cast::buyer(),
-            json!({"reason": "It arrived broken."}),
-        )
+        .open_dispute(&order, Cast::buyer(), "It arrived broken.")
         .await;
     assert_eq!(keys(&dispute), properties(&document, "Dispute"));
     let disputed = app

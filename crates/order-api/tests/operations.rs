@@ -20,12 +20,7 @@ async fn metrics_follow_requests_peers_transitions_and_the_outbox() {
         json!({}),
     )
     .await;
-    app.post(
-        &format!("/api/v1/orders/{}/purchase/", listing(1)),
-        &As::User(Cast::buyer()),
-        json!({}),
-    )
-    .await;
+    app.purchase(listing(1)).await;
     app.get(
         &format!("/api/v1/orders/{}/", support::uuid(1)),
         &As::User(Cast::buyer()),
@@ -167,13 +162,7 @@ async fn the_service_heals_by_itself_when_the_database_ends_its_connections() {
     futures_util::future::join_all(reads).await;
 
     assert!(end_every_session(&app).await >= 1);
-    let shipped = app
-        .post(
-            &format!("/api/v1/orders/{}/ship/", id(&order)),
-            &As::User(Cast::seller()),
-            json!({"tracking_number": "1Z-1", "carrier": "UPS"}),
-        )
-        .await;
+    let shipped = app.ship(&order, "1Z-1", "UPS").await;
     assert_eq!(
         shipped.status,
         StatusCode::OK,

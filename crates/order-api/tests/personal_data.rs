@@ -9,7 +9,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{id, listing, seed, wait_until, As, Cast, TestApp};
+use support::{dispute_path, id, listing, seed, wait_until, As, Cast, TestApp};
 
 const MARKERS: [&str; 5] = [
     "MARKER-ADDRESS-7f3a",
@@ -182,7 +182,7 @@ async fn ended_with_every_marker(app: &TestApp) -> [Value; 2] {
     keyed(
         app,
         Method::PATCH,
-        &format!("/api/v1/disputes/{}/", id(&dispute)),
+        &dispute_path(&dispute),
         &As::Admin(Cast::admin()),
         json!({"status": "RESOLVED", "resolution": "PARTIAL_REFUND", "refund_amount": "30.00",
                "admin_notes": format!("Called the buyer, {}", MARKERS[3])}),
@@ -379,16 +379,11 @@ async fn an_order_still_open_is_not_erased() {
 
 /// `POST /api/v1/orders/internal/erase-user/` for the buyer, sent to `base`.
 async fn erase_buyer(app: &TestApp, base: &str) -> reqwest::StatusCode {
-    let answer = app
-        .call_at(
-            base,
-            Method::POST,
-            "/api/v1/orders/internal/erase-user/",
-            &As::Service,
-            Some(json!({"user_id": Cast::buyer()})),
-            &[],
-        )
-        .await;
+    let request = app
+        .http
+        .post(format!("{base}/api/v1/orders/internal/erase-user/"));
+    let body = json!({"user_id": Cast::buyer()});
+    let answer = app.send(request, &As::Service, Some(body), &[]).await;
     assert_eq!(answer.body, json!({"erased": 2, "pending": 1}));
     answer.status
 }

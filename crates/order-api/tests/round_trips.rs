@@ -143,7 +143,7 @@ async fn every_transition_is_at_most_four_round_trips_a_transaction() {
     assert!(evidence <= 4, "evidence: {evidence}");
 
     let notes = round_trips_of(&relay, first, second, async |dispute| {
-        let path = format!("/api/v1/disputes/{}/", id(dispute));
+        let path = dispute_path(dispute);
         app.patch(
             &path,
             &As::Admin(Cast::admin()),

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{dispute_path, id, listing, seed, As, Cast, TestApp};
 
 async fn history(app: &TestApp, order: &Value, who: &As) -> support::Answer {
     app.get(&format!("/api/v1/orders/{}/history/", id(order)), who)
@@ -20,13 +20,9 @@ async fn an_orders_history_tells_each_event_who_did_it_and_what_it_added() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let order = app.shipped_order(listing(1), "100.00").await;
     let dispute = app
-        .open_dispute(
-            &order,
-            Cast::buyer(),
-            json!({"reason": "The parcel was empty."}),
-        )
+        .open_dispute(&order, Cast::buyer(), "The parcel was empty.")
         .await;
-    let path = format!("/api/v1/disputes/{}/", id(&dispute));
+    let path = dispute_path(&dispute);
     app.post(
         &format!("{path}evidence/"),
         &As::User(Cast::seller()),
@@ -301,11 +297,7 @@ async fn each_caller_is_told_what_it_may_do_and_events_are_not() {
         "an admin's operator actions"
     );
     let dispute = app
-        .open_dispute(
-            &order,
-            Cast::buyer(),
-            json!({"reason": "Changed my mind entirely."}),
-        )
+        .open_dispute(&order, Cast::buyer(), "Changed my mind entirely.")
         .await;
     assert_eq!(
         dispute["allowed_actions"],
@@ -313,10 +305,7 @@ async fn each_caller_is_told_what_it_may_do_and_events_are_not() {
         "the buyer's"
     );
     let as_admin = app
-        .get(
-            &format!("/api/v1/disputes/{}/", id(&dispute)),
-            &As::Admin(Cast::admin()),
-        )
+        .get(&dispute_path(&dispute), &As::Admin(Cast::admin()))
         .await;
     assert_eq!(as_admin.body["allowed_actions"], json!(["update"]));
     let events = feed(&app, 0, 100).await;
@@ -386,19 +375,13 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
     ] {
         let order = app.shipped_order(listing(n), "100.00").await;
         let dispute = app
-            .open_dispute(
-                &order,
-                Cast::buyer(),
-                json!({"reason": "Not as described at all."}),
-            )
+            .open_dispute(&order, Cast::buyer(), "Not as described at all.")
             .await;
         let mut body = json!({"status": "RESOLVED", "resolution": resolution});
         if let Some(refund) = refund {
             body["refund_amount"] = json!(refund);
         }
-        let answer = app
-            .patch(&format!("/api/v1/disputes/{}/", id(&dispute)), &admin, body)
-            .await;
+        let answer = app.patch(&dispute_path(&dispute), &admin, body).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
         let (settlement, actor) = settled(&app, &order, event).await;
         assert_eq!(settlement["buyer_refund"], refunded, "{resolution}");
@@ -502,12 +485,8 @@ async fn services_and_the_system_appear_in_the_history_as_such() {
     assert_eq!(line["details"], json!({"reason": "The winner withdrew."}));
 
     let silent = app.shipped_order(listing(3), "100.00").await;
-    app.open_dispute(
-        &silent,
-        Cast::buyer(),
-        json!({"reason": "Nobody answers me."}),
-    )
-    .await;
+    app.open_dispute(&silent, Cast::buyer(), "Nobody answers me.")
+        .await;
     let _workers = app.start_workers();
     let (app, watched) = (&app, &silent);
     support::wait_until("the escalation", || async move {

@@ -126,6 +126,11 @@ async fn accepts(action: &str, order: &Order, caller: Caller, now: DateTime<Utc>
         }
         other => unreachable!("{other}"),
     };
+    accepted(action, outcome)
+}
+
+/// Whether the use case accepted `action`; a refusal must come from a rule, not a fault.
+fn accepted(action: &str, outcome: Result<(), AppError>) -> bool {
     match outcome {
         Ok(()) => true,
         Err(AppError::Forbidden | AppError::NotFound | AppError::Domain(_)) => false,
@@ -208,11 +213,7 @@ async fn dispute_accepts(action: &str, order: &Order, dispute: &Dispute, caller:
         }
         other => unreachable!("{other}"),
     };
-    match outcome {
-        Ok(()) => true,
-        Err(AppError::Forbidden | AppError::NotFound | AppError::Domain(_)) => false,
-        Err(other) => panic!("{action} refused for a reason that is not a rule: {other:?}"),
-    }
+    accepted(action, outcome)
 }
 
 #[tokio::test]

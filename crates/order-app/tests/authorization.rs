@@ -3,13 +3,13 @@
 
 mod support;
 
-use order_app::{AppError, AuctionWin, Caller, Purchase};
+use order_app::{AppError, Caller, Purchase};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{CancellationReason, Carrier, ShippingAddress, TrackingNumber};
 use order_domain::{EscrowId, OrderId, UserId};
 use order_ports::store::{DisputeQuery, PageRequest};
-use support::{Found, World};
+use support::{win, Found, World};
 use uuid::Uuid;
 
 fn admin() -> UserId {
@@ -122,19 +122,11 @@ async fn buyer_or_seller_disputes_nobody_else() {
 async fn users_are_refused_internal_operations_even_admins() {
     for caller in [Caller::user(buyer()), Caller::admin(admin())] {
         let (service, journal) = World::new().service();
-        let win = AuctionWin {
-            listing_id: listing_id(),
-            buyer_id: buyer(),
-            seller_id: seller(),
-            amount: money("125.00"),
-            shipping_cost: money("10.00"),
-            shipping_address: ShippingAddress::default(),
-        };
         let id = placed().id;
         let escrow = EscrowId::from_uuid(Uuid::from_u128(40));
         let reason = CancellationReason::parse("unpaid").unwrap();
         assert_eq!(
-            service.create_auction_order(caller, win).await,
+            service.create_auction_order(caller, win()).await,
             Err(AppError::Forbidden)
         );
         assert_eq!(

@@ -5,22 +5,10 @@ mod support;
 
 use order_app::{AppError, AuctionWin, Caller};
 use order_domain::fixtures::*;
-use order_domain::order::ShippingAddress;
 use order_domain::{DomainError, EscrowId, EventType, OrderStatus};
 use order_memory::Moment;
-use support::{Found, World};
+use support::{win, Found, World};
 use uuid::Uuid;
-
-fn win() -> AuctionWin {
-    AuctionWin {
-        listing_id: listing_id(),
-        buyer_id: buyer(),
-        seller_id: seller(),
-        amount: money("125.00"),
-        shipping_cost: money("10.00"),
-        shipping_address: ShippingAddress::default(),
-    }
-}
 
 #[tokio::test]
 async fn a_first_create_places_the_order_and_raises_order_created() {

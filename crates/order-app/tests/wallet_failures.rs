@@ -5,14 +5,14 @@
 mod support;
 
 use mockall::predicate::eq;
-use order_app::{AppError, Caller, Peer, Purchase};
+use order_app::{AppError, Caller, Peer, Placed, Purchase};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{NewOrder, ShippingAddress};
 use order_domain::{EscrowId, EventType, Order, OrderId, OrderStatus};
 use order_memory::Moment;
 use order_ports::{HoldEscrow, ReleaseEscrow, WalletError};
-use support::{Found, World};
+use support::{Found, Journal, World};
 use uuid::Uuid;
 
 fn unavailable() -> WalletError {
@@ -247,6 +247,20 @@ fn world_selling_the_listing() -> World {
     world
 }
 
+/// The listing for sale, and a Wallet whose hold answers `refusal`; the buyer buys it.
+async fn buy_it_now_held_back_by(
+    refusal: fn() -> WalletError,
+) -> (Result<Placed, AppError>, Journal) {
+    let mut world = world_selling_the_listing();
+    world
+        .wallet
+        .expect_hold_escrow()
+        .returning(move |_| Err(refusal()));
+    let (service, journal) = world.then_finds(Found::nothing()).service();
+    let outcome = service.purchase(Caller::user(buyer()), purchase()).await;
+    (outcome, journal)
+}
+
 #[tokio::test]
 async fn a_buy_it_now_holds_the_total_and_ends_paid() {
     let mut world = world_selling_the_listing();
@@ -274,13 +288,7 @@ async fn a_buy_it_now_holds_the_total_and_ends_paid() {
 
 #[tokio::test]
 async fn a_declined_buy_it_now_cancels_the_order() {
-    let mut world = world_selling_the_listing();
-    world
-        .wallet
-        .expect_hold_escrow()
-        .returning(|_| Err(WalletError::InsufficientFunds));
-    let (service, journal) = world.then_finds(Found::nothing()).service();
-    let outcome = service.purchase(Caller::user(buyer()), purchase()).await;
+    let (outcome, journal) = buy_it_now_held_back_by(|| WalletError::InsufficientFunds).await;
     assert_eq!(outcome, Err(AppError::PaymentDeclined));
     assert_eq!(
         journal.orders().last().unwrap().status,
@@ -294,13 +302,7 @@ async fn a_declined_buy_it_now_cancels_the_order() {
 
 #[tokio::test]
 async fn a_buy_it_now_with_the_wallet_down_leaves_the_order_pending_payment() {
-    let mut world = world_selling_the_listing();
-    world
-        .wallet
-        .expect_hold_escrow()
-        .returning(|_| Err(unavailable()));
-    let (service, journal) = world.then_finds(Found::nothing()).service();
-    let outcome = service.purchase(Caller::user(buyer()), purchase()).await;
+    let (outcome, journal) = buy_it_now_held_back_by(unavailable).await;
     assert_eq!(outcome, Err(AppError::PeerUnavailable(Peer::Wallet)));
     assert_eq!(
         stored(&journal),

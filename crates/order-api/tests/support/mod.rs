@@ -88,7 +88,7 @@ pub struct TestApp {
     pub url: String,
     pub peers: String,
     pub db: TestDatabase,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
     pub application: Application,
     vars: HashMap<String, String>,
 }
@@ -239,6 +239,7 @@ impl TestApp {
         self.call_with(method, path, who, body, &[]).await
     }
 
+    /// [`TestApp::call`] with `headers`.
     pub async fn call_with(
         &self,
         method: Method,
@@ -247,21 +248,20 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
-        self.call_at(&self.url, method, path, who, body, headers)
+        let url = format!("{}{path}", self.url);
+        self.send(self.http.request(method, url), who, body, headers)
             .await
     }
 
-    /// [`TestApp::call_with`] to the service at `base`, such as a [`Process`] of it.
-    pub async fn call_at(
+    /// Sends `request` as `who` with `body` and `headers`; the answer, its body read as
+    /// JSON where it is JSON.
+    pub async fn send(
         &self,
-        base: &str,
-        method: Method,
-        path: &str,
+        mut request: reqwest::RequestBuilder,
         who: &As,
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
-        let mut request = self.http.request(method, format!("{base}{path}"));
         request = match who {
             As::Nobody => request,
             As::User(id) => request.bearer_auth(token(*id, false)),
@@ -520,6 +520,14 @@ impl TestApp {
         wire(admin.get_order(typed_id(order)).await)
     }
 
+    /// The entries of `order`'s history as an admin reads it now.
+    pub async fn history_entries(&self, order: &Value) -> Vec<Value> {
+        let path = format!("/api/v1/orders/{}/history/", id(order));
+        let answer = self.get(&path, &As::Admin(Cast::admin())).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body["results"].as_array().unwrap().clone()
+    }
+
     /// The dispute as an admin reads it now.
     pub async fn dispute_now(&self, dispute: &Value) -> Value {
         let admin = self.client(&As::Admin(Cast::admin()));
@@ -583,8 +591,15 @@ impl TestApp {
         }
     }
 
-    /// Opens a dispute on `order` as the user `by`, asserting it opened; the dispute.
-    pub async fn open_dispute(&self, order: &Value, by: Uuid, body: Value) -> Value {
+    /// Opens a dispute on `order` as the user `by` for `reason`, asserting it opened; the
+    /// dispute.
+    pub async fn open_dispute(&self, order: &Value, by: Uuid, reason: &str) -> Value {
+        self.open_dispute_with(order, by, json!({ "reason": reason }))
+            .await
+    }
+
+    /// [`TestApp::open_dispute`] with a whole body, for one that carries evidence.
+    pub async fn open_dispute_with(&self, order: &Value, by: Uuid, body: Value) -> Value {
         let answer = self
             .post(
                 &format!("/api/v1/orders/{}/dispute/", id(order)),
@@ -594,6 +609,36 @@ impl TestApp {
             .await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
         answer.body
+    }
+
+    /// The buyer's Buy It Now of `listing`, whatever it answers.
+    pub async fn purchase(&self, listing: Uuid) -> Answer {
+        self.post(
+            &format!("/api/v1/orders/{listing}/purchase/"),
+            &As::User(Cast::buyer()),
+            json!({}),
+        )
+        .await
+    }
+
+    /// The seller ships `order` with `tracking_number` by `carrier`, whatever it answers.
+    pub async fn ship(&self, order: &Value, tracking_number: &str, carrier: &str) -> Answer {
+        self.post(
+            &format!("/api/v1/orders/{}/ship/", id(order)),
+            &As::User(Cast::seller()),
+            json!({ "tracking_number": tracking_number, "carrier": carrier }),
+        )
+        .await
+    }
+
+    /// Asserts that `order` is still in `status` with its `events` events and nothing more.
+    pub async fn assert_untouched(&self, order: &Value, status: &str, events: usize) {
+        assert_eq!(self.order_now(order).await["status"], status);
+        assert_eq!(
+            self.events_of(&id(order)).await.len(),
+            events,
+            "nothing happened"
+        );
     }
 
     /// Sends the buyer's completion of `order` (the only escrow) to a replica of its own,
@@ -649,13 +694,9 @@ impl TestApp {
     pub async fn disputed_order(&self, listing: Uuid, amount: &str) -> String {
         let order = self.shipped_order(listing, amount).await;
         let opened = self
-            .open_dispute(
-                &order,
-                Cast::buyer(),
-                json!({"reason": "The parcel never arrived."}),
-            )
+            .open_dispute(&order, Cast::buyer(), "The parcel never arrived.")
             .await;
-        format!("/api/v1/disputes/{}/", id(&opened))
+        dispute_path(&opened)
     }
 
     pub async fn shipped_order(&self, listing: Uuid, amount: &str) -> Value {
@@ -732,6 +773,11 @@ fn typed_id<T: From<Uuid>>(value: &Value) -> T {
 }
 
 /// The `id` of an order or a dispute as an answer shows it.
+/// The path of `dispute`, the base of its actions.
+pub fn dispute_path(dispute: &Value) -> String {
+    format!("/api/v1/disputes/{}/", id(dispute))
+}
+
 pub fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
 }

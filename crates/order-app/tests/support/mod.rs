@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use order_app::{OrderService, Ports, Settings};
-use order_domain::fixtures::t0;
+use order_app::{AuctionWin, OrderService, Ports, Settings};
+use order_domain::fixtures::{buyer, listing_id, money, seller, t0};
+use order_domain::order::ShippingAddress;
 use order_domain::{Dispute, DisputeId, EventType, Order, OrderId};
 use order_memory::{MemoryStore, Snapshot};
 use order_ports::{
@@ -18,6 +19,18 @@ use order_ports::{
 };
 use serde_json::Value;
 use uuid::Uuid;
+
+/// The fixtures' auction win: the listing, its buyer and seller, 125.00 + 10.00 shipping.
+pub fn win() -> AuctionWin {
+    AuctionWin {
+        listing_id: listing_id(),
+        buyer_id: buyer(),
+        seller_id: seller(),
+        amount: money("125.00"),
+        shipping_cost: money("10.00"),
+        shipping_address: ShippingAddress::default(),
+    }
+}
 
 /// When the services of these tests run, unless a test says: long after every fixture.
 pub fn a_month_on() -> DateTime<Utc> {
