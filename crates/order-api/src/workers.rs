@@ -71,131 +71,29 @@ impl Workers {
             let context = context.clone();
             every(settings.outbox_poll_interval, stopped.clone(), move || {
                 let context = context.clone();
-                async move {
-                    let outcome = context.relay.drain(100).await;
-                    let available = context.relay.bus_state() == BusState::Available;
-                    context
-                        .metrics
-                        .outbox_bus_available
-                        .set(i64::from(available));
-                    match outcome {
-                        Ok(report) => {
-                            context
-                                .metrics
-                                .outbox_published
-                                .inc_by(report.published as u64);
-                            context.metrics.outbox_failures.inc_by(report.failed as u64);
-                            context
-                                .metrics
-                                .outbox_parked_events
-                                .inc_by(report.parked as u64);
-                        }
-                        Err(error) => tracing::warn!(%error, "outbox relay step failed"),
-                    }
-                    if let Err(error) = context.service.position_feed().await {
-                        tracing::warn!(%error, "the replay feed's sequencer failed");
-                    }
-                }
+                async move { relay_round(&context).await }
             })
         };
         let auto_complete = {
             let context = context.clone();
+            let batch = settings.auto_complete_batch;
             every(
                 settings.auto_complete_interval,
                 stopped.clone(),
                 move || {
                     let context = context.clone();
-                    async move {
-                        match context
-                            .service
-                            .complete_due(settings.auto_complete_batch)
-                            .await
-                        {
-                            Ok(sweep) => {
-                                context
-                                    .metrics
-                                    .auto_completed
-                                    .inc_by(sweep.completed.len() as u64);
-                                context
-                                    .metrics
-                                    .auto_complete_failures
-                                    .inc_by(sweep.failed.len() as u64);
-                                if !sweep.completed.is_empty() {
-                                    tracing::info!(
-                                        completed = sweep.completed.len(),
-                                        "orders auto-completed"
-                                    );
-                                }
-                            }
-                            Err(error) => tracing::warn!(%error, "auto-completion sweep failed"),
-                        }
-                    }
+                    async move { auto_complete_round(&context, batch).await }
                 },
             )
         };
         let deadlines = {
             let context = context.clone();
+            let batch = settings.deadline_batch;
             every(settings.deadline_interval, stopped.clone(), move || {
                 let context = context.clone();
                 async move {
-                    match context
-                        .service
-                        .enforce_deadlines(settings.deadline_batch)
-                        .await
-                    {
-                        Ok(sweep) => {
-                            let metrics = &context.metrics;
-                            let count = |ids: usize| ids as u64;
-                            metrics
-                                .deadline_effects
-                                .get_or_create(&DeadlineLabels {
-                                    effect: "payment_expired",
-                                })
-                                .inc_by(count(sweep.payments_expired.len()));
-                            metrics
-                                .deadline_effects
-                                .get_or_create(&DeadlineLabels {
-                                    effect: "ship_overdue",
-                                })
-                                .inc_by(count(sweep.ship_overdue.len()));
-                            metrics
-                                .deadline_effects
-                                .get_or_create(&DeadlineLabels {
-                                    effect: "dispute_escalated",
-                                })
-                                .inc_by(count(sweep.disputes_escalated.len()));
-                            if !sweep.is_empty() {
-                                tracing::info!(
-                                    payments_expired = sweep.payments_expired.len(),
-                                    ship_overdue = sweep.ship_overdue.len(),
-                                    disputes_escalated = sweep.disputes_escalated.len(),
-                                    "deadlines enforced"
-                                );
-                            }
-                        }
-                        Err(error) => tracing::warn!(%error, "deadline sweep failed"),
-                    }
-                    match context
-                        .service
-                        .resume_intents(settings.deadline_batch)
-                        .await
-                    {
-                        Ok(sweep) => {
-                            let metrics = &context.metrics;
-                            metrics.intents_resumed.inc_by(sweep.applied.len() as u64);
-                            metrics
-                                .intents_abandoned
-                                .inc_by(sweep.abandoned.len() as u64);
-                            if !sweep.applied.is_empty() || !sweep.postponed.is_empty() {
-                                tracing::info!(
-                                    finished = sweep.applied.len(),
-                                    postponed = sweep.postponed.len(),
-                                    "escrow intents resumed"
-                                );
-                            }
-                        }
-                        Err(error) => tracing::warn!(%error, "escrow intent sweep failed"),
-                    }
+                    deadline_round(&context, batch).await;
+                    intent_round(&context, batch).await;
                 }
             })
         };
@@ -239,6 +137,97 @@ impl Workers {
                 tracing::warn!("a worker did not stop in time");
             }
         }
+    }
+}
+
+/// Publishes what the outbox holds, and positions new events in the replay feed.
+async fn relay_round(context: &WorkerContext) {
+    let outcome = context.relay.drain(100).await;
+    let metrics = &context.metrics;
+    let available = context.relay.bus_state() == BusState::Available;
+    metrics.outbox_bus_available.set(i64::from(available));
+    match outcome {
+        Ok(report) => {
+            metrics.outbox_published.inc_by(report.published as u64);
+            metrics.outbox_failures.inc_by(report.failed as u64);
+            metrics.outbox_parked_events.inc_by(report.parked as u64);
+        }
+        Err(error) => tracing::warn!(%error, "outbox relay step failed"),
+    }
+    if let Err(error) = context.service.position_feed().await {
+        tracing::warn!(%error, "the replay feed's sequencer failed");
+    }
+}
+
+/// Completes up to `batch` orders whose auto-completion is due.
+async fn auto_complete_round(context: &WorkerContext, batch: usize) {
+    let sweep = match context.service.complete_due(batch).await {
+        Ok(sweep) => sweep,
+        Err(error) => {
+            tracing::warn!(%error, "auto-completion sweep failed");
+            return;
+        }
+    };
+    let metrics = &context.metrics;
+    metrics.auto_completed.inc_by(sweep.completed.len() as u64);
+    metrics
+        .auto_complete_failures
+        .inc_by(sweep.failed.len() as u64);
+    if !sweep.completed.is_empty() {
+        tracing::info!(completed = sweep.completed.len(), "orders auto-completed");
+    }
+}
+
+/// Expires unpaid orders, flags overdue shipments and escalates unanswered disputes.
+async fn deadline_round(context: &WorkerContext, batch: usize) {
+    let sweep = match context.service.enforce_deadlines(batch).await {
+        Ok(sweep) => sweep,
+        Err(error) => {
+            tracing::warn!(%error, "deadline sweep failed");
+            return;
+        }
+    };
+    for (effect, count) in [
+        ("payment_expired", sweep.payments_expired.len()),
+        ("ship_overdue", sweep.ship_overdue.len()),
+        ("dispute_escalated", sweep.disputes_escalated.len()),
+    ] {
+        context
+            .metrics
+            .deadline_effects
+            .get_or_create(&DeadlineLabels { effect })
+            .inc_by(count as u64);
+    }
+    if !sweep.is_empty() {
+        tracing::info!(
+            payments_expired = sweep.payments_expired.len(),
+            ship_overdue = sweep.ship_overdue.len(),
+            disputes_escalated = sweep.disputes_escalated.len(),
+            "deadlines enforced"
+        );
+    }
+}
+
+/// Finishes the escrow intents whose requester went silent.
+async fn intent_round(context: &WorkerContext, batch: usize) {
+    let sweep = match context.service.resume_intents(batch).await {
+        Ok(sweep) => sweep,
+        Err(error) => {
+            tracing::warn!(%error, "escrow intent sweep failed");
+            return;
+        }
+    };
+    let metrics = &context.metrics;
+    metrics.intents_resumed.inc_by(sweep.applied.len() as u64);
+    metrics
+        .intents_abandoned
+        .inc_by(sweep.abandoned.len() as u64);
+    if !sweep.applied.is_empty() || !sweep.postponed.is_empty() {
+        tracing::info!(
+            finished = sweep.applied.len(),
+            postponed = sweep.postponed.len(),
+            "escrow intents resumed"
+        );
     }
 }
 

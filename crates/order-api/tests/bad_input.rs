@@ -32,6 +32,12 @@ async fn refused(
     answer.body
 }
 
+/// A POST of `body` refused with 400 under `field`, changing nothing.
+async fn refused_field(app: &TestApp, path: &str, who: &As, body: Value, field: &str) {
+    let answer = refused(app, Method::POST, path, who, Some(body.clone()), 400).await;
+    assert!(answer[field].is_array(), "{body}: {answer}");
+}
+
 fn create(overrides: Value) -> Value {
     let mut body = json!({"listing_id": listing(9), "buyer_id": Cast::buyer(), "seller_id": Cast::seller(), "amount": "10.00"});
     for (k, v) in overrides.as_object().unwrap() {
@@ -148,16 +154,7 @@ async fn malformed_or_mistyped_bodies_are_400_with_the_documented_shape() {
             "listing_id",
         ),
     ] {
-        let answer = refused(
-            &app,
-            Method::POST,
-            CREATE,
-            &As::Service,
-            Some(body.clone()),
-            400,
-        )
-        .await;
-        assert!(answer[field].is_array(), "{body}: {answer}");
+        refused_field(&app, CREATE, &As::Service, body, field).await;
     }
 }
 
@@ -235,16 +232,7 @@ async fn overlong_and_malformed_strings_are_refused() {
             "evidence",
         ),
     ] {
-        let answer = refused(
-            &app,
-            Method::POST,
-            &dispute,
-            &buyer,
-            Some(body.clone()),
-            400,
-        )
-        .await;
-        assert!(answer[field].is_array(), "{body}: {answer}");
+        refused_field(&app, &dispute, &buyer, body, field).await;
     }
 }
 
@@ -280,16 +268,8 @@ async fn bad_dispute_updates_are_refused() {
         assert!(answer[field].is_array(), "{body}: {answer}");
     }
     let evidence = format!("{path}evidence/");
-    let answer = refused(
-        &app,
-        Method::POST,
-        &evidence,
-        &As::User(Cast::buyer()),
-        Some(json!({"urls": ["mailto:x@y.z"]})),
-        400,
-    )
-    .await;
-    assert!(answer["urls"].is_array(), "{answer}");
+    let urls = json!({"urls": ["mailto:x@y.z"]});
+    refused_field(&app, &evidence, &As::User(Cast::buyer()), urls, "urls").await;
 }
 
 #[tokio::test]

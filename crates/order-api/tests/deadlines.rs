@@ -276,10 +276,10 @@ async fn an_unanswered_dispute_is_escalated_and_an_answered_one_is_not() {
         .open_dispute(&answered, Cast::buyer(), NEVER_ARRIVED)
         .await;
     let evidence = app
-        .post(
-            &format!("/api/v1/disputes/{}/evidence/", id(&replied)),
-            &As::User(Cast::seller()),
-            json!({"urls": ["https://img.example.com/receipt.jpg"]}),
+        .add_evidence(
+            &replied,
+            Cast::seller(),
+            "https://img.example.com/receipt.jpg",
         )
         .await;
     assert_eq!(evidence.status, StatusCode::OK, "{}", evidence.body);

@@ -522,12 +522,8 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
         .open_dispute(&refunded, Cast::buyer(), "It arrived broken.")
         .await;
     let path = dispute_path(&dispute);
-    app.post(
-        &format!("{path}evidence/"),
-        &As::User(Cast::seller()),
-        json!({"urls": ["https://img.example.com/box.jpg"]}),
-    )
-    .await;
+    app.add_evidence(&dispute, Cast::seller(), "https://img.example.com/box.jpg")
+        .await;
     app.patch(&path, &admin, json!({"admin_notes": "Looking."}))
         .await;
     app.patch(

@@ -83,9 +83,14 @@ async fn a_declined_buy_it_now_is_402_and_cancels_the_order() {
     assert_eq!(app.balance(Cast::buyer()).await, "100.00");
 }
 
-/// A shipped order disputed by the buyer, then decided by an admin with `decision`.
-async fn decide(app: &TestApp, n: u128, decision: Value) -> (Value, Value) {
-    let order = app.shipped_order(listing(n), "100.00").await;
+/// A shipped order disputed by its buyer, the dispute then resolved with `resolution` (and
+/// `refund_amount` where given): the order as its buyer reads it, and the dispute.
+async fn decide(app: &TestApp, resolution: &str, refund_amount: Option<&str>) -> (Value, Value) {
+    let mut decision = json!({"status": "RESOLVED", "resolution": resolution});
+    if let Some(amount) = refund_amount {
+        decision["refund_amount"] = json!(amount);
+    }
+    let order = app.shipped_order(listing(1), "100.00").await;
     let opened = app
         .open_dispute_with(
             &order,
@@ -109,12 +114,7 @@ async fn decide(app: &TestApp, n: u128, decision: Value) -> (Value, Value) {
 #[tokio::test]
 async fn refund_buyer_returns_the_whole_escrow_and_ends_refunded() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
-    let (order, dispute) = decide(
-        &app,
-        1,
-        json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"}),
-    )
-    .await;
+    let (order, dispute) = decide(&app, "REFUND_BUYER", None).await;
     assert_eq!(order["status"], "REFUNDED");
     assert_eq!(order["dispute"]["resolution"], "REFUND_BUYER");
     assert_eq!(dispute["resolution"], "REFUND_BUYER");
@@ -129,12 +129,7 @@ async fn refund_buyer_returns_the_whole_escrow_and_ends_refunded() {
 #[tokio::test]
 async fn release_seller_completes_the_order_and_pays_the_seller() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
-    let (order, _) = decide(
-        &app,
-        1,
-        json!({"status": "RESOLVED", "resolution": "RELEASE_SELLER"}),
-    )
-    .await;
+    let (order, _) = decide(&app, "RELEASE_SELLER", None).await;
     assert_eq!(order["status"], "COMPLETED");
     assert_eq!(
         app.balance(Cast::seller()).await,
@@ -147,9 +142,7 @@ async fn release_seller_completes_the_order_and_pays_the_seller() {
 #[tokio::test]
 async fn partial_refund_splits_the_escrow_with_the_fee_on_what_the_seller_keeps() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
-    let decision =
-        json!({"status": "RESOLVED", "resolution": "PARTIAL_REFUND", "refund_amount": "40.00"});
-    let (order, dispute) = decide(&app, 1, decision).await;
+    let (order, dispute) = decide(&app, "PARTIAL_REFUND", Some("40.00")).await;
     assert_eq!(order["status"], "COMPLETED");
     assert_eq!(dispute["refund_amount"], "40.00");
     // Total 110.00: buyer 40.00; fee 5 % of (100.00 − 40.00) = 3.00; seller 67.00.
@@ -161,12 +154,7 @@ async fn partial_refund_splits_the_escrow_with_the_fee_on_what_the_seller_keeps(
 #[tokio::test]
 async fn no_action_returns_the_order_to_the_status_it_had_before_the_dispute() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
-    let (order, dispute) = decide(
-        &app,
-        1,
-        json!({"status": "RESOLVED", "resolution": "NO_ACTION"}),
-    )
-    .await;
+    let (order, dispute) = decide(&app, "NO_ACTION", None).await;
     assert_eq!(order["status"], "SHIPPED");
     assert_eq!(dispute["status"], "RESOLVED");
     assert_eq!(app.ledger().await["held"], "110.00", "no money moved");
@@ -194,11 +182,7 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
         .await;
     let path = dispute_path(&opened);
     let evidence = app
-        .post(
-            &format!("{path}evidence/"),
-            &As::User(Cast::buyer()),
-            json!({"urls": ["https://e.example/1.png"]}),
-        )
+        .add_evidence(&opened, Cast::buyer(), "https://e.example/1.png")
         .await;
     assert_eq!(evidence.status, StatusCode::OK, "{}", evidence.body);
     assert_eq!(
@@ -228,11 +212,7 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
         (json!("invalid_transition"), json!("REVIEW"))
     );
     let late = app
-        .post(
-            &format!("{path}evidence/"),
-            &As::User(Cast::buyer()),
-            json!({"urls": ["https://e.example/2.png"]}),
-        )
+        .add_evidence(&opened, Cast::buyer(), "https://e.example/2.png")
         .await;
     assert_eq!(late.status, StatusCode::CONFLICT);
     let listed = app

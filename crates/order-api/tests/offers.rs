@@ -6,7 +6,7 @@ mod support;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{dispute_path, id, listing, seed, As, Cast, TestApp};
+use support::{dispute_path, id, listing, seed, Answer, As, Cast, TestApp};
 
 fn buyer() -> As {
     As::User(Cast::buyer())
@@ -41,6 +41,12 @@ fn answer_path(dispute: &str, offer: &Value, answer: &str) -> String {
     format!("{dispute}offers/{}/{answer}/", id(offer))
 }
 
+/// The buyer answers `offer` on `dispute` with `answer` (accept or decline).
+async fn buyer_answers(app: &TestApp, dispute: &str, offer: &Value, answer: &str) -> Answer {
+    let path = answer_path(dispute, offer, answer);
+    app.post(&path, &buyer(), json!({})).await
+}
+
 #[tokio::test]
 async fn an_accepted_offer_resolves_the_dispute_as_an_admins_partial_refund_would() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
@@ -56,9 +62,7 @@ async fn an_accepted_offer_resolves_the_dispute_as_an_admins_partial_refund_woul
         json!(["accept_offer", "add_evidence", "decline_offer"])
     );
 
-    let accepted = app
-        .post(&answer_path(&dispute, &made, "accept"), &buyer(), json!({}))
-        .await;
+    let accepted = buyer_answers(&app, &dispute, &made, "accept").await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     assert_eq!(accepted.body["status"], "RESOLVED");
     assert_eq!(accepted.body["resolution"], "PARTIAL_REFUND");
@@ -90,9 +94,7 @@ async fn an_offer_of_the_whole_total_accepted_refunds_the_buyer() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let (order, dispute) = disputed(&app, 1).await;
     let made = offer(&app, &dispute, "110.00").await;
-    let accepted = app
-        .post(&answer_path(&dispute, &made, "accept"), &buyer(), json!({}))
-        .await;
+    let accepted = buyer_answers(&app, &dispute, &made, "accept").await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     assert_eq!(accepted.body["resolution"], "REFUND_BUYER");
     assert_eq!(app.order_now(&order).await["status"], "REFUNDED");
@@ -110,33 +112,15 @@ async fn a_new_offer_withdraws_the_pending_one_and_only_the_pending_one_is_answe
     assert!(read["offers"][0]["decided_at"].is_string());
     assert_eq!(read["offers"][1]["status"], "PENDING");
 
-    let stale = app
-        .post(
-            &answer_path(&dispute, &first, "accept"),
-            &buyer(),
-            json!({}),
-        )
-        .await;
+    let stale = buyer_answers(&app, &dispute, &first, "accept").await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
     assert_eq!(stale.body["code"], "offer_not_pending");
 
-    let declined = app
-        .post(
-            &answer_path(&dispute, &second, "decline"),
-            &buyer(),
-            json!({}),
-        )
-        .await;
+    let declined = buyer_answers(&app, &dispute, &second, "decline").await;
     assert_eq!(declined.status, StatusCode::OK, "{}", declined.body);
     assert_eq!(declined.body["offers"][1]["status"], "DECLINED");
     assert_eq!(declined.body["status"], "OPEN", "the dispute goes on");
-    let again = app
-        .post(
-            &answer_path(&dispute, &second, "accept"),
-            &buyer(),
-            json!({}),
-        )
-        .await;
+    let again = buyer_answers(&app, &dispute, &second, "accept").await;
     assert_eq!(again.body["code"], "offer_not_pending", "{}", again.body);
     assert_eq!(
         app.events_of(&id(&order)).await.last().unwrap(),
@@ -159,9 +143,7 @@ async fn an_admins_resolution_withdraws_the_pending_offer() {
         .await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
     assert_eq!(resolved.body["offers"][0]["status"], "WITHDRAWN");
-    let late = app
-        .post(&answer_path(&dispute, &made, "accept"), &buyer(), json!({}))
-        .await;
+    let late = buyer_answers(&app, &dispute, &made, "accept").await;
     assert_eq!(late.body["code"], "offer_not_pending", "{}", late.body);
     assert_eq!(app.balance(Cast::seller()).await, "105.00", "released once");
 }

@@ -155,54 +155,21 @@ async fn only_the_seller_and_admins_refund_and_only_admins_do_the_rest() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let order = app.shipped_order(listing(1), "100.00").await;
     let settle = json!({"refund_amount": "1.00", "reason": "x"});
+    let extend = json!({"auto_complete_at": "2030-01-01T00:00:00Z", "reason": "x"});
+    let [buyer, seller, stranger] = [Cast::buyer(), Cast::seller(), Cast::stranger()].map(As::User);
     let cases = [
-        (
-            "refund",
-            As::User(Cast::buyer()),
-            reason(),
-            StatusCode::FORBIDDEN,
-        ),
-        (
-            "refund",
-            As::User(Cast::stranger()),
-            reason(),
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            "release",
-            As::User(Cast::seller()),
-            reason(),
-            StatusCode::FORBIDDEN,
-        ),
-        (
-            "release",
-            As::User(Cast::buyer()),
-            reason(),
-            StatusCode::FORBIDDEN,
-        ),
-        (
-            "settle",
-            As::User(Cast::seller()),
-            settle.clone(),
-            StatusCode::FORBIDDEN,
-        ),
-        (
-            "settle",
-            As::User(Cast::stranger()),
-            settle,
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            "extend",
-            As::User(Cast::buyer()),
-            json!({"auto_complete_at": "2030-01-01T00:00:00Z", "reason": "x"}),
-            StatusCode::FORBIDDEN,
-        ),
-        ("refund", As::Service, reason(), StatusCode::FORBIDDEN),
-        ("refund", As::Nobody, reason(), StatusCode::UNAUTHORIZED),
+        ("refund", &buyer, reason(), StatusCode::FORBIDDEN),
+        ("refund", &stranger, reason(), StatusCode::NOT_FOUND),
+        ("release", &seller, reason(), StatusCode::FORBIDDEN),
+        ("release", &buyer, reason(), StatusCode::FORBIDDEN),
+        ("settle", &seller, settle.clone(), StatusCode::FORBIDDEN),
+        ("settle", &stranger, settle, StatusCode::NOT_FOUND),
+        ("extend", &buyer, extend, StatusCode::FORBIDDEN),
+        ("refund", &As::Service, reason(), StatusCode::FORBIDDEN),
+        ("refund", &As::Nobody, reason(), StatusCode::UNAUTHORIZED),
     ];
     for (action, who, body, status) in cases {
-        let answer = app.post(&path(&order, action), &who, body).await;
+        let answer = app.post(&path(&order, action), who, body).await;
         assert_eq!(
             answer.status, status,
             "{action} by {who:?}: {}",
@@ -249,32 +216,14 @@ async fn bad_amounts_times_and_reasons_are_refused_on_their_field_and_change_not
     let auto: chrono::DateTime<chrono::Utc> =
         order["auto_complete_at"].as_str().unwrap().parse().unwrap();
     let far = chrono::Utc::now() + chrono::TimeDelta::days(31);
+    let settle = |amount: &str| json!({"refund_amount": amount, "reason": "x"});
+    let complete_at = |at: Value| json!({"auto_complete_at": at, "reason": "x"});
     let cases = [
-        (
-            "settle",
-            json!({"refund_amount": "0.00", "reason": "x"}),
-            "refund_amount",
-        ),
-        (
-            "settle",
-            json!({"refund_amount": "110.00", "reason": "x"}),
-            "refund_amount",
-        ),
-        (
-            "settle",
-            json!({"refund_amount": "-1", "reason": "x"}),
-            "refund_amount",
-        ),
-        (
-            "settle",
-            json!({"refund_amount": "1.001", "reason": "x"}),
-            "refund_amount",
-        ),
-        (
-            "settle",
-            json!({"refund_amount": "abc", "reason": "x"}),
-            "refund_amount",
-        ),
+        ("settle", settle("0.00"), "refund_amount"),
+        ("settle", settle("110.00"), "refund_amount"),
+        ("settle", settle("-1"), "refund_amount"),
+        ("settle", settle("1.001"), "refund_amount"),
+        ("settle", settle("abc"), "refund_amount"),
         ("settle", json!({"reason": "x"}), "refund_amount"),
         ("refund", json!({}), "reason"),
         ("refund", json!({"reason": ""}), "reason"),
@@ -283,19 +232,11 @@ async fn bad_amounts_times_and_reasons_are_refused_on_their_field_and_change_not
         ("extend", json!({"ship_by": far, "reason": "x"}), "ship_by"),
         (
             "extend",
-            json!({"auto_complete_at": auto - chrono::TimeDelta::hours(1), "reason": "x"}),
+            complete_at(json!(auto - chrono::TimeDelta::hours(1))),
             "auto_complete_at",
         ),
-        (
-            "extend",
-            json!({"auto_complete_at": far, "reason": "x"}),
-            "auto_complete_at",
-        ),
-        (
-            "extend",
-            json!({"auto_complete_at": "tomorrow", "reason": "x"}),
-            "auto_complete_at",
-        ),
+        ("extend", complete_at(json!(far)), "auto_complete_at"),
+        ("extend", complete_at(json!("tomorrow")), "auto_complete_at"),
     ];
     for (action, body, field) in cases {
         let answer = app

@@ -23,10 +23,10 @@ async fn an_orders_history_tells_each_event_who_did_it_and_what_it_added() {
         .open_dispute(&order, Cast::buyer(), "The parcel was empty.")
         .await;
     let path = dispute_path(&dispute);
-    app.post(
-        &format!("{path}evidence/"),
-        &As::User(Cast::seller()),
-        json!({"urls": ["https://img.example.com/packed.jpg"]}),
+    app.add_evidence(
+        &dispute,
+        Cast::seller(),
+        "https://img.example.com/packed.jpg",
     )
     .await;
     let admin = As::Admin(Cast::admin());

@@ -28,6 +28,16 @@ fn stored(journal: &support::Journal) -> Vec<(OrderStatus, bool)> {
         .collect()
 }
 
+/// The shipped order with the buyer's completion recorded at t0 and not yet carried out:
+/// its release pending, resumable two minutes on.
+fn completion_recorded() -> Order {
+    shipped()
+        .request_completion(acting_buyer(), t0(), chrono::TimeDelta::minutes(2))
+        .unwrap()
+        .order()
+        .clone()
+}
+
 #[tokio::test]
 async fn complete_records_the_release_then_releases_total_less_fee_then_completes() {
     let mut world = World::new().then_finds(Found::order(shipped()));
@@ -93,11 +103,7 @@ async fn a_wallet_refusing_the_release_for_good_drops_the_intent() {
 
 #[tokio::test]
 async fn a_retried_completion_carries_the_pending_release_on_with_the_same_key() {
-    let recorded = shipped()
-        .request_completion(acting_buyer(), t0(), chrono::TimeDelta::minutes(2))
-        .unwrap()
-        .order()
-        .clone();
+    let recorded = completion_recorded();
     let mut world = World::new().then_finds(Found::order(recorded));
     world
         .wallet
@@ -121,11 +127,7 @@ async fn a_retried_completion_carries_the_pending_release_on_with_the_same_key()
 
 #[tokio::test]
 async fn the_intent_worker_finishes_a_release_whose_requester_went_silent() {
-    let recorded = shipped()
-        .request_completion(acting_buyer(), t0(), chrono::TimeDelta::minutes(2))
-        .unwrap()
-        .order()
-        .clone();
+    let recorded = completion_recorded();
     let mut world = World::new();
     world
         .wallet
@@ -443,11 +445,7 @@ async fn auto_completion_skips_an_order_the_wallet_fails_on_and_completes_the_ne
 
 #[tokio::test]
 async fn an_intent_whose_resume_time_moved_meanwhile_is_still_applied_once() {
-    let recorded = shipped()
-        .request_completion(acting_buyer(), t0(), chrono::TimeDelta::minutes(2))
-        .unwrap()
-        .order()
-        .clone();
+    let recorded = completion_recorded();
     // The requester let go of it after the worker claimed it: only `resume_at` differs.
     let let_go = recorded.let_go_of_intent(t0() + chrono::TimeDelta::seconds(1));
     assert_ne!(let_go.escrow_intent, recorded.escrow_intent);

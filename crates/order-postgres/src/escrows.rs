@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::error::{corrupt, store_error};
 use crate::rows::{OrderRow, SummaryRow};
 use crate::schema::{disputes, orders};
-use crate::store::{read, with_summary, PgStore, SUMMARY_COLUMNS};
+use crate::store::{read, with_summaries, PgStore, SUMMARY_COLUMNS};
 
 /// How much earlier than its place in the outbox an event may say it occurred: the time a
 /// transaction can take between its clock reading and its insert. A change is looked for
@@ -77,10 +77,7 @@ impl PgStore {
                     .select((OrderRow::as_select(), SUMMARY_COLUMNS.nullable()))
                     .load(conn)
                     .await)?;
-                let orders: Vec<Order> = rows
-                    .into_iter()
-                    .map(with_summary)
-                    .collect::<Result<_, _>>()?;
+                let orders = with_summaries(rows)?;
                 let next = (orders.len() == limit)
                     .then(|| {
                         orders
@@ -121,10 +118,7 @@ impl PgStore {
                     .select((OrderRow::as_select(), SUMMARY_COLUMNS.nullable()))
                     .load(conn)
                     .await)?;
-                let orders: Vec<Order> = rows
-                    .into_iter()
-                    .map(with_summary)
-                    .collect::<Result<_, _>>()?;
+                let orders = with_summaries(rows)?;
                 (orders, next)
             }
         };

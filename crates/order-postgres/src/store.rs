@@ -188,6 +188,13 @@ pub(crate) fn with_summary(
     order.into_order(dispute.as_ref().map(summary).transpose()?)
 }
 
+/// [`with_summary`] for each of `rows`.
+pub(crate) fn with_summaries(
+    rows: Vec<(OrderRow, Option<SummaryRow>)>,
+) -> Result<Vec<Order>, StoreError> {
+    rows.into_iter().map(with_summary).collect()
+}
+
 impl PgStore {
     /// The plan of `sweep`'s claim at `now`, as `EXPLAIN` prints it with sequential scans
     /// priced out: whether the partial index made for the sweep serves it.
@@ -260,11 +267,7 @@ impl OrderStore for PgStore {
     async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>, StoreError> {
         let page = read!(lists self, |conn| read_orders(conn, &query).await)?;
         Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(with_summary)
-                .collect::<Result<_, _>>()?,
+            items: with_summaries(page.items)?,
             total: page.total,
             has_more: page.has_more,
         })

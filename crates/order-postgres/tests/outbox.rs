@@ -53,6 +53,17 @@ fn ids(events: &[order_ports::PendingEvent]) -> Vec<u128> {
         .collect()
 }
 
+/// Claims the seeded events and parks the first as refused ("poison").
+async fn park_first(store: &PgStore) {
+    let mut batch = store.begin_batch().await.unwrap();
+    let claimed = batch.claim(10, t0()).await.unwrap();
+    batch
+        .mark_failed(claimed[0].seq, "poison".into(), true, None, t0())
+        .await
+        .unwrap();
+    batch.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn only_each_orders_oldest_unpublished_event_is_claimable() {
     let (_db, store) = seeded().await;
@@ -127,13 +138,7 @@ async fn a_failed_event_waits_until_its_retry_time_and_holds_back_its_order() {
 #[tokio::test]
 async fn a_parked_event_holds_back_its_orders_later_events_and_no_other_order() {
     let (_db, store) = seeded().await;
-    let mut batch = store.begin_batch().await.unwrap();
-    let claimed = batch.claim(10, t0()).await.unwrap();
-    batch
-        .mark_failed(claimed[0].seq, "poison".into(), true, None, t0())
-        .await
-        .unwrap();
-    batch.commit().await.unwrap();
+    park_first(&store).await;
 
     let stats = store.stats(t0() + TimeDelta::seconds(60)).await.unwrap();
     assert_eq!(
@@ -160,13 +165,7 @@ async fn a_parked_event_holds_back_its_orders_later_events_and_no_other_order() 
 #[tokio::test]
 async fn a_requeued_event_goes_out_first_then_its_orders_later_events() {
     let (_db, store) = seeded().await;
-    let mut batch = store.begin_batch().await.unwrap();
-    let claimed = batch.claim(10, t0()).await.unwrap();
-    batch
-        .mark_failed(claimed[0].seq, "poison".into(), true, None, t0())
-        .await
-        .unwrap();
-    batch.commit().await.unwrap();
+    park_first(&store).await;
     let other_order = Uuid::from_u128(200);
     assert_eq!(
         store.requeue_parked(Some(other_order), t0()).await.unwrap(),

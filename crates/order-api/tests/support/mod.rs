@@ -611,6 +611,13 @@ impl TestApp {
         answer.body
     }
 
+    /// `by` adds the evidence `url` to `dispute`, whatever it answers.
+    pub async fn add_evidence(&self, dispute: &Value, by: Uuid, url: &str) -> Answer {
+        let path = format!("{}evidence/", dispute_path(dispute));
+        self.post(&path, &As::User(by), json!({ "urls": [url] }))
+            .await
+    }
+
     /// The buyer's Buy It Now of `listing`, whatever it answers.
     pub async fn purchase(&self, listing: Uuid) -> Answer {
         self.post(
