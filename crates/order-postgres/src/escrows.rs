@@ -78,13 +78,7 @@ impl PgStore {
                     .load(conn)
                     .await)?;
                 let orders = with_summaries(rows)?;
-                let next = (orders.len() == limit)
-                    .then(|| {
-                        orders
-                            .last()
-                            .map(|order| EscrowCursor::AfterOrder(order.id))
-                    })
-                    .flatten();
+                let next = next_cursor(&orders, limit, |order| EscrowCursor::AfterOrder(order.id));
                 (orders, next)
             }
             EscrowScope::ChangedSince(since) => {
@@ -104,13 +98,9 @@ impl PgStore {
                 .bind::<BigInt, _>(fetch)
                 .load(conn)
                 .await)?;
-                let next = (changes.len() == limit)
-                    .then(|| {
-                        changes
-                            .last()
-                            .map(|change| EscrowCursor::AfterChange(change.seq))
-                    })
-                    .flatten();
+                let next = next_cursor(&changes, limit, |change| {
+                    EscrowCursor::AfterChange(change.seq)
+                });
                 let ids: Vec<Uuid> = changes.iter().map(|change| change.order_id).collect();
                 let rows: Vec<(OrderRow, Option<SummaryRow>)> = read!(self, |conn| orders::table
                     .left_join(disputes::table)
@@ -200,5 +190,19 @@ impl PgStore {
             }
         }
         Ok(low)
+    }
+}
+
+/// Where the next page starts: after the last of `read` when it filled the page of `limit`;
+/// `None` when this page was the last.
+fn next_cursor<T>(
+    read: &[T],
+    limit: usize,
+    at: impl Fn(&T) -> EscrowCursor,
+) -> Option<EscrowCursor> {
+    if read.len() == limit {
+        read.last().map(at)
+    } else {
+        None
     }
 }
