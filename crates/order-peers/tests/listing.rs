@@ -1,11 +1,14 @@
 //! The Listing client against a real HTTP server (wiremock).
 
+mod support;
+
 use std::time::Duration;
 
 use order_domain::fixtures::*;
 use order_peers::{HttpListings, PeerConfig};
 use order_ports::{ListingError, Listings};
 use serde_json::json;
+use support::{answering, answering_exactly, unavailable_once_then};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -45,14 +48,14 @@ async fn a_listing_is_read_with_the_service_token() {
 
 #[tokio::test]
 async fn a_listing_without_buy_now_price_reads_as_none() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let server = answering(
+        "GET",
+        ResponseTemplate::new(200).set_body_json(json!({
             "id": listing_id(), "seller_id": seller(), "title": "Auction only",
             "status": "ACTIVE", "buy_now_price": null, "shipping_cost": 0,
-        })))
-        .mount(&server)
-        .await;
+        })),
+    )
+    .await;
     let read = listings(&server).listing(listing_id()).await.unwrap();
     assert_eq!(read.buy_now_price, None);
     assert_eq!(read.shipping_cost, money("0.00"));
@@ -60,12 +63,12 @@ async fn a_listing_without_buy_now_price_reads_as_none() {
 
 #[tokio::test]
 async fn a_404_is_not_found() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering_exactly(
+        "GET",
+        ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})),
+        1,
+    )
+    .await;
     assert_eq!(
         listings(&server).listing(listing_id()).await,
         Err(ListingError::NotFound)
@@ -74,30 +77,20 @@ async fn a_404_is_not_found() {
 
 #[tokio::test]
 async fn a_503_then_200_is_retried() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let server = unavailable_once_then(
+        "GET",
+        ResponseTemplate::new(200).set_body_json(json!({
             "id": listing_id(), "seller_id": seller(), "title": "Vintage camera",
             "status": "ACTIVE", "buy_now_price": "125.00", "shipping_cost": "10.00",
-        })))
-        .mount(&server)
-        .await;
+        })),
+    )
+    .await;
     assert_eq!(listings(&server).listing(listing_id()).await, Ok(listing()));
 }
 
 #[tokio::test]
 async fn a_listing_service_down_is_unavailable() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(502))
-        .expect(3)
-        .mount(&server)
-        .await;
+    let server = answering_exactly("GET", ResponseTemplate::new(502), 3).await;
     let outcome = listings(&server).listing(listing_id()).await;
     assert!(
         matches!(outcome, Err(ListingError::Unavailable(_))),

@@ -2,6 +2,8 @@
 //! contract, retries that keep their idempotency key, and every failure mapped to a typed
 //! error.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use order_domain::fixtures::*;
@@ -9,6 +11,7 @@ use order_domain::{DisputeId, EscrowId, OrderId};
 use order_peers::{HttpWallet, PeerConfig};
 use order_ports::{HoldEscrow, RefundEscrow, ReleaseEscrow, Wallet, WalletError};
 use serde_json::json;
+use support::{answering, answering_exactly, unavailable_once_then};
 use uuid::Uuid;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -133,16 +136,7 @@ async fn refund_posts_the_three_way_split_keyed_by_the_dispute() {
 
 #[tokio::test]
 async fn a_503_then_201_is_retried_with_the_same_idempotency_key() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(held(escrow()))
-        .mount(&server)
-        .await;
+    let server = unavailable_once_then("POST", held(escrow())).await;
 
     assert_eq!(wallet(&server).hold_escrow(hold()).await, Ok(escrow()));
     let requests = server.received_requests().await.unwrap();
@@ -157,12 +151,7 @@ async fn a_503_then_201_is_retried_with_the_same_idempotency_key() {
 
 #[tokio::test]
 async fn a_peer_failing_every_attempt_is_unavailable_after_the_retries() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(3)
-        .mount(&server)
-        .await;
+    let server = answering_exactly("POST", ResponseTemplate::new(500), 3).await;
     let outcome = wallet(&server).hold_escrow(hold()).await;
     assert!(
         matches!(outcome, Err(WalletError::Unavailable(_))),
@@ -172,11 +161,7 @@ async fn a_peer_failing_every_attempt_is_unavailable_after_the_retries() {
 
 #[tokio::test]
 async fn a_hanging_peer_fails_within_the_configured_timeout() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(held(escrow()).set_delay(Duration::from_secs(30)))
-        .mount(&server)
-        .await;
+    let server = answering("POST", held(escrow()).set_delay(Duration::from_secs(30))).await;
     let started = Instant::now();
     let outcome = wallet(&server).hold_escrow(hold()).await;
     assert!(
@@ -209,14 +194,12 @@ async fn a_peer_that_is_not_listening_is_unavailable() {
 
 #[tokio::test]
 async fn a_402_is_insufficient_funds_and_is_not_retried() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(402).set_body_json(json!({"code": "insufficient_funds"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering_exactly(
+        "POST",
+        ResponseTemplate::new(402).set_body_json(json!({"code": "insufficient_funds"})),
+        1,
+    )
+    .await;
     assert_eq!(
         wallet(&server).hold_escrow(hold()).await,
         Err(WalletError::InsufficientFunds)
@@ -225,14 +208,12 @@ async fn a_402_is_insufficient_funds_and_is_not_retried() {
 
 #[tokio::test]
 async fn another_4xx_is_a_rejection_naming_the_status_and_is_not_retried() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(409).set_body_json(json!({"detail": "escrow already released"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = answering_exactly(
+        "POST",
+        ResponseTemplate::new(409).set_body_json(json!({"detail": "escrow already released"})),
+        1,
+    )
+    .await;
     let outcome = wallet(&server).hold_escrow(hold()).await;
     assert!(
         matches!(outcome, Err(WalletError::Rejected(ref m)) if m.contains("409") && m.contains("already released")),

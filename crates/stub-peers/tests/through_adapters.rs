@@ -84,6 +84,19 @@ impl Stub {
             .await
             .unwrap_or_else(|error| panic!("{error}"))
     }
+
+    /// The ledger's books: the buyer's balance, the seller's, the platform's fees, and
+    /// what is held.
+    async fn books(&self) -> [String; 4] {
+        let ledger = self.ledger().await;
+        let text = |value: &Value| value.as_str().unwrap_or("0.00").to_owned();
+        [
+            balance(&ledger, buyer()).to_owned(),
+            balance(&ledger, seller()).to_owned(),
+            text(&ledger["platform"]),
+            text(&ledger["held"]),
+        ]
+    }
 }
 
 impl Drop for Stub {
@@ -153,11 +166,7 @@ async fn hold_then_release_pays_the_seller_and_the_platform() {
         .release_escrow(release(escrow, order(1)))
         .await
         .unwrap();
-    let ledger = stub.ledger().await;
-    assert_eq!(balance(&ledger, buyer()), "865.00");
-    assert_eq!(balance(&ledger, seller()), "128.75");
-    assert_eq!(ledger["platform"], "6.25");
-    assert_eq!(ledger["held"], "0.00");
+    assert_eq!(stub.books().await, ["865.00", "128.75", "6.25", "0.00"]);
 }
 
 #[tokio::test]
@@ -169,10 +178,7 @@ async fn hold_then_full_refund_returns_everything_to_the_buyer() {
         .refund_escrow(refund(escrow, order(2), "135.00", "0.00", "0.00"))
         .await
         .unwrap();
-    let ledger = stub.ledger().await;
-    assert_eq!(balance(&ledger, buyer()), "200.00");
-    assert_eq!(balance(&ledger, seller()), "0.00");
-    assert_eq!(ledger["platform"], "0.00");
+    assert_eq!(stub.books().await, ["200.00", "0.00", "0.00", "0.00"]);
 }
 
 #[tokio::test]
@@ -184,10 +190,7 @@ async fn hold_then_partial_refund_splits_three_ways() {
         .refund_escrow(refund(escrow, order(3), "25.00", "105.00", "5.00"))
         .await
         .unwrap();
-    let ledger = stub.ledger().await;
-    assert_eq!(balance(&ledger, buyer()), "25.00");
-    assert_eq!(balance(&ledger, seller()), "105.00");
-    assert_eq!(ledger["platform"], "5.00");
+    assert_eq!(stub.books().await, ["25.00", "105.00", "5.00", "0.00"]);
 }
 
 #[tokio::test]
