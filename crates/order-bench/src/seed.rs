@@ -100,15 +100,7 @@ pub async fn recreate(server: &str, database: &str) -> Result<String, String> {
     let mut admin = AsyncPgConnection::establish(&format!("{server}/postgres"))
         .await
         .map_err(|e| e.to_string())?;
-    for statement in [
-        format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
-        format!("CREATE DATABASE {database}"),
-    ] {
-        admin
-            .batch_execute(&statement)
-            .await
-            .map_err(|e| format!("{statement}: {e}"))?;
-    }
+    order_postgres::recreate_database(&mut admin, database).await?;
     Ok(format!("{server}/{database}"))
 }
 

@@ -9,7 +9,7 @@
 //! the database is dropped and created anew), `DEMO_PORT` and `DEMO_PEERS_PORT` (default:
 //! free ports, so that a `make run` left up is never mistaken for the demo's own service).
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use order_testkit::processes::Credentials;
 use reqwest::Client;
 use serde_json::Value;
@@ -130,16 +130,7 @@ async fn recreate_database(url: &str) -> Result<()> {
     let mut admin = AsyncPgConnection::establish(&format!("{server}/postgres"))
         .await
         .map_err(|e| format!("cannot reach PostgreSQL at {server}: {e}"))?;
-    for statement in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        admin
-            .batch_execute(&statement)
-            .await
-            .map_err(|e| format!("{statement}: {e}"))?;
-    }
-    Ok(())
+    order_postgres::recreate_database(&mut admin, name).await
 }
 
 fn sibling(binary: &str) -> Result<std::path::PathBuf> {

@@ -5,6 +5,7 @@
 //! written with an update conditional on the status they were read in, and committed with
 //! their outbox rows in the same transaction. It holds no business rule.
 
+mod database;
 mod erasure;
 mod error;
 mod escrows;
@@ -29,6 +30,7 @@ mod worker_runs;
 #[cfg(feature = "test-db")]
 pub mod test_db;
 
+pub use database::recreate_database;
 pub use idempotency::{Claim, IdempotencyKeys};
 pub use liveness::Liveness;
 pub use migrate::{

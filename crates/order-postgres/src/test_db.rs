@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use uuid::Uuid;
 
+use crate::database::recreate_database;
 use crate::migrate::run_migrations;
 use crate::pool::{build_pool, PgPool, PoolConfig};
 
@@ -85,17 +86,10 @@ fn template() -> &'static str {
                 .expect("the template lock");
             if !exists(&mut admin, &template).await {
                 let building = format!("{template}_building");
-                // Left over by a process that died while building; each statement on its
-                // own, as neither may run inside a transaction block.
-                for statement in [
-                    format!("DROP DATABASE IF EXISTS {building}"),
-                    format!("CREATE DATABASE {building}"),
-                ] {
-                    admin
-                        .batch_execute(&statement)
-                        .await
-                        .expect("a database for the template");
-                }
+                // It may be left over by a process that died while building.
+                recreate_database(&mut admin, &building)
+                    .await
+                    .unwrap_or_else(|error| panic!("a database for the template: {error}"));
                 run_migrations(&format!("{}/{building}", server_url()))
                     .await
                     .expect("the migrations apply to an empty database");
