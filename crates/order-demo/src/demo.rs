@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use order_client::{Dispute, NewAuctionOrder, Order, OrderClient, Shipment};
 use order_domain::order::{ActionReason, Carrier, ShippingAddress, TrackingNumber};
-use order_domain::{DisputeId, EscrowId, ListingId, Money, OrderId, UserId};
+use order_domain::{DisputeId, EscrowId, ListingId, Money, OrderId, OrderStatus, UserId};
 use order_events::OrderView;
 use reqwest::Client;
 use serde_json::Value;
@@ -212,6 +212,17 @@ impl Demo {
         self.user(Cast::SAM).ship(order, &shipment).await.told()
     }
 
+    /// Reads the order (as an admin) until it is in `status`; the last answer.
+    pub(crate) async fn wait_for_status(
+        &self,
+        order: OrderId,
+        status: OrderStatus,
+        what: &str,
+    ) -> Result<Order> {
+        self.wait_for_order(order, what, |order| order.status == status)
+            .await
+    }
+
     /// Reads the order (as an admin) until `done` holds for it; the last answer.
     pub(crate) async fn wait_for_order(
         &self,
@@ -268,4 +279,12 @@ pub(crate) fn money(amount: &str) -> Result<Money> {
 /// A reason of the story, checked as the service checks it.
 pub(crate) fn reason(text: &str) -> Result<ActionReason> {
     ActionReason::parse(text).map_err(|e| e.to_string())
+}
+
+/// A buyer's complaint of the story with no evidence, checked as the service checks it.
+pub(crate) fn complaint(text: &str) -> Result<order_client::NewDispute> {
+    Ok(order_client::NewDispute {
+        reason: order_domain::dispute::DisputeReason::parse(text).map_err(|e| e.to_string())?,
+        evidence: vec![],
+    })
 }

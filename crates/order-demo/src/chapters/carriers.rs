@@ -62,9 +62,7 @@ impl Demo {
             text(&repeat["result"])
         );
         let completed = self
-            .wait_for_order(id, "the completion after delivery", |order| {
-                order.status == OrderStatus::Completed
-            })
+            .wait_for_status(id, OrderStatus::Completed, "the completion after delivery")
             .await?;
         println!(
             "   COMPLETED at {}, before the 4 s shipping gave: Sam gets 28.50, the platform 1.50",

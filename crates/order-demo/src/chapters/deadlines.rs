@@ -1,11 +1,10 @@
 //! Chapters 5 and 6: what happens when nobody acts — auto-completion and the deadlines.
 
-use order_client::{Error, ErrorCode, NewDispute};
-use order_domain::dispute::DisputeReason;
+use order_client::{Error, ErrorCode};
 use order_domain::{DisputeStatus, OrderStatus};
 
 use super::sales::shown;
-use crate::demo::reason;
+use crate::demo::{complaint, reason};
 use crate::{listing, Cast, Demo, Result, Told};
 
 impl Demo {
@@ -15,9 +14,7 @@ impl Demo {
         let quiet_id = self.paid_auction(listing(4), Cast::ALICE, "40.00").await?;
         self.ship(quiet_id, "LP-7", "La Poste").await?;
         let completed = self
-            .wait_for_order(quiet_id, "the automatic completion", |order| {
-                order.status == OrderStatus::Completed
-            })
+            .wait_for_status(quiet_id, OrderStatus::Completed, "the automatic completion")
             .await?;
         println!(
             "   order {quiet_id}: shipped at {}, COMPLETED at {} by the worker: Sam gets 38.00, the platform 2.00",
@@ -34,11 +31,7 @@ impl Demo {
         let unshipped = self.paid_auction(listing(6), Cast::ALICE, "50.00").await?;
         let argued = self.paid_auction(listing(7), Cast::BOB, "10.00").await?;
         self.ship(argued, "LP-9", "La Poste").await?;
-        let complaint = NewDispute {
-            reason: DisputeReason::parse("The lamp arrived without its shade.")
-                .map_err(|e| e.to_string())?,
-            evidence: vec![],
-        };
+        let complaint = complaint("The lamp arrived without its shade.")?;
         let dispute = self
             .user(Cast::BOB)
             .open_dispute(argued, &complaint)
@@ -62,9 +55,11 @@ impl Demo {
         );
 
         let cancelled = self
-            .wait_for_order(unpaid, "the unpaid order's cancellation", |order| {
-                order.status == OrderStatus::Cancelled
-            })
+            .wait_for_status(
+                unpaid,
+                OrderStatus::Cancelled,
+                "the unpaid order's cancellation",
+            )
             .await?;
         println!(
             "   the worker cancels Bob's unpaid order at {} (its pay_by)",

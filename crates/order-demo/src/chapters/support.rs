@@ -1,10 +1,7 @@
 //! Chapters 7 and 8: orders settled without an admin's ruling — support's refund of a lost
 //! parcel, and a dispute ended by the parties' agreement.
 
-use order_client::NewDispute;
-use order_domain::dispute::DisputeReason;
-
-use crate::demo::{money, reason};
+use crate::demo::{complaint, money, reason};
 use crate::{listing, Cast, Demo, Result, Told};
 
 impl Demo {
@@ -37,11 +34,7 @@ impl Demo {
         println!("\n8. Agreement: Alice disputes a scratched lamp; Sam offers 8.00 back and Alice accepts");
         let lamp = self.paid_auction(listing(9), Cast::ALICE, "20.00").await?;
         self.ship(lamp, "UPS-8", "UPS").await?;
-        let complaint = NewDispute {
-            reason: DisputeReason::parse("The lamp arrived scratched.")
-                .map_err(|e| e.to_string())?,
-            evidence: vec![],
-        };
+        let complaint = complaint("The lamp arrived scratched.")?;
         let alice = self.user(Cast::ALICE);
         let dispute = alice.open_dispute(lamp, &complaint).await.told()?;
         let offer = self
