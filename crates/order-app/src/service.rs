@@ -110,6 +110,21 @@ impl OrderService {
         Ok(changed.value)
     }
 
+    /// Writes a transition of a dispute of an order in `status` (which the dispute's change
+    /// leaves as it is), with its events, done by `actor`.
+    pub(crate) async fn store_dispute_change(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        status: OrderStatus,
+        changed: Changed<Dispute>,
+        actor: Actor,
+    ) -> Result<Dispute, AppError> {
+        uow.update_dispute(&changed.value).await?;
+        self.append_events(uow, &changed.events, actor, status)
+            .await?;
+        Ok(changed.value)
+    }
+
     /// Records `events` of one order, done by `actor` to an order that was `before`: each
     /// numbered in the order's sequence, published as its document, kept as its history.
     pub(crate) async fn append_events(

@@ -19,10 +19,10 @@ impl OrderService {
         let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
         let by = caller.acting_in(&dispute, Dispute::participant)?;
         let added = dispute.add_evidence(&order, urls, by, self.ports.clock.now())?;
-        uow.update_dispute(&added.value).await?;
-        self.append_events(uow.as_mut(), &added.events, by.into(), order.status)
+        let added = self
+            .store_dispute_change(uow.as_mut(), order.status, added, by.into())
             .await?;
         uow.commit().await?;
-        Ok(added.value)
+        Ok(added)
     }
 }

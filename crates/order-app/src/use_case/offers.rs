@@ -22,12 +22,11 @@ impl OrderService {
         let id = OfferId::from_uuid(self.ports.ids.new_id());
         let now = self.ports.clock.now();
         let made = dispute.make_offer(&order, seller, id, refund_amount, now)?;
-        uow.update_dispute(&made.value).await?;
-        self.append_events(uow.as_mut(), &made.events, seller.into(), order.status)
+        let made = self
+            .store_dispute_change(uow.as_mut(), order.status, made, seller.into())
             .await?;
         uow.commit().await?;
-        made.value
-            .offers
+        made.offers
             .last()
             .copied()
             .ok_or(AppError::Domain(order_domain::DomainError::OfferNotFound))
@@ -71,10 +70,10 @@ impl OrderService {
         let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
         let buyer = caller.acting_in(&dispute, Dispute::buyer)?;
         let declined = dispute.decline_offer(&order, buyer, offer_id, self.ports.clock.now())?;
-        uow.update_dispute(&declined.value).await?;
-        self.append_events(uow.as_mut(), &declined.events, buyer.into(), order.status)
+        let declined = self
+            .store_dispute_change(uow.as_mut(), order.status, declined, buyer.into())
             .await?;
         uow.commit().await?;
-        Ok(declined.value)
+        Ok(declined)
     }
 }

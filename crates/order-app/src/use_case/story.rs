@@ -18,13 +18,8 @@ impl OrderService {
         offset: u64,
         limit: u32,
     ) -> Result<Page<HistoryEntry>, AppError> {
-        let order = self
-            .ports
-            .store
-            .order(order_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        caller.require_sees_order(&order)?;
+        // Read only to learn whether the caller may see it: 404 for anyone else.
+        self.order(caller, order_id).await?;
         Ok(self.ports.store.history(order_id, offset, limit).await?)
     }
 
