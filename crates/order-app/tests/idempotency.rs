@@ -7,7 +7,7 @@ use order_app::{AppError, AuctionWin, Caller};
 use order_domain::fixtures::*;
 use order_domain::{DomainError, EscrowId, EventType, OrderStatus};
 use order_memory::Moment;
-use support::{win, Found, World};
+use support::{conflict_code, win, Found, World};
 use uuid::Uuid;
 
 #[tokio::test]
@@ -53,13 +53,7 @@ async fn a_create_with_other_content_for_the_same_listing_conflicts() {
         ..win()
     };
     let outcome = service.create_auction_order(Caller::Service, other).await;
-    assert!(matches!(
-        outcome,
-        Err(AppError::Conflict {
-            code: "order_exists",
-            ..
-        })
-    ));
+    assert_eq!(conflict_code(&outcome), Some("order_exists"));
     assert!(journal.is_empty());
 }
 

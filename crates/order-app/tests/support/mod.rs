@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use order_app::{AuctionWin, OrderService, Ports, Settings};
+use order_app::{AppError, AuctionWin, OrderService, Ports, Settings};
 use order_domain::fixtures::{buyer, listing_id, money, seller, t0};
 use order_domain::order::ShippingAddress;
 use order_domain::{Dispute, DisputeId, EventType, Order, OrderId};
@@ -29,6 +29,14 @@ pub fn win() -> AuctionWin {
         amount: money("125.00"),
         shipping_cost: money("10.00"),
         shipping_address: ShippingAddress::default(),
+    }
+}
+
+/// The code of a 409 `outcome`; `None` for anything else.
+pub fn conflict_code<T>(outcome: &Result<T, AppError>) -> Option<&'static str> {
+    match outcome {
+        Err(AppError::Conflict { code, .. }) => Some(code),
+        _ => None,
     }
 }
 
