@@ -24,7 +24,7 @@ fn tracking() -> (TrackingNumber, Carrier) {
 }
 
 async fn ship_as(caller: Caller) -> Result<(), AppError> {
-    let (service, journal) = World::new().then_finds(Found::order(paid())).service();
+    let (service, journal) = World::holding(paid()).service();
     let (number, carrier) = tracking();
     let outcome = service
         .ship(caller, paid().id, number, carrier)
@@ -57,7 +57,7 @@ async fn a_stranger_cannot_tell_an_order_exists() {
         Err(AppError::NotFound)
     );
 
-    let (service, _) = World::new().then_finds(Found::order(paid())).service();
+    let (service, _) = World::holding(paid()).service();
     assert_eq!(
         service.order(Caller::user(stranger()), paid().id).await,
         Err(AppError::NotFound)
@@ -94,7 +94,7 @@ async fn only_the_buyer_completes() {
         (Caller::admin(admin()), AppError::Forbidden),
         (Caller::user(stranger()), AppError::NotFound),
     ] {
-        let (service, journal) = World::new().then_finds(Found::order(shipped())).service();
+        let (service, journal) = World::holding(shipped()).service();
         assert_eq!(service.complete(caller, shipped().id).await, Err(expected));
         assert!(journal.is_empty());
     }
@@ -108,7 +108,7 @@ async fn buyer_or_seller_disputes_nobody_else() {
         (Caller::user(seller()), Ok(())),
         (Caller::user(buyer()), Ok(())),
     ] {
-        let (service, journal) = World::new().then_finds(Found::order(shipped())).service();
+        let (service, journal) = World::holding(shipped()).service();
         let outcome = service
             .open_dispute(caller, shipped().id, reason(), vec![])
             .await

@@ -17,7 +17,7 @@ fn admin() -> Caller {
 
 #[tokio::test]
 async fn ship_raises_order_shipped_with_the_order_as_shipped() {
-    let (service, journal) = World::new().then_finds(Found::order(paid())).service();
+    let (service, journal) = World::holding(paid()).service();
     let tracking = TrackingNumber::parse("1Z999").unwrap();
     let shipped = service
         .ship(
@@ -53,7 +53,7 @@ async fn ship_raises_order_shipped_with_the_order_as_shipped() {
 
 #[tokio::test]
 async fn mark_paid_raises_order_paid() {
-    let (service, journal) = World::new().then_finds(Found::order(placed())).service();
+    let (service, journal) = World::holding(placed()).service();
     service
         .mark_paid(Caller::Service, placed().id, escrow())
         .await
@@ -67,7 +67,7 @@ async fn mark_paid_raises_order_paid() {
 
 #[tokio::test]
 async fn mark_delivered_raises_order_delivered() {
-    let (service, journal) = World::new().then_finds(Found::order(shipped())).service();
+    let (service, journal) = World::holding(shipped()).service();
     service
         .mark_delivered(Caller::Service, shipped().id, None)
         .await
@@ -77,7 +77,7 @@ async fn mark_delivered_raises_order_delivered() {
 
 #[tokio::test]
 async fn cancel_raises_order_cancelled() {
-    let (service, journal) = World::new().then_finds(Found::order(placed())).service();
+    let (service, journal) = World::holding(placed()).service();
     let reason = CancellationReason::parse("Payment window expired").unwrap();
     service
         .cancel(Caller::Service, placed().id, reason)
@@ -88,7 +88,7 @@ async fn cancel_raises_order_cancelled() {
 
 #[tokio::test]
 async fn opening_a_dispute_raises_order_disputed_with_the_dispute() {
-    let (service, journal) = World::new().then_finds(Found::order(delivered())).service();
+    let (service, journal) = World::holding(delivered()).service();
     let dispute = service
         .open_dispute(Caller::user(buyer()), delivered().id, reason(), vec![])
         .await
@@ -202,7 +202,7 @@ async fn evidence_and_admin_notes_raise_their_dispute_events_numbered_after_the_
 
 #[tokio::test]
 async fn every_event_gets_its_own_id() {
-    let (service, journal) = World::new().then_finds(Found::order(placed())).service();
+    let (service, journal) = World::holding(placed()).service();
     service
         .mark_paid(Caller::Service, placed().id, escrow())
         .await

@@ -78,7 +78,7 @@ async fn a_create_that_loses_an_insert_race_to_its_twin_answers_the_twin() {
 
 #[tokio::test]
 async fn mark_paid_again_with_the_same_escrow_changes_nothing() {
-    let (service, journal) = World::new().then_finds(Found::order(paid())).service();
+    let (service, journal) = World::holding(paid()).service();
     let order = service
         .mark_paid(Caller::Service, paid().id, escrow())
         .await
@@ -89,7 +89,7 @@ async fn mark_paid_again_with_the_same_escrow_changes_nothing() {
 
 #[tokio::test]
 async fn mark_paid_with_another_escrow_conflicts() {
-    let (service, journal) = World::new().then_finds(Found::order(paid())).service();
+    let (service, journal) = World::holding(paid()).service();
     let other = EscrowId::from_uuid(Uuid::from_u128(77));
     let outcome = service.mark_paid(Caller::Service, paid().id, other).await;
     assert_eq!(outcome, Err(AppError::Domain(DomainError::EscrowMismatch)));

@@ -111,25 +111,33 @@ fn relay(
     )
 }
 
+/// One step of a relay over `claimed`, the publisher answering `results`.
+async fn step(
+    claimed: Vec<PendingEvent>,
+    results: Vec<Result<(), PublishError>>,
+    marks: &Marks,
+) -> RelayReport {
+    relay(claimed, results, marks).step().await.unwrap()
+}
+
+fn counts(published: usize, failed: usize, parked: usize) -> RelayReport {
+    RelayReport {
+        published,
+        failed,
+        parked,
+    }
+}
+
 #[tokio::test]
 async fn published_events_are_marked_and_committed() {
     let marks = Marks::default();
-    let report = relay(
+    let report = step(
         vec![pending(1, 0), pending(2, 0)],
         vec![Ok(()), Ok(())],
         &marks,
     )
-    .step()
-    .await
-    .unwrap();
-    assert_eq!(
-        report,
-        RelayReport {
-            published: 2,
-            failed: 0,
-            parked: 0
-        }
-    );
+    .await;
+    assert_eq!(report, counts(2, 0, 0));
     assert_eq!(*marks.published.lock().unwrap(), [1, 2]);
     assert!(*marks.committed.lock().unwrap());
 }
@@ -138,22 +146,13 @@ async fn published_events_are_marked_and_committed() {
 async fn a_refused_event_is_retried_later_with_a_growing_backoff() {
     let marks = Marks::default();
     let results = vec![Ok(()), refused(), refused()];
-    let report = relay(
+    let report = step(
         vec![pending(1, 0), pending(2, 0), pending(3, 1)],
         results,
         &marks,
     )
-    .step()
-    .await
-    .unwrap();
-    assert_eq!(
-        report,
-        RelayReport {
-            published: 1,
-            failed: 2,
-            parked: 0
-        }
-    );
+    .await;
+    assert_eq!(report, counts(1, 2, 0));
     assert_eq!(
         *marks.failed.lock().unwrap(),
         [
@@ -167,18 +166,8 @@ async fn a_refused_event_is_retried_later_with_a_growing_backoff() {
 #[tokio::test]
 async fn an_event_refused_too_often_is_parked() {
     let marks = Marks::default();
-    let report = relay(vec![pending(1, 2)], vec![refused()], &marks)
-        .step()
-        .await
-        .unwrap();
-    assert_eq!(
-        report,
-        RelayReport {
-            published: 0,
-            failed: 0,
-            parked: 1
-        }
-    );
+    let report = step(vec![pending(1, 2)], vec![refused()], &marks).await;
+    assert_eq!(report, counts(0, 0, 1));
     assert_eq!(*marks.failed.lock().unwrap(), [(1, true, None)]);
 }
 
@@ -189,10 +178,7 @@ async fn an_unavailable_bus_never_parks_an_event_however_often_it_failed() {
         attempts: 1_000,
         ..pending(1, 2)
     };
-    let report = relay(vec![many], vec![unavailable()], &marks)
-        .step()
-        .await
-        .unwrap();
+    let report = step(vec![many], vec![unavailable()], &marks).await;
     assert_eq!(report.parked, 0);
     assert_eq!(report.failed, 1);
     assert_eq!(
@@ -260,18 +246,8 @@ async fn while_the_bus_is_unavailable_the_relay_only_probes_it_with_one_event_no
 #[tokio::test]
 async fn an_event_the_publisher_gave_no_result_for_counts_as_failed() {
     let marks = Marks::default();
-    let report = relay(vec![pending(1, 0), pending(2, 0)], vec![Ok(())], &marks)
-        .step()
-        .await
-        .unwrap();
-    assert_eq!(
-        report,
-        RelayReport {
-            published: 1,
-            failed: 1,
-            parked: 0
-        }
-    );
+    let report = step(vec![pending(1, 0), pending(2, 0)], vec![Ok(())], &marks).await;
+    assert_eq!(report, counts(1, 1, 0));
 }
 
 #[tokio::test]

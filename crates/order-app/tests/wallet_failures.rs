@@ -40,7 +40,7 @@ fn completion_recorded() -> Order {
 
 #[tokio::test]
 async fn complete_records_the_release_then_releases_total_less_fee_then_completes() {
-    let mut world = World::new().then_finds(Found::order(shipped()));
+    let mut world = World::holding(shipped());
     world
         .wallet
         .expect_release_escrow()
@@ -67,7 +67,7 @@ async fn complete_records_the_release_then_releases_total_less_fee_then_complete
 
 #[tokio::test]
 async fn a_failing_wallet_on_complete_leaves_only_the_recorded_release() {
-    let mut world = World::new().then_finds(Found::order(shipped()));
+    let mut world = World::holding(shipped());
     world
         .wallet
         .expect_release_escrow()
@@ -87,7 +87,7 @@ async fn a_failing_wallet_on_complete_leaves_only_the_recorded_release() {
 
 #[tokio::test]
 async fn a_wallet_refusing_the_release_for_good_drops_the_intent() {
-    let mut world = World::new().then_finds(Found::order(shipped()));
+    let mut world = World::holding(shipped());
     world
         .wallet
         .expect_release_escrow()
@@ -104,7 +104,7 @@ async fn a_wallet_refusing_the_release_for_good_drops_the_intent() {
 #[tokio::test]
 async fn a_retried_completion_carries_the_pending_release_on_with_the_same_key() {
     let recorded = completion_recorded();
-    let mut world = World::new().then_finds(Found::order(recorded));
+    let mut world = World::holding(recorded);
     world
         .wallet
         .expect_release_escrow()
@@ -445,7 +445,7 @@ async fn an_intent_whose_resume_time_moved_meanwhile_is_still_applied_once() {
     assert_ne!(let_go.escrow_intent, recorded.escrow_intent);
     // Staged: the claim hands over the version it leased, then the requester's let-go
     // commits.
-    let mut world = World::new().then_finds(Found::order(recorded));
+    let mut world = World::holding(recorded);
     world
         .store
         .stage_write(Moment::AfterIntentClaim, let_go)

@@ -28,17 +28,23 @@ impl Clock for FakeClock {
     }
 }
 
-/// A Wallet that is down until told otherwise, counting the calls that reach it.
+/// A Wallet for the guard to stand in front of: it counts the holds that reach it, fails
+/// them while `down`, and, when `gate` is set, answers each only once it gets a permit
+/// (so that a test can keep calls in flight).
 #[derive(Default)]
-struct FlakyWallet {
+struct TestWallet {
     down: std::sync::atomic::AtomicBool,
     calls: AtomicU32,
+    gate: Option<tokio::sync::Semaphore>,
 }
 
 #[async_trait]
-impl Wallet for FlakyWallet {
+impl Wallet for TestWallet {
     async fn hold_escrow(&self, _: HoldEscrow) -> Result<EscrowId, WalletError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(gate) = &self.gate {
+            let _pass = gate.acquire().await.unwrap();
+        }
         if self.down.load(Ordering::SeqCst) {
             Err(WalletError::Unavailable("connection refused".into()))
         } else {
@@ -71,7 +77,7 @@ fn hold() -> HoldEscrow {
 #[tokio::test]
 async fn the_breaker_opens_sheds_probes_after_the_cooldown_and_closes() {
     let clock = Arc::new(FakeClock(Mutex::new(t0())));
-    let wallet = Arc::new(FlakyWallet::default());
+    let wallet = Arc::new(TestWallet::default());
     wallet.down.store(true, Ordering::SeqCst);
     let guard = GuardedWallet::new(
         wallet.clone(),
@@ -113,32 +119,12 @@ async fn the_breaker_opens_sheds_probes_after_the_cooldown_and_closes() {
     assert_eq!(wallet.calls.load(Ordering::SeqCst), 5);
 }
 
-/// A Wallet that answers only when released, to hold calls in flight.
-struct GatedWallet(tokio::sync::Semaphore);
-
-#[async_trait]
-impl Wallet for GatedWallet {
-    async fn hold_escrow(&self, _: HoldEscrow) -> Result<EscrowId, WalletError> {
-        let _pass = self.0.acquire().await.unwrap();
-        Ok(escrow())
-    }
-
-    async fn release_escrow(&self, _: ReleaseEscrow) -> Result<(), WalletError> {
-        unreachable!()
-    }
-
-    async fn refund_escrow(&self, _: RefundEscrow) -> Result<(), WalletError> {
-        unreachable!()
-    }
-
-    async fn escrow(&self, _: EscrowId) -> Result<Option<EscrowRecord>, WalletError> {
-        unreachable!()
-    }
-}
-
 #[tokio::test]
 async fn a_call_past_the_cap_is_shed_at_once() {
-    let wallet = Arc::new(GatedWallet(tokio::sync::Semaphore::new(0)));
+    let wallet = Arc::new(TestWallet {
+        gate: Some(tokio::sync::Semaphore::new(0)),
+        ..TestWallet::default()
+    });
     let guard = Arc::new(GuardedWallet::new(
         wallet.clone(),
         Arc::new(FakeClock(Mutex::new(t0()))),
@@ -160,7 +146,7 @@ async fn a_call_past_the_cap_is_shed_at_once() {
         guard.hold_escrow(hold()).await,
         Err(WalletError::Shed { .. })
     ));
-    wallet.0.add_permits(2);
+    wallet.gate.as_ref().unwrap().add_permits(2);
     for call in waiting {
         assert_eq!(call.await.unwrap(), Ok(escrow()));
     }

@@ -167,6 +167,11 @@ impl World {
         }
     }
 
+    /// A world whose store holds `order` and nothing else.
+    pub fn holding(order: Order) -> World {
+        World::new().then_finds(Found::order(order))
+    }
+
     /// The store also holds `dispute`.
     pub fn knowing(self, dispute: &Dispute) -> World {
         self.store.seed_dispute(dispute.clone()).unwrap();
