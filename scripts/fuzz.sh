@@ -63,18 +63,19 @@ echo "== as a carrier aggregator: tracking updates, each signed by scripts/fuzz_
   run --include-tag carriers)
 echo "== as a service: internal endpoints and Buy It Now"
 run --header "X-Service-Token: fuzz-service" --include-tag internal
-echo "== as the seller of a PAID order: read, ship, dispute, cancel"
-run "$PAID_ORDER" --header "Authorization: Bearer $SELLER_TOKEN" \
-  --include-path-regex '^/api/v1/orders/\{id\}/(ship/|dispute/|cancel/)?$'
-echo "== as the buyer of a SHIPPED order: read, complete, dispute"
-run "$SHIPPED_ORDER" --header "Authorization: Bearer $BUYER_TOKEN" \
-  --include-path-regex '^/api/v1/orders/\{id\}/(complete/|dispute/)?$'
-echo "== as the buyer, on an OPEN dispute: read, add evidence"
-run "$OPEN_DISPUTE" --header "Authorization: Bearer $BUYER_TOKEN" \
-  --include-path-regex '^/api/v1/disputes/\{id\}/(evidence/)?$' --exclude-method PATCH
-echo "== as an admin, on an OPEN dispute: update and resolve (wallet calls behind)"
-run "$ADMIN_DISPUTE" --header "Authorization: Bearer $ADMIN_TOKEN" \
-  --include-path-regex '^/api/v1/disputes/\{id\}/$'
-echo "== as a buyer, Buy It Now on a real listing"
-run "$BUY_NOW_LISTING" --header "Authorization: Bearer $BUYER_TOKEN" \
-  --include-path-regex '^/api/v1/orders/\{id\}/purchase/$'
+# on TITLE ID TOKEN PATHS [ARGS…]: as the bearer of TOKEN, the operations on the object ID
+# whose paths match the regular expression PATHS.
+on() {
+  echo "== $1"
+  run "$2" --header "Authorization: Bearer $3" --include-path-regex "$4" "${@:5}"
+}
+on "as the seller of a PAID order: read, ship, dispute, cancel" "$PAID_ORDER" "$SELLER_TOKEN" \
+  '^/api/v1/orders/\{id\}/(ship/|dispute/|cancel/)?$'
+on "as the buyer of a SHIPPED order: read, complete, dispute" "$SHIPPED_ORDER" "$BUYER_TOKEN" \
+  '^/api/v1/orders/\{id\}/(complete/|dispute/)?$'
+on "as the buyer, on an OPEN dispute: read, add evidence" "$OPEN_DISPUTE" "$BUYER_TOKEN" \
+  '^/api/v1/disputes/\{id\}/(evidence/)?$' --exclude-method PATCH
+on "as an admin, on an OPEN dispute: update and resolve (wallet calls behind)" \
+  "$ADMIN_DISPUTE" "$ADMIN_TOKEN" '^/api/v1/disputes/\{id\}/$'
+on "as a buyer, Buy It Now on a real listing" "$BUY_NOW_LISTING" "$BUYER_TOKEN" \
+  '^/api/v1/orders/\{id\}/purchase/$'

@@ -66,38 +66,41 @@ fn wallet_outcome<T>(result: &Result<T, WalletError>) -> &'static str {
     }
 }
 
+impl MeasuredWallet {
+    /// `call`, the Wallet's `operation`, timed and counted by its outcome.
+    async fn measured<T>(
+        &self,
+        operation: &'static str,
+        call: impl std::future::Future<Output = Result<T, WalletError>>,
+    ) -> Result<T, WalletError> {
+        let started = Instant::now();
+        let result = call.await;
+        let outcome = wallet_outcome(&result);
+        self.metrics
+            .peer_call("wallet", operation, started, outcome);
+        result
+    }
+}
+
 #[async_trait]
 impl Wallet for MeasuredWallet {
     async fn hold_escrow(&self, request: HoldEscrow) -> Result<EscrowId, WalletError> {
-        let started = Instant::now();
-        let result = self.inner.hold_escrow(request).await;
-        self.metrics
-            .peer_call("wallet", "hold_escrow", started, wallet_outcome(&result));
-        result
+        let call = self.inner.hold_escrow(request);
+        self.measured("hold_escrow", call).await
     }
 
     async fn release_escrow(&self, request: ReleaseEscrow) -> Result<(), WalletError> {
-        let started = Instant::now();
-        let result = self.inner.release_escrow(request).await;
-        self.metrics
-            .peer_call("wallet", "release_escrow", started, wallet_outcome(&result));
-        result
+        let call = self.inner.release_escrow(request);
+        self.measured("release_escrow", call).await
     }
 
     async fn refund_escrow(&self, request: RefundEscrow) -> Result<(), WalletError> {
-        let started = Instant::now();
-        let result = self.inner.refund_escrow(request).await;
-        self.metrics
-            .peer_call("wallet", "refund_escrow", started, wallet_outcome(&result));
-        result
+        let call = self.inner.refund_escrow(request);
+        self.measured("refund_escrow", call).await
     }
 
     async fn escrow(&self, id: EscrowId) -> Result<Option<EscrowRecord>, WalletError> {
-        let started = Instant::now();
-        let result = self.inner.escrow(id).await;
-        self.metrics
-            .peer_call("wallet", "read_escrow", started, wallet_outcome(&result));
-        result
+        self.measured("read_escrow", self.inner.escrow(id)).await
     }
 }
 

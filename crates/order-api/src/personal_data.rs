@@ -11,45 +11,41 @@ use order_app::{AppError, ErasureOutcome, ErasureRound, OrderService, UserErasur
 use order_domain::{OrderId, UserId};
 use order_postgres::IdempotencyKeys;
 
-/// Erases order `id`'s personal data if it has ended, then rewrites the saved answers that
-/// show it.
-pub async fn erase_order(
-    service: &OrderService,
-    idempotency: &IdempotencyKeys,
-    id: OrderId,
-) -> Result<ErasureOutcome, AppError> {
-    let outcome = service.erase_personal_data(id).await?;
-    if outcome != ErasureOutcome::NotEnded {
-        rewrite_answers(idempotency, &[id]).await?;
-    }
-    Ok(outcome)
+/// The erasure's two stores: the use cases' and the saved answers.
+#[derive(Clone, Copy)]
+pub struct Erasure<'a> {
+    pub service: &'a OrderService,
+    pub idempotency: &'a IdempotencyKeys,
 }
 
-/// One round of the erasure worker (see [`OrderService::erase_due`]), then the saved
-/// answers about the orders it erased.
-pub async fn erase_due(
-    service: &OrderService,
-    idempotency: &IdempotencyKeys,
-    retention: TimeDelta,
-    limit: usize,
-) -> Result<ErasureRound, AppError> {
-    let round = service.erase_due(retention, limit).await?;
-    rewrite_answers(idempotency, &round.erased).await?;
-    Ok(round)
-}
-
-/// A user's request to be erased (see [`OrderService::erase_user`]), then the saved
-/// answers about the orders it erased.
-pub async fn erase_user(
-    service: &OrderService,
-    idempotency: &IdempotencyKeys,
-    user: UserId,
-) -> Result<UserErasureOutcome, AppError> {
-    let outcome = service.erase_user(user).await?;
-    for ids in outcome.erased_now.chunks(order_app::ERASURE_BATCH) {
-        rewrite_answers(idempotency, ids).await?;
+impl Erasure<'_> {
+    /// Erases order `id`'s personal data if it has ended, then rewrites the saved answers
+    /// that show it.
+    pub async fn order(self, id: OrderId) -> Result<ErasureOutcome, AppError> {
+        let outcome = self.service.erase_personal_data(id).await?;
+        if outcome != ErasureOutcome::NotEnded {
+            rewrite_answers(self.idempotency, &[id]).await?;
+        }
+        Ok(outcome)
     }
-    Ok(outcome)
+
+    /// One round of the erasure worker (see [`OrderService::erase_due`]), then the saved
+    /// answers about the orders it erased.
+    pub async fn due(self, retention: TimeDelta, limit: usize) -> Result<ErasureRound, AppError> {
+        let round = self.service.erase_due(retention, limit).await?;
+        rewrite_answers(self.idempotency, &round.erased).await?;
+        Ok(round)
+    }
+
+    /// A user's request to be erased (see [`OrderService::erase_user`]), then the saved
+    /// answers about the orders it erased.
+    pub async fn user(self, user: UserId) -> Result<UserErasureOutcome, AppError> {
+        let outcome = self.service.erase_user(user).await?;
+        for ids in outcome.erased_now.chunks(order_app::ERASURE_BATCH) {
+            rewrite_answers(self.idempotency, ids).await?;
+        }
+        Ok(outcome)
+    }
 }
 
 async fn rewrite_answers(

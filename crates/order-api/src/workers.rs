@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::metrics::{DeadlineLabels, DriftLabels, Metrics};
-use crate::personal_data;
+use crate::personal_data::Erasure;
 
 /// How often each worker wakes up.
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +56,16 @@ pub struct WorkerContext {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub runs: WorkerRuns,
+}
+
+impl WorkerContext {
+    /// Personal data's erasure, through this context's stores.
+    pub fn erasure(&self) -> Erasure<'_> {
+        Erasure {
+            service: &self.service,
+            idempotency: &self.idempotency,
+        }
+    }
 }
 
 /// Running workers; [`Workers::stop`] ends them between two rounds of work.
@@ -245,9 +255,7 @@ async fn erasure_round(
     let batch = settings.erasure_batch;
     while !*stopped.borrow() {
         let started = std::time::Instant::now();
-        match personal_data::erase_due(&context.service, &context.idempotency, retention, batch)
-            .await
-        {
+        match context.erasure().due(retention, batch).await {
             Ok(round) => {
                 let erased = round.erased.len();
                 context.metrics.personal_data_erased.inc_by(erased as u64);

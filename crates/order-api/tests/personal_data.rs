@@ -349,10 +349,7 @@ async fn erasing_an_ended_order_on_demand_leaves_no_personal_text() {
     let context = &app.application.workers;
     for order in &orders {
         let order_id = order_domain::OrderId::from_uuid(id(order).parse().unwrap());
-        let outcome =
-            order_api::personal_data::erase_order(&context.service, &context.idempotency, order_id)
-                .await
-                .unwrap();
+        let outcome = context.erasure().order(order_id).await.unwrap();
         assert_eq!(outcome, order_app::ErasureOutcome::Erased);
     }
     assert_eq!(markers_left(&app).await, []);
@@ -365,10 +362,7 @@ async fn an_order_still_open_is_not_erased() {
     let order = shipped_to_the_marker(&app, 1).await;
     let context = &app.application.workers;
     let order_id = order_domain::OrderId::from_uuid(id(&order).parse().unwrap());
-    let outcome =
-        order_api::personal_data::erase_order(&context.service, &context.idempotency, order_id)
-            .await
-            .unwrap();
+    let outcome = context.erasure().order(order_id).await.unwrap();
     assert_eq!(outcome, order_app::ErasureOutcome::NotEnded);
     assert_eq!(
         app.order_now(&order).await["shipping_address"]["street"],

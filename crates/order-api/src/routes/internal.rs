@@ -302,8 +302,11 @@ async fn erase_user(
     body: JsonBody<EraseUserBody>,
 ) -> Result<Reply, ApiError> {
     let JsonBody(body) = body;
-    let outcome =
-        personal_data::erase_user(&state.service, &state.idempotency, body.user_id).await?;
+    let erasure = personal_data::Erasure {
+        service: &state.service,
+        idempotency: &state.idempotency,
+    };
+    let outcome = erasure.user(body.user_id).await?;
     let accepted = ErasureAccepted {
         erased: outcome.orders.erased,
         pending: outcome.orders.pending,
