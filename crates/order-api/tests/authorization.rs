@@ -217,10 +217,10 @@ fn bad_credentials() -> Vec<(&'static str, As)> {
 async fn every_endpoint_answers_each_caller_exactly_as_the_spec_says() {
     let app = TestApp::spawn(seed(400, "100000.00")).await;
     let callers = [
-        ("buyer", As::User(Cast::buyer())),
-        ("seller", As::User(Cast::seller())),
-        ("stranger", As::User(Cast::stranger())),
-        ("admin", As::Admin(Cast::admin())),
+        ("buyer", As::buyer()),
+        ("seller", As::seller()),
+        ("stranger", As::stranger()),
+        ("admin", As::admin()),
         ("service", As::Service),
     ];
     let mut n = 0;
@@ -257,15 +257,12 @@ async fn a_stranger_gets_the_same_404_for_an_order_that_exists_and_one_that_does
     let app = TestApp::spawn(seed(0, "100.00")).await;
     let order = app.paid_order(listing(1), "10.00").await;
     let existing = app
-        .get(
-            &format!("/api/v1/orders/{}/", id(&order)),
-            &As::User(Cast::stranger()),
-        )
+        .get(&format!("/api/v1/orders/{}/", id(&order)), &As::stranger())
         .await;
     let missing = app
         .get(
             &format!("/api/v1/orders/{}/", support::uuid(404)),
-            &As::User(Cast::stranger()),
+            &As::stranger(),
         )
         .await;
     assert_eq!(existing.status, StatusCode::NOT_FOUND);
@@ -283,10 +280,8 @@ async fn a_stranger_gets_the_same_404_for_an_order_that_exists_and_one_that_does
 async fn a_stranger_sees_none_of_the_orders_in_the_list() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
     app.paid_order(listing(1), "10.00").await;
-    let list = app
-        .get("/api/v1/orders/", &As::User(Cast::stranger()))
-        .await;
+    let list = app.get("/api/v1/orders/", &As::stranger()).await;
     assert_eq!(list.body["count"], 0);
-    let admin = app.get("/api/v1/orders/", &As::Admin(Cast::admin())).await;
+    let admin = app.get("/api/v1/orders/", &As::admin()).await;
     assert_eq!(admin.body["count"], 1);
 }

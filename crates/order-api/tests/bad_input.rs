@@ -188,7 +188,7 @@ async fn overlong_and_malformed_strings_are_refused() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
     let order = app.paid_order(listing(1), "10.00").await;
     let ship = format!("/api/v1/orders/{}/ship/", order["id"].as_str().unwrap());
-    let seller = As::User(Cast::seller());
+    let seller = As::seller();
     for (body, fields) in [
         (
             json!({"tracking_number": "T".repeat(65), "carrier": "UPS"}),
@@ -214,7 +214,7 @@ async fn overlong_and_malformed_strings_are_refused() {
         assert_eq!(named, fields, "{body}");
     }
     let dispute = format!("/api/v1/orders/{}/dispute/", order["id"].as_str().unwrap());
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     for (body, field) in [
         (json!({"reason": "x".repeat(5001)}), "reason"),
         (json!({"reason": "short"}), "reason"),
@@ -244,7 +244,7 @@ async fn bad_dispute_updates_are_refused() {
         .open_dispute(&order, Cast::buyer(), "Never arrived at all.")
         .await;
     let path = dispute_path(&opened);
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
     for (body, field) in [
         (json!({"status": "DONE"}), "status"),
         (json!({"status": "RESOLVED"}), "resolution"),
@@ -269,13 +269,13 @@ async fn bad_dispute_updates_are_refused() {
     }
     let evidence = format!("{path}evidence/");
     let urls = json!({"urls": ["mailto:x@y.z"]});
-    refused_field(&app, &evidence, &As::User(Cast::buyer()), urls, "urls").await;
+    refused_field(&app, &evidence, &As::buyer(), urls, "urls").await;
 }
 
 #[tokio::test]
 async fn non_uuid_path_ids_are_404() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     for (method, path) in [
         (Method::GET, "/api/v1/orders/42/"),
         (Method::POST, "/api/v1/orders/42/complete/"),
@@ -290,7 +290,7 @@ async fn non_uuid_path_ids_are_404() {
 #[tokio::test]
 async fn bad_list_parameters_are_named() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     for (query, field) in [
         ("status=LOST", "status"),
         ("role=owner", "role"),

@@ -221,7 +221,7 @@ async fn a_returned_parcel_does_not_complete_when_its_window_passes_until_an_adm
     let extended = app
         .post(
             &format!("/api/v1/orders/{}/extend/", id(&returned)),
-            &As::Admin(Cast::admin()),
+            &As::admin(),
             json!({"auto_complete_at": restart, "reason": "Parcel re-sent and delivered."}),
         )
         .await;

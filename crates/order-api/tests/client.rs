@@ -63,9 +63,9 @@ impl Callers {
         Callers {
             anonymous: app.client(&As::Nobody),
             service: app.client(&As::Service),
-            buyer: app.client(&As::User(Cast::buyer())),
-            seller: app.client(&As::User(Cast::seller())),
-            admin: app.client(&As::Admin(Cast::admin())),
+            buyer: app.client(&As::buyer()),
+            seller: app.client(&As::seller()),
+            admin: app.client(&As::admin()),
         }
     }
 

@@ -10,8 +10,8 @@ use support::{listing, seed, As, Cast, TestApp};
 #[tokio::test]
 async fn paths_work_with_and_without_the_trailing_slash() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
-    let with = app.get("/api/v1/orders/", &As::User(Cast::buyer())).await;
-    let without = app.get("/api/v1/orders", &As::User(Cast::buyer())).await;
+    let with = app.get("/api/v1/orders/", &As::buyer()).await;
+    let without = app.get("/api/v1/orders", &As::buyer()).await;
     assert_eq!(
         (with.status, without.status),
         (StatusCode::OK, StatusCode::OK)
@@ -21,7 +21,7 @@ async fn paths_work_with_and_without_the_trailing_slash() {
     let shipped = app
         .post(
             &ship,
-            &As::User(Cast::seller()),
+            &As::seller(),
             json!({"tracking_number": "T-1", "carrier": "UPS"}),
         )
         .await;
@@ -35,7 +35,7 @@ async fn paths_work_with_and_without_the_trailing_slash() {
 #[tokio::test]
 async fn unknown_paths_and_methods_answer_in_json() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
-    let missing = app.get("/api/v1/nothing/", &As::User(Cast::buyer())).await;
+    let missing = app.get("/api/v1/nothing/", &As::buyer()).await;
     assert_eq!(
         (missing.status, missing.body),
         (
@@ -44,12 +44,7 @@ async fn unknown_paths_and_methods_answer_in_json() {
         )
     );
     let wrong = app
-        .call(
-            Method::DELETE,
-            "/api/v1/orders/",
-            &As::User(Cast::buyer()),
-            None,
-        )
+        .call(Method::DELETE, "/api/v1/orders/", &As::buyer(), None)
         .await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong.body["detail"], "Method \"DELETE\" not allowed.");
@@ -77,7 +72,7 @@ async fn every_answer_carries_a_request_id_the_callers_own_if_given() {
 async fn a_retried_post_with_the_same_key_replays_the_first_answer() {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
     let path = format!("/api/v1/orders/{}/purchase/", listing(1));
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     let key = [("Idempotency-Key", "purchase-1")];
     let first = app
         .call_with(Method::POST, &path, &buyer, Some(json!({})), &key)
@@ -109,13 +104,7 @@ async fn a_retried_post_with_the_same_key_replays_the_first_answer() {
 
     // Keys belong to their caller: the same key from someone else is a new request.
     let stranger = app
-        .call_with(
-            Method::POST,
-            &path,
-            &As::User(Cast::stranger()),
-            Some(json!({})),
-            &key,
-        )
+        .call_with(Method::POST, &path, &As::stranger(), Some(json!({})), &key)
         .await;
     assert_eq!(stranger.status, StatusCode::CONFLICT, "{}", stranger.body);
 }
@@ -124,7 +113,7 @@ async fn a_retried_post_with_the_same_key_replays_the_first_answer() {
 async fn a_5xx_is_not_kept_and_the_retry_resumes_the_purchase_without_a_second_debit() {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
     let path = format!("/api/v1/orders/{}/purchase/", listing(1));
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     let key = [("Idempotency-Key", "purchase-wallet-down")];
     app.fault(json!({"target": "wallet", "mode": "unavailable"}))
         .await;
@@ -168,15 +157,13 @@ async fn a_wallet_down_on_complete_is_503_and_changes_nothing() {
     app.fault(json!({"target": "wallet", "mode": "unavailable"}))
         .await;
     let before = app.snapshot().await;
-    let down = app.post(&path, &As::User(Cast::buyer()), json!({})).await;
+    let down = app.post(&path, &As::buyer(), json!({})).await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.snapshot().await, before);
     assert_eq!(app.pending_intents().await, 1, "the release stays recorded");
     app.clear_faults().await;
     assert_eq!(
-        app.post(&path, &As::User(Cast::buyer()), json!({}))
-            .await
-            .body["status"],
+        app.post(&path, &As::buyer(), json!({})).await.body["status"],
         "COMPLETED"
     );
     assert_eq!(app.pending_intents().await, 0);
@@ -188,7 +175,7 @@ async fn list_pages_link_to_each_other() {
     for n in 1..=5 {
         app.auction_win(listing(n), "1.00").await;
     }
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     let first = app
         .get("/api/v1/orders/?page_size=2&status=PENDING_PAYMENT", &buyer)
         .await;
@@ -253,7 +240,7 @@ async fn readiness_follows_the_database() {
 #[tokio::test]
 async fn numbered_pages_end_at_row_ten_thousand_and_point_to_the_cursor() {
     let app = TestApp::spawn(seed(0, "1.00")).await;
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
     let last = app
         .get("/api/v1/orders/?page=100&page_size=100", &admin)
         .await;
@@ -295,7 +282,7 @@ async fn a_count_no_kept_count_answers_stops_at_the_cap_and_says_so() {
     ))
     .await
     .unwrap();
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
 
     let all = app.get("/api/v1/orders/", &admin).await.body;
     assert_eq!(
@@ -327,7 +314,7 @@ async fn a_count_no_kept_count_answers_stops_at_the_cap_and_says_so() {
     );
 
     let mine = app
-        .get("/api/v1/orders/?role=buyer", &As::User(Cast::buyer()))
+        .get("/api/v1/orders/?role=buyer", &As::buyer())
         .await
         .body;
     assert_eq!(

@@ -154,7 +154,7 @@ async fn a_buy_it_now_cut_by_a_wallet_outage_is_resumed_by_the_worker_with_one_d
 async fn a_late_shipment_is_announced_once_and_then_the_buyer_may_cancel_for_a_full_refund() {
     let app = &TestApp::spawn_with(seed(0, "1000.00"), &QUICK).await;
     let order = app.paid_order(listing(1), "100.00").await;
-    let early = cancel(app, &order, As::User(Cast::buyer())).await;
+    let early = cancel(app, &order, As::buyer()).await;
     assert_eq!(early.status, StatusCode::CONFLICT);
     assert_eq!(early.body["code"], "not_yet_overdue");
 
@@ -173,7 +173,7 @@ async fn a_late_shipment_is_announced_once_and_then_the_buyer_may_cancel_for_a_f
         "once per order"
     );
 
-    let cancelled = cancel(app, &order, As::User(Cast::buyer())).await;
+    let cancelled = cancel(app, &order, As::buyer()).await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     assert_eq!(cancelled.body["status"], "CANCELLED");
     assert_eq!(cancelled.body["ship_by"], Value::Null);
@@ -198,31 +198,29 @@ async fn the_seller_may_cancel_a_paid_order_and_no_stranger_can() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let order = app.paid_order(listing(1), "100.00").await;
     assert_eq!(
-        cancel(&app, &order, As::User(Cast::stranger()))
-            .await
-            .status,
+        cancel(&app, &order, As::stranger()).await.status,
         StatusCode::NOT_FOUND
     );
     let no_reason = app
         .post(
             &format!("/api/v1/orders/{}/cancel/", id(&order)),
-            &As::User(Cast::seller()),
+            &As::seller(),
             json!({"reason": " "}),
         )
         .await;
     assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
     assert!(no_reason.body["reason"].is_array(), "{}", no_reason.body);
 
-    let cancelled = cancel(&app, &order, As::User(Cast::seller())).await;
+    let cancelled = cancel(&app, &order, As::seller()).await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     assert_eq!(cancelled.body["status"], "CANCELLED");
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00");
 
-    let again = cancel(&app, &order, As::User(Cast::seller())).await;
+    let again = cancel(&app, &order, As::seller()).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(again.body["code"], "invalid_transition");
     let shipped = app.shipped_order(listing(2), "100.00").await;
-    let too_late = cancel(&app, &shipped, As::User(Cast::seller())).await;
+    let too_late = cancel(&app, &shipped, As::seller()).await;
     assert_eq!(too_late.body["code"], "invalid_transition");
     assert_eq!(too_late.body["status"], "SHIPPED");
     assert_eq!(
@@ -239,7 +237,7 @@ async fn a_wallet_failing_the_refund_changes_nothing_and_the_retry_refunds_once(
     app.fault(json!({"target": "wallet", "mode": "unavailable"}))
         .await;
     let before = app.snapshot().await;
-    let down = cancel(&app, &order, As::User(Cast::seller())).await;
+    let down = cancel(&app, &order, As::seller()).await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.snapshot().await, before);
     assert_eq!(app.order_now(&order).await["status"], "PAID");
@@ -247,13 +245,13 @@ async fn a_wallet_failing_the_refund_changes_nothing_and_the_retry_refunds_once(
     // The wallet refunds, but the answer is lost: the retry must not refund twice.
     app.clear_faults().await;
     app.fault(json!({"target": "wallet", "mode": "drop"})).await;
-    let lost = cancel(&app, &order, As::User(Cast::seller())).await;
+    let lost = cancel(&app, &order, As::seller()).await;
     assert_eq!(lost.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded");
     assert_eq!(app.order_now(&order).await["status"], "PAID");
 
     app.clear_faults().await;
-    let retried = cancel(&app, &order, As::User(Cast::seller())).await;
+    let retried = cancel(&app, &order, As::seller()).await;
     assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
     assert_eq!(retried.body["status"], "CANCELLED");
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded once");
@@ -316,13 +314,7 @@ async fn no_action_gives_the_buyer_back_the_protection_time_the_dispute_paused()
         .await;
     let left = due - time(&dispute["created_at"]);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let resolved = app
-        .patch(
-            &dispute_path(&dispute),
-            &As::Admin(Cast::admin()),
-            json!({"status": "RESOLVED", "resolution": "NO_ACTION"}),
-        )
-        .await;
+    let resolved = app.resolve(&dispute_path(&dispute), "NO_ACTION").await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
     let order = app.order_now(&shipped).await;
     assert_eq!(order["status"], "SHIPPED");
@@ -355,16 +347,13 @@ async fn cancel_racing_ship_dispute_or_another_cancel_has_one_winner_and_moves_m
     let app = &TestApp::spawn(seed(0, "10000.00")).await;
     for round in 0..3u128 {
         let order = app.paid_order(listing(3 * round + 1), "100.00").await;
-        let (ship_path, seller) = (
-            format!("/api/v1/orders/{}/ship/", id(&order)),
-            As::User(Cast::seller()),
-        );
+        let (ship_path, seller) = (format!("/api/v1/orders/{}/ship/", id(&order)), As::seller());
         let ship = app.post(
             &ship_path,
             &seller,
             json!({"tracking_number": "1Z-1", "carrier": "UPS"}),
         );
-        let statuses = race(cancel(app, &order, As::User(Cast::seller())), ship).await;
+        let statuses = race(cancel(app, &order, As::seller()), ship).await;
         assert!(
             one_winner(statuses, StatusCode::OK),
             "cancel vs ship: {statuses:?}"
@@ -373,11 +362,10 @@ async fn cancel_racing_ship_dispute_or_another_cancel_has_one_winner_and_moves_m
         let order = app.paid_order(listing(3 * round + 2), "100.00").await;
         let (dispute_path, buyer) = (
             format!("/api/v1/orders/{}/dispute/", id(&order)),
-            As::User(Cast::buyer()),
+            As::buyer(),
         );
         let dispute = app.post(&dispute_path, &buyer, json!({ "reason": NEVER_ARRIVED }));
-        let (cancelled, disputed) =
-            race(cancel(app, &order, As::User(Cast::seller())), dispute).await;
+        let (cancelled, disputed) = race(cancel(app, &order, As::seller()), dispute).await;
         assert!(
             (cancelled == StatusCode::OK) != (disputed == StatusCode::CREATED),
             "cancel vs dispute: {cancelled} {disputed}"
@@ -385,8 +373,8 @@ async fn cancel_racing_ship_dispute_or_another_cancel_has_one_winner_and_moves_m
 
         let order = app.paid_order(listing(3 * round + 3), "100.00").await;
         let statuses = race(
-            cancel(app, &order, As::User(Cast::seller())),
-            cancel(app, &order, As::User(Cast::seller())),
+            cancel(app, &order, As::seller()),
+            cancel(app, &order, As::seller()),
         )
         .await;
         assert!(
@@ -459,12 +447,12 @@ async fn the_worker_racing_the_buyers_own_retry_of_a_cut_purchase_debits_once() 
     let app = &TestApp::spawn_with(seed(1, "1000.00"), &QUICK).await;
     app.fault(json!({"target": "wallet", "mode": "drop"})).await;
     let path = format!("/api/v1/orders/{}/purchase/", listing(1));
-    let cut = app.post(&path, &As::User(Cast::buyer()), json!({})).await;
+    let cut = app.post(&path, &As::buyer(), json!({})).await;
     assert_eq!(cut.status, StatusCode::SERVICE_UNAVAILABLE, "{}", cut.body);
 
     app.clear_faults().await;
     let _workers = app.start_workers();
-    let retry = app.post(&path, &As::User(Cast::buyer()), json!({})).await;
+    let retry = app.post(&path, &As::buyer(), json!({})).await;
     assert!(
         [StatusCode::CREATED, StatusCode::OK, StatusCode::CONFLICT].contains(&retry.status),
         "{}: {}",

@@ -43,7 +43,7 @@ async fn story(app: &TestApp) -> Vec<(String, Vec<&'static str>)> {
     let sold = app.shipped_order(listing(10), "100.00").await;
     app.post(
         &format!("/api/v1/orders/{}/complete/", id(&sold)),
-        &As::User(Cast::buyer()),
+        &As::buyer(),
         json!({}),
     )
     .await;
@@ -53,13 +53,7 @@ async fn story(app: &TestApp) -> Vec<(String, Vec<&'static str>)> {
     let opened = app
         .open_dispute(&disputed, Cast::buyer(), "The parcel was empty.")
         .await;
-    let decided = app
-        .patch(
-            &dispute_path(&opened),
-            &As::Admin(Cast::admin()),
-            json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"}),
-        )
-        .await;
+    let decided = app.resolve(&dispute_path(&opened), "REFUND_BUYER").await;
     assert_eq!(decided.status, StatusCode::OK);
     vec![
         (
@@ -419,12 +413,9 @@ async fn shipped_orders_complete_by_themselves_unless_disputed_or_not_yet_due() 
     let status = |order: Value| {
         let app = &app;
         async move {
-            app.get(
-                &format!("/api/v1/orders/{}/", id(&order)),
-                &As::User(Cast::buyer()),
-            )
-            .await
-            .body["status"]
+            app.get(&format!("/api/v1/orders/{}/", id(&order)), &As::buyer())
+                .await
+                .body["status"]
                 .clone()
         }
     };
@@ -471,7 +462,7 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
     )
     .await;
     let _workers = app.start_workers();
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
 
     let delivered = app.shipped_order(listing(40), "100.00").await;
     app.post(
@@ -526,12 +517,7 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
         .await;
     app.patch(&path, &admin, json!({"admin_notes": "Looking."}))
         .await;
-    app.patch(
-        &path,
-        &admin,
-        json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"}),
-    )
-    .await;
+    app.resolve(&path, "REFUND_BUYER").await;
     app.paid_order(listing(43), "100.00").await; // never shipped: order.ship_overdue
     let ignored = app.shipped_order(listing(44), "100.00").await;
     app.open_dispute(&ignored, Cast::buyer(), "Nobody answers me.")
@@ -552,15 +538,11 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
         .await;
     let offers = format!("/api/v1/disputes/{}/offers/", id(&argued));
     let made = app
-        .post(
-            &offers,
-            &As::User(Cast::seller()),
-            json!({"refund_amount": "15.00"}),
-        )
+        .post(&offers, &As::seller(), json!({"refund_amount": "15.00"}))
         .await;
     app.post(
         &format!("{offers}{}/decline/", id(&made.body)),
-        &As::User(Cast::buyer()),
+        &As::buyer(),
         json!({}),
     )
     .await;

@@ -73,7 +73,7 @@ async fn an_overlong_method_or_path_is_refused_before_it_is_routed() {
     assert_eq!(body["code"], "method_too_long", "{body}");
 
     let long_path = format!("/api/v1/orders/{}/", "a".repeat(4 * 1024));
-    let answer = app.get(&long_path, &As::User(Cast::buyer())).await;
+    let answer = app.get(&long_path, &As::buyer()).await;
     assert_eq!(answer.status, StatusCode::URI_TOO_LONG);
     assert_eq!(answer.body["code"], "uri_too_long", "{}", answer.body);
     let metrics = app.get("/metrics", &As::Nobody).await.body;
@@ -150,7 +150,7 @@ const PAGE: &str = "/api/v1/orders/?page_size=1";
 
 async fn next_link(app: &TestApp, headers: &[(&str, &str)]) -> Answer {
     let answer = app
-        .call_with(Method::GET, PAGE, &As::User(Cast::buyer()), None, headers)
+        .call_with(Method::GET, PAGE, &As::buyer(), None, headers)
         .await;
     Answer {
         status: answer.status,
@@ -351,7 +351,7 @@ async fn two_service_tokens_are_refused_and_nothing_is_done() {
 async fn the_admins_notes_reach_admins_only_never_the_parties_nor_an_event() {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
     let path = app.disputed_order(listing(1), "100.00").await;
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
     let updated = app
         .patch(
             &path,

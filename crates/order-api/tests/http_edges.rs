@@ -40,7 +40,7 @@ async fn head_answers_every_get_route_with_the_gets_status_and_headers_and_no_bo
         if !methods.contains(&"GET".to_owned()) {
             continue;
         }
-        let admin = As::Admin(Cast::admin());
+        let admin = As::admin();
         let get = app.call(Method::GET, &concrete, &admin, None).await;
         let head = app.call(Method::HEAD, &concrete, &admin, None).await;
         assert_eq!(head.status, get.status, "HEAD {path}");
@@ -142,7 +142,7 @@ async fn a_preflight_from_an_allowed_origin_is_answered_without_credentials() {
         .call_with(
             Method::GET,
             "/api/v1/orders/",
-            &As::User(Cast::buyer()),
+            &As::buyer(),
             None,
             &[("Origin", "https://shop.example.com")],
         )
@@ -240,7 +240,7 @@ async fn a_read_carries_an_etag_answers_304_while_unchanged_and_changes_after_a_
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let order = app.paid_order(listing(1), "100.00").await;
     let path = format!("/api/v1/orders/{}/", id(&order));
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     let first = app.get(&path, &buyer).await;
     let etag = first.headers["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");

@@ -22,7 +22,7 @@ async fn an_auction_win_is_paid_shipped_and_completed_and_the_seller_gets_total_
     let completed = app
         .post(
             &format!("/api/v1/orders/{}/complete/", id(&shipped)),
-            &As::User(Cast::buyer()),
+            &As::buyer(),
             json!({}),
         )
         .await;
@@ -53,7 +53,7 @@ async fn buy_it_now_holds_the_total_and_answers_the_paid_order() {
     let bought = app
         .post(
             &format!("/api/v1/orders/{}/purchase/", listing(1)),
-            &As::User(Cast::buyer()),
+            &As::buyer(),
             json!({"shipping_address": {"name": "B. Uyer", "city": "Lyon"}}),
         )
         .await;
@@ -77,7 +77,7 @@ async fn a_declined_buy_it_now_is_402_and_cancels_the_order() {
         declined.body
     );
     assert_eq!(declined.body["code"], "insufficient_funds");
-    let orders = app.get("/api/v1/orders/", &As::User(Cast::buyer())).await;
+    let orders = app.get("/api/v1/orders/", &As::buyer()).await;
     assert_eq!(orders.body["count"], 1);
     assert_eq!(orders.body["results"][0]["status"], "CANCELLED");
     assert_eq!(app.balance(Cast::buyer()).await, "100.00");
@@ -100,13 +100,10 @@ async fn decide(app: &TestApp, resolution: &str, refund_amount: Option<&str>) ->
         .await;
     assert_eq!(opened["status"], "OPEN");
     let path = dispute_path(&opened);
-    let decided = app.patch(&path, &As::Admin(Cast::admin()), decision).await;
+    let decided = app.patch(&path, &As::admin(), decision).await;
     assert_eq!(decided.status, StatusCode::OK, "{}", decided.body);
     let order = app
-        .get(
-            &format!("/api/v1/orders/{}/", id(&order)),
-            &As::User(Cast::buyer()),
-        )
+        .get(&format!("/api/v1/orders/{}/", id(&order)), &As::buyer())
         .await;
     (order.body, decided.body)
 }
@@ -162,7 +159,7 @@ async fn no_action_returns_the_order_to_the_status_it_had_before_the_dispute() {
     let completed = app
         .post(
             &format!("/api/v1/orders/{}/complete/", id(&order)),
-            &As::User(Cast::buyer()),
+            &As::buyer(),
             json!({}),
         )
         .await;
@@ -192,7 +189,7 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
     let review = app
         .patch(
             &path,
-            &As::Admin(Cast::admin()),
+            &As::admin(),
             json!({"status": "REVIEW", "admin_notes": "checking"}),
         )
         .await;
@@ -204,7 +201,7 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
         (json!("REVIEW"), json!("checking"))
     );
     let back = app
-        .patch(&path, &As::Admin(Cast::admin()), json!({"status": "OPEN"}))
+        .patch(&path, &As::admin(), json!({"status": "OPEN"}))
         .await;
     assert_eq!(back.status, StatusCode::CONFLICT);
     assert_eq!(
@@ -216,7 +213,7 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
         .await;
     assert_eq!(late.status, StatusCode::CONFLICT);
     let listed = app
-        .get("/api/v1/disputes/?status=REVIEW", &As::Admin(Cast::admin()))
+        .get("/api/v1/disputes/?status=REVIEW", &As::admin())
         .await;
     assert_eq!(listed.body["count"], 1);
 }

@@ -68,7 +68,7 @@ async fn a_release_whose_answers_are_all_lost_is_503_and_the_buyers_retry_pays_n
 async fn a_hold_whose_answers_are_lost_leaves_the_order_pending_and_the_retry_debits_once() {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
     let path = format!("/api/v1/orders/{}/purchase/", listing(1));
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     lose_every_wallet_answer(&app).await;
 
     let lost = app.post(&path, &buyer, json!({})).await;
@@ -104,9 +104,7 @@ async fn a_refund_whose_answers_are_lost_is_503_and_the_admins_retry_refunds_onc
     lose_every_wallet_answer(&app).await;
     let before = app.snapshot().await;
 
-    let lost = app
-        .patch(&dispute, &As::Admin(Cast::admin()), refund.clone())
-        .await;
+    let lost = app.patch(&dispute, &As::admin(), refund.clone()).await;
 
     assert_eq!(
         lost.status,
@@ -122,7 +120,7 @@ async fn a_refund_whose_answers_are_lost_is_503_and_the_admins_retry_refunds_onc
     );
 
     app.clear_faults().await;
-    let retried = app.patch(&dispute, &As::Admin(Cast::admin()), refund).await;
+    let retried = app.patch(&dispute, &As::admin(), refund).await;
     assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
     assert_eq!(retried.body["resolution"], "REFUND_BUYER");
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded once");
@@ -156,7 +154,7 @@ async fn an_answer_that_says_try_again_is_not_kept_under_the_idempotency_key() {
     app.fault(json!({"target": "wallet", "mode": "stall", "delay_ms": 1500, "times": 1}))
         .await;
     let complete_path = format!("/api/v1/orders/{}/complete/", id(&order));
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     let completing = app.post(&complete_path, &buyer, json!({}));
     let dispute_path = format!("/api/v1/orders/{}/dispute/", id(&order));
     let key = [("Idempotency-Key", "the-buyers-dispute")];
@@ -198,7 +196,7 @@ async fn a_resolution_whose_answer_is_lost_is_retried_with_its_key_and_answered_
     let dispute = app.disputed_order(listing(1), "100.00").await;
     let refund = json!({"status": "RESOLVED", "resolution": "REFUND_BUYER"});
     let key = [("Idempotency-Key", "resolve-once")];
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
 
     // The first answer reaches nobody; the admin's tool sends the same request again.
     let first = app
@@ -237,7 +235,7 @@ async fn a_request_cut_by_a_crash_is_answered_on_its_retry_within_seconds_not_mi
     // The buyer's app sends the same request again to another replica, for as long as it
     // is told to try again. The key's claim died with its process, so the retry runs; once
     // the dead replica's intent is past PAYMENT_RESUME_AFTER, it finishes that release.
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     let mut answer = None;
     wait_up_to(
         "an answer other than \"try again\"",

@@ -180,7 +180,7 @@ async fn answers_have_the_documented_fields() {
     let disputed = app
         .get(
             &format!("/api/v1/orders/{}/", order["id"].as_str().unwrap()),
-            &As::User(Cast::buyer()),
+            &As::buyer(),
         )
         .await
         .body;
@@ -188,10 +188,7 @@ async fn answers_have_the_documented_fields() {
         keys(&disputed["dispute"]),
         properties(&document, "DisputeSummary")
     );
-    let page = app
-        .get("/api/v1/orders/", &As::User(Cast::buyer()))
-        .await
-        .body;
+    let page = app.get("/api/v1/orders/", &As::buyer()).await.body;
     // `count_exact` appears only when a count stopped at its cap.
     let mut documented = properties(&document, "OrderPage");
     assert!(documented.remove("count_exact"));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::tcp_proxy::TcpProxy;
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{id, listing, seed, As, TestApp};
 
 #[tokio::test]
 async fn metrics_follow_requests_peers_transitions_and_the_outbox() {
@@ -16,14 +16,14 @@ async fn metrics_follow_requests_peers_transitions_and_the_outbox() {
     let order = app.shipped_order(listing(2), "10.00").await;
     app.post(
         &format!("/api/v1/orders/{}/complete/", order["id"].as_str().unwrap()),
-        &As::User(Cast::buyer()),
+        &As::buyer(),
         json!({}),
     )
     .await;
     app.purchase(listing(1)).await;
     app.get(
         &format!("/api/v1/orders/{}/", support::uuid(1)),
-        &As::User(Cast::buyer()),
+        &As::buyer(),
     )
     .await;
 
@@ -108,7 +108,7 @@ async fn readiness_turns_unready_without_the_database_and_ready_again_after() {
         unready.body
     );
     assert!(unready.headers.contains_key("retry-after"));
-    let listed = app.get("/api/v1/orders/", &As::User(Cast::buyer())).await;
+    let listed = app.get("/api/v1/orders/", &As::buyer()).await;
     assert_eq!(
         listed.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -157,7 +157,7 @@ async fn the_service_heals_by_itself_when_the_database_ends_its_connections() {
     let order = app.paid_order(listing(1), "50.00").await;
     let detail = format!("/api/v1/orders/{}/", id(&order));
     // Several idle connections in the pool, all of which the restart will kill.
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     let reads = (0..4).map(|_| app.get(&detail, &buyer));
     futures_util::future::join_all(reads).await;
 
@@ -171,12 +171,12 @@ async fn the_service_heals_by_itself_when_the_database_ends_its_connections() {
     );
 
     end_every_session(&app).await;
-    let read = app.get(&detail, &As::User(Cast::buyer())).await;
+    let read = app.get(&detail, &As::buyer()).await;
     assert_eq!(read.status, StatusCode::OK, "a read: {}", read.body);
     assert_eq!(read.body["status"], "SHIPPED");
 
     end_every_session(&app).await;
-    let listed = app.get("/api/v1/orders/", &As::User(Cast::buyer())).await;
+    let listed = app.get("/api/v1/orders/", &As::buyer()).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
     assert_eq!(listed.body["count"], 1);
 }
@@ -189,7 +189,7 @@ async fn with_a_read_replica_lists_and_histories_read_it_and_everything_else_the
     let app =
         TestApp::spawn_with(seed(0, "1000.00"), &[("DATABASE_READ_URL", replica.url())]).await;
     let order = app.shipped_order(listing(1), "10.00").await;
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
 
     let detail = app
         .get(&format!("/api/v1/orders/{}/", id(&order)), &buyer)
@@ -216,7 +216,7 @@ async fn with_a_read_replica_lists_and_histories_read_it_and_everything_else_the
     let list = app.get("/api/v1/orders/", &buyer).await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(list.body["count"], 0, "the list came from the replica");
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
     assert_eq!(app.get("/api/v1/disputes/", &admin).await.body["count"], 0);
     let history = app
         .get(&format!("/api/v1/orders/{}/history/", id(&order)), &buyer)

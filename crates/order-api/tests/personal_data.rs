@@ -64,7 +64,7 @@ async fn shipped_to(app: &TestApp, n: u128, street: &str) -> Value {
     let shipped = app
         .post(
             &format!("/api/v1/orders/{}/ship/", id(&order)),
-            &As::User(Cast::seller()),
+            &As::seller(),
             json!({"tracking_number": format!("1Z-{n}"), "carrier": "UPS"}),
         )
         .await;
@@ -136,7 +136,7 @@ async fn record_of(app: &TestApp, order: &Value) -> (Value, Vec<(Value, Value)>)
                     "/api/v1/orders/{}/history/?page_size=2&page={page}",
                     id(order)
                 ),
-                &As::Admin(Cast::admin()),
+                &As::admin(),
             )
             .await;
         assert_eq!(history.status, StatusCode::OK, "{}", history.body);
@@ -173,7 +173,7 @@ async fn ended_with_every_marker(app: &TestApp) -> [Value; 2] {
         app,
         Method::POST,
         &format!("/api/v1/orders/{}/dispute/", id(&disputed)),
-        &As::User(Cast::buyer()),
+        &As::buyer(),
         json!({"reason": format!("It never came: {}", MARKERS[1]),
                "evidence": [format!("https://img.example.com/{}.jpg", MARKERS[2])]}),
         "dispute-1",
@@ -183,7 +183,7 @@ async fn ended_with_every_marker(app: &TestApp) -> [Value; 2] {
         app,
         Method::PATCH,
         &dispute_path(&dispute),
-        &As::Admin(Cast::admin()),
+        &As::admin(),
         json!({"status": "RESOLVED", "resolution": "PARTIAL_REFUND", "refund_amount": "30.00",
                "admin_notes": format!("Called the buyer, {}", MARKERS[3])}),
         "resolve-1",
@@ -194,7 +194,7 @@ async fn ended_with_every_marker(app: &TestApp) -> [Value; 2] {
         app,
         Method::POST,
         &format!("/api/v1/orders/{}/refund/", id(&refunded)),
-        &As::User(Cast::seller()),
+        &As::seller(),
         json!({"reason": format!("Lost it, sorry {}", MARKERS[4])}),
         "refund-2",
     )
@@ -417,7 +417,7 @@ async fn a_users_ended_orders_are_erased_at_once_and_an_open_one_once_it_ends_af
         &app,
         Method::POST,
         &format!("/api/v1/orders/{}/complete/", id(&open)),
-        &As::User(Cast::buyer()),
+        &As::buyer(),
         json!({}),
         "complete-3",
     )
@@ -445,11 +445,7 @@ async fn erase_user_takes_a_user_id_from_a_service_only() {
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert!(missing.body["user_id"].is_array(), "{}", missing.body);
     let user = app
-        .post(
-            path,
-            &As::User(Cast::buyer()),
-            json!({"user_id": Cast::buyer()}),
-        )
+        .post(path, &As::buyer(), json!({"user_id": Cast::buyer()}))
         .await;
     assert_eq!(user.status, StatusCode::FORBIDDEN);
     let nobody = app

@@ -4,22 +4,10 @@
 mod support;
 
 use futures_util::future::join_all;
-use reqwest::StatusCode;
 use serde_json::json;
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{id, listing, one_winner, seed, As, Cast, TestApp};
 
 const PAIRS: u128 = 20;
-
-/// One winner (2xx) and one 409 loser.
-fn one_winner(statuses: [StatusCode; 2], what: &str) -> usize {
-    let winners = statuses.iter().filter(|s| s.is_success()).count();
-    let losers = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
-    assert_eq!((winners, losers), (1, 1), "{what}: {statuses:?}");
-    statuses.iter().position(|s| s.is_success()).unwrap()
-}
 
 #[tokio::test]
 async fn complete_racing_dispute_ends_with_one_winner_and_one_payout_at_most() {
@@ -31,7 +19,7 @@ async fn complete_racing_dispute_ends_with_one_winner_and_one_payout_at_most() {
     let races = orders.iter().map(|order| async {
         let path = format!("/api/v1/orders/{}/", id(order));
         let (complete_path, dispute_path) = (format!("{path}complete/"), format!("{path}dispute/"));
-        let buyer = As::User(Cast::buyer());
+        let buyer = As::buyer();
         let (complete, dispute) = tokio::join!(
             app.post(&complete_path, &buyer, json!({})),
             app.post(
@@ -80,7 +68,7 @@ async fn two_ships_at_once_ship_once() {
     }
     let races = orders.iter().map(|order| async {
         let path = format!("/api/v1/orders/{}/ship/", id(order));
-        let seller = As::User(Cast::seller());
+        let seller = As::seller();
         let (a, b) = tokio::join!(
             app.post(
                 &path,
@@ -117,7 +105,7 @@ async fn two_buyers_of_one_listing_make_one_order_and_one_debit() {
         let app = &app;
         async move {
             let path = format!("/api/v1/orders/{}/purchase/", listing(n));
-            let (buyer, stranger) = (As::User(Cast::buyer()), As::User(Cast::stranger()));
+            let (buyer, stranger) = (As::buyer(), As::stranger());
             let (a, b) = tokio::join!(
                 app.post(&path, &buyer, json!({})),
                 app.post(&path, &stranger, json!({})),

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp};
+use support::{id, listing, seed, As, TestApp};
 
 /// What a run of `order-api reconcile ARGS…` printed, and its exit code.
 struct Run {
@@ -67,7 +67,7 @@ async fn every_kind_of_order(app: &TestApp) -> Vec<Value> {
             .as_object_mut()
             .unwrap()
             .extend(resolution.as_object().unwrap().clone());
-        let answer = app.patch(&dispute, &As::Admin(Cast::admin()), update).await;
+        let answer = app.patch(&dispute, &As::admin(), update).await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         orders.push(app.order_now(&json!({"id": answer.body["order_id"]})).await);
     }
@@ -75,7 +75,7 @@ async fn every_kind_of_order(app: &TestApp) -> Vec<Value> {
     let answer = app
         .post(
             &format!("/api/v1/orders/{}/cancel/", id(&cancelled)),
-            &As::User(Cast::seller()),
+            &As::seller(),
             json!({"reason": "Out of stock"}),
         )
         .await;

@@ -88,12 +88,8 @@ async fn run(app: &TestApp, orders: &[Value], op: &Op) -> Option<(StatusCode, St
     let order_path = |n: usize, action: &str| format!("/api/v1/orders/{}/{action}", id(&orders[n]));
     let answer = match op {
         Op::Complete(n) => {
-            app.post(
-                &order_path(*n, "complete/"),
-                &As::User(Cast::buyer()),
-                json!({}),
-            )
-            .await
+            app.post(&order_path(*n, "complete/"), &As::buyer(), json!({}))
+                .await
         }
         Op::Dispute { order, by_seller } => {
             let by = if *by_seller {
@@ -109,7 +105,7 @@ async fn run(app: &TestApp, orders: &[Value], op: &Op) -> Option<(StatusCode, St
             .await
         }
         Op::Resolve(n, decision) => {
-            let admin = As::Admin(Cast::admin());
+            let admin = As::admin();
             let order = app.get(&order_path(*n, ""), &admin).await.body;
             let dispute = order["dispute"]["id"].as_str()?.to_owned();
             let body = match decision {
@@ -137,7 +133,7 @@ async fn run(app: &TestApp, orders: &[Value], op: &Op) -> Option<(StatusCode, St
         Op::Ship(n) => {
             app.post(
                 &order_path(*n, "ship/"),
-                &As::User(Cast::seller()),
+                &As::seller(),
                 json!({"tracking_number": "1Z-42", "carrier": "UPS"}),
             )
             .await
@@ -187,7 +183,7 @@ struct Expected {
 }
 
 async fn expected_from_orders(app: &TestApp) -> Expected {
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
     let listed = app.get("/api/v1/orders/?page_size=100", &admin).await.body;
     let mut expected = Expected::default();
     for user in [Cast::buyer(), Cast::stranger()] {

@@ -48,11 +48,8 @@ async fn a_detail_read_is_one_round_trip() {
         app.paid_order(listing(2), "50.00").await,
     );
     let trips = round_trips_of(&relay, a, b, async |order| {
-        app.get(
-            &format!("/api/v1/orders/{}/", id(order)),
-            &As::User(Cast::buyer()),
-        )
-        .await
+        app.get(&format!("/api/v1/orders/{}/", id(order)), &As::buyer())
+            .await
     })
     .await;
     assert_eq!(trips, 1);
@@ -63,10 +60,10 @@ async fn a_numbered_list_page_and_its_count_are_one_round_trip() {
     let (app, relay) = counted_app().await;
     app.paid_order(listing(1), "50.00").await;
     let lists = [
-        ("/api/v1/orders/", As::User(Cast::buyer())),
-        ("/api/v1/orders/?role=seller", As::User(Cast::seller())),
-        ("/api/v1/orders/?status=PAID", As::Admin(Cast::admin())),
-        ("/api/v1/disputes/", As::Admin(Cast::admin())),
+        ("/api/v1/orders/", As::buyer()),
+        ("/api/v1/orders/?role=seller", As::seller()),
+        ("/api/v1/orders/?status=PAID", As::admin()),
+        ("/api/v1/disputes/", As::admin()),
     ];
     for (path, who) in lists {
         let trips = round_trips_of(&relay, json!(null), json!(null), async |_| {
@@ -90,7 +87,7 @@ async fn every_transition_is_at_most_four_round_trips_a_transaction() {
         let body = json!({"tracking_number": "1Z-1", "carrier": "UPS"});
         post(
             format!("/api/v1/orders/{}/ship/", id(order)),
-            As::User(Cast::seller()),
+            As::seller(),
             body,
         )
         .await
@@ -114,7 +111,7 @@ async fn every_transition_is_at_most_four_round_trips_a_transaction() {
         let body = json!({"reason": "It arrived broken."});
         post(
             format!("/api/v1/orders/{}/dispute/", id(order)),
-            As::User(Cast::buyer()),
+            As::buyer(),
             body,
         )
         .await
@@ -122,10 +119,7 @@ async fn every_transition_is_at_most_four_round_trips_a_transaction() {
     .await;
     assert!(dispute <= 4, "dispute: {dispute}");
 
-    let disputes = app
-        .get("/api/v1/disputes/", &As::Admin(Cast::admin()))
-        .await
-        .body["results"]
+    let disputes = app.get("/api/v1/disputes/", &As::admin()).await.body["results"]
         .as_array()
         .unwrap()
         .clone();
@@ -134,7 +128,7 @@ async fn every_transition_is_at_most_four_round_trips_a_transaction() {
         let body = json!({"urls": ["https://img.example.com/box.jpg"]});
         post(
             format!("/api/v1/disputes/{}/evidence/", id(dispute)),
-            As::User(Cast::seller()),
+            As::seller(),
             body,
         )
         .await
@@ -144,12 +138,8 @@ async fn every_transition_is_at_most_four_round_trips_a_transaction() {
 
     let notes = round_trips_of(&relay, first, second, async |dispute| {
         let path = dispute_path(dispute);
-        app.patch(
-            &path,
-            &As::Admin(Cast::admin()),
-            json!({"status": "REVIEW"}),
-        )
-        .await
+        app.patch(&path, &As::admin(), json!({"status": "REVIEW"}))
+            .await
     })
     .await;
     assert!(notes <= 4, "dispute update: {notes}");

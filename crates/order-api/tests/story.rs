@@ -29,7 +29,7 @@ async fn an_orders_history_tells_each_event_who_did_it_and_what_it_added() {
         "https://img.example.com/packed.jpg",
     )
     .await;
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
     app.patch(
         &path,
         &admin,
@@ -45,7 +45,7 @@ async fn an_orders_history_tells_each_event_who_did_it_and_what_it_added() {
         .await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
 
-    let answer = history(&app, &order, &As::User(Cast::buyer())).await;
+    let answer = history(&app, &order, &As::buyer()).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let entries = answer.body["results"].as_array().unwrap();
     assert_eq!(answer.body["count"], entries.len());
@@ -115,9 +115,7 @@ async fn an_orders_history_tells_each_event_who_did_it_and_what_it_added() {
     );
     assert_eq!(history(&app, &order, &admin).await.body["count"], 8);
     assert_eq!(
-        history(&app, &order, &As::User(Cast::stranger()))
-            .await
-            .status,
+        history(&app, &order, &As::stranger()).await.status,
         StatusCode::NOT_FOUND
     );
 }
@@ -126,7 +124,7 @@ async fn an_orders_history_tells_each_event_who_did_it_and_what_it_added() {
 async fn a_history_is_paged_as_drf_pages_are() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let order = app.shipped_order(listing(1), "100.00").await;
-    let buyer = As::User(Cast::buyer());
+    let buyer = As::buyer();
     let path = format!("/api/v1/orders/{}/history/?page_size=2&page=2", id(&order));
     let page = app.get(&path, &buyer).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -177,7 +175,7 @@ async fn the_feed_refuses_bad_parameters_and_users() {
         );
     }
     let user = app
-        .get("/api/v1/orders/internal/events/", &As::Admin(Cast::admin()))
+        .get("/api/v1/orders/internal/events/", &As::admin())
         .await;
     assert_eq!(user.status, StatusCode::FORBIDDEN);
 }
@@ -283,16 +281,16 @@ async fn each_caller_is_told_what_it_may_do_and_events_are_not() {
         async move { app.get(path, &who).await.body["allowed_actions"].clone() }
     };
     assert_eq!(
-        read(As::User(Cast::seller())).await,
+        read(As::seller()).await,
         json!(["cancel", "dispute", "refund", "ship"])
     );
     assert_eq!(
-        read(As::User(Cast::buyer())).await,
+        read(As::buyer()).await,
         json!(["dispute"]),
         "not yet past ship_by"
     );
     assert_eq!(
-        read(As::Admin(Cast::admin())).await,
+        read(As::admin()).await,
         json!(["cancel", "extend", "refund"]),
         "an admin's operator actions"
     );
@@ -304,9 +302,7 @@ async fn each_caller_is_told_what_it_may_do_and_events_are_not() {
         json!(["add_evidence"]),
         "the buyer's"
     );
-    let as_admin = app
-        .get(&dispute_path(&dispute), &As::Admin(Cast::admin()))
-        .await;
+    let as_admin = app.get(&dispute_path(&dispute), &As::admin()).await;
     assert_eq!(as_admin.body["allowed_actions"], json!(["update"]));
     let events = feed(&app, 0, 100).await;
     for event in events["results"].as_array().unwrap() {
@@ -320,7 +316,7 @@ async fn each_caller_is_told_what_it_may_do_and_events_are_not() {
 /// The settlement an order's money event recorded in its history, checked to sum to the
 /// order's total; with the event's actor.
 async fn settled(app: &TestApp, order: &Value, event: &str) -> (Value, String) {
-    let entries = history(app, order, &As::Admin(Cast::admin())).await.body["results"]
+    let entries = history(app, order, &As::admin()).await.body["results"]
         .as_array()
         .unwrap()
         .clone();
@@ -361,7 +357,7 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
         ],
     )
     .await;
-    let admin = As::Admin(Cast::admin());
+    let admin = As::admin();
     for (n, resolution, refund, event, refunded) in [
         (1, "REFUND_BUYER", None, "order.refunded", "110.00"),
         (2, "RELEASE_SELLER", None, "order.completed", "0.00"),
@@ -415,7 +411,7 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
     let cancelled = app
         .post(
             &format!("/api/v1/orders/{}/cancel/", id(&late)),
-            &As::User(Cast::buyer()),
+            &As::buyer(),
             json!({"reason": "Never shipped."}),
         )
         .await;
@@ -425,7 +421,7 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
         (settlement["buyer_refund"].as_str(), actor.as_str()),
         (Some("110.00"), "buyer")
     );
-    let overdue = history(app, &late, &As::User(Cast::buyer())).await.body["results"]
+    let overdue = history(app, &late, &As::buyer()).await.body["results"]
         .as_array()
         .unwrap()
         .iter()
@@ -439,7 +435,7 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
 
 /// The history's entry of `event` for `order`, as its buyer reads it.
 async fn entry(app: &TestApp, order: &Value, event: &str) -> Value {
-    history(app, order, &As::User(Cast::buyer())).await.body["results"]
+    history(app, order, &As::buyer()).await.body["results"]
         .as_array()
         .unwrap()
         .iter()

@@ -24,7 +24,7 @@ async fn read_for(app: &TestApp, order: &Value, during: Duration) -> Vec<Duratio
     let started = Instant::now();
     while started.elapsed() < during {
         let asked = Instant::now();
-        let answer = app.get(&path, &As::User(Cast::buyer())).await;
+        let answer = app.get(&path, &As::buyer()).await;
         latencies.push(asked.elapsed());
         assert_eq!(
             answer.status,
@@ -201,10 +201,7 @@ async fn a_process_killed_after_the_wallet_moved_the_money_is_finished_once_afte
     // The wallet releases, then keeps the answer back: the process dies before step 3.
     app.complete_cut_by_a_crash(&order, &[]).await;
     let before = app
-        .get(
-            &format!("/api/v1/orders/{}/", id(&order)),
-            &As::Admin(Cast::admin()),
-        )
+        .get(&format!("/api/v1/orders/{}/", id(&order)), &As::admin())
         .await;
     assert_eq!(before.body["status"], "SHIPPED", "step 3 never ran");
 

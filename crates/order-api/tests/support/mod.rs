@@ -78,6 +78,21 @@ pub enum As {
     Raw(&'static str, String),
 }
 
+impl As {
+    pub fn buyer() -> As {
+        As::User(Cast::buyer())
+    }
+    pub fn seller() -> As {
+        As::User(Cast::seller())
+    }
+    pub fn stranger() -> As {
+        As::User(Cast::stranger())
+    }
+    pub fn admin() -> As {
+        As::Admin(Cast::admin())
+    }
+}
+
 pub struct Answer {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
@@ -508,7 +523,7 @@ impl TestApp {
     pub async fn complete(&self, order: &Value) -> Answer {
         self.post(
             &format!("/api/v1/orders/{}/complete/", id(order)),
-            &As::User(Cast::buyer()),
+            &As::buyer(),
             json!({}),
         )
         .await
@@ -516,21 +531,21 @@ impl TestApp {
 
     /// The order as an admin reads it now.
     pub async fn order_now(&self, order: &Value) -> Value {
-        let admin = self.client(&As::Admin(Cast::admin()));
+        let admin = self.client(&As::admin());
         wire(admin.get_order(typed_id(order)).await)
     }
 
     /// The entries of `order`'s history as an admin reads it now.
     pub async fn history_entries(&self, order: &Value) -> Vec<Value> {
         let path = format!("/api/v1/orders/{}/history/", id(order));
-        let answer = self.get(&path, &As::Admin(Cast::admin())).await;
+        let answer = self.get(&path, &As::admin()).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
         answer.body["results"].as_array().unwrap().clone()
     }
 
     /// The dispute as an admin reads it now.
     pub async fn dispute_now(&self, dispute: &Value) -> Value {
-        let admin = self.client(&As::Admin(Cast::admin()));
+        let admin = self.client(&As::admin());
         wire(admin.get_dispute(typed_id(dispute)).await)
     }
 
@@ -618,11 +633,18 @@ impl TestApp {
             .await
     }
 
+    /// An admin resolves the dispute at `path` with `resolution` (one that needs no
+    /// amount), whatever it answers.
+    pub async fn resolve(&self, path: &str, resolution: &str) -> Answer {
+        let decision = json!({"status": "RESOLVED", "resolution": resolution});
+        self.patch(path, &As::admin(), decision).await
+    }
+
     /// The buyer's Buy It Now of `listing`, whatever it answers.
     pub async fn purchase(&self, listing: Uuid) -> Answer {
         self.post(
             &format!("/api/v1/orders/{listing}/purchase/"),
-            &As::User(Cast::buyer()),
+            &As::buyer(),
             json!({}),
         )
         .await
@@ -632,7 +654,7 @@ impl TestApp {
     pub async fn ship(&self, order: &Value, tracking_number: &str, carrier: &str) -> Answer {
         self.post(
             &format!("/api/v1/orders/{}/ship/", id(order)),
-            &As::User(Cast::seller()),
+            &As::seller(),
             json!({ "tracking_number": tracking_number, "carrier": carrier }),
         )
         .await
@@ -712,7 +734,7 @@ impl TestApp {
             tracking_number: TrackingNumber::parse("1Z-999").unwrap(),
             carrier: Carrier::parse("UPS").unwrap(),
         };
-        let seller = self.client(&As::User(Cast::seller()));
+        let seller = self.client(&As::seller());
         wire(seller.ship(typed_id(&order), &shipment).await)
     }
 }
@@ -780,6 +802,18 @@ fn typed_id<T: From<Uuid>>(value: &Value) -> T {
 }
 
 /// The `id` of an order or a dispute as an answer shows it.
+/// Asserts that of two racing requests one won (2xx) and the other lost with 409; the
+/// index of the winner.
+pub fn one_winner(statuses: [StatusCode; 2], what: &str) -> usize {
+    let winners = statuses.iter().filter(|s| s.is_success()).count();
+    let losers = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((winners, losers), (1, 1), "{what}: {statuses:?}");
+    statuses.iter().position(|s| s.is_success()).unwrap()
+}
+
 /// The path of `dispute`, the base of its actions.
 pub fn dispute_path(dispute: &Value) -> String {
     format!("/api/v1/disputes/{}/", id(dispute))
