@@ -121,11 +121,7 @@ async fn a_service_marking_an_order_delivered_shortens_the_window_too() {
     let app = spawn(&[("AUTO_COMPLETE_AFTER_DELIVERY", "1d")]).await;
     let order = shipped(&app, 1, "100.00").await;
     let delivered = app
-        .post(
-            "/api/v1/orders/internal/mark-delivered/",
-            &As::Service,
-            json!({"order_id": id(&order)}),
-        )
+        .internal("mark-delivered", json!({"order_id": id(&order)}))
         .await;
     assert_eq!(delivered.status, StatusCode::OK, "{}", delivered.body);
     assert_eq!(

@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{listing, seed, As, Cast, TestApp};
+use support::{listing, results, seed, As, Cast, TestApp};
 
 #[tokio::test]
 async fn paths_work_with_and_without_the_trailing_slash() {
@@ -197,9 +197,7 @@ async fn list_pages_link_to_each_other() {
     let mut page = top.body;
     loop {
         seen.extend(
-            page["results"]
-                .as_array()
-                .unwrap()
+            results(&page)
                 .iter()
                 .map(|o| o["id"].as_str().unwrap().to_owned()),
         );
@@ -219,9 +217,7 @@ async fn list_pages_link_to_each_other() {
         .get(previous.trim_start_matches(&app.url), &buyer)
         .await
         .body;
-    let ids: Vec<&str> = back["results"]
-        .as_array()
-        .unwrap()
+    let ids: Vec<&str> = results(&back)
         .iter()
         .map(|o| o["id"].as_str().unwrap())
         .collect();

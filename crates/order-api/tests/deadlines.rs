@@ -23,12 +23,7 @@ fn time(value: &Value) -> DateTime<Utc> {
 }
 
 async fn cancel(app: &TestApp, order: &Value, by: As) -> support::Answer {
-    app.post(
-        &format!("/api/v1/orders/{}/cancel/", id(order)),
-        &by,
-        json!({"reason": "Out of stock."}),
-    )
-    .await
+    app.cancel(order, &by, "Out of stock.").await
 }
 
 const NEVER_ARRIVED: &str = "The parcel never arrived.";
@@ -100,9 +95,8 @@ async fn the_worker_cancels_an_unpaid_auction_order_and_a_late_payment_is_refuse
     })
     .await;
     let late = app
-        .post(
-            "/api/v1/orders/internal/mark-paid/",
-            &As::Service,
+        .internal(
+            "mark-paid",
             json!({"order_id": won["id"], "escrow_id": support::uuid(0xE5)}),
         )
         .await;
@@ -201,13 +195,7 @@ async fn the_seller_may_cancel_a_paid_order_and_no_stranger_can() {
         cancel(&app, &order, As::stranger()).await.status,
         StatusCode::NOT_FOUND
     );
-    let no_reason = app
-        .post(
-            &format!("/api/v1/orders/{}/cancel/", id(&order)),
-            &As::seller(),
-            json!({"reason": " "}),
-        )
-        .await;
+    let no_reason = app.cancel(&order, &As::seller(), " ").await;
     assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
     assert!(no_reason.body["reason"].is_array(), "{}", no_reason.body);
 
@@ -418,9 +406,8 @@ async fn the_worker_racing_a_late_payment_cancels_or_lets_it_pay_never_both() {
     for (n, order) in orders.iter().enumerate() {
         tokio::time::sleep(std::time::Duration::from_millis(10 * n as u64)).await;
         let paid = app
-            .post(
-                "/api/v1/orders/internal/mark-paid/",
-                &As::Service,
+            .internal(
+                "mark-paid",
                 json!({"order_id": order["id"], "escrow_id": support::uuid(0xE000 + n as u128)}),
             )
             .await;

@@ -263,9 +263,8 @@ async fn a_poison_event_is_parked_holds_back_only_its_order_and_goes_out_in_orde
     let app = app_on_bus(&emulator, &[("OUTBOX_MAX_ATTEMPTS", "2")]).await;
     let sick = app.auction_win(listing(20), "5.00").await;
     let poisoned = poison(&app, &sick).await;
-    app.post(
-        "/api/v1/orders/internal/cancel/",
-        &As::Service,
+    app.internal(
+        "cancel",
         json!({"order_id": sick["id"], "reason": "The winner withdrew."}),
     )
     .await;
@@ -465,12 +464,8 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
     let admin = As::admin();
 
     let delivered = app.shipped_order(listing(40), "100.00").await;
-    app.post(
-        "/api/v1/orders/internal/mark-delivered/",
-        &As::Service,
-        json!({"order_id": delivered["id"]}),
-    )
-    .await;
+    app.internal("mark-delivered", json!({"order_id": delivered["id"]}))
+        .await;
     app.complete(&delivered).await;
     let returned = app.paid_order(listing(47), "100.00").await;
     app.ship(&returned, "RET-1", "DHL").await;
@@ -485,16 +480,14 @@ async fn every_kind_of_published_event_reads_back_into_the_consumers_types() {
         .await;
     assert_eq!(answer.status, reqwest::StatusCode::OK, "{}", answer.body);
     let unpaid = app.auction_win(listing(41), "5.00").await;
-    app.post(
-        "/api/v1/orders/internal/cancel/",
-        &As::Service,
+    app.internal(
+        "cancel",
         json!({"order_id": unpaid["id"], "reason": "The winner withdrew."}),
     )
     .await;
     let forgotten = app.auction_win(listing(48), "5.00").await;
-    app.post(
-        "/api/v1/orders/internal/cancel/",
-        &As::Service,
+    app.internal(
+        "cancel",
         json!({"order_id": forgotten["id"], "reason": "Alice Marker withdrew."}),
     )
     .await;

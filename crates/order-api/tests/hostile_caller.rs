@@ -6,7 +6,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{id, listing, seed, As, Cast, TestApp, JWT_SECRET, SERVICE_TOKEN};
+use support::{id, listing, results, seed, As, Cast, TestApp, JWT_SECRET, SERVICE_TOKEN};
 
 /// The number of series and the size of one `/metrics` exposition.
 async fn exposition_size(app: &TestApp) -> (usize, usize) {
@@ -383,9 +383,7 @@ async fn the_admins_notes_reach_admins_only_never_the_parties_nor_an_event() {
         .get("/api/v1/orders/internal/events/?limit=500", &As::Service)
         .await
         .body;
-    let with_dispute: Vec<&Value> = feed["results"]
-        .as_array()
-        .unwrap()
+    let with_dispute: Vec<&Value> = results(&feed)
         .iter()
         .filter(|event| !event["detail"]["dispute"].is_null())
         .collect();

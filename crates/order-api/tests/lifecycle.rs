@@ -223,20 +223,15 @@ async fn internal_cancel_and_mark_delivered_move_the_order() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let unpaid = app.auction_win(listing(1), "20.00").await;
     let cancelled = app
-        .post(
-            "/api/v1/orders/internal/cancel/",
-            &As::Service,
+        .internal(
+            "cancel",
             json!({"order_id": unpaid["id"], "reason": "Payment window expired"}),
         )
         .await;
     assert_eq!(cancelled.body["status"], "CANCELLED", "{}", cancelled.body);
     let shipped = app.shipped_order(listing(2), "20.00").await;
     let delivered = app
-        .post(
-            "/api/v1/orders/internal/mark-delivered/",
-            &As::Service,
-            json!({"order_id": shipped["id"]}),
-        )
+        .internal("mark-delivered", json!({"order_id": shipped["id"]}))
         .await;
     assert_eq!(delivered.body["status"], "DELIVERED", "{}", delivered.body);
     assert!(delivered.body["delivered_at"].is_string());
@@ -258,13 +253,7 @@ async fn retried_internal_calls_are_idempotent() {
         (again.status, again.body["id"].clone()),
         (StatusCode::OK, created["id"].clone())
     );
-    let other = app
-        .post(
-            "/api/v1/orders/internal/create/",
-            &As::Service,
-            json!({"listing_id": listing(1), "buyer_id": Cast::buyer(), "seller_id": Cast::seller(), "amount": "21.00"}),
-        )
-        .await;
+    let other = app.internal("create", json!({"listing_id": listing(1), "buyer_id": Cast::buyer(), "seller_id": Cast::seller(), "amount": "21.00"})).await;
     assert_eq!(other.status, StatusCode::CONFLICT);
     assert_eq!(app.events_of(&id(&created)).await, ["order.created"]);
 }

@@ -9,7 +9,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{dispute_path, id, listing, seed, wait_until, As, Cast, TestApp};
+use support::{dispute_path, id, listing, results, seed, wait_until, As, Cast, TestApp};
 
 const MARKERS: [&str; 5] = [
     "MARKER-ADDRESS-7f3a",
@@ -141,9 +141,7 @@ async fn record_of(app: &TestApp, order: &Value) -> (Value, Vec<(Value, Value)>)
             .await;
         assert_eq!(history.status, StatusCode::OK, "{}", history.body);
         places.extend(
-            history.body["results"]
-                .as_array()
-                .unwrap()
+            results(&history.body)
                 .iter()
                 .map(|entry| (entry["event_id"].clone(), entry["sequence"].clone())),
         );

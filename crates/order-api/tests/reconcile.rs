@@ -72,13 +72,7 @@ async fn every_kind_of_order(app: &TestApp) -> Vec<Value> {
         orders.push(app.order_now(&json!({"id": answer.body["order_id"]})).await);
     }
     let cancelled = app.paid_order(listing(5), "100.00").await;
-    let answer = app
-        .post(
-            &format!("/api/v1/orders/{}/cancel/", id(&cancelled)),
-            &As::seller(),
-            json!({"reason": "Out of stock"}),
-        )
-        .await;
+    let answer = app.cancel(&cancelled, &As::seller(), "Out of stock").await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     orders.push(app.order_now(&cancelled).await);
     app.auction_win(listing(6), "100.00").await;

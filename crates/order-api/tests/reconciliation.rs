@@ -139,17 +139,12 @@ async fn run(app: &TestApp, orders: &[Value], op: &Op) -> Option<(StatusCode, St
             .await
         }
         Op::Deliver(n) => {
-            app.post(
-                "/api/v1/orders/internal/mark-delivered/",
-                &As::Service,
-                json!({"order_id": id(&orders[*n])}),
-            )
-            .await
+            app.internal("mark-delivered", json!({"order_id": id(&orders[*n])}))
+                .await
         }
         Op::Cancel(n) => {
-            app.post(
-                "/api/v1/orders/internal/cancel/",
-                &As::Service,
+            app.internal(
+                "cancel",
                 json!({"order_id": id(&orders[*n]), "reason": "Unpaid."}),
             )
             .await

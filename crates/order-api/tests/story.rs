@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{dispute_path, id, listing, seed, As, Cast, TestApp};
+use support::{dispute_path, id, listing, results, seed, As, Cast, TestApp};
 
 async fn history(app: &TestApp, order: &Value, who: &As) -> support::Answer {
     app.get(&format!("/api/v1/orders/{}/history/", id(order)), who)
@@ -421,9 +421,7 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
         (settlement["buyer_refund"].as_str(), actor.as_str()),
         (Some("110.00"), "buyer")
     );
-    let overdue = history(app, &late, &As::buyer()).await.body["results"]
-        .as_array()
-        .unwrap()
+    let overdue = results(&history(app, &late, &As::buyer()).await.body)
         .iter()
         .find(|e| e["event_type"] == "order.ship_overdue")
         .cloned()
@@ -435,9 +433,7 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
 
 /// The history's entry of `event` for `order`, as its buyer reads it.
 async fn entry(app: &TestApp, order: &Value, event: &str) -> Value {
-    history(app, order, &As::buyer()).await.body["results"]
-        .as_array()
-        .unwrap()
+    results(&history(app, order, &As::buyer()).await.body)
         .iter()
         .find(|e| e["event_type"] == event)
         .cloned()
@@ -455,12 +451,8 @@ async fn services_and_the_system_appear_in_the_history_as_such() {
     )
     .await;
     let delivered = app.shipped_order(listing(1), "100.00").await;
-    app.post(
-        "/api/v1/orders/internal/mark-delivered/",
-        &As::Service,
-        json!({"order_id": delivered["id"]}),
-    )
-    .await;
+    app.internal("mark-delivered", json!({"order_id": delivered["id"]}))
+        .await;
     let line = entry(&app, &delivered, "order.delivered").await;
     assert_eq!(line["actor"], json!({"type": "service", "id": null}));
     assert_eq!(
@@ -470,9 +462,8 @@ async fn services_and_the_system_appear_in_the_history_as_such() {
     assert!(line["details"]["delivered_at"].is_string());
 
     let unpaid = app.auction_win(listing(2), "5.00").await;
-    app.post(
-        "/api/v1/orders/internal/cancel/",
-        &As::Service,
+    app.internal(
+        "cancel",
         json!({"order_id": unpaid["id"], "reason": "The winner withdrew."}),
     )
     .await;

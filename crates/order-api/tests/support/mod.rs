@@ -640,6 +640,19 @@ impl TestApp {
         self.patch(path, &As::admin(), decision).await
     }
 
+    /// A service's POST of `body` to the internal endpoint `action` (`create`, `cancel`, …),
+    /// whatever it answers.
+    pub async fn internal(&self, action: &str, body: Value) -> Answer {
+        let path = format!("/api/v1/orders/internal/{action}/");
+        self.post(&path, &As::Service, body).await
+    }
+
+    /// `by` cancels `order` for `reason`, whatever it answers.
+    pub async fn cancel(&self, order: &Value, by: &As, reason: &str) -> Answer {
+        let path = format!("/api/v1/orders/{}/cancel/", id(order));
+        self.post(&path, by, json!({ "reason": reason })).await
+    }
+
     /// The buyer's Buy It Now of `listing`, whatever it answers.
     pub async fn purchase(&self, listing: Uuid) -> Answer {
         self.post(
@@ -812,6 +825,13 @@ pub fn one_winner(statuses: [StatusCode; 2], what: &str) -> usize {
         .count();
     assert_eq!((winners, losers), (1, 1), "{what}: {statuses:?}");
     statuses.iter().position(|s| s.is_success()).unwrap()
+}
+
+/// The entries of a page of a list.
+pub fn results(page: &Value) -> &[Value] {
+    page["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a page has results: {page}"))
 }
 
 /// The path of `dispute`, the base of its actions.
