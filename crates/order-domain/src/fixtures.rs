@@ -158,6 +158,28 @@ pub fn disputed_from(order: Order) -> (Order, Dispute) {
     (opened.order, opened.dispute)
 }
 
+/// The types of `events`, in their order.
+pub fn event_types(events: &[crate::DomainEvent]) -> Vec<crate::EventType> {
+    events.iter().map(|event| event.event_type).collect()
+}
+
+/// An admin's move of `dispute` (of `order`) to `status` at `at`, nothing else changed:
+/// the decision.
+pub fn moved_to(
+    order: &Order,
+    dispute: &Dispute,
+    status: DisputeStatus,
+    at: DateTime<Utc>,
+) -> crate::dispute::DisputeDecision {
+    let update = DisputeUpdate {
+        status: Some(status),
+        ..DisputeUpdate::default()
+    };
+    dispute
+        .update(order, update, &Terms::default(), at)
+        .unwrap()
+}
+
 /// The order and dispute once an admin resolved it with `resolution` (and `refund`, a
 /// money literal, for a partial refund).
 pub fn resolve(

@@ -3,9 +3,8 @@
 //! admin or a dispute's end starts it again.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
+use order_domain::dispute::{DisputeStatus, Resolution};
 use order_domain::fixtures::*;
-use order_domain::order::Terms;
 use order_domain::order::{
     ActionReason, Carrier, CarrierDetail, CarrierEventId, Deadlines, ParcelKey, ProblemStatus,
     Sweep, TrackingNumber, TrackingStatus, TrackingUpdate,
@@ -196,15 +195,7 @@ fn an_admins_extension_restarts_a_stopped_clock() {
 #[test]
 fn a_dispute_ending_in_no_action_restarts_a_stopped_clock() {
     let (disputed, dispute) = disputed_from(returned());
-    let close = DisputeUpdate {
-        status: Some(DisputeStatus::Closed),
-        resolution: None,
-        refund_amount: None,
-        admin_notes: None,
-    };
-    let decision = dispute
-        .update(&disputed, close, &Terms::default(), later(40))
-        .unwrap();
+    let decision = moved_to(&disputed, &dispute, DisputeStatus::Closed, later(40));
     assert_eq!(dispute.resolution, None);
     assert_eq!(decision.dispute.resolution, Some(Resolution::NoAction));
     let order = decision.order.unwrap();

@@ -158,21 +158,9 @@ fn the_respondents_first_evidence_is_its_answer_and_the_openers_is_not() {
 #[test]
 fn a_dispute_leaving_open_or_evidence_has_no_answer_deadline() {
     let (order, dispute) = disputed_from(shipped());
-    let review = DisputeUpdate {
-        status: Some(DisputeStatus::Review),
-        ..DisputeUpdate::default()
-    };
-    let decision = dispute
-        .update(&order, review, &Terms::default(), later(5))
-        .unwrap();
+    let decision = moved_to(&order, &dispute, DisputeStatus::Review, later(5));
     assert_eq!(decision.dispute.respond_by, None);
-    let evidence = DisputeUpdate {
-        status: Some(DisputeStatus::Evidence),
-        ..DisputeUpdate::default()
-    };
-    let decision = dispute
-        .update(&order, evidence, &Terms::default(), later(5))
-        .unwrap();
+    let decision = moved_to(&order, &dispute, DisputeStatus::Evidence, later(5));
     assert_eq!(decision.dispute.respond_by, dispute.respond_by);
 }
 

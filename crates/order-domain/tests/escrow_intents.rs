@@ -247,11 +247,7 @@ fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_
     assert_eq!(resolved.status, DisputeStatus::Resolved);
     assert_eq!(resolved.resolution, Some(Resolution::PartialRefund));
     assert_eq!(
-        finished
-            .events
-            .iter()
-            .map(|e| e.event_type)
-            .collect::<Vec<_>>(),
+        event_types(&finished.events),
         [EventType::OrderCompleted, EventType::DisputeResolved]
     );
 }

@@ -21,10 +21,6 @@ fn resolved(
         .unwrap()
 }
 
-fn event_types(decision: &order_domain::dispute::DisputeDecision) -> Vec<EventType> {
-    decision.events.iter().map(|e| e.event_type).collect()
-}
-
 #[test]
 fn refund_buyer_returns_the_whole_total_and_ends_the_order_refunded() {
     let decision = resolved(Resolution::RefundBuyer, None);
@@ -39,7 +35,7 @@ fn refund_buyer_returns_the_whole_total_and_ends_the_order_refunded() {
         OrderStatus::Refunded
     );
     assert_eq!(
-        event_types(&decision),
+        event_types(&decision.events),
         [EventType::OrderRefunded, EventType::DisputeResolved]
     );
 }
@@ -57,7 +53,7 @@ fn release_seller_pays_the_seller_total_less_fee_and_completes_the_order() {
     assert_eq!(order.status, OrderStatus::Completed);
     assert_eq!(order.completed_at, Some(later(10)));
     assert_eq!(
-        event_types(&decision),
+        event_types(&decision.events),
         [EventType::OrderCompleted, EventType::DisputeResolved]
     );
 }
@@ -78,7 +74,7 @@ fn partial_refund_splits_the_total_with_the_fee_on_what_the_seller_keeps() {
         OrderStatus::Completed
     );
     assert_eq!(
-        event_types(&decision),
+        event_types(&decision.events),
         [EventType::OrderCompleted, EventType::DisputeResolved]
     );
 }
@@ -101,39 +97,27 @@ fn no_action_returns_the_order_to_the_status_it_had_before_the_dispute() {
             .unwrap();
         assert_eq!(decision.order.as_ref().unwrap().status, before);
         assert_eq!(decision.payout, None);
-        assert_eq!(event_types(&decision), [EventType::DisputeResolved]);
+        assert_eq!(event_types(&decision.events), [EventType::DisputeResolved]);
     }
 }
 
 #[test]
 fn closing_an_unresolved_dispute_resolves_it_as_no_action() {
     let (order, dispute) = disputed_from(shipped());
-    let update = DisputeUpdate {
-        status: Some(DisputeStatus::Closed),
-        ..Default::default()
-    };
-    let decision = dispute
-        .update(&order, update, &Terms::default(), later(10))
-        .unwrap();
+    let decision = moved_to(&order, &dispute, DisputeStatus::Closed, later(10));
     assert_eq!(decision.dispute.status, DisputeStatus::Closed);
     assert_eq!(decision.dispute.resolution, Some(Resolution::NoAction));
     assert_eq!(
         decision.order.as_ref().unwrap().status,
         OrderStatus::Shipped
     );
-    assert_eq!(event_types(&decision), [EventType::DisputeResolved]);
+    assert_eq!(event_types(&decision.events), [EventType::DisputeResolved]);
 }
 
 #[test]
 fn closing_a_resolved_dispute_moves_no_money_again() {
     let (order, dispute) = dispute_in(DisputeStatus::Resolved);
-    let update = DisputeUpdate {
-        status: Some(DisputeStatus::Closed),
-        ..Default::default()
-    };
-    let decision = dispute
-        .update(&order, update, &Terms::default(), later(11))
-        .unwrap();
+    let decision = moved_to(&order, &dispute, DisputeStatus::Closed, later(11));
     assert_eq!(decision.dispute.status, DisputeStatus::Closed);
     assert_eq!(decision.dispute.resolution, Some(Resolution::ReleaseSeller));
     assert!(decision.payout.is_none() && decision.order.is_none());
@@ -223,11 +207,7 @@ fn admin_notes_change_without_moving_the_status() {
     assert_eq!(decision.dispute.status, DisputeStatus::Open);
     assert_eq!(decision.dispute.updated_at, later(10));
     assert_eq!(
-        decision
-            .events
-            .iter()
-            .map(|e| e.event_type)
-            .collect::<Vec<_>>(),
+        event_types(&decision.events),
         [order_domain::EventType::DisputeUpdated],
         "every change raises an event"
     );

@@ -56,15 +56,13 @@ fn expected_status(action: Action, from: OrderStatus) -> OrderStatus {
 /// Runs `action` on `order`: the changed order and the event types raised.
 fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), DomainError> {
     let now = later(100);
-    let types =
-        |events: &[order_domain::DomainEvent]| events.iter().map(|e| e.event_type).collect();
     match action {
         Action::MarkPaid => {
             let fresh = EscrowId::from_uuid(Uuid::from_u128(41));
             let changed = order
                 .mark_paid(fresh, &Deadlines::default(), now)?
                 .expect("a fresh escrow is never a replay");
-            Ok((changed.value.clone(), types(&changed.events)))
+            Ok((changed.value.clone(), event_types(&changed.events)))
         }
         Action::Ship => {
             let changed = order.ship(
@@ -74,19 +72,19 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
                 &Deadlines::default(),
                 now,
             )?;
-            Ok((changed.value.clone(), types(&changed.events)))
+            Ok((changed.value.clone(), event_types(&changed.events)))
         }
         Action::MarkDelivered => {
             let changed = order.mark_delivered(None, &Deadlines::default(), now)?;
-            Ok((changed.value.clone(), types(&changed.events)))
+            Ok((changed.value.clone(), event_types(&changed.events)))
         }
         Action::Complete => {
             let changed = order.complete(now)?;
-            Ok((changed.value.clone(), types(&changed.events)))
+            Ok((changed.value.clone(), event_types(&changed.events)))
         }
         Action::Cancel => {
             let changed = order.cancel(CancellationReason::parse("unpaid").unwrap(), now)?;
-            Ok((changed.value.clone(), types(&changed.events)))
+            Ok((changed.value.clone(), event_types(&changed.events)))
         }
         Action::OpenDispute => {
             let opened = order.open_dispute(
@@ -97,7 +95,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
                 &Deadlines::default(),
                 now,
             )?;
-            Ok((opened.order.clone(), types(&opened.events)))
+            Ok((opened.order.clone(), event_types(&opened.events)))
         }
         Action::Resolve(resolution) => {
             // The dispute of an order disputed from PAID; deciding it must still be refused
@@ -110,7 +108,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
                 admin_notes: None,
             };
             let decision = dispute.update(order, update, &Terms::default(), now)?;
-            let mut raised: Vec<EventType> = types(&decision.events);
+            let mut raised: Vec<EventType> = event_types(&decision.events);
             assert_eq!(raised.pop(), Some(EventType::DisputeResolved));
             Ok((decision.order.unwrap(), raised))
         }
@@ -189,13 +187,7 @@ fn mark_paid_with_another_escrow_conflicts() {
 #[test]
 fn an_order_is_disputed_at_most_once() {
     let (disputed, dispute) = disputed_from(shipped());
-    let update = DisputeUpdate {
-        status: Some(DisputeStatus::Closed),
-        ..Default::default()
-    };
-    let back = dispute
-        .update(&disputed, update, &Terms::default(), later(6))
-        .unwrap();
+    let back = moved_to(&disputed, &dispute, DisputeStatus::Closed, later(6));
     let order = back.order.unwrap();
     assert_eq!(order.status, OrderStatus::Shipped);
     let again = order.open_dispute(
