@@ -89,8 +89,13 @@ pub fn reason() -> DisputeReason {
 
 /// The order, just placed: PENDING_PAYMENT.
 pub fn placed() -> Order {
+    placed_as(20)
+}
+
+/// An order of [`new_order`] with the id `n`, just placed.
+pub fn placed_as(n: u128) -> Order {
     Order::place(
-        OrderId::from_uuid(Uuid::from_u128(20)),
+        OrderId::from_uuid(Uuid::from_u128(n)),
         new_order(),
         &Terms::default(),
         t0(),

@@ -10,6 +10,18 @@ use order_domain::fixtures::t0;
 use order_postgres::test_db::TestDatabase;
 use order_postgres::{Claim, IdempotencyKeys, Liveness};
 
+/// A database of its own and its keys, unsigned.
+fn fresh_keys() -> (TestDatabase, IdempotencyKeys) {
+    let db = TestDatabase::new();
+    let keys = IdempotencyKeys::new(db.pool());
+    (db, keys)
+}
+
+/// `caller`'s claim of `key` for a request hashed `hash`, at t0.
+async fn claim(keys: &IdempotencyKeys, caller: &str, key: &str, hash: &str) -> Claim {
+    keys.claim(caller, key, hash, t0()).await.unwrap()
+}
+
 /// A process's keys, signed with its liveness, once its lock is held.
 async fn process(db: &TestDatabase) -> IdempotencyKeys {
     let liveness = Arc::new(Liveness::start(db.url()));
@@ -48,65 +60,49 @@ async fn claimed_eventually(keys: &IdempotencyKeys, key: &str) -> bool {
 
 #[tokio::test]
 async fn a_key_is_claimed_once_then_replayed_with_its_answer() {
-    let db = TestDatabase::new();
-    let keys = IdempotencyKeys::new(db.pool());
+    let (_db, keys) = fresh_keys();
+    assert_eq!(claim(&keys, "user:1", "k1", "hash-a").await, Claim::Fresh);
     assert_eq!(
-        keys.claim("user:1", "k1", "hash-a", t0()).await.unwrap(),
-        Claim::Fresh
-    );
-    assert_eq!(
-        keys.claim("user:1", "k1", "hash-a", t0()).await.unwrap(),
+        claim(&keys, "user:1", "k1", "hash-a").await,
         Claim::InProgress
     );
     keys.store("user:1", "k1", 201, "{\"id\": 1}")
         .await
         .unwrap();
     assert_eq!(
-        keys.claim("user:1", "k1", "hash-a", t0()).await.unwrap(),
+        claim(&keys, "user:1", "k1", "hash-a").await,
         Claim::Replay {
             status: 201,
             body: "{\"id\": 1}".into()
         }
     );
     assert_eq!(
-        keys.claim("user:1", "k1", "hash-b", t0()).await.unwrap(),
+        claim(&keys, "user:1", "k1", "hash-b").await,
         Claim::Mismatch
     );
 }
 
 #[tokio::test]
 async fn keys_are_scoped_to_the_caller() {
-    let db = TestDatabase::new();
-    let keys = IdempotencyKeys::new(db.pool());
-    assert_eq!(
-        keys.claim("user:1", "k", "h", t0()).await.unwrap(),
-        Claim::Fresh
-    );
-    assert_eq!(
-        keys.claim("user:2", "k", "h", t0()).await.unwrap(),
-        Claim::Fresh
-    );
+    let (_db, keys) = fresh_keys();
+    assert_eq!(claim(&keys, "user:1", "k", "h").await, Claim::Fresh);
+    assert_eq!(claim(&keys, "user:2", "k", "h").await, Claim::Fresh);
 }
 
 #[tokio::test]
 async fn a_released_key_runs_again() {
-    let db = TestDatabase::new();
-    let keys = IdempotencyKeys::new(db.pool());
-    keys.claim("svc", "k", "h", t0()).await.unwrap();
+    let (_db, keys) = fresh_keys();
+    claim(&keys, "svc", "k", "h").await;
     keys.release("svc", "k").await.unwrap();
-    assert_eq!(
-        keys.claim("svc", "k", "h", t0()).await.unwrap(),
-        Claim::Fresh
-    );
+    assert_eq!(claim(&keys, "svc", "k", "h").await, Claim::Fresh);
 }
 
 #[tokio::test]
 async fn answers_live_a_day_and_abandoned_claims_two_minutes() {
-    let db = TestDatabase::new();
-    let keys = IdempotencyKeys::new(db.pool());
-    keys.claim("u", "answered", "h", t0()).await.unwrap();
+    let (_db, keys) = fresh_keys();
+    claim(&keys, "u", "answered", "h").await;
     keys.store("u", "answered", 200, "{}").await.unwrap();
-    keys.claim("u", "abandoned", "h", t0()).await.unwrap();
+    claim(&keys, "u", "abandoned", "h").await;
 
     let next_hour = t0() + TimeDelta::hours(23);
     assert!(matches!(

@@ -58,6 +58,11 @@ fn query(visibility: Visibility) -> OrderQuery {
     order_store_contract::cases::query(visibility, everything, SortOrder::NewestFirst)
 }
 
+/// Every order `visibility` lets through, in one page.
+async fn listed(store: &PgStore, visibility: Visibility) -> Page<Order> {
+    store.list_orders(query(visibility)).await.unwrap()
+}
+
 fn ids(page: &Page<Order>) -> Vec<u128> {
     page.items
         .iter()
@@ -92,37 +97,18 @@ async fn seeded() -> (TestDatabase, PgStore) {
 #[tokio::test]
 async fn a_user_sees_the_orders_they_buy_or_sell_and_can_narrow_to_one_role() {
     let (_db, store) = seeded().await;
-    let all = store
-        .list_orders(query(Visibility::Participant(user(1))))
-        .await
-        .unwrap();
+    let all = listed(&store, Visibility::Participant(user(1))).await;
     assert_eq!(all.total, Some(Total::Exact(12)));
-    let bought = store
-        .list_orders(query(Visibility::Buyer(user(1))))
-        .await
-        .unwrap();
+    let bought = listed(&store, Visibility::Buyer(user(1))).await;
     assert_eq!(ids(&bought), [11, 9, 7, 5, 3, 1]);
-    let sold = store
-        .list_orders(query(Visibility::Seller(user(1))))
-        .await
-        .unwrap();
+    let sold = listed(&store, Visibility::Seller(user(1))).await;
     assert_eq!(ids(&sold), [12, 10, 8, 6, 4, 2]);
-    let seller_two = store
-        .list_orders(query(Visibility::Participant(user(2))))
-        .await
-        .unwrap();
+    let seller_two = listed(&store, Visibility::Participant(user(2))).await;
     assert_eq!(seller_two.total, Some(Total::Exact(6)));
-    let nobody = store
-        .list_orders(query(Visibility::Participant(user(9))))
-        .await
-        .unwrap();
+    let nobody = listed(&store, Visibility::Participant(user(9))).await;
     assert_eq!(nobody.items, vec![]);
     assert_eq!(
-        store
-            .list_orders(query(Visibility::All))
-            .await
-            .unwrap()
-            .total,
+        listed(&store, Visibility::All).await.total,
         Some(Total::Exact(12))
     );
 }
@@ -183,7 +169,7 @@ async fn lists_filter_by_status_listing_and_creation_time() {
 #[tokio::test]
 async fn lists_are_newest_first_unless_asked_oldest_first() {
     let (_db, store) = seeded().await;
-    let newest = store.list_orders(query(Visibility::All)).await.unwrap();
+    let newest = listed(&store, Visibility::All).await;
     assert_eq!(ids(&newest), (1..=12).rev().collect::<Vec<_>>());
     let oldest = OrderQuery {
         sort: SortOrder::OldestFirst,
@@ -399,10 +385,7 @@ async fn listed_orders_carry_their_disputes_summary_and_are_counted_once() {
     uow.insert_dispute(&opened.dispute).await.unwrap();
     uow.commit().await.unwrap();
 
-    let page = store
-        .list_orders(query(Visibility::Participant(user(1))))
-        .await
-        .unwrap();
+    let page = listed(&store, Visibility::Participant(user(1))).await;
 
     assert_eq!(
         (ids(&page), page.total),

@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::Terms;
-use order_domain::{Order, OrderId, OrderStatus};
+use order_domain::{Order, OrderStatus};
 use order_ports::{OrderStore, StoreError};
 use order_postgres::test_db::TestDatabase;
 use order_postgres::PgStore;
@@ -49,14 +49,7 @@ async fn every_field_of_a_shipped_disputed_order_survives_storage() {
 
 /// A second order of the fixtures' listing, which the listing's live order refuses.
 fn another_order_of_the_same_listing() -> Order {
-    Order::place(
-        OrderId::from_uuid(Uuid::from_u128(77)),
-        new_order(),
-        &Terms::default(),
-        t0(),
-    )
-    .unwrap()
-    .value
+    placed_as(77)
 }
 
 #[tokio::test]
