@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use order_ports::{Clock, EventPublisher, Outbox, PublishError};
+use order_ports::{Clock, EventPublisher, Outbox, PublishError, PublishFailure};
 use tracing::Instrument;
 
 use crate::AppError;
@@ -180,7 +180,15 @@ impl OutboxRelay {
                 report.parked += 1;
             }
             batch
-                .mark_failed(event.seq, error, refused, retry_at, now)
+                .mark_failed(
+                    event.seq,
+                    PublishFailure {
+                        error,
+                        refused,
+                        retry_at,
+                    },
+                    now,
+                )
                 .await?;
         }
         report.published = published.len();

@@ -66,8 +66,9 @@ fn batch(claimed: Vec<PendingEvent>, marks: &Marks) -> MockOutboxBatch {
     let m = marks.clone();
     batch
         .expect_mark_failed()
-        .returning(move |seq, _, refused, retry_at, _| {
-            m.failed.lock().unwrap().push((seq, refused, retry_at));
+        .returning(move |seq, failure, _| {
+            let failed = (seq, failure.refused, failure.retry_at);
+            m.failed.lock().unwrap().push(failed);
             Ok(())
         });
     let m = marks.clone();

@@ -20,7 +20,7 @@ pub mod wallet;
 pub use listing::{ListingError, Listings};
 pub use outbox::{
     EventPublisher, Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent, PublishError,
-    RecordedEvent, StoryLine,
+    PublishFailure, RecordedEvent, StoryLine,
 };
 pub use store::{
     FeedEvent, HistoryEntry, IntentStats, OrderStore, StoreError, StoredDocument, UnitOfWork,

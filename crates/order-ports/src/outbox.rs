@@ -71,6 +71,18 @@ pub struct OutboxStats {
 
 /// One relay step's transaction. Dropping it without [`OutboxBatch::commit`] rolls back:
 /// the claimed rows are published again by a later step (at least once).
+/// A publication that failed, as the outbox records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishFailure {
+    pub error: String,
+    /// Whether the bus refused the event, rather than being unavailable: only refusals
+    /// count towards parking it.
+    pub refused: bool,
+    /// When the row is due again; `None` parks it (never retried, and holding back its
+    /// order's later rows until it is requeued).
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait OutboxBatch: Send {
@@ -90,15 +102,11 @@ pub trait OutboxBatch: Send {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Records a failed publication: the row is retried at `retry_at`, or parked (never
-    /// retried, and holding back its order's later rows) when `retry_at` is `None`.
-    /// `refused` counts it as a refusal by the bus rather than the bus being unavailable.
+    /// Records a failed publication of row `seq` at `now`.
     async fn mark_failed(
         &mut self,
         seq: i64,
-        error: String,
-        refused: bool,
-        retry_at: Option<DateTime<Utc>>,
+        failure: PublishFailure,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 

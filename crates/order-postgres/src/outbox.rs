@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Timestamptz};
 use diesel_async::RunQueryDsl;
 use order_ports::trace::TraceContext;
-use order_ports::{Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent, StoreError};
+use order_ports::{
+    Outbox, OutboxBatch, OutboxMessage, OutboxStats, PendingEvent, PublishFailure, StoreError,
+};
 use uuid::Uuid;
 
 use crate::error::{corrupt, pool_error, store_error};
@@ -118,11 +120,14 @@ impl OutboxBatch for PgUnitOfWork {
     async fn mark_failed(
         &mut self,
         seq: i64,
-        error: String,
-        refused: bool,
-        retry_at: Option<DateTime<Utc>>,
+        failure: PublishFailure,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let PublishFailure {
+            error,
+            refused,
+            retry_at,
+        } = failure;
         let parked_at = retry_at.is_none().then_some(now);
         diesel::update(outbox::table.find(seq))
             .set((

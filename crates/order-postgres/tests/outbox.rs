@@ -1,10 +1,10 @@
 //! The outbox as the relay sees it: one head event per order, locked rows skipped, failures
 //! retried later, parked rows set aside.
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::fixtures::*;
 use order_domain::{Actor, EventId, EventType, Order, OrderId, OrderStatus};
-use order_ports::{OrderStore, Outbox, OutboxMessage, RecordedEvent, StoryLine};
+use order_ports::{OrderStore, Outbox, OutboxMessage, PublishFailure, RecordedEvent, StoryLine};
 use order_postgres::test_db::TestDatabase;
 use order_postgres::PgStore;
 use uuid::Uuid;
@@ -53,12 +53,21 @@ fn ids(events: &[order_ports::PendingEvent]) -> Vec<u128> {
         .collect()
 }
 
+/// The bus's refusal of an event with `error`, due again at `retry_at` (parked at `None`).
+fn refusal(error: &str, retry_at: Option<DateTime<Utc>>) -> PublishFailure {
+    PublishFailure {
+        error: error.into(),
+        refused: true,
+        retry_at,
+    }
+}
+
 /// Claims the seeded events and parks the first as refused ("poison").
 async fn park_first(store: &PgStore) {
     let mut batch = store.begin_batch().await.unwrap();
     let claimed = batch.claim(10, t0()).await.unwrap();
     batch
-        .mark_failed(claimed[0].seq, "poison".into(), true, None, t0())
+        .mark_failed(claimed[0].seq, refusal("poison", None), t0())
         .await
         .unwrap();
     batch.commit().await.unwrap();
@@ -102,9 +111,7 @@ async fn a_failed_event_waits_until_its_retry_time_and_holds_back_its_order() {
     batch
         .mark_failed(
             claimed[0].seq,
-            "MalformedDetail".into(),
-            true,
-            Some(t0() + TimeDelta::seconds(30)),
+            refusal("MalformedDetail", Some(t0() + TimeDelta::seconds(30))),
             t0(),
         )
         .await
