@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::fault::{Fault, FaultMode, FaultTarget};
-use crate::state::{Call, EscrowState, Seed, StubState, KEPT_CALLS};
+use crate::state::{Book, Call, EscrowState, Seed, StubState, KEPT_CALLS};
 use crate::StubConfig;
 
 pub(crate) enum Guarded {
@@ -93,6 +93,30 @@ fn record(req: &HttpRequest, state: &StubState) {
         book.calls.pop_front();
     }
     book.calls.push_back(call);
+}
+
+/// A guarded read of the one record whose id is `id`: `describe` finds it in the book;
+/// 404 for an id it does not find, or one that is no UUID.
+pub(crate) async fn read_one(
+    req: &HttpRequest,
+    id: &str,
+    state: &StubState,
+    config: &StubConfig,
+    target: FaultTarget,
+    describe: impl FnOnce(&Book, Uuid) -> Option<serde_json::Value>,
+) -> HttpResponse {
+    let (drop_answer, stall) = match guard(req, state, config, target).await {
+        Guarded::Refused(response) => return response,
+        Guarded::Serve { drop_answer, stall } => (drop_answer, stall),
+    };
+    let found = Uuid::parse_str(id)
+        .ok()
+        .and_then(|id| describe(&state.book(), id));
+    let response = match found {
+        Some(record) => HttpResponse::Ok().json(record),
+        None => HttpResponse::NotFound().json(json!({"detail": "Not found."})),
+    };
+    deliver(drop_answer, stall, response).await
 }
 
 /// What a request that was served answers: `response`, unless its fault cuts the answer or

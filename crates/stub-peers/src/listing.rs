@@ -1,10 +1,8 @@
 //! The Listing service's contract: read one listing.
 
 use actix_web::{web, HttpRequest, HttpResponse, Scope};
-use serde_json::json;
-use uuid::Uuid;
 
-use crate::control::{guard, Guarded};
+use crate::control::read_one;
 use crate::fault::FaultTarget;
 use crate::state::StubState;
 use crate::StubConfig;
@@ -19,16 +17,16 @@ async fn read(
     state: web::Data<StubState>,
     config: web::Data<StubConfig>,
 ) -> HttpResponse {
-    let (drop_answer, stall) = match guard(&req, &state, &config, FaultTarget::Listing).await {
-        Guarded::Refused(response) => return response,
-        Guarded::Serve { drop_answer, stall } => (drop_answer, stall),
-    };
-    let listing = Uuid::parse_str(&id)
-        .ok()
-        .and_then(|id| state.book().listings.get(&id).cloned());
-    let response = match listing {
-        Some(listing) => HttpResponse::Ok().json(listing),
-        None => HttpResponse::NotFound().json(json!({"detail": "Not found."})),
-    };
-    crate::control::deliver(drop_answer, stall, response).await
+    read_one(
+        &req,
+        &id,
+        &state,
+        &config,
+        FaultTarget::Listing,
+        |book, id| {
+            let listing = book.listings.get(&id)?;
+            serde_json::to_value(listing).ok()
+        },
+    )
+    .await
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::control::{deliver, guard, Guarded};
+use crate::control::{deliver, guard, read_one, Guarded};
 use crate::fault::FaultTarget;
 use crate::state::{Account, Book, Escrow, EscrowState, Reply, StubState};
 use crate::StubConfig;
@@ -29,18 +29,15 @@ async fn read_escrow(
     state: web::Data<StubState>,
     config: web::Data<StubConfig>,
 ) -> HttpResponse {
-    let (drop_answer, stall) = match guard(&req, &state, &config, FaultTarget::Wallet).await {
-        Guarded::Refused(response) => return response,
-        Guarded::Serve { drop_answer, stall } => (drop_answer, stall),
-    };
-    let found = Uuid::parse_str(&path)
-        .ok()
-        .and_then(|id| state.book().escrows.get(&id).cloned());
-    let response = match found {
-        Some(escrow) => HttpResponse::Ok().json(describe(&escrow)),
-        None => HttpResponse::NotFound().json(json!({"detail": "Not found."})),
-    };
-    deliver(drop_answer, stall, response).await
+    read_one(
+        &req,
+        &path,
+        &state,
+        &config,
+        FaultTarget::Wallet,
+        |book, id| book.escrows.get(&id).map(describe),
+    )
+    .await
 }
 
 pub(crate) fn describe(escrow: &Escrow) -> Value {
