@@ -41,12 +41,7 @@ async fn event_ids_in_outbox(app: &TestApp) -> HashSet<String> {
 /// the orders' ids with the event types each must have raised, in order.
 async fn story(app: &TestApp) -> Vec<(String, Vec<&'static str>)> {
     let sold = app.shipped_order(listing(10), "100.00").await;
-    app.post(
-        &format!("/api/v1/orders/{}/complete/", id(&sold)),
-        &As::buyer(),
-        json!({}),
-    )
-    .await;
+    app.complete(&sold).await;
     let bought = app.purchase(listing(1)).await;
     assert_eq!(bought.status, StatusCode::CREATED);
     let disputed = app.paid_order(listing(11), "50.00").await;

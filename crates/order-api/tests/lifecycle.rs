@@ -19,13 +19,7 @@ async fn an_auction_win_is_paid_shipped_and_completed_and_the_seller_gets_total_
     assert_eq!(shipped["status"], "SHIPPED");
     assert!(shipped["auto_complete_at"].is_string());
 
-    let completed = app
-        .post(
-            &format!("/api/v1/orders/{}/complete/", id(&shipped)),
-            &As::buyer(),
-            json!({}),
-        )
-        .await;
+    let completed = app.complete(&shipped).await;
     assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
     assert_eq!(completed.body["status"], "COMPLETED");
     assert_eq!(completed.body["auto_complete_at"], Value::Null);
@@ -156,13 +150,7 @@ async fn no_action_returns_the_order_to_the_status_it_had_before_the_dispute() {
     assert_eq!(dispute["status"], "RESOLVED");
     assert_eq!(app.ledger().await["held"], "110.00", "no money moved");
     // The order goes on: the buyer can still confirm it.
-    let completed = app
-        .post(
-            &format!("/api/v1/orders/{}/complete/", id(&order)),
-            &As::buyer(),
-            json!({}),
-        )
-        .await;
+    let completed = app.complete(&order).await;
     assert_eq!(completed.body["status"], "COMPLETED");
 }
 

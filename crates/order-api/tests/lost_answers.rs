@@ -7,11 +7,33 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{id, listing, seed, wait_up_to, As, Cast, TestApp};
+use support::{id, listing, seed, wait_up_to, Answer, As, Cast, TestApp};
+use uuid::Uuid;
 
 /// Every wallet answer cut after the work is done, until the faults are cleared.
 async fn lose_every_wallet_answer(app: &TestApp) {
     app.fault(json!({"target": "wallet", "mode": "drop"})).await;
+}
+
+/// Asserts that `lost` was answered 503 and that `who`'s balance shows the Wallet moved
+/// the money all the same: `balance`.
+async fn assert_lost_after_the_wallet_moved(
+    app: &TestApp,
+    lost: &Answer,
+    who: Uuid,
+    balance: &str,
+) {
+    assert_eq!(
+        lost.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        lost.body
+    );
+    assert_eq!(
+        app.balance(who).await,
+        balance,
+        "the wallet moved the money"
+    );
 }
 
 #[tokio::test]
@@ -39,18 +61,8 @@ async fn a_release_whose_answers_are_all_lost_is_503_and_the_buyers_retry_pays_n
 
     let lost = app.complete(&order).await;
 
-    assert_eq!(
-        lost.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        lost.body
-    );
+    assert_lost_after_the_wallet_moved(&app, &lost, Cast::seller(), "105.00").await;
     assert_eq!(app.snapshot().await, before, "the order is still SHIPPED");
-    assert_eq!(
-        app.balance(Cast::seller()).await,
-        "105.00",
-        "the wallet did release"
-    );
 
     app.clear_faults().await;
     let retried = app.complete(&order).await;
@@ -73,19 +85,9 @@ async fn a_hold_whose_answers_are_lost_leaves_the_order_pending_and_the_retry_de
 
     let lost = app.post(&path, &buyer, json!({})).await;
 
-    assert_eq!(
-        lost.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        lost.body
-    );
+    assert_lost_after_the_wallet_moved(&app, &lost, Cast::buyer(), "865.00").await;
     let pending = app.get("/api/v1/orders/", &buyer).await;
     assert_eq!(pending.body["results"][0]["status"], "PENDING_PAYMENT");
-    assert_eq!(
-        app.balance(Cast::buyer()).await,
-        "865.00",
-        "the wallet did hold"
-    );
 
     app.clear_faults().await;
     let retried = app.post(&path, &buyer, json!({})).await;
@@ -106,18 +108,8 @@ async fn a_refund_whose_answers_are_lost_is_503_and_the_admins_retry_refunds_onc
 
     let lost = app.patch(&dispute, &As::admin(), refund.clone()).await;
 
-    assert_eq!(
-        lost.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        lost.body
-    );
+    assert_lost_after_the_wallet_moved(&app, &lost, Cast::buyer(), "1000.00").await;
     assert_eq!(app.snapshot().await, before, "dispute OPEN, order DISPUTED");
-    assert_eq!(
-        app.balance(Cast::buyer()).await,
-        "1000.00",
-        "the wallet did refund"
-    );
 
     app.clear_faults().await;
     let retried = app.patch(&dispute, &As::admin(), refund).await;
