@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use order_app::{
-    BusState, Finding, FindingKind, OrderService, OutboxRelay, ReconcileProgress, ReconcileSummary,
+    AppError, BusState, Finding, FindingKind, OrderService, OutboxRelay, ReconcileProgress,
+    ReconcileSummary,
 };
 use order_domain::reconcile::DriftKind;
 use order_ports::store::EscrowScope;
@@ -92,7 +93,10 @@ impl Workers {
                 stopped.clone(),
                 move || {
                     let context = context.clone();
-                    async move { auto_complete_round(&context, batch).await }
+                    async move {
+                        let outcome = auto_complete_round(&context, batch).await;
+                        warn_on(outcome, "auto-completion sweep failed");
+                    }
                 },
             )
         };
@@ -102,8 +106,10 @@ impl Workers {
             every(settings.deadline_interval, stopped.clone(), move || {
                 let context = context.clone();
                 async move {
-                    deadline_round(&context, batch).await;
-                    intent_round(&context, batch).await;
+                    let outcome = deadline_round(&context, batch).await;
+                    warn_on(outcome, "deadline sweep failed");
+                    let outcome = intent_round(&context, batch).await;
+                    warn_on(outcome, "escrow intent sweep failed");
                 }
             })
         };
@@ -150,6 +156,13 @@ impl Workers {
     }
 }
 
+/// Logs a round's failure as `failure`; the next round tries again.
+fn warn_on(outcome: Result<(), AppError>, failure: &str) {
+    if let Err(error) = outcome {
+        tracing::warn!(%error, "{failure}");
+    }
+}
+
 /// Publishes what the outbox holds, and positions new events in the replay feed.
 async fn relay_round(context: &WorkerContext) {
     let outcome = context.relay.drain(100).await;
@@ -170,14 +183,8 @@ async fn relay_round(context: &WorkerContext) {
 }
 
 /// Completes up to `batch` orders whose auto-completion is due.
-async fn auto_complete_round(context: &WorkerContext, batch: usize) {
-    let sweep = match context.service.complete_due(batch).await {
-        Ok(sweep) => sweep,
-        Err(error) => {
-            tracing::warn!(%error, "auto-completion sweep failed");
-            return;
-        }
-    };
+async fn auto_complete_round(context: &WorkerContext, batch: usize) -> Result<(), AppError> {
+    let sweep = context.service.complete_due(batch).await?;
     let metrics = &context.metrics;
     metrics.auto_completed.inc_by(sweep.completed.len() as u64);
     metrics
@@ -186,17 +193,12 @@ async fn auto_complete_round(context: &WorkerContext, batch: usize) {
     if !sweep.completed.is_empty() {
         tracing::info!(completed = sweep.completed.len(), "orders auto-completed");
     }
+    Ok(())
 }
 
 /// Expires unpaid orders, flags overdue shipments and escalates unanswered disputes.
-async fn deadline_round(context: &WorkerContext, batch: usize) {
-    let sweep = match context.service.enforce_deadlines(batch).await {
-        Ok(sweep) => sweep,
-        Err(error) => {
-            tracing::warn!(%error, "deadline sweep failed");
-            return;
-        }
-    };
+async fn deadline_round(context: &WorkerContext, batch: usize) -> Result<(), AppError> {
+    let sweep = context.service.enforce_deadlines(batch).await?;
     for (effect, count) in [
         ("payment_expired", sweep.payments_expired.len()),
         ("ship_overdue", sweep.ship_overdue.len()),
@@ -216,17 +218,12 @@ async fn deadline_round(context: &WorkerContext, batch: usize) {
             "deadlines enforced"
         );
     }
+    Ok(())
 }
 
 /// Finishes the escrow intents whose requester went silent.
-async fn intent_round(context: &WorkerContext, batch: usize) {
-    let sweep = match context.service.resume_intents(batch).await {
-        Ok(sweep) => sweep,
-        Err(error) => {
-            tracing::warn!(%error, "escrow intent sweep failed");
-            return;
-        }
-    };
+async fn intent_round(context: &WorkerContext, batch: usize) -> Result<(), AppError> {
+    let sweep = context.service.resume_intents(batch).await?;
     let metrics = &context.metrics;
     metrics.intents_resumed.inc_by(sweep.applied.len() as u64);
     metrics
@@ -239,6 +236,7 @@ async fn intent_round(context: &WorkerContext, batch: usize) {
             "escrow intents resumed"
         );
     }
+    Ok(())
 }
 
 /// Erases until nothing is left due (or the workers are stopped), a batch a transaction, so
