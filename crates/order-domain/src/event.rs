@@ -1,7 +1,5 @@
 //! The events a change to an order raises.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
@@ -102,22 +100,7 @@ impl EventType {
     }
 }
 
-impl std::str::FromStr for EventType {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventType::ALL
-            .into_iter()
-            .find(|event_type| event_type.as_str() == s)
-            .ok_or_else(|| format!("\"{s}\" is not an event type."))
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_name!(EventType, "an event type");
 
 /// Something that happened to an order, with the order (and dispute) as they were right
 /// after it, so that the published payload describes that moment and not a later one.

@@ -12,6 +12,9 @@
 
 #![warn(missing_docs)]
 
+#[macro_use]
+mod wire_name;
+
 pub mod caller;
 pub mod dispute;
 /// Why the domain refuses a change.

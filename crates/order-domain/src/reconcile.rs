@@ -115,11 +115,7 @@ impl DriftKind {
     }
 }
 
-impl fmt::Display for DriftKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_name!(display DriftKind);
 
 /// One disagreement, with both sides written out for a person to read.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,6 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 /// A dispute's progress. Statuses only move forward, in this order, though a step may be
@@ -48,22 +45,7 @@ impl DisputeStatus {
     }
 }
 
-impl fmt::Display for DisputeStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DisputeStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DisputeStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("\"{s}\" is not a valid dispute status."))
-    }
-}
+wire_name!(DisputeStatus, "a valid dispute status");
 
 /// The admin's decision on where the escrow of a disputed order goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,19 +82,4 @@ impl Resolution {
     }
 }
 
-impl fmt::Display for Resolution {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Resolution {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Resolution::ALL
-            .into_iter()
-            .find(|resolution| resolution.as_str() == s)
-            .ok_or_else(|| format!("\"{s}\" is not a valid resolution."))
-    }
-}
+wire_name!(Resolution, "a valid resolution");

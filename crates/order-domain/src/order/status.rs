@@ -86,11 +86,7 @@ impl OrderStatus {
     }
 }
 
-impl fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_name!(display OrderStatus);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("\"{0}\" is not a valid order status.")]
@@ -221,6 +217,9 @@ pub enum OrderSource {
 }
 
 impl OrderSource {
+    /// Every source.
+    pub const ALL: [OrderSource; 2] = [OrderSource::Auction, OrderSource::BuyNow];
+
     /// The wire name: `AUCTION` or `BUY_NOW`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -230,24 +229,7 @@ impl OrderSource {
     }
 }
 
-impl fmt::Display for OrderSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for OrderSource {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "AUCTION" => Ok(OrderSource::Auction),
-            "BUY_NOW" => Ok(OrderSource::BuyNow),
-            other => Err(format!("\"{other}\" is not a valid order source.")),
-        }
-    }
-}
-
+wire_name!(OrderSource, "a valid order source");
 #[cfg(test)]
 mod tests {
     use super::*;
