@@ -38,6 +38,12 @@ async fn refused_field(app: &TestApp, path: &str, who: &As, body: Value, field: 
     assert!(answer[field].is_array(), "{body}: {answer}");
 }
 
+/// The buyer's read of the order list with `query`, refused with `status`, changing nothing.
+async fn refused_list(app: &TestApp, query: &str, status: u16) -> Value {
+    let path = format!("/api/v1/orders/?{query}");
+    refused(app, Method::GET, &path, &As::buyer(), None, status).await
+}
+
 fn create(overrides: Value) -> Value {
     let mut body = json!({"listing_id": listing(9), "buyer_id": Cast::buyer(), "seller_id": Cast::seller(), "amount": "10.00"});
     for (k, v) in overrides.as_object().unwrap() {
@@ -290,7 +296,6 @@ async fn non_uuid_path_ids_are_404() {
 #[tokio::test]
 async fn bad_list_parameters_are_named() {
     let app = TestApp::spawn(seed(0, "100.00")).await;
-    let buyer = As::buyer();
     for (query, field) in [
         ("status=LOST", "status"),
         ("role=owner", "role"),
@@ -301,27 +306,11 @@ async fn bad_list_parameters_are_named() {
         ("page_size=lots", "page_size"),
         ("colour=red", "colour"),
     ] {
-        let answer = refused(
-            &app,
-            Method::GET,
-            &format!("/api/v1/orders/?{query}"),
-            &buyer,
-            None,
-            400,
-        )
-        .await;
+        let answer = refused_list(&app, query, 400).await;
         assert!(answer[field].is_array(), "{query}: {answer}");
     }
     for query in ["page=0", "page=abc", "page=9", "cursor=garbage"] {
-        let answer = refused(
-            &app,
-            Method::GET,
-            &format!("/api/v1/orders/?{query}"),
-            &buyer,
-            None,
-            404,
-        )
-        .await;
+        let answer = refused_list(&app, query, 404).await;
         assert!(
             answer["detail"].as_str().unwrap().starts_with("Invalid"),
             "{query}: {answer}"

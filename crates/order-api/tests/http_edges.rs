@@ -192,6 +192,12 @@ async fn list_with(app: &TestApp, token: String) -> StatusCode {
     .status
 }
 
+/// Asserts that a list read with a token carrying `claims` is answered `status`.
+async fn assert_list_answers(app: &TestApp, claims: Value, status: StatusCode) {
+    let token = token_with(claims.clone());
+    assert_eq!(list_with(app, token).await, status, "{claims}");
+}
+
 #[tokio::test]
 async fn with_an_audience_and_issuer_set_only_tokens_carrying_both_are_accepted() {
     let app = TestApp::spawn_with(
@@ -211,11 +217,7 @@ async fn with_an_audience_and_issuer_set_only_tokens_carrying_both_are_accepted(
         json!({"aud": "orders"}),
         json!({"aud": "orders", "iss": "https://other.example.com"}),
     ] {
-        assert_eq!(
-            list_with(&app, token_with(wrong.clone())).await,
-            StatusCode::UNAUTHORIZED,
-            "{wrong}"
-        );
+        assert_list_answers(&app, wrong, StatusCode::UNAUTHORIZED).await;
     }
 }
 
@@ -227,11 +229,7 @@ async fn without_an_audience_or_issuer_set_tokens_are_accepted_whatever_they_say
         json!({"aud": "anything", "iss": "https://any.example.com"}),
         json!({"aud": ["a", "b"]}),
     ] {
-        assert_eq!(
-            list_with(&app, token_with(claims.clone())).await,
-            StatusCode::OK,
-            "{claims}"
-        );
+        assert_list_answers(&app, claims, StatusCode::OK).await;
     }
 }
 
