@@ -150,17 +150,20 @@ pub fn delivered() -> Order {
 
 /// `order` disputed by the buyer, with its new OPEN dispute.
 pub fn disputed_from(order: Order) -> (Order, Dispute) {
-    let opened = order
-        .open_dispute(
-            DisputeId::from_uuid(Uuid::from_u128(30)),
-            acting(buyer()),
-            reason(),
-            vec![],
-            &Deadlines::default(),
-            later(4),
-        )
-        .unwrap();
+    let opened = open_dispute(&order, acting(buyer()), 30, later(4)).unwrap();
     (opened.order, opened.dispute)
+}
+
+/// `by` opens a dispute with the id `n` on `order` at `at`, for the fixtures' reason and
+/// with no evidence.
+pub fn open_dispute(
+    order: &Order,
+    by: Participant,
+    n: u128,
+    at: DateTime<Utc>,
+) -> Result<crate::dispute::DisputeOpened, crate::DomainError> {
+    let id = DisputeId::from_uuid(Uuid::from_u128(n));
+    order.open_dispute(id, by, reason(), vec![], &Deadlines::default(), at)
 }
 
 /// The types of `events`, in their order.

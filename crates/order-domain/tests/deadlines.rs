@@ -11,7 +11,6 @@ use order_domain::order::{
 };
 use order_domain::{DomainError, EventType, Money, Order, OrderStatus};
 use proptest::prelude::*;
-use uuid::Uuid;
 
 fn days(n: i64) -> TimeDelta {
     TimeDelta::days(n)
@@ -225,16 +224,7 @@ fn a_dispute_pauses_the_buyers_protection_and_no_action_gives_back_what_was_left
 #[test]
 fn a_dispute_opened_in_the_last_minutes_still_leaves_an_hour() {
     let late = shipped().auto_complete_at.unwrap() - TimeDelta::minutes(5);
-    let opened = shipped()
-        .open_dispute(
-            order_domain::DisputeId::from_uuid(Uuid::from_u128(31)),
-            acting(buyer()),
-            reason(),
-            vec![],
-            &Deadlines::default(),
-            late,
-        )
-        .unwrap();
+    let opened = open_dispute(&shipped(), acting(buyer()), 31, late).unwrap();
     let resolved_at = late + days(2);
     let back = no_action(&opened.order, &opened.dispute, resolved_at);
     assert_eq!(

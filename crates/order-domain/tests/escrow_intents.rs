@@ -10,7 +10,6 @@ use order_domain::order::{
     WalletAnswer, WalletCall,
 };
 use order_domain::{DomainError, EventType, FeeRate, Order, OrderStatus};
-use uuid::Uuid;
 
 fn wait() -> TimeDelta {
     TimeDelta::minutes(2)
@@ -110,16 +109,7 @@ fn a_pending_movement_refuses_every_other_change() {
     );
     assert_eq!(order.complete(later(6)).map(|_| ()), refused);
     assert_eq!(
-        order
-            .open_dispute(
-                order_domain::DisputeId::from_uuid(Uuid::from_u128(9)),
-                acting(buyer()),
-                reason(),
-                vec![],
-                &Deadlines::default(),
-                later(6)
-            )
-            .map(|_| ()),
+        open_dispute(&order, acting(buyer()), 9, later(6)).map(|_| ()),
         refused
     );
 }

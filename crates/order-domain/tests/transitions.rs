@@ -5,7 +5,7 @@ use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolutio
 use order_domain::fixtures::*;
 use order_domain::order::Terms;
 use order_domain::order::{CancellationReason, Carrier, Deadlines, OrderStatus, TrackingNumber};
-use order_domain::{DisputeId, DomainError, EscrowId, EventType, Order};
+use order_domain::{DomainError, EscrowId, EventType, Order};
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,14 +87,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
             Ok((changed.value.clone(), event_types(&changed.events)))
         }
         Action::OpenDispute => {
-            let opened = order.open_dispute(
-                DisputeId::from_uuid(Uuid::from_u128(31)),
-                acting(seller()),
-                reason(),
-                vec![],
-                &Deadlines::default(),
-                now,
-            )?;
+            let opened = open_dispute(order, acting(seller()), 31, now)?;
             Ok((opened.order.clone(), event_types(&opened.events)))
         }
         Action::Resolve(resolution) => {
@@ -190,14 +183,7 @@ fn an_order_is_disputed_at_most_once() {
     let back = moved_to(&disputed, &dispute, DisputeStatus::Closed, later(6));
     let order = back.order.unwrap();
     assert_eq!(order.status, OrderStatus::Shipped);
-    let again = order.open_dispute(
-        DisputeId::from_uuid(Uuid::from_u128(32)),
-        acting(buyer()),
-        reason(),
-        vec![],
-        &Deadlines::default(),
-        later(7),
-    );
+    let again = open_dispute(&order, acting(buyer()), 32, later(7));
     assert_eq!(again.unwrap_err(), DomainError::DisputeExists);
 }
 
