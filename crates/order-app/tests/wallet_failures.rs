@@ -225,10 +225,7 @@ async fn a_partial_refund_sends_the_split_keyed_by_the_dispute() {
         .await
         .unwrap();
     assert_eq!(decided.resolution, Some(Resolution::PartialRefund));
-    assert_eq!(
-        journal.orders().last().unwrap().status,
-        OrderStatus::Completed
-    );
+    assert_eq!(journal.last_status(), OrderStatus::Completed);
     assert_eq!(
         journal.events(),
         [EventType::OrderCompleted, EventType::DisputeResolved]
@@ -292,10 +289,7 @@ async fn a_buy_it_now_holds_the_total_and_ends_paid() {
 async fn a_declined_buy_it_now_cancels_the_order() {
     let (outcome, journal) = buy_it_now_held_back_by(|| WalletError::InsufficientFunds).await;
     assert_eq!(outcome, Err(AppError::PaymentDeclined));
-    assert_eq!(
-        journal.orders().last().unwrap().status,
-        OrderStatus::Cancelled
-    );
+    assert_eq!(journal.last_status(), OrderStatus::Cancelled);
     assert_eq!(
         journal.events(),
         [EventType::OrderCreated, EventType::OrderCancelled]

@@ -38,6 +38,17 @@ fn kinds(verdict: EscrowVerdict) -> Vec<DriftKind> {
     }
 }
 
+/// The one drift of `verdict`, as (kind, expected, found).
+fn only_drift(verdict: EscrowVerdict) -> (DriftKind, String, String) {
+    match verdict {
+        EscrowVerdict::Drifts(drifts) if drifts.len() == 1 => {
+            let drift = drifts.into_iter().next().unwrap();
+            (drift.kind, drift.expected, drift.found)
+        }
+        other => panic!("expected one drift, got {other:?}"),
+    }
+}
+
 fn with_status(order: Order, status: OrderStatus) -> Order {
     let mut data = order.into_data();
     data.status = status;
@@ -173,13 +184,10 @@ fn an_escrow_held_for_another_order_is_escrow_unknown() {
 fn an_escrow_released_while_the_order_still_holds_it_is_a_state_mismatch() {
     let order = order_in(OrderStatus::Delivered);
     let released = paid_out(&order, EscrowState::Released, order.release_settlement());
-    let EscrowVerdict::Drifts(drifts) = order.escrow_verdict(None, Some(&released)) else {
-        panic!("expected drift");
-    };
-    assert_eq!(drifts.len(), 1);
-    assert_eq!(drifts[0].kind, DriftKind::StateMismatch);
-    assert_eq!(drifts[0].expected, "HELD");
-    assert_eq!(drifts[0].found, "RELEASED");
+    assert_eq!(
+        only_drift(order.escrow_verdict(None, Some(&released))),
+        (DriftKind::StateMismatch, "HELD".into(), "RELEASED".into())
+    );
 }
 
 #[test]
@@ -189,13 +197,9 @@ fn a_cent_less_in_escrow_is_an_amount_mismatch() {
         amount: money("134.99"),
         ..held(&order)
     };
-    let EscrowVerdict::Drifts(drifts) = order.escrow_verdict(None, Some(&short)) else {
-        panic!("expected drift");
-    };
-    assert_eq!(drifts[0].kind, DriftKind::AmountMismatch);
     assert_eq!(
-        (drifts[0].expected.as_str(), drifts[0].found.as_str()),
-        ("135.00", "134.99")
+        only_drift(order.escrow_verdict(None, Some(&short))),
+        (DriftKind::AmountMismatch, "135.00".into(), "134.99".into())
     );
 }
 
@@ -209,13 +213,10 @@ fn a_payout_in_other_parts_is_a_split_mismatch() {
         release.fee_amount().checked_sub(money("0.01")).unwrap(),
     );
     let found = paid_out(&order, EscrowState::Released, skewed);
-    let EscrowVerdict::Drifts(drifts) = order.escrow_verdict(Some(&release), Some(&found)) else {
-        panic!("expected drift");
-    };
-    assert_eq!(drifts.len(), 1);
-    assert_eq!(drifts[0].kind, DriftKind::SplitMismatch);
-    assert_eq!(drifts[0].expected, "refund 0.00, seller 128.75, fee 6.25");
-    assert_eq!(drifts[0].found, "refund 0.00, seller 128.76, fee 6.24");
+    let (kind, expected, found) = only_drift(order.escrow_verdict(Some(&release), Some(&found)));
+    assert_eq!(kind, DriftKind::SplitMismatch);
+    assert_eq!(expected, "refund 0.00, seller 128.75, fee 6.25");
+    assert_eq!(found, "refund 0.00, seller 128.76, fee 6.24");
 }
 
 #[test]

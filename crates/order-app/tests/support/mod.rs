@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use order_app::{AppError, AuctionWin, OrderService, Ports, Settings};
 use order_domain::fixtures::{buyer, listing_id, money, seller, t0};
 use order_domain::order::ShippingAddress;
-use order_domain::{Dispute, DisputeId, EventType, Order, OrderId};
+use order_domain::{Dispute, DisputeId, EventType, Order, OrderId, OrderStatus};
 use order_memory::{MemoryStore, Snapshot};
 use order_ports::{
     MockClock, MockIdSource, MockListings, MockWallet, OrderStore, OutboxMessage, RecordedEvent,
@@ -95,6 +95,11 @@ impl Journal {
 
     pub fn events(&self) -> Vec<EventType> {
         self.outbox().iter().map(|m| m.event_type).collect()
+    }
+
+    /// The status of the order written last.
+    pub fn last_status(&self) -> OrderStatus {
+        self.orders().last().expect("an order was written").status
     }
 
     /// The order `id` as stored now, if it changed (or appeared).
