@@ -233,6 +233,13 @@ async fn without_an_audience_or_issuer_set_tokens_are_accepted_whatever_they_say
     }
 }
 
+/// The buyer's read of `path` with `If-None-Match: etag`.
+async fn read_if_none_match(app: &TestApp, path: &str, etag: &str) -> support::Answer {
+    let headers = [("If-None-Match", etag)];
+    app.call_with(Method::GET, path, &As::buyer(), None, &headers)
+        .await
+}
+
 #[tokio::test]
 async fn a_read_carries_an_etag_answers_304_while_unchanged_and_changes_after_a_transition() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
@@ -243,29 +250,13 @@ async fn a_read_carries_an_etag_answers_304_while_unchanged_and_changes_after_a_
     let etag = first.headers["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
 
-    let unchanged = app
-        .call_with(
-            Method::GET,
-            &path,
-            &buyer,
-            None,
-            &[("If-None-Match", &etag)],
-        )
-        .await;
+    let unchanged = read_if_none_match(&app, &path, &etag).await;
     assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
     assert_eq!(unchanged.body, Value::Null);
     assert_eq!(unchanged.headers["etag"].to_str().unwrap(), etag);
 
     app.ship(&order, "1Z-1", "UPS").await;
-    let changed = app
-        .call_with(
-            Method::GET,
-            &path,
-            &buyer,
-            None,
-            &[("If-None-Match", &etag)],
-        )
-        .await;
+    let changed = read_if_none_match(&app, &path, &etag).await;
     assert_eq!(changed.status, StatusCode::OK);
     assert_eq!(changed.body["status"], "SHIPPED");
     assert_ne!(changed.headers["etag"].to_str().unwrap(), etag);

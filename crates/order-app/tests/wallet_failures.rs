@@ -5,7 +5,7 @@
 mod support;
 
 use mockall::predicate::eq;
-use order_app::{AppError, Caller, Peer, Placed, Purchase};
+use order_app::{AppError, Caller, OrderService, Peer, Placed, Purchase};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::{NewOrder, ShippingAddress};
@@ -38,6 +38,11 @@ fn completion_recorded() -> Order {
         .clone()
 }
 
+/// The buyer completes the fixtures' shipped order.
+async fn buyer_completes(service: &OrderService) -> Result<Order, AppError> {
+    service.complete(Caller::user(buyer()), shipped().id).await
+}
+
 #[tokio::test]
 async fn complete_records_the_release_then_releases_total_less_fee_then_completes() {
     let mut world = World::holding(shipped());
@@ -55,10 +60,7 @@ async fn complete_records_the_release_then_releases_total_less_fee_then_complete
         .times(1)
         .returning(|_| Ok(()));
     let (service, journal) = world.service();
-    let completed = service
-        .complete(Caller::user(buyer()), shipped().id)
-        .await
-        .unwrap();
+    let completed = buyer_completes(&service).await.unwrap();
     assert_eq!(completed.status, OrderStatus::Completed);
     assert_eq!(completed.escrow_intent, None);
     assert_eq!(stored(&journal), [(OrderStatus::Completed, false)]);
@@ -73,7 +75,7 @@ async fn a_failing_wallet_on_complete_leaves_only_the_recorded_release() {
         .expect_release_escrow()
         .returning(|_| Err(unavailable()));
     let (service, journal) = world.service();
-    let outcome = service.complete(Caller::user(buyer()), shipped().id).await;
+    let outcome = buyer_completes(&service).await;
     assert_eq!(outcome, Err(AppError::PeerUnavailable(Peer::Wallet)));
     assert_eq!(
         stored(&journal),
@@ -93,7 +95,7 @@ async fn a_wallet_refusing_the_release_for_good_drops_the_intent() {
         .expect_release_escrow()
         .returning(|_| Err(WalletError::Rejected("HTTP 404: no such escrow".into())));
     let (service, journal) = world.service();
-    let outcome = service.complete(Caller::user(buyer()), shipped().id).await;
+    let outcome = buyer_completes(&service).await;
     assert!(matches!(outcome, Err(AppError::PeerFailed { .. })));
     assert!(
         journal.is_empty(),
@@ -117,10 +119,7 @@ async fn a_retried_completion_carries_the_pending_release_on_with_the_same_key()
             Ok(())
         });
     let (service, journal) = world.service();
-    let completed = service
-        .complete(Caller::user(buyer()), shipped().id)
-        .await
-        .unwrap();
+    let completed = buyer_completes(&service).await.unwrap();
     assert_eq!(completed.status, OrderStatus::Completed);
     assert_eq!(stored(&journal), [(OrderStatus::Completed, false)]);
 }
