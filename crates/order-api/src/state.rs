@@ -34,6 +34,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Personal data's erasure, through this state's stores.
+    pub fn erasure(&self) -> crate::personal_data::Erasure<'_> {
+        crate::personal_data::Erasure {
+            service: &self.service,
+            idempotency: &self.idempotency,
+        }
+    }
+
     /// The order as `caller` receives it: the representation, and what this caller may do
     /// to it now (a service may do none of it).
     pub fn order_view(&self, order: &Order, caller: Caller) -> WithActions<OrderView> {

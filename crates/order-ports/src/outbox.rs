@@ -69,11 +69,10 @@ pub struct OutboxStats {
     pub lag_seconds: f64,
 }
 
-/// One relay step's transaction. Dropping it without [`OutboxBatch::commit`] rolls back:
-/// the claimed rows are published again by a later step (at least once).
 /// A publication that failed, as the outbox records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublishFailure {
+    /// What went wrong, as the publisher told it; kept as the row's last error.
     pub error: String,
     /// Whether the bus refused the event, rather than being unavailable: only refusals
     /// count towards parking it.
@@ -83,6 +82,8 @@ pub struct PublishFailure {
     pub retry_at: Option<DateTime<Utc>>,
 }
 
+/// One relay step's transaction. Dropping it without [`OutboxBatch::commit`] rolls back:
+/// the claimed rows are published again by a later step (at least once).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait OutboxBatch: Send {

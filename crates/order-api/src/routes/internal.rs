@@ -15,7 +15,6 @@ use crate::command::{Command, FromBody};
 use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::openapi;
-use crate::personal_data;
 use crate::query::Params;
 use crate::reply::Reply;
 use crate::representation::{EventFeed, FeedEventView};
@@ -302,11 +301,7 @@ async fn erase_user(
     body: JsonBody<EraseUserBody>,
 ) -> Result<Reply, ApiError> {
     let JsonBody(body) = body;
-    let erasure = personal_data::Erasure {
-        service: &state.service,
-        idempotency: &state.idempotency,
-    };
-    let outcome = erasure.user(body.user_id).await?;
+    let outcome = state.erasure().user(body.user_id).await?;
     let accepted = ErasureAccepted {
         erased: outcome.orders.erased,
         pending: outcome.orders.pending,
