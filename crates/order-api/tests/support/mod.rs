@@ -540,7 +540,7 @@ impl TestApp {
         let path = format!("/api/v1/orders/{}/history/", id(order));
         let answer = self.get(&path, &As::admin()).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body["results"].as_array().unwrap().clone()
+        results(&answer.body).to_vec()
     }
 
     /// The dispute as an admin reads it now.
@@ -814,7 +814,6 @@ fn typed_id<T: From<Uuid>>(value: &Value) -> T {
     id(value).parse::<Uuid>().unwrap().into()
 }
 
-/// The `id` of an order or a dispute as an answer shows it.
 /// Asserts that of two racing requests one won (2xx) and the other lost with 409; the
 /// index of the winner.
 pub fn one_winner(statuses: [StatusCode; 2], what: &str) -> usize {
@@ -839,6 +838,7 @@ pub fn dispute_path(dispute: &Value) -> String {
     format!("/api/v1/disputes/{}/", id(dispute))
 }
 
+/// The `id` of an order or a dispute as an answer shows it.
 pub fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
 }
