@@ -68,19 +68,8 @@ async fn an_accepted_offer_resolves_the_dispute_as_an_admins_partial_refund_woul
         events[events.len() - 3..],
         ["dispute.offer_made", "order.completed", "dispute.resolved"]
     );
-    let history = app
-        .get(
-            &format!("/api/v1/orders/{}/history/", id(&order)),
-            &As::buyer(),
-        )
-        .await
-        .body;
-    let resolved = history["results"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let history = app.history_entries(&order).await;
+    let resolved = history.last().unwrap();
     assert_eq!(resolved["actor"]["type"], "buyer", "the buyer decided");
 }
 
