@@ -28,3 +28,46 @@ macro_rules! wire_name {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::dispute::{DisputeStatus, Resolution};
+    use crate::order::OrderSource;
+    use crate::EventType;
+
+    #[test]
+    fn every_wire_name_reads_back_as_its_value() {
+        for status in DisputeStatus::ALL {
+            assert_eq!(status.to_string().parse(), Ok(status));
+        }
+        for resolution in Resolution::ALL {
+            assert_eq!(resolution.to_string().parse(), Ok(resolution));
+        }
+        for source in OrderSource::ALL {
+            assert_eq!(source.to_string().parse(), Ok(source));
+        }
+        for event_type in EventType::ALL {
+            assert_eq!(event_type.to_string().parse(), Ok(event_type));
+        }
+    }
+
+    #[test]
+    fn another_word_is_refused_naming_it_and_what_it_is_not() {
+        assert_eq!(
+            "open".parse::<DisputeStatus>(),
+            Err("\"open\" is not a valid dispute status.".to_owned())
+        );
+        assert_eq!(
+            "REFUND".parse::<Resolution>(),
+            Err("\"REFUND\" is not a valid resolution.".to_owned())
+        );
+        assert_eq!(
+            "SHOP".parse::<OrderSource>(),
+            Err("\"SHOP\" is not a valid order source.".to_owned())
+        );
+        assert_eq!(
+            "order.lost".parse::<EventType>(),
+            Err("\"order.lost\" is not an event type.".to_owned())
+        );
+    }
+}
