@@ -53,21 +53,26 @@ mod tests {
 
     #[test]
     fn another_word_is_refused_naming_it_and_what_it_is_not() {
-        assert_eq!(
-            "open".parse::<DisputeStatus>(),
-            Err("\"open\" is not a valid dispute status.".to_owned())
-        );
-        assert_eq!(
-            "REFUND".parse::<Resolution>(),
-            Err("\"REFUND\" is not a valid resolution.".to_owned())
-        );
-        assert_eq!(
-            "SHOP".parse::<OrderSource>(),
-            Err("\"SHOP\" is not a valid order source.".to_owned())
-        );
-        assert_eq!(
-            "order.lost".parse::<EventType>(),
-            Err("\"order.lost\" is not an event type.".to_owned())
-        );
+        let refusals = [
+            (
+                "open".parse::<DisputeStatus>().map(drop),
+                "\"open\" is not a valid dispute status.",
+            ),
+            (
+                "REFUND".parse::<Resolution>().map(drop),
+                "\"REFUND\" is not a valid resolution.",
+            ),
+            (
+                "SHOP".parse::<OrderSource>().map(drop),
+                "\"SHOP\" is not a valid order source.",
+            ),
+            (
+                "order.lost".parse::<EventType>().map(drop),
+                "\"order.lost\" is not an event type.",
+            ),
+        ];
+        for (refused, message) in refusals {
+            assert_eq!(refused, Err(message.to_owned()));
+        }
     }
 }
