@@ -3,8 +3,8 @@
 mod support;
 
 use order_domain::fixtures::*;
-use order_domain::order::Sweep;
-use order_domain::OrderStatus;
+use order_domain::order::{OrderData, Sweep};
+use order_domain::{Order, OrderStatus};
 use support::{Found, World};
 
 #[tokio::test]
@@ -29,5 +29,39 @@ async fn an_order_the_domain_refuses_is_left_alone_and_the_rest_of_its_batch_goe
     assert!(sweep.ship_overdue.is_empty() && sweep.disputes_escalated.is_empty());
     let cancelled = journal.latest_order(due.id).unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    assert_eq!(journal.latest_order(refused.id), None, "left alone");
+}
+
+#[tokio::test]
+async fn an_order_auto_completion_refuses_is_left_alone_and_the_next_due_one_completes() {
+    // A paid order has no completion deadline: were the store to claim it as due, the
+    // domain refuses to complete it. Claimed first, it must not stop the sweep.
+    let refused = paid();
+    let due = Order::rehydrate(OrderData {
+        id: placed_as(2).id,
+        ..shipped().into_data()
+    });
+    let mut world = World::new();
+    world
+        .wallet
+        .expect_release_escrow()
+        .times(1)
+        .returning(|_| Ok(()));
+    let world = world
+        .then_finds(Found::order(refused.clone()))
+        .then_finds(Found::order(due.clone()));
+    world
+        .store
+        .misclaim(Sweep::DueCompletion, refused.id)
+        .unwrap();
+    let (service, journal) = world.service();
+
+    let sweep = service.complete_due(10).await.unwrap();
+
+    assert_eq!(sweep.refused, vec![refused.id]);
+    assert_eq!(sweep.completed, vec![due.id]);
+    assert!(sweep.failed.is_empty());
+    let completed = journal.latest_order(due.id).unwrap();
+    assert_eq!(completed.status, OrderStatus::Completed);
     assert_eq!(journal.latest_order(refused.id), None, "left alone");
 }

@@ -120,10 +120,17 @@ impl OrderService {
         let claimed = uow.claim_erasable_orders(due, limit).await?;
         let mut erased = Vec::with_capacity(claimed.len());
         for order in claimed {
-            // A claimed order is erasable: the claim takes exactly what the domain calls due.
-            if let Erasure::Erased(changed) = order.erase_personal_data(now) {
-                self.store_erasure(uow.as_mut(), &order, *changed).await?;
-                erased.push(order.id);
+            // The claim takes exactly what the domain calls erasable; were the two to
+            // disagree (a bug), the order is logged and left alone, the rest go on.
+            match order.erase_personal_data(now) {
+                Erasure::Erased(changed) => {
+                    self.store_erasure(uow.as_mut(), &order, *changed).await?;
+                    erased.push(order.id);
+                }
+                refused @ (Erasure::AlreadyErased | Erasure::NotEnded) => tracing::error!(
+                    order_id = %order.id, ?refused, ?due,
+                    "the store found an order erasable that the domain does not erase; left alone"
+                ),
             }
         }
         uow.commit().await?;
