@@ -8,7 +8,7 @@ use mockall::predicate::eq;
 use order_app::{AppError, Caller, OrderService, Peer, Placed, Purchase};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
-use order_domain::order::{NewOrder, ShippingAddress};
+use order_domain::order::{DisputeChange, NewOrder, OrderData, ShippingAddress, Terms};
 use order_domain::{EscrowId, EventType, Order, OrderId, OrderStatus};
 use order_memory::Moment;
 use order_ports::{HoldEscrow, ReleaseEscrow, WalletError};
@@ -138,6 +138,77 @@ async fn the_intent_worker_finishes_a_release_whose_requester_went_silent() {
     assert_eq!(sweep.applied, vec![shipped().id]);
     assert_eq!(stored(&journal), [(OrderStatus::Completed, false)]);
     assert_eq!(journal.events(), [EventType::OrderCompleted]);
+}
+
+#[tokio::test]
+async fn an_intent_the_domain_refuses_to_finish_is_left_recorded_and_the_next_is_finished() {
+    // A refund recorded for a dispute the store does not hold: the domain cannot finish it.
+    // Recorded first, it is claimed first, and must not stop the intent behind it.
+    let (order, dispute) = disputed_from(shipped());
+    let refund = DisputeUpdate {
+        status: Some(DisputeStatus::Resolved),
+        resolution: Some(Resolution::RefundBuyer),
+        refund_amount: None,
+        admin_notes: None,
+    };
+    let change = order
+        .request_resolution(
+            &dispute,
+            refund,
+            admin(),
+            &Terms::default(),
+            later(9),
+            chrono::TimeDelta::minutes(2),
+        )
+        .unwrap();
+    let DisputeChange::Movement(request) = change else {
+        panic!("a refund moves money");
+    };
+    let orphaned = request.order().clone();
+    let completing = Order::rehydrate(OrderData {
+        id: placed_as(2).id,
+        ..shipped()
+            .request_completion(acting_buyer(), later(20), chrono::TimeDelta::minutes(2))
+            .unwrap()
+            .order()
+            .clone()
+            .into_data()
+    });
+    let mut world = World::new();
+    world
+        .wallet
+        .expect_refund_escrow()
+        .times(1)
+        .returning(|_| Ok(()));
+    world
+        .wallet
+        .expect_release_escrow()
+        .times(1)
+        .returning(|_| Ok(()));
+    let world = world
+        .then_finds(Found::order(orphaned.clone()))
+        .then_finds(Found::order(completing.clone()));
+    let (service, journal) = world.service();
+
+    let sweep = service.resume_intents(10).await.unwrap();
+
+    assert_eq!(sweep.refused, vec![orphaned.id]);
+    assert_eq!(sweep.applied, vec![completing.id]);
+    let completed = journal.latest_order(completing.id).unwrap();
+    assert_eq!(completed.status, OrderStatus::Completed);
+    let left = journal.latest_order(orphaned.id).unwrap();
+    assert_eq!(left.status, OrderStatus::Disputed);
+    let key = |order: &Order| {
+        order
+            .escrow_intent
+            .as_ref()
+            .map(|i| i.idempotency_key.clone())
+    };
+    assert_eq!(
+        key(&left),
+        key(&orphaned),
+        "its refund stays recorded for a later try"
+    );
 }
 
 #[tokio::test]

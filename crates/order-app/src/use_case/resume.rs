@@ -15,6 +15,10 @@ pub struct IntentSweep {
     pub postponed: Vec<OrderId>,
     /// Intents the Wallet refused for good; dropped, nothing moved.
     pub abandoned: Vec<OrderId>,
+    /// Intents the domain refused to finish with the Wallet's answer (the order and its
+    /// intent disagree: a bug). Logged and left recorded, so that they do not stop the
+    /// intents behind them; they are claimed again once their lease runs out.
+    pub refused: Vec<OrderId>,
 }
 
 impl OrderService {
@@ -34,7 +38,18 @@ impl OrderService {
         let claimed = self.ports.store.claim_stale_intents(lease).await?;
         let mut sweep = IntentSweep::default();
         for order in claimed {
-            let outcome = self.resume_intent(&order).await?;
+            let outcome = match self.resume_intent(&order).await {
+                Ok(outcome) => outcome,
+                Err(AppError::Domain(error)) => {
+                    tracing::error!(
+                        order_id = %order.id, %error,
+                        "the domain refuses to finish an escrow intent; left recorded"
+                    );
+                    sweep.refused.push(order.id);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             match outcome {
                 IntentOutcome::Applied => &mut sweep.applied,
                 IntentOutcome::AlreadyFinished => &mut sweep.already_finished,
