@@ -3,9 +3,9 @@
 mod support;
 
 use order_domain::fixtures::*;
-use order_domain::order::{OrderData, Sweep};
-use order_domain::{Order, OrderStatus};
-use support::{Found, World};
+use order_domain::order::Sweep;
+use order_domain::OrderStatus;
+use support::World;
 
 #[tokio::test]
 async fn an_order_the_domain_refuses_is_left_alone_and_the_rest_of_its_batch_goes_on() {
@@ -13,15 +13,10 @@ async fn an_order_the_domain_refuses_is_left_alone_and_the_rest_of_its_batch_goe
     // auction, the domain refuses to expire it.
     let refused = buy_now_placed();
     let due = placed();
-    let world = World::new()
-        .then_finds(Found::order(refused.clone()))
-        .then_finds(Found::order(due.clone()));
-    // Staged: an honest store claims no row its domain refuses.
-    world
-        .store
-        .misclaim(Sweep::UnpaidAuction, refused.id)
-        .unwrap();
-    let (service, journal) = world.service();
+    let (service, journal) = World::holding(refused.clone())
+        .and(due.clone())
+        .misclaiming(Sweep::UnpaidAuction, refused.id)
+        .service();
 
     let sweep = service.enforce_deadlines(2).await.unwrap();
 
@@ -37,24 +32,12 @@ async fn an_order_auto_completion_refuses_is_left_alone_and_the_next_due_one_com
     // A paid order has no completion deadline: were the store to claim it as due, the
     // domain refuses to complete it. Claimed first, it must not stop the sweep.
     let refused = paid();
-    let due = Order::rehydrate(OrderData {
-        id: placed_as(2).id,
-        ..shipped().into_data()
-    });
-    let mut world = World::new();
-    world
-        .wallet
-        .expect_release_escrow()
-        .times(1)
-        .returning(|_| Ok(()));
-    let world = world
-        .then_finds(Found::order(refused.clone()))
-        .then_finds(Found::order(due.clone()));
-    world
-        .store
-        .misclaim(Sweep::DueCompletion, refused.id)
-        .unwrap();
-    let (service, journal) = world.service();
+    let due = renumbered(shipped(), 2);
+    let (service, journal) = World::holding(refused.clone())
+        .and(due.clone())
+        .misclaiming(Sweep::DueCompletion, refused.id)
+        .releasing(1)
+        .service();
 
     let sweep = service.complete_due(10).await.unwrap();
 

@@ -4,11 +4,12 @@
 
 mod support;
 
+use chrono::TimeDelta;
 use mockall::predicate::eq;
 use order_app::{AppError, Caller, OrderService, Peer, Placed, Purchase};
 use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
-use order_domain::order::{DisputeChange, NewOrder, OrderData, ShippingAddress, Terms};
+use order_domain::order::{DisputeChange, NewOrder, ShippingAddress, Terms};
 use order_domain::{EscrowId, EventType, Order, OrderId, OrderStatus};
 use order_memory::Moment;
 use order_ports::{HoldEscrow, ReleaseEscrow, WalletError};
@@ -32,7 +33,7 @@ fn stored(journal: &support::Journal) -> Vec<(OrderStatus, bool)> {
 /// its release pending, resumable two minutes on.
 fn completion_recorded() -> Order {
     shipped()
-        .request_completion(acting_buyer(), t0(), chrono::TimeDelta::minutes(2))
+        .request_completion(acting_buyer(), t0(), TimeDelta::minutes(2))
         .unwrap()
         .order()
         .clone()
@@ -126,14 +127,7 @@ async fn a_retried_completion_carries_the_pending_release_on_with_the_same_key()
 
 #[tokio::test]
 async fn the_intent_worker_finishes_a_release_whose_requester_went_silent() {
-    let recorded = completion_recorded();
-    let mut world = World::new();
-    world
-        .wallet
-        .expect_release_escrow()
-        .times(1)
-        .returning(|_| Ok(()));
-    let (service, journal) = world.then_finds(Found::order(recorded)).service();
+    let (service, journal) = World::holding(completion_recorded()).releasing(1).service();
     let sweep = service.resume_intents(10).await.unwrap();
     assert_eq!(sweep.applied, vec![shipped().id]);
     assert_eq!(stored(&journal), [(OrderStatus::Completed, false)]);
@@ -158,36 +152,20 @@ async fn an_intent_the_domain_refuses_to_finish_is_left_recorded_and_the_next_is
             admin(),
             &Terms::default(),
             later(9),
-            chrono::TimeDelta::minutes(2),
+            TimeDelta::minutes(2),
         )
         .unwrap();
     let DisputeChange::Movement(request) = change else {
         panic!("a refund moves money");
     };
     let orphaned = request.order().clone();
-    let completing = Order::rehydrate(OrderData {
-        id: placed_as(2).id,
-        ..shipped()
-            .request_completion(acting_buyer(), later(20), chrono::TimeDelta::minutes(2))
-            .unwrap()
-            .order()
-            .clone()
-            .into_data()
-    });
-    let mut world = World::new();
-    world
-        .wallet
-        .expect_refund_escrow()
-        .times(1)
-        .returning(|_| Ok(()));
-    world
-        .wallet
-        .expect_release_escrow()
-        .times(1)
-        .returning(|_| Ok(()));
-    let world = world
-        .then_finds(Found::order(orphaned.clone()))
-        .then_finds(Found::order(completing.clone()));
+    // Recorded later than the refund, so claimed after it.
+    let completion = shipped().request_completion(acting_buyer(), later(20), TimeDelta::minutes(2));
+    let completing = renumbered(completion.unwrap().order().clone(), 2);
+    let world = World::holding(orphaned.clone())
+        .and(completing.clone())
+        .refunding(1)
+        .releasing(1);
     let (service, journal) = world.service();
 
     let sweep = service.resume_intents(10).await.unwrap();
@@ -458,13 +436,7 @@ async fn the_seller_cannot_buy_their_own_listing() {
 #[tokio::test]
 async fn auto_completion_skips_an_order_the_wallet_fails_on_and_completes_the_next() {
     let first = shipped();
-    let second = {
-        let data = shipped().into_data();
-        Order::rehydrate(order_domain::order::OrderData {
-            id: OrderId::from_uuid(Uuid::from_u128(21)),
-            ..data
-        })
-    };
+    let second = renumbered(shipped(), 21);
     let mut world = World::new();
     let failing = first.id;
     world

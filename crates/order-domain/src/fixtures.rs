@@ -104,6 +104,14 @@ pub fn placed_as(n: u128) -> Order {
     .value
 }
 
+/// `order` under the id `n`: a second order in the same state, for tests that need two.
+pub fn renumbered(order: Order, n: u128) -> Order {
+    Order::rehydrate(crate::order::OrderData {
+        id: OrderId::from_uuid(Uuid::from_u128(n)),
+        ..order.into_data()
+    })
+}
+
 /// A Buy It Now order of the listing, just placed: PENDING_PAYMENT, no payment deadline.
 pub fn buy_now_placed() -> Order {
     let new = NewOrder::buy_now(&listing(), buyer(), ShippingAddress::default()).unwrap();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use order_app::{AppError, AuctionWin, OrderService, Ports, Settings};
 use order_domain::fixtures::{buyer, listing_id, money, seller, t0};
-use order_domain::order::ShippingAddress;
+use order_domain::order::{ShippingAddress, Sweep};
 use order_domain::{Dispute, DisputeId, EventType, Order, OrderId, OrderStatus};
 use order_memory::{MemoryStore, Snapshot};
 use order_ports::{
@@ -175,6 +175,36 @@ impl World {
     /// A world whose store holds `order` and nothing else.
     pub fn holding(order: Order) -> World {
         World::new().then_finds(Found::order(order))
+    }
+
+    /// The store also holds `order`.
+    pub fn and(self, order: Order) -> World {
+        self.then_finds(Found::order(order))
+    }
+
+    /// The Wallet releases an escrow `times` times, each answered with success.
+    pub fn releasing(mut self, times: usize) -> World {
+        self.wallet
+            .expect_release_escrow()
+            .times(times)
+            .returning(|_| Ok(()));
+        self
+    }
+
+    /// The Wallet refunds an escrow `times` times, each answered with success.
+    pub fn refunding(mut self, times: usize) -> World {
+        self.wallet
+            .expect_refund_escrow()
+            .times(times)
+            .returning(|_| Ok(()));
+        self
+    }
+
+    /// The store's claims for `sweep` also return the order `id`, as a store whose query
+    /// disagreed with the domain would (an honest store never does).
+    pub fn misclaiming(self, sweep: Sweep, id: OrderId) -> World {
+        self.store.misclaim(sweep, id).unwrap();
+        self
     }
 
     /// The store also holds `dispute`.
