@@ -368,10 +368,172 @@ impl ResponseError for ApiError {
 
 #[cfg(test)]
 mod tests {
+    use order_app::Peer;
+    use order_domain::dispute::{DisputeStatus, OfferStatus};
+    use order_domain::error::ListingUnavailable;
     use order_domain::order::OrderAction;
     use order_domain::OrderStatus;
 
     use super::*;
+
+    /// Each error's answer, a line each: `STATUS code: detail` for the usual body, or
+    /// `STATUS body` for a body of another shape.
+    fn answers(errors: impl IntoIterator<Item = ApiError>) -> Vec<String> {
+        let line = |error: ApiError| {
+            let (status, body) = error.reply();
+            let status = status.as_u16();
+            match (
+                &body["code"],
+                &body["detail"],
+                body.as_object().map(|o| o.len()),
+            ) {
+                (Value::String(code), Value::String(detail), Some(2)) => {
+                    format!("{status} {code}: {detail}")
+                }
+                _ => format!("{status} {body}"),
+            }
+        };
+        errors.into_iter().map(line).collect()
+    }
+
+    #[test]
+    fn every_edge_error_answers_its_status_detail_and_code() {
+        let errors = [
+            ApiError::Parse("expected value at line 1 column 1".into()),
+            ApiError::UnsupportedMediaType("text/plain".into()),
+            ApiError::PayloadTooLarge,
+            ApiError::NotAuthenticated,
+            ApiError::AuthenticationFailed("Token has expired."),
+            ApiError::PermissionDenied,
+            ApiError::NotFound,
+            ApiError::InvalidPage("Invalid page."),
+            ApiError::MethodNotAllowed("PATCH".into()),
+            ApiError::IdempotencyKeyReused,
+            ApiError::IdempotencyInProgress,
+            ApiError::AmbiguousCredentials("Authorization"),
+            ApiError::MethodTooLong,
+            ApiError::UriTooLong,
+            ApiError::InvalidHost,
+            ApiError::Internal("a part missing at start".into()),
+            ApiError::field("price", "A valid number is required."),
+        ];
+        assert_eq!(
+            answers(errors),
+            [
+                "400 parse_error: JSON parse error - expected value at line 1 column 1",
+                r#"415 unsupported_media_type: Unsupported media type "text/plain" in request; send application/json."#,
+                "413 payload_too_large: Request body is larger than 64 KiB.",
+                "401 not_authenticated: Authentication credentials were not provided.",
+                "401 authentication_failed: Token has expired.",
+                "403 permission_denied: You do not have permission to perform this action.",
+                "404 not_found: Not found.",
+                "404 not_found: Invalid page.",
+                r#"405 method_not_allowed: Method "PATCH" not allowed."#,
+                "422 idempotency_key_reused: This Idempotency-Key was already used with another request.",
+                "409 idempotency_in_progress: A request with this Idempotency-Key is still being processed.",
+                "400 ambiguous_credentials: Send one Authorization header, not several.",
+                "400 method_too_long: The request method is too long.",
+                "414 uri_too_long: The request path is too long.",
+                "400 invalid_host: The Host header names no host this service answers for.",
+                "500 server_error: A server error occurred.",
+                r#"400 {"price":["A valid number is required."]}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn every_use_case_error_answers_its_status_detail_and_code() {
+        let shed = std::time::Duration::from_secs(3);
+        let errors = [
+            AppError::NotFound,
+            AppError::Forbidden,
+            AppError::Conflict {
+                code: "listing_sold",
+                detail: "This listing was sold.".into(),
+            },
+            AppError::PaymentDeclined,
+            AppError::PeerUnavailable(Peer::Wallet),
+            AppError::PeerShed {
+                peer: Peer::Listing,
+                retry_after: shed,
+            },
+            AppError::PeerFailed {
+                peer: Peer::Wallet,
+                detail: "HTTP 400".into(),
+            },
+            AppError::Store(StoreError::Unavailable("pool timed out".into())),
+            AppError::Store(StoreError::Stale),
+            AppError::Store(StoreError::Conflict("orders_listing_key".into())),
+            AppError::Store(StoreError::Internal("syntax error".into())),
+        ];
+        assert_eq!(
+            answers(errors.map(ApiError::App)),
+            [
+                "404 not_found: Not found.",
+                "403 permission_denied: You do not have permission to perform this action.",
+                "409 listing_sold: This listing was sold.",
+                "402 insufficient_funds: Payment declined: insufficient funds.",
+                "503 service_unavailable: The wallet service is unavailable; try again later.",
+                "503 service_unavailable: The listing service is unavailable; try again later.",
+                "502 bad_gateway: A peer service refused the request.",
+                "503 service_unavailable: The service is temporarily unavailable; try again later.",
+                "409 concurrent_update: The resource was changed by another request; reload it and try again.",
+                "409 concurrent_update: The resource was changed by another request; reload it and try again.",
+                "500 server_error: A server error occurred.",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_domain_refusal_answers_its_status_detail_and_code() {
+        let errors = [
+            DomainError::InvalidTransition {
+                action: OrderAction::Ship,
+                status: OrderStatus::Completed,
+            },
+            DomainError::InvalidDisputeTransition {
+                from: DisputeStatus::Resolved,
+                to: DisputeStatus::Open,
+            },
+            DomainError::EvidenceClosed {
+                status: DisputeStatus::Review,
+            },
+            DomainError::OffersClosed {
+                status: DisputeStatus::Closed,
+            },
+            DomainError::OfferNotFound,
+            DomainError::OfferNotPending {
+                status: OfferStatus::Declined,
+            },
+            DomainError::DisputeExists,
+            DomainError::EscrowMismatch,
+            DomainError::OperationInProgress,
+            DomainError::OrderDisputed,
+            DomainError::OrderCancelled,
+            DomainError::NotYetOverdue,
+            DomainError::ListingUnavailable(ListingUnavailable::NotActive),
+            DomainError::invalid("reason", "This field may not be blank."),
+        ];
+        assert_eq!(
+            answers(errors.map(ApiError::from)),
+            [
+                r#"409 {"detail":"cannot ship an order whose status is COMPLETED","code":"invalid_transition","status":"COMPLETED"}"#,
+                r#"409 {"detail":"cannot move a dispute from RESOLVED to OPEN","code":"invalid_transition","status":"RESOLVED"}"#,
+                r#"409 {"detail":"evidence cannot be added to a dispute whose status is REVIEW","code":"invalid_transition","status":"REVIEW"}"#,
+                r#"409 {"detail":"no offer can be made in a dispute whose status is CLOSED","code":"invalid_transition","status":"CLOSED"}"#,
+                "404 not_found: Not found.",
+                "409 offer_not_pending: This offer was already accepted, declined or withdrawn.",
+                "409 dispute_exists: this order already has a dispute",
+                "409 escrow_mismatch: this order is already paid with another escrow",
+                "409 operation_in_progress: Another change of this order is moving its money; try again shortly.",
+                "409 order_disputed: This order's dispute is open; settle it through the dispute.",
+                "409 order_cancelled: This order was cancelled; it can no longer be paid.",
+                "409 not_yet_overdue: The seller may still ship this order; it can be cancelled once its ship_by has passed.",
+                "409 listing_unavailable: This listing is not active.",
+                r#"400 {"reason":["This field may not be blank."]}"#,
+            ]
+        );
+    }
 
     #[test]
     fn a_busy_order_a_lost_write_race_and_an_absent_database_ask_for_a_retry() {
