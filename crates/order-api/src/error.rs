@@ -10,6 +10,8 @@ use order_domain::DomainError;
 use order_ports::StoreError;
 use serde_json::{json, Value};
 
+/// A failure at the HTTP edge. Its message (`Display`) is the `detail` the caller reads,
+/// except for a 500's, which stays in the log.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error(transparent)]
@@ -19,35 +21,35 @@ pub enum ApiError {
     Validation(BTreeMap<String, Vec<String>>),
     #[error("JSON parse error - {0}")]
     Parse(String),
-    #[error("unsupported media type")]
+    #[error("Unsupported media type \"{0}\" in request; send application/json.")]
     UnsupportedMediaType(String),
-    #[error("request body too large")]
+    #[error("Request body is larger than 64 KiB.")]
     PayloadTooLarge,
-    #[error("not authenticated")]
+    #[error("Authentication credentials were not provided.")]
     NotAuthenticated,
     #[error("{0}")]
     AuthenticationFailed(&'static str),
-    #[error("permission denied")]
+    #[error("{}", AppError::Forbidden)]
     PermissionDenied,
-    #[error("not found")]
+    #[error("{}", AppError::NotFound)]
     NotFound,
     #[error("{0}")]
     InvalidPage(&'static str),
-    #[error("method not allowed")]
+    #[error("Method \"{0}\" not allowed.")]
     MethodNotAllowed(String),
-    #[error("idempotency key reused")]
+    #[error("This Idempotency-Key was already used with another request.")]
     IdempotencyKeyReused,
-    #[error("idempotency key in progress")]
+    #[error("A request with this Idempotency-Key is still being processed.")]
     IdempotencyInProgress,
     /// The request carried this credential header more than once.
-    #[error("more than one {0} header")]
+    #[error("Send one {0} header, not several.")]
     AmbiguousCredentials(&'static str),
-    #[error("request method too long")]
+    #[error("The request method is too long.")]
     MethodTooLong,
-    #[error("request path too long")]
+    #[error("The request path is too long.")]
     UriTooLong,
     /// A `Host` (or trusted forwarded host) that is malformed or not in `ALLOWED_HOSTS`.
-    #[error("host not served")]
+    #[error("The Host header names no host this service answers for.")]
     InvalidHost,
     /// Something the service itself got wrong (a representation that did not serialize,
     /// a part missing at start): logged, answered 500.
@@ -114,190 +116,127 @@ impl ApiError {
 
     /// The status and DRF-shaped body of this error.
     pub fn reply(&self) -> (StatusCode, Value) {
-        let detail = |status: StatusCode, detail: &str, code: &str| {
-            (status, json!({"detail": detail, "code": code}))
-        };
-        match self {
-            ApiError::App(error) => app_reply(error),
-            ApiError::Validation(fields) => (StatusCode::BAD_REQUEST, json!(fields)),
-            ApiError::Parse(message) => detail(
-                StatusCode::BAD_REQUEST,
-                &format!("JSON parse error - {message}"),
-                "parse_error",
-            ),
-            ApiError::UnsupportedMediaType(media) => detail(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                &format!("Unsupported media type \"{media}\" in request; send application/json."),
-                "unsupported_media_type",
-            ),
-            ApiError::PayloadTooLarge => detail(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request body is larger than 64 KiB.",
-                "payload_too_large",
-            ),
-            ApiError::NotAuthenticated => detail(
-                StatusCode::UNAUTHORIZED,
-                "Authentication credentials were not provided.",
-                "not_authenticated",
-            ),
-            ApiError::AuthenticationFailed(message) => {
-                detail(StatusCode::UNAUTHORIZED, message, "authentication_failed")
-            }
-            ApiError::PermissionDenied => app_reply(&AppError::Forbidden),
-            ApiError::NotFound => app_reply(&AppError::NotFound),
-            ApiError::InvalidPage(message) => detail(StatusCode::NOT_FOUND, message, "not_found"),
-            ApiError::MethodNotAllowed(method) => detail(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &format!("Method \"{method}\" not allowed."),
-                "method_not_allowed",
-            ),
-            ApiError::IdempotencyKeyReused => detail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "This Idempotency-Key was already used with another request.",
-                "idempotency_key_reused",
-            ),
-            ApiError::IdempotencyInProgress => detail(
-                StatusCode::CONFLICT,
-                "A request with this Idempotency-Key is still being processed.",
-                "idempotency_in_progress",
-            ),
-            ApiError::AmbiguousCredentials(header) => detail(
-                StatusCode::BAD_REQUEST,
-                &format!("Send one {header} header, not several."),
-                "ambiguous_credentials",
-            ),
-            ApiError::MethodTooLong => detail(
-                StatusCode::BAD_REQUEST,
-                "The request method is too long.",
-                "method_too_long",
-            ),
-            ApiError::UriTooLong => detail(
-                StatusCode::URI_TOO_LONG,
-                "The request path is too long.",
-                "uri_too_long",
-            ),
-            ApiError::InvalidHost => detail(
-                StatusCode::BAD_REQUEST,
-                "The Host header names no host this service answers for.",
-                "invalid_host",
-            ),
+        let (status, code) = match self {
+            ApiError::App(error) => return app_reply(error),
+            ApiError::Validation(fields) => return (StatusCode::BAD_REQUEST, json!(fields)),
+            ApiError::PermissionDenied => return app_reply(&AppError::Forbidden),
+            ApiError::NotFound => return app_reply(&AppError::NotFound),
             ApiError::Internal(error) => {
                 tracing::error!(%error, "server error");
-                detail(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "A server error occurred.",
-                    "server_error",
-                )
+                return server_error();
             }
-        }
+            ApiError::Parse(_) => (StatusCode::BAD_REQUEST, "parse_error"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::NotAuthenticated => (StatusCode::UNAUTHORIZED, "not_authenticated"),
+            ApiError::AuthenticationFailed(_) => {
+                (StatusCode::UNAUTHORIZED, "authentication_failed")
+            }
+            ApiError::InvalidPage(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::IdempotencyKeyReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
+            ApiError::IdempotencyInProgress => (StatusCode::CONFLICT, "idempotency_in_progress"),
+            ApiError::AmbiguousCredentials(_) => (StatusCode::BAD_REQUEST, "ambiguous_credentials"),
+            ApiError::MethodTooLong => (StatusCode::BAD_REQUEST, "method_too_long"),
+            ApiError::UriTooLong => (StatusCode::URI_TOO_LONG, "uri_too_long"),
+            ApiError::InvalidHost => (StatusCode::BAD_REQUEST, "invalid_host"),
+        };
+        detailed(status, self, code)
     }
 }
 
+/// The usual DRF body: `{"detail": message, "code": code}`.
+fn detailed(
+    status: StatusCode,
+    message: &dyn std::fmt::Display,
+    code: &str,
+) -> (StatusCode, Value) {
+    (status, json!({"detail": message.to_string(), "code": code}))
+}
+
+/// A 500: what went wrong is the log's, not the caller's.
+fn server_error() -> (StatusCode, Value) {
+    detailed(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &"A server error occurred.",
+        "server_error",
+    )
+}
+
 fn app_reply(error: &AppError) -> (StatusCode, Value) {
-    let detail = |status: StatusCode, detail: String, code: &str| {
-        (status, json!({"detail": detail, "code": code}))
-    };
-    let transition = |detail: String, status: &str| {
-        (
-            StatusCode::CONFLICT,
-            json!({"detail": detail, "code": "invalid_transition", "status": status}),
-        )
-    };
-    match error {
-        AppError::NotFound => detail(StatusCode::NOT_FOUND, "Not found.".into(), "not_found"),
-        AppError::Forbidden => detail(
-            StatusCode::FORBIDDEN,
-            error.to_string(),
-            "permission_denied",
-        ),
-        AppError::Domain(domain) => match domain {
-            DomainError::Invalid { field, message } => {
-                (StatusCode::BAD_REQUEST, json!({ *field: [message] }))
-            }
-            DomainError::InvalidTransition { status, .. } => {
-                transition(domain.to_string(), status.as_str())
-            }
-            DomainError::InvalidDisputeTransition { from, .. } => {
-                transition(domain.to_string(), from.as_str())
-            }
-            DomainError::EvidenceClosed { status } | DomainError::OffersClosed { status } => {
-                transition(domain.to_string(), status.as_str())
-            }
-            DomainError::OfferNotFound => {
-                detail(StatusCode::NOT_FOUND, "Not found.".into(), "not_found")
-            }
-            DomainError::OfferNotPending { .. } => detail(
-                StatusCode::CONFLICT,
-                domain.to_string(),
-                "offer_not_pending",
-            ),
-            DomainError::OrderCancelled => {
-                detail(StatusCode::CONFLICT, domain.to_string(), "order_cancelled")
-            }
-            DomainError::OrderDisputed => {
-                detail(StatusCode::CONFLICT, domain.to_string(), "order_disputed")
-            }
-            DomainError::NotYetOverdue => {
-                detail(StatusCode::CONFLICT, domain.to_string(), "not_yet_overdue")
-            }
-            DomainError::OperationInProgress => detail(
-                StatusCode::CONFLICT,
-                domain.to_string(),
-                "operation_in_progress",
-            ),
-            DomainError::DisputeExists => {
-                detail(StatusCode::CONFLICT, domain.to_string(), "dispute_exists")
-            }
-            DomainError::EscrowMismatch => {
-                detail(StatusCode::CONFLICT, domain.to_string(), "escrow_mismatch")
-            }
-            DomainError::ListingUnavailable(_) => detail(
-                StatusCode::CONFLICT,
-                domain.to_string(),
-                "listing_unavailable",
-            ),
-        },
-        AppError::Conflict { code, detail: text } => {
-            detail(StatusCode::CONFLICT, text.clone(), code)
+    let (status, code) = match error {
+        AppError::Domain(domain) => return domain_reply(domain),
+        AppError::Store(store) => return store_reply(store),
+        AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+        AppError::Forbidden => (StatusCode::FORBIDDEN, "permission_denied"),
+        AppError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
+        AppError::PaymentDeclined => (StatusCode::PAYMENT_REQUIRED, "insufficient_funds"),
+        AppError::PeerUnavailable(_) | AppError::PeerShed { .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
         }
-        AppError::PaymentDeclined => detail(
-            StatusCode::PAYMENT_REQUIRED,
-            error.to_string(),
-            "insufficient_funds",
-        ),
-        AppError::PeerUnavailable(_) | AppError::PeerShed { .. } => detail(
-            StatusCode::SERVICE_UNAVAILABLE,
-            error.to_string(),
-            "service_unavailable",
-        ),
         AppError::PeerFailed { .. } => {
+            // What the peer said is for the log; the caller learns only that it refused.
             tracing::error!(%error, "a peer refused a request");
-            detail(
-                StatusCode::BAD_GATEWAY,
-                "A peer service refused the request.".into(),
-                "bad_gateway",
-            )
+            let refused = "A peer service refused the request.";
+            return detailed(StatusCode::BAD_GATEWAY, &refused, "bad_gateway");
         }
-        AppError::Store(StoreError::Unavailable(reason)) => {
+    };
+    detailed(status, error, code)
+}
+
+/// A domain refusal: a 400 for a bad value, a 404 for an offer the dispute does not have,
+/// and otherwise a 409 with the refusal's message and code.
+fn domain_reply(error: &DomainError) -> (StatusCode, Value) {
+    let transition = |status: &str| {
+        let body =
+            json!({"detail": error.to_string(), "code": "invalid_transition", "status": status});
+        (StatusCode::CONFLICT, body)
+    };
+    let code = match error {
+        DomainError::Invalid { field, message } => {
+            return (StatusCode::BAD_REQUEST, json!({ *field: [message] }))
+        }
+        DomainError::OfferNotFound => return app_reply(&AppError::NotFound),
+        DomainError::InvalidTransition { status, .. } => return transition(status.as_str()),
+        DomainError::InvalidDisputeTransition { from, .. } => return transition(from.as_str()),
+        DomainError::EvidenceClosed { status } | DomainError::OffersClosed { status } => {
+            return transition(status.as_str())
+        }
+        DomainError::OfferNotPending { .. } => "offer_not_pending",
+        DomainError::OrderCancelled => "order_cancelled",
+        DomainError::OrderDisputed => "order_disputed",
+        DomainError::NotYetOverdue => "not_yet_overdue",
+        DomainError::OperationInProgress => "operation_in_progress",
+        DomainError::DisputeExists => "dispute_exists",
+        DomainError::EscrowMismatch => "escrow_mismatch",
+        DomainError::ListingUnavailable(_) => "listing_unavailable",
+    };
+    detailed(StatusCode::CONFLICT, error, code)
+}
+
+/// The database's failures, none of whose reasons the caller is told.
+fn store_reply(error: &StoreError) -> (StatusCode, Value) {
+    match error {
+        StoreError::Unavailable(reason) => {
             tracing::warn!(%reason, "database unavailable");
-            detail(
+            let message = "The service is temporarily unavailable; try again later.";
+            detailed(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable; try again later.".into(),
+                &message,
                 "service_unavailable",
             )
         }
-        AppError::Store(StoreError::Stale | StoreError::Conflict(_)) => detail(
-            StatusCode::CONFLICT,
-            "The resource was changed by another request; reload it and try again.".into(),
-            "concurrent_update",
-        ),
-        AppError::Store(StoreError::Internal(reason)) => {
+        StoreError::Stale | StoreError::Conflict(_) => {
+            let message = "The resource was changed by another request; reload it and try again.";
+            detailed(StatusCode::CONFLICT, &message, "concurrent_update")
+        }
+        StoreError::Internal(reason) => {
             tracing::error!(%reason, "database error");
-            detail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "A server error occurred.".into(),
-                "server_error",
-            )
+            server_error()
         }
     }
 }
