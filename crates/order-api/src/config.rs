@@ -566,14 +566,6 @@ mod tests {
             Duration::from_secs(7200)
         );
         assert_eq!(told.migration_limits.attempts, 5);
-        assert_eq!(
-            refused(&[("MIGRATION_ATTEMPTS", "0")]),
-            "MIGRATION_ATTEMPTS"
-        );
-        assert_eq!(
-            refused(&[("MIGRATION_LOCK_TIMEOUT", "0s")]),
-            "MIGRATION_LOCK_TIMEOUT"
-        );
     }
 
     #[test]
@@ -592,10 +584,6 @@ mod tests {
         assert_eq!(
             refused(&[endpoint, ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]),
             "OTEL_EXPORTER_OTLP_PROTOCOL"
-        );
-        assert_eq!(
-            refused(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")]),
-            "OTEL_EXPORTER_OTLP_ENDPOINT"
         );
     }
 
@@ -622,6 +610,20 @@ mod tests {
             ("WALLET_URL", "wallet:8006"),
             ("MIGRATE_ON_START", "maybe"),
             ("DATABASE_READ_URL", "standby:5432/orders"),
+            ("MIGRATION_ATTEMPTS", "0"),
+            ("MIGRATION_LOCK_TIMEOUT", "0s"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            ("JWT_JWKS_URL", "id.example.com/jwks"),
+            ("JWT_JWKS_REFETCH_INTERVAL", "0s"),
+            ("PUBLIC_BASE_URL", "javascript://x"),
+            ("PUBLIC_BASE_URL", "api.example.com"),
+            ("PUBLIC_BASE_URL", "https://api.example.com/?a=1"),
+            ("PUBLIC_BASE_URL", "https://user@api.example.com"),
+            ("ALLOWED_HOSTS", "a b"),
+            ("ALLOWED_HOSTS", "evil/"),
+            ("TRUST_FORWARDED_HEADERS", "yes please"),
+            ("JWT_MAX_AGE", "0s"),
+            ("JWT_MAX_AGE", "forever"),
         ];
         for (variable, value) in bad {
             assert_eq!(refused(&[(variable, value)]), variable, "{value}");
@@ -677,14 +679,6 @@ mod tests {
             Some("https://id.example.com/.well-known/jwks.json")
         );
         assert_eq!(config.jwt_jwks_refetch_interval, Duration::from_secs(30));
-        assert_eq!(
-            refused(&[("JWT_JWKS_URL", "id.example.com/jwks")]),
-            "JWT_JWKS_URL"
-        );
-        assert_eq!(
-            refused(&[("JWT_JWKS_REFETCH_INTERVAL", "0s")]),
-            "JWT_JWKS_REFETCH_INTERVAL"
-        );
     }
 
     #[test]
@@ -711,25 +705,5 @@ mod tests {
             }
         );
         assert_eq!(config.jwt_max_age, Some(Duration::from_secs(12 * 3600)));
-        for bad in [
-            "javascript://x",
-            "api.example.com",
-            "https://api.example.com/?a=1",
-            "https://user@api.example.com",
-        ] {
-            assert_eq!(
-                refused(&[("PUBLIC_BASE_URL", bad)]),
-                "PUBLIC_BASE_URL",
-                "{bad}"
-            );
-        }
-        assert_eq!(refused(&[("ALLOWED_HOSTS", "a b")]), "ALLOWED_HOSTS");
-        assert_eq!(refused(&[("ALLOWED_HOSTS", "evil/")]), "ALLOWED_HOSTS");
-        assert_eq!(
-            refused(&[("TRUST_FORWARDED_HEADERS", "yes please")]),
-            "TRUST_FORWARDED_HEADERS"
-        );
-        assert_eq!(refused(&[("JWT_MAX_AGE", "0s")]), "JWT_MAX_AGE");
-        assert_eq!(refused(&[("JWT_MAX_AGE", "forever")]), "JWT_MAX_AGE");
     }
 }
