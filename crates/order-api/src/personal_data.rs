@@ -52,7 +52,7 @@ async fn rewrite_answers(
     idempotency: &IdempotencyKeys,
     orders: &[OrderId],
 ) -> Result<(), AppError> {
-    let ids: Vec<String> = orders.iter().map(ToString::to_string).collect();
+    let ids: Vec<uuid::Uuid> = orders.iter().map(|id| *id.as_uuid()).collect();
     idempotency
         .rewrite_answers_mentioning(&ids, order_events::erase_personal_fields)
         .await?;

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Text};
 use diesel_async::RunQueryDsl;
 use order_ports::StoreError;
+use uuid::Uuid;
 
 use crate::error::{pool_error, store_error};
 use crate::fragment::Cached;
@@ -137,7 +138,7 @@ impl IdempotencyKeys {
         })
     }
 
-    /// Records the answer to replay for this key.
+    /// Records the answer to replay for this key, with the ids it names.
     pub async fn store(
         &self,
         caller: &str,
@@ -150,6 +151,7 @@ impl IdempotencyKeys {
             .set((
                 keys::status_code.eq(status as i16),
                 keys::response_body.eq(body),
+                keys::mentioned_ids.eq(mentioned_ids(body)),
             ))
             .execute(&mut conn)
             .await
@@ -176,41 +178,42 @@ impl IdempotencyKeys {
             .map_err(store_error)
     }
 
-    /// Rewrites with `rewrite` every saved answer whose text mentions one of `texts` (orders'
-    /// ids: every answer about an order or its dispute names it), in one read of the table;
-    /// how many it changed. Answers are kept a day only, so the table this reads is small.
-    /// An answer saved again meanwhile is left as it is now (the update is conditional on
-    /// the text read).
+    /// Rewrites with `rewrite` every saved answer that names one of `ids` (orders' ids: every
+    /// answer about an order or its dispute names it); how many it changed. The answers are
+    /// found through the index of the ids each names; those saved by an earlier release,
+    /// which recorded none, by their text (they expire with their keys within a day). An
+    /// answer saved again meanwhile is left as it is now (the update is conditional on the
+    /// text read).
     pub async fn rewrite_answers_mentioning(
         &self,
-        texts: &[String],
+        ids: &[Uuid],
         rewrite: impl Fn(&mut serde_json::Value) -> bool,
     ) -> Result<usize, StoreError> {
-        if texts.is_empty() {
+        if ids.is_empty() {
             return Ok(0);
         }
         let mut conn = self.pool.get().await.map_err(pool_error)?;
-        let patterns: Vec<String> = texts
-            .iter()
-            .map(|text| {
-                format!(
-                    "%{}%",
-                    text.replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                )
-            })
-            .collect();
-        let saved: Vec<(String, String, Option<String>)> = keys::table
+        let answer = (keys::caller, keys::key, keys::response_body);
+        let mut saved: Vec<(String, String, Option<String>)> = keys::table
+            .filter(keys::mentioned_ids.overlaps_with(ids))
+            .select(answer)
+            .load(&mut conn)
+            .await
+            .map_err(store_error)?;
+        let patterns: Vec<String> = ids.iter().map(|id| format!("%{id}%")).collect();
+        let unindexed: Vec<(String, String, Option<String>)> = keys::table
+            .filter(keys::mentioned_ids.is_null())
+            .filter(keys::response_body.is_not_null())
             .filter(
                 diesel::dsl::sql::<Bool>("response_body LIKE ANY(")
                     .bind::<Array<Text>, _>(patterns)
                     .sql(")"),
             )
-            .select((keys::caller, keys::key, keys::response_body))
+            .select(answer)
             .load(&mut conn)
             .await
             .map_err(store_error)?;
+        saved.extend(unindexed);
         let mut changed = 0;
         for (caller, key, body) in saved {
             let Some(body) = body else { continue };
@@ -232,4 +235,26 @@ impl IdempotencyKeys {
         }
         Ok(changed)
     }
+}
+
+/// Every id `body` names: each string in its JSON that is a UUID. An answer that is not JSON
+/// names none.
+fn mentioned_ids(body: &str) -> Vec<Uuid> {
+    fn collect(value: &serde_json::Value, ids: &mut Vec<Uuid>) {
+        match value {
+            serde_json::Value::String(text) => ids.extend(Uuid::try_parse(text)),
+            serde_json::Value::Array(items) => items.iter().for_each(|item| collect(item, ids)),
+            serde_json::Value::Object(fields) => {
+                fields.values().for_each(|field| collect(field, ids));
+            }
+            _ => {}
+        }
+    }
+    let mut ids = Vec::new();
+    if let Ok(answer) = serde_json::from_str::<serde_json::Value>(body) {
+        collect(&answer, &mut ids);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }

@@ -94,6 +94,7 @@ diesel::table! {
         response_body -> Nullable<Text>,
         created_at -> Timestamptz,
         claimed_by -> Nullable<Integer>,
+        mentioned_ids -> Nullable<Array<Uuid>>,
     }
 }
 

@@ -201,3 +201,141 @@ async fn a_process_whose_connection_is_ended_takes_its_lock_again_and_its_claims
         Claim::InProgress
     );
 }
+
+/// `caller`'s key `key`, claimed and answered 200 with `body`.
+async fn answered(keys: &IdempotencyKeys, key: &str, body: &serde_json::Value) {
+    claim(keys, "user:1", key, "h").await;
+    keys.store("user:1", key, 200, &body.to_string())
+        .await
+        .unwrap();
+}
+
+/// The saved answer of `key`.
+async fn saved(keys: &IdempotencyKeys, key: &str) -> serde_json::Value {
+    match claim(keys, "user:1", key, "h").await {
+        Claim::Replay { body, .. } => serde_json::from_str(&body).unwrap(),
+        other => panic!("{key} has no answer: {other:?}"),
+    }
+}
+
+/// Blanks every `shipping_address` at the top of an answer; whether there was one.
+fn blank_address(answer: &mut serde_json::Value) -> bool {
+    let Some(address) = answer.get_mut("shipping_address") else {
+        return false;
+    };
+    *address = serde_json::json!({});
+    true
+}
+
+/// The ids recorded as named by the answer of `key`, in order.
+async fn mentioned(db: &TestDatabase, key: &str) -> Vec<uuid::Uuid> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
+        mentioned_ids: Vec<uuid::Uuid>,
+    }
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    let row: Row = diesel::sql_query("SELECT mentioned_ids FROM idempotency_keys WHERE key = $1")
+        .bind::<diesel::sql_types::Text, _>(key)
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    row.mentioned_ids
+}
+
+#[tokio::test]
+async fn an_answer_is_saved_with_every_id_it_names() {
+    let (db, keys) = fresh_keys();
+    let (dispute, order, user) = (
+        uuid::Uuid::from_u128(9),
+        uuid::Uuid::from_u128(1),
+        uuid::Uuid::from_u128(5),
+    );
+    let answer = serde_json::json!({
+        "id": dispute,
+        "order_id": order,
+        "evidence": [{"submitted_by": user, "note": "not an id"}],
+        "amount": "12.00",
+    });
+    answered(&keys, "dispute", &answer).await;
+    assert_eq!(mentioned(&db, "dispute").await, [order, user, dispute]);
+}
+
+#[tokio::test]
+async fn an_erasure_rewrites_the_answers_that_name_the_order_and_no_other() {
+    let (_db, keys) = fresh_keys();
+    let (erased, kept) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+    let order = |id| serde_json::json!({"id": id, "shipping_address": {"name": "A. Buyer"}});
+    let dispute = serde_json::json!({"id": uuid::Uuid::from_u128(9), "order_id": erased});
+    answered(&keys, "order", &order(erased)).await;
+    answered(&keys, "other", &order(kept)).await;
+    answered(&keys, "dispute", &dispute).await;
+
+    let changed = keys
+        .rewrite_answers_mentioning(&[erased], blank_address)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        changed, 1,
+        "the dispute's answer names the order but shows no address"
+    );
+    assert_eq!(
+        saved(&keys, "order").await["shipping_address"],
+        serde_json::json!({})
+    );
+    assert_eq!(saved(&keys, "other").await, order(kept));
+    assert_eq!(saved(&keys, "dispute").await, dispute);
+}
+
+#[tokio::test]
+async fn an_answer_saved_by_an_earlier_release_without_its_ids_is_found_by_its_text() {
+    let (db, keys) = fresh_keys();
+    let erased = uuid::Uuid::from_u128(1);
+    let answer = serde_json::json!({"id": erased, "shipping_address": {"name": "A. Buyer"}});
+    claim(&keys, "user:1", "old", "h").await;
+    // As a release that did not record the ids saved it.
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    diesel::sql_query(format!(
+        "UPDATE idempotency_keys SET status_code = 200, response_body = '{answer}' WHERE key = 'old'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let changed = keys
+        .rewrite_answers_mentioning(&[erased], blank_address)
+        .await
+        .unwrap();
+
+    assert_eq!(changed, 1);
+    assert_eq!(
+        saved(&keys, "old").await["shipping_address"],
+        serde_json::json!({})
+    );
+}
+
+#[tokio::test]
+async fn the_answers_naming_an_id_are_found_through_their_index() {
+    let (db, _keys) = fresh_keys();
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    diesel::sql_query("SET enable_seqscan = off")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        text: String,
+    }
+    let plan: Vec<Line> = diesel::sql_query(
+        "EXPLAIN SELECT caller, key FROM idempotency_keys \
+         WHERE mentioned_ids && ARRAY['00000000-0000-0000-0000-000000000001']::uuid[]",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let plan: Vec<String> = plan.into_iter().map(|line| line.text).collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("idempotency_keys_mentioned_ids"), "{plan}");
+}
