@@ -68,6 +68,12 @@ pub struct SweepLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkerLabels {
+    /// deadlines, auto_completion, intents or erasure.
+    pub worker: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DriftLabels {
     /// escrow_unknown, state_mismatch, amount_mismatch or split_mismatch.
     pub kind: &'static str,
@@ -101,6 +107,7 @@ pub struct Metrics {
     pub db_pool_waiting: Gauge,
     pub deadline_effects: Family<DeadlineLabels, Counter>,
     pub deadline_overdue_seconds: Family<SweepLabels, Gauge<f64, AtomicU64>>,
+    pub sweep_refused_rows: Family<WorkerLabels, Counter>,
     pub intents_pending: Gauge,
     pub intent_oldest_seconds: Gauge<f64, AtomicU64>,
     pub intents_resumed: Counter,
@@ -145,6 +152,7 @@ impl Metrics {
             db_pool_waiting: Gauge::default(),
             deadline_effects: Family::default(),
             deadline_overdue_seconds: Family::default(),
+            sweep_refused_rows: Family::default(),
             intents_pending: Gauge::default(),
             intent_oldest_seconds: Gauge::default(),
             intents_resumed: Counter::default(),
@@ -261,6 +269,11 @@ impl Metrics {
             m.deadline_overdue_seconds.clone(),
         );
         registry.register(
+            "sweep_refused_rows",
+            "Rows a worker's sweep claimed as due that the domain refused, each logged and passed over (the store and the domain disagree: a bug)",
+            m.sweep_refused_rows.clone(),
+        );
+        registry.register(
             "escrow_intents_pending",
             "Orders waiting on a Wallet movement (recorded, not yet applied)",
             m.intents_pending.clone(),
@@ -322,10 +335,22 @@ impl Metrics {
         );
         // Until the relay has tried the bus, it is presumed available.
         m.outbox_bus_available.set(1);
+        // Each worker's count exists from the start, at 0, so that its first refusal is an
+        // increase an alert sees.
+        for worker in ["deadlines", "auto_completion", "intents", "erasure"] {
+            m.refused(worker, 0);
+        }
         Metrics {
             registry,
             ..metrics
         }
+    }
+
+    /// Counts `rows` that `worker`'s sweep passed over because the domain refused them.
+    pub fn refused(&self, worker: &'static str, rows: usize) {
+        self.sweep_refused_rows
+            .get_or_create(&WorkerLabels { worker })
+            .inc_by(rows as u64);
     }
 
     pub fn render(&self) -> String {

@@ -21,6 +21,7 @@ async fn an_order_the_domain_refuses_is_left_alone_and_the_rest_of_its_batch_goe
     let sweep = service.enforce_deadlines(2).await.unwrap();
 
     assert_eq!(sweep.payments_expired, vec![due.id]);
+    assert_eq!(sweep.refused, 1);
     assert!(sweep.ship_overdue.is_empty() && sweep.disputes_escalated.is_empty());
     let cancelled = journal.latest_order(due.id).unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);

@@ -2,6 +2,7 @@ use order_domain::order::{Changed, Sweep};
 use order_domain::{Actor, DisputeId, DomainError, Order, OrderId};
 use order_ports::SweepClaim;
 
+use super::Swept;
 use crate::{AppError, OrderService};
 
 /// What one sweep of the deadline worker did.
@@ -13,6 +14,9 @@ pub struct DeadlineSweep {
     pub ship_overdue: Vec<OrderId>,
     /// Disputes moved to REVIEW because nobody answered by `respond_by`.
     pub disputes_escalated: Vec<DisputeId>,
+    /// Rows the store claimed as due that the domain refused (the two disagree: a bug),
+    /// each logged and left alone.
+    pub refused: usize,
 }
 
 impl DeadlineSweep {
@@ -31,14 +35,18 @@ impl OrderService {
     /// Wallet outage is resumed by the intent worker, as the buyer's retry would.)
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enforce_deadlines(&self, batch: usize) -> Result<DeadlineSweep, AppError> {
+        let expired = self
+            .sweep_orders(Sweep::UnpaidAuction, batch, Order::expire_payment)
+            .await?;
+        let overdue = self
+            .sweep_orders(Sweep::LateShipment, batch, Order::flag_ship_overdue)
+            .await?;
+        let escalated = self.escalate_unanswered(batch).await?;
         Ok(DeadlineSweep {
-            payments_expired: self
-                .sweep_orders(Sweep::UnpaidAuction, batch, Order::expire_payment)
-                .await?,
-            ship_overdue: self
-                .sweep_orders(Sweep::LateShipment, batch, Order::flag_ship_overdue)
-                .await?,
-            disputes_escalated: self.escalate_unanswered(batch).await?,
+            refused: expired.refused.len() + overdue.refused.len() + escalated.refused.len(),
+            payments_expired: expired.done,
+            ship_overdue: overdue.done,
+            disputes_escalated: escalated.done,
         })
     }
 
@@ -51,7 +59,7 @@ impl OrderService {
         sweep: Sweep,
         batch: usize,
         change: impl Fn(&Order, chrono::DateTime<chrono::Utc>) -> Result<Changed<Order>, DomainError>,
-    ) -> Result<Vec<OrderId>, AppError> {
+    ) -> Result<Swept<OrderId>, AppError> {
         let mut done = Vec::new();
         let mut refused = Vec::new();
         loop {
@@ -80,14 +88,14 @@ impl OrderService {
             uow.commit().await?;
             done.extend(changed_ids);
             if due.len() < batch {
-                return Ok(done);
+                return Ok(Swept { done, refused });
             }
         }
     }
 
     /// Moves every dispute left unanswered past `respond_by` to REVIEW, a batch a
     /// transaction, leaving alone (and logging) one the domain refuses.
-    async fn escalate_unanswered(&self, batch: usize) -> Result<Vec<DisputeId>, AppError> {
+    async fn escalate_unanswered(&self, batch: usize) -> Result<Swept<DisputeId>, AppError> {
         let mut done = Vec::new();
         let mut refused = Vec::new();
         loop {
@@ -117,7 +125,7 @@ impl OrderService {
             uow.commit().await?;
             done.extend(escalated_ids);
             if due.len() < batch {
-                return Ok(done);
+                return Ok(Swept { done, refused });
             }
         }
     }

@@ -30,3 +30,10 @@ pub struct Placed {
     pub order: Order,
     pub created: bool,
 }
+
+/// What one batch loop of a sweep did: the rows it changed, and those it left alone because
+/// the domain refused them although the store claimed them.
+pub(crate) struct Swept<Id> {
+    pub done: Vec<Id>,
+    pub refused: Vec<Id>,
+}

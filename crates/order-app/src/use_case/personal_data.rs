@@ -9,6 +9,7 @@ use order_events::erase_personal_fields;
 use order_ports::store::UserErasure;
 use order_ports::{StoreError, UnitOfWork};
 
+use super::Swept;
 use crate::{AppError, OrderService};
 
 /// Orders a unit of work of the erasure erases at most.
@@ -32,6 +33,9 @@ pub struct ErasureRound {
     pub erased: Vec<OrderId>,
     /// Orders that had ended before their end was recorded, recorded now.
     pub ends_recorded: u64,
+    /// Orders the store claimed as erasable that the domain would not erase (the two
+    /// disagree: a bug), each logged and left alone.
+    pub refused: usize,
 }
 
 /// What a user's request to be erased came to.
@@ -78,13 +82,13 @@ impl OrderService {
         let ended_before = now
             .checked_sub_signed(retention)
             .unwrap_or(DateTime::<chrono::Utc>::MIN_UTC);
-        let mut erased = self.erase_claimed(ErasureDue::Requested, limit).await?;
-        erased.extend(
-            self.erase_claimed(ErasureDue::RetentionPassed { ended_before }, limit)
-                .await?,
-        );
+        let requested = self.erase_claimed(ErasureDue::Requested, limit).await?;
+        let retained = self
+            .erase_claimed(ErasureDue::RetentionPassed { ended_before }, limit)
+            .await?;
         Ok(ErasureRound {
-            erased,
+            refused: requested.refused.len() + retained.refused.len(),
+            erased: [requested.done, retained.done].concat(),
             ends_recorded,
         })
     }
@@ -102,7 +106,8 @@ impl OrderService {
         loop {
             let batch = self
                 .erase_claimed(ErasureDue::PartyIs(user), ERASURE_BATCH)
-                .await?;
+                .await?
+                .done;
             let last = batch.len() < ERASURE_BATCH;
             erased_now.extend(batch);
             if last {
@@ -114,11 +119,16 @@ impl OrderService {
     }
 
     /// Claims up to `limit` orders due under `due` and erases them, in one unit of work.
-    async fn erase_claimed(&self, due: ErasureDue, limit: usize) -> Result<Vec<OrderId>, AppError> {
+    async fn erase_claimed(
+        &self,
+        due: ErasureDue,
+        limit: usize,
+    ) -> Result<Swept<OrderId>, AppError> {
         let now = self.ports.clock.now();
         let mut uow = self.begin().await?;
         let claimed = uow.claim_erasable_orders(due, limit).await?;
         let mut erased = Vec::with_capacity(claimed.len());
+        let mut refused = Vec::new();
         for order in claimed {
             // The claim takes exactly what the domain calls erasable; were the two to
             // disagree (a bug), the order is logged and left alone, the rest go on.
@@ -127,14 +137,20 @@ impl OrderService {
                     self.store_erasure(uow.as_mut(), &order, *changed).await?;
                     erased.push(order.id);
                 }
-                refused @ (Erasure::AlreadyErased | Erasure::NotEnded) => tracing::error!(
-                    order_id = %order.id, ?refused, ?due,
-                    "the store found an order erasable that the domain does not erase; left alone"
-                ),
+                answer @ (Erasure::AlreadyErased | Erasure::NotEnded) => {
+                    tracing::error!(
+                        order_id = %order.id, ?answer, ?due,
+                        "the store found an order erasable that the domain does not erase; left alone"
+                    );
+                    refused.push(order.id);
+                }
             }
         }
         uow.commit().await?;
-        Ok(erased)
+        Ok(Swept {
+            done: erased,
+            refused,
+        })
     }
 
     /// Stores `order`'s erasure: the order, its dispute, and every stored event document
