@@ -69,8 +69,36 @@ pub struct SweepLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WorkerLabels {
-    /// deadlines, auto_completion, intents or erasure.
+    /// A [`Sweeper`]'s label.
     pub worker: &'static str,
+}
+
+/// The workers whose sweeps pass over a row the domain refuses, and count it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sweeper {
+    Deadlines,
+    AutoCompletion,
+    Intents,
+    Erasure,
+}
+
+impl Sweeper {
+    const ALL: [Sweeper; 4] = [
+        Sweeper::Deadlines,
+        Sweeper::AutoCompletion,
+        Sweeper::Intents,
+        Sweeper::Erasure,
+    ];
+
+    /// The `worker` label of its count.
+    fn label(self) -> &'static str {
+        match self {
+            Sweeper::Deadlines => "deadlines",
+            Sweeper::AutoCompletion => "auto_completion",
+            Sweeper::Intents => "intents",
+            Sweeper::Erasure => "erasure",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -337,8 +365,8 @@ impl Metrics {
         m.outbox_bus_available.set(1);
         // Each worker's count exists from the start, at 0, so that its first refusal is an
         // increase an alert sees.
-        for worker in ["deadlines", "auto_completion", "intents", "erasure"] {
-            m.refused(worker, 0);
+        for sweeper in Sweeper::ALL {
+            m.refused(sweeper, 0);
         }
         Metrics {
             registry,
@@ -346,10 +374,13 @@ impl Metrics {
         }
     }
 
-    /// Counts `rows` that `worker`'s sweep passed over because the domain refused them.
-    pub fn refused(&self, worker: &'static str, rows: usize) {
+    /// Counts `rows` that `sweeper`'s sweep passed over because the domain refused them.
+    pub fn refused(&self, sweeper: Sweeper, rows: usize) {
+        let labels = WorkerLabels {
+            worker: sweeper.label(),
+        };
         self.sweep_refused_rows
-            .get_or_create(&WorkerLabels { worker })
+            .get_or_create(&labels)
             .inc_by(rows as u64);
     }
 

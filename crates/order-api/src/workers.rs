@@ -21,7 +21,7 @@ use order_postgres::{IdempotencyKeys, WorkerRuns};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::metrics::{DeadlineLabels, DriftLabels, Metrics};
+use crate::metrics::{DeadlineLabels, DriftLabels, Metrics, Sweeper};
 use crate::personal_data::Erasure;
 
 /// How often each worker wakes up.
@@ -186,7 +186,7 @@ async fn relay_round(context: &WorkerContext) {
 async fn auto_complete_round(context: &WorkerContext, batch: usize) -> Result<(), AppError> {
     let sweep = context.service.complete_due(batch).await?;
     let metrics = &context.metrics;
-    metrics.refused("auto_completion", sweep.refused.len());
+    metrics.refused(Sweeper::AutoCompletion, sweep.refused.len());
     metrics.auto_completed.inc_by(sweep.completed.len() as u64);
     metrics
         .auto_complete_failures
@@ -200,7 +200,7 @@ async fn auto_complete_round(context: &WorkerContext, batch: usize) -> Result<()
 /// Expires unpaid orders, flags overdue shipments and escalates unanswered disputes.
 async fn deadline_round(context: &WorkerContext, batch: usize) -> Result<(), AppError> {
     let sweep = context.service.enforce_deadlines(batch).await?;
-    context.metrics.refused("deadlines", sweep.refused);
+    context.metrics.refused(Sweeper::Deadlines, sweep.refused);
     for (effect, count) in [
         ("payment_expired", sweep.payments_expired.len()),
         ("ship_overdue", sweep.ship_overdue.len()),
@@ -227,7 +227,7 @@ async fn deadline_round(context: &WorkerContext, batch: usize) -> Result<(), App
 async fn intent_round(context: &WorkerContext, batch: usize) -> Result<(), AppError> {
     let sweep = context.service.resume_intents(batch).await?;
     let metrics = &context.metrics;
-    metrics.refused("intents", sweep.refused.len());
+    metrics.refused(Sweeper::Intents, sweep.refused.len());
     metrics.intents_resumed.inc_by(sweep.applied.len() as u64);
     metrics
         .intents_abandoned
@@ -260,7 +260,7 @@ async fn erasure_round(
             Ok(round) => {
                 let erased = round.erased.len();
                 context.metrics.personal_data_erased.inc_by(erased as u64);
-                context.metrics.refused("erasure", round.refused);
+                context.metrics.refused(Sweeper::Erasure, round.refused);
                 if erased > 0 || round.ends_recorded > 0 {
                     tracing::info!(
                         erased,
