@@ -43,17 +43,16 @@ VENV=$VENV scripts/api-check.sh "http://127.0.0.1:$api_port"
 API=http://127.0.0.1:$api_port PEERS=http://127.0.0.1:$peers_port SERVICE_TOKEN=fuzz-service \
   PEER_TOKEN=fuzz-peer JWT_SECRET=fuzz-secret-0123456789 scripts/client-check.sh
 
-checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 # run [ID] ARGS…: with an ID, every {id} of the selected operations is that object.
 run() {
-  local with_id=()
+  local settings=scripts/fuzz.toml
   if [[ "${1:-}" != --* ]]; then
-    printf 'parameters = { "path.id" = "%s" }\n' "$1" >"$config/$1.toml"
-    with_id=(--config-file "$config/$1.toml")
+    settings="$config/$1.toml"
+    { printf 'parameters = { "path.id" = "%s" }\n' "$1"; cat scripts/fuzz.toml; } >"$settings"
     shift
   fi
-  "$VENV/bin/schemathesis" "${with_id[@]}" run "http://127.0.0.1:$api_port/api/v1/openapi.json" \
-    --wait-for-schema 60 --checks "$checks" --max-examples "$EXAMPLES" --phases examples,fuzzing \
+  "$VENV/bin/schemathesis" --config-file "$settings" run "http://127.0.0.1:$api_port/api/v1/openapi.json" \
+    --wait-for-schema 60 --max-examples "$EXAMPLES" --phases examples,fuzzing \
     --workers 2 --suppress-health-check all --no-color "$@"
 }
 echo "== as an admin: orders, disputes, operations"

@@ -263,6 +263,28 @@ async fn numbered_pages_end_at_row_ten_thousand_and_point_to_the_cursor() {
 }
 
 #[tokio::test]
+async fn a_page_number_and_a_cursor_together_are_refused_naming_page() {
+    let app = TestApp::spawn(seed(0, "1.00")).await;
+    let admin = As::admin();
+    for both in [
+        "/api/v1/orders/?page=1&cursor=",
+        "/api/v1/disputes/?cursor=&page=2",
+    ] {
+        let refused = app.get(both, &admin).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{both}: {}",
+            refused.body
+        );
+        assert_eq!(
+            refused.body["page"][0],
+            "Use either page or cursor, not both."
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_count_no_kept_count_answers_stops_at_the_cap_and_says_so() {
     use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
     let app = TestApp::spawn(seed(0, "1.00")).await;

@@ -26,6 +26,8 @@ pub mod money;
 pub mod order;
 pub mod personal;
 pub mod reconcile;
+#[cfg(feature = "openapi")]
+mod schema;
 mod text;
 
 pub use caller::{Admin, Buyer, Participant, Seller, SellerOrAdmin};

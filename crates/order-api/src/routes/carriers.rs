@@ -46,23 +46,19 @@ struct CarrierEventBody {
     )]
     event_id: String,
     /// The carrier, as the seller gave it when shipping (compared ignoring ASCII case).
-    #[schema(
-        min_length = 1,
-        max_length = 32,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]{1,32}$"
-    )]
+    #[schema(value_type = Carrier, inline)]
     carrier: String,
     /// The tracking number, as the seller gave it (compared ignoring ASCII case and
     /// surrounding spaces).
-    #[schema(pattern = r"^\s*[A-Za-z0-9-]{1,64}\s*$")]
+    #[schema(value_type = TrackingNumber, inline)]
     tracking_number: String,
     /// Where the parcel is.
     status: TrackingStatus,
     /// When that happened, by the carrier; not in the future.
     occurred_at: DateTime<Utc>,
-    /// The carrier's note, up to 500 characters.
+    /// The carrier's note; an empty one is none.
     #[serde(default)]
-    #[schema(max_length = 500, nullable)]
+    #[schema(value_type = Option<CarrierDetail>, inline)]
     detail: Option<String>,
 }
 

@@ -177,11 +177,10 @@ async fn mark_paid(
 
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"order_id": "0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b", "reason": "The winner did not pay within the payment window."}))]
-struct CancelBody {
+struct CancelUnpaidBody {
     #[schema(value_type = uuid::Uuid)]
     order_id: OrderId,
-    /// 1–500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(value_type = CancellationReason, inline)]
     reason: String,
 }
 
@@ -191,9 +190,9 @@ struct CancelUnpaid {
 }
 
 impl FromBody for CancelUnpaid {
-    type Body = CancelBody;
+    type Body = CancelUnpaidBody;
 
-    fn from_body(body: CancelBody) -> Result<CancelUnpaid, ApiError> {
+    fn from_body(body: CancelUnpaidBody) -> Result<CancelUnpaid, ApiError> {
         Ok(CancelUnpaid {
             order_id: body.order_id,
             reason: CancellationReason::parse(&body.reason)?,
@@ -209,7 +208,7 @@ impl FromBody for CancelUnpaid {
 #[utoipa::path(
     operation_id = "cancelUnpaidOrder",
     tag = "internal",
-    request_body = CancelBody,
+    request_body = CancelUnpaidBody,
     responses((status = 200, description = "The cancelled order", body = openapi::Order))
 )]
 #[post("/api/v1/orders/internal/cancel/")]

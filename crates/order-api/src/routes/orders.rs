@@ -162,15 +162,9 @@ const HISTORY_PAGE_SIZE: u32 = 50;
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"tracking_number": "1Z999AA10123456784", "carrier": "UPS"}))]
 struct ShipBody {
-    /// 1–64 letters, digits and hyphens.
-    #[schema(pattern = r"^[A-Za-z0-9-]{1,64}$")]
+    #[schema(value_type = TrackingNumber, inline)]
     tracking_number: String,
-    /// 1–32 printable characters.
-    #[schema(
-        min_length = 1,
-        max_length = 32,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]{1,32}$"
-    )]
+    #[schema(value_type = Carrier, inline)]
     carrier: String,
 }
 
@@ -246,8 +240,8 @@ async fn complete(
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"reason": "The seller never shipped."}))]
 struct CancelBody {
-    /// Why the order is called off: 1–500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why the order is called off.
+    #[schema(value_type = CancellationReason, inline)]
     reason: String,
 }
 
@@ -296,8 +290,7 @@ async fn cancel(
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"reason": "The lens arrived scratched.", "evidence": ["https://img.example.com/lens.jpg"]}))]
 struct DisputeBody {
-    /// 10–5000 characters.
-    #[schema(min_length = 10, max_length = 5000)]
+    #[schema(value_type = DisputeReason, inline)]
     reason: String,
     /// At most 20 http(s) URLs.
     #[serde(default)]

@@ -27,8 +27,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"reason": "Parcel lost by the carrier."}))]
 struct ReasonBody {
-    /// Why, for the order's history: 1–500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why, for the order's history.
+    #[schema(value_type = ActionReason, inline)]
     reason: String,
 }
 
@@ -96,8 +96,8 @@ struct SettleBody {
     /// What goes back to the buyer: more than 0, less than the order's total.
     #[schema(value_type = openapi::MoneyInput)]
     refund_amount: Money,
-    /// Why, for the order's history: 1–500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why, for the order's history.
+    #[schema(value_type = ActionReason, inline)]
     reason: String,
 }
 
@@ -155,8 +155,8 @@ struct ExtendBody {
     /// The new automatic completion, while SHIPPED or DELIVERED.
     #[serde(default)]
     auto_complete_at: Option<DateTime<Utc>>,
-    /// Why, for the order's history: 1–500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why, for the order's history.
+    #[schema(value_type = ActionReason, inline)]
     reason: String,
 }
 

@@ -12,11 +12,14 @@ use crate::error::DomainError;
 pub struct TrackingNumber(String);
 
 impl TrackingNumber {
+    /// The longest tracking number taken, in characters.
+    pub const MAX_CHARS: usize = 64;
+
     /// Trims `value` and takes it if it is 1–64 letters, digits and hyphens.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         let value = value.trim();
         let valid_chars = value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if value.is_empty() || value.len() > 64 || !valid_chars {
+        if value.is_empty() || value.len() > Self::MAX_CHARS || !valid_chars {
             return Err(DomainError::invalid(
                 "tracking_number",
                 "Enter 1 to 64 letters, digits or hyphens.",
@@ -37,11 +40,14 @@ impl TrackingNumber {
 pub struct Carrier(String);
 
 impl Carrier {
+    /// The longest name taken, in characters.
+    pub const MAX_CHARS: usize = 32;
+
     /// Trims `value` and takes it if it is 1–32 printable characters.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         let value = value.trim();
         let length = value.chars().count();
-        if length == 0 || length > 32 || value.chars().any(char::is_control) {
+        if length == 0 || length > Self::MAX_CHARS || value.chars().any(char::is_control) {
             return Err(DomainError::invalid(
                 "carrier",
                 "Enter 1 to 32 printable characters.",
@@ -64,11 +70,6 @@ impl Carrier {
 #[serde(
     try_from = "BTreeMap<String, String>",
     into = "BTreeMap<String, String>"
-)]
-#[cfg_attr(
-    feature = "openapi",
-    derive(utoipa::ToSchema),
-    schema(example = json!({"name": "Alice", "city": "Lyon"}))
 )]
 pub struct ShippingAddress(BTreeMap<String, String>);
 
