@@ -35,8 +35,14 @@ pub enum ApiError {
     NotFound,
     #[error("{0}")]
     InvalidPage(&'static str),
-    #[error("Method \"{0}\" not allowed.")]
-    MethodNotAllowed(String),
+    /// A documented path asked with a method it does not serve.
+    #[error("Method \"{asked}\" not allowed.")]
+    MethodNotAllowed {
+        /// The method the request came with.
+        asked: String,
+        /// The path's methods, for the `Allow` header a 405 must carry.
+        allow: String,
+    },
     #[error("This Idempotency-Key was already used with another request.")]
     IdempotencyKeyReused,
     #[error("A request with this Idempotency-Key is still being processed.")]
@@ -105,7 +111,7 @@ impl ApiError {
             | ApiError::PermissionDenied
             | ApiError::NotFound
             | ApiError::InvalidPage(_)
-            | ApiError::MethodNotAllowed(_)
+            | ApiError::MethodNotAllowed { .. }
             | ApiError::IdempotencyKeyReused
             | ApiError::AmbiguousCredentials(_)
             | ApiError::MethodTooLong
@@ -135,7 +141,9 @@ impl ApiError {
                 (StatusCode::UNAUTHORIZED, "authentication_failed")
             }
             ApiError::InvalidPage(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             ApiError::IdempotencyKeyReused => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }
@@ -296,6 +304,11 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let (status, body) = self.reply();
         let mut response = respond_retrying(status, &body, self.retry_after());
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            if let Ok(allow) = header::HeaderValue::from_str(allow) {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+        }
         if self.asks_for_a_retry() {
             response
                 .extensions_mut()
@@ -346,7 +359,10 @@ mod tests {
             ApiError::PermissionDenied,
             ApiError::NotFound,
             ApiError::InvalidPage("Invalid page."),
-            ApiError::MethodNotAllowed("PATCH".into()),
+            ApiError::MethodNotAllowed {
+                asked: "PATCH".into(),
+                allow: "GET, HEAD, OPTIONS".into(),
+            },
             ApiError::IdempotencyKeyReused,
             ApiError::IdempotencyInProgress,
             ApiError::AmbiguousCredentials("Authorization"),

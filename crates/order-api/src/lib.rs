@@ -36,7 +36,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::middleware::{from_fn, Condition, NormalizePath, TrailingSlash};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpServer};
 use order_app::{OrderService, OutboxRelay, Ports, RelaySettings, Settings};
 use order_domain::order::Deadlines;
 use order_eventbridge::{EventBridgePublisher, LogPublisher};
@@ -252,6 +252,7 @@ pub fn serve(
         // Each route above answers only its own method; OPTIONS and every other method on
         // a documented path fall through to here.
         routes.iter().fold(app, |app, (path, options)| {
+            let allow = options.allow().to_owned();
             let options = options.clone();
             app.service(
                 web::resource(path.as_str())
@@ -259,7 +260,9 @@ pub fn serve(
                         let answer = routes::methods::options(&options);
                         async move { answer }
                     }))
-                    .route(web::route().to(routes::method_not_allowed)),
+                    .route(web::route().to(move |req: HttpRequest| {
+                        routes::method_not_allowed(req, allow.clone())
+                    })),
             )
         })
     })

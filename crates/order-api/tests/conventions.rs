@@ -48,6 +48,10 @@ async fn unknown_paths_and_methods_answer_in_json() {
         .await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong.body["detail"], "Method \"DELETE\" not allowed.");
+    assert_eq!(
+        wrong.headers["allow"], "GET, HEAD, OPTIONS",
+        "a 405 names the methods the path serves"
+    );
 }
 
 #[tokio::test]

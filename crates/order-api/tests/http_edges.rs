@@ -287,6 +287,7 @@ async fn head_on_a_route_without_get_is_a_405_that_names_head() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer.headers["allow"], "POST, OPTIONS");
     let get = app
         .call(
             Method::GET,

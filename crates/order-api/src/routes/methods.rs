@@ -76,6 +76,13 @@ pub fn route_options(document: &utoipa::openapi::OpenApi) -> BTreeMap<String, Ro
         .collect()
 }
 
+impl RouteOptions {
+    /// The route's methods, as `Allow` lists them.
+    pub fn allow(&self) -> &str {
+        &self.allow
+    }
+}
+
 /// `OPTIONS` on a route: 200 with its `Allow` header and DRF's metadata body.
 pub fn options(route: &RouteOptions) -> HttpResponse {
     HttpResponse::Ok()

@@ -43,14 +43,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// The web application's shared state, as handlers take it.
 type State = actix_web::web::Data<AppState>;
 
-/// For a documented path asked with a method it does not serve: a DRF-shaped 405.
-pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+/// For a documented path asked with a method it does not serve: a DRF-shaped 405, whose
+/// `Allow` names the methods the path does serve.
+pub async fn method_not_allowed(req: HttpRequest, allow: String) -> Result<HttpResponse, ApiError> {
     let asked = req
         .extensions()
         .get::<methods::AskedWith>()
         .map(|asked| asked.0.clone())
         .unwrap_or_else(|| req.method().clone());
-    Err(ApiError::MethodNotAllowed(asked.to_string()))
+    Err(ApiError::MethodNotAllowed {
+        asked: asked.to_string(),
+        allow,
+    })
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
