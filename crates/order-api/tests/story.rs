@@ -156,6 +156,8 @@ async fn the_feed_refuses_bad_parameters_and_users() {
     for query in [
         "after=-1",
         "after=x",
+        // Past the last position a BIGINT holds, as the document's int64 says.
+        "after=9223372036854775808",
         "limit=0",
         "limit=501",
         "limit=many",

@@ -49,12 +49,21 @@ async fn events(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let mut params = Params::parse(req.query_string())?;
+    // Positions are BIGINTs: none lies past i64::MAX, and the document says int64.
+    let last_position = i64::MAX as u64;
     let after = params
         .one("after")?
         .map(|value| value.parse::<u64>())
         .transpose()
-        .map_err(|_| ApiError::field("after", "Enter a whole number, 0 or more."))?
-        .unwrap_or(0);
+        .ok()
+        .map(|after| after.unwrap_or(0))
+        .filter(|after| *after <= last_position)
+        .ok_or_else(|| {
+            ApiError::field(
+                "after",
+                format!("Enter a whole number from 0 to {last_position}."),
+            )
+        })?;
     let limit = params
         .one("limit")?
         .map(|value| value.parse::<u32>())
