@@ -35,7 +35,9 @@ pub async fn keyed(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let writes = matches!(*req.method(), Method::POST | Method::PATCH);
+    // A method its path does not serve is a 405 whatever its key: no answer is kept for it.
+    let writes = matches!(*req.method(), Method::POST | Method::PATCH)
+        && crate::routes::methods::serves(req.method(), req.path());
     let Some(key) = req.headers().get("Idempotency-Key").filter(|_| writes) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };

@@ -137,9 +137,9 @@ pub struct PageDocument<R> {
 pub struct PageParams {
     #[param(minimum = 1, nullable = false)]
     page: Option<u64>,
-    /// Default 20, at most 100
+    /// Default 20; a larger size than 100 is read as 100
     #[param(minimum = 1, nullable = false)]
-    page_size: Option<u32>,
+    page_size: Option<i64>,
     /// Keyset pages: empty for the top, then the cursors of next/previous
     #[param(nullable = false)]
     cursor: Option<String>,
@@ -161,12 +161,15 @@ pub struct Numbered {
     pub pagination: Pagination,
 }
 
-/// `page_size`: DRF caps an oversized page rather than refusing it.
+/// `page_size`: DRF caps an oversized page rather than refusing it. Any size the document's
+/// int64 allows is read.
 fn page_size(params: &mut Params, default_size: u32) -> Result<u32, ApiError> {
     match params.one("page_size")? {
         None => Ok(default_size),
-        Some(v) => match v.parse::<u32>() {
-            Ok(size) if size >= 1 => Ok(size.min(MAX_PAGE_SIZE)),
+        Some(v) => match v.parse::<i64>() {
+            Ok(size) if size >= 1 => {
+                Ok(u32::try_from(size).map_or(MAX_PAGE_SIZE, |size| size.min(MAX_PAGE_SIZE)))
+            }
             _ => Err(ApiError::field(
                 "page_size",
                 "Enter a whole number from 1 to 100.",
@@ -422,7 +425,21 @@ mod tests {
                 limit: 100
             }
         );
-        let mut params = Params::parse("page_size=0").unwrap();
-        assert!(Pagination::from_params(&mut params).is_err());
+        for oversized in ["page_size=2147483648", "page_size=9223372036854775807"] {
+            let mut params = Params::parse(oversized).unwrap();
+            let pagination = Pagination::from_params(&mut params).unwrap();
+            assert_eq!(
+                pagination.request,
+                PageRequest::Offset {
+                    offset: 0,
+                    limit: 100
+                },
+                "{oversized}"
+            );
+        }
+        for refused in ["page_size=0", "page_size=9223372036854775808"] {
+            let mut params = Params::parse(refused).unwrap();
+            assert!(Pagination::from_params(&mut params).is_err(), "{refused}");
+        }
     }
 }

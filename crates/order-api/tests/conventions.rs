@@ -73,6 +73,41 @@ async fn every_answer_carries_a_request_id_the_callers_own_if_given() {
 }
 
 #[tokio::test]
+async fn a_method_its_path_does_not_serve_is_a_405_under_any_key() {
+    let app = TestApp::spawn(seed(1, "1000.00")).await;
+    let path = format!("/api/v1/orders/{}/purchase/", listing(1));
+    let buyer = As::buyer();
+    let key = [("Idempotency-Key", "used-once")];
+    let bought = app
+        .call_with(Method::POST, &path, &buyer, Some(json!({})), &key)
+        .await;
+    assert_eq!(bought.status, StatusCode::CREATED);
+    // The key names a purchase, but this request names no operation at all.
+    let patched = app
+        .call_with(Method::PATCH, &path, &buyer, Some(json!({})), &key)
+        .await;
+    assert_eq!(
+        patched.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "{}",
+        patched.body
+    );
+    // Nor is anything kept for it: its key is still free for a real request.
+    let other_key = [("Idempotency-Key", "first-sent-with-patch")];
+    app.call_with(Method::PATCH, &path, &buyer, Some(json!({})), &other_key)
+        .await;
+    let posted = app
+        .call_with(Method::POST, &path, &buyer, Some(json!({})), &other_key)
+        .await;
+    assert_ne!(
+        posted.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        posted.body
+    );
+}
+
+#[tokio::test]
 async fn a_retried_post_with_the_same_key_replays_the_first_answer() {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
     let path = format!("/api/v1/orders/{}/purchase/", listing(1));

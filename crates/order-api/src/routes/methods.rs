@@ -2,14 +2,16 @@
 //! `OPTIONS` everywhere, as link checkers, caches and DRF clients expect.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
 use actix_web::http::header::ALLOW;
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse};
 use serde_json::json;
+use utoipa::openapi::path::{Operation, PathItem};
 
 /// Answers `HEAD` as the same request's `GET` would — status and headers, `Content-Length`
 /// included. The handler runs as for `GET`; the HTTP codec, which parsed the request as
@@ -39,6 +41,39 @@ pub struct RouteOptions {
     description: String,
 }
 
+/// The operations a documented path serves, by method.
+fn operations(item: &PathItem) -> Vec<(Method, &Operation)> {
+    [
+        (Method::GET, &item.get),
+        (Method::POST, &item.post),
+        (Method::PUT, &item.put),
+        (Method::PATCH, &item.patch),
+        (Method::DELETE, &item.delete),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.as_ref().map(|o| (method, o)))
+    .collect()
+}
+
+/// Whether `method` on `path` reaches one of the documented operations, rather than a 405
+/// (or a 404): the writes that `Idempotency-Key` applies to.
+pub fn serves(method: &Method, path: &str) -> bool {
+    static SERVED: LazyLock<Vec<(ResourceDef, Vec<Method>)>> = LazyLock::new(|| {
+        crate::openapi::document()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = operations(item).into_iter().map(|(method, _)| method);
+                (ResourceDef::new(path.as_str()), methods.collect())
+            })
+            .collect()
+    });
+    SERVED
+        .iter()
+        .any(|(route, methods)| methods.contains(method) && route.is_match(path))
+}
+
 /// Every documented path with what `OPTIONS` answers for it, from the OpenAPI document,
 /// so that a new route is covered as soon as it is documented.
 pub fn route_options(document: &utoipa::openapi::OpenApi) -> BTreeMap<String, RouteOptions> {
@@ -47,18 +82,8 @@ pub fn route_options(document: &utoipa::openapi::OpenApi) -> BTreeMap<String, Ro
         .paths
         .iter()
         .map(|(path, item)| {
-            let operations = [
-                ("GET", &item.get),
-                ("POST", &item.post),
-                ("PUT", &item.put),
-                ("PATCH", &item.patch),
-                ("DELETE", &item.delete),
-            ];
-            let served: Vec<_> = operations
-                .iter()
-                .filter_map(|(method, operation)| operation.as_ref().map(|o| (*method, o)))
-                .collect();
-            let mut methods: Vec<&str> = served.iter().map(|(method, _)| *method).collect();
+            let served = operations(item);
+            let mut methods: Vec<&str> = served.iter().map(|(method, _)| method.as_str()).collect();
             if item.get.is_some() {
                 methods.push("HEAD");
             }

@@ -130,7 +130,7 @@ async fn detail(
     params(
         OrderPath,
         ("page" = Option<u64>, Query, minimum = 1),
-        ("page_size" = Option<u32>, Query, minimum = 1, description = "Default 50, at most 100"),
+        ("page_size" = Option<i64>, Query, minimum = 1, description = "Default 50; a larger size than 100 is read as 100"),
     ),
     responses((status = 200, description = "A page of the order's history", body = openapi::HistoryPage))
 )]
