@@ -11,7 +11,7 @@ use order_domain::order::{
 };
 use order_domain::OrderId;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::State;
@@ -45,12 +45,11 @@ struct CarrierEventBody {
         pattern = r"^[!-~]([ -~]{0,126}[!-~])?$"
     )]
     event_id: String,
-    /// The carrier, as the seller gave it when shipping (compared ignoring ASCII case).
-    #[schema(value_type = Carrier, inline)]
+    /// The carrier, as the seller gave it when shipping.
+    #[schema(schema_with = <Carrier as PartialSchema>::schema)]
     carrier: String,
-    /// The tracking number, as the seller gave it (compared ignoring ASCII case and
-    /// surrounding spaces).
-    #[schema(value_type = TrackingNumber, inline)]
+    /// The tracking number, as the seller gave it.
+    #[schema(schema_with = <TrackingNumber as PartialSchema>::schema)]
     tracking_number: String,
     /// Where the parcel is.
     status: TrackingStatus,
@@ -149,8 +148,9 @@ impl FromRequest for SignedBody {
 /// Receive a carrier's tracking update.
 ///
 /// A carrier aggregator, signed with `Carrier-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256
-/// of "<t>.<raw body>">`, about the SHIPPED or DELIVERED orders sent as one parcel, applied
-/// once per `event_id`: DELIVERED delivers them (and shortens the buyer's window to
+/// of "<t>.<raw body>">`, about the SHIPPED or DELIVERED orders sent as one parcel (found by
+/// `carrier` and `tracking_number` as the seller gave them when shipping, compared ignoring
+/// ASCII case and surrounding spaces), applied once per `event_id`: DELIVERED delivers them (and shortens the buyer's window to
 /// `AUTO_COMPLETE_AFTER_DELIVERY`), FAILED_ATTEMPT and EXCEPTION record their
 /// `delivery_problem`, RETURNED_TO_SENDER also stops the automatic completion, IN_TRANSIT and
 /// OUT_FOR_DELIVERY clear a problem. Raises `order.delivered` or `order.delivery_problem`.

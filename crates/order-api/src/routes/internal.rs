@@ -6,7 +6,7 @@ use order_app::{AuctionWin, Caller};
 use order_domain::order::{CancellationReason, ShippingAddress};
 use order_domain::{EscrowId, ListingId, Money, OrderId, UserId};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::State;
@@ -189,7 +189,7 @@ async fn mark_paid(
 struct CancelUnpaidBody {
     #[schema(value_type = uuid::Uuid)]
     order_id: OrderId,
-    #[schema(value_type = CancellationReason, inline)]
+    #[schema(schema_with = <CancellationReason as PartialSchema>::schema)]
     reason: String,
 }
 

@@ -7,7 +7,7 @@ use order_domain::order::{CancellationReason, Carrier, Party, ShippingAddress, T
 use order_domain::{ListingId, OrderStatus, UserId};
 use order_ports::store::SortOrder;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{base_url, ListingPath, OrderPath, PathId, State};
@@ -162,9 +162,9 @@ const HISTORY_PAGE_SIZE: u32 = 50;
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"tracking_number": "1Z999AA10123456784", "carrier": "UPS"}))]
 struct ShipBody {
-    #[schema(value_type = TrackingNumber, inline)]
+    #[schema(schema_with = <TrackingNumber as PartialSchema>::schema)]
     tracking_number: String,
-    #[schema(value_type = Carrier, inline)]
+    #[schema(schema_with = <Carrier as PartialSchema>::schema)]
     carrier: String,
 }
 
@@ -241,7 +241,7 @@ async fn complete(
 #[schema(example = json!({"reason": "The seller never shipped."}))]
 struct CancelBody {
     /// Why the order is called off.
-    #[schema(value_type = CancellationReason, inline)]
+    #[schema(schema_with = <CancellationReason as PartialSchema>::schema)]
     reason: String,
 }
 
@@ -290,7 +290,7 @@ async fn cancel(
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"reason": "The lens arrived scratched.", "evidence": ["https://img.example.com/lens.jpg"]}))]
 struct DisputeBody {
-    #[schema(value_type = DisputeReason, inline)]
+    #[schema(schema_with = <DisputeReason as PartialSchema>::schema)]
     reason: String,
     /// At most 20 http(s) URLs.
     #[serde(default)]

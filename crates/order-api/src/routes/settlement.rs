@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use order_domain::order::ActionReason;
 use order_domain::Money;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{OrderPath, PathId, State};
@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[schema(example = json!({"reason": "Parcel lost by the carrier."}))]
 struct ReasonBody {
     /// Why, for the order's history.
-    #[schema(value_type = ActionReason, inline)]
+    #[schema(schema_with = <ActionReason as PartialSchema>::schema)]
     reason: String,
 }
 
@@ -97,7 +97,7 @@ struct SettleBody {
     #[schema(value_type = openapi::MoneyInput)]
     refund_amount: Money,
     /// Why, for the order's history.
-    #[schema(value_type = ActionReason, inline)]
+    #[schema(schema_with = <ActionReason as PartialSchema>::schema)]
     reason: String,
 }
 
@@ -156,7 +156,7 @@ struct ExtendBody {
     #[serde(default)]
     auto_complete_at: Option<DateTime<Utc>>,
     /// Why, for the order's history.
-    #[schema(value_type = ActionReason, inline)]
+    #[schema(schema_with = <ActionReason as PartialSchema>::schema)]
     reason: String,
 }
 
