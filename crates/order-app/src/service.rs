@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::order::{Changed, Deadlines, Terms};
 use order_domain::{
     Actor, Dispute, DisputeId, DomainEvent, EventId, FeeRate, Order, OrderId, OrderStatus,
@@ -94,6 +94,28 @@ impl OrderService {
         uow.lock_dispute_with_order(id)
             .await?
             .ok_or(AppError::NotFound)
+    }
+
+    /// A change of one order that moves no money, start to end: locks the order, asks
+    /// `decide` — the caller's rights and the domain's transition, given the order and the
+    /// time — for the change and who makes it, stores both and commits. A change `decide`
+    /// finds already made (`None`) answers the order as it is. Money-moving changes go
+    /// through [`OrderService::move_money`] instead.
+    pub(crate) async fn change_order(
+        &self,
+        order_id: OrderId,
+        decide: impl FnOnce(&Order, DateTime<Utc>) -> Result<Option<(Changed<Order>, Actor)>, AppError>,
+    ) -> Result<Order, AppError> {
+        let mut uow = self.begin().await?;
+        let order = Self::lock_order(uow.as_mut(), order_id).await?;
+        let Some((changed, actor)) = decide(&order, self.ports.clock.now())? else {
+            return Ok(order);
+        };
+        let changed = self
+            .store_change(uow.as_mut(), order.status, changed, actor)
+            .await?;
+        uow.commit().await?;
+        Ok(changed)
     }
 
     /// Writes a transition of an order that was `before`, with its events, done by `actor`.

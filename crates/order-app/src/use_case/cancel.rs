@@ -14,14 +14,10 @@ impl OrderService {
         reason: CancellationReason,
     ) -> Result<Order, AppError> {
         caller.require_service()?;
-        let mut uow = self.begin().await?;
-        let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let changed = order.cancel(reason, self.ports.clock.now())?;
-        let cancelled = self
-            .store_change(uow.as_mut(), order.status, changed, Actor::Service)
-            .await?;
-        uow.commit().await?;
-        Ok(cancelled)
+        self.change_order(order_id, |order, now| {
+            Ok(Some((order.cancel(reason, now)?, Actor::Service)))
+        })
+        .await
     }
 }
 

@@ -13,17 +13,10 @@ impl OrderService {
         delivered_at: Option<DateTime<Utc>>,
     ) -> Result<Order, AppError> {
         caller.require_service()?;
-        let mut uow = self.begin().await?;
-        let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let changed = order.mark_delivered(
-            delivered_at,
-            &self.settings.deadlines,
-            self.ports.clock.now(),
-        )?;
-        let delivered = self
-            .store_change(uow.as_mut(), order.status, changed, Actor::Service)
-            .await?;
-        uow.commit().await?;
-        Ok(delivered)
+        self.change_order(order_id, |order, now| {
+            let changed = order.mark_delivered(delivered_at, &self.settings.deadlines, now)?;
+            Ok(Some((changed, Actor::Service)))
+        })
+        .await
     }
 }

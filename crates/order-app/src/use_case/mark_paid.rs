@@ -13,17 +13,10 @@ impl OrderService {
         escrow_id: EscrowId,
     ) -> Result<Order, AppError> {
         caller.require_service()?;
-        let mut uow = self.begin().await?;
-        let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let Some(changed) =
-            order.mark_paid(escrow_id, &self.settings.deadlines, self.ports.clock.now())?
-        else {
-            return Ok(order);
-        };
-        let paid = self
-            .store_change(uow.as_mut(), order.status, changed, Actor::Service)
-            .await?;
-        uow.commit().await?;
-        Ok(paid)
+        self.change_order(order_id, |order, now| {
+            let paid = order.mark_paid(escrow_id, &self.settings.deadlines, now)?;
+            Ok(paid.map(|changed| (changed, Actor::Service)))
+        })
+        .await
     }
 }

@@ -105,15 +105,11 @@ impl OrderService {
         auto_complete_at: Option<DateTime<Utc>>,
         reason: ActionReason,
     ) -> Result<Order, AppError> {
-        let mut uow = self.begin().await?;
-        let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let admin = caller.admin_over(&order)?;
-        let now = self.ports.clock.now();
-        let changed = order.extend(admin, ship_by, auto_complete_at, reason, now)?;
-        let extended = self
-            .store_change(uow.as_mut(), order.status, changed, admin.into())
-            .await?;
-        uow.commit().await?;
-        Ok(extended)
+        self.change_order(order_id, |order, now| {
+            let admin = caller.admin_over(order)?;
+            let changed = order.extend(admin, ship_by, auto_complete_at, reason, now)?;
+            Ok(Some((changed, admin.into())))
+        })
+        .await
     }
 }

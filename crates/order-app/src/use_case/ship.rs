@@ -13,20 +13,12 @@ impl OrderService {
         tracking_number: TrackingNumber,
         carrier: Carrier,
     ) -> Result<Order, AppError> {
-        let mut uow = self.begin().await?;
-        let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let seller = caller.acting_as(&order, Order::seller)?;
-        let changed = order.ship(
-            seller,
-            tracking_number,
-            carrier,
-            &self.settings.deadlines,
-            self.ports.clock.now(),
-        )?;
-        let shipped = self
-            .store_change(uow.as_mut(), order.status, changed, seller.into())
-            .await?;
-        uow.commit().await?;
-        Ok(shipped)
+        self.change_order(order_id, |order, now| {
+            let seller = caller.acting_as(order, Order::seller)?;
+            let deadlines = &self.settings.deadlines;
+            let changed = order.ship(seller, tracking_number, carrier, deadlines, now)?;
+            Ok(Some((changed, seller.into())))
+        })
+        .await
     }
 }
