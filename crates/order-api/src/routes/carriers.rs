@@ -150,10 +150,10 @@ impl FromRequest for SignedBody {
 /// A carrier aggregator, signed with `Carrier-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256
 /// of "<t>.<raw body>">`, about the SHIPPED or DELIVERED orders sent as one parcel (found by
 /// `carrier` and `tracking_number` as the seller gave them when shipping, compared ignoring
-/// ASCII case and surrounding spaces), applied once per `event_id`: DELIVERED delivers them (and shortens the buyer's window to
-/// `AUTO_COMPLETE_AFTER_DELIVERY`), FAILED_ATTEMPT and EXCEPTION record their
-/// `delivery_problem`, RETURNED_TO_SENDER also stops the automatic completion, IN_TRANSIT and
-/// OUT_FOR_DELIVERY clear a problem. Raises `order.delivered` or `order.delivery_problem`.
+/// ASCII case and surrounding spaces), applied once per `event_id`: DELIVERED delivers them
+/// (and shortens the buyer's window to `AUTO_COMPLETE_AFTER_DELIVERY`), FAILED_ATTEMPT and
+/// EXCEPTION record their `delivery_problem`, RETURNED_TO_SENDER also stops the automatic
+/// completion, IN_TRANSIT and OUT_FOR_DELIVERY clear a problem. Raises `order.delivered` or `order.delivery_problem`.
 /// Errors: 400, 401 for a missing, wrong or stale signature, 404 when the service has no
 /// `CARRIER_WEBHOOK_SECRET`, 409 while a payout of the order is in flight.
 #[utoipa::path(
