@@ -2,10 +2,9 @@
 # Fuzzes every operation of the OpenAPI document with schemathesis against the running
 # service (stand-in peers, a fresh database), with the checks of scripts/fuzz.toml: no 5xx,
 # every answer as documented, and the document's bounds exactly those the service applies.
-# First every operation with random ids, as
-# an admin and as a service; then, so that the fuzzer reaches transitions, validation and
-# wallet calls and not only 404s, each operation on a real object as the caller allowed to
-# act on it.
+# First every operation with random ids, as an admin and as a service; then, so that the
+# fuzzer reaches transitions, validation and wallet calls and not only 404s, each operation
+# on a real object as the caller allowed to act on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,8 +59,11 @@ run() {
 echo "== as an admin: orders, disputes, operations"
 run --header "Authorization: Bearer $ADMIN_TOKEN" --exclude-tag internal --exclude-tag carriers
 echo "== as a carrier aggregator: tracking updates, each signed by scripts/fuzz_hooks.py"
-(export CARRIER_WEBHOOK_SECRET=$CARRIER_SECRET PYTHONPATH=scripts SCHEMATHESIS_HOOKS=fuzz_hooks
-  run --include-tag carriers --header "Carrier-Signature: signed-by-fuzz-hooks")
+# The hook signs the requests that carry this placeholder, and leaves those the fuzzer sent
+# without it (or with another signature) to be refused.
+(export CARRIER_WEBHOOK_SECRET=$CARRIER_SECRET PYTHONPATH=scripts SCHEMATHESIS_HOOKS=fuzz_hooks \
+   FUZZ_SIGNATURE_PLACEHOLDER=signed-by-fuzz-hooks
+  run --include-tag carriers --header "Carrier-Signature: $FUZZ_SIGNATURE_PLACEHOLDER")
 echo "== as a service: internal endpoints and Buy It Now"
 run --header "X-Service-Token: fuzz-service" --include-tag internal
 # on TITLE ID TOKEN PATHS [ARGS…]: as the bearer of TOKEN, the operations on the object ID

@@ -35,10 +35,14 @@ pub async fn keyed(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let writes = matches!(*req.method(), Method::POST | Method::PATCH);
     // A method its path does not serve is a 405 whatever its key: no answer is kept for it.
-    let writes = matches!(*req.method(), Method::POST | Method::PATCH)
-        && crate::routes::methods::serves(req.method(), req.path());
-    let Some(key) = req.headers().get("Idempotency-Key").filter(|_| writes) else {
+    // Matched only for a keyed write, so that no other request pays for it.
+    let keyed = req
+        .headers()
+        .get("Idempotency-Key")
+        .filter(|_| writes && crate::routes::methods::serves(req.method(), req.path()));
+    let Some(key) = keyed else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = match key.to_str() {

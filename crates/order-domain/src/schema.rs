@@ -8,6 +8,7 @@
 //! read the same in ECMA-262 (JSON Schema) and in Python's `re` (the fuzzer's generator).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
@@ -37,6 +38,12 @@ fn class(matches: impl Fn(char) -> bool) -> String {
         .collect()
 }
 
+/// The class body of what [`str::trim`] removes, built once.
+fn padding() -> &'static str {
+    static PADDING: LazyLock<String> = LazyLock::new(|| class(char::is_whitespace));
+    &PADDING
+}
+
 fn escaped(c: char) -> String {
     match c as u32 {
         code @ 0..=0xFF => format!("\\x{code:02X}"),
@@ -47,7 +54,7 @@ fn escaped(c: char) -> String {
 /// A pattern matching exactly the texts that, once trimmed, have `min..=max` characters
 /// (`2 <= max`) and hold none of `banned` (a class body).
 fn trimmed_text(min: usize, max: usize, banned: &str) -> String {
-    let padding = class(char::is_whitespace);
+    let padding = padding();
     // The trimmed text runs from its first to its last character that is not padding.
     let end = format!("[^{banned}{padding}]");
     let inner = format!("[^{banned}]");
@@ -109,7 +116,7 @@ value_schema! {
         ),
     );
     TrackingNumber => {
-        let padding = class(char::is_whitespace);
+        let padding = padding();
         let max = TrackingNumber::MAX_CHARS;
         string(
             format!("^[{padding}]*[A-Za-z0-9-]{{1,{max}}}[{padding}]*$"),
