@@ -132,18 +132,27 @@ impl OrderService {
         Ok(changed.value)
     }
 
-    /// Writes a transition of a dispute of an order in `status` (which the dispute's change
-    /// leaves as it is), with its events, done by `actor`.
-    pub(crate) async fn store_dispute_change(
+    /// A change of one dispute that moves no money, start to end: locks the dispute with its
+    /// order, asks `decide` — the caller's rights and the domain's transition, given both and
+    /// the time — for the change and who makes it, stores both and commits. The order's
+    /// status is not changed by it; its events are numbered in the order's sequence.
+    /// Resolutions that move money go through the money driver instead.
+    pub(crate) async fn change_dispute(
         &self,
-        uow: &mut dyn UnitOfWork,
-        status: OrderStatus,
-        changed: Changed<Dispute>,
-        actor: Actor,
+        dispute_id: DisputeId,
+        decide: impl FnOnce(
+            &Order,
+            &Dispute,
+            DateTime<Utc>,
+        ) -> Result<(Changed<Dispute>, Actor), AppError>,
     ) -> Result<Dispute, AppError> {
+        let mut uow = self.begin().await?;
+        let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
+        let (changed, actor) = decide(&order, &dispute, self.ports.clock.now())?;
         uow.update_dispute(&changed.value).await?;
-        self.append_events(uow, &changed.events, actor, status)
+        self.append_events(uow.as_mut(), &changed.events, actor, order.status)
             .await?;
+        uow.commit().await?;
         Ok(changed.value)
     }
 

@@ -15,14 +15,10 @@ impl OrderService {
         dispute_id: DisputeId,
         urls: Vec<EvidenceUrl>,
     ) -> Result<Dispute, AppError> {
-        let mut uow = self.begin().await?;
-        let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
-        let by = caller.acting_in(&dispute, Dispute::participant)?;
-        let added = dispute.add_evidence(&order, urls, by, self.ports.clock.now())?;
-        let added = self
-            .store_dispute_change(uow.as_mut(), order.status, added, by.into())
-            .await?;
-        uow.commit().await?;
-        Ok(added)
+        self.change_dispute(dispute_id, |order, dispute, now| {
+            let by = caller.acting_in(dispute, Dispute::participant)?;
+            Ok((dispute.add_evidence(order, urls, by, now)?, by.into()))
+        })
+        .await
     }
 }

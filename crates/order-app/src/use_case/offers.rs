@@ -16,16 +16,14 @@ impl OrderService {
         dispute_id: DisputeId,
         refund_amount: Money,
     ) -> Result<Offer, AppError> {
-        let mut uow = self.begin().await?;
-        let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
-        let seller = caller.acting_in(&dispute, Dispute::seller)?;
-        let id = OfferId::from_uuid(self.ports.ids.new_id());
-        let now = self.ports.clock.now();
-        let made = dispute.make_offer(&order, seller, id, refund_amount, now)?;
         let made = self
-            .store_dispute_change(uow.as_mut(), order.status, made, seller.into())
+            .change_dispute(dispute_id, |order, dispute, now| {
+                let seller = caller.acting_in(dispute, Dispute::seller)?;
+                let id = OfferId::from_uuid(self.ports.ids.new_id());
+                let made = dispute.make_offer(order, seller, id, refund_amount, now)?;
+                Ok((made, seller.into()))
+            })
             .await?;
-        uow.commit().await?;
         made.offers
             .last()
             .copied()
@@ -66,14 +64,13 @@ impl OrderService {
         dispute_id: DisputeId,
         offer_id: OfferId,
     ) -> Result<Dispute, AppError> {
-        let mut uow = self.begin().await?;
-        let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
-        let buyer = caller.acting_in(&dispute, Dispute::buyer)?;
-        let declined = dispute.decline_offer(&order, buyer, offer_id, self.ports.clock.now())?;
-        let declined = self
-            .store_dispute_change(uow.as_mut(), order.status, declined, buyer.into())
-            .await?;
-        uow.commit().await?;
-        Ok(declined)
+        self.change_dispute(dispute_id, |order, dispute, now| {
+            let buyer = caller.acting_in(dispute, Dispute::buyer)?;
+            Ok((
+                dispute.decline_offer(order, buyer, offer_id, now)?,
+                buyer.into(),
+            ))
+        })
+        .await
     }
 }
