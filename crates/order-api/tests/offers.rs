@@ -257,3 +257,31 @@ async fn an_offer_accepted_while_an_admin_resolves_has_one_winner_and_one_payout
     );
     assert_eq!(app.ledger().await["held"], "0.00");
 }
+
+#[tokio::test]
+async fn an_offer_whose_acceptance_is_in_flight_cannot_be_declined() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let (order, dispute) = disputed(&app, 1).await;
+    let made = offer(&app, &dispute, "40.00").await;
+    // The Wallet refunds, but its answer is lost: the acceptance is left in flight.
+    app.fault(json!({"target": "wallet", "mode": "drop"})).await;
+    let lost = buyer_answers(&app, &dispute, &made, "accept").await;
+    assert_eq!(
+        lost.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        lost.body
+    );
+    assert_eq!(app.balance(Cast::buyer()).await, "930.00", "refunded");
+    app.clear_faults().await;
+
+    let declined = buyer_answers(&app, &dispute, &made, "decline").await;
+    assert_eq!(declined.status, StatusCode::CONFLICT, "{}", declined.body);
+    assert_eq!(declined.body["code"], "operation_in_progress");
+
+    let accepted = buyer_answers(&app, &dispute, &made, "accept").await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(accepted.body["offers"][0]["status"], "ACCEPTED");
+    assert_eq!(app.order_now(&order).await["status"], "COMPLETED");
+    assert_eq!(app.balance(Cast::buyer()).await, "930.00", "refunded once");
+}

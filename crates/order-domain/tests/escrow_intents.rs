@@ -2,14 +2,14 @@
 //! carries the same movement on, and applies the Wallet's answer once.
 
 use chrono::TimeDelta;
-use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
+use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::Terms;
 use order_domain::order::{
     Carrier, Deadlines, DisputeChange, EscrowPurpose, IntentRequest, Movement, TrackingNumber,
     WalletAnswer, WalletCall,
 };
-use order_domain::{DomainError, EventType, FeeRate, Order, OrderStatus};
+use order_domain::{DomainError, EventType, FeeRate, OfferId, Order, OrderStatus};
 
 fn wait() -> TimeDelta {
     TimeDelta::minutes(2)
@@ -287,5 +287,66 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
         decide(&refunding, &dispute, resolution(Resolution::ReleaseSeller)),
         Err(DomainError::OperationInProgress),
         "another payout while one is moving"
+    );
+}
+
+#[test]
+fn an_offers_acceptance_in_flight_refuses_declining_it_and_every_other_change_of_the_dispute() {
+    let (order, dispute) = disputed_from(shipped());
+    let offered = dispute
+        .make_offer(
+            &order,
+            dispute.seller(seller()).unwrap(),
+            OfferId::from_uuid(uuid::Uuid::from_u128(70)),
+            money("40.00"),
+            later(7),
+        )
+        .unwrap()
+        .value;
+    let offer = offered.pending_offer().unwrap().id;
+    let accepting = recorded(
+        order
+            .request_offer_acceptance(
+                &offered,
+                acting_buyer(),
+                offer,
+                &Terms::default(),
+                later(8),
+                wait(),
+            )
+            .unwrap(),
+    );
+    let in_progress = Err(DomainError::OperationInProgress);
+    assert_eq!(
+        offered
+            .decline_offer(&accepting, acting_buyer(), offer, later(9))
+            .map(|_| ()),
+        in_progress,
+        "the Wallet may already have refunded this very offer"
+    );
+    assert_eq!(
+        offered
+            .make_offer(
+                &accepting,
+                offered.seller(seller()).unwrap(),
+                OfferId::from_uuid(uuid::Uuid::from_u128(71)),
+                money("50.00"),
+                later(9),
+            )
+            .map(|_| ()),
+        in_progress
+    );
+    let url = EvidenceUrl::parse("https://img.example.com/late.jpg").unwrap();
+    assert_eq!(
+        offered
+            .add_evidence(&accepting, vec![url], acting(buyer()), later(9))
+            .map(|_| ()),
+        in_progress
+    );
+    assert!(
+        offered
+            .decline_offer(&order, acting_buyer(), offer, later(9))
+            .is_ok(),
+        "with no payout in flight the buyer may decline"
     );
 }

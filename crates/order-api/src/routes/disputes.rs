@@ -171,7 +171,7 @@ impl FromBody for AddEvidence {
 /// The disputed order's buyer or seller, while the dispute is OPEN or in EVIDENCE: http(s)
 /// URLs appended, at most 20 in all; the respondent's first evidence is its answer. Raises
 /// `dispute.evidence_added`. Errors: 400 for the URLs, 403, 409 when the dispute no longer
-/// takes evidence.
+/// takes evidence, or `operation_in_progress` while a resolution's payout is in flight.
 #[utoipa::path(
     operation_id = "addDisputeEvidence",
     tag = "disputes",

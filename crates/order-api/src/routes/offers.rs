@@ -29,7 +29,8 @@ struct OfferBody {
 ///
 /// The disputed order's seller, while the dispute is OPEN, EVIDENCE or REVIEW: an offer of
 /// `refund_amount` (above 0, at most the total), answered 201; a pending offer is withdrawn.
-/// Raises `dispute.offer_made`. Errors: 400, 403, 409 when the dispute takes no offers.
+/// Raises `dispute.offer_made`. Errors: 400, 403, 409 when the dispute takes no offers, or
+/// `operation_in_progress` while a payout is in flight.
 #[utoipa::path(
     operation_id = "makeOffer",
     tag = "disputes",
@@ -83,7 +84,8 @@ async fn accept(
 /// Decline a refund offer.
 ///
 /// The disputed order's buyer: the pending offer is DECLINED and the dispute goes on. Raises
-/// `dispute.offer_declined`. Errors: 403, 404, 409 `offer_not_pending`.
+/// `dispute.offer_declined`. Errors: 403, 404, 409 `offer_not_pending`, or
+/// `operation_in_progress` while a payout is in flight (this offer's acceptance among them).
 #[utoipa::path(
     operation_id = "declineOffer",
     tag = "disputes",

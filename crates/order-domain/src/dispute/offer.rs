@@ -105,6 +105,9 @@ impl Dispute {
     }
 
     /// The buyer declines the pending offer `id`. Raises `dispute.offer_declined`.
+    ///
+    /// Refused while a payout of `order` is in flight: it may be this very offer's
+    /// acceptance, whose money the Wallet may already have moved.
     pub fn decline_offer(
         &self,
         order: &Order,
@@ -113,6 +116,9 @@ impl Dispute {
         now: DateTime<Utc>,
     ) -> Result<Changed<Dispute>, DomainError> {
         self.pending(id)?;
+        if order.escrow_intent.is_some() {
+            return Err(DomainError::OperationInProgress);
+        }
         let mut dispute = self.clone();
         let mut declined = None;
         for offer in dispute.0.offers.iter_mut().filter(|offer| offer.id == id) {

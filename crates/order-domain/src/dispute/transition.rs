@@ -203,6 +203,8 @@ impl Dispute {
     /// `responded_at` is set and `respond_by` cleared.
     ///
     /// Raises `dispute.evidence_added` with the new URLs; `order` is the disputed order.
+    /// Refused while a payout of `order` is in flight, as every other change of it is: the
+    /// resolution being paid out was decided on the evidence as it stood.
     pub fn add_evidence(
         &self,
         order: &Order,
@@ -215,6 +217,9 @@ impl Dispute {
             return Err(DomainError::EvidenceClosed {
                 status: self.status,
             });
+        }
+        if order.escrow_intent.is_some() {
+            return Err(DomainError::OperationInProgress);
         }
         if urls.is_empty() {
             return Err(DomainError::invalid("urls", "This list may not be empty."));
