@@ -227,16 +227,7 @@ async fn a_dispute_action_is_listed_exactly_when_its_use_case_accepts_it() {
         .collect();
     for status in [DisputeStatus::Open, DisputeStatus::Review] {
         let (order, dispute) = dispute_in(status);
-        let offered = dispute
-            .make_offer(
-                &order,
-                dispute.seller(seller()).unwrap(),
-                OfferId::from_uuid(uuid::Uuid::from_u128(70)),
-                money("10.00"),
-                later(6),
-            )
-            .unwrap()
-            .value;
+        let offered = with_offer(&order, &dispute, "10.00");
         disputes.push((format!("{} with an offer", status.as_str()), order, offered));
     }
     for (status, order, dispute) in disputes {

@@ -162,6 +162,16 @@ pub fn disputed_from(order: Order) -> (Order, Dispute) {
     (opened.order, opened.dispute)
 }
 
+/// `dispute` (of `order`) once its seller offered `refund`, a money literal, as offer 70
+/// at [`later`]`(6)`: the offer PENDING.
+pub fn with_offer(order: &Order, dispute: &Dispute, refund: &str) -> Dispute {
+    let id = crate::OfferId::from_uuid(Uuid::from_u128(70));
+    dispute
+        .make_offer(order, acting_seller(), id, money(refund), later(6))
+        .unwrap()
+        .value
+}
+
 /// `by` opens a dispute with the id `n` on `order` at `at`, for the fixtures' reason and
 /// with no evidence.
 pub fn open_dispute(

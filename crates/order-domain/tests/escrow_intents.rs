@@ -293,16 +293,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
 #[test]
 fn an_offers_acceptance_in_flight_refuses_declining_it_and_every_other_change_of_the_dispute() {
     let (order, dispute) = disputed_from(shipped());
-    let offered = dispute
-        .make_offer(
-            &order,
-            dispute.seller(seller()).unwrap(),
-            OfferId::from_uuid(uuid::Uuid::from_u128(70)),
-            money("40.00"),
-            later(7),
-        )
-        .unwrap()
-        .value;
+    let offered = with_offer(&order, &dispute, "40.00");
     let offer = offered.pending_offer().unwrap().id;
     let accepting = recorded(
         order
@@ -328,7 +319,7 @@ fn an_offers_acceptance_in_flight_refuses_declining_it_and_every_other_change_of
         offered
             .make_offer(
                 &accepting,
-                offered.seller(seller()).unwrap(),
+                acting_seller(),
                 OfferId::from_uuid(uuid::Uuid::from_u128(71)),
                 money("50.00"),
                 later(9),
