@@ -79,9 +79,7 @@ impl Dispute {
         now: DateTime<Utc>,
     ) -> Result<Changed<Dispute>, DomainError> {
         self.check_offers_open()?;
-        if order.escrow_intent.is_some() {
-            return Err(DomainError::OperationInProgress);
-        }
+        order.idle()?;
         if refund_amount == Money::ZERO || refund_amount > order.total() {
             return Err(DomainError::invalid(
                 "refund_amount",
@@ -116,9 +114,7 @@ impl Dispute {
         now: DateTime<Utc>,
     ) -> Result<Changed<Dispute>, DomainError> {
         self.pending(id)?;
-        if order.escrow_intent.is_some() {
-            return Err(DomainError::OperationInProgress);
-        }
+        order.idle()?;
         let mut dispute = self.clone();
         let mut declined = None;
         for offer in dispute.0.offers.iter_mut().filter(|offer| offer.id == id) {

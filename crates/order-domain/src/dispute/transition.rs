@@ -218,9 +218,7 @@ impl Dispute {
                 status: self.status,
             });
         }
-        if order.escrow_intent.is_some() {
-            return Err(DomainError::OperationInProgress);
-        }
+        order.idle()?;
         if urls.is_empty() {
             return Err(DomainError::invalid("urls", "This list may not be empty."));
         }
@@ -313,9 +311,7 @@ impl Dispute {
             "a dispute is decided with its own order"
         );
         let resolution = check_update_fields(&update)?;
-        if order.escrow_intent.is_some() {
-            return Err(DomainError::OperationInProgress);
-        }
+        order.idle()?;
         let mut dispute = self.clone();
         let mut changed = false;
         if let Some(notes) = update.admin_notes {

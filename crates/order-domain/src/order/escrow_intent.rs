@@ -618,8 +618,7 @@ impl Order {
     ) -> Result<DisputeChange, DomainError> {
         let decision = dispute.update(&self.without_intent(), update.clone(), terms, now)?;
         match decision.payout {
-            None if self.escrow_intent.is_some() => Err(DomainError::OperationInProgress),
-            None => Ok(DisputeChange::Decided(decision)),
+            None => self.idle().map(|()| DisputeChange::Decided(decision)),
             Some(payout) => {
                 let purpose = EscrowPurpose::Resolution {
                     dispute_id: dispute.id,

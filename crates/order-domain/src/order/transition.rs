@@ -276,9 +276,7 @@ impl Order {
     /// Announces, once, that the seller let `ship_by` pass with the order still PAID:
     /// the buyer may now cancel it. Raises `order.ship_overdue`; the status is unchanged.
     pub fn flag_ship_overdue(&self, now: DateTime<Utc>) -> Result<Changed<Order>, DomainError> {
-        if self.escrow_intent.is_some() {
-            return Err(DomainError::OperationInProgress);
-        }
+        self.idle()?;
         match (self.status, self.ship_by, self.ship_overdue_at) {
             (OrderStatus::Paid, Some(ship_by), None) if ship_by <= now => {}
             _ => return Err(DomainError::NotYetOverdue),
@@ -294,13 +292,20 @@ impl Order {
         Settlement::release(self.total(), self.fee_amount)
     }
 
-    /// A copy of the order to change by `action`, or the refusal naming the current status.
-    /// Refuses every change while a Wallet movement is pending: its answer is to be applied
-    /// to the order it was decided for.
-    pub(crate) fn begin(&self, action: OrderAction) -> Result<Order, DomainError> {
-        if self.escrow_intent.is_some() {
-            return Err(DomainError::OperationInProgress);
+    /// Refuses every change of this order and its dispute while a Wallet movement of it is
+    /// pending ([`DomainError::OperationInProgress`]): the Wallet's answer is to be applied
+    /// to the order and dispute it was decided for. Only that movement itself carries on.
+    pub(crate) fn idle(&self) -> Result<(), DomainError> {
+        match self.escrow_intent {
+            Some(_) => Err(DomainError::OperationInProgress),
+            None => Ok(()),
         }
+    }
+
+    /// A copy of the order to change by `action`, or the refusal naming the current status.
+    /// Refuses every change while a Wallet movement is pending ([`Order::idle`]).
+    pub(crate) fn begin(&self, action: OrderAction) -> Result<Order, DomainError> {
+        self.idle()?;
         if action.allowed_from().contains(&self.status) {
             Ok(self.clone())
         } else {
