@@ -341,3 +341,22 @@ fn an_offers_acceptance_in_flight_refuses_declining_it_and_every_other_change_of
         "with no payout in flight the buyer may decline"
     );
 }
+
+#[test]
+fn an_unanswered_dispute_whose_payout_is_in_flight_is_not_escalated() {
+    let (order, dispute) = disputed_from(shipped());
+    let DisputeChange::Movement(request) =
+        decide(&order, &dispute, resolution(Resolution::RefundBuyer)).unwrap()
+    else {
+        panic!("a refund moves money");
+    };
+    let overdue = dispute.respond_by.unwrap() + TimeDelta::days(1);
+    assert_eq!(
+        dispute.escalate(&recorded(request), overdue).map(|_| ()),
+        Err(DomainError::OperationInProgress)
+    );
+    assert!(
+        dispute.escalate(&order, overdue).is_ok(),
+        "idle, it would be"
+    );
+}

@@ -253,12 +253,14 @@ impl Dispute {
 
     /// OPEN/EVIDENCE → REVIEW by the deadline worker: the respondent let `respond_by` pass
     /// without a word. Returns the dispute and `order` as they now read, and raises
-    /// `dispute.escalated`.
+    /// `dispute.escalated`. Not while a payout of `order` is in flight: the escalation's
+    /// claim passes such a dispute over, and this refuses it all the same.
     pub fn escalate(
         &self,
         order: &Order,
         now: DateTime<Utc>,
     ) -> Result<(Dispute, Order, Vec<DomainEvent>), DomainError> {
+        order.idle()?;
         if !self.is_unanswered(now) {
             return Err(DomainError::NotYetOverdue);
         }
