@@ -54,6 +54,15 @@ fn decide(
     )
 }
 
+/// `order` as an admin's resolution of `dispute` that moves money leaves it: its payout
+/// recorded, waiting on the Wallet.
+fn paying_out(order: &Order, dispute: &order_domain::Dispute, resolved: Resolution) -> Order {
+    match decide(order, dispute, resolution(resolved)).unwrap() {
+        DisputeChange::Movement(request) => recorded(request),
+        DisputeChange::Decided(_) => panic!("{resolved:?} moves money"),
+    }
+}
+
 fn resolution(resolution: Resolution) -> DisputeUpdate {
     DisputeUpdate {
         status: Some(DisputeStatus::Resolved),
@@ -245,13 +254,8 @@ fn a_refunding_resolution_is_recorded_keyed_by_the_dispute_and_decided_again_on_
 #[test]
 fn a_resolution_decided_again_at_another_fee_rate_is_not_applied() {
     let (order, dispute) = disputed_from(shipped());
-    let DisputeChange::Movement(request) =
-        decide(&order, &dispute, resolution(Resolution::PartialRefund)).unwrap()
-    else {
-        panic!("a partial refund moves money");
-    };
     let other_rate: FeeRate = "0.10".parse().unwrap();
-    let outcome = recorded(request).finish_intent(
+    let outcome = paying_out(&order, &dispute, Resolution::PartialRefund).finish_intent(
         WalletAnswer::Done,
         Some(&dispute),
         &Terms {
@@ -269,12 +273,7 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
     let no_action = decide(&order, &dispute, resolution(Resolution::NoAction)).unwrap();
     assert!(matches!(no_action, DisputeChange::Decided(_)));
 
-    let DisputeChange::Movement(request) =
-        decide(&order, &dispute, resolution(Resolution::RefundBuyer)).unwrap()
-    else {
-        panic!("a refund moves money");
-    };
-    let refunding = recorded(request);
+    let refunding = paying_out(&order, &dispute, Resolution::RefundBuyer);
     let notes = DisputeUpdate {
         admin_notes: Some("Called the buyer.".into()),
         ..DisputeUpdate::default()
@@ -345,14 +344,10 @@ fn an_offers_acceptance_in_flight_refuses_declining_it_and_every_other_change_of
 #[test]
 fn an_unanswered_dispute_whose_payout_is_in_flight_is_not_escalated() {
     let (order, dispute) = disputed_from(shipped());
-    let DisputeChange::Movement(request) =
-        decide(&order, &dispute, resolution(Resolution::RefundBuyer)).unwrap()
-    else {
-        panic!("a refund moves money");
-    };
+    let refunding = paying_out(&order, &dispute, Resolution::RefundBuyer);
     let overdue = dispute.respond_by.unwrap() + TimeDelta::days(1);
     assert_eq!(
-        dispute.escalate(&recorded(request), overdue).map(|_| ()),
+        dispute.escalate(&refunding, overdue).map(|_| ()),
         Err(DomainError::OperationInProgress)
     );
     assert!(
