@@ -167,7 +167,13 @@ pub fn disputed_from(order: Order) -> (Order, Dispute) {
 pub fn with_offer(order: &Order, dispute: &Dispute, refund: &str) -> Dispute {
     let id = crate::OfferId::from_uuid(Uuid::from_u128(70));
     dispute
-        .make_offer(order, acting_seller(), id, money(refund), later(6))
+        .make_offer(
+            order.idle().unwrap(),
+            acting_seller(),
+            id,
+            money(refund),
+            later(6),
+        )
         .unwrap()
         .value
 }
@@ -202,7 +208,7 @@ pub fn moved_to(
         ..DisputeUpdate::default()
     };
     dispute
-        .update(order, update, &Terms::default(), at)
+        .update(order.idle().unwrap(), update, &Terms::default(), at)
         .unwrap()
 }
 
@@ -221,7 +227,7 @@ pub fn resolve(
         admin_notes: None,
     };
     let decision = dispute
-        .update(order, update, &Terms::default(), later(5))
+        .update(order.idle().unwrap(), update, &Terms::default(), later(5))
         .unwrap();
     (decision.order.unwrap(), decision.dispute)
 }
@@ -261,7 +267,7 @@ pub fn dispute_in(status: DisputeStatus) -> (Order, Dispute) {
         ..Default::default()
     };
     let decision = dispute
-        .update(&order, update, &Terms::default(), later(5))
+        .update(order.idle().unwrap(), update, &Terms::default(), later(5))
         .unwrap();
     (decision.order.unwrap_or(order), decision.dispute)
 }

@@ -127,13 +127,13 @@ fn the_respondents_first_evidence_is_its_answer_and_the_openers_is_not() {
     let (order, dispute) = disputed_from(shipped());
     let url = || vec![EvidenceUrl::parse("https://img.example.com/1.jpg").unwrap()];
     let from_opener = dispute
-        .add_evidence(&order, url(), acting(buyer()), later(5))
+        .add_evidence(order.idle().unwrap(), url(), acting(buyer()), later(5))
         .unwrap()
         .value;
     assert_eq!(from_opener.respond_by, dispute.respond_by);
     assert_eq!(from_opener.responded_at, None);
     let answered = from_opener
-        .add_evidence(&order, url(), acting(seller()), later(6))
+        .add_evidence(order.idle().unwrap(), url(), acting(seller()), later(6))
         .unwrap();
     assert_eq!(
         answered.events[0].event_type,
@@ -144,7 +144,7 @@ fn the_respondents_first_evidence_is_its_answer_and_the_openers_is_not() {
     assert_eq!(answered.respond_by, None);
     assert_eq!(answered.responded_at, Some(later(6)));
     let again = answered
-        .add_evidence(&order, url(), acting(seller()), later(7))
+        .add_evidence(order.idle().unwrap(), url(), acting(seller()), later(7))
         .unwrap()
         .value;
     assert_eq!(
@@ -169,11 +169,12 @@ fn an_unanswered_dispute_is_escalated_to_review_once_respond_by_passed() {
     let respond_by = dispute.respond_by.unwrap();
     assert_eq!(
         dispute
-            .escalate(&order, respond_by - TimeDelta::seconds(1))
+            .escalate(order.idle().unwrap(), respond_by - TimeDelta::seconds(1))
             .map(|_| ()),
         Err(DomainError::NotYetOverdue)
     );
-    let (escalated, order_now, events) = dispute.escalate(&order, respond_by).unwrap();
+    let (escalated, order_now, events) =
+        dispute.escalate(order.idle().unwrap(), respond_by).unwrap();
     assert_eq!(escalated.status, DisputeStatus::Review);
     assert_eq!(escalated.escalated_at, Some(respond_by));
     assert_eq!(escalated.respond_by, None);
@@ -181,19 +182,23 @@ fn an_unanswered_dispute_is_escalated_to_review_once_respond_by_passed() {
     assert_eq!(order_now.dispute.unwrap().status, DisputeStatus::Review);
     assert_eq!(events[0].event_type, EventType::DisputeEscalated);
     assert!(
-        escalated.escalate(&order, respond_by + days(1)).is_err(),
+        escalated
+            .escalate(order.idle().unwrap(), respond_by + days(1))
+            .is_err(),
         "escalated once"
     );
     let answered = dispute
         .add_evidence(
-            &order,
+            order.idle().unwrap(),
             vec![EvidenceUrl::parse("https://img.example.com/1.jpg").unwrap()],
             acting(seller()),
             later(5),
         )
         .unwrap()
         .value;
-    assert!(answered.escalate(&order, respond_by + days(1)).is_err());
+    assert!(answered
+        .escalate(order.idle().unwrap(), respond_by + days(1))
+        .is_err());
 }
 
 fn no_action(order: &Order, dispute: &order_domain::Dispute, at: DateTime<Utc>) -> Order {
@@ -203,7 +208,7 @@ fn no_action(order: &Order, dispute: &order_domain::Dispute, at: DateTime<Utc>) 
         ..DisputeUpdate::default()
     };
     dispute
-        .update(order, update, &Terms::default(), at)
+        .update(order.idle().unwrap(), update, &Terms::default(), at)
         .unwrap()
         .order
         .unwrap()

@@ -2,14 +2,14 @@
 //! carries the same movement on, and applies the Wallet's answer once.
 
 use chrono::TimeDelta;
-use order_domain::dispute::{DisputeStatus, DisputeUpdate, EvidenceUrl, Resolution};
+use order_domain::dispute::{DisputeStatus, DisputeUpdate, Resolution};
 use order_domain::fixtures::*;
 use order_domain::order::Terms;
 use order_domain::order::{
     Carrier, Deadlines, DisputeChange, EscrowPurpose, IntentRequest, Movement, TrackingNumber,
     WalletAnswer, WalletCall,
 };
-use order_domain::{DomainError, EventType, FeeRate, OfferId, Order, OrderStatus};
+use order_domain::{DomainError, EventType, FeeRate, Order, OrderStatus};
 
 fn wait() -> TimeDelta {
     TimeDelta::minutes(2)
@@ -290,7 +290,10 @@ fn a_resolution_without_money_is_decided_at_once_and_refused_while_money_moves()
 }
 
 #[test]
-fn an_offers_acceptance_in_flight_refuses_declining_it_and_every_other_change_of_the_dispute() {
+fn an_order_whose_payout_is_in_flight_is_not_idle_so_its_dispute_cannot_change() {
+    // Every change of a dispute (an offer, its decline, evidence, an update, an
+    // escalation) takes the idle order, so this refusal covers each of them: the Wallet may
+    // already have moved the money of the decision in flight.
     let (order, dispute) = disputed_from(shipped());
     let offered = with_offer(&order, &dispute, "40.00");
     let offer = offered.pending_offer().unwrap().id;
@@ -306,52 +309,18 @@ fn an_offers_acceptance_in_flight_refuses_declining_it_and_every_other_change_of
             )
             .unwrap(),
     );
-    let in_progress = Err(DomainError::OperationInProgress);
-    assert_eq!(
-        offered
-            .decline_offer(&accepting, acting_buyer(), offer, later(9))
-            .map(|_| ()),
-        in_progress,
-        "the Wallet may already have refunded this very offer"
-    );
-    assert_eq!(
-        offered
-            .make_offer(
-                &accepting,
-                acting_seller(),
-                OfferId::from_uuid(uuid::Uuid::from_u128(71)),
-                money("50.00"),
-                later(9),
-            )
-            .map(|_| ()),
-        in_progress
-    );
-    let url = EvidenceUrl::parse("https://img.example.com/late.jpg").unwrap();
-    assert_eq!(
-        offered
-            .add_evidence(&accepting, vec![url], acting(buyer()), later(9))
-            .map(|_| ()),
-        in_progress
-    );
+    let refunding = paying_out(&order, &dispute, Resolution::RefundBuyer);
+    for in_flight in [&accepting, &refunding] {
+        assert_eq!(
+            in_flight.idle().map(|_| ()),
+            Err(DomainError::OperationInProgress)
+        );
+    }
+    let idle = order.idle().unwrap();
     assert!(
         offered
-            .decline_offer(&order, acting_buyer(), offer, later(9))
+            .decline_offer(idle, acting_buyer(), offer, later(9))
             .is_ok(),
         "with no payout in flight the buyer may decline"
-    );
-}
-
-#[test]
-fn an_unanswered_dispute_whose_payout_is_in_flight_is_not_escalated() {
-    let (order, dispute) = disputed_from(shipped());
-    let refunding = paying_out(&order, &dispute, Resolution::RefundBuyer);
-    let overdue = dispute.respond_by.unwrap() + TimeDelta::days(1);
-    assert_eq!(
-        dispute.escalate(&refunding, overdue).map(|_| ()),
-        Err(DomainError::OperationInProgress)
-    );
-    assert!(
-        dispute.escalate(&order, overdue).is_ok(),
-        "idle, it would be"
     );
 }

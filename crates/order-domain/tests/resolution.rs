@@ -17,7 +17,7 @@ fn resolved(
         admin_notes: None,
     };
     dispute
-        .update(&order, update, &Terms::default(), later(10))
+        .update(order.idle().unwrap(), update, &Terms::default(), later(10))
         .unwrap()
 }
 
@@ -93,7 +93,7 @@ fn no_action_returns_the_order_to_the_status_it_had_before_the_dispute() {
             ..Default::default()
         };
         let decision = dispute
-            .update(&order, update, &Terms::default(), later(10))
+            .update(order.idle().unwrap(), update, &Terms::default(), later(10))
             .unwrap();
         assert_eq!(decision.order.as_ref().unwrap().status, before);
         assert_eq!(decision.payout, None);
@@ -132,7 +132,7 @@ fn closing_a_resolved_dispute_moves_no_money_again() {
 
 fn refused_field(update: DisputeUpdate) -> &'static str {
     let (order, dispute) = disputed_from(shipped());
-    match dispute.update(&order, update, &Terms::default(), later(10)) {
+    match dispute.update(order.idle().unwrap(), update, &Terms::default(), later(10)) {
         Err(DomainError::Invalid { field, .. }) => field,
         other => panic!("expected a validation error, got {other:?}"),
     }
@@ -201,7 +201,7 @@ fn admin_notes_change_without_moving_the_status() {
         ..Default::default()
     };
     let decision = dispute
-        .update(&order, update, &Terms::default(), later(10))
+        .update(order.idle().unwrap(), update, &Terms::default(), later(10))
         .unwrap();
     assert_eq!(decision.dispute.admin_notes, "Asked for photos.");
     assert_eq!(decision.dispute.status, DisputeStatus::Open);

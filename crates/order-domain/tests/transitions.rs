@@ -100,7 +100,7 @@ fn apply(order: &Order, action: Action) -> Result<(Order, Vec<EventType>), Domai
                 refund_amount: (resolution == Resolution::PartialRefund).then(|| money("20.00")),
                 admin_notes: None,
             };
-            let decision = dispute.update(order, update, &Terms::default(), now)?;
+            let decision = dispute.update(order.idle()?, update, &Terms::default(), now)?;
             let mut raised: Vec<EventType> = event_types(&decision.events);
             assert_eq!(raised.pop(), Some(EventType::DisputeResolved));
             Ok((decision.order.unwrap(), raised))
@@ -218,7 +218,8 @@ fn every_dispute_status_change_is_allowed_exactly_as_the_spec_says() {
                 resolution: (to == DisputeStatus::Resolved).then_some(Resolution::RefundBuyer),
                 ..Default::default()
             };
-            let outcome = dispute.update(&order, update, &Terms::default(), later(8));
+            let outcome =
+                dispute.update(order.idle().unwrap(), update, &Terms::default(), later(8));
             match dispute_spec(from, to) {
                 Expect::MovesTo => assert_eq!(outcome.unwrap().dispute.status, to, "{from} → {to}"),
                 Expect::Unchanged => {
@@ -242,7 +243,12 @@ fn evidence_is_accepted_only_while_open_or_collecting_evidence() {
     for status in DisputeStatus::ALL {
         let (_, dispute) = dispute_in(status);
         let outcome = dispute
-            .add_evidence(&shipped(), vec![url.clone()], acting(buyer()), later(9))
+            .add_evidence(
+                shipped().idle().unwrap(),
+                vec![url.clone()],
+                acting(buyer()),
+                later(9),
+            )
             .map(|added| added.value);
         if matches!(status, DisputeStatus::Open | DisputeStatus::Evidence) {
             assert_eq!(outcome.unwrap().evidence, vec![url.clone()], "{status}");
@@ -259,12 +265,17 @@ fn a_dispute_holds_at_most_twenty_evidence_urls() {
         .map(|i| EvidenceUrl::parse(&format!("https://e.example/{i}")).unwrap())
         .collect();
     let full = dispute
-        .add_evidence(&shipped(), urls, acting(buyer()), later(9))
+        .add_evidence(shipped().idle().unwrap(), urls, acting(buyer()), later(9))
         .unwrap()
         .value;
     let one_more = vec![EvidenceUrl::parse("https://e.example/21").unwrap()];
     assert!(matches!(
-        full.add_evidence(&shipped(), one_more, acting(buyer()), later(9)),
+        full.add_evidence(
+            shipped().idle().unwrap(),
+            one_more,
+            acting(buyer()),
+            later(9)
+        ),
         Err(DomainError::Invalid {
             field: "evidence",
             ..

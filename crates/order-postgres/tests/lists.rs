@@ -308,7 +308,12 @@ async fn disputes_list_newest_first_filtered_by_status() {
             };
             opened
                 .dispute
-                .update(&opened.order, update, &Terms::default(), later(9))
+                .update(
+                    opened.order.idle().unwrap(),
+                    update,
+                    &Terms::default(),
+                    later(9),
+                )
                 .unwrap()
                 .dispute
         } else {

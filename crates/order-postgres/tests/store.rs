@@ -72,7 +72,12 @@ async fn a_dispute_update_is_stored_and_shows_on_its_order() {
         admin_notes: Some("half the box was missing".into()),
     };
     let decision = dispute
-        .update(&disputed, update, &Terms::default(), later(9))
+        .update(
+            disputed.idle().unwrap(),
+            update,
+            &Terms::default(),
+            later(9),
+        )
         .unwrap();
     let mut uow = store.begin().await.unwrap();
     assert_eq!(

@@ -106,7 +106,7 @@ impl OrderService {
                 .await?;
             let mut escalated_ids = Vec::with_capacity(due.len());
             for (order, dispute) in &due {
-                match dispute.escalate(order, now) {
+                match order.idle().and_then(|idle| dispute.escalate(idle, now)) {
                     Ok((escalated, _, events)) => {
                         uow.update_dispute(&escalated).await?;
                         self.append_events(uow.as_mut(), &events, Actor::System, order.status)

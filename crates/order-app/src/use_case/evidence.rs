@@ -17,7 +17,10 @@ impl OrderService {
     ) -> Result<Dispute, AppError> {
         self.change_dispute(dispute_id, |order, dispute, now| {
             let by = caller.acting_in(dispute, Dispute::participant)?;
-            Ok((dispute.add_evidence(order, urls, by, now)?, by.into()))
+            Ok((
+                dispute.add_evidence(order.idle()?, urls, by, now)?,
+                by.into(),
+            ))
         })
         .await
     }

@@ -20,7 +20,7 @@ impl OrderService {
             .change_dispute(dispute_id, |order, dispute, now| {
                 let seller = caller.acting_in(dispute, Dispute::seller)?;
                 let id = OfferId::from_uuid(self.ports.ids.new_id());
-                let made = dispute.make_offer(order, seller, id, refund_amount, now)?;
+                let made = dispute.make_offer(order.idle()?, seller, id, refund_amount, now)?;
                 Ok((made, seller.into()))
             })
             .await?;
@@ -67,7 +67,7 @@ impl OrderService {
         self.change_dispute(dispute_id, |order, dispute, now| {
             let buyer = caller.acting_in(dispute, Dispute::buyer)?;
             Ok((
-                dispute.decline_offer(order, buyer, offer_id, now)?,
+                dispute.decline_offer(order.idle()?, buyer, offer_id, now)?,
                 buyer.into(),
             ))
         })

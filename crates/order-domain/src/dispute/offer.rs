@@ -12,7 +12,7 @@ use crate::error::DomainError;
 use crate::event::{DomainEvent, EventType};
 use crate::id::OfferId;
 use crate::money::Money;
-use crate::order::{Changed, Order};
+use crate::order::{Changed, IdleOrder, Order};
 
 /// Where an offer stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,14 +72,14 @@ impl Dispute {
     /// any, is withdrawn. Raises `dispute.offer_made`.
     pub fn make_offer(
         &self,
-        order: &Order,
+        order: IdleOrder<'_>,
         _by: Seller,
         id: OfferId,
         refund_amount: Money,
         now: DateTime<Utc>,
     ) -> Result<Changed<Dispute>, DomainError> {
+        let order = order.order();
         self.check_offers_open()?;
-        order.idle()?;
         if refund_amount == Money::ZERO || refund_amount > order.total() {
             return Err(DomainError::invalid(
                 "refund_amount",
@@ -104,17 +104,18 @@ impl Dispute {
 
     /// The buyer declines the pending offer `id`. Raises `dispute.offer_declined`.
     ///
-    /// Refused while a payout of `order` is in flight: it may be this very offer's
-    /// acceptance, whose money the Wallet may already have moved.
+    /// `order` is idle: with a payout in flight this is refused before it gets here, as
+    /// that payout may be this very offer's acceptance, whose money the Wallet may already
+    /// have moved.
     pub fn decline_offer(
         &self,
-        order: &Order,
+        order: IdleOrder<'_>,
         _by: Buyer,
         id: OfferId,
         now: DateTime<Utc>,
     ) -> Result<Changed<Dispute>, DomainError> {
+        let order = order.order();
         self.pending(id)?;
-        order.idle()?;
         let mut dispute = self.clone();
         let mut declined = None;
         for offer in dispute.0.offers.iter_mut().filter(|offer| offer.id == id) {

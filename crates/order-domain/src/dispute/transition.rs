@@ -10,7 +10,9 @@ use crate::error::DomainError;
 use crate::event::{DomainEvent, EventType};
 use crate::id::{DisputeId, OfferId};
 use crate::money::{Money, Settlement};
-use crate::order::{resumed, Changed, Deadlines, Ending, Order, OrderAction, OrderStatus, Terms};
+use crate::order::{
+    resumed, Changed, Deadlines, Ending, IdleOrder, Order, OrderAction, OrderStatus, Terms,
+};
 
 /// An order that has just been disputed, with its new dispute.
 #[must_use]
@@ -202,23 +204,22 @@ impl Dispute {
     /// [`Dispute::MAX_EVIDENCE`] URLs in all. The respondent's first evidence is its answer:
     /// `responded_at` is set and `respond_by` cleared.
     ///
-    /// Raises `dispute.evidence_added` with the new URLs; `order` is the disputed order.
-    /// Refused while a payout of `order` is in flight, as every other change of it is: the
-    /// resolution being paid out was decided on the evidence as it stood.
+    /// Raises `dispute.evidence_added` with the new URLs; `order` is the disputed order,
+    /// idle: none is added while a payout is in flight, whose resolution was decided on the
+    /// evidence as it stood.
     pub fn add_evidence(
         &self,
-        order: &Order,
+        order: IdleOrder<'_>,
         urls: Vec<EvidenceUrl>,
         by: Participant,
         now: DateTime<Utc>,
     ) -> Result<Changed<Dispute>, DomainError> {
-        let by = by.id();
+        let (order, by) = (order.order(), by.id());
         if !self.status.accepts_evidence() {
             return Err(DomainError::EvidenceClosed {
                 status: self.status,
             });
         }
-        order.idle()?;
         if urls.is_empty() {
             return Err(DomainError::invalid("urls", "This list may not be empty."));
         }
@@ -253,14 +254,14 @@ impl Dispute {
 
     /// OPEN/EVIDENCE → REVIEW by the deadline worker: the respondent let `respond_by` pass
     /// without a word. Returns the dispute and `order` as they now read, and raises
-    /// `dispute.escalated`. Not while a payout of `order` is in flight: the escalation's
-    /// claim passes such a dispute over, and this refuses it all the same.
+    /// `dispute.escalated`. `order` is idle: the escalation's claim passes over a dispute
+    /// whose payout is in flight, and the type holds the worker to that all the same.
     pub fn escalate(
         &self,
-        order: &Order,
+        order: IdleOrder<'_>,
         now: DateTime<Utc>,
     ) -> Result<(Dispute, Order, Vec<DomainEvent>), DomainError> {
-        order.idle()?;
+        let order = order.order();
         if !self.is_unanswered(now) {
             return Err(DomainError::NotYetOverdue);
         }
@@ -290,7 +291,7 @@ impl Dispute {
     /// its paused deadline (a stopped clock restarts with the window after a delivery).
     pub fn update(
         &self,
-        order: &Order,
+        order: IdleOrder<'_>,
         update: DisputeUpdate,
         terms: &Terms,
         now: DateTime<Utc>,
@@ -302,18 +303,18 @@ impl Dispute {
     /// offer `accepted` when given: that offer ends ACCEPTED rather than withdrawn.
     pub(crate) fn deciding(
         &self,
-        order: &Order,
+        order: IdleOrder<'_>,
         update: DisputeUpdate,
         accepted: Option<OfferId>,
         terms: &Terms,
         now: DateTime<Utc>,
     ) -> Result<DisputeDecision, DomainError> {
+        let order = order.order();
         debug_assert_eq!(
             order.id, self.order_id,
             "a dispute is decided with its own order"
         );
         let resolution = check_update_fields(&update)?;
-        order.idle()?;
         let mut dispute = self.clone();
         let mut changed = false;
         if let Some(notes) = update.admin_notes {

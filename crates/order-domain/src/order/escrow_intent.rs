@@ -454,7 +454,8 @@ impl Order {
                 let dispute = dispute.filter(|d| d.id == *dispute_id).ok_or_else(|| {
                     DomainError::invalid("dispute", "The resolution's dispute is missing.")
                 })?;
-                let decision = dispute.deciding(&cleared, update.clone(), *offer, terms, now)?;
+                let decision =
+                    dispute.deciding(cleared.idle()?, update.clone(), *offer, terms, now)?;
                 if decision.payout.as_ref() != Some(payout) {
                     return Err(DomainError::invalid(
                         "refund_amount",
@@ -616,9 +617,12 @@ impl Order {
         now: DateTime<Utc>,
         resume_after: TimeDelta,
     ) -> Result<DisputeChange, DomainError> {
-        let decision = dispute.update(&self.without_intent(), update.clone(), terms, now)?;
+        // Decided as if no movement were pending, so that the retry of this very decision
+        // finds the movement it recorded; any other decision waits for that movement.
+        let cleared = self.without_intent();
+        let decision = dispute.update(cleared.idle()?, update.clone(), terms, now)?;
         match decision.payout {
-            None => self.idle().map(|()| DisputeChange::Decided(decision)),
+            None => self.idle().map(|_| DisputeChange::Decided(decision)),
             Some(payout) => {
                 let purpose = EscrowPurpose::Resolution {
                     dispute_id: dispute.id,

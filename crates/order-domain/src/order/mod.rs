@@ -5,6 +5,7 @@ mod cancellation;
 mod carrier;
 mod deadline;
 mod escrow_intent;
+mod idle;
 mod operator;
 mod shipping;
 mod status;
@@ -22,6 +23,7 @@ pub use escrow_intent::{
     Canceller, DisputeChange, EscrowIntent, EscrowPurpose, IntentFinished, IntentRequest, Movement,
     WalletAnswer, WalletCall,
 };
+pub use idle::IdleOrder;
 pub use operator::{
     AdminCancellation, DeadlineExtension, DirectSettlement, ExtendedDeadline, MAX_EXTENSION,
 };

@@ -292,16 +292,6 @@ impl Order {
         Settlement::release(self.total(), self.fee_amount)
     }
 
-    /// Refuses every change of this order and its dispute while a Wallet movement of it is
-    /// pending ([`DomainError::OperationInProgress`]): the Wallet's answer is to be applied
-    /// to the order and dispute it was decided for. Only that movement itself carries on.
-    pub(crate) fn idle(&self) -> Result<(), DomainError> {
-        match self.escrow_intent {
-            Some(_) => Err(DomainError::OperationInProgress),
-            None => Ok(()),
-        }
-    }
-
     /// A copy of the order to change by `action`, or the refusal naming the current status.
     /// Refuses every change while a Wallet movement is pending ([`Order::idle`]).
     pub(crate) fn begin(&self, action: OrderAction) -> Result<Order, DomainError> {
