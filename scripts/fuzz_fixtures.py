@@ -1,9 +1,11 @@
 """Real objects for the fuzzer's deeper passes, made through the running service's own API.
 
-With random ids every order operation answers 404; with these ids the fuzzer reaches the
-transitions, the validation and the wallet calls behind them. Prints shell assignments:
-tokens for a buyer, a seller and an admin, a PAID order, a SHIPPED order, an OPEN dispute
-and a Buy It Now listing, all known to the stand-in peers' demo seed.
+With random ids every order operation answers 404; with real objects the fuzzer reaches the
+transitions, the validation and the wallet calls behind them. Run as a script, it funds the
+buyer and prints shell assignments: tokens for a buyer, a seller and an admin, a Buy It Now
+listing and an order whose parcel the carrier endpoint's example tracks, all known to the
+stand-in peers' demo seed. scripts/fuzz_hooks.py imports it to make an object of its own for
+each request of the pass on fresh objects.
 
 Reads API, PEERS, SERVICE_TOKEN, PEER_TOKEN and JWT_SECRET from the environment.
 """
@@ -68,18 +70,29 @@ def wait_until_up(url, seconds=60):
             time.sleep(0.2)
 
 
-def paid_order():
-    order = as_service(
+def created_order():
+    """A PENDING_PAYMENT auction order of the buyer's, nothing held for it yet, as answered."""
+    return as_service(
         "/api/v1/orders/internal/create/",
         {"listing_id": str(uuid.uuid4()), "buyer_id": BUYER, "seller_id": SELLER, "amount": "10.00"},
     )
+
+
+def held_order():
+    """A PENDING_PAYMENT order whose escrow the Wallet holds: (order id, escrow id)."""
+    order = created_order()
     hold = post(
         f"{PEERS}/api/v1/wallet/internal/hold-escrow/",
         {"order_id": order["id"], "buyer_id": BUYER, "amount": order["total"]},
         {"X-Service-Token": PEER_TOKEN, "Idempotency-Key": f"fuzz-hold-{order['id']}"},
     )
-    as_service("/api/v1/orders/internal/mark-paid/", {"order_id": order["id"], "escrow_id": hold["escrow_id"]})
-    return order["id"]
+    return order["id"], hold["escrow_id"]
+
+
+def paid_order():
+    order, escrow = held_order()
+    as_service("/api/v1/orders/internal/mark-paid/", {"order_id": order, "escrow_id": escrow})
+    return order
 
 
 def shipped_order(tracking="1Z-FUZZ"):
@@ -94,15 +107,31 @@ def open_dispute():
     return dispute["id"]
 
 
-wait_until_up(f"{API}/readyz")
-wait_until_up(f"{PEERS}/_stub/ledger/")
-print(f"BUYER_TOKEN={token(BUYER)}")
-print(f"SELLER_TOKEN={token(SELLER)}")
-print(f"ADMIN_TOKEN={token(ADMIN, is_staff=True)}")
-print(f"PAID_ORDER={paid_order()}")
-print(f"SHIPPED_ORDER={shipped_order()}")
-print(f"OPEN_DISPUTE={open_dispute()}")
-print(f"ADMIN_DISPUTE={open_dispute()}")
-print(f"BUY_NOW_LISTING={LISTING}")
-# The parcel of the carrier endpoint's documented example, so that its updates find orders.
-print(f"CARRIER_ORDER={shipped_order('1Z999AA10123456784')}")
+def offered_dispute():
+    """An OPEN dispute with the seller's offer pending: (dispute id, offer id)."""
+    dispute = open_dispute()
+    offer = as_user(SELLER, f"/api/v1/disputes/{dispute}/offers/", {"refund_amount": "4.00"})
+    return dispute, offer["id"]
+
+
+def fund_buyer(amount):
+    """Deposits `amount` more in the buyer's wallet, so that every fresh order can be paid."""
+    request = urllib.request.Request(
+        f"{PEERS}/_stub/seed/",
+        data=json.dumps({"wallets": [{"user_id": BUYER, "amount": amount}]}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+if __name__ == "__main__":
+    wait_until_up(f"{API}/readyz")
+    wait_until_up(f"{PEERS}/_stub/ledger/")
+    fund_buyer("100000.00")
+    print(f"BUYER_TOKEN={token(BUYER)}")
+    print(f"SELLER_TOKEN={token(SELLER)}")
+    print(f"ADMIN_TOKEN={token(ADMIN, is_staff=True)}")
+    print(f"BUY_NOW_LISTING={LISTING}")
+    # The parcel of the carrier endpoint's documented example, so that its updates find orders.
+    print(f"CARRIER_ORDER={shipped_order('1Z999AA10123456784')}")
