@@ -10,6 +10,28 @@ use super::Order;
 use crate::error::DomainError;
 
 /// An order with no Wallet movement pending, as [`Order::idle`] found it.
+///
+/// ```
+/// use order_domain::fixtures::{acting_buyer, disputed_from, later, shipped, with_offer};
+///
+/// let (order, dispute) = disputed_from(shipped());
+/// let offered = with_offer(&order, &dispute, "40.00");
+/// let offer = offered.pending_offer().unwrap().id;
+/// offered.decline_offer(order.idle()?, acting_buyer(), offer, later(9))?;
+/// # Ok::<(), order_domain::DomainError>(())
+/// ```
+///
+/// Handed the order itself, unchecked, the same change does not compile:
+///
+/// ```compile_fail
+/// use order_domain::fixtures::{acting_buyer, disputed_from, later, shipped, with_offer};
+///
+/// let (order, dispute) = disputed_from(shipped());
+/// let offered = with_offer(&order, &dispute, "40.00");
+/// let offer = offered.pending_offer().unwrap().id;
+/// offered.decline_offer(&order, acting_buyer(), offer, later(9))?;
+/// # Ok::<(), order_domain::DomainError>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct IdleOrder<'a>(&'a Order);
 
