@@ -45,8 +45,8 @@ VENV=$VENV scripts/api-check.sh "$API"
 # And as a TypeScript consumer's generated client reads it: type-checked, then run.
 scripts/client-check.sh
 
-# The hooks sign carriers' updates and make fresh objects, each only for the requests that
-# carry its placeholder.
+# The hooks sign the carriers' updates that carry the placeholder signature, and make a fresh
+# object for each request that names the placeholder id (or, internal, a well-formed order id).
 export PYTHONPATH=scripts SCHEMATHESIS_HOOKS=fuzz_hooks CARRIER_WEBHOOK_SECRET=$CARRIER_SECRET \
   FUZZ_SIGNATURE_PLACEHOLDER=signed-by-fuzz-hooks FUZZ_FRESH_ID=00000000-0000-4000-8000-00000000f255
 
