@@ -17,10 +17,8 @@ impl OrderService {
     ) -> Result<Dispute, AppError> {
         self.change_dispute(dispute_id, |order, dispute, now| {
             let by = caller.acting_in(dispute, Dispute::participant)?;
-            Ok((
-                dispute.add_evidence(order.idle()?, urls, by, now)?,
-                by.into(),
-            ))
+            let added = dispute.add_evidence(order.idle()?, urls, by, now)?;
+            Ok((added, by.into()))
         })
         .await
     }

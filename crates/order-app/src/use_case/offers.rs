@@ -66,10 +66,8 @@ impl OrderService {
     ) -> Result<Dispute, AppError> {
         self.change_dispute(dispute_id, |order, dispute, now| {
             let buyer = caller.acting_in(dispute, Dispute::buyer)?;
-            Ok((
-                dispute.decline_offer(order.idle()?, buyer, offer_id, now)?,
-                buyer.into(),
-            ))
+            let declined = dispute.decline_offer(order.idle()?, buyer, offer_id, now)?;
+            Ok((declined, buyer.into()))
         })
         .await
     }
