@@ -118,21 +118,25 @@ impl MemoryUnitOfWork {
         disputes.into_values().collect()
     }
 
-    /// Locks the first rows of `candidates` nobody else holds and that are still `due`
-    /// once locked, up to `limit`.
-    fn claim(
+    /// Locks the first rows of `candidates` that are still `due` once locked, up to
+    /// `limit`; a row another unit of work holds is passed over or waited for, as `others`
+    /// says.
+    async fn claim(
         &mut self,
         candidates: Vec<OrderId>,
         limit: usize,
-        due: impl Fn(&Order) -> bool,
+        due: impl Fn(&Order) -> bool + Send,
+        others: OthersRows,
     ) -> Result<Vec<Order>, StoreError> {
         let mut claimed = Vec::new();
         for id in candidates {
             if claimed.len() == limit {
                 break;
             }
-            if !self.try_hold(Key::Order(id)) {
-                continue;
+            match others {
+                OthersRows::PassOver if !self.try_hold(Key::Order(id)) => continue,
+                OthersRows::PassOver => {}
+                OthersRows::WaitFor => self.hold(Key::Order(id)).await,
             }
             match self.current_order(id)? {
                 Some(order) if due(&order) => claimed.push(order),
@@ -163,6 +167,14 @@ impl MemoryUnitOfWork {
     }
 }
 
+/// What a claim does with a row another unit of work holds: a sweep passes over it
+/// (`SKIP LOCKED`); a user's own erasure waits for it (`FOR UPDATE`).
+#[derive(Clone, Copy, Debug)]
+enum OthersRows {
+    PassOver,
+    WaitFor,
+}
+
 /// Whether `listing` has a live order other than `except` among `orders`.
 fn live_elsewhere<'a>(
     mut orders: impl Iterator<Item = &'a Order>,
@@ -188,7 +200,8 @@ impl SweepClaims for MemoryUnitOfWork {
                 && !skip.contains(&order.id)
         };
         let candidates = self.candidates(due, |order| sweep.deadline(order))?;
-        self.claim(candidates, limit, due)
+        self.claim(candidates, limit, due, OthersRows::PassOver)
+            .await
     }
 
     async fn claim_unanswered_disputes(
@@ -257,7 +270,11 @@ impl SweepClaims for MemoryUnitOfWork {
             ErasureDue::Requested => order.erasure_requested_at,
             ErasureDue::RetentionPassed { .. } | ErasureDue::PartyIs(_) => order.ended_at,
         })?;
-        self.claim(candidates, limit, erasable)
+        let others = match due {
+            ErasureDue::PartyIs(_) => OthersRows::WaitFor,
+            ErasureDue::RetentionPassed { .. } | ErasureDue::Requested => OthersRows::PassOver,
+        };
+        self.claim(candidates, limit, erasable, others).await
     }
 }
 

@@ -61,9 +61,12 @@ pub trait SweepClaims: Send {
     ) -> Result<Vec<(Order, Dispute)>, StoreError>;
 
     /// Locks and returns up to `limit` orders due for erasure under `due` — exactly those
-    /// [`Order::is_erasable`] calls due — that no other unit of work has locked, the
-    /// longest ended first where the store knows when. Workers calling this at once each
-    /// get different orders.
+    /// [`Order::is_erasable`] calls due — the longest ended first where the store knows
+    /// when. A sweep's claim passes over the orders another unit of work has locked, so
+    /// that workers calling it at once each get different orders. A user's own request
+    /// ([`ErasureDue::PartyIs`]) waits for them instead, and takes each only if it is still
+    /// due once had: the request's answer then counts an order a worker was erasing at that
+    /// moment as erased, not as pending.
     async fn claim_erasable_orders(
         &mut self,
         due: ErasureDue,

@@ -1038,19 +1038,64 @@ pub async fn erasure_claims_take_exactly_the_orders_the_domain_calls_due<S: Orde
     assert_eq!(claimed.last(), Some(&all[2].id));
 }
 
-pub async fn an_erasure_claim_skips_orders_another_unit_of_work_holds<S: OrderStore>(
+pub async fn an_erasure_sweep_skips_orders_another_unit_of_work_holds<S: OrderStore>(
     store: Arc<S>,
 ) {
     let a = nth(order_in(OrderStatus::Completed), 1);
     let b = nth(order_in(OrderStatus::Completed), 2);
     insert(store.as_ref(), &[a.clone(), b.clone()]).await;
-    let due = ErasureDue::PartyIs(buyer());
+    let due = ErasureDue::RetentionPassed {
+        ended_before: later(100),
+    };
     let mut first = store.begin().await.unwrap();
     let taken = first.claim_erasable_orders(due, 1).await.unwrap();
     assert_eq!(taken.len(), 1);
     let other = claim_erasable(store.as_ref(), due).await;
     assert_eq!(other.len(), 1);
     assert_ne!(other[0], taken[0].id);
+}
+
+pub async fn a_users_own_erasure_waits_for_an_order_another_holds_and_takes_it_only_if_still_due<
+    S: OrderStore + 'static,
+>(
+    store: Arc<S>,
+) {
+    let a = nth(order_in(OrderStatus::Completed), 1);
+    let b = nth(order_in(OrderStatus::Completed), 2);
+    insert(store.as_ref(), &[a.clone(), b.clone()]).await;
+    // A worker's sweep holds both, erases `a` and lets `b` go unchanged.
+    let mut worker = store.begin().await.unwrap();
+    let swept = ErasureDue::RetentionPassed {
+        ended_before: later(100),
+    };
+    assert_eq!(
+        worker.claim_erasable_orders(swept, 10).await.unwrap().len(),
+        2
+    );
+    let Erasure::Erased(erased) = a.erase_personal_data(later(50)) else {
+        panic!("a completed order is erased");
+    };
+    worker.update_order(&erased.value, a.status).await.unwrap();
+    let racing = store.clone();
+    let request = tokio::spawn(async move {
+        let mut uow = racing.begin().await.unwrap();
+        let claimed = uow
+            .claim_erasable_orders(ErasureDue::PartyIs(buyer()), 10)
+            .await
+            .unwrap();
+        claimed
+            .into_iter()
+            .map(|order| order.id)
+            .collect::<Vec<_>>()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!request.is_finished(), "the request waits for the worker");
+    worker.commit().await.unwrap();
+    assert_eq!(
+        request.await.unwrap(),
+        [b.id],
+        "and takes only the order the worker did not erase"
+    );
 }
 
 pub async fn a_request_marks_each_kept_order_of_the_user_once<S: OrderStore>(store: Arc<S>) {

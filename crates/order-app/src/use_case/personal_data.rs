@@ -103,16 +103,18 @@ impl OrderService {
         uow.request_erasure(user, self.ports.clock.now()).await?;
         uow.commit().await?;
         let mut erased_now = Vec::new();
+        // Until a batch erases nothing: a short batch does not mean the last, as the claim
+        // leaves out an order a worker erased while the claim waited for it. A batch of
+        // refused orders only erases nothing too, so this ends; the worker tries them again.
         loop {
             let batch = self
                 .erase_claimed(ErasureDue::PartyIs(user), ERASURE_BATCH)
                 .await?
                 .done;
-            let last = batch.len() < ERASURE_BATCH;
-            erased_now.extend(batch);
-            if last {
+            if batch.is_empty() {
                 break;
             }
+            erased_now.extend(batch);
         }
         let orders = self.ports.store.erasure_of(user).await?;
         Ok(UserErasureOutcome { erased_now, orders })

@@ -54,8 +54,8 @@ fn oldest_first(due: ErasureDue) -> Time {
     }
 }
 
-/// The claim of up to `$limit` orders due under `$due`, oldest first, passing over rows others
-/// hold: one query, which the claim and its plan each select from.
+/// The claim of up to `$limit` orders due under `$due`, oldest first, locked: one query,
+/// which the claim and its plan each select from. Followed by `.skip_locked()` for a sweep.
 macro_rules! claim {
     ($due:expr, $limit:expr) => {
         orders::table
@@ -64,7 +64,6 @@ macro_rules! claim {
             .order(oldest_first($due).asc())
             .limit($limit)
             .for_update()
-            .skip_locked()
     };
 }
 
@@ -76,18 +75,29 @@ impl PgUnitOfWork {
         limit: usize,
     ) -> Result<Vec<Order>, StoreError> {
         self.flush().await?;
-        let rows: Vec<(OrderRow, i64)> = claim!(due, i64::try_from(limit).unwrap_or(i64::MAX))
-            .select((OrderRow::as_select(), orders::event_sequence))
-            .load(self.conn()?)
-            .await
-            .map_err(store_error)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let selected = (OrderRow::as_select(), orders::event_sequence);
+        let rows: Vec<(OrderRow, i64)> = match due {
+            // Waits for a row another holds; PostgreSQL then reads it again and takes it
+            // only if it still matches, so an order a worker just erased is left out.
+            ErasureDue::PartyIs(_) => claim!(due, limit).select(selected).load(self.conn()?).await,
+            ErasureDue::RetentionPassed { .. } | ErasureDue::Requested => {
+                claim!(due, limit)
+                    .skip_locked()
+                    .select(selected)
+                    .load(self.conn()?)
+                    .await
+            }
+        }
+        .map_err(store_error)?;
         self.hold_all(rows).await
     }
 
     /// The plan of a claim under `due`, as `EXPLAIN` prints it with sequential scans priced
     /// out: whether the index made for it serves it.
     pub(crate) async fn explain_erasable(&mut self, due: ErasureDue) -> Result<String, StoreError> {
-        self.plan_of(claim!(due, 100).select(orders::id)).await
+        self.plan_of(claim!(due, 100).skip_locked().select(orders::id))
+            .await
     }
 
     /// `UnitOfWork::request_erasure`.
