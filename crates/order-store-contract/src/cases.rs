@@ -1098,6 +1098,24 @@ pub async fn a_users_own_erasure_waits_for_an_order_another_holds_and_takes_it_o
     );
 }
 
+pub async fn a_users_own_erasure_takes_orders_that_ended_together_in_id_order<S: OrderStore>(
+    store: Arc<S>,
+) {
+    // Ended at the same instant, as one sweep's batch ends them; stored out of id order.
+    let orders = [3, 1, 2].map(|n| nth(order_in(OrderStatus::Completed), n));
+    assert!(orders
+        .iter()
+        .all(|order| order.ended_at == orders[0].ended_at));
+    insert(store.as_ref(), &orders).await;
+    // The order the claim returns is the order it locks in: the buyer's request and the
+    // seller's, both waiting for rows, must take them alike or could wait on each other.
+    for party in [buyer(), seller()] {
+        let claimed = claim_erasable(store.as_ref(), ErasureDue::PartyIs(party)).await;
+        let by_id = [1, 2, 3].map(|n| OrderId::from_uuid(Uuid::from_u128(n)));
+        assert_eq!(claimed, by_id, "{party:?}");
+    }
+}
+
 pub async fn a_request_marks_each_kept_order_of_the_user_once<S: OrderStore>(store: Arc<S>) {
     let open = between(nth(order_in(OrderStatus::Paid), 1), 1, 2);
     let ended = between(nth(order_in(OrderStatus::Completed), 2), 3, 1);

@@ -42,6 +42,7 @@ macro_rules! store_contract {
             erasure_claims_take_exactly_the_orders_the_domain_calls_due,
             an_erasure_sweep_skips_orders_another_unit_of_work_holds,
             a_users_own_erasure_waits_for_an_order_another_holds_and_takes_it_only_if_still_due,
+            a_users_own_erasure_takes_orders_that_ended_together_in_id_order,
             a_request_marks_each_kept_order_of_the_user_once,
             ended_at_is_filled_in_for_orders_that_ended_before_it_was_recorded,
         );

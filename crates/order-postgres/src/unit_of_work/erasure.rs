@@ -54,16 +54,36 @@ fn oldest_first(due: ErasureDue) -> Time {
     }
 }
 
-/// The claim of up to `$limit` orders due under `$due`, oldest first, locked: one query,
-/// which the claim and its plan each select from. Followed by `.skip_locked()` for a sweep.
-macro_rules! claim {
-    ($due:expr, $limit:expr) => {
-        orders::table
-            .filter(erasable($due))
-            .filter(orders::status.eq_any(ended()))
-            .order(oldest_first($due).asc())
-            .limit($limit)
-            .for_update()
+/// `$body` with `$query` bound to the claim of up to `$limit` orders due under `$due`,
+/// oldest first, locked: one query, which the claim and its plan each select from.
+///
+/// A sweep's claim passes over rows others hold. A user's own request waits for them, and
+/// so takes its locks in one total order (the id after the time, which orders ended by one
+/// sweep share): the requests of a buyer and a seller who share orders never wait on each
+/// other in a circle.
+macro_rules! with_claim {
+    ($due:expr, $limit:expr, $query:ident => $body:expr) => {
+        match $due {
+            ErasureDue::PartyIs(_) => {
+                let $query = orders::table
+                    .filter(erasable($due))
+                    .filter(orders::status.eq_any(ended()))
+                    .order((oldest_first($due).asc(), orders::id.asc()))
+                    .limit($limit)
+                    .for_update();
+                $body
+            }
+            ErasureDue::RetentionPassed { .. } | ErasureDue::Requested => {
+                let $query = orders::table
+                    .filter(erasable($due))
+                    .filter(orders::status.eq_any(ended()))
+                    .order(oldest_first($due).asc())
+                    .limit($limit)
+                    .for_update()
+                    .skip_locked();
+                $body
+            }
+        }
     };
 }
 
@@ -76,19 +96,10 @@ impl PgUnitOfWork {
     ) -> Result<Vec<Order>, StoreError> {
         self.flush().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let selected = (OrderRow::as_select(), orders::event_sequence);
-        let rows: Vec<(OrderRow, i64)> = match due {
-            // Waits for a row another holds; PostgreSQL then reads it again and takes it
-            // only if it still matches, so an order a worker just erased is left out.
-            ErasureDue::PartyIs(_) => claim!(due, limit).select(selected).load(self.conn()?).await,
-            ErasureDue::RetentionPassed { .. } | ErasureDue::Requested => {
-                claim!(due, limit)
-                    .skip_locked()
-                    .select(selected)
-                    .load(self.conn()?)
-                    .await
-            }
-        }
+        let rows: Vec<(OrderRow, i64)> = with_claim!(due, limit, query => query
+            .select((OrderRow::as_select(), orders::event_sequence))
+            .load(self.conn()?)
+            .await)
         .map_err(store_error)?;
         self.hold_all(rows).await
     }
@@ -96,8 +107,7 @@ impl PgUnitOfWork {
     /// The plan of a claim under `due`, as `EXPLAIN` prints it with sequential scans priced
     /// out: whether the index made for it serves it.
     pub(crate) async fn explain_erasable(&mut self, due: ErasureDue) -> Result<String, StoreError> {
-        self.plan_of(claim!(due, 100).skip_locked().select(orders::id))
-            .await
+        with_claim!(due, 100, query => self.plan_of(query.select(orders::id)).await)
     }
 
     /// `UnitOfWork::request_erasure`.
