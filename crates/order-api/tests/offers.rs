@@ -97,8 +97,7 @@ async fn a_new_offer_withdraws_the_pending_one_and_only_the_pending_one_is_answe
     assert_eq!(read["offers"][1]["status"], "PENDING");
 
     let stale = buyer_answers(&app, &dispute, &first, "accept").await;
-    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
-    assert_eq!(stale.body["code"], "offer_not_pending");
+    stale.assert_refused(StatusCode::CONFLICT, "offer_not_pending");
 
     let declined = buyer_answers(&app, &dispute, &second, "decline").await;
     assert_eq!(declined.status, StatusCode::OK, "{}", declined.body);
@@ -198,8 +197,7 @@ async fn a_resolved_dispute_takes_no_offer() {
             json!({"refund_amount": "1.00"}),
         )
         .await;
-    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
-    assert_eq!(late.body["code"], "invalid_transition");
+    late.assert_refused(StatusCode::CONFLICT, "invalid_transition");
     assert_eq!(late.body["status"], "RESOLVED");
 }
 
@@ -276,8 +274,7 @@ async fn an_offer_whose_acceptance_is_in_flight_cannot_be_declined() {
     app.clear_faults().await;
 
     let declined = buyer_answers(&app, &dispute, &made, "decline").await;
-    assert_eq!(declined.status, StatusCode::CONFLICT, "{}", declined.body);
-    assert_eq!(declined.body["code"], "operation_in_progress");
+    declined.assert_refused(StatusCode::CONFLICT, "operation_in_progress");
 
     let accepted = buyer_answers(&app, &dispute, &made, "accept").await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);

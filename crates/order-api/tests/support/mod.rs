@@ -99,6 +99,15 @@ pub struct Answer {
     pub body: Value,
 }
 
+impl Answer {
+    /// Asserts that this answer refuses with `status` and the error `code`, showing the
+    /// body if not.
+    pub fn assert_refused(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["code"], code, "{}", self.body);
+    }
+}
+
 pub struct TestApp {
     pub url: String,
     pub peers: String,
