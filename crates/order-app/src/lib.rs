@@ -30,7 +30,6 @@ pub use use_case::personal_data::{
     ErasureOutcome, ErasureRound, UserErasureOutcome, ERASURE_BATCH,
 };
 pub use use_case::purchase::Purchase;
-pub use use_case::queries::OrderListRequest;
 pub use use_case::reconcile::{
     Finding, FindingKind, ReconcileError, ReconcileProgress, ReconcileSummary,
 };

@@ -13,28 +13,18 @@ impl State {
             .values()
             .map(|stored| &stored.order)
             .filter(|order| query.visibility.admits(order))
-            .filter(|order| query.statuses.is_empty() || query.statuses.contains(&order.status))
-            .filter(|order| {
-                query
-                    .listing_id
-                    .map_or(true, |listing| order.listing_id == listing)
-            })
-            .filter(|order| {
-                query
-                    .created_after
-                    .map_or(true, |after| order.created_at >= after)
-            })
-            .filter(|order| {
-                query
-                    .created_before
-                    .map_or(true, |before| order.created_at < before)
-            })
+            .filter(|order| query.selection.matches(order))
             .map(|order| with_dispute(order.clone(), self.disputes.values()))
             .collect();
-        page_of(matching, query.sort, query.page, |order| Position {
-            created_at: order.created_at,
-            id: *order.id.as_uuid(),
-        })
+        page_of(
+            matching,
+            query.selection.sort,
+            query.selection.page,
+            |order| Position {
+                created_at: order.created_at,
+                id: *order.id.as_uuid(),
+            },
+        )
     }
 
     pub fn list_disputes(&self, query: &DisputeQuery) -> Page<Dispute> {

@@ -394,16 +394,55 @@ pub struct Page<T> {
     pub has_more: bool,
 }
 
+/// A read of the order list: whose orders it may cover, and what was asked of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderQuery {
     pub visibility: Visibility,
+    pub selection: OrderSelection,
+}
+
+/// What a caller asks of the order list: everything but whose orders it covers, which
+/// follows from who asks and so is never the caller's to choose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderSelection {
     /// Any of these statuses; every status when empty.
     pub statuses: Vec<OrderStatus>,
     pub listing_id: Option<ListingId>,
+    /// Created at or after this.
     pub created_after: Option<DateTime<Utc>>,
+    /// Created before this.
     pub created_before: Option<DateTime<Utc>>,
     pub sort: SortOrder,
     pub page: PageRequest,
+}
+
+impl OrderSelection {
+    /// Every order, one `page` of them in `sort`'s order.
+    pub fn every(sort: SortOrder, page: PageRequest) -> OrderSelection {
+        OrderSelection {
+            statuses: Vec::new(),
+            listing_id: None,
+            created_after: None,
+            created_before: None,
+            sort,
+            page,
+        }
+    }
+
+    /// Whether `order` passes the filters, the sort and the page aside: the meaning every
+    /// store gives them (from `created_after` inclusive to `created_before` exclusive).
+    pub fn matches(&self, order: &Order) -> bool {
+        (self.statuses.is_empty() || self.statuses.contains(&order.status))
+            && self
+                .listing_id
+                .map_or(true, |listing| order.listing_id == listing)
+            && self
+                .created_after
+                .map_or(true, |after| order.created_at >= after)
+            && self
+                .created_before
+                .map_or(true, |before| order.created_at < before)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -411,4 +450,65 @@ pub struct DisputeQuery {
     /// Any of these statuses; every status when empty.
     pub statuses: Vec<DisputeStatus>,
     pub page: PageRequest,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use order_domain::fixtures::{listing_id, paid, placed};
+    use order_domain::ListingId;
+
+    use super::*;
+
+    fn every() -> OrderSelection {
+        let page = PageRequest::Offset {
+            offset: 0,
+            limit: 10,
+        };
+        OrderSelection::every(SortOrder::NewestFirst, page)
+    }
+
+    #[test]
+    fn a_selection_with_no_filter_matches_every_order() {
+        assert!(every().matches(&placed()));
+        assert!(every().matches(&paid()));
+    }
+
+    #[test]
+    fn a_selection_matches_any_of_its_statuses() {
+        let paid_or_shipped = OrderSelection {
+            statuses: vec![OrderStatus::Paid, OrderStatus::Shipped],
+            ..every()
+        };
+        assert!(paid_or_shipped.matches(&paid()));
+        assert!(!paid_or_shipped.matches(&placed()));
+    }
+
+    #[test]
+    fn a_selection_matches_only_its_listing() {
+        let its = OrderSelection {
+            listing_id: Some(listing_id()),
+            ..every()
+        };
+        let another = OrderSelection {
+            listing_id: Some(ListingId::from_uuid(Uuid::from_u128(1))),
+            ..every()
+        };
+        assert!(its.matches(&placed()));
+        assert!(!another.matches(&placed()));
+    }
+
+    #[test]
+    fn a_creation_window_takes_its_start_and_leaves_its_end() {
+        let created = placed().created_at;
+        let window = |after, before| OrderSelection {
+            created_after: Some(after),
+            created_before: Some(before),
+            ..every()
+        };
+        let minute = TimeDelta::minutes(1);
+        assert!(window(created, created + minute).matches(&placed()));
+        assert!(!window(created - minute, created).matches(&placed()));
+        assert!(!window(created + minute, created + minute * 2).matches(&placed()));
+    }
 }

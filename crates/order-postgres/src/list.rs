@@ -75,7 +75,7 @@ struct Part<'q> {
 }
 
 fn parts(query: &OrderQuery) -> Vec<Part<'_>> {
-    let statuses: Vec<Option<&str>> = match query.statuses.as_slice() {
+    let statuses: Vec<Option<&str>> = match query.selection.statuses.as_slice() {
         [] => vec![None],
         many => many.iter().map(|status| Some(status.as_str())).collect(),
     };
@@ -102,13 +102,13 @@ fn filtered_orders(part: Part<'_>) -> FilteredOrders {
         select = select.filter(orders::status.eq(status.to_owned()));
     }
     let query = part.query;
-    if let Some(listing) = query.listing_id {
+    if let Some(listing) = query.selection.listing_id {
         select = select.filter(orders::listing_id.eq(*listing.as_uuid()));
     }
-    if let Some(after) = query.created_after {
+    if let Some(after) = query.selection.created_after {
         select = select.filter(orders::created_at.ge(after));
     }
-    if let Some(before) = query.created_before {
+    if let Some(before) = query.selection.created_before {
         select = select.filter(orders::created_at.lt(before));
     }
     select
@@ -195,16 +195,17 @@ enum OrderCount {
 }
 
 fn order_count(query: &OrderQuery) -> OrderCount {
-    if query.listing_id.is_some() {
+    if query.selection.listing_id.is_some() {
         return OrderCount::Exact;
     }
-    if query.created_after.is_some() || query.created_before.is_some() {
+    if query.selection.created_after.is_some() || query.selection.created_before.is_some() {
         return OrderCount::Capped;
     }
     let user_sides = match query.visibility {
         Visibility::All => {
             return OrderCount::ByStatus(
                 query
+                    .selection
                     .statuses
                     .iter()
                     .map(|s| s.as_str().to_owned())
@@ -215,7 +216,7 @@ fn order_count(query: &OrderQuery) -> OrderCount {
         Visibility::Seller(user) => (user, vec!["seller"]),
         Visibility::Participant(user) => (user, vec!["buyer", "seller"]),
     };
-    if query.statuses.is_empty() {
+    if query.selection.statuses.is_empty() {
         OrderCount::ByUser(*user_sides.0.as_uuid(), user_sides.1)
     } else {
         OrderCount::Capped
@@ -290,7 +291,7 @@ pub(crate) async fn read_orders(
     conn: &AsyncPgConnection,
     query: &OrderQuery,
 ) -> QueryResult<Page<OrderListRow>> {
-    let plan = PagePlan::new(query.page, query.sort);
+    let plan = PagePlan::new(query.selection.page, query.selection.sort);
     let rows = load_order_page(conn, order_page(query, &plan));
     if plan.needs_count() {
         let (rows, total) = crate::pipeline::both(rows, count_orders(conn, query)).await?;
@@ -383,7 +384,7 @@ pub(crate) async fn explain_orders(
     const EXPLAIN: &str = "EXPLAIN (FORMAT JSON) ";
     conn.batch_execute("SET enable_seqscan = off; SET enable_sort = off")
         .await?;
-    let plan = PagePlan::new(query.page, query.sort);
+    let plan = PagePlan::new(query.selection.page, query.selection.sort);
     let mut plans = vec![with_page_read!(order_page(query, &plan), |page| {
         Around::<_, Json>::new(EXPLAIN, page, "")
             .get_result(&mut conn)

@@ -8,7 +8,9 @@ use chrono::{TimeZone, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use order_domain::dispute::DisputeStatus;
 use order_domain::{ListingId, OrderStatus, UserId};
-use order_ports::store::{DisputeQuery, OrderQuery, PageRequest, Position, SortOrder, Visibility};
+use order_ports::store::{
+    DisputeQuery, OrderQuery, OrderSelection, PageRequest, Position, SortOrder, Visibility,
+};
 use order_postgres::test_db::TestDatabase;
 use order_postgres::PgStore;
 use serde_json::Value;
@@ -104,7 +106,7 @@ fn order_queries() -> Vec<(String, OrderQuery)> {
     ];
     let after = Utc.with_ymd_and_hms(2026, 1, 10, 0, 0, 0).unwrap();
     let before = Utc.with_ymd_and_hms(2026, 1, 11, 0, 0, 0).unwrap();
-    type Filter = Box<dyn Fn(&mut OrderQuery)>;
+    type Filter = Box<dyn Fn(&mut OrderSelection)>;
     let filters: Vec<(&str, Filter)> = vec![
         ("no filter", Box::new(|_| {})),
         (
@@ -192,7 +194,7 @@ fn order_queries() -> Vec<(String, OrderQuery)> {
             for (page_name, page) in pages {
                 for sort in [SortOrder::NewestFirst, SortOrder::OldestFirst] {
                     let mut query = order_store_contract::cases::query(visibility, page, sort);
-                    apply(&mut query);
+                    apply(&mut query.selection);
                     queries.push((format!("{who}, {filter}, {page_name}, {sort:?}"), query));
                 }
             }
@@ -211,11 +213,12 @@ async fn every_order_list_filter_reads_through_an_index() {
         // planner may also walk the time index and filter by status, when that status is
         // common; the first pages prove an index serves each filter.
         let past_a_cursor = matches!(
-            query.page,
+            query.selection.page,
             PageRequest::After { after: Some(_), .. } | PageRequest::Before { .. }
         );
-        let filter_allowed =
-            query.visibility != Visibility::All || query.listing_id.is_some() || past_a_cursor;
+        let filter_allowed = query.visibility != Visibility::All
+            || query.selection.listing_id.is_some()
+            || past_a_cursor;
         for explained in store.explain_list_orders(&query).await.unwrap() {
             for fault in faults(&explained, filter_allowed) {
                 wrong.push(format!("{name}: {fault}\n{explained:#}"));

@@ -8,7 +8,8 @@ use order_domain::order::Terms;
 use order_domain::order::{NewOrder, OrderSource, ShippingAddress};
 use order_domain::{DisputeId, ListingId, Order, OrderId, OrderStatus, UserId};
 use order_ports::store::{
-    DisputeQuery, OrderQuery, Page, PageRequest, Position, SortOrder, Total, Visibility,
+    DisputeQuery, OrderQuery, OrderSelection, Page, PageRequest, Position, SortOrder, Total,
+    Visibility,
 };
 use order_ports::OrderStore;
 use order_postgres::test_db::TestDatabase;
@@ -49,13 +50,31 @@ async fn insert_all(store: &PgStore, orders: &[Order]) {
     uow.commit().await.unwrap();
 }
 
-/// Every order `visibility` admits, newest first, on one page.
-fn query(visibility: Visibility) -> OrderQuery {
-    let everything = PageRequest::Offset {
+/// Every order, newest first, on one page.
+fn everything() -> OrderSelection {
+    let one_page = PageRequest::Offset {
         offset: 0,
         limit: 100,
     };
-    order_store_contract::cases::query(visibility, everything, SortOrder::NewestFirst)
+    OrderSelection::every(SortOrder::NewestFirst, one_page)
+}
+
+/// What `selection` asks of the orders `visibility` admits.
+fn selected(visibility: Visibility, selection: OrderSelection) -> OrderQuery {
+    OrderQuery {
+        visibility,
+        selection,
+    }
+}
+
+/// What `selection` asks of every order, as an admin sees them.
+fn as_admin(selection: OrderSelection) -> OrderQuery {
+    selected(Visibility::All, selection)
+}
+
+/// Every order `visibility` admits, newest first, on one page.
+fn query(visibility: Visibility) -> OrderQuery {
+    selected(visibility, everything())
 }
 
 /// Every order `visibility` lets through, in one page.
@@ -136,29 +155,29 @@ async fn lists_filter_by_status_listing_and_creation_time() {
     let (_db, store) = seeded().await;
     mark_paid(&store, &[3, 4]).await;
 
-    let paid = OrderQuery {
+    let paid = as_admin(OrderSelection {
         statuses: vec![OrderStatus::Paid],
-        ..query(Visibility::All)
-    };
+        ..everything()
+    });
     assert_eq!(ids(&store.list_orders(paid).await.unwrap()), [4, 3]);
-    let either = OrderQuery {
+    let either = as_admin(OrderSelection {
         statuses: vec![OrderStatus::Paid, OrderStatus::PendingPayment],
-        ..query(Visibility::All)
-    };
+        ..everything()
+    });
     assert_eq!(
         store.list_orders(either).await.unwrap().total,
         Some(Total::Exact(12))
     );
-    let listing = OrderQuery {
+    let listing = as_admin(OrderSelection {
         listing_id: Some(ListingId::from_uuid(Uuid::from_u128(10_005))),
-        ..query(Visibility::All)
-    };
+        ..everything()
+    });
     assert_eq!(ids(&store.list_orders(listing).await.unwrap()), [5]);
-    let window = OrderQuery {
+    let window = as_admin(OrderSelection {
         created_after: Some(t0() + TimeDelta::minutes(5)),
         created_before: Some(t0() + TimeDelta::minutes(8)),
-        ..query(Visibility::All)
-    };
+        ..everything()
+    });
     assert_eq!(
         ids(&store.list_orders(window).await.unwrap()),
         [7, 6, 5],
@@ -171,10 +190,10 @@ async fn lists_are_newest_first_unless_asked_oldest_first() {
     let (_db, store) = seeded().await;
     let newest = listed(&store, Visibility::All).await;
     assert_eq!(ids(&newest), (1..=12).rev().collect::<Vec<_>>());
-    let oldest = OrderQuery {
+    let oldest = as_admin(OrderSelection {
         sort: SortOrder::OldestFirst,
-        ..query(Visibility::All)
-    };
+        ..everything()
+    });
     assert_eq!(
         ids(&store.list_orders(oldest).await.unwrap()),
         (1..=12).collect::<Vec<_>>()
@@ -184,9 +203,11 @@ async fn lists_are_newest_first_unless_asked_oldest_first() {
 #[tokio::test]
 async fn offset_pages_count_everything_and_say_whether_more_follow() {
     let (_db, store) = seeded().await;
-    let page = |offset| OrderQuery {
-        page: PageRequest::Offset { offset, limit: 5 },
-        ..query(Visibility::All)
+    let page = |offset| {
+        as_admin(OrderSelection {
+            page: PageRequest::Offset { offset, limit: 5 },
+            ..everything()
+        })
     };
     let first = store.list_orders(page(0)).await.unwrap();
     assert_eq!(
@@ -210,10 +231,10 @@ async fn keyset_pages_walk_forward_and_back_over_the_whole_list() {
     let mut pages = Vec::new();
     loop {
         let page = store
-            .list_orders(OrderQuery {
+            .list_orders(as_admin(OrderSelection {
                 page: PageRequest::After { after, limit: 5 },
-                ..query(Visibility::All)
-            })
+                ..everything()
+            }))
             .await
             .unwrap();
         assert_eq!(page.total, None);
@@ -230,23 +251,23 @@ async fn keyset_pages_walk_forward_and_back_over_the_whole_list() {
     // Back from the last page: the page before it, in list order.
     let before = position(&pages[2].items[0]);
     let previous = store
-        .list_orders(OrderQuery {
+        .list_orders(as_admin(OrderSelection {
             page: PageRequest::Before { before, limit: 5 },
-            ..query(Visibility::All)
-        })
+            ..everything()
+        }))
         .await
         .unwrap();
     assert_eq!(ids(&previous), ids(&pages[1]));
     assert!(previous.has_more);
     let first = position(&pages[1].items[0]);
     let top = store
-        .list_orders(OrderQuery {
+        .list_orders(as_admin(OrderSelection {
             page: PageRequest::Before {
                 before: first,
                 limit: 5,
             },
-            ..query(Visibility::All)
-        })
+            ..everything()
+        }))
         .await
         .unwrap();
     assert_eq!((ids(&top), top.has_more), (ids(&pages[0]), false));
@@ -255,9 +276,11 @@ async fn keyset_pages_walk_forward_and_back_over_the_whole_list() {
 #[tokio::test]
 async fn keyset_pages_are_stable_under_concurrent_inserts() {
     let (_db, store) = seeded().await;
-    let request = |after| OrderQuery {
-        page: PageRequest::After { after, limit: 5 },
-        ..query(Visibility::All)
+    let request = |after| {
+        as_admin(OrderSelection {
+            page: PageRequest::After { after, limit: 5 },
+            ..everything()
+        })
     };
     let first = store.list_orders(request(None)).await.unwrap();
     // Newer orders arrive between the two page reads (and one in the middle of the list).
@@ -414,9 +437,14 @@ async fn a_participants_count_adds_what_they_buy_and_sell_under_the_same_filters
     mark_paid(&store, &[3, 4, 6]).await;
 
     // User 1 buys 3 and sells 4 and 6; user 3 buys 4 and 6 from user 1.
-    let paid = |visibility| OrderQuery {
-        statuses: vec![OrderStatus::Paid],
-        ..query(visibility)
+    let paid = |visibility| {
+        selected(
+            visibility,
+            OrderSelection {
+                statuses: vec![OrderStatus::Paid],
+                ..everything()
+            },
+        )
     };
     let mine = store
         .list_orders(paid(Visibility::Participant(user(1))))
@@ -434,11 +462,14 @@ async fn a_participants_count_adds_what_they_buy_and_sell_under_the_same_filters
         (ids(&theirs), theirs.total),
         (vec![6, 4], Some(Total::Exact(2)))
     );
-    let window = OrderQuery {
-        created_after: Some(t0() + TimeDelta::minutes(5)),
-        created_before: Some(t0() + TimeDelta::minutes(8)),
-        ..query(Visibility::Participant(user(1)))
-    };
+    let window = selected(
+        Visibility::Participant(user(1)),
+        OrderSelection {
+            created_after: Some(t0() + TimeDelta::minutes(5)),
+            created_before: Some(t0() + TimeDelta::minutes(8)),
+            ..everything()
+        },
+    );
     assert_eq!(
         store.list_orders(window).await.unwrap().total,
         Some(Total::Exact(3))

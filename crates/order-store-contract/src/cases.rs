@@ -17,8 +17,8 @@ use order_domain::{
     Actor, Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, UserId,
 };
 use order_ports::store::{
-    EscrowLine, EscrowScope, OrderQuery, Page, PageRequest, Position, SortOrder, UserErasure,
-    Visibility,
+    EscrowLine, EscrowScope, OrderQuery, OrderSelection, Page, PageRequest, Position, SortOrder,
+    UserErasure, Visibility,
 };
 use order_ports::{
     IntentLease, OrderStore, OutboxMessage, RecordedEvent, StoreError, StoryLine, SweepClaim,
@@ -573,12 +573,7 @@ pub async fn the_feed_positions_committed_events_in_commit_order<S: OrderStore>(
 pub fn query(visibility: Visibility, page: PageRequest, sort: SortOrder) -> OrderQuery {
     OrderQuery {
         visibility,
-        statuses: vec![],
-        listing_id: None,
-        created_after: None,
-        created_before: None,
-        sort,
-        page,
+        selection: OrderSelection::every(sort, page),
     }
 }
 
@@ -586,6 +581,25 @@ const EVERYTHING: PageRequest = PageRequest::Offset {
     offset: 0,
     limit: 100,
 };
+
+/// Asserts that `query`, newest first on one page, lists exactly those of `stored` (oldest
+/// first) that its visibility admits and its selection matches, and counts them.
+async fn assert_lists_what_it_asks(store: &dyn OrderStore, stored: &[Order], query: OrderQuery) {
+    let expected: Vec<OrderId> = stored
+        .iter()
+        .rev()
+        .filter(|order| query.visibility.admits(order) && query.selection.matches(order))
+        .map(|order| order.id)
+        .collect();
+    let listed = store.list_orders(query.clone()).await.unwrap();
+    let ids: Vec<OrderId> = listed.items.iter().map(|order| order.id).collect();
+    assert_eq!(ids, expected, "{query:?}");
+    assert_eq!(
+        listed.total.map(|total| total.count()),
+        Some(expected.len() as u64),
+        "{query:?}"
+    );
+}
 
 pub async fn each_visibility_lists_exactly_the_orders_it_admits<S: OrderStore>(store: Arc<S>) {
     let orders: Vec<_> = (1..=9u128)
@@ -601,23 +615,57 @@ pub async fn each_visibility_lists_exactly_the_orders_it_admits<S: OrderStore>(s
         ]);
     }
     for visibility in visibilities {
-        let listed = store
-            .list_orders(query(visibility, EVERYTHING, SortOrder::NewestFirst))
-            .await
-            .unwrap();
-        let admitted: Vec<OrderId> = orders
-            .iter()
-            .rev()
-            .filter(|order| visibility.admits(order))
-            .map(|order| order.id)
-            .collect();
-        let ids: Vec<OrderId> = listed.items.iter().map(|order| order.id).collect();
-        assert_eq!(ids, admitted, "{visibility:?}");
-        assert_eq!(
-            listed.total.map(|total| total.count()),
-            Some(admitted.len() as u64),
-            "{visibility:?}"
-        );
+        let every = query(visibility, EVERYTHING, SortOrder::NewestFirst);
+        assert_lists_what_it_asks(store.as_ref(), &orders, every).await;
+    }
+}
+
+pub async fn each_selection_lists_exactly_the_orders_it_matches<S: OrderStore>(store: Arc<S>) {
+    // Nine orders a minute apart, in turn placed, paid and shipped, each of its own listing.
+    let orders: Vec<_> = (1..=9u128)
+        .map(|n| match n % 3 {
+            0 => nth(placed(), n),
+            1 => nth(paid(), n),
+            _ => nth(shipped(), n),
+        })
+        .collect();
+    insert(store.as_ref(), &orders).await;
+    let minute = |n: i64| placed().created_at + TimeDelta::minutes(n);
+    let every = || OrderSelection::every(SortOrder::NewestFirst, EVERYTHING);
+    let selections = [
+        OrderSelection {
+            statuses: vec![OrderStatus::Paid],
+            ..every()
+        },
+        OrderSelection {
+            statuses: vec![OrderStatus::Paid, OrderStatus::Shipped],
+            ..every()
+        },
+        OrderSelection {
+            listing_id: Some(orders[4].listing_id),
+            ..every()
+        },
+        OrderSelection {
+            created_after: Some(minute(3)),
+            created_before: Some(minute(7)),
+            ..every()
+        },
+        OrderSelection {
+            statuses: vec![OrderStatus::Shipped],
+            created_after: Some(minute(5)),
+            ..every()
+        },
+        OrderSelection {
+            statuses: vec![OrderStatus::Completed],
+            ..every()
+        },
+    ];
+    for selection in selections {
+        let query = OrderQuery {
+            visibility: Visibility::All,
+            selection,
+        };
+        assert_lists_what_it_asks(store.as_ref(), &orders, query).await;
     }
 }
 

@@ -29,6 +29,7 @@ macro_rules! store_contract {
             the_history_pages_an_orders_events_in_sequence,
             the_feed_positions_committed_events_in_commit_order,
             each_visibility_lists_exactly_the_orders_it_admits,
+            each_selection_lists_exactly_the_orders_it_matches,
             keyset_pages_walk_the_whole_list_forward_and_back,
             a_parcel_finds_exactly_the_orders_the_domain_says_it_follows,
             a_carrier_event_is_recorded_once_and_only_when_committed,

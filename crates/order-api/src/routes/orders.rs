@@ -1,11 +1,11 @@
 //! `/api/v1/orders/`: reading orders, and what buyers and sellers do to them.
 
 use actix_web::{get, post, HttpRequest, HttpResponse};
-use order_app::{OrderListRequest, Purchase};
+use order_app::Purchase;
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
 use order_domain::order::{CancellationReason, Carrier, Party, ShippingAddress, TrackingNumber};
 use order_domain::{ListingId, OrderStatus, UserId};
-use order_ports::store::SortOrder;
+use order_ports::store::{OrderSelection, SortOrder};
 use serde::Deserialize;
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -81,8 +81,7 @@ async fn list(state: State, user: User, req: HttpRequest) -> Result<HttpResponse
     };
     let pagination = Pagination::from_params(&mut params)?;
     params.finish()?;
-    let request = OrderListRequest {
-        role,
+    let selection = OrderSelection {
         statuses,
         listing_id,
         created_after,
@@ -90,7 +89,7 @@ async fn list(state: State, user: User, req: HttpRequest) -> Result<HttpResponse
         sort,
         page: pagination.request,
     };
-    let page = state.service.list_orders(user.0, request).await?;
+    let page = state.service.list_orders(user.0, role, selection).await?;
     let body = pagination.render(&base_url(&state, &req)?, &page, |order| {
         state.order_view(order, user.0)
     })?;

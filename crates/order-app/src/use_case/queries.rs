@@ -1,22 +1,8 @@
-use chrono::{DateTime, Utc};
 use order_domain::order::Party;
-use order_domain::{Dispute, DisputeId, ListingId, Order, OrderId, OrderStatus};
-use order_ports::store::{DisputeQuery, OrderQuery, Page, PageRequest, SortOrder};
+use order_domain::{Dispute, DisputeId, Order, OrderId};
+use order_ports::store::{DisputeQuery, OrderQuery, OrderSelection, Page};
 
 use crate::{AppError, Caller, OrderService};
-
-/// What a caller asks of the order list; whose orders it covers follows from the caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrderListRequest {
-    /// Only orders where the caller is this party; both sides when `None`.
-    pub role: Option<Party>,
-    pub statuses: Vec<OrderStatus>,
-    pub listing_id: Option<ListingId>,
-    pub created_after: Option<DateTime<Utc>>,
-    pub created_before: Option<DateTime<Utc>>,
-    pub sort: SortOrder,
-    pub page: PageRequest,
-}
 
 impl OrderService {
     /// One order, for its buyer, its seller, admins and services; anyone else is told it
@@ -33,21 +19,18 @@ impl OrderService {
         Ok(order)
     }
 
-    /// The orders the caller is party to (all orders for admins and services).
+    /// The orders the caller is party to (all orders for admins and services), as
+    /// `role`'s side only when given.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_orders(
         &self,
         caller: Caller,
-        request: OrderListRequest,
+        role: Option<Party>,
+        selection: OrderSelection,
     ) -> Result<Page<Order>, AppError> {
         let query = OrderQuery {
-            visibility: caller.visibility(request.role),
-            statuses: request.statuses,
-            listing_id: request.listing_id,
-            created_after: request.created_after,
-            created_before: request.created_before,
-            sort: request.sort,
-            page: request.page,
+            visibility: caller.visibility(role),
+            selection,
         };
         Ok(self.ports.store.list_orders(query).await?)
     }
