@@ -100,8 +100,7 @@ async fn the_worker_cancels_an_unpaid_auction_order_and_a_late_payment_is_refuse
             json!({"order_id": won["id"], "escrow_id": support::uuid(0xE5)}),
         )
         .await;
-    assert_eq!(late.status, StatusCode::CONFLICT);
-    assert_eq!(late.body["code"], "order_cancelled");
+    late.assert_refused(StatusCode::CONFLICT, "order_cancelled");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(
         app.events_of(&id(&won)).await,
@@ -149,8 +148,7 @@ async fn a_late_shipment_is_announced_once_and_then_the_buyer_may_cancel_for_a_f
     let app = &TestApp::spawn_with(seed(0, "1000.00"), &QUICK).await;
     let order = app.paid_order(listing(1), "100.00").await;
     let early = cancel(app, &order, As::buyer()).await;
-    assert_eq!(early.status, StatusCode::CONFLICT);
-    assert_eq!(early.body["code"], "not_yet_overdue");
+    early.assert_refused(StatusCode::CONFLICT, "not_yet_overdue");
 
     let _workers = app.start_workers();
     wait_until("order.ship_overdue is raised", || async move {
@@ -205,11 +203,10 @@ async fn the_seller_may_cancel_a_paid_order_and_no_stranger_can() {
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00");
 
     let again = cancel(&app, &order, As::seller()).await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
-    assert_eq!(again.body["code"], "invalid_transition");
+    again.assert_refused(StatusCode::CONFLICT, "invalid_transition");
     let shipped = app.shipped_order(listing(2), "100.00").await;
     let too_late = cancel(&app, &shipped, As::seller()).await;
-    assert_eq!(too_late.body["code"], "invalid_transition");
+    too_late.assert_refused(StatusCode::CONFLICT, "invalid_transition");
     assert_eq!(too_late.body["status"], "SHIPPED");
     assert_eq!(
         app.ledger().await["held"],

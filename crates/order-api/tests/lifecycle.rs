@@ -64,13 +64,7 @@ async fn buy_it_now_holds_the_total_and_answers_the_paid_order() {
 async fn a_declined_buy_it_now_is_402_and_cancels_the_order() {
     let app = TestApp::spawn(seed(1, "100.00")).await;
     let declined = app.purchase(listing(1)).await;
-    assert_eq!(
-        declined.status,
-        StatusCode::PAYMENT_REQUIRED,
-        "{}",
-        declined.body
-    );
-    assert_eq!(declined.body["code"], "insufficient_funds");
+    declined.assert_refused(StatusCode::PAYMENT_REQUIRED, "insufficient_funds");
     let orders = app.get("/api/v1/orders/", &As::buyer()).await;
     assert_eq!(orders.body["count"], 1);
     assert_eq!(orders.body["results"][0]["status"], "CANCELLED");
