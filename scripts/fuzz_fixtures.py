@@ -2,10 +2,10 @@
 
 With random ids every order operation answers 404; with real objects the fuzzer reaches the
 transitions, the validation and the wallet calls behind them. Run as a script, it funds the
-buyer and prints shell assignments: tokens for a buyer, a seller and an admin, a Buy It Now
-listing and an order whose parcel the carrier endpoint's example tracks, all known to the
-stand-in peers' demo seed. scripts/fuzz_hooks.py imports it to make an object of its own for
-each request of the pass on fresh objects.
+buyer and prints shell assignments: tokens for a buyer, a seller and an admin, and a Buy It
+Now listing, all known to the stand-in peers' demo seed. scripts/fuzz_hooks.py imports it to
+make an object of its own for each request of the passes on fresh objects, and an order
+shipped as the parcel of the carrier endpoint's example for each update about it.
 
 Reads API, PEERS, SERVICE_TOKEN, PEER_TOKEN and JWT_SECRET from the environment.
 """
@@ -133,5 +133,3 @@ if __name__ == "__main__":
     print(f"SELLER_TOKEN={token(SELLER)}")
     print(f"ADMIN_TOKEN={token(ADMIN, is_staff=True)}")
     print(f"BUY_NOW_LISTING={LISTING}")
-    # The parcel of the carrier endpoint's documented example, so that its updates find orders.
-    print(f"CARRIER_ORDER={shipped_order('1Z999AA10123456784')}")

@@ -11,7 +11,11 @@ validation and the money behind the operation go untested. So each request whose
 the placeholder object fuzz.sh gives gets an object of its own, made here (through
 scripts/fuzz_fixtures.py) in the status the operation acts on; fuzz.sh sends it as the party
 allowed to act. The internal operations that name their order in the body get a fresh order
-where the fuzzer sent a well-formed id. Other operations are left as generated.
+where the fuzzer sent a well-formed id. A carrier's update about the parcel of the
+endpoint's documented example gets an order shipped as that parcel, and, where its
+`occurred_at` is a well-formed time, the time it is sent: the example's date lies before any
+shipment the fuzzer makes, and an update dated before the shipment is refused, so it would
+never reach an order. Other operations are left as generated.
 """
 
 import hashlib
@@ -20,6 +24,7 @@ import json
 import os
 import time
 import uuid
+from datetime import datetime, timezone
 
 import schemathesis
 from schemathesis.core import NOT_SET
@@ -109,6 +114,30 @@ def give_fresh_object(case):
         }
 
 
+# The parcel of the carrier endpoint's documented example.
+EXAMPLE_PARCEL = ("UPS", "1Z999AA10123456784")
+
+
+def well_formed_time(value):
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return True
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
+def ship_the_example_parcel(case):
+    body = case.body if isinstance(case.body, dict) else {}
+    if case.operation.path != CARRIER_PATH:
+        return
+    if (body.get("carrier"), body.get("tracking_number")) != EXAMPLE_PARCEL:
+        return
+    fixtures().shipped_order(EXAMPLE_PARCEL[1])
+    if well_formed_time(body.get("occurred_at")):
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        case.body = {**body, "occurred_at": now.isoformat().replace("+00:00", "Z")}
+
+
 def sign_carrier_update(case, kwargs):
     if case.operation.path != CARRIER_PATH or not SECRET or not PLACEHOLDER:
         return
@@ -133,4 +162,5 @@ def sign_carrier_update(case, kwargs):
 @schemathesis.hook
 def before_call(context, case, kwargs):
     give_fresh_object(case)
+    ship_the_example_parcel(case)
     sign_carrier_update(case, kwargs)
