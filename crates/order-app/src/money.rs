@@ -17,7 +17,7 @@
 //! (or, on an order it already holds locked, [`OrderService::drive`]); nothing else here is
 //! for use cases to call.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::order::{
     EscrowIntent, EscrowPurpose, IntentRequest, Movement, WalletAnswer, WalletCall,
 };
@@ -48,17 +48,18 @@ pub enum IntentOutcome {
 
 impl OrderService {
     /// All three steps for the order `order_id`: locks it, asks `decide` — the caller's
-    /// rights and the domain's request for the movement, given the order and the time —
-    /// and carries the movement out.
+    /// rights and the domain's request for the movement, given the order, the time and how
+    /// long the intent is left to its requester before a worker resumes it — and carries
+    /// the movement out. The order as it ends.
     pub(crate) async fn move_money(
         &self,
         order_id: OrderId,
-        decide: impl FnOnce(&Order, DateTime<Utc>) -> Result<IntentRequest, AppError>,
-    ) -> Result<Settled, AppError> {
+        decide: impl FnOnce(&Order, DateTime<Utc>, TimeDelta) -> Result<IntentRequest, AppError>,
+    ) -> Result<Order, AppError> {
         let mut uow = self.begin().await?;
         let order = Self::lock_order(uow.as_mut(), order_id).await?;
-        let request = decide(&order, self.ports.clock.now())?;
-        self.drive(uow, &order, request).await
+        let request = decide(&order, self.ports.clock.now(), self.settings.resume_after)?;
+        Ok(self.drive(uow, &order, request).await?.order)
     }
 
     /// All three steps for `request`, which the domain made of `before`, the order locked

@@ -34,11 +34,11 @@ impl OrderService {
         order_id: OrderId,
         reason: CancellationReason,
     ) -> Result<Order, AppError> {
-        let resume_after = self.settings.resume_after;
         if let Some(admin) = caller.as_admin() {
             let mut uow = self.begin().await?;
             let order = Self::lock_order(uow.as_mut(), order_id).await?;
             let now = self.ports.clock.now();
+            let resume_after = self.settings.resume_after;
             return match order.cancel_as_admin(admin, reason, now, resume_after)? {
                 AdminCancellation::Cancelled(changed) => {
                     let cancelled = self
@@ -52,12 +52,10 @@ impl OrderService {
                 }
             };
         }
-        let settled = self
-            .move_money(order_id, |order, now| {
-                let by = caller.acting_as(order, Order::participant)?;
-                Ok(order.request_cancellation(by, reason, now, resume_after)?)
-            })
-            .await?;
-        Ok(settled.order)
+        self.move_money(order_id, |order, now, resume_after| {
+            let by = caller.acting_as(order, Order::participant)?;
+            Ok(order.request_cancellation(by, reason, now, resume_after)?)
+        })
+        .await
     }
 }

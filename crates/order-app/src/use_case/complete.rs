@@ -10,13 +10,10 @@ impl OrderService {
     /// money is on its way to the seller.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn complete(&self, caller: Caller, order_id: OrderId) -> Result<Order, AppError> {
-        let resume_after = self.settings.resume_after;
-        let settled = self
-            .move_money(order_id, |order, now| {
-                let buyer = caller.acting_as(order, Order::buyer)?;
-                Ok(order.request_completion(buyer, now, resume_after)?)
-            })
-            .await?;
-        Ok(settled.order)
+        self.move_money(order_id, |order, now, resume_after| {
+            let buyer = caller.acting_as(order, Order::buyer)?;
+            Ok(order.request_completion(buyer, now, resume_after)?)
+        })
+        .await
     }
 }

@@ -38,14 +38,11 @@ impl OrderService {
         order_id: OrderId,
         reason: ActionReason,
     ) -> Result<Order, AppError> {
-        let resume_after = self.settings.resume_after;
-        let settled = self
-            .move_money(order_id, |order, now| {
-                let by = caller.seller_or_admin(order)?;
-                Ok(order.request_refund(by, reason, now, resume_after)?)
-            })
-            .await?;
-        Ok(settled.order)
+        self.move_money(order_id, |order, now, resume_after| {
+            let by = caller.seller_or_admin(order)?;
+            Ok(order.request_refund(by, reason, now, resume_after)?)
+        })
+        .await
     }
 
     /// SHIPPED/DELIVERED → COMPLETED by an admin: the escrow is released as a completion
@@ -57,14 +54,11 @@ impl OrderService {
         order_id: OrderId,
         reason: ActionReason,
     ) -> Result<Order, AppError> {
-        let resume_after = self.settings.resume_after;
-        let settled = self
-            .move_money(order_id, |order, now| {
-                let admin = caller.admin_over(order)?;
-                Ok(order.request_release(admin, reason, now, resume_after)?)
-            })
-            .await?;
-        Ok(settled.order)
+        self.move_money(order_id, |order, now, resume_after| {
+            let admin = caller.admin_over(order)?;
+            Ok(order.request_release(admin, reason, now, resume_after)?)
+        })
+        .await
     }
 
     /// SHIPPED/DELIVERED → COMPLETED by an admin: `refund_amount` back to the buyer, the rest
@@ -77,21 +71,19 @@ impl OrderService {
         refund_amount: Money,
         reason: ActionReason,
     ) -> Result<Order, AppError> {
-        let (resume_after, fee_rate) = (self.settings.resume_after, self.settings.fee_rate);
-        let settled = self
-            .move_money(order_id, |order, now| {
-                let admin = caller.admin_over(order)?;
-                Ok(order.request_settlement(
-                    admin,
-                    refund_amount,
-                    reason,
-                    fee_rate,
-                    now,
-                    resume_after,
-                )?)
-            })
-            .await?;
-        Ok(settled.order)
+        let fee_rate = self.settings.fee_rate;
+        self.move_money(order_id, |order, now, resume_after| {
+            let admin = caller.admin_over(order)?;
+            Ok(order.request_settlement(
+                admin,
+                refund_amount,
+                reason,
+                fee_rate,
+                now,
+                resume_after,
+            )?)
+        })
+        .await
     }
 
     /// An admin moves the running deadline of an order later: `ship_by` while PAID,
