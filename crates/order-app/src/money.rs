@@ -22,7 +22,7 @@ use order_domain::order::{
     EscrowIntent, EscrowPurpose, IntentRequest, Movement, WalletAnswer, WalletCall,
 };
 use order_domain::{Dispute, Order, OrderId};
-use order_ports::{HoldEscrow, RefundEscrow, ReleaseEscrow, UnitOfWork, WalletError};
+use order_ports::{HoldEscrow, RefundEscrow, ReleaseEscrow, StoreError, UnitOfWork, WalletError};
 
 use crate::{AppError, OrderService};
 
@@ -31,6 +31,20 @@ use crate::{AppError, OrderService};
 pub(crate) struct Settled {
     pub order: Order,
     pub dispute: Option<Dispute>,
+}
+
+impl Settled {
+    /// The dispute a resolution settled. It is locked with its order when the Wallet's
+    /// answer is applied, so it is missing only if its row vanished: a fault of the store,
+    /// never a 404 to the caller.
+    pub fn resolved_dispute(self) -> Result<Dispute, AppError> {
+        let order_id = self.order.id;
+        self.dispute.ok_or_else(|| {
+            AppError::Store(StoreError::Internal(format!(
+                "the dispute of order {order_id} vanished while it was resolved"
+            )))
+        })
+    }
 }
 
 /// What finishing an intent found.
@@ -289,5 +303,36 @@ impl OrderService {
             uow.commit().await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use order_domain::fixtures::{disputed_from, shipped};
+    use order_ports::StoreError;
+
+    use super::Settled;
+    use crate::AppError;
+
+    #[test]
+    fn a_settled_resolution_answers_its_dispute() {
+        let (order, dispute) = disputed_from(shipped());
+        let settled = Settled {
+            order,
+            dispute: Some(dispute.clone()),
+        };
+        assert_eq!(settled.resolved_dispute().ok(), Some(dispute));
+    }
+
+    #[test]
+    fn a_resolution_whose_dispute_vanished_is_the_stores_fault_not_a_404() {
+        let settled = Settled {
+            order: shipped(),
+            dispute: None,
+        };
+        assert!(matches!(
+            settled.resolved_dispute(),
+            Err(AppError::Store(StoreError::Internal(_)))
+        ));
     }
 }

@@ -1,7 +1,6 @@
 use order_domain::dispute::DisputeUpdate;
 use order_domain::order::DisputeChange;
 use order_domain::{Dispute, DisputeId};
-use order_ports::StoreError;
 
 use crate::{AppError, Caller, OrderService};
 
@@ -45,13 +44,7 @@ impl OrderService {
                 Ok(decision.dispute)
             }
             DisputeChange::Movement(request) => {
-                let settled = self.drive(uow, &order, request).await?;
-                // The resolution's dispute was locked with its order when it was applied.
-                settled.dispute.ok_or_else(|| {
-                    AppError::Store(StoreError::Internal(format!(
-                        "dispute {dispute_id} vanished while it was resolved"
-                    )))
-                })
+                self.drive(uow, &order, request).await?.resolved_dispute()
             }
         }
     }

@@ -51,8 +51,7 @@ impl OrderService {
             self.ports.clock.now(),
             self.settings.resume_after,
         )?;
-        let settled = self.drive(uow, &order, request).await?;
-        settled.dispute.ok_or(AppError::NotFound)
+        self.drive(uow, &order, request).await?.resolved_dispute()
     }
 
     /// The order's buyer declines the pending offer `offer_id`. Raises
