@@ -115,13 +115,9 @@ impl Dispute {
 
     /// `user` as either party of the disputed order, if they are one.
     pub fn participant(&self, user: UserId) -> Option<Participant> {
-        if user == self.buyer_id {
-            Some(Participant::Buyer(Buyer(user)))
-        } else if user == self.seller_id {
-            Some(Participant::Seller(Seller(user)))
-        } else {
-            None
-        }
+        self.buyer(user)
+            .map(Participant::Buyer)
+            .or_else(|| self.seller(user).map(Participant::Seller))
     }
 }
 
