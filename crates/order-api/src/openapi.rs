@@ -8,6 +8,8 @@
 
 #![allow(dead_code)] // Schema types are described, never built.
 
+use order_domain::order::{DISPUTE_ACTIONS, ORDER_ACTIONS};
+
 use crate::error::ApiError;
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -230,15 +232,18 @@ impl Modify for Conventions {
         with_allowed_actions(
             components,
             "Order",
-            "What this caller may do to the order now, sorted: a subset of `cancel`,\n\
-             `complete`, `dispute`, `ship`, each listed exactly when its endpoint would accept it\n\
-             (`[]` for services and for admins who are not a party). Not in events.",
+            &ORDER_ACTIONS,
+            "What this caller may do to the order now, sorted, each listed exactly when its\n\
+             endpoint would accept it: its buyer and seller their own actions, an admin the\n\
+             operator actions that apply, party or not; `[]` for services. Not in events.",
         );
         with_allowed_actions(
             components,
             "Dispute",
-            "What this caller may do to the dispute now: `add_evidence` (its parties, while it\n\
-             takes evidence and has room), `update` (admins). `[]` for services.",
+            &DISPUTE_ACTIONS,
+            "What this caller may do to the dispute now, sorted, each listed exactly when its\n\
+             endpoint would accept it: evidence and offers for its parties, `update` for\n\
+             admins; `[]` for services.",
         );
         // A history entry's details match one or several of these shapes (a dispute's
         // cancellation has a reason like a plain one): `anyOf`, where a derived untagged
@@ -399,12 +404,17 @@ impl Modify for Conventions {
 fn with_allowed_actions(
     components: &mut utoipa::openapi::Components,
     schema: &str,
+    actions: &[&str],
     description: &str,
 ) {
-    use utoipa::openapi::schema::{ArrayBuilder, Object, Schema, Type};
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
     if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) {
+        let action = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(actions.iter().copied()));
         let actions = ArrayBuilder::new()
-            .items(Object::with_type(Type::String))
+            .items(action)
+            .unique_items(true)
             .description(Some(description));
         object
             .properties

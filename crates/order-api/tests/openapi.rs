@@ -206,6 +206,52 @@ async fn answers_have_the_documented_fields() {
     assert_eq!(statuses, domain);
 }
 
+/// The values the document allows in `schema`'s `allowed_actions`.
+fn documented_actions(document: &Value, schema: &str) -> BTreeSet<String> {
+    document["components"]["schemas"][schema]["properties"]["allowed_actions"]["items"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|action| action.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn actions(answer: &Value) -> BTreeSet<String> {
+    answer["allowed_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|action| action.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_action_an_answer_offers_is_one_the_document_names() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
+    let order = app.shipped_order(listing(1), "10.00").await;
+    let path = format!("/api/v1/orders/{}/", order["id"].as_str().unwrap());
+    let mut offered = BTreeSet::new();
+    for who in [As::buyer(), As::seller(), As::admin()] {
+        offered.extend(actions(&app.get(&path, &who).await.body));
+    }
+    let order_actions = documented_actions(&document, "Order");
+    assert!(offered.is_subset(&order_actions), "{offered:?}");
+    assert!(offered.contains("release"), "an admin's operator actions");
+
+    let dispute = app
+        .open_dispute(&order, Cast::buyer(), "It arrived broken.")
+        .await;
+    let path = format!("/api/v1/disputes/{}/", dispute["id"].as_str().unwrap());
+    let mut offered = BTreeSet::new();
+    for who in [As::buyer(), As::seller(), As::admin()] {
+        offered.extend(actions(&app.get(&path, &who).await.body));
+    }
+    let dispute_actions = documented_actions(&document, "Dispute");
+    assert!(offered.is_subset(&dispute_actions), "{offered:?}");
+    assert!(offered.contains("make_offer"), "the seller's offer");
+}
+
 /// Every `src="…"` and `href="…"` of an HTML page.
 fn linked(page: &str) -> Vec<String> {
     ["src=\"", "href=\""]
