@@ -252,6 +252,133 @@ async fn every_action_an_answer_offers_is_one_the_document_names() {
     assert!(offered.contains("make_offer"), "the seller's offer");
 }
 
+/// Every operation of the document: its path, method and the operation itself.
+fn operations(document: &Value) -> Vec<(String, String, Value)> {
+    let mut all = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation.get("operationId").is_some() {
+                all.push((path.clone(), method.clone(), operation.clone()));
+            }
+        }
+    }
+    all
+}
+
+/// The path of the operation `id` with its path parameters filled from `link`, whose
+/// expressions read `answer` (`$response.body#/…`) and the path `asked` of the request
+/// that got it (`$request.path.id`).
+fn follow(document: &Value, link: &Value, answer: &Value, asked: &str) -> String {
+    let id = link["operationId"].as_str().unwrap();
+    let (mut path, _, _) = operations(document)
+        .into_iter()
+        .find(|(_, _, operation)| operation["operationId"] == id)
+        .unwrap_or_else(|| panic!("no operation {id}"));
+    for (name, expression) in link["parameters"].as_object().unwrap() {
+        let expression = expression.as_str().unwrap();
+        let value = match expression.strip_prefix("$response.body#") {
+            Some(pointer) => answer
+                .pointer(pointer)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            None => {
+                assert_eq!(expression, "$request.path.id");
+                asked.to_owned()
+            }
+        };
+        path = path.replace(&format!("{{{name}}}"), &value);
+    }
+    path
+}
+
+/// The link `target` of `operation_id`'s answer with `status`.
+fn link(document: &Value, operation_id: &str, status: &str, target: &str) -> Value {
+    let (_, _, operation) = operations(document)
+        .into_iter()
+        .find(|(_, _, operation)| operation["operationId"] == operation_id)
+        .unwrap();
+    operation["responses"][status]["links"][target].clone()
+}
+
+#[tokio::test]
+async fn every_link_names_an_operation_and_fills_exactly_its_path() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
+    let all = operations(&document);
+    let mut links = 0;
+    for (_, _, operation) in &all {
+        for response in operation["responses"].as_object().unwrap().values() {
+            for (name, link) in response["links"].as_object().into_iter().flatten() {
+                links += 1;
+                assert_eq!(link["operationId"], *name);
+                let (path, _, _) = all
+                    .iter()
+                    .find(|(_, _, target)| target["operationId"] == *name)
+                    .unwrap_or_else(|| panic!("{name} is no operation"));
+                let filled: BTreeSet<String> = link["parameters"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .cloned()
+                    .collect();
+                let templated: BTreeSet<String> = path
+                    .split('/')
+                    .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+                    .map(str::to_owned)
+                    .collect();
+                assert_eq!(filled, templated, "{name}");
+            }
+        }
+    }
+    assert!(links > 0, "the document links its answers");
+}
+
+#[tokio::test]
+async fn following_an_answers_links_reaches_what_it_names() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
+    let order = app.shipped_order(listing(1), "10.00").await;
+
+    let read = follow(
+        &document,
+        &link(&document, "shipOrder", "200", "getOrder"),
+        &order,
+        "",
+    );
+    let read = app.get(&read, &As::buyer()).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert_eq!(read.body["id"], order["id"]);
+
+    let dispute = app
+        .open_dispute(&order, Cast::buyer(), "It arrived broken.")
+        .await;
+    let its_order = link(&document, "openDispute", "201", "getOrder");
+    let its_order = app
+        .get(&follow(&document, &its_order, &dispute, ""), &As::seller())
+        .await;
+    assert_eq!(its_order.body["id"], order["id"], "{}", its_order.body);
+
+    let make_offer = link(&document, "getDispute", "200", "makeOffer");
+    let offers = follow(&document, &make_offer, &dispute, "");
+    let offer = app
+        .post(&offers, &As::seller(), json!({"refund_amount": "2.00"}))
+        .await;
+    assert_eq!(offer.status, StatusCode::CREATED, "{}", offer.body);
+    let accept = link(&document, "makeOffer", "201", "acceptOffer");
+    let dispute_id = dispute["id"].as_str().unwrap();
+    let accepted = app
+        .post(
+            &follow(&document, &accept, &offer.body, dispute_id),
+            &As::buyer(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(accepted.body["status"], "RESOLVED");
+}
+
 /// Every `src="…"` and `href="…"` of an HTML page.
 fn linked(page: &str) -> Vec<String> {
     ["src=\"", "href=\""]

@@ -90,12 +90,18 @@ trait Named {
     const DESCRIPTION: &'static str;
 }
 
+/// How the OpenAPI document describes a path's order, dispute and offer: what its links
+/// recognize operations on each by.
+pub(crate) const ORDER_PARAMETER: &str = "The order";
+pub(crate) const DISPUTE_PARAMETER: &str = "The dispute";
+pub(crate) const OFFER_PARAMETER: &str = "The offer";
+
 impl Named for OrderId {
-    const DESCRIPTION: &'static str = "The order";
+    const DESCRIPTION: &'static str = ORDER_PARAMETER;
 }
 
 impl Named for DisputeId {
-    const DESCRIPTION: &'static str = "The dispute";
+    const DESCRIPTION: &'static str = DISPUTE_PARAMETER;
 }
 
 impl Named for ListingId {
@@ -104,7 +110,7 @@ impl Named for ListingId {
 
 impl Named for OfferId {
     const SEGMENT: &'static str = "offer_id";
-    const DESCRIPTION: &'static str = "The offer";
+    const DESCRIPTION: &'static str = OFFER_PARAMETER;
 }
 
 impl<T: Named> IntoParams for PathId<T> {

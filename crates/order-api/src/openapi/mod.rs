@@ -8,6 +8,8 @@
 
 #![allow(dead_code)] // Schema types are described, never built.
 
+mod links;
+
 use order_domain::order::{DISPUTE_ACTIONS, ORDER_ACTIONS};
 
 use crate::error::ApiError;
@@ -439,12 +441,14 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
     })
 }
 
+/// The document as served: [`document`] with the links between its operations.
 pub fn document_json() -> Result<&'static str, ApiError> {
     static JSON: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
     JSON.get_or_init(|| {
-        document()
-            .to_json()
-            .map_err(|error| format!("the OpenAPI document does not serialize: {error}"))
+        let mut json = serde_json::to_value(document())
+            .map_err(|error| format!("the OpenAPI document does not serialize: {error}"))?;
+        links::link_answers(&mut json);
+        Ok(json.to_string())
     })
     .as_deref()
     .map_err(|error| ApiError::Internal(error.to_owned()))
