@@ -193,12 +193,7 @@ async fn answers_have_the_documented_fields() {
     let mut documented = properties(&document, "OrderPage");
     assert!(documented.remove("count_exact"));
     assert_eq!(keys(&page), documented);
-    let statuses: BTreeSet<String> = document["components"]["schemas"]["OrderStatus"]["enum"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_owned())
-        .collect();
+    let statuses = strings(&document["components"]["schemas"]["OrderStatus"]["enum"]);
     let domain: BTreeSet<String> = order_domain::OrderStatus::ALL
         .iter()
         .map(|s| s.as_str().to_owned())
@@ -206,49 +201,45 @@ async fn answers_have_the_documented_fields() {
     assert_eq!(statuses, domain);
 }
 
-/// The values the document allows in `schema`'s `allowed_actions`.
-fn documented_actions(document: &Value, schema: &str) -> BTreeSet<String> {
-    document["components"]["schemas"][schema]["properties"]["allowed_actions"]["items"]["enum"]
-        .as_array()
+fn strings(list: &Value) -> BTreeSet<String> {
+    list.as_array()
         .unwrap()
         .iter()
-        .map(|action| action.as_str().unwrap().to_owned())
+        .map(|item| item.as_str().unwrap().to_owned())
         .collect()
 }
 
-fn actions(answer: &Value) -> BTreeSet<String> {
-    answer["allowed_actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|action| action.as_str().unwrap().to_owned())
-        .collect()
+/// What the buyer, the seller and an admin are offered on what `path` reads, together.
+async fn offered_to_all(app: &TestApp, path: &str) -> BTreeSet<String> {
+    let mut offered = BTreeSet::new();
+    for who in [As::buyer(), As::seller(), As::admin()] {
+        offered.extend(strings(&app.get(path, &who).await.body["allowed_actions"]));
+    }
+    offered
 }
 
 #[tokio::test]
 async fn every_action_an_answer_offers_is_one_the_document_names() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
+    let documented = |schema: &str| {
+        strings(
+            &document["components"]["schemas"][schema]["properties"]["allowed_actions"]["items"]
+                ["enum"],
+        )
+    };
     let order = app.shipped_order(listing(1), "10.00").await;
     let path = format!("/api/v1/orders/{}/", order["id"].as_str().unwrap());
-    let mut offered = BTreeSet::new();
-    for who in [As::buyer(), As::seller(), As::admin()] {
-        offered.extend(actions(&app.get(&path, &who).await.body));
-    }
-    let order_actions = documented_actions(&document, "Order");
-    assert!(offered.is_subset(&order_actions), "{offered:?}");
+    let offered = offered_to_all(&app, &path).await;
+    assert!(offered.is_subset(&documented("Order")), "{offered:?}");
     assert!(offered.contains("release"), "an admin's operator actions");
 
     let dispute = app
         .open_dispute(&order, Cast::buyer(), "It arrived broken.")
         .await;
     let path = format!("/api/v1/disputes/{}/", dispute["id"].as_str().unwrap());
-    let mut offered = BTreeSet::new();
-    for who in [As::buyer(), As::seller(), As::admin()] {
-        offered.extend(actions(&app.get(&path, &who).await.body));
-    }
-    let dispute_actions = documented_actions(&document, "Dispute");
-    assert!(offered.is_subset(&dispute_actions), "{offered:?}");
+    let offered = offered_to_all(&app, &path).await;
+    assert!(offered.is_subset(&documented("Dispute")), "{offered:?}");
     assert!(offered.contains("make_offer"), "the seller's offer");
 }
 
