@@ -265,7 +265,7 @@ async fn a_stranger_gets_the_same_404_for_an_order_that_exists_and_one_that_does
             &As::stranger(),
         )
         .await;
-    assert_eq!(existing.status, StatusCode::NOT_FOUND);
+    existing.assert_status(StatusCode::NOT_FOUND);
     assert_eq!(
         (existing.status, existing.body.clone()),
         (missing.status, missing.body)

@@ -123,7 +123,7 @@ async fn a_service_marking_an_order_delivered_shortens_the_window_too() {
     let delivered = app
         .internal("mark-delivered", json!({"order_id": id(&order)}))
         .await;
-    assert_eq!(delivered.status, StatusCode::OK, "{}", delivered.body);
+    delivered.assert_status(StatusCode::OK);
     assert_eq!(
         time(&delivered.body["auto_complete_at"]),
         time(&delivered.body["delivered_at"]) + TimeDelta::days(1)
@@ -221,7 +221,7 @@ async fn a_returned_parcel_does_not_complete_when_its_window_passes_until_an_adm
             json!({"auto_complete_at": restart, "reason": "Parcel re-sent and delivered."}),
         )
         .await;
-    assert_eq!(extended.status, StatusCode::OK, "{}", extended.body);
+    extended.assert_status(StatusCode::OK);
     support::wait_up_to(
         "the restarted clock completed it",
         Duration::from_secs(20),

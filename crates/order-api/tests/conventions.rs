@@ -25,7 +25,7 @@ async fn paths_work_with_and_without_the_trailing_slash() {
             json!({"tracking_number": "T-1", "carrier": "UPS"}),
         )
         .await;
-    assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.body);
+    shipped.assert_status(StatusCode::OK);
     assert_eq!(
         app.get("/healthz", &As::Nobody).await.status,
         StatusCode::OK
@@ -46,7 +46,7 @@ async fn unknown_paths_and_methods_answer_in_json() {
     let wrong = app
         .call(Method::DELETE, "/api/v1/orders/", &As::buyer(), None)
         .await;
-    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    wrong.assert_status(StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong.body["detail"], "Method \"DELETE\" not allowed.");
     assert_eq!(
         wrong.headers["allow"], "GET, HEAD, OPTIONS",
@@ -81,7 +81,7 @@ async fn a_method_its_path_does_not_serve_is_a_405_under_any_key() {
     let bought = app
         .call_with(Method::POST, &path, &buyer, Some(json!({})), &key)
         .await;
-    assert_eq!(bought.status, StatusCode::CREATED);
+    bought.assert_status(StatusCode::CREATED);
     // The key names a purchase, but this request names no operation at all.
     let patched = app
         .call_with(Method::PATCH, &path, &buyer, Some(json!({})), &key)
@@ -119,7 +119,7 @@ async fn a_retried_post_with_the_same_key_replays_the_first_answer() {
     let again = app
         .call_with(Method::POST, &path, &buyer, Some(json!({})), &key)
         .await;
-    assert_eq!(first.status, StatusCode::CREATED);
+    first.assert_status(StatusCode::CREATED);
     assert_eq!((again.status, &again.body), (first.status, &first.body));
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(app.balance(Cast::buyer()).await, "865.00", "charged once");
@@ -145,7 +145,7 @@ async fn a_retried_post_with_the_same_key_replays_the_first_answer() {
     let stranger = app
         .call_with(Method::POST, &path, &As::stranger(), Some(json!({})), &key)
         .await;
-    assert_eq!(stranger.status, StatusCode::CONFLICT, "{}", stranger.body);
+    stranger.assert_status(StatusCode::CONFLICT);
 }
 
 #[tokio::test]
@@ -173,7 +173,7 @@ async fn a_5xx_is_not_kept_and_the_retry_resumes_the_purchase_without_a_second_d
     let retried = app
         .call_with(Method::POST, &path, &buyer, Some(json!({})), &key)
         .await;
-    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
+    retried.assert_status(StatusCode::CREATED);
     assert_eq!(retried.body["status"], "PAID");
     assert_eq!(
         retried.body["id"], pending.body["results"][0]["id"],
@@ -197,7 +197,7 @@ async fn a_wallet_down_on_complete_is_503_and_changes_nothing() {
         .await;
     let before = app.snapshot().await;
     let down = app.post(&path, &As::buyer(), json!({})).await;
-    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    down.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.snapshot().await, before);
     assert_eq!(app.pending_intents().await, 1, "the release stays recorded");
     app.clear_faults().await;

@@ -78,7 +78,7 @@ async fn each_deadline_shows_while_it_runs_and_is_null_otherwise() {
 async fn a_buy_it_now_order_never_has_a_payment_deadline() {
     let app = TestApp::spawn(seed(1, "1000.00")).await;
     let bought = app.purchase(listing(1)).await;
-    assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.body);
+    bought.assert_status(StatusCode::CREATED);
     assert_eq!(bought.body["pay_by"], Value::Null);
     assert!(bought.body["ship_by"].is_string());
     assert_eq!(app.ledger().await["held"], "135.00");
@@ -120,7 +120,7 @@ async fn a_buy_it_now_cut_by_a_wallet_outage_is_resumed_by_the_worker_with_one_d
     let app = &TestApp::spawn_with(seed(1, "1000.00"), &QUICK).await;
     app.fault(json!({"target": "wallet", "mode": "drop"})).await;
     let cut = app.purchase(listing(1)).await;
-    assert_eq!(cut.status, StatusCode::SERVICE_UNAVAILABLE, "{}", cut.body);
+    cut.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         app.balance(Cast::buyer()).await,
         "865.00",
@@ -166,7 +166,7 @@ async fn a_late_shipment_is_announced_once_and_then_the_buyer_may_cancel_for_a_f
     );
 
     let cancelled = cancel(app, &order, As::buyer()).await;
-    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    cancelled.assert_status(StatusCode::OK);
     assert_eq!(cancelled.body["status"], "CANCELLED");
     assert_eq!(cancelled.body["ship_by"], Value::Null);
     assert!(cancelled.body["cancelled_at"].is_string());
@@ -194,11 +194,11 @@ async fn the_seller_may_cancel_a_paid_order_and_no_stranger_can() {
         StatusCode::NOT_FOUND
     );
     let no_reason = app.cancel(&order, &As::seller(), " ").await;
-    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    no_reason.assert_status(StatusCode::BAD_REQUEST);
     assert!(no_reason.body["reason"].is_array(), "{}", no_reason.body);
 
     let cancelled = cancel(&app, &order, As::seller()).await;
-    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    cancelled.assert_status(StatusCode::OK);
     assert_eq!(cancelled.body["status"], "CANCELLED");
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00");
 
@@ -223,7 +223,7 @@ async fn a_wallet_failing_the_refund_changes_nothing_and_the_retry_refunds_once(
         .await;
     let before = app.snapshot().await;
     let down = cancel(&app, &order, As::seller()).await;
-    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    down.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.snapshot().await, before);
     assert_eq!(app.order_now(&order).await["status"], "PAID");
 
@@ -231,13 +231,13 @@ async fn a_wallet_failing_the_refund_changes_nothing_and_the_retry_refunds_once(
     app.clear_faults().await;
     app.fault(json!({"target": "wallet", "mode": "drop"})).await;
     let lost = cancel(&app, &order, As::seller()).await;
-    assert_eq!(lost.status, StatusCode::SERVICE_UNAVAILABLE);
+    lost.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded");
     assert_eq!(app.order_now(&order).await["status"], "PAID");
 
     app.clear_faults().await;
     let retried = cancel(&app, &order, As::seller()).await;
-    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    retried.assert_status(StatusCode::OK);
     assert_eq!(retried.body["status"], "CANCELLED");
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded once");
     assert_eq!(app.ledger().await["held"], "0.00");
@@ -265,7 +265,7 @@ async fn an_unanswered_dispute_is_escalated_and_an_answered_one_is_not() {
             "https://img.example.com/receipt.jpg",
         )
         .await;
-    assert_eq!(evidence.status, StatusCode::OK, "{}", evidence.body);
+    evidence.assert_status(StatusCode::OK);
     assert_eq!(evidence.body["respond_by"], Value::Null);
     assert!(evidence.body["responded_at"].is_string());
 
@@ -300,7 +300,7 @@ async fn no_action_gives_the_buyer_back_the_protection_time_the_dispute_paused()
     let left = due - time(&dispute["created_at"]);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let resolved = app.resolve(&dispute_path(&dispute), "NO_ACTION").await;
-    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    resolved.assert_status(StatusCode::OK);
     let order = app.order_now(&shipped).await;
     assert_eq!(order["status"], "SHIPPED");
     assert_eq!(
@@ -432,7 +432,7 @@ async fn the_worker_racing_the_buyers_own_retry_of_a_cut_purchase_debits_once() 
     app.fault(json!({"target": "wallet", "mode": "drop"})).await;
     let path = format!("/api/v1/orders/{}/purchase/", listing(1));
     let cut = app.post(&path, &As::buyer(), json!({})).await;
-    assert_eq!(cut.status, StatusCode::SERVICE_UNAVAILABLE, "{}", cut.body);
+    cut.assert_status(StatusCode::SERVICE_UNAVAILABLE);
 
     app.clear_faults().await;
     let _workers = app.start_workers();

@@ -43,13 +43,13 @@ async fn story(app: &TestApp) -> Vec<(String, Vec<&'static str>)> {
     let sold = app.shipped_order(listing(10), "100.00").await;
     app.complete(&sold).await;
     let bought = app.purchase(listing(1)).await;
-    assert_eq!(bought.status, StatusCode::CREATED);
+    bought.assert_status(StatusCode::CREATED);
     let disputed = app.paid_order(listing(11), "50.00").await;
     let opened = app
         .open_dispute(&disputed, Cast::buyer(), "The parcel was empty.")
         .await;
     let decided = app.resolve(&dispute_path(&opened), "REFUND_BUYER").await;
-    assert_eq!(decided.status, StatusCode::OK);
+    decided.assert_status(StatusCode::OK);
     vec![
         (
             id(&sold),

@@ -358,7 +358,7 @@ async fn the_admins_notes_reach_admins_only_never_the_parties_nor_an_event() {
             json!({"admin_notes": "The seller lied twice."}),
         )
         .await;
-    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    updated.assert_status(StatusCode::OK);
     assert_eq!(updated.body["admin_notes"], "The seller lied twice.");
     assert_eq!(
         app.get(&path, &admin).await.body["admin_notes"],
@@ -372,7 +372,7 @@ async fn the_admins_notes_reach_admins_only_never_the_parties_nor_an_event() {
 
     for party in [Cast::buyer(), Cast::seller()] {
         let read = app.get(&path, &As::User(party)).await;
-        assert_eq!(read.status, StatusCode::OK);
+        read.assert_status(StatusCode::OK);
         assert_eq!(read.body["admin_notes"], Value::Null, "{}", read.body);
         // The field is there, as documented, only empty.
         assert!(read.body.as_object().unwrap().contains_key("admin_notes"));

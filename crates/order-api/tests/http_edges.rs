@@ -128,7 +128,7 @@ async fn a_preflight_from_an_allowed_origin_is_answered_without_credentials() {
     )
     .await;
     let answer = preflight(&app, "https://shop.example.com").await;
-    assert_eq!(answer.status, StatusCode::OK);
+    answer.assert_status(StatusCode::OK);
     let header = |name: &str| answer.headers[name].to_str().unwrap().to_ascii_lowercase();
     assert_eq!(
         header("access-control-allow-origin"),
@@ -147,7 +147,7 @@ async fn a_preflight_from_an_allowed_origin_is_answered_without_credentials() {
             &[("Origin", "https://shop.example.com")],
         )
         .await;
-    assert_eq!(read.status, StatusCode::OK);
+    read.assert_status(StatusCode::OK);
     let exposed = read.headers["access-control-expose-headers"]
         .to_str()
         .unwrap()
@@ -251,13 +251,13 @@ async fn a_read_carries_an_etag_answers_304_while_unchanged_and_changes_after_a_
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
 
     let unchanged = read_if_none_match(&app, &path, &etag).await;
-    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+    unchanged.assert_status(StatusCode::NOT_MODIFIED);
     assert_eq!(unchanged.body, Value::Null);
     assert_eq!(unchanged.headers["etag"].to_str().unwrap(), etag);
 
     app.ship(&order, "1Z-1", "UPS").await;
     let changed = read_if_none_match(&app, &path, &etag).await;
-    assert_eq!(changed.status, StatusCode::OK);
+    changed.assert_status(StatusCode::OK);
     assert_eq!(changed.body["status"], "SHIPPED");
     assert_ne!(changed.headers["etag"].to_str().unwrap(), etag);
 
@@ -272,7 +272,7 @@ async fn a_read_carries_an_etag_answers_304_while_unchanged_and_changes_after_a_
     let again = app
         .call_with(Method::GET, &path, &buyer, None, &[("If-None-Match", &tag)])
         .await;
-    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    again.assert_status(StatusCode::NOT_MODIFIED);
 }
 
 #[tokio::test]
@@ -286,7 +286,7 @@ async fn head_on_a_route_without_get_is_a_405_that_names_head() {
             None,
         )
         .await;
-    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    answer.assert_status(StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(answer.headers["allow"], "POST, OPTIONS");
     let get = app
         .call(

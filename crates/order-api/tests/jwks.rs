@@ -204,7 +204,7 @@ async fn a_service_with_only_the_set_is_not_ready_until_it_has_fetched_a_key() {
     outage(&provider).await;
     let app = service(&provider, &[("JWT_SECRET", "")]).await;
     let not_ready = app.get("/readyz/", &As::Nobody).await;
-    assert_eq!(not_ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    not_ready.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(not_ready.body["signing_keys"], "none");
     assert!(not_ready.headers.contains_key("retry-after"));
     // Without a shared secret, a token naming no key cannot be verified.

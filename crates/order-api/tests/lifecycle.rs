@@ -20,7 +20,7 @@ async fn an_auction_win_is_paid_shipped_and_completed_and_the_seller_gets_total_
     assert!(shipped["auto_complete_at"].is_string());
 
     let completed = app.complete(&shipped).await;
-    assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+    completed.assert_status(StatusCode::OK);
     assert_eq!(completed.body["status"], "COMPLETED");
     assert_eq!(completed.body["auto_complete_at"], Value::Null);
     assert_eq!(
@@ -51,7 +51,7 @@ async fn buy_it_now_holds_the_total_and_answers_the_paid_order() {
             json!({"shipping_address": {"name": "B. Uyer", "city": "Lyon"}}),
         )
         .await;
-    assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.body);
+    bought.assert_status(StatusCode::CREATED);
     assert_eq!(bought.body["status"], "PAID");
     assert_eq!(bought.body["source"], "BUY_NOW");
     assert_eq!(bought.body["total"], "135.00");
@@ -89,7 +89,7 @@ async fn decide(app: &TestApp, resolution: &str, refund_amount: Option<&str>) ->
     assert_eq!(opened["status"], "OPEN");
     let path = dispute_path(&opened);
     let decided = app.patch(&path, &As::admin(), decision).await;
-    assert_eq!(decided.status, StatusCode::OK, "{}", decided.body);
+    decided.assert_status(StatusCode::OK);
     let order = app
         .get(&format!("/api/v1/orders/{}/", id(&order)), &As::buyer())
         .await;
@@ -163,7 +163,7 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
     let evidence = app
         .add_evidence(&opened, Cast::buyer(), "https://e.example/1.png")
         .await;
-    assert_eq!(evidence.status, StatusCode::OK, "{}", evidence.body);
+    evidence.assert_status(StatusCode::OK);
     assert_eq!(
         evidence.body["evidence"],
         json!(["https://e.example/1.png"])
@@ -185,7 +185,7 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
     let back = app
         .patch(&path, &As::admin(), json!({"status": "OPEN"}))
         .await;
-    assert_eq!(back.status, StatusCode::CONFLICT);
+    back.assert_status(StatusCode::CONFLICT);
     assert_eq!(
         (back.body["code"].clone(), back.body["status"].clone()),
         (json!("invalid_transition"), json!("REVIEW"))
@@ -193,7 +193,7 @@ async fn a_dispute_moves_forward_through_its_statuses_and_collects_evidence() {
     let late = app
         .add_evidence(&opened, Cast::buyer(), "https://e.example/2.png")
         .await;
-    assert_eq!(late.status, StatusCode::CONFLICT);
+    late.assert_status(StatusCode::CONFLICT);
     let listed = app
         .get("/api/v1/disputes/?status=REVIEW", &As::admin())
         .await;
@@ -236,6 +236,6 @@ async fn retried_internal_calls_are_idempotent() {
         (StatusCode::OK, created["id"].clone())
     );
     let other = app.internal("create", json!({"listing_id": listing(1), "buyer_id": Cast::buyer(), "seller_id": Cast::seller(), "amount": "21.00"})).await;
-    assert_eq!(other.status, StatusCode::CONFLICT);
+    other.assert_status(StatusCode::CONFLICT);
     assert_eq!(app.events_of(&id(&created)).await, ["order.created"]);
 }

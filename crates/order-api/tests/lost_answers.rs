@@ -45,7 +45,7 @@ async fn a_release_whose_first_answer_is_lost_is_retried_and_pays_the_seller_onc
 
     let completed = app.complete(&order).await;
 
-    assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+    completed.assert_status(StatusCode::OK);
     assert_eq!(completed.body["status"], "COMPLETED");
     assert_eq!(app.balance(Cast::seller()).await, "105.00");
     assert_eq!(app.ledger().await["platform"], "5.00");
@@ -66,7 +66,7 @@ async fn a_release_whose_answers_are_all_lost_is_503_and_the_buyers_retry_pays_n
 
     app.clear_faults().await;
     let retried = app.complete(&order).await;
-    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    retried.assert_status(StatusCode::OK);
     assert_eq!(retried.body["status"], "COMPLETED");
     assert_eq!(app.balance(Cast::seller()).await, "105.00", "released once");
     assert_eq!(app.ledger().await["platform"], "5.00");
@@ -91,7 +91,7 @@ async fn a_hold_whose_answers_are_lost_leaves_the_order_pending_and_the_retry_de
 
     app.clear_faults().await;
     let retried = app.post(&path, &buyer, json!({})).await;
-    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
+    retried.assert_status(StatusCode::CREATED);
     assert_eq!(retried.body["status"], "PAID");
     assert_eq!(retried.body["id"], pending.body["results"][0]["id"]);
     assert_eq!(app.balance(Cast::buyer()).await, "865.00", "debited once");
@@ -113,7 +113,7 @@ async fn a_refund_whose_answers_are_lost_is_503_and_the_admins_retry_refunds_onc
 
     app.clear_faults().await;
     let retried = app.patch(&dispute, &As::admin(), refund).await;
-    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    retried.assert_status(StatusCode::OK);
     assert_eq!(retried.body["resolution"], "REFUND_BUYER");
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded once");
     assert_eq!(app.ledger().await["held"], "0.00");
@@ -129,7 +129,7 @@ async fn a_wallet_slower_than_the_timeout_is_retried_and_moves_money_once() {
 
     let completed = app.complete(&order).await;
 
-    assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+    completed.assert_status(StatusCode::OK);
     assert_eq!(completed.body["status"], "COMPLETED");
     // The abandoned attempt may still finish in the stand-in: it must not pay again.
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
@@ -163,7 +163,7 @@ async fn an_answer_that_says_try_again_is_not_kept_under_the_idempotency_key() {
         .await
     };
     let (completed, wait) = tokio::join!(completing, dispute);
-    assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+    completed.assert_status(StatusCode::OK);
     wait.assert_refused(StatusCode::CONFLICT, "operation_in_progress");
 
     // The same request again, as the answer asked: decided now, not the old "try again".
@@ -202,8 +202,8 @@ async fn a_resolution_whose_answer_is_lost_is_retried_with_its_key_and_answered_
         .call_with(reqwest::Method::PATCH, &dispute, &admin, Some(refund), &key)
         .await;
 
-    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    first.assert_status(StatusCode::OK);
+    again.assert_status(StatusCode::OK);
     assert_eq!(again.body, first.body);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00", "refunded once");
@@ -243,7 +243,7 @@ async fn a_request_cut_by_a_crash_is_answered_on_its_retry_within_seconds_not_mi
     .await;
     let answer = answer.unwrap();
 
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.assert_status(StatusCode::OK);
     assert_eq!(answer.body["status"], "COMPLETED");
     assert_eq!(app.balance(Cast::seller()).await, "105.00", "released once");
 }

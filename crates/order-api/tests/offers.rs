@@ -25,7 +25,7 @@ async fn offer(app: &TestApp, dispute: &str, amount: &str) -> Value {
             json!({"refund_amount": amount}),
         )
         .await;
-    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    made.assert_status(StatusCode::CREATED);
     made.body
 }
 
@@ -55,7 +55,7 @@ async fn an_accepted_offer_resolves_the_dispute_as_an_admins_partial_refund_woul
     );
 
     let accepted = buyer_answers(&app, &dispute, &made, "accept").await;
-    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    accepted.assert_status(StatusCode::OK);
     assert_eq!(accepted.body["status"], "RESOLVED");
     assert_eq!(accepted.body["resolution"], "PARTIAL_REFUND");
     assert_eq!(accepted.body["refund_amount"], "40.00");
@@ -79,7 +79,7 @@ async fn an_offer_of_the_whole_total_accepted_refunds_the_buyer() {
     let (order, dispute) = disputed(&app, 1).await;
     let made = offer(&app, &dispute, "110.00").await;
     let accepted = buyer_answers(&app, &dispute, &made, "accept").await;
-    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    accepted.assert_status(StatusCode::OK);
     assert_eq!(accepted.body["resolution"], "REFUND_BUYER");
     assert_eq!(app.order_now(&order).await["status"], "REFUNDED");
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00");
@@ -100,7 +100,7 @@ async fn a_new_offer_withdraws_the_pending_one_and_only_the_pending_one_is_answe
     stale.assert_refused(StatusCode::CONFLICT, "offer_not_pending");
 
     let declined = buyer_answers(&app, &dispute, &second, "decline").await;
-    assert_eq!(declined.status, StatusCode::OK, "{}", declined.body);
+    declined.assert_status(StatusCode::OK);
     assert_eq!(declined.body["offers"][1]["status"], "DECLINED");
     assert_eq!(declined.body["status"], "OPEN", "the dispute goes on");
     let again = buyer_answers(&app, &dispute, &second, "accept").await;
@@ -118,7 +118,7 @@ async fn an_admins_resolution_withdraws_the_pending_offer() {
     let (_, dispute) = disputed(&app, 1).await;
     let made = offer(&app, &dispute, "10.00").await;
     let resolved = app.resolve(&dispute, "RELEASE_SELLER").await;
-    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    resolved.assert_status(StatusCode::OK);
     assert_eq!(resolved.body["offers"][0]["status"], "WITHDRAWN");
     let late = buyer_answers(&app, &dispute, &made, "accept").await;
     late.assert_refused(StatusCode::CONFLICT, "offer_not_pending");
@@ -277,7 +277,7 @@ async fn an_offer_whose_acceptance_is_in_flight_cannot_be_declined() {
     declined.assert_refused(StatusCode::CONFLICT, "operation_in_progress");
 
     let accepted = buyer_answers(&app, &dispute, &made, "accept").await;
-    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    accepted.assert_status(StatusCode::OK);
     assert_eq!(accepted.body["offers"][0]["status"], "ACCEPTED");
     assert_eq!(app.order_now(&order).await["status"], "COMPLETED");
     assert_eq!(app.balance(Cast::buyer()).await, "930.00", "refunded once");

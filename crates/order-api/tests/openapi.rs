@@ -60,7 +60,7 @@ fn documented(document: &Value) -> BTreeSet<(String, String)> {
 async fn the_document_lists_exactly_the_spec_endpoints() {
     let app = TestApp::spawn(seed(0, "1.00")).await;
     let answer = app.get("/api/v1/openapi.json", &As::Nobody).await;
-    assert_eq!(answer.status, StatusCode::OK);
+    answer.assert_status(StatusCode::OK);
     assert!(answer.body["openapi"].as_str().unwrap().starts_with("3."));
     assert_eq!(documented(&answer.body), spec_endpoints());
     let schemes = &answer.body["components"]["securitySchemes"];
@@ -151,7 +151,7 @@ async fn every_documented_operation_is_served() {
     let put = app
         .call(Method::PUT, "/api/v1/orders/", &As::Nobody, None)
         .await;
-    assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+    put.assert_status(StatusCode::METHOD_NOT_ALLOWED);
 }
 
 fn properties(document: &Value, schema: &str) -> BTreeSet<String> {
@@ -339,7 +339,7 @@ async fn following_an_answers_links_reaches_what_it_names() {
         "",
     );
     let read = app.get(&read, &As::buyer()).await;
-    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    read.assert_status(StatusCode::OK);
     assert_eq!(read.body["id"], order["id"]);
 
     let dispute = app
@@ -356,7 +356,7 @@ async fn following_an_answers_links_reaches_what_it_names() {
     let offer = app
         .post(&offers, &As::seller(), json!({"refund_amount": "2.00"}))
         .await;
-    assert_eq!(offer.status, StatusCode::CREATED, "{}", offer.body);
+    offer.assert_status(StatusCode::CREATED);
     let accept = link(&document, "makeOffer", "201", "acceptOffer");
     let dispute_id = dispute["id"].as_str().unwrap();
     let accepted = app
@@ -366,7 +366,7 @@ async fn following_an_answers_links_reaches_what_it_names() {
             json!({}),
         )
         .await;
-    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    accepted.assert_status(StatusCode::OK);
     assert_eq!(accepted.body["status"], "RESOLVED");
 }
 
@@ -384,7 +384,7 @@ async fn the_docs_page_loads_only_from_this_service() {
     let app = TestApp::spawn(seed(0, "1.00")).await;
     for page in ["/api/docs/", "/api/docs"] {
         let answer = app.get(page, &As::Nobody).await;
-        assert_eq!(answer.status, StatusCode::OK);
+        answer.assert_status(StatusCode::OK);
         let html = answer.body.as_str().unwrap().to_owned();
         let parts = linked(&html);
         assert!(parts.len() >= 4, "{html}");
@@ -413,7 +413,7 @@ async fn the_docs_ui_reads_this_document_and_asks_no_validator() {
     let initializer = app
         .get("/api/docs/swagger-initializer.js", &As::Nobody)
         .await;
-    assert_eq!(initializer.status, StatusCode::OK);
+    initializer.assert_status(StatusCode::OK);
     let script = initializer.body.as_str().unwrap();
     assert!(
         script.contains("\"url\": \"/api/v1/openapi.json\""),
@@ -427,6 +427,6 @@ async fn the_docs_ui_reads_this_document_and_asks_no_validator() {
 async fn an_unknown_docs_file_is_a_drf_404() {
     let app = TestApp::spawn(seed(0, "1.00")).await;
     let missing = app.get("/api/docs/nothing.js", &As::Nobody).await;
-    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    missing.assert_status(StatusCode::NOT_FOUND);
     assert_eq!(missing.body["detail"], "Not found.");
 }

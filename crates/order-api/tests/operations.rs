@@ -177,7 +177,7 @@ async fn the_service_heals_by_itself_when_the_database_ends_its_connections() {
 
     end_every_session(&app).await;
     let listed = app.get("/api/v1/orders/", &As::buyer()).await;
-    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    listed.assert_status(StatusCode::OK);
     assert_eq!(listed.body["count"], 1);
 }
 
@@ -214,14 +214,14 @@ async fn with_a_read_replica_lists_and_histories_read_it_and_everything_else_the
     );
 
     let list = app.get("/api/v1/orders/", &buyer).await;
-    assert_eq!(list.status, StatusCode::OK);
+    list.assert_status(StatusCode::OK);
     assert_eq!(list.body["count"], 0, "the list came from the replica");
     let admin = As::admin();
     assert_eq!(app.get("/api/v1/disputes/", &admin).await.body["count"], 0);
     let history = app
         .get(&format!("/api/v1/orders/{}/history/", id(&order)), &buyer)
         .await;
-    assert_eq!(history.status, StatusCode::OK);
+    history.assert_status(StatusCode::OK);
     assert_eq!(
         history.body["count"], 0,
         "the history came from the replica"

@@ -68,7 +68,7 @@ async fn shipped_to(app: &TestApp, n: u128, street: &str) -> Value {
             json!({"tracking_number": format!("1Z-{n}"), "carrier": "UPS"}),
         )
         .await;
-    assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.body);
+    shipped.assert_status(StatusCode::OK);
     order
 }
 
@@ -139,7 +139,7 @@ async fn record_of(app: &TestApp, order: &Value) -> (Value, Vec<(Value, Value)>)
                 &As::admin(),
             )
             .await;
-        assert_eq!(history.status, StatusCode::OK, "{}", history.body);
+        history.assert_status(StatusCode::OK);
         places.extend(
             results(&history.body)
                 .iter()
@@ -442,19 +442,19 @@ async fn erase_user_takes_a_user_id_from_a_service_only() {
     let bad = app
         .post(path, &As::Service, json!({"user_id": "not-a-uuid"}))
         .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    bad.assert_status(StatusCode::BAD_REQUEST);
     assert!(bad.body["user_id"].is_array(), "{}", bad.body);
     let missing = app.post(path, &As::Service, json!({})).await;
-    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    missing.assert_status(StatusCode::BAD_REQUEST);
     assert!(missing.body["user_id"].is_array(), "{}", missing.body);
     let user = app
         .post(path, &As::buyer(), json!({"user_id": Cast::buyer()}))
         .await;
-    assert_eq!(user.status, StatusCode::FORBIDDEN);
+    user.assert_status(StatusCode::FORBIDDEN);
     let nobody = app
         .post(path, &As::Nobody, json!({"user_id": Cast::buyer()}))
         .await;
-    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+    nobody.assert_status(StatusCode::UNAUTHORIZED);
     assert_eq!(
         app.count("orders", "erasure_requested_at IS NOT NULL")
             .await,
@@ -468,6 +468,6 @@ async fn erase_user_takes_a_user_id_from_a_service_only() {
     let stranger = app
         .post(path, &As::Service, json!({"user_id": Cast::stranger()}))
         .await;
-    assert_eq!(stranger.status, StatusCode::ACCEPTED);
+    stranger.assert_status(StatusCode::ACCEPTED);
     assert_eq!(stranger.body, json!({"erased": 0, "pending": 0}));
 }

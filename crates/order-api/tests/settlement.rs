@@ -36,7 +36,7 @@ async fn the_seller_refunds_a_shipped_order_and_the_buyer_gets_the_whole_total_b
     let refunded = app
         .post(&path(&order, "refund"), &As::seller(), reason())
         .await;
-    assert_eq!(refunded.status, StatusCode::OK, "{}", refunded.body);
+    refunded.assert_status(StatusCode::OK);
     assert_eq!(refunded.body["status"], "REFUNDED");
     assert_eq!(refunded.body["auto_complete_at"], Value::Null);
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00");
@@ -54,7 +54,7 @@ async fn an_admin_releases_a_shipped_order_as_its_completion_would() {
     let released = app
         .post(&path(&order, "release"), &As::admin(), reason())
         .await;
-    assert_eq!(released.status, StatusCode::OK, "{}", released.body);
+    released.assert_status(StatusCode::OK);
     assert_eq!(released.body["status"], "COMPLETED");
     assert_eq!(
         app.balance(Cast::seller()).await,
@@ -79,7 +79,7 @@ async fn an_admin_splits_the_escrow_between_buyer_and_seller() {
             json!({"refund_amount": "40.00", "reason": "Scratched on arrival."}),
         )
         .await;
-    assert_eq!(settled.status, StatusCode::OK, "{}", settled.body);
+    settled.assert_status(StatusCode::OK);
     assert_eq!(settled.body["status"], "COMPLETED");
     let ledger = app.ledger().await;
     assert_eq!(
@@ -101,14 +101,14 @@ async fn an_admin_cancels_an_unpaid_order_at_once_and_refunds_a_paid_one() {
     let cancelled = app
         .post(&path(&unpaid, "cancel"), &As::admin(), reason())
         .await;
-    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    cancelled.assert_status(StatusCode::OK);
     assert_eq!(cancelled.body["status"], "CANCELLED");
 
     let paid = app.paid_order(listing(2), "100.00").await;
     let cancelled = app
         .post(&path(&paid, "cancel"), &As::admin(), reason())
         .await;
-    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    cancelled.assert_status(StatusCode::OK);
     assert_eq!(cancelled.body["status"], "CANCELLED");
     assert_eq!(app.balance(Cast::buyer()).await, "1000.00");
     let answer = app.get(&path(&paid, "history"), &As::admin()).await;
@@ -136,7 +136,7 @@ async fn an_admin_extends_the_running_deadline_and_the_event_says_from_when_to_w
             json!({"ship_by": to, "reason": "Carrier strike."}),
         )
         .await;
-    assert_eq!(extended.status, StatusCode::OK, "{}", extended.body);
+    extended.assert_status(StatusCode::OK);
     assert_eq!(extended.body["status"], "PAID");
     let shown: chrono::DateTime<chrono::Utc> =
         extended.body["ship_by"].as_str().unwrap().parse().unwrap();
@@ -425,7 +425,7 @@ async fn an_extension_racing_the_automatic_completion_has_one_winner() {
         if answer.status == StatusCode::OK {
             assert_eq!(now["status"], "SHIPPED", "the extension won: {now}");
         } else {
-            assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
+            answer.assert_status(StatusCode::CONFLICT);
             assert_eq!(now["status"], "COMPLETED", "the completion won: {now}");
             completed += 1;
         }
@@ -505,9 +505,9 @@ async fn a_refund_repeated_with_its_idempotency_key_is_answered_the_same_and_ref
         }
     };
     let first = refund(reason()).await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    first.assert_status(StatusCode::OK);
     let again = refund(reason()).await;
-    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    again.assert_status(StatusCode::OK);
     assert_eq!(again.body, first.body, "the first answer, again");
     let other = refund(json!({"reason": "Another reason."})).await;
     assert_eq!(

@@ -43,10 +43,10 @@ async fn an_orders_history_tells_each_event_who_did_it_and_what_it_added() {
             json!({"status": "RESOLVED", "resolution": "PARTIAL_REFUND", "refund_amount": "30.00"}),
         )
         .await;
-    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    resolved.assert_status(StatusCode::OK);
 
     let answer = history(&app, &order, &As::buyer()).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.assert_status(StatusCode::OK);
     let entries = answer.body["results"].as_array().unwrap();
     assert_eq!(answer.body["count"], entries.len());
     let line = |e: &Value| {
@@ -127,7 +127,7 @@ async fn a_history_is_paged_as_drf_pages_are() {
     let buyer = As::buyer();
     let path = format!("/api/v1/orders/{}/history/?page_size=2&page=2", id(&order));
     let page = app.get(&path, &buyer).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_status(StatusCode::OK);
     assert_eq!(page.body["count"], 3);
     assert_eq!(page.body["results"].as_array().unwrap().len(), 1);
     assert_eq!(page.body["results"][0]["sequence"], 3);
@@ -146,7 +146,7 @@ async fn feed(app: &TestApp, after: u64, limit: u64) -> Value {
             &As::Service,
         )
         .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.assert_status(StatusCode::OK);
     answer.body
 }
 
@@ -179,7 +179,7 @@ async fn the_feed_refuses_bad_parameters_and_users() {
     let user = app
         .get("/api/v1/orders/internal/events/", &As::admin())
         .await;
-    assert_eq!(user.status, StatusCode::FORBIDDEN);
+    user.assert_status(StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -380,7 +380,7 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
             body["refund_amount"] = json!(refund);
         }
         let answer = app.patch(&dispute_path(&dispute), &admin, body).await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.assert_status(StatusCode::OK);
         let (settlement, actor) = settled(&app, &order, event).await;
         assert_eq!(settlement["buyer_refund"], refunded, "{resolution}");
         assert_eq!(actor, "admin");
@@ -417,7 +417,7 @@ async fn every_payout_records_a_settlement_that_sums_to_the_total() {
             json!({"reason": "Never shipped."}),
         )
         .await;
-    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    cancelled.assert_status(StatusCode::OK);
     let (settlement, actor) = settled(app, &late, "order.cancelled").await;
     assert_eq!(
         (settlement["buyer_refund"].as_str(), actor.as_str()),

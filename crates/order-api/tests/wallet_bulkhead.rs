@@ -104,7 +104,7 @@ async fn forty_completions_on_a_hanging_wallet_leave_reads_fast_and_finish_once_
     tokio::time::sleep(Duration::from_millis(400)).await;
     for order in &orders[..20] {
         let retried = app.complete(order).await;
-        assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+        retried.assert_status(StatusCode::OK);
         assert_eq!(retried.body["status"], "COMPLETED");
     }
     let _workers = app.start_workers();
@@ -178,7 +178,7 @@ async fn consecutive_wallet_failures_open_the_breaker_which_sheds_calls_until_th
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let probe = app.complete(&second).await;
-    assert_eq!(probe.status, StatusCode::OK, "{}", probe.body);
+    probe.assert_status(StatusCode::OK);
     assert_eq!(
         app.metric("order_service_wallet_breaker_state").await,
         Some(0.0)

@@ -100,10 +100,15 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Asserts that this answer has `status`, showing the body if not.
+    pub fn assert_status(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{}", self.body);
+    }
+
     /// Asserts that this answer refuses with `status` and the error `code`, showing the
     /// body if not.
     pub fn assert_refused(&self, status: StatusCode, code: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
+        self.assert_status(status);
         assert_eq!(self.body["code"], code, "{}", self.body);
     }
 }
