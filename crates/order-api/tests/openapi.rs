@@ -243,28 +243,32 @@ async fn every_action_an_answer_offers_is_one_the_document_names() {
     assert!(offered.contains("make_offer"), "the seller's offer");
 }
 
-/// Every operation of the document: its path, method and the operation itself.
-fn operations(document: &Value) -> Vec<(String, String, Value)> {
+/// Every operation of the document, with its path.
+fn operations(document: &Value) -> Vec<(String, Value)> {
     let mut all = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {
-        for (method, operation) in item.as_object().unwrap() {
+        for operation in item.as_object().unwrap().values() {
             if operation.get("operationId").is_some() {
-                all.push((path.clone(), method.clone(), operation.clone()));
+                all.push((path.clone(), operation.clone()));
             }
         }
     }
     all
 }
 
+/// The operation named `id`, with its path.
+fn operation(document: &Value, id: &str) -> (String, Value) {
+    operations(document)
+        .into_iter()
+        .find(|(_, operation)| operation["operationId"] == id)
+        .unwrap_or_else(|| panic!("no operation {id}"))
+}
+
 /// The path of the operation `id` with its path parameters filled from `link`, whose
 /// expressions read `answer` (`$response.body#/…`) and the path `asked` of the request
 /// that got it (`$request.path.id`).
 fn follow(document: &Value, link: &Value, answer: &Value, asked: &str) -> String {
-    let id = link["operationId"].as_str().unwrap();
-    let (mut path, _, _) = operations(document)
-        .into_iter()
-        .find(|(_, _, operation)| operation["operationId"] == id)
-        .unwrap_or_else(|| panic!("no operation {id}"));
+    let (mut path, _) = operation(document, link["operationId"].as_str().unwrap());
     for (name, expression) in link["parameters"].as_object().unwrap() {
         let expression = expression.as_str().unwrap();
         let value = match expression.strip_prefix("$response.body#") {
@@ -286,28 +290,21 @@ fn follow(document: &Value, link: &Value, answer: &Value, asked: &str) -> String
 
 /// The link `target` of `operation_id`'s answer with `status`.
 fn link(document: &Value, operation_id: &str, status: &str, target: &str) -> Value {
-    let (_, _, operation) = operations(document)
-        .into_iter()
-        .find(|(_, _, operation)| operation["operationId"] == operation_id)
-        .unwrap();
-    operation["responses"][status]["links"][target].clone()
+    let (_, answering) = operation(document, operation_id);
+    answering["responses"][status]["links"][target].clone()
 }
 
 #[tokio::test]
 async fn every_link_names_an_operation_and_fills_exactly_its_path() {
     let app = TestApp::spawn(seed(0, "1000.00")).await;
     let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
-    let all = operations(&document);
     let mut links = 0;
-    for (_, _, operation) in &all {
-        for response in operation["responses"].as_object().unwrap().values() {
+    for (_, answering) in operations(&document) {
+        for response in answering["responses"].as_object().unwrap().values() {
             for (name, link) in response["links"].as_object().into_iter().flatten() {
                 links += 1;
                 assert_eq!(link["operationId"], *name);
-                let (path, _, _) = all
-                    .iter()
-                    .find(|(_, _, target)| target["operationId"] == *name)
-                    .unwrap_or_else(|| panic!("{name} is no operation"));
+                let (path, _) = operation(&document, name);
                 let filled: BTreeSet<String> = link["parameters"]
                     .as_object()
                     .unwrap()
