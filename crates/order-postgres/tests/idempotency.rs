@@ -47,6 +47,26 @@ async fn liveness_locks(conn: &mut AsyncPgConnection, select: &str) -> usize {
     .len()
 }
 
+/// The backends holding the processes' liveness locks.
+async fn liveness_holders(conn: &mut AsyncPgConnection) -> Vec<i32> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    diesel::sql_query(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' \
+         AND objsubid = 2 AND granted AND pid <> pg_backend_pid() \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .load::<Row>(conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|row| row.pid)
+    .collect()
+}
+
 /// Claims `key` again and again (for up to ten seconds) until the claim is fresh.
 async fn claimed_eventually(keys: &IdempotencyKeys, key: &str) -> bool {
     for _ in 0..200 {
@@ -181,13 +201,16 @@ async fn a_process_whose_connection_is_ended_takes_its_lock_again_and_its_claims
 
     // As a database restart would: the sessions holding the processes' locks end.
     let mut admin = AsyncPgConnection::establish(db.url()).await.unwrap();
+    let ended = liveness_holders(&mut admin).await;
     assert_eq!(
         liveness_locks(&mut admin, "pg_terminate_backend(pid)").await,
         2
     );
-    // Both processes take their locks again, each under its own instance number.
+    // Both processes take their locks again, each under its own instance number, on new
+    // sessions: a lock still listed under an ended session is not taken again yet.
     for _ in 0..300 {
-        if liveness_locks(&mut admin, "1").await == 2 {
+        let holders = liveness_holders(&mut admin).await;
+        if holders.len() == 2 && holders.iter().all(|pid| !ended.contains(pid)) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
