@@ -1,7 +1,7 @@
 //! Who is asking, and the rules on what they may see and do.
 
 use order_domain::order::Party;
-use order_domain::{Admin, Dispute, Order, UserId};
+use order_domain::{Admin, Dispute, Order, Parties, UserId};
 use order_ports::store::Visibility;
 
 use crate::error::AppError;
@@ -81,29 +81,16 @@ impl Caller {
         }
     }
 
-    /// The caller as the order's buyer, seller or either, as `role` makes them
-    /// ([`Order::buyer`], [`Order::seller`], [`Order::participant`]): 404 for those who
-    /// cannot see the order, 403 for those who can but are not that.
-    pub(crate) fn acting_as<T>(
+    /// The caller as the order's or the dispute's buyer, seller or either, as `role` makes
+    /// them ([`Parties::buyer`], [`Parties::seller`], [`Parties::participant`]): 404 for
+    /// those who cannot see it, 403 for those who can but are not that.
+    pub(crate) fn acting_as<S: Guarded, T>(
         &self,
-        order: &Order,
-        role: impl FnOnce(&Order, UserId) -> Option<T>,
+        subject: &S,
+        role: impl FnOnce(&S, UserId) -> Option<T>,
     ) -> Result<T, AppError> {
-        self.require_sees_order(order)?;
-        let acting = self.user_id().and_then(|id| role(order, id));
-        acting.ok_or(AppError::Forbidden)
-    }
-
-    /// The caller as the dispute's buyer, seller or either, as `role` makes them
-    /// ([`Dispute::buyer`], [`Dispute::seller`], [`Dispute::participant`]): 404 for those
-    /// who cannot see the dispute, 403 for those who can but are not that.
-    pub(crate) fn acting_in<T>(
-        &self,
-        dispute: &Dispute,
-        role: impl FnOnce(&Dispute, UserId) -> Option<T>,
-    ) -> Result<T, AppError> {
-        self.require_sees_dispute(dispute)?;
-        let acting = self.user_id().and_then(|id| role(dispute, id));
+        subject.require_seen_by(self)?;
+        let acting = self.user_id().and_then(|id| role(subject, id));
         acting.ok_or(AppError::Forbidden)
     }
 
@@ -114,5 +101,23 @@ impl Caller {
             Caller::User { id, .. } if dispute.participant(*id).is_some() => Ok(()),
             _ => Err(AppError::NotFound),
         }
+    }
+}
+
+/// What a caller acts on as one of its parties, and the rule on who may see it at all.
+pub(crate) trait Guarded: Parties {
+    /// Ok if `caller` may see this; 404 otherwise.
+    fn require_seen_by(&self, caller: &Caller) -> Result<(), AppError>;
+}
+
+impl Guarded for Order {
+    fn require_seen_by(&self, caller: &Caller) -> Result<(), AppError> {
+        caller.require_sees_order(self)
+    }
+}
+
+impl Guarded for Dispute {
+    fn require_seen_by(&self, caller: &Caller) -> Result<(), AppError> {
+        caller.require_sees_dispute(self)
     }
 }

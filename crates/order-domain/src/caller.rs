@@ -1,5 +1,5 @@
 //! Who acts on an order, as types. A transition only the seller may make takes a
-//! [`Seller`], and only [`Order::seller`] makes one, from a user who is that order's seller;
+//! [`Seller`], and only [`Parties::seller`] makes one, from a user who is that order's seller;
 //! so who may do what is stated once, by the transitions' signatures, and a use case cannot
 //! forget to ask. (Who a user *is* — their token — is the edge's business, not this crate's.)
 
@@ -8,11 +8,11 @@ use crate::event::Actor;
 use crate::id::UserId;
 use crate::order::{Order, Party};
 
-/// An order's buyer: made by [`Order::buyer`] or [`Order::participant`].
+/// An order's buyer: made by [`Parties::buyer`] or [`Parties::participant`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Buyer(UserId);
 
-/// An order's seller: made by [`Order::seller`] or [`Order::participant`].
+/// An order's seller: made by [`Parties::seller`] or [`Parties::participant`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seller(UserId);
 
@@ -83,41 +83,51 @@ impl Admin {
     }
 }
 
-impl Order {
-    /// `user` as this order's buyer, if they are.
-    pub fn buyer(&self, user: UserId) -> Option<Buyer> {
-        (user == self.buyer_id).then_some(Buyer(user))
+/// An order or its dispute, as far as who its two parties are. Whether a user is the buyer
+/// or the seller is decided here, once, for both; a dispute names the same two users as its
+/// order.
+pub trait Parties {
+    /// The buyer's user id.
+    fn buyer_id(&self) -> UserId;
+
+    /// The seller's user id.
+    fn seller_id(&self) -> UserId;
+
+    /// `user` as the buyer, if they are.
+    fn buyer(&self, user: UserId) -> Option<Buyer> {
+        (user == self.buyer_id()).then_some(Buyer(user))
     }
 
-    /// `user` as this order's seller, if they are.
-    pub fn seller(&self, user: UserId) -> Option<Seller> {
-        (user == self.seller_id).then_some(Seller(user))
+    /// `user` as the seller, if they are.
+    fn seller(&self, user: UserId) -> Option<Seller> {
+        (user == self.seller_id()).then_some(Seller(user))
     }
 
-    /// `user` as either party of this order, if they are one.
-    pub fn participant(&self, user: UserId) -> Option<Participant> {
+    /// `user` as either party, if they are one.
+    fn participant(&self, user: UserId) -> Option<Participant> {
         self.buyer(user)
             .map(Participant::Buyer)
             .or_else(|| self.seller(user).map(Participant::Seller))
     }
 }
 
-impl Dispute {
-    /// `user` as the disputed order's buyer, if they are.
-    pub fn buyer(&self, user: UserId) -> Option<Buyer> {
-        (user == self.buyer_id).then_some(Buyer(user))
+impl Parties for Order {
+    fn buyer_id(&self) -> UserId {
+        self.buyer_id
     }
 
-    /// `user` as the disputed order's seller, if they are.
-    pub fn seller(&self, user: UserId) -> Option<Seller> {
-        (user == self.seller_id).then_some(Seller(user))
+    fn seller_id(&self) -> UserId {
+        self.seller_id
+    }
+}
+
+impl Parties for Dispute {
+    fn buyer_id(&self) -> UserId {
+        self.buyer_id
     }
 
-    /// `user` as either party of the disputed order, if they are one.
-    pub fn participant(&self, user: UserId) -> Option<Participant> {
-        self.buyer(user)
-            .map(Participant::Buyer)
-            .or_else(|| self.seller(user).map(Participant::Seller))
+    fn seller_id(&self) -> UserId {
+        self.seller_id
     }
 }
 

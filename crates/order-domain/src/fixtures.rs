@@ -9,7 +9,7 @@ use crate::order::Terms;
 use crate::order::{
     CancellationReason, Carrier, Deadlines, NewOrder, OrderSource, ShippingAddress, TrackingNumber,
 };
-use crate::{Admin, Buyer, Participant, Seller};
+use crate::{Admin, Buyer, Participant, Parties, Seller};
 use crate::{DisputeId, EscrowId, ListingId, Money, Order, OrderId, OrderStatus, UserId};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;

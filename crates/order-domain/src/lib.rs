@@ -30,7 +30,7 @@ pub mod reconcile;
 mod schema;
 mod text;
 
-pub use caller::{Admin, Buyer, Participant, Seller, SellerOrAdmin};
+pub use caller::{Admin, Buyer, Participant, Parties, Seller, SellerOrAdmin};
 pub use dispute::{Dispute, DisputeStatus, Resolution};
 pub use error::DomainError;
 pub use event::{Actor, DomainEvent, EventType};

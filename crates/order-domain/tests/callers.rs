@@ -2,7 +2,7 @@
 
 use order_domain::fixtures::*;
 use order_domain::order::Party;
-use order_domain::{Actor, Participant};
+use order_domain::{Actor, Participant, Parties};
 
 #[test]
 fn only_the_orders_buyer_is_its_buyer_and_only_its_seller_its_seller() {

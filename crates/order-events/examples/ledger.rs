@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufRead, Write};
 
-use order_domain::{EventId, Money, OrderId, OrderStatus, Settlement};
+use order_domain::{EventId, Money, OrderId, OrderStatus, Parties, Settlement};
 use order_events::EventDocument;
 use serde_json::Value;
 

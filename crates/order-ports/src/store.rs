@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use order_domain::dispute::DisputeStatus;
 use order_domain::order::{CarrierEventId, ParcelKey, Sweep};
 use order_domain::{
-    Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, Settlement,
-    UserId,
+    Dispute, DisputeId, EventId, EventType, ListingId, Order, OrderId, OrderStatus, Parties,
+    Settlement, UserId,
 };
 use uuid::Uuid;
 

@@ -6,7 +6,7 @@ use order_domain::fixtures::*;
 use order_domain::order::Deadlines;
 use order_domain::order::Terms;
 use order_domain::order::{NewOrder, OrderSource, ShippingAddress};
-use order_domain::{DisputeId, ListingId, Order, OrderId, OrderStatus, UserId};
+use order_domain::{DisputeId, ListingId, Order, OrderId, OrderStatus, Parties, UserId};
 use order_ports::store::{
     DisputeQuery, OrderQuery, OrderSelection, Page, PageRequest, Position, SortOrder, Total,
     Visibility,

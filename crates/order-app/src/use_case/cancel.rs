@@ -1,5 +1,5 @@
 use order_domain::order::{AdminCancellation, CancellationReason};
-use order_domain::{Actor, Order, OrderId};
+use order_domain::{Actor, Order, OrderId, Parties};
 
 use crate::{AppError, Caller, OrderService};
 

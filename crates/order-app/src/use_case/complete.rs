@@ -1,4 +1,4 @@
-use order_domain::{Order, OrderId};
+use order_domain::{Order, OrderId, Parties};
 
 use crate::{AppError, Caller, OrderService};
 

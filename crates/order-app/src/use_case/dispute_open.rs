@@ -1,6 +1,6 @@
 use order_domain::dispute::{DisputeReason, EvidenceUrl};
 use order_domain::order::Changed;
-use order_domain::{Dispute, DisputeId, DomainError, Order, OrderId};
+use order_domain::{Dispute, DisputeId, DomainError, Order, OrderId, Parties};
 use order_ports::StoreError;
 
 use crate::{AppError, Caller, OrderService};

@@ -1,5 +1,5 @@
 use order_domain::dispute::EvidenceUrl;
-use order_domain::{Dispute, DisputeId};
+use order_domain::{Dispute, DisputeId, Parties};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -16,7 +16,7 @@ impl OrderService {
         urls: Vec<EvidenceUrl>,
     ) -> Result<Dispute, AppError> {
         self.change_dispute(dispute_id, |order, dispute, now| {
-            let by = caller.acting_in(dispute, Dispute::participant)?;
+            let by = caller.acting_as(dispute, Dispute::participant)?;
             let added = dispute.add_evidence(order.idle()?, urls, by, now)?;
             Ok((added, by.into()))
         })

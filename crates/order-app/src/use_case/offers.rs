@@ -2,7 +2,7 @@
 //! resolves the dispute through the money driver, exactly as an admin's resolution would.
 
 use order_domain::dispute::Offer;
-use order_domain::{Dispute, DisputeId, Money, OfferId};
+use order_domain::{Dispute, DisputeId, Money, OfferId, Parties};
 
 use crate::{AppError, Caller, OrderService};
 
@@ -18,7 +18,7 @@ impl OrderService {
     ) -> Result<Offer, AppError> {
         let made = self
             .change_dispute(dispute_id, |order, dispute, now| {
-                let seller = caller.acting_in(dispute, Dispute::seller)?;
+                let seller = caller.acting_as(dispute, Dispute::seller)?;
                 let id = OfferId::from_uuid(self.ports.ids.new_id());
                 let made = dispute.make_offer(order.idle()?, seller, id, refund_amount, now)?;
                 Ok((made, seller.into()))
@@ -42,7 +42,7 @@ impl OrderService {
     ) -> Result<Dispute, AppError> {
         let mut uow = self.begin().await?;
         let (order, dispute) = Self::lock_dispute(uow.as_mut(), dispute_id).await?;
-        let buyer = caller.acting_in(&dispute, Dispute::buyer)?;
+        let buyer = caller.acting_as(&dispute, Dispute::buyer)?;
         let request = order.request_offer_acceptance(
             &dispute,
             buyer,
@@ -64,7 +64,7 @@ impl OrderService {
         offer_id: OfferId,
     ) -> Result<Dispute, AppError> {
         self.change_dispute(dispute_id, |order, dispute, now| {
-            let buyer = caller.acting_in(dispute, Dispute::buyer)?;
+            let buyer = caller.acting_as(dispute, Dispute::buyer)?;
             let declined = dispute.decline_offer(order.idle()?, buyer, offer_id, now)?;
             Ok((declined, buyer.into()))
         })

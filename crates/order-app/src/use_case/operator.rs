@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use order_domain::order::ActionReason;
-use order_domain::{Money, Order, OrderId, SellerOrAdmin};
+use order_domain::{Money, Order, OrderId, Parties, SellerOrAdmin};
 
 use crate::{AppError, Caller, OrderService};
 

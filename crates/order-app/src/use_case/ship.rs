@@ -1,5 +1,5 @@
 use order_domain::order::{Carrier, TrackingNumber};
-use order_domain::{Order, OrderId};
+use order_domain::{Order, OrderId, Parties};
 
 use crate::{AppError, Caller, OrderService};
 

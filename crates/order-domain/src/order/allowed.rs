@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{CancellationReason, Carrier, Deadlines, Order, OrderAction, TrackingNumber};
-use crate::caller::{Admin, Participant, SellerOrAdmin};
+use crate::caller::{Admin, Participant, Parties, SellerOrAdmin};
 use crate::dispute::{Dispute, DisputeReason};
 use crate::id::{DisputeId, UserId};
 use crate::money::{FeeRate, Money};
