@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufRead, Write};
 
-use order_domain::{EventId, Money, OrderId, OrderStatus, Parties, Settlement};
+use order_domain::{EventId, Money, OrderId, OrderStatus, Settlement};
 use order_events::EventDocument;
 use serde_json::Value;
 
@@ -139,7 +139,7 @@ fn main() -> io::Result<()> {
 mod tests {
     use order_domain::fixtures::*;
     use order_domain::order::{Carrier, TrackingNumber};
-    use order_domain::Order;
+    use order_domain::{Order, Parties};
     use serde_json::json;
     use uuid::Uuid;
 
