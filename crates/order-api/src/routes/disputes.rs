@@ -130,9 +130,8 @@ async fn update(
     state: State,
     user: User,
     PathId(dispute_id): DisputePath,
-    command: Command<Update>,
+    Command(Update(update)): Command<Update>,
 ) -> Result<Reply, ApiError> {
-    let Command(Update(update)) = command;
     let dispute = state
         .service
         .update_dispute(user.0, dispute_id, update)
@@ -184,9 +183,8 @@ async fn add_evidence(
     state: State,
     user: User,
     PathId(dispute_id): DisputePath,
-    command: Command<AddEvidence>,
+    Command(evidence): Command<AddEvidence>,
 ) -> Result<Reply, ApiError> {
-    let Command(evidence) = command;
     let dispute = state
         .service
         .add_evidence(user.0, dispute_id, evidence.urls)

@@ -136,9 +136,8 @@ impl FromBody for Create {
 async fn create(
     state: State,
     _service: Service,
-    command: Command<Create>,
+    Command(Create(win)): Command<Create>,
 ) -> Result<Reply, ApiError> {
-    let Command(Create(win)) = command;
     let placed = state
         .service
         .create_auction_order(Caller::Service, win)
@@ -174,9 +173,8 @@ struct MarkPaidBody {
 async fn mark_paid(
     state: State,
     _service: Service,
-    body: JsonBody<MarkPaidBody>,
+    JsonBody(paid): JsonBody<MarkPaidBody>,
 ) -> Result<Reply, ApiError> {
-    let JsonBody(paid) = body;
     let order = state
         .service
         .mark_paid(Caller::Service, paid.order_id, paid.escrow_id)
@@ -224,9 +222,8 @@ impl FromBody for CancelUnpaid {
 async fn cancel(
     state: State,
     _service: Service,
-    command: Command<CancelUnpaid>,
+    Command(cancel): Command<CancelUnpaid>,
 ) -> Result<Reply, ApiError> {
-    let Command(cancel) = command;
     let order = state
         .service
         .cancel(Caller::Service, cancel.order_id, cancel.reason)
@@ -260,9 +257,8 @@ struct MarkDeliveredBody {
 async fn mark_delivered(
     state: State,
     _service: Service,
-    body: JsonBody<MarkDeliveredBody>,
+    JsonBody(delivered): JsonBody<MarkDeliveredBody>,
 ) -> Result<Reply, ApiError> {
-    let JsonBody(delivered) = body;
     let order = state
         .service
         .mark_delivered(Caller::Service, delivered.order_id, delivered.delivered_at)
@@ -306,9 +302,8 @@ struct ErasureAccepted {
 async fn erase_user(
     state: State,
     _service: Service,
-    body: JsonBody<EraseUserBody>,
+    JsonBody(body): JsonBody<EraseUserBody>,
 ) -> Result<Reply, ApiError> {
-    let JsonBody(body) = body;
     let outcome = state.erasure().user(body.user_id).await?;
     let accepted = ErasureAccepted {
         erased: outcome.orders.erased,

@@ -204,9 +204,8 @@ async fn ship(
     state: State,
     user: User,
     PathId(order_id): OrderPath,
-    command: Command<Ship>,
+    Command(ship): Command<Ship>,
 ) -> Result<Reply, ApiError> {
-    let Command(ship) = command;
     let order = state
         .service
         .ship(user.0, order_id, ship.tracking, ship.carrier)
@@ -276,9 +275,8 @@ async fn cancel(
     state: State,
     user: User,
     PathId(order_id): OrderPath,
-    command: Command<CancelPaid>,
+    Command(cancel): Command<CancelPaid>,
 ) -> Result<Reply, ApiError> {
-    let Command(cancel) = command;
     let order = state
         .service
         .cancel_by_user(user.0, order_id, cancel.reason)
@@ -339,9 +337,8 @@ async fn dispute(
     state: State,
     user: User,
     PathId(order_id): OrderPath,
-    command: Command<OpenDispute>,
+    Command(open): Command<OpenDispute>,
 ) -> Result<Reply, ApiError> {
-    let Command(open) = command;
     let dispute = state
         .service
         .open_dispute(user.0, order_id, open.reason, open.evidence)
