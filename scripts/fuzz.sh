@@ -86,6 +86,15 @@ fresh "as an admin" "$ADMIN_TOKEN" 'releaseOrder|settleOrder|extendOrderDeadline
 echo "== as a buyer, Buy It Now on a real listing"
 run "$(on "$BUY_NOW_LISTING")" --header "Authorization: Bearer $BUYER_TOKEN" \
   --include-path-regex '^/api/v1/orders/\{id\}/purchase/$'
+# Then as an admin along the document's links: from a page of orders or disputes (there
+# are hundreds by now, in every status) to its first result, and on from each answer to
+# what may be done next, on the same object: sequences a single request cannot reach. An
+# empty page's link has nothing to follow; schemathesis lists those, and they are expected.
+echo "== as an admin, following the answers' links"
+"$VENV/bin/schemathesis" --config-file scripts/fuzz.toml run "$API/api/v1/openapi.json" \
+  --phases stateful --max-time "${FUZZ_STATEFUL_SECONDS:-60}" --workers 2 \
+  --suppress-health-check all --no-color --header "Authorization: Bearer $ADMIN_TOKEN" \
+  --exclude-tag internal --exclude-tag carriers ${FUZZ_HAR:+--report har --report-har-path "$FUZZ_HAR"}
 # Every request above was answered as documented; the money they moved must also agree. The
 # service's own reconciliation reads each order's escrow from the stand-in Wallet: an order
 # and its escrow that disagree by a cent fail the run.

@@ -367,6 +367,41 @@ async fn following_an_answers_links_reaches_what_it_names() {
     assert_eq!(accepted.body["status"], "RESOLVED");
 }
 
+#[tokio::test]
+async fn a_pages_links_reach_its_first_result() {
+    let app = TestApp::spawn(seed(0, "1000.00")).await;
+    let document = app.get("/api/v1/openapi.json", &As::Nobody).await.body;
+    let older = app.shipped_order(listing(1), "10.00").await;
+    let newest = app.shipped_order(listing(2), "10.00").await;
+    let dispute = app
+        .open_dispute(&older, Cast::buyer(), "It arrived broken.")
+        .await;
+
+    let orders = app.get("/api/v1/orders/", &As::admin()).await;
+    orders.assert_status(StatusCode::OK);
+    let first = follow(
+        &document,
+        &link(&document, "listOrders", "200", "getOrder"),
+        &orders.body,
+        "",
+    );
+    let first = app.get(&first, &As::admin()).await;
+    assert_eq!(first.body["id"], newest["id"], "{}", first.body);
+
+    let disputes = app.get("/api/v1/disputes/", &As::admin()).await;
+    let its_order = follow(
+        &document,
+        &link(&document, "listDisputes", "200", "shipOrder"),
+        &disputes.body,
+        "",
+    );
+    let expected = format!(
+        "/api/v1/orders/{}/ship/",
+        dispute["order_id"].as_str().unwrap()
+    );
+    assert_eq!(its_order, expected);
+}
+
 /// Every `src="…"` and `href="…"` of an HTML page.
 fn linked(page: &str) -> Vec<String> {
     ["src=\"", "href=\""]

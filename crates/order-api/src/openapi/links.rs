@@ -1,7 +1,9 @@
 //! Links from each answer to the operations on what it names, so that a consumer's tools
 //! can go from the answer that made or changed an order to what may be done to it next: an
 //! order to every operation on an order, a dispute to every operation on it and on its
-//! order, a new offer to its acceptance and decline.
+//! order, a new offer to its acceptance and decline. A page of orders or disputes links
+//! as its first result would, so that a tool that starts from a list (a fuzzer's stateful
+//! phase, say) reaches real objects without knowing an id.
 //!
 //! What an operation acts on is read from its path parameters as the routes document them,
 //! so a new operation on an order is linked from every order answer with no more code.
@@ -46,38 +48,46 @@ impl Names {
         }
     }
 
-    /// What an answer whose content is `response`'s is.
-    fn answered(response: &Value) -> Option<Names> {
+    /// What an answer whose content is `response`'s names, and where in the answer that
+    /// is: the answer itself, or a page's first result.
+    fn answered(response: &Value) -> Option<(Names, &'static str)> {
         let content = response["content"].as_object()?;
         content.values().find_map(|media| {
             match media["schema"]["$ref"]
                 .as_str()?
                 .strip_prefix("#/components/schemas/")?
             {
-                "Order" => Some(Names::Order),
-                "Dispute" => Some(Names::Dispute),
-                "Offer" => Some(Names::Offer),
+                "Order" => Some((Names::Order, "")),
+                "Dispute" => Some((Names::Dispute, "")),
+                "Offer" => Some((Names::Offer, "")),
+                "OrderPage" => Some((Names::Order, FIRST_RESULT)),
+                "DisputePage" => Some((Names::Dispute, FIRST_RESULT)),
                 _ => None,
             }
         })
     }
 
-    /// The values of a path naming `target`, taken from an answer that is `self` to a
-    /// request whose path named `asked`; `None` where the answer does not say them.
-    fn fills(self, target: Names, asked: Option<Names>) -> Option<Value> {
+    /// The values of a path naming `target`, taken from an answer that holds a `self` at
+    /// `at`, to a request whose path named `asked`; `None` where the answer does not say
+    /// them.
+    fn fills(self, target: Names, at: &str, asked: Option<Names>) -> Option<Value> {
+        let field = |name: &str| format!("$response.body#{at}/{name}");
         match (self, target) {
             (Names::Order, Names::Order) | (Names::Dispute, Names::Dispute) => {
-                Some(json!({"id": "$response.body#/id"}))
+                Some(json!({"id": field("id")}))
             }
-            (Names::Dispute, Names::Order) => Some(json!({"id": "$response.body#/order_id"})),
+            (Names::Dispute, Names::Order) => Some(json!({"id": field("order_id")})),
             // An offer does not name its dispute: the request that made it did.
             (Names::Offer, Names::Offer) if asked == Some(Names::Dispute) => {
-                Some(json!({"id": "$request.path.id", "offer_id": "$response.body#/id"}))
+                Some(json!({"id": "$request.path.id", "offer_id": field("id")}))
             }
             _ => None,
         }
     }
 }
+
+/// Where a page holds its first result.
+const FIRST_RESULT: &str = "/results/0";
 
 /// Every operation of `document`.
 fn operations(document: &Value) -> impl Iterator<Item = &Value> {
@@ -88,8 +98,8 @@ fn operations(document: &Value) -> impl Iterator<Item = &Value> {
         .flat_map(|item| METHODS.iter().filter_map(move |method| item.get(*method)))
 }
 
-/// Adds to every 2xx answer of `document` that is an order, a dispute or an offer a link
-/// to each operation on it, named by that operation's id.
+/// Adds to every 2xx answer of `document` that is an order, a dispute or an offer, or a
+/// page of orders or disputes, a link to each operation on it, named by that operation's id.
 pub fn link_answers(document: &mut Value) {
     let targets: Vec<(Names, String)> = operations(document)
         .filter_map(|operation| {
@@ -111,13 +121,13 @@ pub fn link_answers(document: &mut Value) {
             };
             for (status, response) in responses.iter_mut() {
                 let answer = Names::answered(response).filter(|_| status.starts_with('2'));
-                let Some(answer) = answer else {
+                let Some((answer, at)) = answer else {
                     continue;
                 };
                 let links: Map<String, Value> = targets
                     .iter()
                     .filter_map(|(target, id)| {
-                        let parameters = answer.fills(*target, asked)?;
+                        let parameters = answer.fills(*target, at, asked)?;
                         Some((
                             id.clone(),
                             json!({"operationId": id, "parameters": parameters}),
