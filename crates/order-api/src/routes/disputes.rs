@@ -130,8 +130,9 @@ async fn update(
     state: State,
     user: User,
     PathId(dispute_id): DisputePath,
-    Command(Update(update)): Command<Update>,
+    command: Command<Update>,
 ) -> Result<Reply, ApiError> {
+    let Command(Update(update)) = command;
     let dispute = state
         .service
         .update_dispute(user.0, dispute_id, update)
@@ -183,8 +184,9 @@ async fn add_evidence(
     state: State,
     user: User,
     PathId(dispute_id): DisputePath,
-    Command(evidence): Command<AddEvidence>,
+    command: Command<AddEvidence>,
 ) -> Result<Reply, ApiError> {
+    let Command(evidence) = command;
     let dispute = state
         .service
         .add_evidence(user.0, dispute_id, evidence.urls)

@@ -136,8 +136,9 @@ impl FromBody for Create {
 async fn create(
     state: State,
     _service: Service,
-    Command(Create(win)): Command<Create>,
+    command: Command<Create>,
 ) -> Result<Reply, ApiError> {
+    let Command(Create(win)) = command;
     let placed = state
         .service
         .create_auction_order(Caller::Service, win)
@@ -173,8 +174,9 @@ struct MarkPaidBody {
 async fn mark_paid(
     state: State,
     _service: Service,
-    JsonBody(paid): JsonBody<MarkPaidBody>,
+    body: JsonBody<MarkPaidBody>,
 ) -> Result<Reply, ApiError> {
+    let JsonBody(paid) = body;
     let order = state
         .service
         .mark_paid(Caller::Service, paid.order_id, paid.escrow_id)
@@ -222,8 +224,9 @@ impl FromBody for CancelUnpaid {
 async fn cancel(
     state: State,
     _service: Service,
-    Command(cancel): Command<CancelUnpaid>,
+    command: Command<CancelUnpaid>,
 ) -> Result<Reply, ApiError> {
+    let Command(cancel) = command;
     let order = state
         .service
         .cancel(Caller::Service, cancel.order_id, cancel.reason)
@@ -257,8 +260,9 @@ struct MarkDeliveredBody {
 async fn mark_delivered(
     state: State,
     _service: Service,
-    JsonBody(delivered): JsonBody<MarkDeliveredBody>,
+    body: JsonBody<MarkDeliveredBody>,
 ) -> Result<Reply, ApiError> {
+    let JsonBody(delivered) = body;
     let order = state
         .service
         .mark_delivered(Caller::Service, delivered.order_id, delivered.delivered_at)
@@ -302,8 +306,9 @@ struct ErasureAccepted {
 async fn erase_user(
     state: State,
     _service: Service,
-    JsonBody(body): JsonBody<EraseUserBody>,
+    body: JsonBody<EraseUserBody>,
 ) -> Result<Reply, ApiError> {
+    let JsonBody(body) = body;
     let outcome = state.erasure().user(body.user_id).await?;
     let accepted = ErasureAccepted {
         erased: outcome.orders.erased,

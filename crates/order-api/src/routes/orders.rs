@@ -204,8 +204,9 @@ async fn ship(
     state: State,
     user: User,
     PathId(order_id): OrderPath,
-    Command(ship): Command<Ship>,
+    command: Command<Ship>,
 ) -> Result<Reply, ApiError> {
+    let Command(ship) = command;
     let order = state
         .service
         .ship(user.0, order_id, ship.tracking, ship.carrier)
@@ -275,8 +276,9 @@ async fn cancel(
     state: State,
     user: User,
     PathId(order_id): OrderPath,
-    Command(cancel): Command<CancelPaid>,
+    command: Command<CancelPaid>,
 ) -> Result<Reply, ApiError> {
+    let Command(cancel) = command;
     let order = state
         .service
         .cancel_by_user(user.0, order_id, cancel.reason)
@@ -337,8 +339,9 @@ async fn dispute(
     state: State,
     user: User,
     PathId(order_id): OrderPath,
-    Command(open): Command<OpenDispute>,
+    command: Command<OpenDispute>,
 ) -> Result<Reply, ApiError> {
+    let Command(open) = command;
     let dispute = state
         .service
         .open_dispute(user.0, order_id, open.reason, open.evidence)
