@@ -85,8 +85,25 @@ impl Admin {
 
 /// An order or its dispute, as far as who its two parties are. Whether a user is the buyer
 /// or the seller is decided here, once, for both; a dispute names the same two users as its
-/// order.
-pub trait Parties {
+/// order. Sealed: a `Buyer` or a `Seller` comes only from a real order or dispute, never
+/// from a type made elsewhere to name any user:
+///
+/// ```compile_fail
+/// use order_domain::{Parties, UserId};
+///
+/// struct Anyone(UserId);
+///
+/// impl Parties for Anyone {
+///     fn buyer_id(&self) -> UserId {
+///         self.0
+///     }
+///
+///     fn seller_id(&self) -> UserId {
+///         self.0
+///     }
+/// }
+/// ```
+pub trait Parties: sealed::Sealed {
     /// The buyer's user id.
     fn buyer_id(&self) -> UserId;
 
@@ -109,6 +126,13 @@ pub trait Parties {
             .map(Participant::Buyer)
             .or_else(|| self.seller(user).map(Participant::Seller))
     }
+}
+
+mod sealed {
+    /// Only this crate's aggregates have parties.
+    pub trait Sealed {}
+    impl Sealed for crate::order::Order {}
+    impl Sealed for crate::dispute::Dispute {}
 }
 
 impl Parties for Order {
