@@ -90,6 +90,7 @@ run "$(on "$BUY_NOW_LISTING")" --header "Authorization: Bearer $BUYER_TOKEN" \
 # are hundreds by now, in every status) to its first result, and on from each answer to
 # what may be done next, on the same object: sequences a single request cannot reach. An
 # empty page's link has nothing to follow; schemathesis lists those, and they are expected.
+# FUZZ_HAR=file keeps this pass's requests and answers, to see which it chained.
 echo "== as an admin, following the answers' links"
 "$VENV/bin/schemathesis" --config-file scripts/fuzz.toml run "$API/api/v1/openapi.json" \
   --phases stateful --max-time "${FUZZ_STATEFUL_SECONDS:-60}" --workers 2 \
