@@ -29,24 +29,6 @@ async fn process(db: &TestDatabase) -> IdempotencyKeys {
     IdempotencyKeys::new(db.pool()).signed_by(liveness)
 }
 
-/// Runs `select` over this database's liveness locks; how many there are.
-async fn liveness_locks(conn: &mut AsyncPgConnection, select: &str) -> usize {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        _seen: bool,
-    }
-    diesel::sql_query(format!(
-        "SELECT ({select}) IS NOT NULL AS _seen FROM pg_locks WHERE locktype = 'advisory' \
-         AND objsubid = 2 AND granted AND pid <> pg_backend_pid() \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    ))
-    .load::<Row>(conn)
-    .await
-    .unwrap()
-    .len()
-}
-
 /// The backends holding the processes' liveness locks.
 async fn liveness_holders(conn: &mut AsyncPgConnection) -> Vec<i32> {
     #[derive(diesel::QueryableByName)]
@@ -65,6 +47,15 @@ async fn liveness_holders(conn: &mut AsyncPgConnection) -> Vec<i32> {
     .into_iter()
     .map(|row| row.pid)
     .collect()
+}
+
+/// Ends the session of backend `pid`, as a database restart would.
+async fn terminate(conn: &mut AsyncPgConnection, pid: i32) {
+    diesel::sql_query("SELECT pg_terminate_backend($1)")
+        .bind::<diesel::sql_types::Integer, _>(pid)
+        .execute(conn)
+        .await
+        .unwrap();
 }
 
 /// Claims `key` again and again (for up to ten seconds) until the claim is fresh.
@@ -202,10 +193,10 @@ async fn a_process_whose_connection_is_ended_takes_its_lock_again_and_its_claims
     // As a database restart would: the sessions holding the processes' locks end.
     let mut admin = AsyncPgConnection::establish(db.url()).await.unwrap();
     let ended = liveness_holders(&mut admin).await;
-    assert_eq!(
-        liveness_locks(&mut admin, "pg_terminate_backend(pid)").await,
-        2
-    );
+    assert_eq!(ended.len(), 2);
+    for pid in &ended {
+        terminate(&mut admin, *pid).await;
+    }
     // Both processes take their locks again, each under its own instance number, on new
     // sessions: a lock still listed under an ended session is not taken again yet.
     for _ in 0..300 {
