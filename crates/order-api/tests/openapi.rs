@@ -244,22 +244,18 @@ async fn every_action_an_answer_offers_is_one_the_document_names() {
 }
 
 /// Every operation of the document, with its path.
-fn operations(document: &Value) -> Vec<(String, Value)> {
-    let mut all = Vec::new();
-    for (path, item) in document["paths"].as_object().unwrap() {
-        for operation in item.as_object().unwrap().values() {
-            if operation.get("operationId").is_some() {
-                all.push((path.clone(), operation.clone()));
-            }
-        }
-    }
-    all
+fn operations(document: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().values().map(move |op| (path, op)))
+        .filter(|(_, operation)| operation.get("operationId").is_some())
 }
 
 /// The operation named `id`, with its path.
-fn operation(document: &Value, id: &str) -> (String, Value) {
+fn operation<'a>(document: &'a Value, id: &str) -> (&'a String, &'a Value) {
     operations(document)
-        .into_iter()
         .find(|(_, operation)| operation["operationId"] == id)
         .unwrap_or_else(|| panic!("no operation {id}"))
 }
@@ -268,7 +264,8 @@ fn operation(document: &Value, id: &str) -> (String, Value) {
 /// expressions read `answer` (`$response.body#/…`) and the path `asked` of the request
 /// that got it (`$request.path.id`).
 fn follow(document: &Value, link: &Value, answer: &Value, asked: &str) -> String {
-    let (mut path, _) = operation(document, link["operationId"].as_str().unwrap());
+    let (path, _) = operation(document, link["operationId"].as_str().unwrap());
+    let mut path = path.clone();
     for (name, expression) in link["parameters"].as_object().unwrap() {
         let expression = expression.as_str().unwrap();
         let value = match expression.strip_prefix("$response.body#") {
